@@ -1,0 +1,184 @@
+"""SQLModel tables: the domain words of DESIGN.md as rows.
+
+Quantities that are summed (stock, movements, volumes) are integers in microlitres, so the ledger
+reconciles to the last digit on SQLite and PostgreSQL alike; reference quantities are kept as the
+exact text they were written in. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and gives them back aware; refuses naive ones."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database: times must be timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _json(**kwargs: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kwargs)
+
+
+def _big(**kwargs: Any) -> Any:
+    return Field(sa_type=sa.BigInteger, **kwargs)
+
+
+class AllergenGroupRow(SQLModel, table=True):
+    __tablename__ = "allergen_group"
+    code: str = Field(primary_key=True)
+    name: str
+    record: dict[str, Any] = _json()
+
+
+class SubstanceRow(SQLModel, table=True):
+    __tablename__ = "substance"
+    code: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    role: str
+    category: str = ""
+    record: dict[str, Any] = _json()  # the reference record as shipped, for the domain object
+
+
+class ProductRow(SQLModel, table=True):
+    __tablename__ = "product"
+    code: str = Field(primary_key=True)
+    name: str = Field(index=True)
+    container: str
+    container_volume_ul: int = _big()
+    diluent: bool = False
+    active: bool = True
+    record: dict[str, Any] = _json()
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "user_account"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    display_name: str
+    role: str  # staff | practitioner | manager | admin
+    password_hash: str | None = None
+    active: bool = True
+    created_at: datetime = _utc()
+
+
+class PatientRow(SQLModel, table=True):
+    __tablename__ = "patient"
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, index=True)
+    name: str = Field(index=True)
+    date_of_birth: date | None = None
+    sex: str = "unknown"
+    weight_g: int | None = None  # grams: exact, and enough for per-kg limits
+    notes: str = ""
+    created_at: datetime = _utc()
+
+
+class AllergyRow(SQLModel, table=True):
+    """FHIR AllergyIntolerance semantics: against a substance, a group, or free text not yet coded."""
+
+    __tablename__ = "allergy"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    substance_code: str | None = Field(default=None, foreign_key="substance.code")
+    group_code: str | None = Field(default=None, foreign_key="allergen_group.code")
+    text: str = ""
+    clinical_status: str = "active"
+    verification: str = "unconfirmed"
+    criticality: str = "unable-to-assess"
+    reaction: str = ""
+    reaction_severity: str = ""
+    note: str = ""
+    recorded_on: date | None = None
+    recorded_by: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class LotRow(SQLModel, table=True):
+    __tablename__ = "lot"
+    __table_args__ = (
+        sa.UniqueConstraint("product_code", "lot_number"),
+        sa.CheckConstraint("on_hand_ul >= 0", name="on_hand_not_negative"),
+        sa.CheckConstraint("open_ul >= 0 AND open_ul <= on_hand_ul", name="open_within_on_hand"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    product_code: str = Field(foreign_key="product.code", index=True)
+    lot_number: str
+    expiry: date
+    status: str = "available"  # available | quarantined | recalled
+    status_reason: str = ""
+    on_hand_ul: int = _big(default=0)
+    open_ul: int = _big(default=0)  # what remains in the lot's one opened container
+    opened_at: datetime | None = _utc(default=None)
+    received_at: datetime = _utc()
+
+
+class BatchRow(SQLModel, table=True):
+    """A dispensed mixture: what was asked, what was drawn, for whom, by whom."""
+
+    __tablename__ = "batch"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    actor_id: int = Field(foreign_key="user_account.id")
+    created_at: datetime = _utc()
+    final_volume_ul: int = _big()
+    draft: dict[str, Any] = _json()  # the draft as typed
+    findings: list[Any] = _json()
+    label: str = ""
+
+
+class BatchLineRow(SQLModel, table=True):
+    __tablename__ = "batch_line"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    position: int
+    ingredient: int | None = None  # position in the draft; None for the diluent
+    product_code: str = Field(foreign_key="product.code")
+    volume_ul: int = _big()
+    delivered: dict[str, str] = _json()  # substance code -> exact amount as text
+
+
+class MovementRow(SQLModel, table=True):
+    """One append-only ledger row; a lot's on-hand is always the sum of its movements."""
+
+    __tablename__ = "movement"
+    __table_args__ = (sa.Index("ix_movement_lot_at", "lot_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: int = Field(foreign_key="lot.id")
+    kind: str  # receive | dispense | waste | adjust | count | return
+    quantity_ul: int = _big()  # signed: into stock positive, out of stock negative
+    reason: str = ""
+    actor_id: int = Field(foreign_key="user_account.id")
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    corrects_id: int | None = Field(default=None, foreign_key="movement.id")
+    at: datetime = _utc()
+
+
+class MetaRow(SQLModel, table=True):
+    """Facts about the database itself, e.g. which reference data it was last seeded with."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str

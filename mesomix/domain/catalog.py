@@ -1,0 +1,179 @@
+"""Substances, allergen groups and products: what the clinic knows about what is on its shelf."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
+
+from mesomix.domain.units import Quantity
+
+
+class Measure(Enum):
+    """How a substance is dosed: by mass, or (enzymes) by biological activity in IU only."""
+
+    MASS = "mass"
+    ACTIVITY = "activity"
+
+
+class ContainerKind(Enum):
+    SINGLE_DOSE = "single_dose"
+    MULTI_DOSE = "multi_dose"
+
+
+@dataclass(frozen=True)
+class IUDefinition:
+    """Mass of one international unit of this substance, with where that factor comes from."""
+
+    mass: Quantity
+    source: str
+
+
+@dataclass(frozen=True)
+class Elemental:
+    """The element a salt supplies (zinc sulfate heptahydrate supplies zinc), atoms per formula unit."""
+
+    substance: str
+    atoms: int
+    source: str
+
+
+@dataclass(frozen=True)
+class DoseLimit:
+    """A published maximum; `condition` tells apart e.g. lidocaine with and without epinephrine."""
+
+    max: Quantity | None
+    per_kg: Quantity | None
+    condition: str | None
+    per: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Substance:
+    code: str
+    name: str
+    synonyms: tuple[str, ...] = ()
+    role: str = "active"  # active | excipient | diluent
+    category: str = ""
+    measure: Measure = Measure.MASS
+    molar_mass: Quantity | None = None
+    valence: int | None = None
+    iu: IUDefinition | None = None
+    elemental: Elemental | None = None
+    allergen_groups: tuple[str, ...] = ()
+    dose_limits: tuple[DoseLimit, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.code, *self.synonyms)
+
+
+@dataclass(frozen=True)
+class AllergenGroup:
+    code: str
+    name: str
+    description: str = ""
+    cross_reacts_with: tuple[str, ...] = ()
+    does_not_cross_react_with: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Strength:
+    """How much of one substance one mL of a product holds (after reconstitution for a powder)."""
+
+    substance: str
+    per_ml: Quantity  # mg/mL, IU/mL, mEq/mL ...
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    name: str
+    container: ContainerKind
+    container_volume_ul: int  # microlitres: the ledger's unit for every product
+    strengths: tuple[Strength, ...] = ()
+    excipients: tuple[str, ...] = ()
+    form: str = "solution"  # solution | powder
+    reconstitute_with: str | None = None
+    diluent: bool = False
+    pack_size: int = 1
+    in_use_days: int | None = None
+    latex_stopper: bool = False
+    source: str = ""
+
+    @property
+    def is_multi_dose(self) -> bool:
+        return self.container is ContainerKind.MULTI_DOSE
+
+    def strength_of(self, substance: str) -> Strength | None:
+        return next((s for s in self.strengths if s.substance == substance), None)
+
+    @property
+    def actives(self) -> tuple[str, ...]:
+        return tuple(s.substance for s in self.strengths)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, single-spaced: how names are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().replace("-", " ").replace("_", " ").split())
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Everything the domain needs to read a mixture; built once and shared read-only."""
+
+    substances: Mapping[str, Substance]
+    products: Mapping[str, Product]
+    groups: Mapping[str, AllergenGroup] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names: dict[str, tuple[str, str]] = {}
+        for product in self.products.values():
+            for name in (product.code, product.name):
+                names.setdefault(fold(name), ("product", product.code))
+        for substance in self.substances.values():
+            for name in substance.names():
+                names[fold(name)] = ("substance", substance.code)
+        supplying: dict[str, list[str]] = {}
+        for product in self.products.values():
+            for strength in product.strengths:
+                supplying.setdefault(strength.substance, []).append(product.code)
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_supplying", {k: tuple(v) for k, v in supplying.items()})
+
+    def resolve(self, typed: str) -> Substance | Product | None:
+        """A substance or product by code, name or synonym; substances win a tie."""
+        hit = self._names.get(fold(typed))  # type: ignore[attr-defined]
+        if hit is None:
+            return None
+        kind, code = hit
+        return self.substances[code] if kind == "substance" else self.products[code]
+
+    def substance(self, code: str) -> Substance:
+        try:
+            return self.substances[code]
+        except KeyError:
+            raise KeyError(f"unknown substance '{code}'") from None
+
+    def product(self, code: str) -> Product:
+        try:
+            return self.products[code]
+        except KeyError:
+            raise KeyError(f"unknown product '{code}'") from None
+
+    def products_supplying(self, substance: str) -> tuple[Product, ...]:
+        codes: Iterable[str] = self._supplying.get(substance, ())  # type: ignore[attr-defined]
+        return tuple(self.products[c] for c in codes)
+
+    def diluents(self) -> tuple[Product, ...]:
+        return tuple(p for p in self.products.values() if p.diluent)
+
+
+UL_PER_ML = Decimal(1000)

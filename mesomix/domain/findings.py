@@ -1,0 +1,40 @@
+"""Findings: one result of a check, with a stable code and a message a person understands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(Enum):
+    """Block stops dispensing; warn needs attention; info is for the record."""
+
+    BLOCK = "block"
+    WARN = "warn"
+    INFO = "info"
+
+    @property
+    def word(self) -> str:
+        return {"block": "BLOCK", "warn": "WARNING", "info": "NOTE"}[self.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str  # stable, dotted: "amount.invalid", "draw.too_small"
+    message: str
+    ingredient: int | None = None  # position in the draft (0-based), None for the whole mixture
+    overridable: bool = False  # whether a practitioner may sign it off
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+            "ingredient": self.ingredient,
+            "overridable": self.overridable,
+        }
+
+
+def blocking(findings: tuple[Finding, ...] | list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity is Severity.BLOCK]

@@ -1,0 +1,373 @@
+"""Draft mixtures and their plans: what to draw from which product, and what is wrong with it.
+
+The draft holds text exactly as typed, so the same function serves the live screen (findings as
+you type) and the dispense service (which re-runs it inside its transaction).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+
+from mesomix.domain.catalog import Catalog, Product, Substance, fold
+from mesomix.domain.conversions import (
+    ConversionError,
+    amount_in,
+    dimension_of,
+    to_measure,
+    volume_for,
+)
+from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.units import Field, Q, Quantity, QuantityError, format_quantity, parse_quantity
+
+MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
+DEFAULT_DILUENT = "sodium_chloride_09_10ml_amp"
+
+
+@dataclass(frozen=True)
+class DraftIngredient:
+    what: str  # a substance or a product: name, synonym or code, as typed
+    amount: str  # as typed: "40 mg", "0.5 mL", "1000 IU"
+    product: str | None = None  # a product code chosen explicitly, if any
+
+
+@dataclass(frozen=True)
+class DraftMixture:
+    ingredients: tuple[DraftIngredient, ...]
+    final_volume: str = ""  # as typed; empty means "the sum of what is drawn"
+    diluent: str | None = None  # product code for the q.s.; None: the catalogue's default
+    patient: str | None = None  # patient reference
+
+
+@dataclass(frozen=True)
+class Delivered:
+    substance: Substance
+    amount: Quantity
+    concentration: Quantity | None  # in the final mixture
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One syringe's worth: a volume from one product (the lots are chosen when dispensing)."""
+
+    ingredient: int | None  # position in the draft; None for the diluent q.s.
+    product: Product
+    volume_ul: int
+    containers: int  # containers this volume spans when drawn from fresh ones
+    delivered: tuple[Delivered, ...] = ()
+
+    @property
+    def volume(self) -> Quantity:
+        return Q(Decimal(self.volume_ul) / 1000, "milliliter")
+
+
+@dataclass(frozen=True)
+class Plan:
+    draws: tuple[Draw, ...]
+    final_volume_ul: int
+    findings: tuple[Finding, ...]
+    totals: Mapping[str, Quantity] = field(default_factory=dict)  # substance code -> amount
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity is Severity.BLOCK for f in self.findings)
+
+    @property
+    def final_volume(self) -> Quantity:
+        return Q(Decimal(self.final_volume_ul) / 1000, "milliliter")
+
+    def needs_by_product(self) -> dict[str, int]:
+        """Microlitres to draw per product code, over every draw."""
+        needs: dict[str, int] = {}
+        for draw in self.draws:
+            needs[draw.product.code] = needs.get(draw.product.code, 0) + draw.volume_ul
+        return needs
+
+
+def to_ul(volume: Quantity) -> Decimal:
+    return Decimal(volume.to("microliter").magnitude)
+
+
+def round_draw(microlitres: Decimal) -> int:
+    """Round a volume to what a syringe measures (0.01 mL)."""
+    steps = (microlitres / MEASURABLE_UL).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return int(steps) * MEASURABLE_UL
+
+
+def containers_for(product: Product, volume_ul: int) -> int:
+    return int((Decimal(volume_ul) / product.container_volume_ul).to_integral_value(ROUND_CEILING))
+
+
+class _Planner:
+    def __init__(self, catalog: Catalog, stock: Mapping[str, int] | None) -> None:
+        self.catalog = catalog
+        self.stock = stock
+        self.findings: list[Finding] = []
+
+    def add(
+        self,
+        severity: Severity,
+        code: str,
+        message: str,
+        ingredient: int | None = None,
+        overridable: bool = False,
+    ) -> None:
+        self.findings.append(Finding(severity, code, message, ingredient, overridable))
+
+    def ingredient(self, index: int, item: DraftIngredient) -> Draw | None:
+        label = f"ingredient {index + 1}"
+        if not item.what.strip():
+            self.add(
+                Severity.BLOCK, "ingredient.missing", f"{label}: which substance or product?", index
+            )
+            return None
+        target = self.catalog.products.get(item.product) if item.product else None
+        if item.product and target is None:
+            self.add(
+                Severity.BLOCK,
+                "product.unknown",
+                f"{label}: unknown product '{item.product}'",
+                index,
+            )
+            return None
+        resolved = target or self.catalog.resolve(item.what)
+        if resolved is None:
+            self.add(Severity.BLOCK, "ingredient.unknown", self._unknown(item.what), index)
+            return None
+        try:
+            amount = parse_quantity(item.amount, Field.AMOUNT)
+        except QuantityError as exc:
+            self.add(Severity.BLOCK, "amount.invalid", f"{resolved.name}: {exc}", index)
+            return None
+        if isinstance(resolved, Product):
+            return self._from_product(index, resolved, amount)
+        return self._from_substance(index, resolved, amount)
+
+    def _unknown(self, typed: str) -> str:
+        names = {
+            fold(n): n for s in self.catalog.substances.values() for n in (s.name, *s.synonyms)
+        }
+        names |= {fold(p.name): p.name for p in self.catalog.products.values()}
+        close = difflib.get_close_matches(fold(typed), list(names), n=2, cutoff=0.75)
+        hint = f" — did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
+        return f"'{typed.strip()}' is not a substance or product in the catalogue{hint}"
+
+    def _from_product(self, index: int, product: Product, amount: Quantity) -> Draw | None:
+        if dimension_of(amount) == "volume":
+            return self._draw(index, product, to_ul(amount), amount)
+        if not product.strengths:
+            self.add(
+                Severity.BLOCK,
+                "amount.unsupplied",
+                f"{product.name} is a diluent: give its volume in mL",
+                index,
+            )
+            return None
+        primary = self.catalog.substance(product.strengths[0].substance)
+        try:
+            volume = volume_for(amount, product, primary)
+        except ConversionError as exc:
+            self.add(Severity.BLOCK, "amount.unsupplied", f"{product.name}: {exc}", index)
+            return None
+        if len(product.strengths) > 1:
+            self.add(
+                Severity.INFO,
+                "amount.read_as",
+                f"{format_quantity(amount)} read as {primary.name} in {product.name}",
+                index,
+            )
+        return self._draw(index, product, to_ul(volume), amount)
+
+    def _from_substance(self, index: int, substance: Substance, amount: Quantity) -> Draw | None:
+        products = [p for p in self.catalog.products_supplying(substance.code) if not p.diluent]
+        products = products or list(self.catalog.products_supplying(substance.code))
+        if not products:
+            self.add(
+                Severity.BLOCK,
+                "product.none",
+                f"no product in the catalogue supplies {substance.name}",
+                index,
+            )
+            return None
+        if dimension_of(amount) == "volume":
+            product = self._best(products, {p.code: to_ul(amount) for p in products})
+            self.add(
+                Severity.INFO,
+                "amount.read_as",
+                f"{format_quantity(amount)} of {substance.name} read as {format_quantity(amount)} "
+                f"of {product.name}",
+                index,
+            )
+            return self._draw(index, product, to_ul(amount), amount)
+        try:
+            to_measure(amount, substance)
+        except ConversionError as exc:
+            self.add(Severity.BLOCK, "amount.unit_mismatch", str(exc), index)
+            return None
+        volumes: dict[str, Decimal] = {}
+        reasons: list[str] = []
+        for product in products:
+            try:
+                volumes[product.code] = to_ul(volume_for(amount, product, substance))
+            except ConversionError as exc:
+                reasons.append(str(exc))
+        if not volumes:
+            self.add(
+                Severity.BLOCK,
+                "amount.unsupplied",
+                f"no product can supply {format_quantity(amount)} of {substance.name}: {reasons[0]}",
+                index,
+            )
+            return None
+        candidates = [p for p in products if p.code in volumes]
+        product = self._best(candidates, volumes)
+        return self._draw(index, product, volumes[product.code], amount)
+
+    def _best(self, products: list[Product], volumes: Mapping[str, Decimal]) -> Product:
+        """Prefer a single-substance product in stock that measures well and wastes least."""
+
+        def score(product: Product) -> tuple[object, ...]:
+            volume = volumes[product.code]
+            rounded = round_draw(volume)
+            containers = containers_for(product, max(rounded, 1))
+            waste = (
+                0 if product.is_multi_dose else containers * product.container_volume_ul - rounded
+            )
+            in_stock = self.stock is None or self.stock.get(product.code, 0) >= rounded
+            return (
+                not in_stock,
+                len(product.strengths) > 1,
+                rounded < MEASURABLE_UL,
+                containers,
+                waste,
+                product.code,
+            )
+
+        return min(products, key=score)
+
+    def _draw(
+        self, index: int | None, product: Product, microlitres: Decimal, requested: Quantity | None
+    ) -> Draw | None:
+        rounded = round_draw(microlitres)
+        if rounded < MEASURABLE_UL:
+            self.add(
+                Severity.BLOCK,
+                "draw.too_small",
+                f"{format_quantity(Q(microlitres / 1000, 'milliliter'), 4)} of {product.name} is "
+                "too small to measure (below 0.01 mL): use a weaker product or a larger amount",
+                index,
+            )
+            return None
+        if Decimal(rounded) != microlitres and requested is not None:
+            self.add(
+                Severity.INFO,
+                "draw.rounded",
+                f"{product.name}: {format_quantity(Q(microlitres / 1000, 'milliliter'), 4)} rounded "
+                f"to {format_quantity(Q(Decimal(rounded) / 1000, 'milliliter'))} (syringe 0.01 mL)",
+                index,
+            )
+        return Draw(index, product, rounded, containers_for(product, rounded))
+
+
+def plan_mixture(
+    draft: DraftMixture, catalog: Catalog, stock: Mapping[str, int] | None = None
+) -> Plan:
+    """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware."""
+    planner = _Planner(catalog, stock)
+    rows = [
+        (i, item)
+        for i, item in enumerate(draft.ingredients)
+        if item.what.strip() or item.amount.strip()
+    ]
+    if not rows:
+        planner.add(Severity.BLOCK, "mixture.empty", "the mixture has no ingredients yet")
+    draws = [d for i, item in rows if (d := planner.ingredient(i, item)) is not None]
+    drawn_ul = sum(d.volume_ul for d in draws)
+    final_ul = _final_volume(planner, draft, drawn_ul)
+    diluent = (
+        _diluent(planner, draft, catalog, final_ul - drawn_ul) if final_ul > drawn_ul else None
+    )
+    if diluent is not None:
+        draws.append(diluent)
+    final_ul = max(final_ul, drawn_ul)
+    draws = [_with_delivered(d, catalog, final_ul) for d in draws]
+    if stock is not None:
+        _check_stock(planner, draws, stock)
+    totals: dict[str, Quantity] = {}
+    for draw in draws:
+        for item in draw.delivered:
+            code = item.substance.code
+            totals[code] = totals[code] + item.amount if code in totals else item.amount
+    return Plan(tuple(draws), final_ul, tuple(planner.findings), totals)
+
+
+def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
+    if not draft.final_volume.strip():
+        if drawn_ul:
+            planner.add(
+                Severity.INFO,
+                "mixture.no_final_volume",
+                f"no final volume given: the mixture is what is drawn, "
+                f"{format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}",
+            )
+        return drawn_ul
+    try:
+        final = round_draw(to_ul(parse_quantity(draft.final_volume, Field.VOLUME)))
+    except QuantityError as exc:
+        planner.add(Severity.BLOCK, "final_volume.invalid", f"final volume: {exc}")
+        return drawn_ul
+    if drawn_ul > final:
+        planner.add(
+            Severity.BLOCK,
+            "mixture.over_final_volume",
+            f"the ingredients add up to {format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}, "
+            f"more than the final volume {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))}",
+        )
+    return final
+
+
+def _diluent(planner: _Planner, draft: DraftMixture, catalog: Catalog, qs_ul: int) -> Draw | None:
+    code = draft.diluent or DEFAULT_DILUENT
+    product = catalog.products.get(code) or (catalog.diluents() or (None,))[0]
+    if product is None or (draft.diluent and draft.diluent not in catalog.products):
+        planner.add(Severity.BLOCK, "diluent.unknown", f"unknown diluent '{code}'")
+        return None
+    if qs_ul < MEASURABLE_UL:
+        planner.add(
+            Severity.INFO,
+            "diluent.negligible",
+            f"the diluent needed ({qs_ul} microlitres) is below 0.01 mL and is left out",
+        )
+        return None
+    return Draw(None, product, qs_ul, containers_for(product, qs_ul))
+
+
+def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
+    delivered = []
+    for strength in draw.product.strengths:
+        substance = catalog.substance(strength.substance)
+        amount = amount_in(draw.volume, draw.product, substance)
+        concentration = amount / Q(Decimal(final_ul) / 1000, "milliliter") if final_ul else None
+        delivered.append(Delivered(substance, amount, concentration))
+    return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
+
+
+def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int]) -> None:
+    needed: dict[str, int] = {}
+    for draw in draws:
+        needed[draw.product.code] = needed.get(draw.product.code, 0) + draw.volume_ul
+    for code, microlitres in needed.items():
+        product = planner.catalog.products[code]
+        if not product.is_multi_dose:
+            microlitres = containers_for(product, microlitres) * product.container_volume_ul
+        available = stock.get(code, 0)
+        if available < microlitres:
+            planner.add(
+                Severity.BLOCK,
+                "stock.insufficient",
+                f"not enough stock of {product.name}: "
+                f"{format_quantity(Q(Decimal(microlitres) / 1000, 'milliliter'))} needed, "
+                f"{format_quantity(Q(Decimal(available) / 1000, 'milliliter'))} in usable lots",
+            )

@@ -1,0 +1,193 @@
+"""Read the shipped reference data (data/*.toml) into domain objects, refusing anything inconsistent."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mesomix.domain.catalog import (
+    AllergenGroup,
+    Catalog,
+    ContainerKind,
+    DoseLimit,
+    Elemental,
+    IUDefinition,
+    Measure,
+    Product,
+    Strength,
+    Substance,
+)
+from mesomix.domain.units import Field, QuantityError, data_dir, parse_quantity, parse_reference
+
+
+class ReferenceDataError(ValueError):
+    """The shipped data contradicts itself; names the file and the entry."""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ReferenceDataError(f"{path.name}: {exc}") from exc
+
+
+def _quantity(text: str, where: str) -> Any:
+    try:
+        return parse_reference(text)
+    except QuantityError as exc:
+        raise ReferenceDataError(f"{where}: {exc}") from None
+
+
+def substance_from_record(raw: dict[str, Any]) -> Substance:
+    where = f"substances.toml [{raw.get('code', '?')}]"
+    iu = raw.get("iu")
+    elemental = raw.get("elemental")
+    limits = []
+    for limit in raw.get("dose_limit", []):
+        if not limit.get("source"):
+            raise ReferenceDataError(f"{where}: a dose limit has no source")
+        limits.append(
+            DoseLimit(
+                max=_quantity(limit["max"], where) if "max" in limit else None,
+                per_kg=_quantity(limit["per_kg"], where) if "per_kg" in limit else None,
+                condition=limit.get("condition"),
+                per=limit.get("per", "session"),
+                source=limit["source"],
+                note=limit.get("note", ""),
+            )
+        )
+    if iu and not iu.get("source"):
+        raise ReferenceDataError(f"{where}: the IU factor has no source")
+    return Substance(
+        code=raw["code"],
+        name=raw["name"],
+        synonyms=tuple(raw.get("synonyms", ())),
+        role=raw.get("role", "active"),
+        category=raw.get("category", ""),
+        measure=Measure(raw.get("measure", "mass")),
+        molar_mass=_quantity(raw["molar_mass"], where) if "molar_mass" in raw else None,
+        valence=raw.get("valence"),
+        iu=IUDefinition(_quantity(iu["mass"], where), iu["source"]) if iu else None,
+        elemental=(
+            Elemental(
+                elemental["substance"], int(elemental.get("atoms", 1)), elemental.get("source", "")
+            )
+            if elemental
+            else None
+        ),
+        allergen_groups=tuple(raw.get("allergen_groups", ())),
+        dose_limits=tuple(limits),
+    )
+
+
+def _volume_ul(text: str, where: str) -> int:
+    try:
+        volume = parse_quantity(text, Field.VOLUME)
+    except QuantityError as exc:
+        raise ReferenceDataError(f"{where}: {exc}") from None
+    microlitres = Decimal(volume.to("microliter").magnitude)
+    if microlitres != microlitres.to_integral_value():
+        raise ReferenceDataError(f"{where}: container volume finer than a microlitre")
+    return int(microlitres)
+
+
+def product_from_record(raw: dict[str, Any]) -> Product:
+    where = f"products.toml [{raw.get('code', '?')}]"
+    strengths = []
+    for strength in raw.get("strength", []):
+        try:
+            per_ml = parse_quantity(strength["per_ml"], Field.STRENGTH)
+        except QuantityError as exc:
+            raise ReferenceDataError(f"{where}: {exc}") from None
+        strengths.append(Strength(strength["substance"], per_ml))
+    return Product(
+        code=raw["code"],
+        name=raw["name"],
+        container=ContainerKind(raw["container"]),
+        container_volume_ul=_volume_ul(raw["container_volume"], where),
+        strengths=tuple(strengths),
+        excipients=tuple(e["substance"] for e in raw.get("excipient", [])),
+        form=raw.get("form", "solution"),
+        reconstitute_with=raw.get("reconstitute_with"),
+        diluent=bool(raw.get("diluent", False)),
+        pack_size=int(raw.get("pack_size", 1)),
+        in_use_days=raw.get("in_use_days"),
+        latex_stopper=bool(raw.get("latex_stopper", False)),
+        source=raw.get("source", ""),
+    )
+
+
+def group_from_record(raw: dict[str, Any]) -> AllergenGroup:
+    return AllergenGroup(
+        code=raw["code"],
+        name=raw["name"],
+        description=raw.get("description", ""),
+        cross_reacts_with=tuple(raw.get("cross_reacts_with", ())),
+        does_not_cross_react_with=tuple(raw.get("does_not_cross_react_with", ())),
+        triggers=tuple(raw.get("triggers", ())),
+        source=raw.get("source", ""),
+    )
+
+
+def load_records(folder: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The raw records of the shipped files: groups, substances, products."""
+    folder = folder or data_dir()
+    return {
+        "group": _load(folder / "allergen_groups.toml")["group"],
+        "substance": _load(folder / "substances.toml")["substance"],
+        "product": _load(folder / "products.toml")["product"],
+    }
+
+
+def catalog_from_records(records: dict[str, list[dict[str, Any]]]) -> Catalog:
+    """Domain objects from raw records, checked for dangling references and missing sources."""
+    try:
+        catalog = Catalog(
+            substances={s.code: s for s in map(substance_from_record, records["substance"])},
+            products={p.code: p for p in map(product_from_record, records["product"])},
+            groups={g.code: g for g in map(group_from_record, records["group"])},
+        )
+    except KeyError as exc:
+        raise ReferenceDataError(f"reference data is missing the field {exc}") from None
+    validate(catalog)
+    return catalog
+
+
+def load_catalog(folder: Path | None = None) -> Catalog:
+    """The shipped catalogue."""
+    return catalog_from_records(load_records(folder))
+
+
+def validate(catalog: Catalog) -> None:
+    """Every code a record names must exist, and every product must be usable."""
+    problems = []
+    for s in catalog.substances.values():
+        problems += [
+            f"substance {s.code}: unknown allergen group {g}"
+            for g in s.allergen_groups
+            if g not in catalog.groups
+        ]
+        if s.elemental and s.elemental.substance not in catalog.substances:
+            problems.append(f"substance {s.code}: unknown element {s.elemental.substance}")
+    for p in catalog.products.values():
+        named = [st.substance for st in p.strengths] + list(p.excipients)
+        problems += [
+            f"product {p.code}: unknown substance {c}" for c in named if c not in catalog.substances
+        ]
+        if p.reconstitute_with and p.reconstitute_with not in catalog.products:
+            problems.append(f"product {p.code}: unknown diluent product {p.reconstitute_with}")
+        if not p.strengths and not p.diluent:
+            problems.append(f"product {p.code}: neither a strength nor a diluent")
+        if p.container_volume_ul <= 0:
+            problems.append(f"product {p.code}: container volume must be positive")
+    for g in catalog.groups.values():
+        problems += [
+            f"group {g.code}: unknown group {o}"
+            for o in (*g.cross_reacts_with, *g.does_not_cross_react_with)
+            if o not in catalog.groups
+        ]
+    if problems:
+        raise ReferenceDataError("; ".join(problems))

@@ -1,0 +1,171 @@
+"""The demo data set: people from data/demo, stock generated around today, a little history.
+
+Lots are received and mixtures dispensed through the real services with a back-dated clock, so the
+demo ledger is what a clinic's would be: every lot's stock is the sum of its movements.
+"""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import func, select
+
+from mesomix.clock import FixedClock
+from mesomix.db.tables import (
+    AllergyRow,
+    BatchLineRow,
+    BatchRow,
+    LotRow,
+    MovementRow,
+    PatientRow,
+    UserRow,
+)
+from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.domain.units import data_dir
+from mesomix.services.errors import ServiceError
+from mesomix.services.mixtures import MixtureService
+from mesomix.services.stock import StockService
+from mesomix.services.uow import unit_of_work
+
+_CLEARED = (MovementRow, BatchLineRow, BatchRow, LotRow, AllergyRow, PatientRow, UserRow)
+DEMO_MANAGER = "nadia"
+DEMO_STAFF = "sam"
+
+
+def holds_data(engine: sa.Engine) -> bool:
+    with unit_of_work(engine) as session:
+        return any(
+            session.exec(select(func.count()).select_from(table)).one()
+            for table in (UserRow, PatientRow, LotRow)
+        )
+
+
+def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> dict[str, int]:
+    """Fill the database with the demo set; refuses a database with other data unless `replace`."""
+    engine: sa.Engine = services.engine  # type: ignore[attr-defined]
+    now: datetime = services.clock.now()  # type: ignore[attr-defined]
+    if holds_data(engine) and not replace:
+        raise ServiceError(
+            "this database already holds users, patients or stock: the demo would mix with them. "
+            "Use another database (--db) or say --replace to wipe it and load the demo."
+        )
+    people = tomllib.loads((data_dir() / "demo" / "people.toml").read_text(encoding="utf-8"))
+    with unit_of_work(engine, write=True) as session:
+        for table in _CLEARED:
+            session.execute(sa.delete(table))
+        for user in people["user"]:
+            session.add(
+                UserRow(
+                    name=user["name"],
+                    display_name=user["display_name"],
+                    role=user["role"],
+                    created_at=now,
+                )
+            )
+        for raw in people["patient"]:
+            patient = PatientRow(
+                ref=raw["ref"],
+                name=raw["name"],
+                date_of_birth=raw.get("date_of_birth"),
+                sex=raw.get("sex", "unknown"),
+                weight_g=int(Decimal(raw["weight_kg"]) * 1000) if "weight_kg" in raw else None,
+                notes=raw.get("notes", ""),
+                created_at=now,
+            )
+            session.add(patient)
+            session.flush()
+            for allergy in raw.get("allergy", []):
+                session.add(
+                    AllergyRow(
+                        patient_id=patient.id or 0,
+                        substance_code=allergy.get("substance"),
+                        group_code=allergy.get("group"),
+                        text=allergy.get("text", ""),
+                        clinical_status=allergy.get("clinical_status", "active"),
+                        verification=allergy.get("verification", "unconfirmed"),
+                        criticality=allergy.get("criticality", "unable-to-assess"),
+                        reaction=allergy.get("reaction", ""),
+                        reaction_severity=allergy.get("reaction_severity", ""),
+                        note=allergy.get("note", ""),
+                        recorded_on=allergy.get("recorded_on"),
+                    )
+                )
+    lots = _receive_lots(services, now, random.Random(seed))
+    batches = _history(services, now, people["patient"])
+    return {
+        "users": len(people["user"]),
+        "patients": len(people["patient"]),
+        "lots": lots,
+        "batches": batches,
+    }
+
+
+def _lot_number(rng: random.Random) -> str:
+    shape = rng.choice(("LDDDDDD", "DLLDDDD", "LLDDDDL", "DDDDDDD-D"))
+    return "".join(
+        rng.choice("ABCDEFGHJKLMNPRSTUVWXZ")
+        if c == "L"
+        else str(rng.randint(0, 9))
+        if c == "D"
+        else c
+        for c in shape
+    )
+
+
+def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
+    """One to three lots per product: most fine, some expired, some expiring within 30 days."""
+    catalog = services.catalog.catalog()  # type: ignore[attr-defined]
+    today = now.date()
+    count = 0
+    for code in sorted(catalog.products):
+        product = catalog.products[code]
+        for index in range(rng.choice((1, 1, 2, 2, 3))):
+            roll = rng.random()
+            if index > 0 and roll < 0.15:
+                expiry = today - timedelta(days=rng.randint(3, 60))  # expired, still on the shelf
+            elif roll < 0.3:
+                expiry = today + timedelta(days=rng.randint(5, 30))  # expiring soon
+            else:
+                expiry = today + timedelta(days=rng.randint(90, 720))
+            received = min(
+                now - timedelta(days=rng.randint(70, 200)), _noon(expiry) - timedelta(days=60)
+            )
+            stock = StockService(services.engine, FixedClock(received))  # type: ignore[attr-defined]
+            packs = rng.randint(1, 3)
+            stock.receive(
+                DEMO_MANAGER, code, _lot_number(rng), expiry, packs * max(product.pack_size, 1)
+            )
+            count += 1
+    return count
+
+
+def _noon(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+
+def _history(services: object, now: datetime, patients: list[dict[str, object]]) -> int:
+    """A few mixtures from recent days, which also leaves some multi-dose vials open."""
+    recipes = [
+        ("lidocaine", "20 mg", "biotin", "5 mg", "4 mL"),
+        ("dexpanthenol", "250 mg", "cyanocobalamin", "500 mcg", "5 mL"),
+        ("sodium hyaluronate", "10 mg", "lidocaine", "10 mg", "3 mL"),
+    ]
+    made = 0
+    for day, (a, amount_a, b, amount_b, final) in enumerate(recipes, start=1):
+        clock = FixedClock(now - timedelta(days=day * 3, hours=2))
+        mixtures = MixtureService(services.engine, services.catalog, clock)  # type: ignore[attr-defined]
+        draft = DraftMixture(
+            ingredients=(DraftIngredient(a, amount_a), DraftIngredient(b, amount_b)),
+            final_volume=final,
+            patient=str(patients[day]["ref"]),
+        )
+        try:
+            mixtures.dispense(draft, DEMO_STAFF)
+            made += 1
+        except ServiceError:
+            continue  # the generated stock may not cover a recipe; the demo does without it
+    return made

@@ -1,0 +1,169 @@
+"""Stock: what is on hand by product and lot, receiving, and the ledger's own reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from mesomix.clock import Clock
+from mesomix.db.tables import LotRow, MovementRow, ProductRow
+from mesomix.domain.allocation import LotState, LotStatus
+from mesomix.domain.permissions import Action
+from mesomix.services.actors import require
+from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.uow import unit_of_work
+
+
+@dataclass(frozen=True)
+class LotLine:
+    product_code: str
+    product_name: str
+    lot_id: int
+    lot_number: str
+    expiry: date
+    status: str
+    on_hand_ul: int
+    open_ul: int
+    opened_at: datetime | None
+    container_volume_ul: int
+
+    @property
+    def sealed_containers(self) -> int:
+        return (self.on_hand_ul - self.open_ul) // self.container_volume_ul
+
+
+def lot_state(row: LotRow) -> LotState:
+    return LotState(
+        lot_id=row.id or 0,
+        lot_number=row.lot_number,
+        expiry=row.expiry,
+        status=row.status,
+        on_hand_ul=row.on_hand_ul,
+        open_ul=row.open_ul,
+        opened_at=row.opened_at,
+    )
+
+
+def usable_stock_hint(session: Session, today: date) -> dict[str, int]:
+    """Microlitres per product in lots that may be used today (a hint: allocation decides)."""
+    query = (
+        select(LotRow.product_code, func.sum(LotRow.on_hand_ul))
+        .where(LotRow.status == LotStatus.AVAILABLE, LotRow.expiry >= today)
+        .group_by(LotRow.product_code)
+    )
+    return {code: int(total or 0) for code, total in session.exec(query)}
+
+
+class StockService:
+    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def lots(self, product_code: str | None = None) -> list[LotLine]:
+        """Every lot with stock, by product name then expiry."""
+        query = (
+            select(LotRow, ProductRow)
+            .join(ProductRow, ProductRow.code == LotRow.product_code)
+            .where(LotRow.on_hand_ul > 0)
+            .order_by(ProductRow.name, LotRow.expiry, LotRow.id)
+        )
+        if product_code:
+            query = query.where(LotRow.product_code == product_code)
+        with unit_of_work(self._engine) as session:
+            return [
+                LotLine(
+                    product.code,
+                    product.name,
+                    lot.id or 0,
+                    lot.lot_number,
+                    lot.expiry,
+                    lot.status,
+                    lot.on_hand_ul,
+                    lot.open_ul,
+                    lot.opened_at,
+                    product.container_volume_ul,
+                )
+                for lot, product in session.exec(query)
+            ]
+
+    def usable_by_product(self) -> Mapping[str, int]:
+        with unit_of_work(self._engine) as session:
+            return usable_stock_hint(session, self._clock.now().date())
+
+    def receive(
+        self,
+        user: str,
+        product_code: str,
+        lot_number: str,
+        expiry: date,
+        containers: int,
+        reason: str = "delivery",
+    ) -> int:
+        """Put sealed containers of a lot on the shelf; returns the lot id."""
+        lot_number = lot_number.strip()
+        if not lot_number or not lot_number.isprintable() or len(lot_number) > 40:
+            raise ServiceError("a lot number is 1 to 40 printable characters")
+        if not isinstance(containers, int) or containers <= 0 or containers > 100_000:
+            raise ServiceError("the number of containers received must be a whole number from 1")
+        now = self._clock.now()
+        if expiry < now.date():
+            raise ServiceError(f"lot {lot_number} expired on {expiry.isoformat()}: not received")
+        with unit_of_work(self._engine, write=True) as session:
+            actor = require(session, user, Action.RECEIVE)
+            product = session.get(ProductRow, product_code)
+            if product is None:
+                raise NotFound(f"unknown product '{product_code}'")
+            lot = session.exec(
+                select(LotRow).where(
+                    LotRow.product_code == product_code, LotRow.lot_number == lot_number
+                )
+            ).first()
+            if lot is not None and lot.expiry != expiry:
+                raise ServiceError(
+                    f"lot {lot_number} of {product.name} is on record with expiry "
+                    f"{lot.expiry.isoformat()}, not {expiry.isoformat()}: check the label"
+                )
+            quantity = containers * product.container_volume_ul
+            if lot is None:
+                lot = LotRow(
+                    product_code=product_code, lot_number=lot_number, expiry=expiry, received_at=now
+                )
+                session.add(lot)
+                session.flush()
+            session.execute(
+                sa.update(LotRow)
+                .where(LotRow.id == lot.id)
+                .values(on_hand_ul=LotRow.on_hand_ul + quantity)
+            )
+            session.add(
+                MovementRow(
+                    lot_id=lot.id,
+                    kind="receive",
+                    quantity_ul=quantity,
+                    reason=reason,
+                    actor_id=actor.id,
+                    at=now,
+                )
+            )
+            return lot.id or 0
+
+    def discrepancies(self) -> list[tuple[int, int, int]]:
+        """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""
+        ledger = (
+            select(MovementRow.lot_id, func.sum(MovementRow.quantity_ul).label("total"))
+            .group_by(MovementRow.lot_id)
+            .subquery()
+        )
+        query = select(LotRow.id, LotRow.on_hand_ul, func.coalesce(ledger.c.total, 0)).outerjoin(
+            ledger, ledger.c.lot_id == LotRow.id
+        )
+        with unit_of_work(self._engine) as session:
+            return [
+                (lot_id, on_hand, int(total))
+                for lot_id, on_hand, total in session.exec(query)
+                if on_hand != int(total)
+            ]

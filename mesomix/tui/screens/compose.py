@@ -1,0 +1,299 @@
+"""Compose: pick a patient, type ingredients, watch the plan and findings, dispense.
+
+The screen only gathers text and shows results: checking and dispensing run in thread workers that
+call the services and post messages back; nothing here parses a quantity or opens a session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from mesomix.bootstrap import Services
+from mesomix.domain.catalog import Catalog
+from mesomix.domain.findings import Severity
+from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
+from mesomix.domain.units import format_quantity
+from mesomix.services.errors import ServiceError
+from mesomix.services.mixtures import DispenseRefused, DispenseResult
+from mesomix.services.people import PatientSummary
+
+STARTING_ROWS = 3
+
+
+class IngredientRow(Horizontal):
+    """One ingredient: what (substance or product) and how much, as typed."""
+
+    def __init__(self, suggester: SuggestFromList | None) -> None:
+        super().__init__(classes="ingredient-row")
+        self._suggester = suggester
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="substance or product", classes="what", suggester=self._suggester)
+        yield Input(placeholder="amount: 40 mg, 0.5 mL, 1000 IU", classes="amount")
+
+    def ingredient(self) -> DraftIngredient:
+        what, amount = self.query(Input)
+        return DraftIngredient(what.value, amount.value)
+
+
+class LabelScreen(ModalScreen[None]):
+    """The batch record's label, shown after a dispense."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
+
+    def __init__(self, result: DispenseResult) -> None:
+        super().__init__()
+        self._result = result
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="label-box"):
+            yield Label(f"Dispensed — batch {self._result.batch_id}", id="label-title")
+            yield Static(Text(self._result.label), id="label-text")
+            yield Button("Close", id="label-close", variant="primary")
+
+    @on(Button.Pressed, "#label-close")
+    def _close(self) -> None:
+        self.dismiss()
+
+
+class ComposeScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add"),
+        Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove"),
+        Binding("f9", "dispense", "Dispense", id="compose.dispense"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        catalog: Catalog
+        patients: list[PatientSummary]
+        users: list[tuple[str, str]]
+
+    @dataclass
+    class Checked(Message):
+        plan: Plan
+
+    @dataclass
+    class Dispensed(Message):
+        result: DispenseResult
+
+    @dataclass
+    class Failed(Message):
+        message: str
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self._patients: dict[str, PatientSummary] = {}
+        self._suggester: SuggestFromList | None = None
+        self._plan: Plan | None = None
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="people"):
+            yield Select[str]([], prompt="Patient", id="patient")
+            yield Select[str]([], prompt="Made by", id="user")
+        yield Static("Choose a patient.", id="patient-info")
+        with Horizontal(id="work"):
+            with VerticalScroll(id="ingredients"):
+                yield Label("Ingredients", classes="section")
+            with Vertical(id="results"):
+                yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
+                yield VerticalScroll(id="findings")
+        with Horizontal(id="bottom"):
+            yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume")
+            yield Select[str]([], prompt="Diluent (q.s.)", id="diluent")
+            yield Button("Dispense (F9)", id="dispense", variant="success", disabled=True)
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — Compose"
+        table = self.query_one("#plan", DataTable)
+        table.add_columns("Draw", "from", "containers", "delivers")
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        catalog = self.services.catalog.catalog()
+        patients = self.services.people.patients()
+        users = [
+            (u.display_name, u.name)
+            for u in self.services.people.users()
+            if u.active and u.role in ("staff", "practitioner")
+        ]
+        self.post_message(self.Loaded(catalog, patients, users))
+
+    def on_compose_screen_loaded(self, message: Loaded) -> None:
+        catalog = message.catalog
+        names = sorted(
+            {s.name for s in catalog.substances.values()}
+            | {p.name for p in catalog.products.values()}
+        )
+        self._suggester = SuggestFromList(names, case_sensitive=False)
+        self._patients = {p.ref: p for p in message.patients}
+        self.query_one("#patient", Select).set_options(
+            (Text(f"{p.name} ({p.ref})"), p.ref) for p in message.patients
+        )
+        users = self.query_one("#user", Select)
+        users.set_options((Text(name), code) for name, code in message.users)
+        wanted = self.services.settings.user
+        if wanted and any(code == wanted for _, code in message.users):
+            users.value = wanted
+        diluents = self.query_one("#diluent", Select)
+        diluents.set_options((Text(p.name), p.code) for p in catalog.diluents())
+        for _ in range(STARTING_ROWS):
+            self.action_add_ingredient()
+        self.query_one("#patient", Select).focus()
+
+    # --- gathering the draft --------------------------------------------------------------
+
+    def draft(self) -> DraftMixture:
+        patient = self.query_one("#patient", Select).value
+        diluent = self.query_one("#diluent", Select).value
+        return DraftMixture(
+            ingredients=tuple(row.ingredient() for row in self.query(IngredientRow)),
+            final_volume=self.query_one("#final-volume", Input).value,
+            diluent=diluent if isinstance(diluent, str) else None,
+            patient=patient if isinstance(patient, str) else None,
+        )
+
+    def action_add_ingredient(self) -> None:
+        row = IngredientRow(self._suggester)
+        self.query_one("#ingredients").mount(row)
+        row.call_after_refresh(lambda: row.query_one(".what", Input).focus())
+
+    def action_remove_ingredient(self) -> None:
+        focused = self.focused
+        row = next(
+            (a for a in (focused.ancestors if focused else []) if isinstance(a, IngredientRow)),
+            None,
+        )
+        if row is not None:
+            row.remove()
+            self.call_after_refresh(self._recheck)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self._recheck()
+
+    @on(Select.Changed, "#patient")
+    def _show_patient(self, event: Select.Changed) -> None:
+        info = self.query_one("#patient-info", Static)
+        patient = self._patients.get(event.value) if isinstance(event.value, str) else None
+        if patient is None:
+            info.update("Choose a patient.")
+            return
+        weight = (
+            f"{patient.weight_kg.normalize():f} kg"
+            if patient.weight_kg is not None
+            else "weight not recorded"
+        )
+        allergies = "; ".join(
+            f"{a.what}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
+            for a in patient.allergies
+        )
+        info.update(
+            Text(f"{patient.name}  ·  {weight}  ·  allergies: {allergies or 'none recorded'}")
+        )
+
+    # --- checking -------------------------------------------------------------------------
+
+    def _recheck(self) -> None:
+        """Gather the draft here, on the event loop; the worker only computes."""
+        self._check(self.draft())
+
+    @work(thread=True, exclusive=True, group="check")
+    def _check(self, draft: DraftMixture) -> None:
+        plan = self.services.mixtures.check(draft)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Checked(plan))
+
+    def on_compose_screen_checked(self, message: Checked) -> None:
+        self._show_plan(message.plan)
+
+    def _show_plan(self, plan: Plan) -> None:
+        self._plan = plan
+        table = self.query_one("#plan", DataTable)
+        table.clear()
+        for draw in plan.draws:
+            delivers = ", ".join(
+                f"{d.substance.name} {format_quantity(d.amount, 4)}" for d in draw.delivered
+            )
+            table.add_row(
+                format_quantity(draw.volume),
+                Text(draw.product.name),
+                str(draw.containers),
+                Text(delivers or "q.s."),
+            )
+        if plan.draws:
+            table.add_row(Text("total", style="bold"), "", "", format_quantity(plan.final_volume))
+        findings = self.query_one("#findings", VerticalScroll)
+        findings.remove_children()
+        findings.mount_all(
+            Static(Text(f"{f.severity.word}: {f.message}"), classes=f"finding {f.severity.value}")
+            for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
+        )
+        self.query_one("#dispense", Button).disabled = plan.blocked or self._busy
+
+    # --- dispensing -----------------------------------------------------------------------
+
+    def action_dispense(self) -> None:
+        if self._busy:
+            return
+        user = self.query_one("#user", Select).value
+        if not isinstance(user, str):
+            self._say("Choose who is making the mixture (Made by).")
+            return
+        self._busy = True
+        self.query_one("#dispense", Button).disabled = True
+        self._say("Dispensing…")
+        self._dispense(self.draft(), user)
+
+    @on(Button.Pressed, "#dispense")
+    def _dispense_pressed(self) -> None:
+        self.action_dispense()
+
+    @work(thread=True, exclusive=True, group="dispense")
+    def _dispense(self, draft: DraftMixture, user: str) -> None:
+        try:
+            result = self.services.mixtures.dispense(draft, user)
+        except DispenseRefused as refused:
+            self.post_message(self.Checked(refused.plan))
+            self.post_message(self.Failed(str(refused)))
+        except ServiceError as exc:
+            self.post_message(self.Failed(str(exc)))
+        else:
+            self.post_message(self.Dispensed(result))
+
+    def on_compose_screen_dispensed(self, message: Dispensed) -> None:
+        self._busy = False
+        self._say(f"Dispensed batch {message.result.batch_id}.")
+        for row in self.query(IngredientRow):
+            for field in row.query(Input):
+                field.value = ""
+        self.query_one("#final-volume", Input).value = ""
+        self.app.push_screen(LabelScreen(message.result))
+
+    def on_compose_screen_failed(self, message: Failed) -> None:
+        self._busy = False
+        self._say(message.message, error=True)
+        self._recheck()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(Text(text))
+        status.set_class(error, "error")
