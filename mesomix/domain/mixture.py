@@ -23,7 +23,7 @@ from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.units import Field, Q, Quantity, QuantityError, format_quantity, parse_quantity
 
 MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
-DEFAULT_DILUENT = "sodium_chloride_09_10ml_amp"
+DEFAULT_DILUENT = "sodium_chloride_09_10ml_vial"
 
 
 @dataclass(frozen=True)
