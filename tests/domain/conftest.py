@@ -21,7 +21,12 @@ RECORDS = {
             "allergen_groups": ["amide_local_anaesthetics"],
         },
         {"code": "epinephrine", "name": "Epinephrine", "synonyms": ["adrenaline"]},
-        {"code": "biotin", "name": "Biotin", "synonyms": ["vitamin H"], "molar_mass": "244.31 g/mol"},
+        {
+            "code": "biotin",
+            "name": "Biotin",
+            "synonyms": ["vitamin H"],
+            "molar_mass": "244.31 g/mol",
+        },
         {
             "code": "cholecalciferol",
             "name": "Cholecalciferol",
@@ -53,8 +58,19 @@ RECORDS = {
             "valence": 2,
         },
         {"code": "hyaluronidase", "name": "Hyaluronidase", "measure": "activity"},
-        {"code": "sodium_chloride", "name": "Sodium chloride", "role": "diluent", "molar_mass": "58.44 g/mol", "valence": 1},
-        {"code": "methylparaben", "name": "Methylparaben", "role": "excipient", "allergen_groups": ["parabens"]},
+        {
+            "code": "sodium_chloride",
+            "name": "Sodium chloride",
+            "role": "diluent",
+            "molar_mass": "58.44 g/mol",
+            "valence": 1,
+        },
+        {
+            "code": "methylparaben",
+            "name": "Methylparaben",
+            "role": "excipient",
+            "allergen_groups": ["parabens"],
+        },
         {"code": "caffeine", "name": "Caffeine"},
     ],
     "product": [

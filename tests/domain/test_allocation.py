@@ -1,6 +1,6 @@
 """Lot allocation: first expiry first out, open vials first, never an unusable lot, exact waste."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +26,9 @@ TODAY = NOW.date()
 
 def lot(lot_id, on_hand, expiry_days=100, status="available", open_ul=0, opened_days_ago=None):
     opened = NOW - timedelta(days=opened_days_ago) if opened_days_ago is not None else None
-    return LotState(lot_id, f"L{lot_id}", TODAY + timedelta(days=expiry_days), status, on_hand, open_ul, opened)
+    return LotState(
+        lot_id, f"L{lot_id}", TODAY + timedelta(days=expiry_days), status, on_hand, open_ul, opened
+    )
 
 
 def test_first_expiry_first_out_and_single_dose_waste():
@@ -41,7 +43,10 @@ def test_first_expiry_first_out_and_single_dose_waste():
 def test_a_draw_spans_lots_when_the_first_runs_out():
     lots = [lot(1, 5_000, expiry_days=30), lot(2, 10_000, expiry_days=60)]
     picks, after = allocate(AMPOULE, 7_000, lots, NOW)
-    assert [(p.lot_id, p.drawn_ul, p.wasted_ul) for p in picks] == [(1, 5_000, 0), (2, 2_000, 3_000)]
+    assert [(p.lot_id, p.drawn_ul, p.wasted_ul) for p in picks] == [
+        (1, 5_000, 0),
+        (2, 2_000, 3_000),
+    ]
     assert [lot.on_hand_ul for lot in after] == [0, 5_000]
 
 
@@ -66,9 +71,14 @@ def test_expiring_today_is_still_usable():
 
 
 def test_open_multi_dose_vial_goes_first_even_if_another_expires_sooner():
-    lots = [lot(1, 40_000, expiry_days=20), lot(2, 25_000, expiry_days=300, open_ul=5_000, opened_days_ago=2)]
+    lots = [
+        lot(1, 40_000, expiry_days=20),
+        lot(2, 25_000, expiry_days=300, open_ul=5_000, opened_days_ago=2),
+    ]
     picks, after = allocate(VIAL, 3_000, lots, NOW)
-    assert [(p.lot_id, p.drawn_ul, p.wasted_ul, p.containers_opened) for p in picks] == [(2, 3_000, 0, 0)]
+    assert [(p.lot_id, p.drawn_ul, p.wasted_ul, p.containers_opened) for p in picks] == [
+        (2, 3_000, 0, 0)
+    ]
     assert (after[1].on_hand_ul, after[1].open_ul) == (22_000, 2_000)
 
 
@@ -89,7 +99,10 @@ def test_open_vial_past_its_in_use_limit_is_wasted_when_a_new_one_is_opened():
 
 
 def test_usable_counts_whole_containers_and_live_open_vials():
-    lots = [lot(1, 25_000, open_ul=5_000, opened_days_ago=40), lot(2, 7_000, open_ul=7_000, opened_days_ago=3)]
+    lots = [
+        lot(1, 25_000, open_ul=5_000, opened_days_ago=40),
+        lot(2, 7_000, open_ul=7_000, opened_days_ago=3),
+    ]
     assert usable_ul(VIAL, lots, NOW) == 20_000 + 7_000
 
 
@@ -102,17 +115,24 @@ def test_not_enough_stock_says_how_much():
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 6), st.integers(-5, 400), st.sampled_from(["available", "available", "quarantined"])),
+        st.tuples(
+            st.integers(0, 6),
+            st.integers(-5, 400),
+            st.sampled_from(["available", "available", "quarantined"]),
+        ),
         min_size=1,
         max_size=5,
     ),
-    st.integers(1, 40) .map(lambda n: n * 250),
+    st.integers(1, 40).map(lambda n: n * 250),
     st.booleans(),
 )
 def test_allocation_never_oversells_and_conserves_stock(spec, need, multi):
     product = VIAL if multi else AMPOULE
     volume = product.container_volume_ul
-    lots = [lot(i + 1, n * volume, expiry_days=days, status=status) for i, (n, days, status) in enumerate(spec)]
+    lots = [
+        lot(i + 1, n * volume, expiry_days=days, status=status)
+        for i, (n, days, status) in enumerate(spec)
+    ]
     try:
         picks, after = allocate(product, need, lots, NOW)
     except NotEnoughStock:

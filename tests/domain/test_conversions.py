@@ -54,7 +54,9 @@ def test_meq_refused_without_valence(catalog):
 
 
 def test_salt_to_elemental(catalog):
-    element, mass = to_elemental(amount("100 mg"), catalog.substance("zinc_sulfate_heptahydrate"), catalog)
+    element, mass = to_elemental(
+        amount("100 mg"), catalog.substance("zinc_sulfate_heptahydrate"), catalog
+    )
     assert element.code == "zinc"
     assert format_quantity(mass) == "22.736 mg"
 

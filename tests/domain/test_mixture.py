@@ -16,7 +16,9 @@ CATALOG = catalog_from_records(RECORDS)
 
 def plan_of(*ingredients, final="", diluent=None, stock=None):
     draft = DraftMixture(
-        ingredients=tuple(DraftIngredient(*i) for i in ingredients), final_volume=final, diluent=diluent
+        ingredients=tuple(DraftIngredient(*i) for i in ingredients),
+        final_volume=final,
+        diluent=diluent,
     )
     return plan_mixture(draft, CATALOG, stock)
 
@@ -137,7 +139,12 @@ amounts = st.decimals(min_value=Decimal("0.1"), max_value=Decimal(60), places=2)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["lidocaine", "biotin", "vitamin D3"]), amounts), max_size=5), st.integers(1, 30))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["lidocaine", "biotin", "vitamin D3"]), amounts), max_size=5
+    ),
+    st.integers(1, 30),
+)
 def test_plan_invariants(items, final_ml):
     ingredients = [(what, f"{value} mg") for what, value in items]
     plan = plan_of(*ingredients, final=f"{final_ml} mL")

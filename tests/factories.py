@@ -1,0 +1,80 @@
+"""Small builders for test data, written through the real tables and services."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import func, select
+
+from mesomix.bootstrap import Services
+from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, UserRow
+from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.services.uow import unit_of_work
+
+USERS = (
+    ("sam", "Sam Ortega", "staff"),
+    ("drchen", "Dr Mei Chen", "practitioner"),
+    ("nadia", "Nadia Haddad", "manager"),
+)
+
+
+def seed_people(services: Services) -> None:
+    now = services.clock.now()
+    with unit_of_work(services.engine, write=True) as session:
+        for name, display, role in USERS:
+            session.add(UserRow(name=name, display_name=display, role=role, created_at=now))
+        session.add(PatientRow(ref="P-1", name="Amélie Laurent", weight_g=61_500, created_at=now))
+        session.add(PatientRow(ref="P-2", name="[bold]Test[/] Markup", created_at=now))
+
+
+def receive(
+    services: Services, product: str, lot: str, containers: int, expires_in_days: int = 365
+) -> int:
+    expiry = services.clock.now().date() + timedelta(days=expires_in_days)
+    return services.stock.receive("nadia", product, lot, expiry, containers)
+
+
+def set_lot(services: Services, lot_id: int, **values: object) -> None:
+    """Change a lot behind the services' back (status, expiry) to set up a scenario."""
+    with unit_of_work(services.engine, write=True) as session:
+        session.execute(sa.update(LotRow).where(LotRow.id == lot_id).values(**values))
+
+
+def mixture(
+    *ingredients: tuple[str, str],
+    final: str = "",
+    patient: str | None = "P-1",
+    diluent: str | None = None,
+) -> DraftMixture:
+    return DraftMixture(
+        ingredients=tuple(DraftIngredient(what, amount) for what, amount in ingredients),
+        final_volume=final,
+        patient=patient,
+        diluent=diluent,
+    )
+
+
+def lot_row(services: Services, lot_id: int) -> LotRow:
+    with unit_of_work(services.engine) as session:
+        row = session.get(LotRow, lot_id)
+        assert row is not None
+        return row
+
+
+def counts(services: Services) -> dict[str, int]:
+    """Rows in the tables a dispense writes: used to prove that a refusal wrote nothing."""
+    with unit_of_work(services.engine) as session:
+        return {
+            "movements": session.exec(select(func.count()).select_from(MovementRow)).one(),
+            "batches": session.exec(select(func.count()).select_from(BatchRow)).one(),
+            "on_hand": session.exec(select(func.coalesce(func.sum(LotRow.on_hand_ul), 0))).one(),
+        }
+
+
+def assert_ledger_exact(services: Services) -> None:
+    assert services.stock.discrepancies() == []
+
+
+def today(services: Services) -> date:
+    return services.clock.now().date()
