@@ -8,7 +8,11 @@ from mesomix.cli import main as cli_main
 
 
 def main() -> None:
-    sys.exit(cli_main())
+    try:
+        sys.exit(cli_main())
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        sys.stderr.close()
+        sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -267,7 +267,9 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _stock(args: argparse.Namespace, out: TextIO) -> int:
-    lines = _services(args).stock.lots(args.product)
+    services = _services(args)
+    today = services.clock.now().date()
+    lines = services.stock.lots(args.product)
     if args.product and not lines:
         print(f"no stock of {args.product}", file=out)
         return 0
@@ -280,7 +282,7 @@ def _stock(args: argparse.Namespace, out: TextIO) -> int:
         )
         print(
             f"{line.product_name[:44]:<44} {line.lot_number:<12} {line.expiry.isoformat():<10} "
-            f"{line.status:<11} {on_hand:>10} {line.sealed_containers:>6} {opened:>8}",
+            f"{'expired' if line.expiry < today else line.status:<11} {on_hand:>10} {line.sealed_containers:>6} {opened:>8}",
             file=out,
         )
     return 0
