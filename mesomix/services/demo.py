@@ -24,6 +24,7 @@ from mesomix.db.tables import (
     PatientRow,
     UserRow,
 )
+from mesomix.domain.catalog import Product
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.units import data_dir
 from mesomix.services.errors import ServiceError
@@ -117,30 +118,35 @@ def _lot_number(rng: random.Random) -> str:
 
 
 def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
-    """One to three lots per product: most fine, some expired, some expiring within 30 days."""
+    """Per product, one lot in date and up to two more: some expired, some expiring within 30 days."""
     catalog = services.catalog.catalog()  # type: ignore[attr-defined]
     today = now.date()
     count = 0
     for code in sorted(catalog.products):
         product = catalog.products[code]
-        for index in range(rng.choice((1, 1, 2, 2, 3))):
+        for index in range(rng.choice((1, 2, 2, 3))):
             roll = rng.random()
-            if index > 0 and roll < 0.15:
-                expiry = today - timedelta(days=rng.randint(3, 60))  # expired, still on the shelf
-            elif roll < 0.3:
-                expiry = today + timedelta(days=rng.randint(5, 30))  # expiring soon
-            else:
+            if index == 0 or roll >= 0.45:
                 expiry = today + timedelta(days=rng.randint(90, 720))
+            elif roll < 0.15:
+                expiry = today - timedelta(days=rng.randint(3, 60))  # expired, still on the shelf
+            else:
+                expiry = today + timedelta(days=rng.randint(5, 30))  # expiring soon
             received = min(
                 now - timedelta(days=rng.randint(70, 200)), _noon(expiry) - timedelta(days=60)
             )
             stock = StockService(services.engine, FixedClock(received))  # type: ignore[attr-defined]
-            packs = rng.randint(1, 3)
-            stock.receive(
-                DEMO_MANAGER, code, _lot_number(rng), expiry, packs * max(product.pack_size, 1)
-            )
+            stock.receive(DEMO_MANAGER, code, _lot_number(rng), expiry, _containers(product, rng))
             count += 1
     return count
+
+
+def _containers(product: Product, rng: random.Random) -> int:
+    """Whole packs where packs are big; otherwise a realistic handful, more of the diluents."""
+    if product.pack_size >= 5:
+        return product.pack_size * rng.randint(1, 3)
+    low, high = (20, 40) if product.diluent else (5, 20)
+    return rng.randint(low, high)
 
 
 def _noon(day: date) -> datetime:
@@ -150,9 +156,9 @@ def _noon(day: date) -> datetime:
 def _history(services: object, now: datetime, patients: list[dict[str, object]]) -> int:
     """A few mixtures from recent days, which also leaves some multi-dose vials open."""
     recipes = [
-        ("lidocaine", "20 mg", "biotin", "5 mg", "4 mL"),
-        ("dexpanthenol", "250 mg", "cyanocobalamin", "500 mcg", "5 mL"),
-        ("sodium hyaluronate", "10 mg", "lidocaine", "10 mg", "3 mL"),
+        ("lidocaine", "20 mg", "dexpanthenol", "250 mg", "4 mL"),
+        ("ascorbic acid", "300 mg", "cyanocobalamin", "500 mcg", "5 mL"),
+        ("tranexamic acid", "50 mg", "lidocaine", "10 mg", "3 mL"),
     ]
     made = 0
     for day, (a, amount_a, b, amount_b, final) in enumerate(recipes, start=1):
@@ -163,9 +169,6 @@ def _history(services: object, now: datetime, patients: list[dict[str, object]])
             final_volume=final,
             patient=str(patients[day]["ref"]),
         )
-        try:
-            mixtures.dispense(draft, DEMO_STAFF)
-            made += 1
-        except ServiceError:
-            continue  # the generated stock may not cover a recipe; the demo does without it
+        mixtures.dispense(draft, DEMO_STAFF)
+        made += 1
     return made

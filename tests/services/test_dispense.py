@@ -38,7 +38,10 @@ def test_dispense_takes_first_expiry_writes_ledger_batch_and_waste(clinic):
     (batch,) = rows(clinic, BatchRow)
     assert batch.id == result.batch_id and batch.final_volume_ul == 4_000
     lines = rows(clinic, BatchLineRow)
-    assert [(line.product_code, line.volume_ul) for line in lines] == [(AMPOULE, 1_500), (SALINE, 2_500)]
+    assert [(line.product_code, line.volume_ul) for line in lines] == [
+        (AMPOULE, 1_500),
+        (SALINE, 2_500),
+    ]
     assert lines[0].delivered == {"lidocaine_hcl": "30 mg"}
     assert "EARLY1" in result.label and "Amélie Laurent (P-1)" in result.label
     assert_ledger_exact(clinic)

@@ -1,0 +1,212 @@
+"""The command line: results on stdout; bad input on stderr with exit status 2 and nothing written."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mesomix.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out), out.getvalue()
+
+
+@pytest.fixture
+def db(tmp_path) -> str:
+    return str(tmp_path / "cli.sqlite")
+
+
+@pytest.fixture
+def demo_db(db) -> str:
+    status, _ = run("--db", db, "demo")
+    assert status == 0
+    return db
+
+
+def test_convert_as_a_real_process(db):
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mesomix",
+            "--db",
+            db,
+            "convert",
+            "1000 IU",
+            "--substance",
+            "cholecalciferol",
+            "--to",
+            "mcg",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "25 mcg\n", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "printed"),
+    [
+        (("1000 IU", "--substance", "vitamin D3", "--to", "mcg"), "25 mcg"),
+        (("25 mcg", "--substance", "cholecalciferol", "--to", "IU"), "1000 IU"),
+        (("100 IU", "--substance", "d_alpha_tocopherol", "--to", "mg"), "67 mg"),
+        (
+            ("4.06 mEq", "--substance", "magnesium_sulfate_heptahydrate", "--to", "mg"),
+            "500.3341 mg",
+        ),
+        (
+            ("100 mg", "--substance", "zinc_sulfate_heptahydrate", "--to", "mg", "--elemental"),
+            "22.738 mg zinc (elemental)",
+        ),
+        (("40 mg", "--product", "lidocaine_2pct_2ml_amp", "--to", "mL"), "2 mL"),
+        (("1.5 mL", "--product", "lidocaine_2pct_2ml_amp", "--to", "mg"), "30 mg"),
+        (("0.5 mL", "--product", "cyanocobalamin_1000mcg_1ml_vial", "--to", "mcg"), "500 mcg"),
+    ],
+)
+def test_convert(db, argv, printed):
+    assert run("--db", db, "convert", *argv) == (0, printed + "\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("1000 IU", "--substance", "biotin", "--to", "mg"), "has no IU definition"),
+        (
+            ("1000 IU", "--substance", "unobtainium", "--to", "mg"),
+            "unknown substance 'unobtainium'",
+        ),
+        (("1000 units", "--substance", "cholecalciferol", "--to", "mg"), "write IU"),
+        (("5 mg", "--substance", "biotin", "--to", "furlong"), "--to furlong"),
+        (("5 mg", "--product", "nope", "--to", "mL"), "unknown product 'nope'"),
+        (("5 mg", "--substance", "biotin", "--to", "mL"), "use --product"),
+        (("5 mg", "--substance", "biotin", "--to", "mg", "--elemental"), "no elemental"),
+    ],
+)
+def test_convert_refusals(db, capsys, argv, says):
+    status, printed = run("--db", db, "convert", *argv)
+    assert status == 2 and printed == ""
+    assert says in capsys.readouterr().err
+
+
+def test_argument_mistakes_exit_2(db, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--db", db, "convert", "5 mg", "--to", "mg"])
+    assert exited.value.code == 2
+    assert "--substance" in capsys.readouterr().err
+
+
+def test_demo_fills_and_refuses_to_mix_with_other_data(db, capsys):
+    status, printed = run("--db", db, "demo")
+    assert status == 0 and "20 patients" in printed
+    status, _ = run("--db", db, "demo")
+    assert status == 2 and "--replace" in capsys.readouterr().err
+    assert run("--db", db, "demo", "--replace")[0] == 0
+
+
+def test_database_url_from_the_environment(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'env.sqlite'}"
+    monkeypatch.setenv("MESOMIX_DATABASE_URL", url)
+    status, printed = run("demo")
+    assert status == 0 and str(tmp_path / "env.sqlite") in printed
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "mix.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+MIX = """
+patient = "P-0003"
+final_volume = "5 mL"
+[[ingredient]]
+what = "lidocaine"
+amount = "20 mg"
+[[ingredient]]
+what = "tranexamic acid"
+amount = "50 mg"
+"""
+
+
+def test_mix_check_json_then_dispense(demo_db, tmp_path):
+    path = write(tmp_path, MIX)
+    status, printed = run("--db", demo_db, "mix", "check", path, "--json")
+    plan = json.loads(printed)
+    assert status == 0 and plan["dispensable"] and plan["final_volume"] == "5 mL"
+    assert [d["delivers"] for d in plan["draws"][:2]] == [
+        {"lidocaine_hcl": "20 mg"},
+        {"tranexamic_acid": "50 mg"},
+    ]
+    _, stock_before = run("--db", demo_db, "stock")
+    status, printed = run("--db", demo_db, "mix", "dispense", path, "--user", "sam")
+    assert status == 0 and printed.startswith("dispensed batch")
+    assert run("--db", demo_db, "stock")[1] != stock_before
+
+
+def test_mix_check_blocked_exits_1_and_says_why(demo_db, tmp_path):
+    path = write(tmp_path, MIX.replace('"20 mg"', '"20 Mg"'))
+    status, printed = run("--db", demo_db, "mix", "check", path)
+    assert status == 1 and "BLOCK:" in printed and "megagrams" in printed
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("patient = ", "not valid TOML"),
+        ('patient = "P-0003"\n', "no [[ingredient]]"),
+        ('colour = "red"\n[[ingredient]]\nwhat="biotin"\namount="5 mg"\n', "unknown key(s) colour"),
+        ('[[ingredient]]\nwhat="biotin"\namount=5\n', "amount must be text"),
+        (
+            'final_volume = 5\n[[ingredient]]\nwhat="biotin"\namount="5 mg"\n',
+            "final_volume must be text",
+        ),
+    ],
+)
+def test_malformed_mixture_files(demo_db, tmp_path, capsys, text, says):
+    status, _ = run("--db", demo_db, "mix", "check", write(tmp_path, text))
+    assert status == 2 and says in capsys.readouterr().err
+
+
+def test_dispense_refused_writes_nothing(demo_db, tmp_path, capsys):
+    path = write(tmp_path, MIX)
+    _, before = run("--db", demo_db, "stock")
+    assert run("--db", demo_db, "mix", "dispense", path, "--user", "nadia")[0] == 2
+    assert "may not dispense" in capsys.readouterr().err
+    blocked = write(tmp_path, MIX.replace('"20 mg"', '"2,0 mg"'))
+    assert run("--db", demo_db, "mix", "dispense", blocked, "--user", "sam")[0] == 2
+    assert "decimal comma" in capsys.readouterr().err
+    assert run("--db", demo_db, "stock")[1] == before
+
+
+def test_missing_file(demo_db, capsys):
+    assert run("--db", demo_db, "mix", "check", "/nonexistent/mix.toml")[0] == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_stock_lists_lots(demo_db):
+    status, printed = run("--db", demo_db, "stock", "--product", "sodium_chloride_09_10ml_vial")
+    assert status == 0 and "Sodium Chloride" in printed
+
+
+def test_python_m_mesomix_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "mesomix", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env=os.environ,
+    )
+    assert done.returncode == 0 and "convert" in done.stdout
