@@ -29,7 +29,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
 
 lock: $(BIN)/.installed
-	$(BIN)/python -m pip freeze --exclude-editable | grep -vi '^mesomix' > requirements.lock.new
+	{ echo "# Exact versions for a fresh machine (pip install -r requirements.lock). Regenerate with `make lock`."; $(BIN)/python -m pip freeze --exclude-editable | grep -vi "^mesomix"; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:

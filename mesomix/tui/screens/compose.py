@@ -39,11 +39,20 @@ class IngredientRow(Horizontal):
         self._suggester = suggester
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="substance or product", classes="what", suggester=self._suggester)
-        yield Input(placeholder="amount: 40 mg, 0.5 mL, 1000 IU", classes="amount")
+        yield Input(
+            placeholder="substance or product",
+            classes="what",
+            suggester=self._suggester,
+            compact=True,
+        )
+        yield Input(placeholder="amount: 40 mg, 0.5 mL", classes="amount", compact=True)
 
-    def ingredient(self) -> DraftIngredient:
-        what, amount = self.query(Input)
+    def ingredient(self) -> DraftIngredient | None:
+        """What the row holds; None while the row is still being mounted."""
+        fields = list(self.query(Input))
+        if len(fields) != 2:
+            return None
+        what, amount = fields
         return DraftIngredient(what.value, amount.value)
 
 
@@ -103,8 +112,8 @@ class ComposeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="people"):
-            yield Select[str]([], prompt="Patient", id="patient")
-            yield Select[str]([], prompt="Made by", id="user")
+            yield Select[str]([], prompt="Patient", id="patient", compact=True)
+            yield Select[str]([], prompt="Made by", id="user", compact=True)
         yield Static("Choose a patient.", id="patient-info")
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients"):
@@ -113,9 +122,11 @@ class ComposeScreen(Screen[None]):
                 yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
                 yield VerticalScroll(id="findings")
         with Horizontal(id="bottom"):
-            yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume")
-            yield Select[str]([], prompt="Diluent (q.s.)", id="diluent")
-            yield Button("Dispense (F9)", id="dispense", variant="success", disabled=True)
+            yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
+            yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
+            yield Button(
+                "Dispense (F9)", id="dispense", variant="success", disabled=True, compact=True
+            )
         yield Static("", id="status")
         yield Footer()
 
@@ -154,8 +165,9 @@ class ComposeScreen(Screen[None]):
             users.value = wanted
         diluents = self.query_one("#diluent", Select)
         diluents.set_options((Text(p.name), p.code) for p in catalog.diluents())
-        for _ in range(STARTING_ROWS):
-            self.action_add_ingredient()
+        self.query_one("#ingredients").mount_all(
+            IngredientRow(self._suggester) for _ in range(STARTING_ROWS)
+        )
         self.query_one("#patient", Select).focus()
 
     # --- gathering the draft --------------------------------------------------------------
@@ -164,7 +176,9 @@ class ComposeScreen(Screen[None]):
         patient = self.query_one("#patient", Select).value
         diluent = self.query_one("#diluent", Select).value
         return DraftMixture(
-            ingredients=tuple(row.ingredient() for row in self.query(IngredientRow)),
+            ingredients=tuple(
+                item for row in self.query(IngredientRow) if (item := row.ingredient()) is not None
+            ),
             final_volume=self.query_one("#final-volume", Input).value,
             diluent=diluent if isinstance(diluent, str) else None,
             patient=patient if isinstance(patient, str) else None,

@@ -1,0 +1,129 @@
+"""The Compose screen driven by the Pilot on a real demo database: the person's journey, then the
+database checked afterwards, not only the screen."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, DataTable, Input, Select, Static
+
+from mesomix.services.demo import load_demo
+from mesomix.tui.app import make_app
+from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
+from tests.factories import assert_ledger_exact, counts
+
+SIZE = (100, 34)
+
+
+@pytest.fixture
+def demo(services):
+    load_demo(services)
+    return services
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and their messages land."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def choose_patient(pilot, ref: str) -> None:
+    select = pilot.app.screen.query_one("#patient", Select)
+    select.focus()
+    await pilot.press("enter")
+    options = [value for _, value in select._options if isinstance(value, str)]
+    await pilot.press(*["down"] * (options.index(ref) + 1), "enter")
+    assert select.value == ref
+
+
+async def type_into(pilot, widget: Input, text: str) -> None:
+    widget.focus()
+    await pilot.press(*text)
+
+
+async def compose(pilot, *ingredients: tuple[str, str], final: str = "") -> None:
+    screen = pilot.app.screen
+    rows = list(screen.query(".ingredient-row"))
+    for row, (what, amount) in zip(rows, ingredients, strict=False):
+        what_input, amount_input = row.query(Input)
+        await type_into(pilot, what_input, what)
+        await type_into(pilot, amount_input, amount)
+    if final:
+        await type_into(pilot, screen.query_one("#final-volume", Input), final)
+    await settle(pilot)
+
+
+def findings(screen) -> list[str]:
+    return [str(widget.render()) for widget in screen.query(".finding").results(Static)]
+
+
+async def test_staff_composes_sees_the_plan_and_dispenses(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        await choose_patient(pilot, "P-0003")
+        select_user = app.screen.query_one("#user", Select)
+        select_user.value = "sam"
+        await compose(pilot, ("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
+
+        table = app.screen.query_one("#plan", DataTable)
+        first = [str(cell) for cell in table.get_row_at(0)]
+        assert first[0] == "2 mL" and "Lidocaine" in first[1] and "20 mg" in first[3]
+        assert not any(text.startswith("BLOCK") for text in findings(app.screen))
+        assert not app.screen.query_one("#dispense", Button).disabled
+
+        before = counts(demo)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelScreen)
+        label = str(app.screen.query_one("#label-text", Static).render())
+        assert "Jean-Luc Moreau (P-0003)" in label and "Tranexamic acid 50 mg" in label
+
+    after = counts(demo)
+    assert after["batches"] == before["batches"] + 1
+    assert after["on_hand"] < before["on_hand"]
+    assert_ledger_exact(demo)
+
+
+async def test_a_typed_unit_error_blocks_live_and_dispense_writes_nothing(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0003")
+        app.screen.query_one("#user", Select).value = "sam"
+        await compose(pilot, ("lidocaine", "20 Mg"))
+        shown = findings(app.screen)
+        assert any(text.startswith("BLOCK:") and "megagrams" in text for text in shown)
+        assert app.screen.query_one("#dispense", Button).disabled
+        before = counts(demo)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert "not dispensed" in str(app.screen.query_one("#status", Static).render())
+    assert counts(demo) == before
+
+
+async def test_names_are_shown_as_typed_not_as_markup(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        select = app.screen.query_one("#patient", Select)
+        marked = next(value for label, value in select._options if "Markup" in str(label))
+        select.value = marked
+        await settle(pilot)
+        info = str(app.screen.query_one("#patient-info", Static).render())
+        assert "[bold]Test[/] Markup" in info
+
+
+async def test_adding_and_removing_ingredient_rows(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        rows = len(app.screen.query(".ingredient-row"))
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert len(app.screen.query(".ingredient-row")) == rows + 1
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert len(app.screen.query(".ingredient-row")) == rows
