@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 
-from mesomix.domain.units import Quantity
+from mesomix.domain.units import Quantity, canonical, strength_canonical
 
 
 class Measure(Enum):
@@ -70,6 +71,18 @@ class Substance:
     def names(self) -> tuple[str, ...]:
         return (self.name, self.code, *self.synonyms)
 
+    @cached_property
+    def iu_mg(self) -> Decimal | None:
+        """Milligrams in one IU, worked out once."""
+        return canonical(self.iu.mass)[0] if self.iu else None
+
+    @cached_property
+    def molar_mass_g(self) -> Decimal | None:
+        """Molar mass in g/mol (numerically mg/mmol), worked out once."""
+        if self.molar_mass is None:
+            return None
+        return Decimal(self.molar_mass.to("gram / mole").magnitude)
+
 
 @dataclass(frozen=True)
 class AllergenGroup:
@@ -116,6 +129,11 @@ class Product:
     @property
     def actives(self) -> tuple[str, ...]:
         return tuple(s.substance for s in self.strengths)
+
+    @cached_property
+    def strength_table(self) -> dict[str, tuple[Decimal, str]]:
+        """substance code -> (amount per mL in the canonical unit, dimension), worked out once."""
+        return {s.substance: strength_canonical(s.per_ml) for s in self.strengths}
 
 
 def fold(text: str) -> str:

@@ -3,6 +3,10 @@
 IU to mass goes through the substance's own IU definition, mEq and mmol through its molar mass and
 valence, salt to element through both molar masses, volume to amount through a product's strength.
 A conversion the substance cannot support is refused with a message that says what is missing.
+
+pint carries units at the edges; inside, every amount is an exact Decimal in its dimension's
+canonical unit (mg, mL, IU, mEq, mmol), so a check of a whole mixture costs a few Decimal
+operations per ingredient instead of dozens of registry look-ups.
 """
 
 from __future__ import annotations
@@ -10,7 +14,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mesomix.domain.catalog import Catalog, Measure, Product, Substance
-from mesomix.domain.units import Q, Quantity, QuantityError, registry, unit_text
+from mesomix.domain.units import (
+    CANONICAL,
+    UNITS,
+    Q,
+    Quantity,
+    QuantityError,
+    canonical,
+    unit_text,
+)
 
 TARGET_UNITS = {
     "mg": "milligram",
@@ -29,74 +41,55 @@ class ConversionError(QuantityError):
     """A conversion the substance or product cannot support; the message says why."""
 
 
-def _dimension(quantity: Quantity) -> str:
-    dims = quantity.dimensionality
-    if dims == _MASS_DIM:
-        return "mass"
-    if dims == _VOLUME_DIM:
-        return "volume"
-    if dims == _IU_DIM:
-        return "IU"
-    if dims == _EQ_DIM:
-        return "mEq"
-    if dims == _MOL_DIM:
-        return "mmol"
-    return str(dims)
-
-
-_ureg = registry()
-_MASS_DIM = _ureg.milligram.dimensionality
-_VOLUME_DIM = _ureg.milliliter.dimensionality
-_IU_DIM = _ureg.international_unit.dimensionality
-_EQ_DIM = _ureg.milliequivalent.dimensionality
-_MOL_DIM = _ureg.millimole.dimensionality
-
 
 def dimension_of(quantity: Quantity) -> str:
     """'mass', 'volume', 'IU', 'mEq' or 'mmol': what kind of amount was typed."""
-    return _dimension(quantity)
+    return canonical(quantity)[1]
+
+
+def measure_as(value: Decimal, dimension: str, substance: Substance, target: str) -> Decimal:
+    """An amount of a substance from one canonical dimension into another, through the substance."""
+    if dimension == target:
+        return value
+    if "volume" in (dimension, target):
+        raise ConversionError(
+            f"a volume of {substance.name} depends on the product's strength: choose a product"
+        )
+    if substance.measure is Measure.ACTIVITY:
+        raise ConversionError(
+            f"{substance.name} is dosed by activity: give the amount in IU, not {_word(dimension)}"
+        )
+    mg = value if dimension == "mass" else value * _mg_per(dimension, substance)
+    return mg if target == "mass" else mg / _mg_per(target, substance)
+
+
+def _mg_per(dimension: str, substance: Substance) -> Decimal:
+    """Milligrams in one IU, one mEq or one mmol of this substance."""
+    if dimension == "IU":
+        if substance.iu_mg is None:
+            raise ConversionError(
+                f"{substance.name} has no IU definition: give the amount by mass (mg or mcg)"
+            )
+        return substance.iu_mg
+    molar = substance.molar_mass_g
+    if molar is None:
+        raise ConversionError(f"{substance.name} has no molar mass on record: {dimension} cannot be used")
+    if dimension == "mmol":
+        return molar
+    if not substance.valence:
+        raise ConversionError(f"{substance.name} has no valence on record: mEq cannot be used")
+    return molar / Decimal(substance.valence)
+
+
+def _word(dimension: str) -> str:
+    return {"mass": "a mass", "mEq": "mEq", "mmol": "mmol", "IU": "IU"}.get(dimension, dimension)
 
 
 def to_measure(amount: Quantity, substance: Substance) -> Quantity:
     """The amount in the substance's dosing measure: mg for most, IU for enzymes."""
-    kind = _dimension(amount)
-    if substance.measure is Measure.ACTIVITY:
-        if kind == "IU":
-            return amount.to("international_unit")
-        raise ConversionError(
-            f"{substance.name} is dosed by activity: give the amount in IU, not {unit_text(amount)}"
-        )
-    if kind == "mass":
-        return amount.to("milligram")
-    if kind == "IU":
-        if substance.iu is None:
-            raise ConversionError(
-                f"{substance.name} has no IU definition: give the amount by mass (mg or mcg)"
-            )
-        return (amount.magnitude * substance.iu.mass).to("milligram")
-    if kind == "mEq":
-        molar_mass, valence = _molar(substance, "mEq")
-        if not valence:
-            raise ConversionError(f"{substance.name} has no valence on record: mEq cannot be used")
-        moles = amount.to("milliequivalent").magnitude / Decimal(valence)
-        return Q(moles * molar_mass, "milligram")
-    if kind == "mmol":
-        molar_mass, _ = _molar(substance, "mmol")
-        return Q(amount.to("millimole").magnitude * molar_mass, "milligram")
-    if kind == "volume":
-        raise ConversionError(
-            f"a volume of {substance.name} depends on the product's strength: choose a product"
-        )
-    raise ConversionError(f"{unit_text(amount)} is not an amount of {substance.name}")
-
-
-def _molar(substance: Substance, unit: str) -> tuple[Decimal, int | None]:
-    """Molar mass in g/mol (numerically mg/mmol) and valence."""
-    if substance.molar_mass is None:
-        raise ConversionError(
-            f"{substance.name} has no molar mass on record: {unit} cannot be used"
-        )
-    return Decimal(substance.molar_mass.to("gram / mole").magnitude), substance.valence
+    value, dimension = canonical(amount)
+    target = "IU" if substance.measure is Measure.ACTIVITY else "mass"
+    return Q(measure_as(value, dimension, substance, target), CANONICAL[target])
 
 
 def convert(amount: Quantity, substance: Substance, target: str) -> Quantity:
@@ -106,26 +99,9 @@ def convert(amount: Quantity, substance: Substance, target: str) -> Quantity:
             f"cannot convert to '{target}' for a substance; use one of mg, mcg, g, IU, mEq, mmol"
         )
     unit = TARGET_UNITS[target]
-    measure = to_measure(amount, substance)
-    if substance.measure is Measure.ACTIVITY:
-        if target != "IU":
-            raise ConversionError(f"{substance.name} is dosed by activity: it converts only to IU")
-        return measure
-    mg = Decimal(measure.magnitude)
-    if target == "IU":
-        if substance.iu is None:
-            raise ConversionError(f"{substance.name} has no IU definition")
-        per_iu = Decimal(substance.iu.mass.to("milligram").magnitude)
-        return Q(mg / per_iu, unit)
-    if target == "mEq":
-        molar_mass, valence = _molar(substance, "mEq")
-        if not valence:
-            raise ConversionError(f"{substance.name} has no valence on record: mEq cannot be used")
-        return Q(mg / molar_mass * valence, unit)
-    if target == "mmol":
-        molar_mass, _ = _molar(substance, "mmol")
-        return Q(mg / molar_mass, unit)
-    return measure.to(unit)
+    dimension, factor = UNITS[unit]
+    value, typed = canonical(amount)
+    return Q(measure_as(value, typed, substance, dimension) / factor, unit)
 
 
 def to_elemental(amount: Quantity, salt: Substance, catalog: Catalog) -> tuple[Substance, Quantity]:
@@ -133,38 +109,33 @@ def to_elemental(amount: Quantity, salt: Substance, catalog: Catalog) -> tuple[S
     if salt.elemental is None:
         raise ConversionError(f"{salt.name} has no elemental equivalent on record")
     element = catalog.substance(salt.elemental.substance)
-    salt_mass, _ = _molar(salt, "elemental conversion")
-    element_mass, _ = _molar(element, "elemental conversion")
-    mg = Decimal(to_measure(amount, salt).magnitude)
-    return element, Q(mg * salt.elemental.atoms * element_mass / salt_mass, "milligram")
+    if salt.molar_mass_g is None or element.molar_mass_g is None:
+        raise ConversionError(f"{salt.name}: molar masses are needed for the elemental amount")
+    value, dimension = canonical(amount)
+    mg = measure_as(value, dimension, salt, "mass")
+    return element, Q(mg * salt.elemental.atoms * element.molar_mass_g / salt.molar_mass_g, "milligram")
 
 
-def strength_unit(product: Product, substance: Substance) -> tuple[Decimal, str]:
-    """The product's strength of a substance as (amount per mL, amount unit)."""
-    strength = product.strength_of(substance.code)
-    if strength is None:
+def volume_ml(value: Decimal, dimension: str, product: Product, substance: Substance) -> Decimal:
+    """mL of a product holding an amount (canonical value and dimension) of one of its substances."""
+    per_ml, strength_dimension = product.strength_table.get(substance.code, (None, ""))
+    if per_ml is None:
         raise ConversionError(f"{product.name} does not contain {substance.name}")
-    per_ml = strength.per_ml.to(f"{_numerator(strength.per_ml)} / milliliter")
-    return Decimal(per_ml.magnitude), _numerator(strength.per_ml)
-
-
-def _numerator(per_ml: Quantity) -> str:
-    return next(name for name, power in per_ml.unit_items() if power > 0)
+    return measure_as(value, dimension, substance, strength_dimension) / per_ml
 
 
 def volume_for(amount: Quantity, product: Product, substance: Substance) -> Quantity:
     """The volume of a product that holds an amount of one of its substances."""
-    per_ml, unit = strength_unit(product, substance)
-    wanted = _as_unit(amount, substance, unit)
-    return Q(wanted / per_ml, "milliliter")
+    value, dimension = canonical(amount)
+    return Q(volume_ml(value, dimension, product, substance), "milliliter")
 
 
 def amount_in(volume: Quantity, product: Product, substance: Substance) -> Quantity:
     """How much of a substance a volume of a product holds."""
-    per_ml, unit = strength_unit(product, substance)
-    return Q(Decimal(volume.to("milliliter").magnitude) * per_ml, unit)
-
-
-def _as_unit(amount: Quantity, substance: Substance, unit: str) -> Decimal:
-    shown = {v: k for k, v in TARGET_UNITS.items() if k not in ("µg", "ug")}
-    return Decimal(convert(amount, substance, shown[unit]).to(unit).magnitude)
+    per_ml, dimension = product.strength_table.get(substance.code, (None, ""))
+    if per_ml is None:
+        raise ConversionError(f"{product.name} does not contain {substance.name}")
+    millilitres, typed = canonical(volume)
+    if typed != "volume":
+        raise ConversionError(f"{unit_text(volume)} is not a volume")
+    return Q(millilitres * per_ml, CANONICAL[dimension])

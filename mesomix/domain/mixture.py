@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
-from mesomix.domain.conversions import (
-    ConversionError,
-    amount_in,
-    dimension_of,
-    to_measure,
-    volume_for,
-)
+from mesomix.domain.conversions import ConversionError, measure_as, volume_ml
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.units import Field, Q, Quantity, QuantityError, format_quantity, parse_quantity
+from mesomix.domain.units import (
+    CANONICAL,
+    Field,
+    Q,
+    Quantity,
+    QuantityError,
+    canonical,
+    format_quantity,
+    parse_quantity,
+)
 
 MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
 DEFAULT_DILUENT = "sodium_chloride_09_10ml_vial"
@@ -45,7 +48,14 @@ class DraftMixture:
 class Delivered:
     substance: Substance
     amount: Quantity
-    concentration: Quantity | None  # in the final mixture
+    final_ul: int  # the mixture's final volume, for the concentration
+
+    @property
+    def concentration(self) -> Quantity | None:
+        """Strength of this substance in the final mixture (worked out only when shown)."""
+        if not self.final_ul:
+            return None
+        return self.amount / Q(Decimal(self.final_ul) / 1000, "milliliter")
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,8 @@ class Plan:
 
 
 def to_ul(volume: Quantity) -> Decimal:
-    return Decimal(volume.to("microliter").magnitude)
+    millilitres, _ = canonical(volume)
+    return millilitres * 1000
 
 
 def round_draw(microlitres: Decimal) -> int:
@@ -155,8 +166,9 @@ class _Planner:
         return f"'{typed.strip()}' is not a substance or product in the catalogue{hint}"
 
     def _from_product(self, index: int, product: Product, amount: Quantity) -> Draw | None:
-        if dimension_of(amount) == "volume":
-            return self._draw(index, product, to_ul(amount), amount)
+        value, dimension = canonical(amount)
+        if dimension == "volume":
+            return self._draw(index, product, value * 1000, amount)
         if not product.strengths:
             self.add(
                 Severity.BLOCK,
@@ -167,7 +179,7 @@ class _Planner:
             return None
         primary = self.catalog.substance(product.strengths[0].substance)
         try:
-            volume = volume_for(amount, product, primary)
+            microlitres = volume_ml(value, dimension, product, primary) * 1000
         except ConversionError as exc:
             self.add(Severity.BLOCK, "amount.unsupplied", f"{product.name}: {exc}", index)
             return None
@@ -178,7 +190,7 @@ class _Planner:
                 f"{format_quantity(amount)} read as {primary.name} in {product.name}",
                 index,
             )
-        return self._draw(index, product, to_ul(volume), amount)
+        return self._draw(index, product, microlitres, amount)
 
     def _from_substance(self, index: int, substance: Substance, amount: Quantity) -> Draw | None:
         products = [p for p in self.catalog.products_supplying(substance.code) if not p.diluent]
@@ -191,8 +203,9 @@ class _Planner:
                 index,
             )
             return None
-        if dimension_of(amount) == "volume":
-            product = self._best(products, {p.code: to_ul(amount) for p in products})
+        value, dimension = canonical(amount)
+        if dimension == "volume":
+            product = self._best(products, {p.code: value * 1000 for p in products})
             self.add(
                 Severity.INFO,
                 "amount.read_as",
@@ -200,9 +213,9 @@ class _Planner:
                 f"of {product.name}",
                 index,
             )
-            return self._draw(index, product, to_ul(amount), amount)
+            return self._draw(index, product, value * 1000, amount)
         try:
-            to_measure(amount, substance)
+            measure_as(value, dimension, substance, "IU" if substance.measure.value == "activity" else "mass")
         except ConversionError as exc:
             self.add(Severity.BLOCK, "amount.unit_mismatch", str(exc), index)
             return None
@@ -210,7 +223,7 @@ class _Planner:
         reasons: list[str] = []
         for product in products:
             try:
-                volumes[product.code] = to_ul(volume_for(amount, product, substance))
+                volumes[product.code] = volume_ml(value, dimension, product, substance) * 1000
             except ConversionError as exc:
                 reasons.append(str(exc))
         if not volumes:
@@ -295,11 +308,12 @@ def plan_mixture(
     draws = [_with_delivered(d, catalog, final_ul) for d in draws]
     if stock is not None:
         _check_stock(planner, draws, stock)
-    totals: dict[str, Quantity] = {}
+    sums: dict[str, tuple[Decimal, str]] = {}
     for draw in draws:
-        for item in draw.delivered:
-            code = item.substance.code
-            totals[code] = totals[code] + item.amount if code in totals else item.amount
+        for code, (per_ml, dimension) in draw.product.strength_table.items():
+            before = sums.get(code, (Decimal(0), dimension))[0]
+            sums[code] = (before + Decimal(draw.volume_ul) / 1000 * per_ml, dimension)
+    totals = {code: Q(value, CANONICAL[dimension]) for code, (value, dimension) in sums.items()}
     return Plan(tuple(draws), final_ul, tuple(planner.findings), totals)
 
 
@@ -346,11 +360,10 @@ def _diluent(planner: _Planner, draft: DraftMixture, catalog: Catalog, qs_ul: in
 
 def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
     delivered = []
-    for strength in draw.product.strengths:
-        substance = catalog.substance(strength.substance)
-        amount = amount_in(draw.volume, draw.product, substance)
-        concentration = amount / Q(Decimal(final_ul) / 1000, "milliliter") if final_ul else None
-        delivered.append(Delivered(substance, amount, concentration))
+    millilitres = Decimal(draw.volume_ul) / 1000
+    for code, (per_ml, dimension) in draw.product.strength_table.items():
+        amount = Q(millilitres * per_ml, CANONICAL[dimension])
+        delivered.append(Delivered(catalog.substance(code), amount, final_ul))
     return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
 
 

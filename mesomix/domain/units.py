@@ -55,12 +55,23 @@ def registry() -> pint.UnitRegistry:
     return _registry
 
 
+_unit_objects: dict[str, Any] = {}
+
+
+def _unit_object(unit: str) -> Any:
+    """Parsed once per spelling: building a quantity from a parsed unit skips pint's parser."""
+    found = _unit_objects.get(unit)
+    if found is None:
+        found = _unit_objects[unit] = registry().Unit(unit)
+    return found
+
+
 def Q(magnitude: Decimal | int | str, unit: str) -> Quantity:
     """Build a quantity from an exact magnitude (strings and ints become Decimal, never float)."""
     if isinstance(magnitude, float):
         raise TypeError("quantities take exact magnitudes (Decimal, int or str), not float")
     value = magnitude if isinstance(magnitude, Decimal) else Decimal(magnitude)
-    return registry().Quantity(value, unit)
+    return registry().Quantity(value, _unit_object(unit))
 
 
 class Field(Enum):
@@ -292,7 +303,7 @@ def _simple(tokens: list[_Token], whole: str, field: Field) -> Quantity:
     unit = _unit(tokens[1].text, _FIELD_UNITS[field], field, whole)
     if value == 0:
         raise QuantityError(f"'{whole}': {_a(field)} must be more than zero")
-    return registry().Quantity(value, unit)
+    return Q(value, unit)
 
 
 def _strength(tokens: list[_Token], whole: str) -> Quantity:
@@ -304,13 +315,13 @@ def _strength(tokens: list[_Token], whole: str) -> Quantity:
         value = _positive(_number(texts[0], whole), whole)
         if value > 100:
             raise QuantityError(f"'{whole}': a percentage strength cannot exceed 100 %")
-        return registry().Quantity(value * 10, "milligram / milliliter")  # % w/v: g per 100 mL
+        return Q(value * 10, "milligram / milliliter")  # % w/v: g per 100 mL
     if kinds == ["number", "op", "number"] and texts[1] == ":":
         if texts[0] != "1":
             raise QuantityError(f"'{whole}': a ratio strength is written 1:N (e.g. 1:100000)")
         raw = texts[2].replace(",", "") if _GROUPED_THOUSANDS.match(texts[2]) else texts[2]
         denominator = _positive(_number(raw, whole), whole)
-        return registry().Quantity(Decimal(1000) / denominator, "milligram / milliliter")
+        return Q(Decimal(1000) / denominator, "milligram / milliliter")
     if len(tokens) in (4, 5) and kinds[:3] == ["number", "word", "op"] and texts[2] == "/":
         amount = _positive(_number(texts[0], whole), whole)
         numerator = _unit(texts[1], _STRENGTH_NUMERATOR, Field.STRENGTH, whole)
@@ -326,7 +337,7 @@ def _strength(tokens: list[_Token], whole: str) -> Quantity:
                 f"'{whole}': a strength is per volume (per mL), e.g. 20 mg/mL or 500 mg/5 mL"
             )
         volume_unit = _VOLUME[rest[0].text]
-        return registry().Quantity(amount / per, f"{numerator} / {volume_unit}")
+        return Q(amount / per, f"{numerator} / {volume_unit}")
     if kinds == ["number", "word"]:
         raise QuantityError(
             f"'{whole}' is an amount, but a strength is asked for: type e.g. 20 mg/mL, 2 % or 1:100000"
@@ -411,6 +422,55 @@ def parse_reference(text: str) -> Quantity:
     except KeyError as exc:
         raise QuantityError(f"reference quantity '{text}': unknown unit {exc}") from None
     return registry().Quantity(Decimal(number), unit)
+
+
+# --- canonical magnitudes: exact Decimals in mg, mL, IU, mEq, mmol ------------------------
+
+# pint unit name -> (dimension, factor to the dimension's canonical unit)
+UNITS: dict[str, tuple[str, Decimal]] = {
+    "microgram": ("mass", Decimal("0.001")),
+    "milligram": ("mass", Decimal(1)),
+    "gram": ("mass", Decimal(1000)),
+    "kilogram": ("mass", Decimal(1000000)),
+    "microliter": ("volume", Decimal("0.001")),
+    "milliliter": ("volume", Decimal(1)),
+    "liter": ("volume", Decimal(1000)),
+    "international_unit": ("IU", Decimal(1)),
+    "milliequivalent": ("mEq", Decimal(1)),
+    "equivalent": ("mEq", Decimal(1000)),
+    "millimole": ("mmol", Decimal(1)),
+    "mole": ("mmol", Decimal(1000)),
+}
+CANONICAL = {
+    "mass": "milligram",
+    "volume": "milliliter",
+    "IU": "international_unit",
+    "mEq": "milliequivalent",
+    "mmol": "millimole",
+}
+
+def canonical(quantity: Quantity) -> tuple[Decimal, str]:
+    """(magnitude in the canonical unit, dimension) of a simple amount such as 250 mcg."""
+    items = list(quantity.unit_items())
+    if len(items) == 1 and items[0][1] == 1 and items[0][0] in UNITS:
+        dimension, factor = UNITS[items[0][0]]
+        return Decimal(quantity.magnitude) * factor, dimension
+    raise QuantityError(f"{unit_text(quantity)} is not an amount")
+
+
+def strength_canonical(per_ml: Quantity) -> tuple[Decimal, str]:
+    """(amount per mL in the canonical unit, dimension of the amount) of a strength."""
+    items = dict(per_ml.unit_items())
+    tops = [(name, power) for name, power in items.items() if power > 0]
+    bottoms = [(name, power) for name, power in items.items() if power < 0]
+    if len(tops) != 1 or len(bottoms) != 1 or tops[0][1] != 1 or bottoms[0][1] != -1:
+        raise QuantityError(f"{unit_text(per_ml)} is not a strength per volume")
+    dimension, top = UNITS[tops[0][0]]
+    volume, bottom = UNITS[bottoms[0][0]]
+    if volume != "volume":
+        raise QuantityError(f"{unit_text(per_ml)} is not a strength per volume")
+    return Decimal(per_ml.magnitude) * top / bottom, dimension
+
 
 
 # --- showing quantities as clinicians write them --------------------------------------------
