@@ -15,7 +15,7 @@ demo: $(BIN)/.installed
 	$(BIN)/mesomix --demo
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -50,7 +50,10 @@ def run() -> Figure:
     final = Q(12, "milliliter")
 
     def baseline() -> object:
-        volumes = [(amount / strength).to("milliliter") for amount, strength in zip(amounts, strengths, strict=True)]
+        volumes = [
+            (amount / strength).to("milliliter")
+            for amount, strength in zip(amounts, strengths, strict=True)
+        ]
         total = sum(volumes, Q(Decimal(0), "milliliter"))
         qs = final - total
         concentrations = [amount / final for amount in amounts]

@@ -41,7 +41,6 @@ class ConversionError(QuantityError):
     """A conversion the substance or product cannot support; the message says why."""
 
 
-
 def dimension_of(quantity: Quantity) -> str:
     """'mass', 'volume', 'IU', 'mEq' or 'mmol': what kind of amount was typed."""
     return canonical(quantity)[1]
@@ -73,7 +72,9 @@ def _mg_per(dimension: str, substance: Substance) -> Decimal:
         return substance.iu_mg
     molar = substance.molar_mass_g
     if molar is None:
-        raise ConversionError(f"{substance.name} has no molar mass on record: {dimension} cannot be used")
+        raise ConversionError(
+            f"{substance.name} has no molar mass on record: {dimension} cannot be used"
+        )
     if dimension == "mmol":
         return molar
     if not substance.valence:
@@ -113,7 +114,9 @@ def to_elemental(amount: Quantity, salt: Substance, catalog: Catalog) -> tuple[S
         raise ConversionError(f"{salt.name}: molar masses are needed for the elemental amount")
     value, dimension = canonical(amount)
     mg = measure_as(value, dimension, salt, "mass")
-    return element, Q(mg * salt.elemental.atoms * element.molar_mass_g / salt.molar_mass_g, "milligram")
+    return element, Q(
+        mg * salt.elemental.atoms * element.molar_mass_g / salt.molar_mass_g, "milligram"
+    )
 
 
 def volume_ml(value: Decimal, dimension: str, product: Product, substance: Substance) -> Decimal:

@@ -215,7 +215,12 @@ class _Planner:
             )
             return self._draw(index, product, value * 1000, amount)
         try:
-            measure_as(value, dimension, substance, "IU" if substance.measure.value == "activity" else "mass")
+            measure_as(
+                value,
+                dimension,
+                substance,
+                "IU" if substance.measure.value == "activity" else "mass",
+            )
         except ConversionError as exc:
             self.add(Severity.BLOCK, "amount.unit_mismatch", str(exc), index)
             return None

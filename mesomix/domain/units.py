@@ -449,6 +449,7 @@ CANONICAL = {
     "mmol": "millimole",
 }
 
+
 def canonical(quantity: Quantity) -> tuple[Decimal, str]:
     """(magnitude in the canonical unit, dimension) of a simple amount such as 250 mcg."""
     items = list(quantity.unit_items())
@@ -470,7 +471,6 @@ def strength_canonical(per_ml: Quantity) -> tuple[Decimal, str]:
     if volume != "volume":
         raise QuantityError(f"{unit_text(per_ml)} is not a strength per volume")
     return Decimal(per_ml.magnitude) * top / bottom, dimension
-
 
 
 # --- showing quantities as clinicians write them --------------------------------------------

@@ -14,8 +14,13 @@ def require(session: Session, user_name: str, action: Action) -> UserRow:
     user = session.exec(select(UserRow).where(UserRow.name == user_name.strip())).first()
     if user is None:
         raise NotFound(f"no user named '{user_name}'")
-    if not user.active:
-        raise PermissionDenied(f"user '{user.name}' is deactivated")
-    if not allowed(Role(user.role), action):
-        raise PermissionDenied(f"{user.name} ({user.role}) may not {action.value}")
+    check_permission(user.name, user.role, user.active, action)
     return user
+
+
+def check_permission(name: str, role: str, active: bool, action: Action) -> None:
+    """Refuse a deactivated user, or a role the matrix does not allow for the action."""
+    if not active:
+        raise PermissionDenied(f"user '{name}' is deactivated")
+    if not allowed(Role(role), action):
+        raise PermissionDenied(f"{name} ({role}) may not {action.value}")

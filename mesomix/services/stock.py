@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -36,7 +37,7 @@ class LotLine:
         return (self.on_hand_ul - self.open_ul) // self.container_volume_ul
 
 
-def lot_state(row: LotRow) -> LotState:
+def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
     return LotState(
         lot_id=row.id or 0,
         lot_number=row.lot_number,
@@ -48,14 +49,18 @@ def lot_state(row: LotRow) -> LotState:
     )
 
 
-def usable_stock_hint(session: Session, today: date) -> dict[str, int]:
+_LOT = LotRow.__table__
+_USABLE_BY_PRODUCT = (
+    sa.select(_LOT.c.product_code, sa.func.sum(_LOT.c.on_hand_ul))
+    .where(_LOT.c.status == LotStatus.AVAILABLE, _LOT.c.expiry >= sa.bindparam("today"))
+    .group_by(_LOT.c.product_code)
+)
+
+
+def usable_stock_hint(connection: sa.Connection | Session, today: date) -> dict[str, int]:
     """Microlitres per product in lots that may be used today (a hint: allocation decides)."""
-    query = (
-        select(LotRow.product_code, func.sum(LotRow.on_hand_ul))
-        .where(LotRow.status == LotStatus.AVAILABLE, LotRow.expiry >= today)
-        .group_by(LotRow.product_code)
-    )
-    return {code: int(total or 0) for code, total in session.exec(query)}
+    rows = connection.execute(_USABLE_BY_PRODUCT, {"today": today})
+    return {code: int(total or 0) for code, total in rows}
 
 
 class StockService:

@@ -1,0 +1,50 @@
+"""Run every benchmark and print one table: figure, baseline, ratio, goal, pass/fail.
+
+`make bench` (or `python -m benchmarks`). Speeds are ratios against a baseline run in the same
+process, so the table means the same on a slow or a fast machine.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+
+from benchmarks import bench_check, bench_dispense
+from benchmarks.common import Figure
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("figure", "mesomix", "baseline", "ratio", "goal", "result")]
+    for f in figures:
+        rows.append(
+            (
+                f.name,
+                f"{f.value:,.2f} {f.unit}",
+                f"{f.baseline:,.2f} {f.unit}",
+                f"{f.ratio:.3f}×",
+                f.goal,
+                "pass" if f.passed else "FAIL",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    notes = [f"- {f.name}: {f.detail}" for f in figures if f.detail]
+    return "\n".join([*lines, "", *notes])
+
+
+def main() -> int:
+    figures = [bench_check.run(), *bench_dispense.run()]
+    print(
+        f"mesomix benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — Python {platform.python_version()} on {platform.machine()}"
+    )
+    print(table(figures))
+    return 0 if all(f.passed for f in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

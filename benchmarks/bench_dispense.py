@@ -1,0 +1,115 @@
+"""Dispense transactions per second against raw sqlite3 running the very same statements.
+
+The statements are captured from one real dispense (SQLAlchemy's cursor events) and replayed
+verbatim through the standard sqlite3 module in one BEGIN IMMEDIATE transaction each, on the same
+kind of database file with the same pragmas: the baseline is the database work alone, without
+mesomix's checking, allocation, ORM and bookkeeping.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import event
+
+from benchmarks.common import Figure
+from mesomix.bootstrap import Settings, build
+from mesomix.db.engine import BUSY_TIMEOUT_MS
+from tests.factories import mixture, receive, seed_people
+
+DRAFT = mixture(("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
+PRODUCTS = ("lidocaine_2pct_2ml_amp", "cyklokapron_500mg_5ml_amp", "sodium_chloride_09_10ml_vial")
+ROUNDS = 5
+PER_ROUND = 60
+GOAL_RATIO = 0.15
+GOAL_P99_MS = 10.0
+
+
+def _raw_connection(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA synchronous = NORMAL")
+    return connection
+
+
+def run() -> list[Figure]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.sqlite"
+        services = build(Settings(database_url=f"sqlite:///{path}"))
+        seed_people(services)
+        for code in PRODUCTS:
+            receive(services, code, "BENCH1", 50_000)
+        services.mixtures.dispense(DRAFT, "sam")  # warm caches
+
+        captured: list[tuple[str, object, bool]] = []
+
+        def capture(_conn, _cursor, statement, parameters, _context, many) -> None:
+            captured.append((statement, parameters, many))
+
+        event.listen(services.engine, "before_cursor_execute", capture)
+        services.mixtures.dispense(DRAFT, "sam")
+        event.remove(services.engine, "before_cursor_execute", capture)
+        statements = [(s, p, many) for s, p, many in captured if not s.startswith("BEGIN")]
+
+        raw = _raw_connection(path)
+
+        def raw_dispense() -> None:
+            raw.execute("BEGIN IMMEDIATE")
+            for statement, parameters, many in statements:
+                if many:
+                    raw.executemany(statement, parameters)
+                else:
+                    raw.execute(statement, parameters).fetchall()
+            raw.execute("COMMIT")
+
+        ours_ms: list[float] = []
+        raw_ms: list[float] = []
+        for _ in range(ROUNDS):
+            for _ in range(PER_ROUND):
+                start = time.perf_counter()
+                services.mixtures.dispense(DRAFT, "sam")
+                ours_ms.append((time.perf_counter() - start) * 1000)
+            for _ in range(PER_ROUND):
+                start = time.perf_counter()
+                raw_dispense()
+                raw_ms.append((time.perf_counter() - start) * 1000)
+        raw.close()
+        assert services.stock.discrepancies() == [], "the benchmark must leave an exact ledger"
+        services.close()
+
+    ours_tps = 1000 / statistics.mean(ours_ms)
+    raw_tps = 1000 / statistics.mean(raw_ms)
+    p99 = statistics.quantiles(ours_ms, n=100)[98]
+    return [
+        Figure(
+            "dispense throughput",
+            ours_tps,
+            raw_tps,
+            "tx/s",
+            f"≥ {GOAL_RATIO}×",
+            ours_tps / raw_tps >= GOAL_RATIO,
+            f"{len(statements)} statements per dispense; raw sqlite3 replays them",
+        ),
+        Figure(
+            "dispense p99 latency",
+            p99,
+            GOAL_P99_MS,
+            "ms",
+            f"< {GOAL_P99_MS:g} ms",
+            p99 < GOAL_P99_MS,
+            f"p50 {statistics.median(ours_ms):.2f} ms over {len(ours_ms)} dispenses",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(
+            f"{figure.name}: {figure.value:.2f} {figure.unit} vs {figure.baseline:.2f} = {figure.ratio:.3f}× ({figure.detail})"
+        )
