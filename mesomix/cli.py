@@ -238,7 +238,7 @@ def print_plan(plan: Plan, out: TextIO) -> None:
     print(f"Final volume {format_quantity(plan.final_volume)}", file=out)
     for draw in plan.draws:
         what = ", ".join(
-            f"{d.substance.name} {format_quantity(d.amount, 4)}" for d in draw.delivered
+            f"{d.substance.short_name} {format_quantity(d.amount, 4)}" for d in draw.delivered
         )
         unit = "container" if draw.containers == 1 else "containers"
         print(

@@ -71,6 +71,11 @@ class Substance:
     def names(self) -> tuple[str, ...]:
         return (self.name, self.code, *self.synonyms)
 
+    @property
+    def short_name(self) -> str:
+        """The name without its parenthetical detail, for plans and labels."""
+        return self.name.split(" (", 1)[0]
+
     @cached_property
     def iu_mg(self) -> Decimal | None:
         """Milligrams in one IU, worked out once."""

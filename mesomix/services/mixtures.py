@@ -259,7 +259,7 @@ def label_text(
         draw = item.draw
         lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
         contents = ", ".join(
-            f"{d.substance.name} {format_quantity(d.amount)}" for d in draw.delivered
+            f"{d.substance.short_name} {format_quantity(d.amount)}" for d in draw.delivered
         )
         head = contents or f"{draw.product.name} q.s."
         lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")

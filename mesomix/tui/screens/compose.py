@@ -31,6 +31,11 @@ from mesomix.services.people import PatientSummary
 STARTING_ROWS = 3
 
 
+def _short(text: str, width: int = 34) -> str:
+    """Long label names cut to fit 80 columns; the full name is on the label."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class IngredientRow(Horizontal):
     """One ingredient: what (substance or product) and how much, as typed."""
 
@@ -107,6 +112,7 @@ class ComposeScreen(Screen[None]):
         self._patients: dict[str, PatientSummary] = {}
         self._suggester: SuggestFromList | None = None
         self._plan: Plan | None = None
+        self._catalog: Catalog | None = None
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -116,11 +122,12 @@ class ComposeScreen(Screen[None]):
             yield Select[str]([], prompt="Made by", id="user", compact=True)
         yield Static("Choose a patient.", id="patient-info")
         with Horizontal(id="work"):
-            with VerticalScroll(id="ingredients"):
+            with VerticalScroll(id="ingredients", can_focus=False):
                 yield Label("Ingredients", classes="section")
             with Vertical(id="results"):
-                yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
-                yield VerticalScroll(id="findings")
+                # Read-only results stay out of the Tab order: ingredients → final volume → dispense.
+                yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
+                yield VerticalScroll(id="findings", can_focus=False)
         with Horizontal(id="bottom"):
             yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
             yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
@@ -133,7 +140,8 @@ class ComposeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "mesomix — Compose"
         table = self.query_one("#plan", DataTable)
-        table.add_columns("Draw", "from", "containers", "delivers")
+        table.add_columns("Draw", "from", "delivers")
+        table.can_focus = False
         self._load()
 
     @work(thread=True, exclusive=True, group="load")
@@ -148,7 +156,7 @@ class ComposeScreen(Screen[None]):
         self.post_message(self.Loaded(catalog, patients, users))
 
     def on_compose_screen_loaded(self, message: Loaded) -> None:
-        catalog = message.catalog
+        catalog = self._catalog = message.catalog
         names = sorted(
             {s.name for s in catalog.substances.values()}
             | {p.name for p in catalog.products.values()}
@@ -169,6 +177,7 @@ class ComposeScreen(Screen[None]):
             IngredientRow(self._suggester) for _ in range(STARTING_ROWS)
         )
         self.query_one("#patient", Select).focus()
+        self._recheck()
 
     # --- gathering the draft --------------------------------------------------------------
 
@@ -224,6 +233,13 @@ class ComposeScreen(Screen[None]):
             Text(f"{patient.name}  ·  {weight}  ·  allergies: {allergies or 'none recorded'}")
         )
 
+    def _allergen_name(self, code: str) -> str:
+        """A coded allergen by its name; free text as typed."""
+        if self._catalog is None:
+            return code
+        found = self._catalog.substances.get(code) or self._catalog.groups.get(code)
+        return found.name if found else code
+
     # --- checking -------------------------------------------------------------------------
 
     def _recheck(self) -> None:
@@ -245,16 +261,18 @@ class ComposeScreen(Screen[None]):
         table.clear()
         for draw in plan.draws:
             delivers = ", ".join(
-                f"{d.substance.name} {format_quantity(d.amount, 4)}" for d in draw.delivered
+                f"{d.substance.short_name} {format_quantity(d.amount, 4)}" for d in draw.delivered
             )
+            containers = f" ×{draw.containers}" if draw.containers > 1 else ""
             table.add_row(
                 format_quantity(draw.volume),
-                Text(draw.product.name),
-                str(draw.containers),
-                Text(delivers or "q.s."),
+                Text(_short(draw.product.name) + containers),
+                Text(_short(delivers or "q.s. (diluent)")),
             )
         if plan.draws:
-            table.add_row(Text("total", style="bold"), "", "", format_quantity(plan.final_volume))
+            table.add_row(
+                Text(format_quantity(plan.final_volume), style="bold"), Text("final volume"), ""
+            )
         findings = self.query_one("#findings", VerticalScroll)
         findings.remove_children()
         findings.mount_all(
