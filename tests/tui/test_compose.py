@@ -127,3 +127,11 @@ async def test_adding_and_removing_ingredient_rows(demo):
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert len(app.screen.query(".ingredient-row")) == rows
+
+
+async def test_an_empty_database_says_why_nothing_can_be_dispensed(services):
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = str(app.screen.query_one("#status", Static).render())
+        assert "No one in this database may dispense yet" in status

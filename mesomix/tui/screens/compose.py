@@ -168,6 +168,12 @@ class ComposeScreen(Screen[None]):
         )
         users = self.query_one("#user", Select)
         users.set_options((Text(name), code) for name, code in message.users)
+        if not message.users:
+            self._say(
+                "No one in this database may dispense yet (no staff or practitioner users): "
+                "try `mesomix --demo`, or add users first.",
+                error=True,
+            )
         wanted = self.services.settings.user
         if wanted and any(code == wanted for _, code in message.users):
             users.value = wanted
@@ -226,7 +232,7 @@ class ComposeScreen(Screen[None]):
             else "weight not recorded"
         )
         allergies = "; ".join(
-            f"{a.what}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
+            f"{self._allergen_name(a.what)}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
             for a in patient.allergies
         )
         info.update(
