@@ -24,7 +24,6 @@ class LotStatus:
     AVAILABLE = "available"
     QUARANTINED = "quarantined"
     RECALLED = "recalled"
-    ALL = ("available", "quarantined", "recalled")
 
 
 @dataclass(frozen=True)

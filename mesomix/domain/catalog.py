@@ -131,10 +131,6 @@ class Product:
     def strength_of(self, substance: str) -> Strength | None:
         return next((s for s in self.strengths if s.substance == substance), None)
 
-    @property
-    def actives(self) -> tuple[str, ...]:
-        return tuple(s.substance for s in self.strengths)
-
     @cached_property
     def strength_table(self) -> dict[str, tuple[Decimal, str]]:
         """substance code -> (amount per mL in the canonical unit, dimension), worked out once."""

@@ -86,13 +86,6 @@ def _word(dimension: str) -> str:
     return {"mass": "a mass", "mEq": "mEq", "mmol": "mmol", "IU": "IU"}.get(dimension, dimension)
 
 
-def to_measure(amount: Quantity, substance: Substance) -> Quantity:
-    """The amount in the substance's dosing measure: mg for most, IU for enzymes."""
-    value, dimension = canonical(amount)
-    target = "IU" if substance.measure is Measure.ACTIVITY else "mass"
-    return Q(measure_as(value, dimension, substance, target), CANONICAL[target])
-
-
 def convert(amount: Quantity, substance: Substance, target: str) -> Quantity:
     """An amount of a substance in another unit (mg, mcg, g, IU, mEq, mmol)."""
     if target not in TARGET_UNITS or target == "mL":

@@ -34,7 +34,3 @@ class Finding:
             "ingredient": self.ingredient,
             "overridable": self.overridable,
         }
-
-
-def blocking(findings: tuple[Finding, ...] | list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.BLOCK]

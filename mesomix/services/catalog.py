@@ -76,9 +76,6 @@ class CatalogService:
                     self._catalog = self._load()
         return self._catalog
 
-    def invalidate(self) -> None:
-        self._catalog = None
-
     def _load(self) -> Catalog:
         with unit_of_work(self._engine) as session:
             records = {

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from mesomix.clock import Clock
 from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, PatientRow, UserRow
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
-from mesomix.domain.mixture import DraftIngredient, DraftMixture, Draw, Plan, plan_mixture
+from mesomix.domain.mixture import DraftMixture, Draw, Plan, plan_mixture
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Q, format_quantity
 from mesomix.services.actors import check_permission
@@ -48,16 +48,6 @@ class DispenseResult:
 
 def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
     return asdict(draft)
-
-
-def draft_from_dict(data: dict[str, object]) -> DraftMixture:
-    ingredients = tuple(DraftIngredient(**item) for item in data.get("ingredients", ()))  # type: ignore[union-attr]
-    return DraftMixture(
-        ingredients=ingredients,
-        final_volume=str(data.get("final_volume") or ""),
-        diluent=data.get("diluent") or None,  # type: ignore[arg-type]
-        patient=data.get("patient") or None,  # type: ignore[arg-type]
-    )
 
 
 _LOT = LotRow.__table__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -94,10 +93,6 @@ class StockService:
                 )
                 for lot, product in session.exec(query)
             ]
-
-    def usable_by_product(self) -> Mapping[str, int]:
-        with unit_of_work(self._engine) as session:
-            return usable_stock_hint(session, self._clock.now().date())
 
     def receive(
         self,
