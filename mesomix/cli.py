@@ -268,7 +268,7 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
 
 def _stock(args: argparse.Namespace, out: TextIO) -> int:
     services = _services(args)
-    today = services.clock.now().date()
+    today = services.clock.today()
     lines = services.stock.lots(args.product)
     if args.product and not lines:
         print(f"no stock of {args.product}", file=out)

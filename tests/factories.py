@@ -31,7 +31,7 @@ def seed_people(services: Services) -> None:
 def receive(
     services: Services, product: str, lot: str, containers: int, expires_in_days: int = 365
 ) -> int:
-    expiry = services.clock.now().date() + timedelta(days=expires_in_days)
+    expiry = services.clock.today() + timedelta(days=expires_in_days)
     return services.stock.receive("nadia", product, lot, expiry, containers)
 
 

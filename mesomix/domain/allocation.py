@@ -94,11 +94,11 @@ def open_container_usable(lot: LotState, product: Product, now: datetime) -> boo
     return now < lot.opened_at + limit
 
 
-def usable_ul(product: Product, lots: Sequence[LotState], now: datetime) -> int:
-    """What a product's lots can still give, in microlitres."""
+def usable_ul(product: Product, lots: Sequence[LotState], now: datetime, today: date) -> int:
+    """What a product's lots can still give, in microlitres, on the clinic's date `today`."""
     total = 0
     for lot in lots:
-        if not usable(lot, now.date()):
+        if not usable(lot, today):
             continue
         sealed = (lot.sealed_ul // product.container_volume_ul) * product.container_volume_ul
         opened = lot.open_ul if open_container_usable(lot, product, now) else 0
@@ -107,12 +107,15 @@ def usable_ul(product: Product, lots: Sequence[LotState], now: datetime) -> int:
 
 
 def allocate(
-    product: Product, needed_ul: int, lots: Sequence[LotState], now: datetime
+    product: Product, needed_ul: int, lots: Sequence[LotState], now: datetime, today: date
 ) -> tuple[list[Pick], list[LotState]]:
-    """Picks covering `needed_ul`, and the lots as they are afterwards; or NotEnoughStock."""
+    """Picks covering `needed_ul`, and the lots as they are afterwards; or NotEnoughStock.
+
+    `now` times the opened vials; `today` is the clinic's calendar date, which expiry dates
+    (printed as local dates) are compared with.
+    """
     if needed_ul <= 0:
         raise ValueError("a draw must be more than zero")
-    today = now.date()
     state = {lot.lot_id: lot for lot in lots}
     candidates = [lot for lot in lots if usable(lot, today)]
     opened = sorted(
@@ -186,5 +189,5 @@ def allocate(
             opened_at,
         )
     if remaining:
-        raise NotEnoughStock(product, needed_ul, usable_ul(product, lots, now))
+        raise NotEnoughStock(product, needed_ul, usable_ul(product, lots, now, today))
     return list(picks.values()), [state[lot.lot_id] for lot in lots]

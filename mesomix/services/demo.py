@@ -120,7 +120,7 @@ def _lot_number(rng: random.Random) -> str:
 def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
     """Per product, one lot in date and up to two more: some expired, some expiring within 30 days."""
     catalog = services.catalog.catalog()  # type: ignore[attr-defined]
-    today = now.date()
+    today = services.clock.today()  # type: ignore[attr-defined]
     count = 0
     for code in sorted(catalog.products):
         product = catalog.products[code]

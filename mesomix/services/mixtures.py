@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -90,7 +90,7 @@ class MixtureService:
     def check(self, draft: DraftMixture) -> Plan:
         """The plan and findings as the shelf is now; writes nothing."""
         with transaction(self._engine) as connection:
-            stock = usable_stock_hint(connection, self._clock.now().date())
+            stock = usable_stock_hint(connection, self._clock.today())
         return plan_mixture(draft, self._catalog.catalog(), stock)
 
     def dispense(self, draft: DraftMixture, user: str) -> DispenseResult:
@@ -104,11 +104,14 @@ class MixtureService:
             actor = self._actor(connection, user)
             patient = self._patient(connection, draft.patient)
             now = self._clock.now()
-            plan = plan_mixture(draft, catalog, usable_stock_hint(connection, now.date()))
+            today = self._clock.today()
+            plan = plan_mixture(draft, catalog, usable_stock_hint(connection, today))
             if plan.blocked:
                 raise DispenseRefused(plan)
             lots = self._lock_lots(connection, sorted(plan.needs_by_product()))
-            drawn = [DrawnLot(draw, tuple(self._allocate(draw, lots, now))) for draw in plan.draws]
+            drawn = [
+                DrawnLot(draw, tuple(self._allocate(draw, lots, now, today))) for draw in plan.draws
+            ]
             for item in drawn:
                 for pick in item.picks:
                     self._take(connection, item.draw, pick)
@@ -170,10 +173,12 @@ class MixtureService:
         return lots
 
     @staticmethod
-    def _allocate(draw: Draw, lots: dict[str, list[LotState]], now: datetime) -> list[Pick]:
+    def _allocate(
+        draw: Draw, lots: dict[str, list[LotState]], now: datetime, today: date
+    ) -> list[Pick]:
         code = draw.product.code
         try:
-            picks, lots[code] = allocate(draw.product, draw.volume_ul, lots[code], now)
+            picks, lots[code] = allocate(draw.product, draw.volume_ul, lots[code], now, today)
         except NotEnoughStock as exc:
             raise StockError(f"not dispensed: {exc}") from exc
         return picks

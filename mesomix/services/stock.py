@@ -110,7 +110,7 @@ class StockService:
         if not isinstance(containers, int) or containers <= 0 or containers > 100_000:
             raise ServiceError("the number of containers received must be a whole number from 1")
         now = self._clock.now()
-        if expiry < now.date():
+        if expiry < self._clock.today():
             raise ServiceError(f"lot {lot_number} expired on {expiry.isoformat()}: not received")
         with unit_of_work(self._engine, write=True) as session:
             actor = require(session, user, Action.RECEIVE)

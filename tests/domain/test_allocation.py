@@ -33,7 +33,7 @@ def lot(lot_id, on_hand, expiry_days=100, status="available", open_ul=0, opened_
 
 def test_first_expiry_first_out_and_single_dose_waste():
     lots = [lot(1, 10_000, expiry_days=200), lot(2, 10_000, expiry_days=50)]
-    picks, after = allocate(AMPOULE, 2_000, lots, NOW)
+    picks, after = allocate(AMPOULE, 2_000, lots, NOW, TODAY)
     assert [(p.lot_id, p.drawn_ul, p.wasted_ul, p.waste_reason) for p in picks] == [
         (2, 2_000, 3_000, WASTE_SINGLE_DOSE)
     ]
@@ -42,7 +42,7 @@ def test_first_expiry_first_out_and_single_dose_waste():
 
 def test_a_draw_spans_lots_when_the_first_runs_out():
     lots = [lot(1, 5_000, expiry_days=30), lot(2, 10_000, expiry_days=60)]
-    picks, after = allocate(AMPOULE, 7_000, lots, NOW)
+    picks, after = allocate(AMPOULE, 7_000, lots, NOW, TODAY)
     assert [(p.lot_id, p.drawn_ul, p.wasted_ul) for p in picks] == [
         (1, 5_000, 0),
         (2, 2_000, 3_000),
@@ -60,13 +60,13 @@ def test_a_draw_spans_lots_when_the_first_runs_out():
 )
 def test_never_an_expired_quarantined_or_recalled_lot(bad):
     with pytest.raises(NotEnoughStock) as refused:
-        allocate(AMPOULE, 1_000, [bad], NOW)
+        allocate(AMPOULE, 1_000, [bad], NOW, TODAY)
     assert "not enough stock" in str(refused.value)
     assert "0 mL in usable lots" in str(refused.value)
 
 
 def test_expiring_today_is_still_usable():
-    picks, _ = allocate(AMPOULE, 1_000, [lot(1, 5_000, expiry_days=0)], NOW)
+    picks, _ = allocate(AMPOULE, 1_000, [lot(1, 5_000, expiry_days=0)], NOW, TODAY)
     assert picks[0].lot_id == 1
 
 
@@ -75,7 +75,7 @@ def test_open_multi_dose_vial_goes_first_even_if_another_expires_sooner():
         lot(1, 40_000, expiry_days=20),
         lot(2, 25_000, expiry_days=300, open_ul=5_000, opened_days_ago=2),
     ]
-    picks, after = allocate(VIAL, 3_000, lots, NOW)
+    picks, after = allocate(VIAL, 3_000, lots, NOW, TODAY)
     assert [(p.lot_id, p.drawn_ul, p.wasted_ul, p.containers_opened) for p in picks] == [
         (2, 3_000, 0, 0)
     ]
@@ -84,7 +84,7 @@ def test_open_multi_dose_vial_goes_first_even_if_another_expires_sooner():
 
 def test_open_vial_emptied_then_a_new_one_opened():
     lots = [lot(1, 25_000, open_ul=5_000, opened_days_ago=1)]
-    picks, after = allocate(VIAL, 8_000, lots, NOW)
+    picks, after = allocate(VIAL, 8_000, lots, NOW, TODAY)
     (pick,) = picks
     assert (pick.drawn_ul, pick.wasted_ul, pick.containers_opened) == (8_000, 0, 1)
     assert (after[0].on_hand_ul, after[0].open_ul, after[0].opened_at) == (17_000, 17_000, NOW)
@@ -92,7 +92,7 @@ def test_open_vial_emptied_then_a_new_one_opened():
 
 def test_open_vial_past_its_in_use_limit_is_wasted_when_a_new_one_is_opened():
     lots = [lot(1, 25_000, open_ul=5_000, opened_days_ago=29)]
-    picks, after = allocate(VIAL, 1_000, lots, NOW)
+    picks, after = allocate(VIAL, 1_000, lots, NOW, TODAY)
     (pick,) = picks
     assert (pick.drawn_ul, pick.wasted_ul, pick.waste_reason) == (1_000, 5_000, WASTE_IN_USE_LIMIT)
     assert (after[0].on_hand_ul, after[0].open_ul) == (19_000, 19_000)
@@ -103,12 +103,12 @@ def test_usable_counts_whole_containers_and_live_open_vials():
         lot(1, 25_000, open_ul=5_000, opened_days_ago=40),
         lot(2, 7_000, open_ul=7_000, opened_days_ago=3),
     ]
-    assert usable_ul(VIAL, lots, NOW) == 20_000 + 7_000
+    assert usable_ul(VIAL, lots, NOW, TODAY) == 20_000 + 7_000
 
 
 def test_not_enough_stock_says_how_much():
     with pytest.raises(NotEnoughStock) as refused:
-        allocate(AMPOULE, 11_000, [lot(1, 10_000)], NOW)
+        allocate(AMPOULE, 11_000, [lot(1, 10_000)], NOW, TODAY)
     assert "11 mL needed, 10 mL in usable lots" in str(refused.value)
 
 
@@ -134,9 +134,9 @@ def test_allocation_never_oversells_and_conserves_stock(spec, need, multi):
         for i, (n, days, status) in enumerate(spec)
     ]
     try:
-        picks, after = allocate(product, need, lots, NOW)
+        picks, after = allocate(product, need, lots, NOW, TODAY)
     except NotEnoughStock:
-        assert usable_ul(product, lots, NOW) < need
+        assert usable_ul(product, lots, NOW, TODAY) < need
         return
     assert sum(p.drawn_ul for p in picks) == need
     taken = {p.lot_id: p.taken_ul for p in picks}

@@ -142,3 +142,17 @@ def test_stock_always_equals_the_sum_of_movements_over_many_dispenses(clinic):
         clinic.clock.advance(timedelta(hours=3))
         clinic.mixtures.dispense(mixture(("lidocaine", f"{5 + step} mg"), final="5 mL"), "sam")
         assert_ledger_exact(clinic)
+
+
+def test_expiry_is_the_clinics_calendar_date_not_utcs(clinic):
+    """08:00 in Sydney on the 25th is still the 24th in UTC: a lot that expired on the 24th is out."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    clinic.clock.zone = ZoneInfo("Australia/Sydney")
+    clinic.clock.current = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)  # 09:00 on the 24th in Sydney
+    lot = receive(clinic, B12, "EXP024", 5, expires_in_days=0)
+    clinic.clock.current = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)  # 08:00 on the 25th in Sydney
+    with pytest.raises(DispenseRefused, match="not enough stock"):
+        clinic.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
+    assert lot_row(clinic, lot).on_hand_ul == 5_000
