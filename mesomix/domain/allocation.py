@@ -90,7 +90,8 @@ def open_container_usable(lot: LotState, product: Product, now: datetime) -> boo
         return False
     if lot.opened_at is None:
         return True
-    limit = timedelta(days=product.in_use_days or DEFAULT_IN_USE_DAYS)
+    days = DEFAULT_IN_USE_DAYS if product.in_use_days is None else product.in_use_days
+    limit = timedelta(days=days)
     return now < lot.opened_at + limit
 
 

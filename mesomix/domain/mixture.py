@@ -21,11 +21,14 @@ from mesomix.domain.units import (
     Quantity,
     QuantityError,
     canonical,
+    format_decimal,
     format_quantity,
     parse_quantity,
 )
 
 MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
+ROUNDING_WARN_PERCENT = Decimal(2)  # rounding to the syringe moves the dose this much: warn
+ROUNDING_BLOCK_PERCENT = Decimal(10)  # ... this much: block
 DEFAULT_DILUENT = "sodium_chloride_09_10ml_vial"
 
 
@@ -205,6 +208,16 @@ class _Planner:
             return None
         value, dimension = canonical(amount)
         if dimension == "volume":
+            strengths = {p.strength_table[substance.code] for p in products}
+            if len(strengths) > 1:
+                self.add(
+                    Severity.BLOCK,
+                    "amount.volume_ambiguous",
+                    f"{format_quantity(amount)} of {substance.name} depends on the strength: "
+                    f"give the amount (e.g. mg) or name the product",
+                    index,
+                )
+                return None
             product = self._best(products, {p.code: value * 1000 for p in products})
             self.add(
                 Severity.INFO,
@@ -240,11 +253,21 @@ class _Planner:
             )
             return None
         candidates = [p for p in products if p.code in volumes]
-        product = self._best(candidates, volumes)
+        single = [p for p in candidates if len(p.strengths) == 1]
+        product = self._best(single or candidates, volumes)
+        if len(product.strengths) > 1:
+            extras = [self.catalog.substance(s.substance).short_name for s in product.strengths]
+            self.add(
+                Severity.WARN,
+                "product.combination",
+                f"{substance.name} is only available combined: {product.name} also delivers "
+                f"{', '.join(e for e in extras if e != substance.short_name)} — name the product to confirm",
+                index,
+            )
         return self._draw(index, product, volumes[product.code], amount)
 
     def _best(self, products: list[Product], volumes: Mapping[str, Decimal]) -> Product:
-        """Prefer a single-substance product in stock that measures well and wastes least."""
+        """Prefer a product in stock that measures well, opens fewest containers and wastes least."""
 
         def score(product: Product) -> tuple[object, ...]:
             volume = volumes[product.code]
@@ -256,7 +279,6 @@ class _Planner:
             in_stock = self.stock is None or self.stock.get(product.code, 0) >= rounded
             return (
                 not in_stock,
-                len(product.strengths) > 1,
                 rounded < MEASURABLE_UL,
                 containers,
                 waste,
@@ -279,11 +301,21 @@ class _Planner:
             )
             return None
         if Decimal(rounded) != microlitres and requested is not None:
+            change = abs(Decimal(rounded) - microlitres) / microlitres * 100
+            severity, code = Severity.INFO, "draw.rounded"
+            if change > ROUNDING_BLOCK_PERCENT:
+                severity, code = Severity.BLOCK, "draw.rounding_changes_dose"
+            elif change > ROUNDING_WARN_PERCENT:
+                severity, code = Severity.WARN, "draw.rounding_changes_dose"
             self.add(
-                Severity.INFO,
-                "draw.rounded",
+                severity,
+                code,
                 f"{product.name}: {format_quantity(Q(microlitres / 1000, 'milliliter'), 4)} rounded "
-                f"to {format_quantity(Q(Decimal(rounded) / 1000, 'milliliter'))} (syringe 0.01 mL)",
+                f"to {format_quantity(Q(Decimal(rounded) / 1000, 'milliliter'))} (syringe 0.01 mL) "
+                f"changes the dose by {format_decimal(change, 1)} %"
+                + (
+                    "" if severity is Severity.INFO else ": use a weaker product or a larger amount"
+                ),
                 index,
             )
         return Draw(index, product, rounded, containers_for(product, rounded))
@@ -333,9 +365,23 @@ def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
             )
         return drawn_ul
     try:
-        final = round_draw(to_ul(parse_quantity(draft.final_volume, Field.VOLUME)))
+        typed = to_ul(parse_quantity(draft.final_volume, Field.VOLUME))
     except QuantityError as exc:
         planner.add(Severity.BLOCK, "final_volume.invalid", f"final volume: {exc}")
+        return drawn_ul
+    final = round_draw(typed)
+    if final != typed:
+        planner.add(
+            Severity.BLOCK,
+            "final_volume.unmeasurable",
+            f"final volume {draft.final_volume.strip()}: a syringe measures 0.01 mL — "
+            f"write {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))} or another volume",
+        )
+        return drawn_ul
+    if final == 0:
+        planner.add(
+            Severity.BLOCK, "final_volume.invalid", "final volume: must be at least 0.01 mL"
+        )
         return drawn_ul
     if drawn_ul > final:
         planner.add(
@@ -352,6 +398,13 @@ def _diluent(planner: _Planner, draft: DraftMixture, catalog: Catalog, qs_ul: in
     product = catalog.products.get(code) or (catalog.diluents() or (None,))[0]
     if product is None or (draft.diluent and draft.diluent not in catalog.products):
         planner.add(Severity.BLOCK, "diluent.unknown", f"unknown diluent '{code}'")
+        return None
+    if not product.diluent:
+        planner.add(
+            Severity.BLOCK,
+            "diluent.not_a_diluent",
+            f"{product.name} is not a diluent: the q.s. must be sodium chloride or water for injection",
+        )
         return None
     if qs_ul < MEASURABLE_UL:
         planner.add(

@@ -255,6 +255,12 @@ def _number(raw: str, whole: str) -> Decimal:
     if raw.count(".") > 1 or raw.endswith("."):
         raise QuantityError(f"'{raw}' is not a well-formed number")
     whole_part, _, fraction = raw.partition(".")
+    if fraction.endswith("0") and Decimal(raw) != 0:
+        plain = format(Decimal(raw).normalize(), "f")
+        raise QuantityError(
+            f"'{whole}': write {plain} without the trailing zero — {raw} can be misread "
+            f"(a missed point, or a thousands separator)"
+        )
     if len(whole_part.lstrip("0")) > _MAX_DIGITS_BEFORE_POINT:
         raise QuantityError(f"'{whole}' is too large to be a real quantity")
     if len(fraction) > _MAX_DIGITS_AFTER_POINT:
@@ -320,6 +326,10 @@ def _strength(tokens: list[_Token], whole: str) -> Quantity:
         if texts[0] != "1":
             raise QuantityError(f"'{whole}': a ratio strength is written 1:N (e.g. 1:100000)")
         raw = texts[2].replace(",", "") if _GROUPED_THOUSANDS.match(texts[2]) else texts[2]
+        if not raw.isdigit():
+            raise QuantityError(
+                f"'{whole}': a ratio strength is 1:N with N a whole number, e.g. 1:100000 or 1:100,000"
+            )
         denominator = _positive(_number(raw, whole), whole)
         return Q(Decimal(1000) / denominator, "milligram / milliliter")
     if len(tokens) in (4, 5) and kinds[:3] == ["number", "word", "op"] and texts[2] == "/":

@@ -146,7 +146,7 @@ amounts = st.decimals(min_value=Decimal("0.1"), max_value=Decimal(60), places=2)
     st.integers(1, 30),
 )
 def test_plan_invariants(items, final_ml):
-    ingredients = [(what, f"{value} mg") for what, value in items]
+    ingredients = [(what, f"{value.normalize():f} mg") for what, value in items]
     plan = plan_of(*ingredients, final=f"{final_ml} mL")
     drawn = sum(d.volume_ul for d in plan.draws)
     if not plan.blocked:
@@ -158,3 +158,39 @@ def test_plan_invariants(items, final_ml):
         assert all(f.message for f in plan.findings)
     for finding in plan.findings:
         assert finding.ingredient is None or 0 <= finding.ingredient < len(items)
+
+
+def test_a_combination_is_never_picked_silently_for_a_single_substance():
+    plan = plan_of(("lidocaine", "20 mg"), stock={"lido_epi_amp": 50_000})
+    assert plan.draws[0].product.code != "lido_epi_amp"
+    assert "stock.insufficient" in codes(plan)
+
+
+def test_a_substance_only_sold_combined_warns_naming_the_other_actives():
+    plan = plan_of(("epinephrine", "0.01 mg"))
+    warning = next(f for f in plan.findings if f.code == "product.combination")
+    assert warning.severity is Severity.WARN and "Lidocaine" in warning.message
+
+
+def test_a_volume_of_a_substance_sold_in_several_strengths_is_ambiguous():
+    plan = plan_of(("lidocaine", "1 mL"))
+    assert codes(plan) == ["amount.volume_ambiguous"] and plan.blocked
+
+
+def test_the_qs_must_be_a_diluent():
+    plan = plan_of(("biotin", "5 mg"), final="10 mL", diluent="lido2_5ml_amp")
+    assert "diluent.not_a_diluent" in codes(plan) and plan.blocked
+
+
+def test_rounding_that_moves_the_dose_warns_then_blocks():
+    warned = plan_of(("biotin", "0.33 mg"))  # 0.066 mL -> 0.07 mL: +6 %
+    assert [f.severity for f in warned.findings if f.code == "draw.rounding_changes_dose"] == [
+        Severity.WARN
+    ]
+    blocked = plan_of(("biotin", "0.07 mg"))  # 0.014 mL -> 0.01 mL: -29 %
+    assert "draw.rounding_changes_dose" in codes(blocked) and blocked.blocked
+
+
+def test_a_final_volume_a_syringe_cannot_measure_is_refused():
+    plan = plan_of(("biotin", "5 mg"), final="0.995 mL")
+    assert "final_volume.unmeasurable" in codes(plan) and plan.blocked
