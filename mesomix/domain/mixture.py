@@ -321,6 +321,21 @@ class _Planner:
         return Draw(index, product, rounded, containers_for(product, rounded))
 
 
+def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
+    """Every product the plan might draw from: whose stock it needs to know."""
+    codes = {draft.diluent or DEFAULT_DILUENT}
+    for item in draft.ingredients:
+        if item.product:
+            codes.add(item.product)
+            continue
+        found = catalog.resolve(item.what) if item.what.strip() else None
+        if isinstance(found, Product):
+            codes.add(found.code)
+        elif found is not None:
+            codes.update(p.code for p in catalog.products_supplying(found.code))
+    return codes
+
+
 def plan_mixture(
     draft: DraftMixture, catalog: Catalog, stock: Mapping[str, int] | None = None
 ) -> Plan:

@@ -12,13 +12,14 @@ import sqlalchemy as sa
 from mesomix.clock import Clock
 from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, PatientRow, UserRow
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
-from mesomix.domain.mixture import DraftMixture, Draw, Plan, plan_mixture
+from mesomix.domain.catalog import Product
+from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products, plan_mixture
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Q, format_quantity
 from mesomix.services.actors import check_permission
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
-from mesomix.services.stock import lot_state, usable_stock_hint
+from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
 
 
@@ -56,12 +57,6 @@ _PATIENT = PatientRow.__table__
 _BATCH = BatchRow.__table__
 _FIND_USER = sa.select(_USER).where(_USER.c.name == sa.bindparam("name"))
 _FIND_PATIENT = sa.select(_PATIENT).where(_PATIENT.c.ref == sa.bindparam("ref"))
-_LOCK_LOTS = (
-    sa.select(_LOT)
-    .where(_LOT.c.product_code.in_(sa.bindparam("codes", expanding=True)), _LOT.c.on_hand_ul > 0)
-    .order_by(_LOT.c.id)
-    .with_for_update()
-)
 _TAKE = (
     sa.update(_LOT)
     .where(
@@ -89,9 +84,11 @@ class MixtureService:
 
     def check(self, draft: DraftMixture) -> Plan:
         """The plan and findings as the shelf is now; writes nothing."""
+        catalog = self._catalog.catalog()
         with transaction(self._engine) as connection:
-            stock = usable_stock_hint(connection, self._clock.today())
-        return plan_mixture(draft, self._catalog.catalog(), stock)
+            lots = lots_of(connection, candidate_products(draft, catalog))
+        stock = usable_by_product(catalog, lots, self._clock.now(), self._clock.today())
+        return plan_mixture(draft, catalog, stock)
 
     def dispense(self, draft: DraftMixture, user: str) -> DispenseResult:
         """Re-check, allocate lots, take the stock, record the batch: all of it or none of it.
@@ -105,16 +102,19 @@ class MixtureService:
             patient = self._patient(connection, draft.patient)
             now = self._clock.now()
             today = self._clock.today()
-            plan = plan_mixture(draft, catalog, usable_stock_hint(connection, today))
+            lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
+            plan = plan_mixture(draft, catalog, usable_by_product(catalog, lots, now, today))
             if plan.blocked:
                 raise DispenseRefused(plan)
-            lots = self._lock_lots(connection, sorted(plan.needs_by_product()))
-            drawn = [
-                DrawnLot(draw, tuple(self._allocate(draw, lots, now, today))) for draw in plan.draws
-            ]
-            for item in drawn:
-                for pick in item.picks:
-                    self._take(connection, item.draw, pick)
+            # One allocation per product, so two draws of one product share opened containers.
+            picks = {
+                code: self._allocate(catalog.products[code], needed, lots, now, today)
+                for code, needed in plan.needs_by_product().items()
+            }
+            for code, product_picks in picks.items():
+                for pick in product_picks:
+                    self._take(connection, catalog.products[code], pick)
+            drawn = [DrawnLot(draw, tuple(picks[draw.product.code])) for draw in plan.draws]
             label = label_text(patient.name, patient.ref, actor.display_name, plan, drawn, now)
             batch_id = connection.execute(
                 _ADD_BATCH,
@@ -144,7 +144,7 @@ class MixtureService:
                     for position, item in enumerate(drawn)
                 ],
             )
-            connection.execute(_ADD_MOVEMENTS, _movements(drawn, actor.id, batch_id, now))
+            connection.execute(_ADD_MOVEMENTS, _movements(picks, actor.id, batch_id, now))
             return DispenseResult(batch_id, plan, tuple(drawn), now, label)
 
     @staticmethod
@@ -165,26 +165,21 @@ class MixtureService:
         return patient
 
     @staticmethod
-    def _lock_lots(connection: sa.Connection, codes: list[str]) -> dict[str, list[LotState]]:
-        """The lots of these products, locked for this transaction (row locks on PostgreSQL)."""
-        lots: dict[str, list[LotState]] = {code: [] for code in codes}
-        for row in connection.execute(_LOCK_LOTS, {"codes": codes}):
-            lots[row.product_code].append(lot_state(row))
-        return lots
-
-    @staticmethod
     def _allocate(
-        draw: Draw, lots: dict[str, list[LotState]], now: datetime, today: date
+        product: Product,
+        needed_ul: int,
+        lots: dict[str, list[LotState]],
+        now: datetime,
+        today: date,
     ) -> list[Pick]:
-        code = draw.product.code
         try:
-            picks, lots[code] = allocate(draw.product, draw.volume_ul, lots[code], now, today)
+            picks, lots[product.code] = allocate(product, needed_ul, lots[product.code], now, today)
         except NotEnoughStock as exc:
             raise StockError(f"not dispensed: {exc}") from exc
         return picks
 
     @staticmethod
-    def _take(connection: sa.Connection, draw: Draw, pick: Pick) -> None:
+    def _take(connection: sa.Connection, product: Product, pick: Pick) -> None:
         """The guarded decrement: it cannot go below zero nor act on a lot changed meanwhile."""
         taken = connection.execute(
             _TAKE,
@@ -198,18 +193,18 @@ class MixtureService:
         )
         if taken.rowcount != 1:
             raise StockError(
-                f"not dispensed: lot {pick.lot_number} of {draw.product.name} changed while "
+                f"not dispensed: lot {pick.lot_number} of {product.name} changed while "
                 "dispensing; nothing was taken — check again"
             )
 
 
 def _movements(
-    drawn: list[DrawnLot], actor_id: int, batch_id: int, now: datetime
+    picks: dict[str, list[Pick]], actor_id: int, batch_id: int, now: datetime
 ) -> list[dict[str, object]]:
     """Ledger rows: what each lot gave, and what was wasted with the reason."""
     rows: list[dict[str, object]] = []
-    for item in drawn:
-        for pick in item.picks:
+    for product_picks in picks.values():
+        for pick in product_picks:
             for kind, quantity, reason in (
                 ("dispense", -pick.drawn_ul, ""),
                 ("waste", -pick.wasted_ul, pick.waste_reason),

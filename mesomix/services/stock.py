@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import func, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
-from mesomix.domain.allocation import LotState, LotStatus
+from mesomix.domain.allocation import LotState, usable_ul
+from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
 from mesomix.services.errors import NotFound, ServiceError
@@ -49,17 +51,34 @@ def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
 
 
 _LOT = LotRow.__table__
-_USABLE_BY_PRODUCT = (
-    sa.select(_LOT.c.product_code, sa.func.sum(_LOT.c.on_hand_ul))
-    .where(_LOT.c.status == LotStatus.AVAILABLE, _LOT.c.expiry >= sa.bindparam("today"))
-    .group_by(_LOT.c.product_code)
+_LOTS_OF = (
+    sa.select(_LOT)
+    .where(_LOT.c.product_code.in_(sa.bindparam("codes", expanding=True)), _LOT.c.on_hand_ul > 0)
+    .order_by(_LOT.c.id)
 )
+_LOTS_OF_LOCKED = _LOTS_OF.with_for_update()
 
 
-def usable_stock_hint(connection: sa.Connection | Session, today: date) -> dict[str, int]:
-    """Microlitres per product in lots that may be used today (a hint: allocation decides)."""
-    rows = connection.execute(_USABLE_BY_PRODUCT, {"today": today})
-    return {code: int(total or 0) for code, total in rows}
+def lots_of(
+    connection: sa.Connection, codes: Iterable[str], *, lock: bool = False
+) -> dict[str, list[LotState]]:
+    """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
+    wanted = sorted(codes)
+    lots: dict[str, list[LotState]] = {code: [] for code in wanted}
+    for row in connection.execute(_LOTS_OF_LOCKED if lock else _LOTS_OF, {"codes": wanted}):
+        lots[row.product_code].append(lot_state(row))
+    return lots
+
+
+def usable_by_product(
+    catalog: Catalog, lots: Mapping[str, list[LotState]], now: datetime, today: date
+) -> dict[str, int]:
+    """Microlitres each product can still give: whole sealed containers and live open vials."""
+    return {
+        code: usable_ul(catalog.products[code], states, now, today)
+        for code, states in lots.items()
+        if code in catalog.products
+    }
 
 
 class StockService:

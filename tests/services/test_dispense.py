@@ -156,3 +156,31 @@ def test_expiry_is_the_clinics_calendar_date_not_utcs(clinic):
     with pytest.raises(DispenseRefused, match="not enough stock"):
         clinic.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
     assert lot_row(clinic, lot).on_hand_ul == 5_000
+
+
+def test_two_draws_of_one_single_dose_product_share_an_opened_container(clinic):
+    lot = receive(clinic, SALINE, "NS0001", 1)
+    receive(clinic, AMPOULE, "A00001", 5)
+    clinic.mixtures.dispense(
+        mixture(("lidocaine", "20 mg"), ("sodium chloride", "1 mL"), final="5 mL"), "sam"
+    )
+    assert (
+        lot_row(clinic, lot).on_hand_ul == 0
+    )  # 1 mL + 3 mL q.s. from the one 10 mL vial, 6 mL wasted
+    wasted = [
+        m.quantity_ul for m in rows(clinic, MovementRow) if m.lot_id == lot and m.kind == "waste"
+    ]
+    assert wasted == [-6_000]
+    assert_ledger_exact(clinic)
+
+
+def test_an_open_vial_past_its_in_use_limit_does_not_count_as_stock(clinic):
+    vial = receive(clinic, VIAL, "MDV001", 1)
+    clinic.mixtures.dispense(mixture(("lidocaine", "20 mg")), "sam")  # opens the only vial
+    clinic.clock.advance(timedelta(days=40))
+    ampoules = receive(clinic, AMPOULE, "A00001", 5)
+    plan = clinic.mixtures.check(mixture(("lidocaine", "50 mg")))
+    assert not plan.blocked and plan.draws[0].product.code == AMPOULE
+    clinic.mixtures.dispense(mixture(("lidocaine", "50 mg")), "sam")
+    assert lot_row(clinic, vial).on_hand_ul == 18_000  # untouched: its remainder awaits disposal
+    assert lot_row(clinic, ampoules).on_hand_ul == 10_000 - 4_000
