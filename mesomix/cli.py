@@ -97,8 +97,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (BadInput, ServiceError, QuantityError, ReferenceDataError) as exc:
         print(f"mesomix: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except sa.exc.OperationalError as exc:
+    except sa.exc.DBAPIError as exc:
         print(f"mesomix: the database could not be used: {exc.orig}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"mesomix: the database could not be used: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
@@ -108,7 +111,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    return build(_settings(args))
+    settings = _settings(args)
+    try:
+        return build(settings)
+    except (ValueError, ImportError) as exc:  # an in-memory URL, a driver that is not installed
+        raise BadInput(f"the database {settings.database_url!r} cannot be used: {exc}") from None
 
 
 def _open_app(args: argparse.Namespace) -> int:
@@ -133,10 +140,10 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _convert(args: argparse.Namespace, out: TextIO) -> int:
-    catalog = _services(args).catalog.catalog()
     amount = parse_quantity(args.amount, Field.AMOUNT)
     if args.to not in TARGET_UNITS:
         raise BadInput(f"--to {args.to}: use one of mg, mcg, g, IU, mEq, mmol, mL")
+    catalog = _services(args).catalog.catalog()  # only once the arguments are sound
     if args.product:
         product = catalog.products.get(args.product) or catalog.resolve(args.product)
         if product is None or product.code not in catalog.products:
@@ -198,6 +205,8 @@ def read_mixture_file(path: Path) -> DraftMixture:
                 raise BadInput(
                     f'{path}: ingredient {number}: {key} must be text, e.g. amount = "40 mg"'
                 )
+        if "product" in item and not isinstance(item["product"], str):
+            raise BadInput(f"{path}: ingredient {number}: product must be a product code as text")
         items.append(DraftIngredient(item["what"], item["amount"], item.get("product")))
     for key in ("patient", "final_volume", "diluent"):
         if key in raw and not isinstance(raw[key], str):

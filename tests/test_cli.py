@@ -210,3 +210,38 @@ def test_python_m_mesomix_help():
         env=os.environ,
     )
     assert done.returncode == 0 and "convert" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("garbage", "could not be used"),
+        ("sqlite://", "in-memory"),
+        ("mysql://u@h/db", "cannot be used"),
+    ],
+)
+def test_unusable_database_urls_are_refused_cleanly(monkeypatch, capsys, url, says):
+    monkeypatch.setenv("MESOMIX_DATABASE_URL", url)
+    assert run("stock")[0] == 2
+    assert says in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path, capsys):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("not a database, just notes " * 100)
+    assert run("--db", str(path), "stock")[0] == 2
+    assert "could not be used" in capsys.readouterr().err
+
+
+def test_refused_convert_writes_no_database(tmp_path, capsys):
+    path = tmp_path / "fresh.sqlite"
+    assert (
+        run("--db", str(path), "convert", "5 U", "--substance", "lidocaine", "--to", "mg")[0] == 2
+    )
+    assert not path.exists()
+
+
+def test_product_must_be_text(demo_db, tmp_path, capsys):
+    path = write(tmp_path, '[[ingredient]]\nwhat="biotin"\namount="5 mg"\nproduct=["a"]\n')
+    assert run("--db", demo_db, "mix", "check", path)[0] == 2
+    assert "product must be a product code" in capsys.readouterr().err

@@ -135,3 +135,19 @@ async def test_an_empty_database_says_why_nothing_can_be_dispensed(services):
         await settle(pilot)
         status = str(app.screen.query_one("#status", Static).render())
         assert "No one in this database may dispense yet" in status
+
+
+async def test_a_failing_service_is_reported_not_a_crash(demo, monkeypatch):
+    app = make_app(demo)
+
+    def broken(_draft):
+        raise RuntimeError("disk I/O error")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(demo.mixtures, "check", broken)
+        await compose(pilot, ("lidocaine", "20 mg"))
+        assert app.is_running
+        assert "could not check the mixture: disk I/O error" in str(
+            app.screen.query_one("#status", Static).render()
+        )

@@ -105,6 +105,7 @@ class ComposeScreen(Screen[None]):
     @dataclass
     class Failed(Message):
         message: str
+        recheck: bool = False  # after a failed dispense the shelf may have changed
 
     def __init__(self, services: Services) -> None:
         super().__init__()
@@ -146,13 +147,17 @@ class ComposeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        catalog = self.services.catalog.catalog()
-        patients = self.services.people.patients()
-        users = [
-            (u.display_name, u.name)
-            for u in self.services.people.users()
-            if u.active and u.role in ("staff", "practitioner")
-        ]
+        try:
+            catalog = self.services.catalog.catalog()
+            patients = self.services.people.patients()
+            users = [
+                (u.display_name, u.name)
+                for u in self.services.people.users()
+                if u.active and u.role in ("staff", "practitioner")
+            ]
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not load the catalogue and patients: {exc}"))
+            return
         self.post_message(self.Loaded(catalog, patients, users))
 
     def on_compose_screen_loaded(self, message: Loaded) -> None:
@@ -254,7 +259,11 @@ class ComposeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="check")
     def _check(self, draft: DraftMixture) -> None:
-        plan = self.services.mixtures.check(draft)
+        try:
+            plan = self.services.mixtures.check(draft)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not check the mixture: {exc}"))
+            return
         if not get_current_worker().is_cancelled:
             self.post_message(self.Checked(plan))
 
@@ -311,9 +320,13 @@ class ComposeScreen(Screen[None]):
             result = self.services.mixtures.dispense(draft, user)
         except DispenseRefused as refused:
             self.post_message(self.Checked(refused.plan))
-            self.post_message(self.Failed(str(refused)))
+            self.post_message(self.Failed(str(refused), recheck=True))
         except ServiceError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(str(exc), recheck=True))
+        except Exception as exc:  # the transaction rolled back: say so rather than crash
+            self.post_message(
+                self.Failed(f"not dispensed, nothing was written: {exc}", recheck=True)
+            )
         else:
             self.post_message(self.Dispensed(result))
 
@@ -329,7 +342,9 @@ class ComposeScreen(Screen[None]):
     def on_compose_screen_failed(self, message: Failed) -> None:
         self._busy = False
         self._say(message.message, error=True)
-        self._recheck()
+        self.query_one("#dispense", Button).disabled = self._plan is None or self._plan.blocked
+        if message.recheck:
+            self._recheck()
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
