@@ -109,8 +109,8 @@ class AllergyRow(SQLModel, table=True):
     clinical_status: str = "active"
     verification: str = "unconfirmed"
     criticality: str = "unable-to-assess"
-    reaction: str = ""
-    reaction_severity: str = ""
+    reactions: list[dict[str, str]] = _json(default_factory=list)  # [{manifestation, severity}]
+    tolerated: list[str] = _json(default_factory=list)  # substance codes given before safely
     note: str = ""
     recorded_on: date | None = None
     recorded_by: int | None = Field(default=None, foreign_key="user_account.id")
@@ -147,6 +147,9 @@ class BatchRow(SQLModel, table=True):
     draft: dict[str, Any] = _json()  # the draft as typed
     findings: list[Any] = _json()
     label: str = ""
+    storage: str = "room"  # room | refrigerated: decides the beyond-use limit
+    beyond_use_at: datetime | None = _utc(default=None)
+    beyond_use_rule: str = ""  # the rule and each input, as shown on the label
 
 
 class BatchLineRow(SQLModel, table=True):
@@ -182,3 +185,18 @@ class MetaRow(SQLModel, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
     value: str
+
+
+class OverrideRow(SQLModel, table=True):
+    """A practitioner's signed decision to dispense despite one blocking finding."""
+
+    __tablename__ = "override"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    finding_key: str
+    finding_code: str
+    finding_message: str
+    practitioner_id: int = Field(foreign_key="user_account.id")
+    reason_code: str
+    reason_text: str
+    at: datetime = _utc()

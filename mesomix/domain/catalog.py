@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from functools import cached_property
 
-from mesomix.domain.units import Quantity, canonical, strength_canonical
+from mesomix.domain.units import UNITS, Quantity, canonical, strength_canonical
 
 
 class Measure(Enum):
@@ -51,6 +51,26 @@ class DoseLimit:
     per: str
     source: str
     note: str = ""
+
+    @cached_property
+    def max_canonical(self) -> tuple[Decimal, str] | None:
+        """(value, dimension) of the absolute maximum, e.g. (Decimal(300), 'mass') for 300 mg."""
+        return canonical(self.max) if self.max is not None else None
+
+    @cached_property
+    def per_kg_canonical(self) -> tuple[Decimal, str] | None:
+        """(value per kg of body weight, dimension), e.g. (Decimal('4.5'), 'mass') for 4.5 mg/kg."""
+        if self.per_kg is None:
+            return None
+        items = dict(self.per_kg.unit_items())
+        top = next(name for name, power in items.items() if power > 0)
+        bottom = next(name for name, power in items.items() if power < 0)
+        dimension, factor = UNITS[top]
+        weight_dimension, weight_factor = UNITS[bottom]
+        if weight_dimension != "mass":
+            raise ValueError(f"a per-kg limit must be per body mass, not {self.per_kg}")
+        # per gram of body weight would be per_kg / 1000 g: scale to per kilogram
+        return Decimal(self.per_kg.magnitude) * factor * Decimal(1000000) / weight_factor, dimension
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,17 @@ class Finding:
     message: str
     ingredient: int | None = None  # position in the draft (0-based), None for the whole mixture
     overridable: bool = False  # whether a practitioner may sign it off
+    subject: str = ""  # what it is about (allergy and substance, substance and limit...)
+
+    @property
+    def key(self) -> str:
+        """Stable within one draft: what an override names to sign this finding off."""
+        where = "mix" if self.ingredient is None else str(self.ingredient + 1)
+        return "/".join(part for part in (self.code, where, self.subject) if part)
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "key": self.key,
             "severity": self.severity.value,
             "code": self.code,
             "message": self.message,

@@ -115,9 +115,12 @@ def containers_for(product: Product, volume_ul: int) -> int:
 
 
 class _Planner:
-    def __init__(self, catalog: Catalog, stock: Mapping[str, int] | None) -> None:
+    def __init__(
+        self, catalog: Catalog, stock: Mapping[str, int] | None, avoid: frozenset[str]
+    ) -> None:
         self.catalog = catalog
         self.stock = stock
+        self.avoid = avoid  # substances this patient reacts to: products without them come first
         self.findings: list[Finding] = []
 
     def add(
@@ -277,8 +280,12 @@ class _Planner:
                 0 if product.is_multi_dose else containers * product.container_volume_ul - rounded
             )
             in_stock = self.stock is None or self.stock.get(product.code, 0) >= rounded
+            risky = bool(self.avoid) and not self.avoid.isdisjoint(
+                (*product.strength_table, *product.excipients)
+            )
             return (
                 not in_stock,
+                risky,
                 rounded < MEASURABLE_UL,
                 containers,
                 waste,
@@ -337,10 +344,14 @@ def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
 
 
 def plan_mixture(
-    draft: DraftMixture, catalog: Catalog, stock: Mapping[str, int] | None = None
+    draft: DraftMixture,
+    catalog: Catalog,
+    stock: Mapping[str, int] | None = None,
+    avoid: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware."""
-    planner = _Planner(catalog, stock)
+    """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware,
+    `avoid` (substance codes) steers the choice of product away from what the patient reacts to."""
+    planner = _Planner(catalog, stock, avoid)
     rows = [
         (i, item)
         for i, item in enumerate(draft.ingredients)

@@ -89,8 +89,16 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                         clinical_status=allergy.get("clinical_status", "active"),
                         verification=allergy.get("verification", "unconfirmed"),
                         criticality=allergy.get("criticality", "unable-to-assess"),
-                        reaction=allergy.get("reaction", ""),
-                        reaction_severity=allergy.get("reaction_severity", ""),
+                        reactions=(
+                            [
+                                {
+                                    "manifestation": allergy["reaction"],
+                                    "severity": allergy.get("reaction_severity", ""),
+                                }
+                            ]
+                            if allergy.get("reaction")
+                            else []
+                        ),
                         note=allergy.get("note", ""),
                         recorded_on=allergy.get("recorded_on"),
                     )

@@ -10,15 +10,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, PatientRow, UserRow
+from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, UserRow
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
 from mesomix.domain.catalog import Product
-from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products, plan_mixture
+from mesomix.domain.checks import PatientFacts, check_mixture
+from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Q, format_quantity
 from mesomix.services.actors import check_permission
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
+from mesomix.services.people import patient_facts
 from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
 
@@ -53,10 +55,8 @@ def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
 
 _LOT = LotRow.__table__
 _USER = UserRow.__table__
-_PATIENT = PatientRow.__table__
 _BATCH = BatchRow.__table__
 _FIND_USER = sa.select(_USER).where(_USER.c.name == sa.bindparam("name"))
-_FIND_PATIENT = sa.select(_PATIENT).where(_PATIENT.c.ref == sa.bindparam("ref"))
 _TAKE = (
     sa.update(_LOT)
     .where(
@@ -87,8 +87,9 @@ class MixtureService:
         catalog = self._catalog.catalog()
         with transaction(self._engine) as connection:
             lots = lots_of(connection, candidate_products(draft, catalog))
+            facts = self._patient(connection, draft.patient)[1] if draft.patient else None
         stock = usable_by_product(catalog, lots, self._clock.now(), self._clock.today())
-        return plan_mixture(draft, catalog, stock)
+        return check_mixture(draft, catalog, stock, facts)
 
     def dispense(self, draft: DraftMixture, user: str) -> DispenseResult:
         """Re-check, allocate lots, take the stock, record the batch: all of it or none of it.
@@ -99,11 +100,13 @@ class MixtureService:
         catalog = self._catalog.catalog()
         with transaction(self._engine, write=True) as connection:
             actor = self._actor(connection, user)
-            patient = self._patient(connection, draft.patient)
+            patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
             today = self._clock.today()
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
-            plan = plan_mixture(draft, catalog, usable_by_product(catalog, lots, now, today))
+            plan = check_mixture(
+                draft, catalog, usable_by_product(catalog, lots, now, today), facts
+            )
             if plan.blocked:
                 raise DispenseRefused(plan)
             # One allocation per product, so two draws of one product share opened containers.
@@ -156,13 +159,13 @@ class MixtureService:
         return actor
 
     @staticmethod
-    def _patient(connection: sa.Connection, ref: str | None) -> sa.Row[Any]:
+    def _patient(connection: sa.Connection, ref: str | None) -> tuple[sa.Row[Any], PatientFacts]:
         if not ref:
             raise ServiceError("a mixture is made for one patient: choose the patient first")
-        patient = connection.execute(_FIND_PATIENT, {"ref": ref}).first()
-        if patient is None:
+        found = patient_facts(connection, ref)
+        if found is None:
             raise NotFound(f"no patient with reference '{ref}'")
-        return patient
+        return found
 
     @staticmethod
     def _allocate(

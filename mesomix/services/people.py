@@ -1,25 +1,28 @@
-"""Patients and users as the other screens need them (editing them is a later capability)."""
+"""Patients and users as the screens and the checks need them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
-from mesomix.services.uow import unit_of_work
+from mesomix.domain.allergy import Allergy, Reaction
+from mesomix.domain.checks import PatientFacts
+from mesomix.services.uow import transaction, unit_of_work
 
-
-@dataclass(frozen=True)
-class AllergySummary:
-    what: str  # substance or group code, or the free text
-    coded: bool
-    criticality: str
-    verification: str
-    reaction: str
+_PATIENT = PatientRow.__table__
+_ALLERGY = AllergyRow.__table__
+_FIND_PATIENT = sa.select(_PATIENT).where(_PATIENT.c.ref == sa.bindparam("ref"))
+_ALLERGIES_OF = (
+    sa.select(_ALLERGY)
+    .where(_ALLERGY.c.patient_id == sa.bindparam("patient"))
+    .order_by(_ALLERGY.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,40 @@ class PatientSummary:
     name: str
     date_of_birth: date | None
     weight_kg: Decimal | None
-    allergies: tuple[AllergySummary, ...]
+    allergies: tuple[Allergy, ...]
+
+
+def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
+    return Allergy(
+        id=row.id,
+        substance=row.substance_code,
+        group=row.group_code,
+        text=row.text,
+        clinical_status=row.clinical_status,
+        verification=row.verification,
+        criticality=row.criticality,
+        reactions=tuple(
+            Reaction(r.get("manifestation", ""), r.get("severity", "")) for r in row.reactions or ()
+        ),
+        note=row.note,
+        tolerated=tuple(row.tolerated or ()),
+        recorded_on=row.recorded_on,
+    )
+
+
+def weight_kg(weight_g: int | None) -> Decimal | None:
+    return Decimal(weight_g) / 1000 if weight_g is not None else None
+
+
+def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFacts] | None:
+    """The patient's row and what the checks need (weight, allergies), in the caller's transaction."""
+    patient = connection.execute(_FIND_PATIENT, {"ref": ref}).first()
+    if patient is None:
+        return None
+    allergies = tuple(
+        allergy_from_row(row) for row in connection.execute(_ALLERGIES_OF, {"patient": patient.id})
+    )
+    return patient, PatientFacts(patient.ref, patient.name, weight_kg(patient.weight_g), allergies)
 
 
 class PeopleService:
@@ -37,28 +73,24 @@ class PeopleService:
 
     def patients(self) -> list[PatientSummary]:
         with unit_of_work(self._engine) as session:
-            allergies: dict[int, list[AllergySummary]] = {}
+            allergies: dict[int, list[Allergy]] = {}
             for row in session.exec(select(AllergyRow).order_by(AllergyRow.id)):
-                what = row.substance_code or row.group_code or row.text
-                allergies.setdefault(row.patient_id, []).append(
-                    AllergySummary(
-                        what,
-                        bool(row.substance_code or row.group_code),
-                        row.criticality,
-                        row.verification,
-                        row.reaction,
-                    )
-                )
+                allergies.setdefault(row.patient_id, []).append(allergy_from_row(row))
             return [
                 PatientSummary(
                     p.ref,
                     p.name,
                     p.date_of_birth,
-                    Decimal(p.weight_g) / 1000 if p.weight_g is not None else None,
+                    weight_kg(p.weight_g),
                     tuple(allergies.get(p.id or 0, ())),
                 )
                 for p in session.exec(select(PatientRow).order_by(PatientRow.name))
             ]
+
+    def facts(self, ref: str) -> PatientFacts | None:
+        with transaction(self._engine) as connection:
+            found = patient_facts(connection, ref)
+        return found[1] if found else None
 
     def users(self) -> list[UserRow]:
         with unit_of_work(self._engine) as session:

@@ -20,6 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 from textual.worker import get_current_worker
 
 from mesomix.bootstrap import Services
+from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Severity
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
@@ -237,19 +238,16 @@ class ComposeScreen(Screen[None]):
             else "weight not recorded"
         )
         allergies = "; ".join(
-            f"{self._allergen_name(a.what)}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
+            f"{self._allergy_label(a)}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
             for a in patient.allergies
         )
         info.update(
             Text(f"{patient.name}  ·  {weight}  ·  allergies: {allergies or 'none recorded'}")
         )
 
-    def _allergen_name(self, code: str) -> str:
+    def _allergy_label(self, allergy: Allergy) -> str:
         """A coded allergen by its name; free text as typed."""
-        if self._catalog is None:
-            return code
-        found = self._catalog.substances.get(code) or self._catalog.groups.get(code)
-        return found.name if found else code
+        return allergy.label(self._catalog) if self._catalog else allergy.text or "?"
 
     # --- checking -------------------------------------------------------------------------
 

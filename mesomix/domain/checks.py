@@ -1,0 +1,74 @@
+"""The whole check of a mixture for one patient: the plan, then allergies and dose limits.
+
+The screen runs it as the mixture is typed; the dispense service runs it again inside its
+transaction against the shelf as it is then. Pure: no database, no UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from mesomix.domain.allergy import (
+    Allergy,
+    check_allergies,
+    free_text_groups,
+    free_text_substances,
+    group_graph,
+)
+from mesomix.domain.catalog import Catalog
+from mesomix.domain.dose import check_doses
+from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.mixture import DraftMixture, Plan, plan_mixture
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What the checks need to know about the patient."""
+
+    ref: str
+    name: str
+    weight_kg: Decimal | None = None
+    allergies: tuple[Allergy, ...] = ()
+
+
+def substances_to_avoid(patient: PatientFacts, catalog: Catalog) -> frozenset[str]:
+    """Every substance an alerting allergy concerns, for steering the choice of product."""
+    groups = group_graph(catalog)
+    avoid: set[str] = set()
+    for allergy in patient.allergies:
+        if not allergy.alerts:
+            continue
+        found: set[str] = set()
+        if allergy.substance:
+            found.add(allergy.substance)
+        if allergy.group:
+            found |= groups.members.get(allergy.group, frozenset())
+        if allergy.text:
+            found |= set(free_text_substances(allergy.text, catalog))
+            for group in free_text_groups(allergy.text, catalog):
+                found |= groups.members.get(group, frozenset())
+        avoid |= found - set(allergy.tolerated)
+    return frozenset(avoid)
+
+
+def check_mixture(
+    draft: DraftMixture,
+    catalog: Catalog,
+    stock: Mapping[str, int] | None = None,
+    patient: PatientFacts | None = None,
+) -> Plan:
+    """The plan with every finding: composition, stock, allergies, dose limits."""
+    if patient is None:
+        plan = plan_mixture(draft, catalog, stock)
+        missing = Finding(
+            Severity.BLOCK,
+            "patient.missing",
+            "choose the patient: allergies and dose limits are checked against them",
+        )
+        return replace(plan, findings=(missing, *plan.findings))
+    plan = plan_mixture(draft, catalog, stock, substances_to_avoid(patient, catalog))
+    extra = check_allergies(plan, patient.allergies, catalog)
+    extra += check_doses(plan, catalog, patient.weight_kg, f"{patient.name} ({patient.ref})")
+    return replace(plan, findings=(*plan.findings, *extra))
