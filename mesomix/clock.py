@@ -10,6 +10,11 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    @property
+    def zone(self) -> tzinfo:
+        """The clinic's time zone: for its calendar and for showing times."""
+        ...
+
     def today(self) -> date:
         """The clinic's calendar date: what expiry dates are compared with."""
         ...
@@ -21,6 +26,10 @@ class SystemClock:
 
     def today(self) -> date:
         return datetime.now().astimezone().date()
+
+    @property
+    def zone(self) -> tzinfo:
+        return datetime.now().astimezone().tzinfo or UTC
 
 
 @dataclass

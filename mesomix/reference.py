@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from mesomix.domain.beyond_use import Category
 from mesomix.domain.catalog import (
     AllergenGroup,
     Catalog,
@@ -94,6 +96,19 @@ def _volume_ul(text: str, where: str) -> int:
     return int(microlitres)
 
 
+@functools.cache
+def beyond_use_rules(folder: Path | None = None) -> tuple[dict[str, Category], int]:
+    """Compounding categories by code, and the default in-use days of an opened multi-dose vial."""
+    raw = _load((folder or data_dir()) / "beyond_use.toml")
+    categories = {
+        c["code"]: Category(
+            c["code"], c["name"], int(c["room_hours"]), int(c["refrigerated_hours"]), c["source"]
+        )
+        for c in raw["category"]
+    }
+    return categories, int(raw["multi_dose"]["in_use_days"])
+
+
 def product_from_record(raw: dict[str, Any]) -> Product:
     where = f"products.toml [{raw.get('code', '?')}]"
     strengths = []
@@ -114,7 +129,13 @@ def product_from_record(raw: dict[str, Any]) -> Product:
         reconstitute_with=raw.get("reconstitute_with"),
         diluent=bool(raw.get("diluent", False)),
         pack_size=int(raw.get("pack_size", 1)),
-        in_use_days=raw.get("in_use_days"),
+        in_use_days=(
+            int(raw["in_use_days"])
+            if "in_use_days" in raw
+            else beyond_use_rules()[1]
+            if raw["container"] == "multi_dose"
+            else None
+        ),
         latex_stopper=bool(raw.get("latex_stopper", False)),
         source=raw.get("source", ""),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from sqlmodel import func, select
 from mesomix.bootstrap import Services
 from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, UserRow
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.services.passwords import hash_password
 from mesomix.services.uow import unit_of_work
 
 USERS = (
@@ -17,13 +19,27 @@ USERS = (
     ("drchen", "Dr Mei Chen", "practitioner"),
     ("nadia", "Nadia Haddad", "manager"),
 )
+PASSWORD = "correct horse battery"  # every test user's, hashed for real
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)
 
 
 def seed_people(services: Services) -> None:
     now = services.clock.now()
     with unit_of_work(services.engine, write=True) as session:
         for name, display, role in USERS:
-            session.add(UserRow(name=name, display_name=display, role=role, created_at=now))
+            session.add(
+                UserRow(
+                    name=name,
+                    display_name=display,
+                    role=role,
+                    password_hash=_password_hash(),
+                    created_at=now,
+                )
+            )
         session.add(PatientRow(ref="P-1", name="Amélie Laurent", weight_g=61_500, created_at=now))
         session.add(PatientRow(ref="P-2", name="[bold]Test[/] Markup", created_at=now))
 

@@ -57,6 +57,7 @@ class Pick:
     open_ul_before: int
     open_ul_after: int
     opened_at_after: datetime | None
+    vial_opened_at: datetime | None = None  # first puncture of an already-open vial drawn from
 
     @property
     def taken_ul(self) -> int:
@@ -150,6 +151,7 @@ def allocate(
             lot.open_ul,
             left,
             after.opened_at,
+            lot.opened_at,
         )
     volume = product.container_volume_ul
     for original in sealed:
@@ -188,6 +190,7 @@ def allocate(
             earlier.open_ul_before if earlier else lot.open_ul,
             open_after,
             opened_at,
+            earlier.vial_opened_at if earlier else None,
         )
     if remaining:
         raise NotEnoughStock(product, needed_ul, usable_ul(product, lots, now, today))

@@ -45,6 +45,8 @@ class DraftMixture:
     final_volume: str = ""  # as typed; empty means "the sum of what is drawn"
     diluent: str | None = None  # product code for the q.s.; None: the catalogue's default
     patient: str | None = None  # patient reference
+    storage: str = "room"  # room | refrigerated, until it is given
+    category: str = "category_1"  # compounding category (data/beyond_use.toml)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ class Action(Enum):
     VIEW_STOCK = "view stock"
     RECEIVE = "receive stock"
     VIEW_PATIENTS = "view patients"
+    SIGN_OVERRIDE = "sign an override"
+    RECORD_ALLERGY = "record allergies"
 
 
 _ALLOWED: dict[Action, frozenset[Role]] = {
@@ -26,6 +28,8 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.VIEW_STOCK: frozenset(Role),
     Action.RECEIVE: frozenset({Role.MANAGER}),
     Action.VIEW_PATIENTS: frozenset({Role.STAFF, Role.PRACTITIONER}),
+    Action.SIGN_OVERRIDE: frozenset({Role.PRACTITIONER}),
+    Action.RECORD_ALLERGY: frozenset({Role.PRACTITIONER}),
 }
 
 

@@ -29,6 +29,7 @@ from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.units import data_dir
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import MixtureService
+from mesomix.services.passwords import hash_password
 from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
@@ -64,6 +65,7 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                     name=user["name"],
                     display_name=user["display_name"],
                     role=user["role"],
+                    password_hash=hash_password(user["password"]),
                     created_at=now,
                 )
             )

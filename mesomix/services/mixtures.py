@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,28 +11,50 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, UserRow
+from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, OverrideRow, UserRow
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
-from mesomix.domain.catalog import Product
+from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
+from mesomix.domain.catalog import Catalog, Product
 from mesomix.domain.checks import PatientFacts, check_mixture
+from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products
+from mesomix.domain.overrides import Override, OverrideError, unsigned_blocks
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Q, format_quantity
+from mesomix.reference import beyond_use_rules
 from mesomix.services.actors import check_permission
 from mesomix.services.catalog import CatalogService
-from mesomix.services.errors import NotFound, ServiceError, StockError
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError, StockError
+from mesomix.services.passwords import verify_password
 from mesomix.services.people import patient_facts
 from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
 
+STORAGES = ("room", "refrigerated")
+
 
 class DispenseRefused(ServiceError):
-    """The re-check found blocking findings; they travel with the refusal."""
+    """Blocking findings no signed override covers; they travel with the refusal."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, unsigned: Sequence[Finding] | None = None) -> None:
         self.plan = plan
-        blocks = [f.message for f in plan.findings if f.severity.value == "block"]
+        self.unsigned = list(unsigned if unsigned is not None else plan.findings)
+        blocks = [f.message for f in self.unsigned if f.severity is Severity.BLOCK]
         super().__init__("not dispensed: " + "; ".join(blocks))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An override as typed at the counter: the practitioner signs with their password."""
+
+    finding_key: str
+    practitioner: str
+    password: str
+    reason_code: str
+    reason_text: str
+
+    def override(self) -> Override:
+        return Override(self.finding_key, self.practitioner, self.reason_code, self.reason_text)
 
 
 @dataclass(frozen=True)
@@ -41,12 +64,23 @@ class DrawnLot:
 
 
 @dataclass(frozen=True)
+class Assessment:
+    """A plan with every finding, and — when stock allows — the lots and the beyond-use date."""
+
+    plan: Plan
+    picks: Mapping[str, list[Pick]] | None
+    beyond_use: BeyondUse | None
+
+
+@dataclass(frozen=True)
 class DispenseResult:
     batch_id: int
     plan: Plan
     drawn: tuple[DrawnLot, ...]
     at: datetime
     label: str
+    beyond_use: BeyondUse
+    overrides: tuple[Override, ...] = ()
 
 
 def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
@@ -74,6 +108,7 @@ _TAKE = (
 _ADD_BATCH = sa.insert(_BATCH).returning(_BATCH.c.id)
 _ADD_LINES = sa.insert(BatchLineRow.__table__)
 _ADD_MOVEMENTS = sa.insert(MovementRow.__table__)
+_ADD_OVERRIDES = sa.insert(OverrideRow.__table__)
 
 
 class MixtureService:
@@ -83,42 +118,48 @@ class MixtureService:
         self._clock = clock
 
     def check(self, draft: DraftMixture) -> Plan:
-        """The plan and findings as the shelf is now; writes nothing."""
+        """The plan and every finding as the shelf is now, with the beyond-use date; writes nothing."""
         catalog = self._catalog.catalog()
         with transaction(self._engine) as connection:
             lots = lots_of(connection, candidate_products(draft, catalog))
             facts = self._patient(connection, draft.patient)[1] if draft.patient else None
-        stock = usable_by_product(catalog, lots, self._clock.now(), self._clock.today())
-        return check_mixture(draft, catalog, stock, facts)
+        return self._assess(draft, catalog, lots, facts).plan
 
-    def dispense(self, draft: DraftMixture, user: str) -> DispenseResult:
-        """Re-check, allocate lots, take the stock, record the batch: all of it or none of it.
+    def dispense(
+        self, draft: DraftMixture, user: str, signatures: Sequence[Signature] = ()
+    ) -> DispenseResult:
+        """Re-check, allocate lots, take the stock, record the batch and any signed overrides:
+        all of it or none of it.
 
         Written in SQL expressions built once, not through the ORM: a dispense is the hot path
         (see benchmarks/bench_dispense.py).
         """
         catalog = self._catalog.catalog()
         with transaction(self._engine, write=True) as connection:
-            actor = self._actor(connection, user)
+            actor = self._actor(connection, user, Action.DISPENSE)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
-            today = self._clock.today()
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
-            plan = check_mixture(
-                draft, catalog, usable_by_product(catalog, lots, now, today), facts
-            )
-            if plan.blocked:
-                raise DispenseRefused(plan)
-            # One allocation per product, so two draws of one product share opened containers.
-            picks = {
-                code: self._allocate(catalog.products[code], needed, lots, now, today)
-                for code, needed in plan.needs_by_product().items()
-            }
+            assessed = self._assess(draft, catalog, lots, facts)
+            plan = assessed.plan
+            signers = {s.practitioner: self._signer(connection, s) for s in signatures}
+            try:
+                unsigned = unsigned_blocks(plan.findings, [s.override() for s in signatures])
+            except OverrideError as exc:
+                raise ServiceError(f"not dispensed: {exc}") from exc
+            if unsigned:
+                raise DispenseRefused(plan, unsigned)
+            if assessed.picks is None or assessed.beyond_use is None:
+                raise StockError("not dispensed: the lots could not cover the mixture")
+            picks = assessed.picks
             for code, product_picks in picks.items():
                 for pick in product_picks:
                     self._take(connection, catalog.products[code], pick)
             drawn = [DrawnLot(draw, tuple(picks[draw.product.code])) for draw in plan.draws]
-            label = label_text(patient.name, patient.ref, actor.display_name, plan, drawn, now)
+            bud = assessed.beyond_use
+            label = label_text(
+                patient.name, patient.ref, actor.display_name, plan, drawn, now, bud, self._clock
+            )
             batch_id = connection.execute(
                 _ADD_BATCH,
                 {
@@ -129,6 +170,9 @@ class MixtureService:
                     "draft": draft_to_dict(draft),
                     "findings": [f.as_dict() for f in plan.findings],
                     "label": label,
+                    "storage": draft.storage,
+                    "beyond_use_at": bud.at,
+                    "beyond_use_rule": bud.rule,
                 },
             ).scalar_one()
             connection.execute(
@@ -148,15 +192,109 @@ class MixtureService:
                 ],
             )
             connection.execute(_ADD_MOVEMENTS, _movements(picks, actor.id, batch_id, now))
-            return DispenseResult(batch_id, plan, tuple(drawn), now, label)
+            if signatures:
+                by_key = {f.key: f for f in plan.findings}
+                connection.execute(
+                    _ADD_OVERRIDES,
+                    [
+                        {
+                            "batch_id": batch_id,
+                            "finding_key": s.finding_key,
+                            "finding_code": by_key[s.finding_key].code,
+                            "finding_message": by_key[s.finding_key].message,
+                            "practitioner_id": signers[s.practitioner],
+                            "reason_code": s.reason_code,
+                            "reason_text": s.reason_text.strip(),
+                            "at": now,
+                        }
+                        for s in signatures
+                    ],
+                )
+            return DispenseResult(
+                batch_id,
+                plan,
+                tuple(drawn),
+                now,
+                label,
+                bud,
+                tuple(s.override() for s in signatures),
+            )
+
+    def _assess(
+        self,
+        draft: DraftMixture,
+        catalog: Catalog,
+        lots: dict[str, list[LotState]],
+        facts: PatientFacts | None,
+    ) -> Assessment:
+        """Every check, then a dry run of the allocation for the lots and the beyond-use date."""
+        now, today, zone = self._clock.now(), self._clock.today(), self._clock.zone
+        plan = check_mixture(draft, catalog, usable_by_product(catalog, lots, now, today), facts)
+        categories, _ = beyond_use_rules()
+        category = categories.get(draft.category)
+        problems = []
+        if category is None:
+            problems.append(
+                Finding(
+                    Severity.BLOCK,
+                    "beyond_use.unknown_category",
+                    f"unknown compounding category '{draft.category}': use one of {', '.join(categories)}",
+                )
+            )
+        if draft.storage not in STORAGES:
+            problems.append(
+                Finding(
+                    Severity.BLOCK,
+                    "beyond_use.unknown_storage",
+                    f"unknown storage '{draft.storage}': use room or refrigerated",
+                )
+            )
+        picks = self._allocate_all(plan, catalog, lots, now, today)
+        if picks is None or category is None or draft.storage not in STORAGES:
+            return Assessment(replace(plan, findings=(*plan.findings, *problems)), None, None)
+        uses = _lot_uses(picks, catalog)
+        bud = beyond_use(now, category, draft.storage, uses, zone)
+        dated = [
+            *expiry_findings(now, category, draft.storage, uses, zone),
+            Finding(Severity.INFO, "beyond_use.date", f"beyond-use date: {bud.rule}"),
+        ]
+        return Assessment(replace(plan, findings=(*plan.findings, *dated)), picks, bud)
 
     @staticmethod
-    def _actor(connection: sa.Connection, user: str) -> sa.Row[Any]:
+    def _allocate_all(
+        plan: Plan, catalog: Catalog, lots: dict[str, list[LotState]], now: datetime, today: date
+    ) -> dict[str, list[Pick]] | None:
+        """One allocation per product (two draws of one product share the containers opened);
+        None when the lots cannot cover it (the plan already says so)."""
+        if any(f.code == "stock.insufficient" for f in plan.findings):
+            return None
+        state = dict(lots)
+        picks: dict[str, list[Pick]] = {}
+        try:
+            for code, needed in plan.needs_by_product().items():
+                picks[code], state[code] = allocate(
+                    catalog.products[code], needed, state[code], now, today
+                )
+        except NotEnoughStock:
+            return None
+        return picks
+
+    @staticmethod
+    def _actor(connection: sa.Connection, user: str, action: Action) -> sa.Row[Any]:
         actor = connection.execute(_FIND_USER, {"name": user.strip()}).first()
         if actor is None:
             raise NotFound(f"no user named '{user}'")
-        check_permission(actor.name, actor.role, actor.active, Action.DISPENSE)
+        check_permission(actor.name, actor.role, actor.active, action)
         return actor
+
+    def _signer(self, connection: sa.Connection, signature: Signature) -> int:
+        """The practitioner's id once their role and password are checked; else a refusal."""
+        signer = self._actor(connection, signature.practitioner, Action.SIGN_OVERRIDE)
+        if not verify_password(signer.password_hash, signature.password):
+            raise PermissionDenied(
+                f"not dispensed: the signature of {signer.name} was refused (wrong password)"
+            )
+        return signer.id
 
     @staticmethod
     def _patient(connection: sa.Connection, ref: str | None) -> tuple[sa.Row[Any], PatientFacts]:
@@ -166,20 +304,6 @@ class MixtureService:
         if found is None:
             raise NotFound(f"no patient with reference '{ref}'")
         return found
-
-    @staticmethod
-    def _allocate(
-        product: Product,
-        needed_ul: int,
-        lots: dict[str, list[LotState]],
-        now: datetime,
-        today: date,
-    ) -> list[Pick]:
-        try:
-            picks, lots[product.code] = allocate(product, needed_ul, lots[product.code], now, today)
-        except NotEnoughStock as exc:
-            raise StockError(f"not dispensed: {exc}") from exc
-        return picks
 
     @staticmethod
     def _take(connection: sa.Connection, product: Product, pick: Pick) -> None:
@@ -199,6 +323,24 @@ class MixtureService:
                 f"not dispensed: lot {pick.lot_number} of {product.name} changed while "
                 "dispensing; nothing was taken — check again"
             )
+
+
+def _lot_uses(picks: Mapping[str, list[Pick]], catalog: Catalog) -> list[LotUse]:
+    uses = []
+    for code, product_picks in picks.items():
+        product = catalog.products[code]
+        for pick in product_picks:
+            uses.append(
+                LotUse(
+                    product.name,
+                    pick.lot_number,
+                    pick.expiry,
+                    product.is_multi_dose,
+                    pick.vial_opened_at,
+                    product.in_use_days or 0,
+                )
+            )
+    return uses
 
 
 def _movements(
@@ -245,8 +387,11 @@ def label_text(
     plan: Plan,
     drawn: list[DrawnLot],
     now: datetime,
+    bud: BeyondUse,
+    clock: Clock,
 ) -> str:
-    """The label that goes on the syringe: patient, contents, lots, who made it and when."""
+    """The label that goes on the syringe: patient, contents, lots, beyond-use date, who and when."""
+    zone = clock.zone
     lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
     for item in drawn:
         draw = item.draw
@@ -256,5 +401,6 @@ def label_text(
         )
         head = contents or f"{draw.product.name} q.s."
         lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")
-    lines.append(f"Made by {maker} on {now.strftime('%Y-%m-%d %H:%M')} UTC")
+    lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
+    lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)
