@@ -350,7 +350,7 @@ DOSE_CASES = [
     ),
     Case(
         "selenium: a salt counts as its element",
-        (("selenase_500mcg_10ml_vial", "8 mL"),),
+        (("selenase_500mcg_10ml_vial", "8 mL"), ("selenase_100mcg_2ml_amp", "4 mL")),
         expect=(("dose.over_advisory", W),),
         says=("Selenium",),
     ),
