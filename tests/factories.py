@@ -94,3 +94,15 @@ def assert_ledger_exact(services: Services) -> None:
 
 def today(services: Services) -> date:
     return services.clock.now().date()
+
+
+def add_allergy(services: Services, patient_ref: str, **fields: object) -> int:
+    """Record an allergy straight into the table (the allergy service has its own tests)."""
+    from mesomix.db.tables import AllergyRow
+
+    with unit_of_work(services.engine, write=True) as session:
+        patient = session.exec(select(PatientRow).where(PatientRow.ref == patient_ref)).one()
+        row = AllergyRow(patient_id=patient.id or 0, **fields)
+        session.add(row)
+        session.flush()
+        return row.id or 0

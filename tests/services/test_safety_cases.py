@@ -1,0 +1,286 @@
+"""Safety in the dispense service, table-driven: lots that must never be used, beyond-use dates,
+and overrides signed (or not) by each role. Real SQLite files; nothing mocked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from mesomix.db.tables import BatchRow, OverrideRow
+from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.services.errors import PermissionDenied, ServiceError
+from mesomix.services.mixtures import DispenseRefused, Signature
+from mesomix.services.uow import unit_of_work
+from tests.factories import PASSWORD, add_allergy, counts, mixture, receive, set_lot
+
+B12 = "cyanocobalamin_1000mcg_1ml_vial"
+B12_MDV = "cyanocobalamin_1000mcg_10ml_mdv"
+PROCAINE = "procain_steigerwald_1pct_5ml_amp"
+SALINE = "sodium_chloride_09_10ml_vial"
+
+
+def draft(*items, final="", storage="room", category="category_1"):
+    return DraftMixture(
+        ingredients=tuple(DraftIngredient(w, a) for w, a in items),
+        final_volume=final,
+        patient="P-1",
+        storage=storage,
+        category=category,
+    )
+
+
+def codes(plan):
+    return {(f.code, f.severity.value) for f in plan.findings}
+
+
+# --- lots that must never be used -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expect"),
+    [
+        ({"status": "recalled"}, "stock.insufficient"),
+        ({"status": "quarantined"}, "stock.insufficient"),
+        ({"expiry": datetime(2026, 11, 23).date()}, "stock.insufficient"),
+    ],
+)
+def test_unusable_lots_are_refused_in_the_service(clinic, change, expect):
+    lot = receive(clinic, B12, "L1", 5)
+    set_lot(clinic, lot, **change)
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")))
+    assert (expect, "block") in codes(plan)
+    before = counts(clinic)
+    with pytest.raises(DispenseRefused):
+        clinic.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")
+    assert counts(clinic) == before
+
+
+# --- beyond-use dates -------------------------------------------------------------------
+
+BUD_CASES = [
+    # (name, clock, storage, category, lot expiry in days, vial opened days ago, expected hours, rule words, warn)
+    (
+        "category 1 at room temperature: 12 h",
+        datetime(2026, 11, 24, 9, tzinfo=UTC),
+        "room",
+        "category_1",
+        300,
+        None,
+        12,
+        "category 1 at room temperature: 12 h",
+        False,
+    ),
+    (
+        "category 1 refrigerated: 24 h",
+        datetime(2026, 11, 24, 9, tzinfo=UTC),
+        "refrigerated",
+        "category_1",
+        300,
+        None,
+        24,
+        "category 1 refrigerated: 24 h",
+        False,
+    ),
+    (
+        "immediate use: 4 h",
+        datetime(2026, 11, 24, 9, tzinfo=UTC),
+        "room",
+        "immediate_use",
+        300,
+        None,
+        4,
+        "immediate use at room temperature: 4 h",
+        False,
+    ),
+    (
+        "a lot expiring tonight shortens it and warns",
+        datetime(2026, 11, 24, 20, tzinfo=UTC),
+        "room",
+        "category_1",
+        0,
+        None,
+        None,
+        "expires 2026-11-24",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", BUD_CASES, ids=lambda c: c[0])
+def test_beyond_use_dates(clinic, case):
+    name, now, storage, category, expiry_days, _, hours, words, warns = case
+    clinic.clock.current = now
+    receive(clinic, B12, "L1", 5, expires_in_days=expiry_days)
+    result = clinic.mixtures.dispense(
+        draft(("cyanocobalamin", "500 mcg"), storage=storage, category=category), "sam"
+    )
+    if hours is not None:
+        assert result.beyond_use.at == now + timedelta(hours=hours)
+    else:
+        assert result.beyond_use.at == datetime(2026, 11, 24, 23, 59, 59, 999999, tzinfo=UTC)
+    assert words in result.beyond_use.rule
+    assert ("lot.expires_before_beyond_use", "warn") in codes(result.plan) if warns else True
+    assert "USE BY" in result.label
+    with unit_of_work(clinic.engine) as session:
+        batch = session.exec(select(BatchRow)).one()
+        assert (batch.beyond_use_at, batch.storage) == (result.beyond_use.at, storage)
+
+
+def test_an_opened_vial_near_its_in_use_limit_sets_the_date(clinic):
+    receive(clinic, B12_MDV, "MDV1", 1)
+    clinic.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")  # punctures the vial
+    opened = clinic.clock.now()
+    clinic.clock.advance(timedelta(days=27, hours=20))
+    result = clinic.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")
+    assert result.beyond_use.at == opened + timedelta(days=28)
+    assert "in use for 28 days" in result.beyond_use.binding().reason
+
+
+def test_unknown_category_or_storage_blocks(clinic):
+    receive(clinic, B12, "L1", 5)
+    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), category="category_9"))
+    assert ("beyond_use.unknown_category", "block") in codes(plan)
+    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), storage="freezer"))
+    assert ("beyond_use.unknown_storage", "block") in codes(plan)
+
+
+def test_check_shows_the_date_before_dispensing(clinic):
+    receive(clinic, B12, "L1", 5)
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")))
+    (shown,) = [f.message for f in plan.findings if f.code == "beyond_use.date"]
+    assert "category 1 at room temperature: 12 h" in shown and "lot L1" in shown
+
+
+# --- overrides --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def allergic(clinic):
+    """P-1 has a confirmed, high-criticality procaine allergy; procaine is on the shelf."""
+    add_allergy(
+        clinic, "P-1", substance_code="procaine_hcl", verification="confirmed", criticality="high"
+    )
+    receive(clinic, PROCAINE, "PRO1", 10)
+    return clinic
+
+
+def blocking_key(services, item=("procaine", "20 mg")):
+    plan = services.mixtures.check(mixture(item))
+    (block,) = [f for f in plan.findings if f.severity.value == "block"]
+    return block.key
+
+
+def signature(
+    key,
+    who="drchen",
+    password=PASSWORD,
+    reason="tolerated_before",
+    text="had procaine in 2024 without reaction",
+):
+    return Signature(key, who, password, reason, text)
+
+
+def test_a_practitioner_signs_and_the_override_is_stored(allergic):
+    key = blocking_key(allergic)
+    result = allergic.mixtures.dispense(mixture(("procaine", "20 mg")), "sam", [signature(key)])
+    with unit_of_work(allergic.engine) as session:
+        (stored,) = session.exec(select(OverrideRow)).all()
+    assert (stored.batch_id, stored.finding_key, stored.reason_code) == (
+        result.batch_id,
+        key,
+        "tolerated_before",
+    )
+    assert (
+        stored.finding_code == "allergy.direct_match"
+        and "procaine" in stored.finding_message.lower()
+    )
+    assert stored.reason_text == "had procaine in 2024 without reaction"
+
+
+@pytest.mark.parametrize(
+    ("who", "password", "reason", "error", "says"),
+    [
+        (
+            "sam",
+            PASSWORD,
+            "tolerated_before",
+            PermissionDenied,
+            "sam (staff) may not sign an override",
+        ),
+        (
+            "nadia",
+            PASSWORD,
+            "tolerated_before",
+            PermissionDenied,
+            "nadia (manager) may not sign an override",
+        ),
+        (
+            "drchen",
+            "wrong password!",
+            "tolerated_before",
+            PermissionDenied,
+            "signature of drchen was refused",
+        ),
+        ("nobody", PASSWORD, "tolerated_before", ServiceError, "no user named 'nobody'"),
+        ("drchen", PASSWORD, "because", ServiceError, "unknown override reason 'because'"),
+    ],
+)
+def test_overrides_by_each_role_and_bad_signatures_write_nothing(
+    allergic, who, password, reason, error, says
+):
+    key = blocking_key(allergic)
+    before = counts(allergic)
+    with pytest.raises(error, match=says.replace("(", r"\(").replace(")", r"\)")):
+        allergic.mixtures.dispense(
+            mixture(("procaine", "20 mg")), "sam", [signature(key, who, password, reason)]
+        )
+    assert counts(allergic) == before
+
+
+def test_an_override_does_not_carry_over_to_the_next_mixture(allergic):
+    key = blocking_key(allergic)
+    allergic.mixtures.dispense(mixture(("procaine", "20 mg")), "sam", [signature(key)])
+    with pytest.raises(DispenseRefused, match="allergy to Procaine"):
+        allergic.mixtures.dispense(mixture(("procaine", "20 mg")), "sam")
+
+
+def test_some_findings_can_never_be_overridden(clinic):
+    receive(clinic, B12, "L1", 1)
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "2000 mcg")))
+    (block,) = [f for f in plan.findings if f.severity.value == "block"]
+    assert block.code == "stock.insufficient" and not block.overridable
+    with pytest.raises(ServiceError, match="can never be overridden"):
+        clinic.mixtures.dispense(
+            mixture(("cyanocobalamin", "2000 mcg")),
+            "sam",
+            [signature(block.key, reason="benefit_outweighs_risk")],
+        )
+
+
+def test_a_dose_over_the_limit_can_be_signed_off(clinic):
+    receive(clinic, "lidocaine_2pct_5ml_amp", "LID1", 20)
+    receive(clinic, SALINE, "NS1", 5)
+    plan = clinic.mixtures.check(mixture(("lidocaine", "250 mg"), final="15 mL"))
+    (block,) = [f for f in plan.findings if f.severity.value == "block"]
+    assert block.code == "dose.over_maximum" and block.overridable
+    result = clinic.mixtures.dispense(
+        mixture(("lidocaine", "250 mg"), final="15 mL"),
+        "sam",
+        [
+            signature(
+                block.key,
+                reason="dose_clinically_justified",
+                text="large area, split over two sessions",
+            )
+        ],
+    )
+    assert result.batch_id
+
+
+def test_a_signature_for_a_finding_that_is_not_there_is_refused(allergic):
+    with pytest.raises(ServiceError, match="no blocking finding 'dose.over_maximum/mix/x'"):
+        allergic.mixtures.dispense(
+            mixture(("procaine", "20 mg")), "sam", [signature("dose.over_maximum/mix/x")]
+        )
