@@ -60,7 +60,7 @@ def test_unusable_lots_are_refused_in_the_service(clinic, change, expect):
 # --- beyond-use dates -------------------------------------------------------------------
 
 BUD_CASES = [
-    # (name, clock, storage, category, lot expiry in days, vial opened days ago, expected hours, rule words, warn)
+    # (name, clock, storage, category, lot expiry in days, expected hours, rule words, warn)
     (
         "category 1 at room temperature: 12 h",
         datetime(2026, 11, 24, 9, tzinfo=UTC),
@@ -110,7 +110,7 @@ BUD_CASES = [
 
 @pytest.mark.parametrize("case", BUD_CASES, ids=lambda c: c[0])
 def test_beyond_use_dates(clinic, case):
-    name, now, storage, category, expiry_days, _, hours, words, warns = case
+    _, now, storage, category, expiry_days, hours, words, warns = case
     clinic.clock.current = now
     receive(clinic, B12, "L1", 5, expires_in_days=expiry_days)
     result = clinic.mixtures.dispense(
@@ -280,7 +280,7 @@ def test_a_dose_over_the_limit_can_be_signed_off(clinic):
 
 
 def test_a_signature_for_a_finding_that_is_not_there_is_refused(allergic):
-    with pytest.raises(ServiceError, match="no blocking finding 'dose.over_maximum/mix/x'"):
+    with pytest.raises(ServiceError, match=r"no blocking finding 'dose\.over_maximum/mix/x'"):
         allergic.mixtures.dispense(
             mixture(("procaine", "20 mg")), "sam", [signature("dose.over_maximum/mix/x")]
         )
