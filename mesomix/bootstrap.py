@@ -13,6 +13,7 @@ from mesomix.db.engine import BUSY_TIMEOUT_MS, make_engine
 from mesomix.db.migrate import migrate
 from mesomix.db.tables import MetaRow
 from mesomix.domain.units import data_dir
+from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
@@ -38,6 +39,7 @@ class Services:
     mixtures: MixtureService
     stock: StockService
     people: PeopleService
+    allergies: AllergyService
 
     @property
     def clock(self) -> Clock:
@@ -85,4 +87,5 @@ def build(settings: Settings) -> Services:
         mixtures=MixtureService(engine, catalog, settings.clock),
         stock=StockService(engine, settings.clock),
         people=PeopleService(engine),
+        allergies=AllergyService(engine, catalog, settings.clock),
     )

@@ -4,6 +4,7 @@ nothing written."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import tomllib
@@ -25,9 +26,11 @@ from mesomix.domain.conversions import (
     volume_for,
 )
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
+from mesomix.domain.overrides import REASONS
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
 from mesomix.reference import ReferenceDataError
 from mesomix.services.errors import ServiceError
+from mesomix.services.mixtures import Signature
 
 EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 1
@@ -75,6 +78,38 @@ def parser() -> argparse.ArgumentParser:
     )
     dispense.add_argument("file", type=Path)
     dispense.add_argument("--user", required=True, metavar="NAME", dest="mix_user")
+    dispense.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a blocking finding to sign off (its key, as `mix check` prints it); repeatable",
+    )
+    dispense.add_argument(
+        "--signed-by", metavar="NAME", help="the practitioner who signs the overrides"
+    )
+    dispense.add_argument("--reason", metavar="CODE", help="coded reason: " + ", ".join(REASONS))
+    dispense.add_argument("--why", metavar="TEXT", help="in a few words, why")
+    dispense.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the practitioner's password from standard input",
+    )
+
+    allergy = commands.add_parser(
+        "allergy", help="a patient's allergies as FHIR R4 AllergyIntolerance"
+    )
+    allergy_commands = allergy.add_subparsers(
+        dest="allergy_command", required=True, parser_class=_Parser
+    )
+    export = allergy_commands.add_parser("export", help="print or save a FHIR Bundle")
+    export.add_argument("patient", metavar="PATIENT_REF")
+    export.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    export.add_argument("--output", type=Path, metavar="FILE")
+    load = allergy_commands.add_parser("import", help="record the allergies of a FHIR JSON file")
+    load.add_argument("file", type=Path)
+    load.add_argument("--patient", required=True, metavar="PATIENT_REF")
+    load.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
 
     stock = commands.add_parser("stock", help="stock on hand by product and lot")
     stock.add_argument("--product", metavar="CODE")
@@ -92,6 +127,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "convert": _convert,
             "mix": _mix,
             "stock": _stock,
+            "allergy": _allergy,
         }[args.command]
         return handler(args, out)
     except (BadInput, ServiceError, QuantityError, ReferenceDataError) as exc:
@@ -185,7 +221,7 @@ def read_mixture_file(path: Path) -> DraftMixture:
         raise BadInput(f"{path}: cannot be read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(raw) - {"patient", "final_volume", "diluent", "ingredient"}
+    unknown = set(raw) - {"patient", "final_volume", "diluent", "ingredient", "storage", "category"}
     if unknown:
         raise BadInput(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     ingredients = raw.get("ingredient", [])
@@ -208,7 +244,7 @@ def read_mixture_file(path: Path) -> DraftMixture:
         if "product" in item and not isinstance(item["product"], str):
             raise BadInput(f"{path}: ingredient {number}: product must be a product code as text")
         items.append(DraftIngredient(item["what"], item["amount"], item.get("product")))
-    for key in ("patient", "final_volume", "diluent"):
+    for key in ("patient", "final_volume", "diluent", "storage", "category"):
         if key in raw and not isinstance(raw[key], str):
             raise BadInput(f'{path}: {key} must be text, e.g. final_volume = "5 mL"')
     return DraftMixture(
@@ -216,6 +252,8 @@ def read_mixture_file(path: Path) -> DraftMixture:
         final_volume=raw.get("final_volume", ""),
         diluent=raw.get("diluent"),
         patient=raw.get("patient"),
+        storage=raw.get("storage", "room"),
+        category=raw.get("category", "category_1"),
     )
 
 
@@ -256,7 +294,8 @@ def print_plan(plan: Plan, out: TextIO) -> None:
             file=out,
         )
     for finding in plan.findings:
-        print(f"  {finding.severity.word}: {finding.message} [{finding.code}]", file=out)
+        signable = " — a practitioner may override" if finding.overridable else ""
+        print(f"  {finding.severity.word}: {finding.message} [{finding.key}{signable}]", file=out)
 
 
 def _mix(args: argparse.Namespace, out: TextIO) -> int:
@@ -269,7 +308,7 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
         else:
             print_plan(plan, out)
         return EXIT_BLOCKED if plan.blocked else 0
-    result = services.mixtures.dispense(draft, args.mix_user)
+    result = services.mixtures.dispense(draft, args.mix_user, _signatures(args))
     print(f"dispensed batch {result.batch_id}", file=out)
     print(result.label, file=out)
     return 0
@@ -294,4 +333,60 @@ def _stock(args: argparse.Namespace, out: TextIO) -> int:
             f"{'expired' if line.expiry < today else line.status:<11} {on_hand:>10} {line.sealed_containers:>6} {opened:>8}",
             file=out,
         )
+    return 0
+
+
+def _signatures(args: argparse.Namespace) -> list[Signature]:
+    """The overrides asked for, signed by one practitioner with their password."""
+    if not args.override:
+        if args.signed_by or args.reason or args.why:
+            raise BadInput("--signed-by, --reason and --why go with --override KEY")
+        return []
+    missing = [
+        flag
+        for flag, value in (
+            ("--signed-by", args.signed_by),
+            ("--reason", args.reason),
+            ("--why", args.why),
+        )
+        if not value
+    ]
+    if missing:
+        raise BadInput(f"an override needs {', '.join(missing)}")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password of {args.signed_by} (signature): ")
+    else:
+        raise BadInput(
+            "the practitioner's password is needed: type it at the prompt or use --password-stdin"
+        )
+    return [
+        Signature(key, args.signed_by, password, args.reason, args.why) for key in args.override
+    ]
+
+
+def _allergy(args: argparse.Namespace, out: TextIO) -> int:
+    if args.allergy_command == "import":
+        try:
+            data = json.loads(args.file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BadInput(f"{args.file}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{args.file}: cannot be read ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
+        ids = _services(args).allergies.import_fhir(args.patient, args.allergy_user, data)
+        print(
+            f"recorded {len(ids)} allerg{'y' if len(ids) == 1 else 'ies'} for {args.patient}",
+            file=out,
+        )
+        return 0
+    bundle = _services(args).allergies.export_fhir(args.patient, args.allergy_user)
+    text = json.dumps(bundle, indent=2, ensure_ascii=False)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"{len(bundle['entry'])} allergies written to {args.output}", file=out)
+    else:
+        print(text, file=out)
     return 0

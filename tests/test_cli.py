@@ -245,3 +245,133 @@ def test_product_must_be_text(demo_db, tmp_path, capsys):
     path = write(tmp_path, '[[ingredient]]\nwhat="biotin"\namount="5 mg"\nproduct=["a"]\n')
     assert run("--db", demo_db, "mix", "check", path)[0] == 2
     assert "product must be a product code" in capsys.readouterr().err
+
+
+def test_allergy_export_import_round_trip(demo_db, tmp_path, capsys):
+    out_file = tmp_path / "allergies.json"
+    status, printed = run(
+        "--db",
+        demo_db,
+        "allergy",
+        "export",
+        "P-0004",
+        "--user",
+        "drchen",
+        "--output",
+        str(out_file),
+    )
+    assert status == 0 and "written to" in printed
+    bundle = json.loads(out_file.read_text())
+    assert bundle["resourceType"] == "Bundle" and bundle["entry"]
+    for entry in bundle["entry"]:
+        entry["resource"]["patient"]["reference"] = "Patient/P-0005"
+    out_file.write_text(json.dumps(bundle))
+    status, printed = run(
+        "--db",
+        demo_db,
+        "allergy",
+        "import",
+        str(out_file),
+        "--patient",
+        "P-0005",
+        "--user",
+        "drchen",
+    )
+    assert status == 0 and "recorded" in printed
+
+
+@pytest.mark.parametrize(
+    ("content", "user", "says"),
+    [
+        ("{not json", "drchen", "not valid JSON"),
+        ('{"resourceType": "AllergyIntolerance"}', "drchen", "not imported"),
+        ('{"resourceType": "Bundle", "entry": []}', "drchen", "holds no resources"),
+    ],
+)
+def test_allergy_import_refusals_write_nothing(demo_db, tmp_path, capsys, content, user, says):
+    path = tmp_path / "in.json"
+    path.write_text(content)
+    before = run("--db", demo_db, "allergy", "export", "P-0005", "--user", "drchen")[1]
+    assert (
+        run("--db", demo_db, "allergy", "import", str(path), "--patient", "P-0005", "--user", user)[
+            0
+        ]
+        == 2
+    )
+    assert says in capsys.readouterr().err
+    assert run("--db", demo_db, "allergy", "export", "P-0005", "--user", "drchen")[1] == before
+
+
+def test_staff_may_not_record_allergies(demo_db, tmp_path, capsys):
+    out_file = tmp_path / "a.json"
+    run(
+        "--db",
+        demo_db,
+        "allergy",
+        "export",
+        "P-0004",
+        "--user",
+        "drchen",
+        "--output",
+        str(out_file),
+    )
+    status, _ = run(
+        "--db", demo_db, "allergy", "import", str(out_file), "--patient", "P-0004", "--user", "sam"
+    )
+    assert status == 2 and "may not record allergies" in capsys.readouterr().err
+
+
+def test_dispense_with_a_signed_override_from_the_command_line(
+    demo_db, tmp_path, monkeypatch, capsys
+):
+    # P-0003's chart: add a confirmed, high-criticality allergy to tranexamic acid
+    allergy = tmp_path / "txa.json"
+    allergy.write_text(json.dumps({
+        "resourceType": "AllergyIntolerance",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "verificationStatus": {"coding": [{"code": "confirmed"}]},
+        "criticality": "high",
+        "code": {"text": "tranexamic acid"},
+    }))  # fmt: skip
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "allergy",
+            "import",
+            str(allergy),
+            "--patient",
+            "P-0003",
+            "--user",
+            "drchen",
+        )[0]
+        == 0
+    )
+    path = write(tmp_path, MIX)
+    status, printed = run("--db", demo_db, "mix", "check", path, "--json")
+    assert status == 1
+    (key,) = [f["key"] for f in json.loads(printed)["findings"] if f["severity"] == "block"]
+    args = [
+        "--db",
+        demo_db,
+        "mix",
+        "dispense",
+        path,
+        "--user",
+        "sam",
+        "--override",
+        key,
+        "--signed-by",
+        "drchen",
+        "--reason",
+        "tolerated_before",
+        "--why",
+        "given in 2025 without reaction",
+        "--password-stdin",
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("wrong password\n"))
+    assert run(*args)[0] == 2
+    assert "signature of drchen was refused" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("demo-practitioner-2026\n"))
+    status, printed = run(*args)
+    assert status == 0 and "USE BY" in printed

@@ -1,0 +1,113 @@
+"""Patients' allergies: recorded by practitioners, exchanged as FHIR R4 AllergyIntolerance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mesomix.clock import Clock
+from mesomix.db.tables import AllergyRow, PatientRow
+from mesomix.domain.allergy import CLINICAL_STATUSES, CRITICALITIES, VERIFICATIONS, Allergy
+from mesomix.domain.fhir import FhirError, from_json, to_bundle
+from mesomix.domain.permissions import Action
+from mesomix.services.actors import require
+from mesomix.services.catalog import CatalogService
+from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.people import allergy_from_row
+from mesomix.services.uow import unit_of_work
+
+
+class AllergyService:
+    def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._clock = clock
+
+    def record(self, patient_ref: str, user: str, allergy: Allergy) -> int:
+        """Record one allergy for a patient; returns its id."""
+        return self._write(patient_ref, user, [allergy])[0]
+
+    def import_fhir(self, patient_ref: str, user: str, data: Any) -> list[int]:
+        """Every allergy of a resource or bundle, or none of them with every problem named."""
+        try:
+            imported = from_json(data, patient_ref, self._catalog.catalog())
+        except FhirError as exc:
+            raise ServiceError("not imported: " + "; ".join(exc.problems)) from exc
+        return self._write(patient_ref, user, [item.allergy for item in imported])
+
+    def export_fhir(self, patient_ref: str, user: str) -> dict[str, Any]:
+        """The patient's allergies as a FHIR R4 Bundle of AllergyIntolerance resources."""
+        with unit_of_work(self._engine) as session:
+            require(session, user, Action.VIEW_PATIENTS)
+            patient = self._patient(session, patient_ref)
+            rows = session.exec(
+                select(AllergyRow)
+                .where(AllergyRow.patient_id == patient.id)
+                .order_by(AllergyRow.id)
+            )
+            allergies = [allergy_from_row(row) for row in rows]
+        return to_bundle(allergies, patient_ref, self._catalog.catalog())
+
+    def _write(self, patient_ref: str, user: str, allergies: list[Allergy]) -> list[int]:
+        catalog = self._catalog.catalog()
+        for allergy in allergies:
+            _validate(allergy, catalog.substances, catalog.groups)
+        with unit_of_work(self._engine, write=True) as session:
+            actor = require(session, user, Action.RECORD_ALLERGY)
+            patient = self._patient(session, patient_ref)
+            rows = [
+                AllergyRow(
+                    patient_id=patient.id or 0,
+                    substance_code=a.substance,
+                    group_code=a.group,
+                    text=a.text.strip(),
+                    clinical_status=a.clinical_status,
+                    verification=a.verification,
+                    criticality=a.criticality,
+                    reactions=[
+                        {"manifestation": r.manifestation, "severity": r.severity}
+                        for r in a.reactions
+                    ],
+                    tolerated=list(a.tolerated),
+                    note=a.note,
+                    recorded_on=a.recorded_on or self._clock.today(),
+                    recorded_by=actor.id,
+                )
+                for a in allergies
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [row.id or 0 for row in rows]
+
+    @staticmethod
+    def _patient(session: Session, ref: str) -> PatientRow:
+        patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+        if patient is None:
+            raise NotFound(f"no patient with reference '{ref}'")
+        return patient
+
+
+def _validate(allergy: Allergy, substances: Any, groups: Any) -> None:
+    """Refuse an allergy that could not be checked or read back."""
+    if sum(bool(x) for x in (allergy.substance, allergy.group, allergy.text.strip())) != 1:
+        raise ServiceError(
+            "an allergy is against exactly one substance, one allergen group, or one free text"
+        )
+    if allergy.substance and allergy.substance not in substances:
+        raise ServiceError(f"unknown substance '{allergy.substance}'")
+    if allergy.group and allergy.group not in groups:
+        raise ServiceError(f"unknown allergen group '{allergy.group}'")
+    if allergy.text and (len(allergy.text) > 200 or not allergy.text.isprintable()):
+        raise ServiceError("free-text allergy: at most 200 printable characters")
+    for value, allowed, what in (
+        (allergy.clinical_status, CLINICAL_STATUSES, "clinical status"),
+        (allergy.verification, VERIFICATIONS, "verification"),
+        (allergy.criticality, CRITICALITIES, "criticality"),
+    ):
+        if value not in allowed:
+            raise ServiceError(f"{what} '{value}' is not one of {', '.join(allowed)}")
+    unknown = [code for code in allergy.tolerated if code not in substances]
+    if unknown:
+        raise ServiceError(f"unknown tolerated substance(s): {', '.join(unknown)}")
