@@ -102,6 +102,7 @@ class GroupGraph:
 
     members: dict[str, frozenset[str]] = field(default_factory=dict)
     related: dict[str, frozenset[str]] = field(default_factory=dict)
+    reach: dict[tuple[str | None, str | None], _Reach] = field(default_factory=dict)
 
 
 def contacts(plan: Plan, catalog: Catalog) -> list[Contact]:
@@ -141,33 +142,62 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+", fold(text)))
 
 
-def _mentions(text: str, phrase: str) -> bool:
-    """Whole-word mention: 'peanut' is in 'peanuts and shellfish'? No; 'peanuts' is."""
-    words, wanted = _words(text), _words(phrase)
-    if not wanted:
-        return False
-    return any(words[i : i + len(wanted)] == wanted for i in range(len(words) - len(wanted) + 1))
+@dataclass
+class FreeTextIndex:
+    """Names, synonyms and trigger words as word sequences, so free text is read in one pass;
+    what each text concerns is remembered (the same allergies are checked on every keystroke)."""
+
+    substances: dict[tuple[str, ...], set[str]]
+    groups: dict[tuple[str, ...], set[str]]
+    longest: int
+    seen: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+
+    def read(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(substance codes named, allergen group codes concerned) by whole-word mention."""
+        found = self.seen.get(text)
+        if found is None:
+            words = _words(text)
+            substances: set[str] = set()
+            groups: set[str] = set()
+            for start in range(len(words)):
+                for length in range(1, min(self.longest, len(words) - start) + 1):
+                    phrase = words[start : start + length]
+                    substances |= self.substances.get(phrase, set())
+                    groups |= self.groups.get(phrase, set())
+            if len(self.seen) > 10_000:  # texts come from charts, but stay bounded
+                self.seen.clear()
+            found = self.seen[text] = (frozenset(substances), frozenset(groups))
+        return found
 
 
-def free_text_groups(text: str, catalog: Catalog) -> list[str]:
+def free_text_index(catalog: Catalog) -> FreeTextIndex:
+    cached = getattr(catalog, "_free_text_index", None)
+    if cached is not None:
+        return cached
+    substances: dict[tuple[str, ...], set[str]] = {}
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for substance in catalog.substances.values():
+        for name in (substance.name, substance.short_name, *substance.synonyms):
+            if words := _words(name):
+                substances.setdefault(words, set()).add(substance.code)
+    for group in catalog.groups.values():
+        for trigger in group.triggers:
+            if words := _words(trigger):
+                groups.setdefault(words, set()).add(group.code)
+    longest = max(map(len, [*substances, *groups]), default=1)
+    built = FreeTextIndex(substances, groups, longest)
+    object.__setattr__(catalog, "_free_text_index", built)
+    return built
+
+
+def free_text_groups(text: str, catalog: Catalog) -> frozenset[str]:
     """Allergen groups a free-text allergy concerns, through each group's trigger words."""
-    return [
-        group.code
-        for group in catalog.groups.values()
-        if any(_mentions(text, trigger) for trigger in group.triggers)
-    ]
+    return free_text_index(catalog).read(text)[1]
 
 
-def free_text_substances(text: str, catalog: Catalog) -> list[str]:
-    """Substances a free-text allergy names outright (name or synonym)."""
-    return [
-        substance.code
-        for substance in catalog.substances.values()
-        if any(
-            _mentions(text, name)
-            for name in (substance.name, substance.short_name, *substance.synonyms)
-        )
-    ]
+def free_text_substances(text: str, catalog: Catalog) -> frozenset[str]:
+    """Substances a free-text allergy names outright (name or synonym), as whole words."""
+    return free_text_index(catalog).read(text)[0]
 
 
 def check_allergies(plan: Plan, allergies: Sequence[Allergy], catalog: Catalog) -> list[Finding]:
@@ -181,16 +211,55 @@ def check_allergies(plan: Plan, allergies: Sequence[Allergy], catalog: Catalog) 
         if not allergy.coded:
             findings += _free_text(allergy, everything, catalog, groups)
             continue
+        reach = _reach(allergy, catalog, groups)
         seen: set[tuple[str, int | None]] = set()
         for contact in everything:
             key = (contact.substance, contact.ingredient)
             if key in seen or contact.substance in allergy.tolerated:
                 continue
-            finding = _match(allergy, contact, catalog, groups)
-            if finding is not None:
+            if contact.substance in reach.direct:
                 seen.add(key)
-                findings.append(finding)
+                how = "is that substance" if allergy.substance else "belongs to that group"
+                what = f"allergy to {allergy.label(catalog)}: {_where(contact, catalog)} {how}"
+                findings.append(_direct(allergy, contact, what))
+            elif contact.substance in reach.related:
+                seen.add(key)
+                findings.append(_related(allergy, contact, reach, catalog))
     return findings
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """What one allergen concerns: itself (or its group's members), and what shares or
+    cross-reacts with its groups, with the groups that link them."""
+
+    direct: frozenset[str]
+    related: dict[str, tuple[str, ...]]
+    own_groups: frozenset[str]
+
+
+def _reach(allergy: Allergy, catalog: Catalog, groups: GroupGraph) -> _Reach:
+    key = (allergy.substance, allergy.group)
+    found = groups.reach.get(key)
+    if found is not None:
+        return found
+    if allergy.substance:
+        direct = frozenset({allergy.substance})
+        substance = catalog.substances.get(allergy.substance)
+        own = frozenset(substance.allergen_groups) if substance else frozenset()
+    else:
+        direct = groups.members.get(allergy.group or "", frozenset())
+        own = frozenset({allergy.group or ""})
+    linked = set(own)
+    for group in own:
+        linked |= groups.related.get(group, frozenset())
+    related: dict[str, tuple[str, ...]] = {}
+    for group in sorted(linked):
+        for member in groups.members.get(group, frozenset()):
+            if member not in direct:
+                related[member] = (*related.get(member, ()), group)
+    found = groups.reach[key] = _Reach(direct, related, own)
+    return found
 
 
 def _where(contact: Contact, catalog: Catalog) -> str:
@@ -201,41 +270,15 @@ def _where(contact: Contact, catalog: Catalog) -> str:
     return f"{substance.short_name} in {product.name}"
 
 
-def _match(
-    allergy: Allergy, contact: Contact, catalog: Catalog, groups: GroupGraph
-) -> Finding | None:
-    substance = catalog.substances.get(contact.substance)
-    if substance is None:
-        return None
-    in_syringe = _where(contact, catalog)
-    recorded = allergy.label(catalog)
-    if allergy.substance == contact.substance:
-        return _direct(allergy, contact, f"allergy to {recorded}: {in_syringe} is that substance")
-    if allergy.group and contact.substance in groups.members.get(allergy.group, ()):
-        return _direct(
-            allergy, contact, f"allergy to {recorded}: {in_syringe} belongs to that group"
-        )
-    # Cross-sensitivity: a shared group, or a group that cross-reacts with one of the allergen's.
-    allergen_groups = (
-        {allergy.group}
-        if allergy.group
-        else set(catalog.substances[allergy.substance].allergen_groups)
-        if allergy.substance in catalog.substances
-        else set()
-    )
-    reach = set(allergen_groups)
-    for group in allergen_groups:
-        reach |= groups.related.get(group, frozenset())
-    shared = sorted(reach & set(substance.allergen_groups))
-    if not shared:
-        return None
+def _related(allergy: Allergy, contact: Contact, reach: _Reach, catalog: Catalog) -> Finding:
+    shared = reach.related[contact.substance]
     names = ", ".join(catalog.groups[g].name for g in shared if g in catalog.groups)
-    how = "same group" if set(shared) & allergen_groups else "cross-sensitivity"
+    how = "same group" if set(shared) & reach.own_groups else "cross-sensitivity"
     return Finding(
         Severity.WARN,
         "allergy.group_match",
-        f"allergy to {recorded} ({allergy.why()}): {in_syringe} — {how} ({names}); "
-        "WARNING because it is a group match, not the recorded allergen itself",
+        f"allergy to {allergy.label(catalog)} ({allergy.why()}): {_where(contact, catalog)} — "
+        f"{how} ({names}); WARNING because it is a group match, not the recorded allergen itself",
         contact.ingredient,
         overridable=False,
         subject=f"{allergy.id}:{contact.substance}",

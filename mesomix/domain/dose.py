@@ -15,7 +15,7 @@ from mesomix.domain.catalog import Catalog, DoseLimit, Substance
 from mesomix.domain.conversions import ConversionError, measure_as
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
-from mesomix.domain.units import CANONICAL, Q, canonical, format_decimal, format_quantity
+from mesomix.domain.units import CANONICAL, Q, format_decimal, format_quantity
 
 EPINEPHRINE = "epinephrine"
 _CONDITION_WORDS = {
@@ -33,8 +33,7 @@ class _Total:
 def substance_totals(plan: Plan, catalog: Catalog) -> dict[str, _Total]:
     """Each substance's total in the mixture, with salts also counted as their element."""
     totals: dict[str, _Total] = {}
-    for code, amount in plan.totals.items():
-        value, dimension = canonical(amount)
+    for code, (value, dimension) in plan.sums.items():
         _add(totals, code, value, dimension)
         substance = catalog.substances.get(code)
         if substance and substance.elemental and dimension == "mass":

@@ -10,6 +10,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from functools import cached_property
 
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
 from mesomix.domain.conversions import ConversionError, measure_as, volume_ml
@@ -52,8 +53,14 @@ class DraftMixture:
 @dataclass(frozen=True)
 class Delivered:
     substance: Substance
-    amount: Quantity
+    value: Decimal  # in the canonical unit of its dimension (mg, IU, ...)
+    dimension: str
     final_ul: int  # the mixture's final volume, for the concentration
+
+    @cached_property
+    def amount(self) -> Quantity:
+        """The amount as a quantity, built only when someone looks (the check itself needs none)."""
+        return Q(self.value, CANONICAL[self.dimension])
 
     @property
     def concentration(self) -> Quantity | None:
@@ -83,7 +90,16 @@ class Plan:
     draws: tuple[Draw, ...]
     final_volume_ul: int
     findings: tuple[Finding, ...]
-    totals: Mapping[str, Quantity] = field(default_factory=dict)  # substance code -> amount
+    sums: Mapping[str, tuple[Decimal, str]] = field(
+        default_factory=dict
+    )  # code -> (value, dimension)
+
+    @cached_property
+    def totals(self) -> dict[str, Quantity]:
+        """Each substance's amount in the whole mixture, as quantities."""
+        return {
+            code: Q(value, CANONICAL[dimension]) for code, (value, dimension) in self.sums.items()
+        }
 
     @property
     def blocked(self) -> bool:
@@ -378,8 +394,7 @@ def plan_mixture(
         for code, (per_ml, dimension) in draw.product.strength_table.items():
             before = sums.get(code, (Decimal(0), dimension))[0]
             sums[code] = (before + Decimal(draw.volume_ul) / 1000 * per_ml, dimension)
-    totals = {code: Q(value, CANONICAL[dimension]) for code, (value, dimension) in sums.items()}
-    return Plan(tuple(draws), final_ul, tuple(planner.findings), totals)
+    return Plan(tuple(draws), final_ul, tuple(planner.findings), sums)
 
 
 def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
@@ -448,8 +463,9 @@ def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
     delivered = []
     millilitres = Decimal(draw.volume_ul) / 1000
     for code, (per_ml, dimension) in draw.product.strength_table.items():
-        amount = Q(millilitres * per_ml, CANONICAL[dimension])
-        delivered.append(Delivered(catalog.substance(code), amount, final_ul))
+        delivered.append(
+            Delivered(catalog.substance(code), millilitres * per_ml, dimension, final_ul)
+        )
     return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
 
 

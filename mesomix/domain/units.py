@@ -205,6 +205,8 @@ def _parse(text: str, field: Field) -> Quantity:
 
 def _clean(text: str) -> str:
     """Refuse characters a person cannot see or that look like digits but are not."""
+    if text.isascii() and text.isprintable():  # the usual case: nothing can hide in it
+        return text
     out = []
     for position, char in enumerate(text, start=1):
         if char in _SPACES:
