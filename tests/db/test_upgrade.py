@@ -1,0 +1,62 @@
+"""An older database is brought up to date on start without losing a row."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import command
+
+from mesomix.bootstrap import Settings, build
+from mesomix.db.engine import make_engine, writer
+from mesomix.db.migrate import _config, current_revision, head_revision
+from mesomix.services.people import PeopleService
+
+
+def test_a_0001_database_with_data_upgrades_and_keeps_every_row(tmp_path, clock):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = make_engine(url)
+    with writer(engine).begin() as connection:
+        command.upgrade(_config(connection), "0001")
+    with writer(engine).begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO patient (ref, name, sex, notes, created_at) VALUES ('P-9', 'Old Patient', 'female', '', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(sa.text(
+            "INSERT INTO allergy (patient_id, text, clinical_status, verification, criticality, reaction, reaction_severity, note) "
+            "VALUES (1, 'peanut', 'active', 'confirmed', 'high', 'anaphylaxis', 'severe', 'from the 0001 era')"
+        ))  # fmt: skip
+    engine.dispose()
+    assert current_revision(make_engine(url)) == "0001"
+
+    services = build(Settings(database_url=url, clock=clock))  # what starting mesomix does
+    assert current_revision(services.engine) == head_revision()
+    (patient,) = PeopleService(services.engine).patients()
+    (allergy,) = patient.allergies
+    assert (patient.ref, allergy.text, allergy.note) == ("P-9", "peanut", "from the 0001 era")
+    assert [(r.manifestation, r.severity) for r in allergy.reactions] == [("anaphylaxis", "severe")]
+    assert allergy.tolerated == ()
+    services.close()
+
+
+def test_the_upgrade_also_runs_on_postgresql(postgres, clock):
+    url = postgres.create_database("upgrade")
+    engine = make_engine(url)
+    with writer(engine).begin() as connection:
+        command.upgrade(_config(connection), "0001")
+        connection.execute(
+            sa.text(
+                "INSERT INTO patient (ref, name, sex, notes, created_at) VALUES ('P-9', 'Old', 'f', '', now())"
+            )
+        )
+        connection.execute(sa.text(
+            "INSERT INTO allergy (patient_id, text, clinical_status, verification, criticality, reaction, reaction_severity, note) "
+            "VALUES (1, 'latex', 'active', 'confirmed', 'high', 'hives', 'mild', '')"
+        ))  # fmt: skip
+    engine.dispose()
+    services = build(Settings(database_url=url, clock=clock))
+    (patient,) = PeopleService(services.engine).patients()
+    assert [(r.manifestation, r.severity) for r in patient.allergies[0].reactions] == [
+        ("hives", "mild")
+    ]
+    services.close()
