@@ -7,6 +7,7 @@ import pytest
 from textual.widgets import Button, DataTable, Input, Select, Static
 
 from mesomix.services.demo import load_demo
+from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
 from tests.factories import assert_ledger_exact, counts
@@ -151,3 +152,70 @@ async def test_a_failing_service_is_reported_not_a_crash(demo, monkeypatch):
         assert "could not check the mixture: disk I/O error" in str(
             app.screen.query_one("#status", Static).render()
         )
+
+
+async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
+    from sqlmodel import select
+
+    from mesomix.db.tables import OverrideRow
+    from mesomix.services.uow import unit_of_work
+    from mesomix.tui.screens.override import OverrideScreen
+
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0001")  # confirmed, high-criticality procaine allergy
+        app.screen.query_one("#user", Select).value = "sam"
+        await compose(pilot, ("procaine", "20 mg"))
+        assert any(t.startswith("BLOCK:") and "F8" in t for t in findings(app.screen))
+        assert app.screen.query_one("#dispense", Button).disabled
+
+        await pilot.press("f8")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, OverrideScreen)
+        dialog.query_one("#override-practitioner", Select).value = "drchen"
+        await type_into(
+            pilot, dialog.query_one("#override-password", Input), "demo-practitioner-2026"
+        )
+        dialog.query_one("#override-reason", Select).value = "tolerated_before"
+        await type_into(
+            pilot, dialog.query_one("#override-why", Input), "procaine given 2025, no reaction"
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert any("SIGNED OFF" in t for t in findings(app.screen))
+        assert not app.screen.query_one("#dispense", Button).disabled
+
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelScreen)
+
+    with unit_of_work(demo.engine) as session:
+        (override,) = session.exec(select(OverrideRow)).all()
+    assert (
+        override.reason_code == "tolerated_before"
+        and override.finding_code == "allergy.direct_match"
+    )
+
+
+async def test_changing_the_mixture_drops_the_signatures(demo):
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0001")
+        await compose(pilot, ("procaine", "20 mg"))
+        screen = app.screen
+        screen._signed(
+            [
+                __import__("mesomix.services.mixtures", fromlist=["Signature"]).Signature(
+                    "k", "drchen", "pw", "tolerated_before", "why"
+                )
+            ]
+        )  # noqa: SLF001
+        amount = screen.query(".amount").first(Input)
+        await type_into(pilot, amount, "0")
+        await settle(pilot)
+        assert screen._signatures == []
+        assert "no longer hold" in str(screen.query_one("#status", Static).render())

@@ -22,14 +22,23 @@ from textual.worker import get_current_worker
 from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
-from mesomix.domain.findings import Severity
+from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.units import format_quantity
 from mesomix.services.errors import ServiceError
-from mesomix.services.mixtures import DispenseRefused, DispenseResult
+from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
+from mesomix.tui.screens.override import OverrideScreen
 
 STARTING_ROWS = 3
+
+
+def _sign_note(finding: Finding, signed: set[str]) -> str:
+    if finding.key in signed:
+        return " — SIGNED OFF for this mixture"
+    if finding.severity is Severity.BLOCK and finding.overridable:
+        return " — a practitioner may override (F8)"
+    return ""
 
 
 def _short(text: str, width: int = 34) -> str:
@@ -87,6 +96,7 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add"),
         Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove"),
         Binding("f9", "dispense", "Dispense", id="compose.dispense"),
+        Binding("f8", "override", "Override", id="compose.override"),
     ]
 
     @dataclass
@@ -94,6 +104,7 @@ class ComposeScreen(Screen[None]):
         catalog: Catalog
         patients: list[PatientSummary]
         users: list[tuple[str, str]]
+        practitioners: list[tuple[str, str]]
 
     @dataclass
     class Checked(Message):
@@ -114,6 +125,8 @@ class ComposeScreen(Screen[None]):
         self._patients: dict[str, PatientSummary] = {}
         self._suggester: SuggestFromList | None = None
         self._plan: Plan | None = None
+        self._signatures: list[Signature] = []  # for this draft only; cleared on any change
+        self._practitioners: list[tuple[str, str]] = []
         self._catalog: Catalog | None = None
         self._busy = False
 
@@ -133,6 +146,13 @@ class ComposeScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
             yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
+            yield Select[str](
+                [("room temp.", "room"), ("refrigerated", "refrigerated")],
+                value="room",
+                allow_blank=False,
+                id="storage",
+                compact=True,
+            )
             yield Button(
                 "Dispense (F9)", id="dispense", variant="success", disabled=True, compact=True
             )
@@ -151,18 +171,19 @@ class ComposeScreen(Screen[None]):
         try:
             catalog = self.services.catalog.catalog()
             patients = self.services.people.patients()
+            people = [u for u in self.services.people.users() if u.active]
             users = [
-                (u.display_name, u.name)
-                for u in self.services.people.users()
-                if u.active and u.role in ("staff", "practitioner")
+                (u.display_name, u.name) for u in people if u.role in ("staff", "practitioner")
             ]
+            practitioners = [(u.display_name, u.name) for u in people if u.role == "practitioner"]
         except Exception as exc:  # a worker reports; it never takes the app down
             self.post_message(self.Failed(f"could not load the catalogue and patients: {exc}"))
             return
-        self.post_message(self.Loaded(catalog, patients, users))
+        self.post_message(self.Loaded(catalog, patients, users, practitioners))
 
     def on_compose_screen_loaded(self, message: Loaded) -> None:
         catalog = self._catalog = message.catalog
+        self._practitioners = message.practitioners
         names = sorted(
             {s.name for s in catalog.substances.values()}
             | {p.name for p in catalog.products.values()}
@@ -196,6 +217,7 @@ class ComposeScreen(Screen[None]):
     def draft(self) -> DraftMixture:
         patient = self.query_one("#patient", Select).value
         diluent = self.query_one("#diluent", Select).value
+        storage = self.query_one("#storage", Select).value
         return DraftMixture(
             ingredients=tuple(
                 item for row in self.query(IngredientRow) if (item := row.ingredient()) is not None
@@ -203,6 +225,7 @@ class ComposeScreen(Screen[None]):
             final_volume=self.query_one("#final-volume", Input).value,
             diluent=diluent if isinstance(diluent, str) else None,
             patient=patient if isinstance(patient, str) else None,
+            storage=storage if isinstance(storage, str) else "room",
         )
 
     def action_add_ingredient(self) -> None:
@@ -223,6 +246,9 @@ class ComposeScreen(Screen[None]):
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
+        if self._signatures:
+            self._signatures = []
+            self._say("The mixture changed: the overrides signed for it no longer hold.")
         self._recheck()
 
     @on(Select.Changed, "#patient")
@@ -288,11 +314,45 @@ class ComposeScreen(Screen[None]):
             )
         findings = self.query_one("#findings", VerticalScroll)
         findings.remove_children()
+        signed = {s.finding_key for s in self._signatures}
         findings.mount_all(
-            Static(Text(f"{f.severity.word}: {f.message}"), classes=f"finding {f.severity.value}")
+            Static(
+                Text(f"{f.severity.word}: {f.message}{_sign_note(f, signed)}"),
+                classes=f"finding {f.severity.value}",
+            )
             for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
         )
-        self.query_one("#dispense", Button).disabled = plan.blocked or self._busy
+        self.query_one("#dispense", Button).disabled = bool(self._unsigned(plan)) or self._busy
+
+    def _unsigned(self, plan: Plan) -> list[Finding]:
+        signed = {s.finding_key for s in self._signatures}
+        return [f for f in plan.findings if f.severity is Severity.BLOCK and f.key not in signed]
+
+    # --- overrides ------------------------------------------------------------------------
+
+    def action_override(self) -> None:
+        signable = [
+            f
+            for f in (self._plan.findings if self._plan else ())
+            if f.severity is Severity.BLOCK and f.overridable
+        ]
+        if not signable:
+            self._say(
+                "Nothing here may be overridden: only allergy and dose blocks can be signed off."
+            )
+            return
+        self.app.push_screen(OverrideScreen(signable, self._practitioners), self._signed)
+
+    def _signed(self, signatures: list[Signature] | None) -> None:
+        if not signatures:
+            return
+        self._signatures = signatures
+        self._say(
+            f"{len(signatures)} finding(s) signed off by {signatures[0].practitioner} for this mixture: "
+            "F9 dispenses (the password is checked then)."
+        )
+        if self._plan is not None:
+            self._show_plan(self._plan)
 
     # --- dispensing -----------------------------------------------------------------------
 
@@ -306,16 +366,16 @@ class ComposeScreen(Screen[None]):
         self._busy = True
         self.query_one("#dispense", Button).disabled = True
         self._say("Dispensing…")
-        self._dispense(self.draft(), user)
+        self._dispense(self.draft(), user, list(self._signatures))
 
     @on(Button.Pressed, "#dispense")
     def _dispense_pressed(self) -> None:
         self.action_dispense()
 
     @work(thread=True, exclusive=True, group="dispense")
-    def _dispense(self, draft: DraftMixture, user: str) -> None:
+    def _dispense(self, draft: DraftMixture, user: str, signatures: list[Signature]) -> None:
         try:
-            result = self.services.mixtures.dispense(draft, user)
+            result = self.services.mixtures.dispense(draft, user, signatures)
         except DispenseRefused as refused:
             self.post_message(self.Checked(refused.plan))
             self.post_message(self.Failed(str(refused), recheck=True))
@@ -330,6 +390,7 @@ class ComposeScreen(Screen[None]):
 
     def on_compose_screen_dispensed(self, message: Dispensed) -> None:
         self._busy = False
+        self._signatures = []
         self._say(f"Dispensed batch {message.result.batch_id}.")
         for row in self.query(IngredientRow):
             for field in row.query(Input):
@@ -340,7 +401,9 @@ class ComposeScreen(Screen[None]):
     def on_compose_screen_failed(self, message: Failed) -> None:
         self._busy = False
         self._say(message.message, error=True)
-        self.query_one("#dispense", Button).disabled = self._plan is None or self._plan.blocked
+        self.query_one("#dispense", Button).disabled = self._plan is None or bool(
+            self._unsigned(self._plan)
+        )
         if message.recheck:
             self._recheck()
 
