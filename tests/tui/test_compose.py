@@ -207,13 +207,7 @@ async def test_changing_the_mixture_drops_the_signatures(demo):
         await choose_patient(pilot, "P-0001")
         await compose(pilot, ("procaine", "20 mg"))
         screen = app.screen
-        screen._signed(
-            [
-                __import__("mesomix.services.mixtures", fromlist=["Signature"]).Signature(
-                    "k", "drchen", "pw", "tolerated_before", "why"
-                )
-            ]
-        )  # noqa: SLF001
+        screen._signed([Signature("k", "drchen", "pw", "tolerated_before", "why")])
         amount = screen.query(".amount").first(Input)
         await type_into(pilot, amount, "0")
         await settle(pilot)
