@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from mesomix.bootstrap import Services, Settings, build
 from mesomix.db.engine import database_url, demo_database_path
+from mesomix.domain.allergy import VERIFICATIONS
 from mesomix.domain.conversions import (
     TARGET_UNITS,
     amount_in,
@@ -110,6 +111,16 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.add_argument("--patient", required=True, metavar="PATIENT_REF")
     load.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    code = allergy_commands.add_parser("code", help="code a free-text allergy so it is checked")
+    code.add_argument("allergy_id", type=int, metavar="ALLERGY_ID")
+    target = code.add_mutually_exclusive_group(required=True)
+    target.add_argument("--substance", metavar="CODE")
+    target.add_argument("--group", metavar="CODE")
+    code.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    verify = allergy_commands.add_parser("verify", help="confirm, refute or mark entered-in-error")
+    verify.add_argument("allergy_id", type=int, metavar="ALLERGY_ID")
+    verify.add_argument("verification", choices=VERIFICATIONS)
+    verify.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
 
     stock = commands.add_parser("stock", help="stock on hand by product and lot")
     stock.add_argument("--product", metavar="CODE")
@@ -367,6 +378,18 @@ def _signatures(args: argparse.Namespace) -> list[Signature]:
 
 
 def _allergy(args: argparse.Namespace, out: TextIO) -> int:
+    if args.allergy_command == "code":
+        _services(args).allergies.code(
+            args.allergy_id, args.allergy_user, args.substance, args.group
+        )
+        print(f"allergy {args.allergy_id} coded", file=out)
+        return 0
+    if args.allergy_command == "verify":
+        _services(args).allergies.set_verification(
+            args.allergy_id, args.allergy_user, args.verification
+        )
+        print(f"allergy {args.allergy_id} is now {args.verification}", file=out)
+        return 0
     if args.allergy_command == "import":
         try:
             data = json.loads(args.file.read_text(encoding="utf-8"))

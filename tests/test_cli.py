@@ -375,3 +375,17 @@ def test_dispense_with_a_signed_override_from_the_command_line(
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-practitioner-2026\n"))
     status, printed = run(*args)
     assert status == 0 and "USE BY" in printed
+
+
+def test_allergy_code_and_verify(demo_db, tmp_path, capsys):
+    bundle = json.loads(run("--db", demo_db, "allergy", "export", "P-0004", "--user", "drchen")[1])
+    assert bundle["entry"]
+    assert run("--db", demo_db, "allergy", "verify", "1", "refuted", "--user", "drchen") == (
+        0,
+        "allergy 1 is now refuted\n",
+    )
+    assert (
+        run("--db", demo_db, "allergy", "code", "1", "--group", "nope", "--user", "drchen")[0] == 2
+    )
+    assert "unknown allergen group 'nope'" in capsys.readouterr().err
+    assert run("--db", demo_db, "allergy", "verify", "1", "refuted", "--user", "sam")[0] == 2

@@ -29,6 +29,37 @@ class AllergyService:
         """Record one allergy for a patient; returns its id."""
         return self._write(patient_ref, user, [allergy])[0]
 
+    def code(
+        self, allergy_id: int, user: str, substance: str | None = None, group: str | None = None
+    ) -> None:
+        """Code a free-text allergy against a substance or group, so it is checked from now on."""
+        catalog = self._catalog.catalog()
+        if (substance is None) == (group is None):
+            raise ServiceError("code an allergy against one substance or one allergen group")
+        if substance is not None and substance not in catalog.substances:
+            raise ServiceError(f"unknown substance '{substance}'")
+        if group is not None and group not in catalog.groups:
+            raise ServiceError(f"unknown allergen group '{group}'")
+        with unit_of_work(self._engine, write=True) as session:
+            require(session, user, Action.RECORD_ALLERGY)
+            row = self._allergy(session, allergy_id)
+            note = f"coded from free text '{row.text}'" if row.text else ""
+            row.substance_code, row.group_code, row.text = substance, group, ""
+            row.note = "\n".join(part for part in (row.note, note) if part)
+            session.add(row)
+
+    def set_verification(self, allergy_id: int, user: str, verification: str) -> None:
+        """Confirm, refute or mark entered-in-error (FHIR verificationStatus)."""
+        if verification not in VERIFICATIONS:
+            raise ServiceError(
+                f"verification '{verification}' is not one of {', '.join(VERIFICATIONS)}"
+            )
+        with unit_of_work(self._engine, write=True) as session:
+            require(session, user, Action.RECORD_ALLERGY)
+            row = self._allergy(session, allergy_id)
+            row.verification = verification
+            session.add(row)
+
     def import_fhir(self, patient_ref: str, user: str, data: Any) -> list[int]:
         """Every allergy of a resource or bundle, or none of them with every problem named."""
         try:
@@ -80,6 +111,13 @@ class AllergyService:
             session.add_all(rows)
             session.flush()
             return [row.id or 0 for row in rows]
+
+    @staticmethod
+    def _allergy(session: Session, allergy_id: int) -> AllergyRow:
+        row = session.get(AllergyRow, allergy_id)
+        if row is None:
+            raise NotFound(f"no allergy with id {allergy_id}")
+        return row
 
     @staticmethod
     def _patient(session: Session, ref: str) -> PatientRow:
