@@ -15,7 +15,7 @@ from mesomix.domain.catalog import Catalog, DoseLimit, Substance
 from mesomix.domain.conversions import ConversionError, measure_as
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
-from mesomix.domain.units import CANONICAL, Q, format_decimal, format_quantity
+from mesomix.domain.units import format_amount, format_decimal, format_quantity
 
 EPINEPHRINE = "epinephrine"
 _CONDITION_WORDS = {
@@ -64,10 +64,6 @@ def _in(value: Decimal, dimension: str, substance: Substance, target: str) -> De
         return None
 
 
-def _show(value: Decimal, dimension: str) -> str:
-    return format_quantity(Q(value, CANONICAL[dimension]))
-
-
 def check_doses(
     plan: Plan, catalog: Catalog, weight_kg: Decimal | None, patient: str = "the patient"
 ) -> list[Finding]:
@@ -90,47 +86,51 @@ def check_doses(
 def _check(
     substance: Substance, total: _Total, limit: DoseLimit, weight_kg: Decimal | None, patient: str
 ) -> Finding | None:
-    condition = _CONDITION_WORDS.get(limit.condition or "", "")
+    """Numbers first; words only for a limit that is exceeded (this runs on every keystroke)."""
     subject = f"{substance.code}:{limit.per}:{limit.condition or 'any'}"
-    name = substance.short_name
-    caps: list[tuple[Decimal, str, str]] = []  # (limit in the total's dimension, how, code)
+    absolute = per_kg = by_weight = None
     if limit.max_canonical is not None:
-        value = _in(*limit.max_canonical, substance, total.dimension)
-        if value is not None:
-            caps.append((value, f"{_show(value, total.dimension)} maximum", "dose.over_maximum"))
+        absolute = _in(*limit.max_canonical, substance, total.dimension)
     if limit.per_kg_canonical is not None:
         if weight_kg is None:
             if limit.per == "session":
                 return Finding(
                     Severity.BLOCK,
                     "dose.no_weight",
-                    f"{name} has a per-kg limit ({format_quantity(limit.per_kg)}) and {patient} has "
-                    "no recorded weight: record the weight before dispensing",
+                    f"{substance.short_name} has a per-kg limit ({format_quantity(limit.per_kg)}) and "
+                    f"{patient} has no recorded weight: record the weight before dispensing",
                     subject=subject,
                 )
         else:
             per_kg = _in(*limit.per_kg_canonical, substance, total.dimension)
-            if per_kg is not None:
-                by_weight = per_kg * weight_kg
-                how = (
-                    f"{format_quantity(limit.per_kg)} × {format_decimal(weight_kg, 1)} kg"
-                    f" = {_show(by_weight, total.dimension)}"
-                )
-                caps.append((by_weight, how, "dose.over_per_kg"))
-    if not caps:
+            by_weight = per_kg * weight_kg if per_kg is not None else None
+    caps = [cap for cap in (absolute, by_weight) if cap is not None]
+    if not caps or total.value <= min(caps):
         return None
-    binding = min(caps, key=lambda cap: cap[0])
-    if total.value <= binding[0]:
-        return None
-    explanation = _explain(caps, binding, total.dimension)
+    binding = min(caps)
+    code = (
+        "dose.over_per_kg" if binding == by_weight and binding != absolute else "dose.over_maximum"
+    )
+    show = lambda value: format_amount(value, total.dimension)  # noqa: E731
+    if by_weight is not None:
+        how = f"{format_quantity(limit.per_kg)} × {format_decimal(weight_kg or Decimal(0), 1)} kg = {show(by_weight)}"
+        if absolute is not None:
+            how += (
+                f", capped at {show(absolute)}"
+                if absolute < by_weight
+                else f", below the {show(absolute)} cap"
+            )
+    else:
+        how = f"{show(absolute or binding)} maximum"
+    condition = _CONDITION_WORDS.get(limit.condition or "", "")
     where = f" {condition}" if condition else ""
     per = {"session": "", "day": " per day"}.get(limit.per, f" per {limit.per}")
     message = (
-        f"{name} {_show(total.value, total.dimension)} > {_show(binding[0], total.dimension)} "
-        f"maximum{per}{where} ({explanation}) — source: {limit.source}"
+        f"{substance.short_name} {show(total.value)} > {show(binding)} maximum{per}{where} "
+        f"({how}) — source: {limit.source}"
     )
     if limit.per == "session":
-        return Finding(Severity.BLOCK, binding[2], message, overridable=True, subject=subject)
+        return Finding(Severity.BLOCK, code, message, overridable=True, subject=subject)
     advisory = "a daily upper limit" if limit.per == "day" else f"a limit per {limit.per}"
     return Finding(
         Severity.WARN,
@@ -138,15 +138,3 @@ def _check(
         f"{message}; WARNING because it is {advisory}, not a per-session maximum",
         subject=subject,
     )
-
-
-def _explain(
-    caps: list[tuple[Decimal, str, str]], binding: tuple[Decimal, str, str], dimension: str
-) -> str:
-    per_kg = next((cap for cap in caps if cap[2] == "dose.over_per_kg"), None)
-    absolute = next((cap for cap in caps if cap[2] == "dose.over_maximum"), None)
-    if per_kg and absolute:
-        if binding is absolute:
-            return f"{per_kg[1]}, capped at {_show(absolute[0], dimension)}"
-        return f"{per_kg[1]}, below the {_show(absolute[0], dimension)} cap"
-    return binding[1]

@@ -260,7 +260,8 @@ class _Planner:
             return None
         volumes: dict[str, Decimal] = {}
         reasons: list[str] = []
-        for product in products:
+        single = [p for p in products if len(p.strengths) == 1]
+        for product in single or products:  # a combination only when nothing else supplies it
             try:
                 volumes[product.code] = volume_ml(value, dimension, product, substance) * 1000
             except ConversionError as exc:
@@ -274,8 +275,7 @@ class _Planner:
             )
             return None
         candidates = [p for p in products if p.code in volumes]
-        single = [p for p in candidates if len(p.strengths) == 1]
-        product = self._best(single or candidates, volumes)
+        product = self._best(candidates, volumes)
         if len(product.strengths) > 1:
             extras = [self.catalog.substance(s.substance).short_name for s in product.strengths]
             self.add(

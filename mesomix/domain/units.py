@@ -527,6 +527,16 @@ def unit_text(quantity: Quantity) -> str:
     return text
 
 
+def unit_word(dimension: str) -> str:
+    """The canonical unit of a dimension as clinicians write it: mg, mL, IU, mEq, mmol."""
+    return _SHOWN_UNITS[CANONICAL[dimension]]
+
+
+def format_amount(value: Decimal, dimension: str, places: int = 3) -> str:
+    """A canonical magnitude shown with its unit (mg, mL, IU...), without building a quantity."""
+    return f"{format_decimal(value, places)} {unit_word(dimension)}"
+
+
 def format_quantity(quantity: Quantity, places: int = 3) -> str:
     """Show a quantity as clinicians write it: 0.5 mL, 5 mg, 250 mcg, 20 mg/mL."""
     return f"{format_decimal(Decimal(quantity.magnitude), places)} {unit_text(quantity)}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -14,13 +14,13 @@ from mesomix.clock import Clock
 from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, OverrideRow, UserRow
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
-from mesomix.domain.catalog import Catalog, Product
+from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.overrides import Override, OverrideError, unsigned_blocks
 from mesomix.domain.permissions import Action
-from mesomix.domain.units import Q, format_quantity
+from mesomix.domain.units import format_amount, unit_word
 from mesomix.reference import beyond_use_rules
 from mesomix.services.actors import check_permission
 from mesomix.services.catalog import CatalogService
@@ -84,7 +84,17 @@ class DispenseResult:
 
 
 def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
-    return asdict(draft)
+    """The draft as typed, for the batch record."""
+    return {
+        "ingredients": [
+            {"what": i.what, "amount": i.amount, "product": i.product} for i in draft.ingredients
+        ],
+        "final_volume": draft.final_volume,
+        "diluent": draft.diluent,
+        "patient": draft.patient,
+        "storage": draft.storage,
+        "category": draft.category,
+    }
 
 
 _LOT = LotRow.__table__
@@ -152,9 +162,7 @@ class MixtureService:
             if assessed.picks is None or assessed.beyond_use is None:
                 raise StockError("not dispensed: the lots could not cover the mixture")
             picks = assessed.picks
-            for code, product_picks in picks.items():
-                for pick in product_picks:
-                    self._take(connection, catalog.products[code], pick)
+            self._take(connection, catalog, picks)
             drawn = [DrawnLot(draw, tuple(picks[draw.product.code])) for draw in plan.draws]
             bud = assessed.beyond_use
             label = label_text(
@@ -163,7 +171,7 @@ class MixtureService:
             batch_id = connection.execute(
                 _ADD_BATCH,
                 {
-                    "patient_id": patient.id,
+                    "patient_id": patient.patient_pk,
                     "actor_id": actor.id,
                     "created_at": now,
                     "final_volume_ul": plan.final_volume_ul,
@@ -185,7 +193,8 @@ class MixtureService:
                         "product_code": item.draw.product.code,
                         "volume_ul": item.draw.volume_ul,
                         "delivered": {
-                            d.substance.code: _exact(d.amount) for d in item.draw.delivered
+                            d.substance.code: _exact(d.value, d.dimension)
+                            for d in item.draw.delivered
                         },
                     }
                     for position, item in enumerate(drawn)
@@ -306,23 +315,29 @@ class MixtureService:
         return found
 
     @staticmethod
-    def _take(connection: sa.Connection, product: Product, pick: Pick) -> None:
-        """The guarded decrement: it cannot go below zero nor act on a lot changed meanwhile."""
-        taken = connection.execute(
-            _TAKE,
+    def _take(connection: sa.Connection, catalog: Catalog, picks: Mapping[str, list[Pick]]) -> None:
+        """The guarded decrements, in one round trip: none may go below zero nor touch a lot that
+        changed meanwhile, so fewer rows changed than picks means someone raced us."""
+        rows = [
             {
                 "lot": pick.lot_id,
                 "taken": pick.taken_ul,
                 "open_before": pick.open_ul_before,
                 "open_after": pick.open_ul_after,
                 "opened_after": pick.opened_at_after,
-            },
+            }
+            for product_picks in picks.values()
+            for pick in product_picks
+        ]
+        if connection.dialect.supports_sane_multi_rowcount:
+            if connection.execute(_TAKE, rows).rowcount == len(rows):
+                return
+        elif all(connection.execute(_TAKE, row).rowcount == 1 for row in rows):
+            return
+        names = ", ".join(catalog.products[code].name for code in picks)
+        raise StockError(
+            f"not dispensed: a lot of {names} changed while dispensing; nothing was taken — check again"
         )
-        if taken.rowcount != 1:
-            raise StockError(
-                f"not dispensed: lot {pick.lot_number} of {product.name} changed while "
-                "dispensing; nothing was taken — check again"
-            )
 
 
 def _lot_uses(picks: Mapping[str, list[Pick]], catalog: Catalog) -> list[LotUse]:
@@ -370,14 +385,13 @@ def _movements(
     return rows
 
 
-def _exact(quantity: object) -> str:
-    """An amount as exact text: magnitude and unit, no float on the way."""
-    magnitude = Decimal(quantity.magnitude).normalize()  # type: ignore[attr-defined]
-    return f"{format(magnitude, 'f')} {quantity.units:~}"  # type: ignore[attr-defined]
+def _exact(value: Decimal, dimension: str) -> str:
+    """An amount as exact text (every digit kept) in its canonical unit: '30 mg', '0.5 mg'."""
+    return f"{format(value.normalize(), 'f')} {unit_word(dimension)}"
 
 
 def _ml(microlitres: int) -> str:
-    return format_quantity(Q(Decimal(microlitres) / 1000, "milliliter"))
+    return format_amount(Decimal(microlitres) / 1000, "volume")
 
 
 def label_text(
@@ -397,7 +411,8 @@ def label_text(
         draw = item.draw
         lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
         contents = ", ".join(
-            f"{d.substance.short_name} {format_quantity(d.amount)}" for d in draw.delivered
+            f"{d.substance.short_name} {format_amount(d.value, d.dimension)}"
+            for d in draw.delivered
         )
         head = contents or f"{draw.product.name} q.s."
         lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")

@@ -17,10 +17,17 @@ from mesomix.services.uow import transaction, unit_of_work
 
 _PATIENT = PatientRow.__table__
 _ALLERGY = AllergyRow.__table__
-_FIND_PATIENT = sa.select(_PATIENT).where(_PATIENT.c.ref == sa.bindparam("ref"))
-_ALLERGIES_OF = (
-    sa.select(_ALLERGY)
-    .where(_ALLERGY.c.patient_id == sa.bindparam("patient"))
+# One round trip for the patient and every allergy (a patient without allergies gives one row).
+_PATIENT_WITH_ALLERGIES = (
+    sa.select(
+        _PATIENT.c.id.label("patient_pk"),
+        _PATIENT.c.ref,
+        _PATIENT.c.name,
+        _PATIENT.c.weight_g,
+        _ALLERGY,
+    )
+    .select_from(_PATIENT.outerjoin(_ALLERGY, _ALLERGY.c.patient_id == _PATIENT.c.id))
+    .where(_PATIENT.c.ref == sa.bindparam("ref"))
     .order_by(_ALLERGY.c.id)
 )
 
@@ -58,13 +65,13 @@ def weight_kg(weight_g: int | None) -> Decimal | None:
 
 def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFacts] | None:
     """The patient's row and what the checks need (weight, allergies), in the caller's transaction."""
-    patient = connection.execute(_FIND_PATIENT, {"ref": ref}).first()
-    if patient is None:
+    rows = connection.execute(_PATIENT_WITH_ALLERGIES, {"ref": ref}).all()
+    if not rows:
         return None
-    allergies = tuple(
-        allergy_from_row(row) for row in connection.execute(_ALLERGIES_OF, {"patient": patient.id})
-    )
-    return patient, PatientFacts(patient.ref, patient.name, weight_kg(patient.weight_g), allergies)
+    patient = rows[0]
+    allergies = tuple(allergy_from_row(row) for row in rows if row.id is not None)
+    facts = PatientFacts(patient.ref, patient.name, weight_kg(patient.weight_g), allergies)
+    return patient, facts
 
 
 class PeopleService:
