@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from mesomix.domain.catalog import Catalog, fold
+from mesomix.domain.catalog import Catalog, Product, fold
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
 
@@ -102,19 +102,51 @@ class GroupGraph:
 
     members: dict[str, frozenset[str]] = field(default_factory=dict)
     related: dict[str, frozenset[str]] = field(default_factory=dict)
+    salts: dict[str, frozenset[str]] = field(default_factory=dict)  # element -> salts supplying it
     reach: dict[tuple[str | None, str | None], _Reach] = field(default_factory=dict)
 
 
+LATEX = "natural_rubber_latex"
+
+
 def contacts(plan: Plan, catalog: Catalog) -> list[Contact]:
-    """Everything in the syringe: actives and excipients of each product drawn."""
+    """Everything the patient will meet: actives (and the element a salt supplies), excipients,
+    a latex stopper, and what a powder is reconstituted with."""
     found: list[Contact] = []
     for draw in plan.draws:
-        product = draw.product
-        for code in product.strength_table:
-            found.append(Contact(code, product.code, draw.ingredient, "active"))
-        for code in product.excipients:
-            found.append(Contact(code, product.code, draw.ingredient, "excipient"))
+        _product_contacts(draw.product, draw.product.code, draw.ingredient, catalog, found)
+        diluent = catalog.products.get(draw.product.reconstitute_with or "")
+        if diluent is not None:
+            _product_contacts(
+                diluent, draw.product.code, draw.ingredient, catalog, found, "reconstitution"
+            )
     return found
+
+
+def _product_contacts(
+    product: Product,
+    drawn: str,
+    ingredient: int | None,
+    catalog: Catalog,
+    found: list[Contact],
+    via: str = "",
+) -> None:
+    for code in product.strength_table:
+        found.append(Contact(code, drawn, ingredient, via or "active"))
+        substance = catalog.substances.get(code)
+        if substance is not None and substance.elemental is not None:
+            found.append(
+                Contact(
+                    substance.elemental.substance,
+                    drawn,
+                    ingredient,
+                    f"element of {substance.short_name}",
+                )
+            )
+    for code in product.excipients:
+        found.append(Contact(code, drawn, ingredient, via or "excipient"))
+    if product.latex_stopper and LATEX in catalog.substances:
+        found.append(Contact(LATEX, drawn, ingredient, "stopper"))
 
 
 def group_graph(catalog: Catalog) -> GroupGraph:
@@ -130,9 +162,14 @@ def group_graph(catalog: Catalog) -> GroupGraph:
         for other in group.cross_reacts_with:
             related[group.code].add(other)
             related.setdefault(other, set()).add(group.code)
+    salts: dict[str, set[str]] = {}
+    for substance in catalog.substances.values():
+        if substance.elemental is not None:
+            salts.setdefault(substance.elemental.substance, set()).add(substance.code)
     built = GroupGraph(
         {k: frozenset(v) for k, v in members.items()},
         {k: frozenset(v) for k, v in related.items()},
+        {k: frozenset(v) for k, v in salts.items()},
     )
     object.__setattr__(catalog, "_allergy_groups", built)
     return built
@@ -219,7 +256,9 @@ def check_allergies(plan: Plan, allergies: Sequence[Allergy], catalog: Catalog) 
                 continue
             if contact.substance in reach.direct:
                 seen.add(key)
-                how = "is that substance" if allergy.substance else "belongs to that group"
+                how = reach.ions.get(contact.substance) or (
+                    "is that substance" if allergy.substance else "belongs to that group"
+                )
                 what = f"allergy to {allergy.label(catalog)}: {_where(contact, catalog)} {how}"
                 findings.append(_direct(allergy, contact, what))
             elif contact.substance in reach.related:
@@ -236,6 +275,7 @@ class _Reach:
     direct: frozenset[str]
     related: dict[str, tuple[str, ...]]
     own_groups: frozenset[str]
+    ions: dict[str, str] = field(default_factory=dict)  # same element: how it concerns the allergen
 
 
 def _reach(allergy: Allergy, catalog: Catalog, groups: GroupGraph) -> _Reach:
@@ -255,30 +295,48 @@ def _reach(allergy: Allergy, catalog: Catalog, groups: GroupGraph) -> _Reach:
         linked |= groups.related.get(group, frozenset())
     related: dict[str, tuple[str, ...]] = {}
     for group in sorted(linked):
+        name = catalog.groups[group].name if group in catalog.groups else group
+        how = "same group" if group in own else "cross-sensitivity"
         for member in groups.members.get(group, frozenset()):
             if member not in direct:
-                related[member] = (*related.get(member, ()), group)
-    found = groups.reach[key] = _Reach(direct, related, own)
+                related[member] = (*related.get(member, ()), f"{how}: {name}")
+    # Metal hypersensitivity is to the ion: a salt, its element and the element's other salts
+    # concern each other as directly as the recorded allergen itself.
+    ions: dict[str, str] = {}
+    substance = catalog.substances.get(allergy.substance or "")
+    element = (
+        substance.elemental.substance if substance and substance.elemental else allergy.substance
+    )
+    if element and (element != allergy.substance or element in groups.salts):
+        element_name = (
+            catalog.substances[element].short_name if element in catalog.substances else element
+        )
+        for other in {element, *groups.salts.get(element, frozenset())} - direct:
+            ions[other] = f"supplies {element_name}, as the recorded allergen does"
+            related.pop(other, None)
+    found = groups.reach[key] = _Reach(direct | frozenset(ions), related, own, ions)
     return found
 
 
 def _where(contact: Contact, catalog: Catalog) -> str:
     product = catalog.products[contact.product]
     substance = catalog.substances[contact.substance]
-    if contact.role == "excipient":
-        return f"{substance.short_name} (excipient of {product.name})"
-    return f"{substance.short_name} in {product.name}"
+    if contact.role == "active":
+        return f"{substance.short_name} in {product.name}"
+    if contact.role == "reconstitution":
+        return f"{substance.short_name} (in what {product.name} is reconstituted with)"
+    if contact.role == "stopper":
+        return f"{substance.short_name} (the stopper of {product.name})"
+    return f"{substance.short_name} ({contact.role} of {product.name})"
 
 
 def _related(allergy: Allergy, contact: Contact, reach: _Reach, catalog: Catalog) -> Finding:
-    shared = reach.related[contact.substance]
-    names = ", ".join(catalog.groups[g].name for g in shared if g in catalog.groups)
-    how = "same group" if set(shared) & reach.own_groups else "cross-sensitivity"
+    links = "; ".join(reach.related[contact.substance])
     return Finding(
         Severity.WARN,
         "allergy.group_match",
         f"allergy to {allergy.label(catalog)} ({allergy.why()}): {_where(contact, catalog)} — "
-        f"{how} ({names}); WARNING because it is a group match, not the recorded allergen itself",
+        f"{links}; WARNING because it is a group match, not the recorded allergen itself",
         contact.ingredient,
         overridable=False,
         subject=f"{allergy.id}:{contact.substance}",
@@ -339,15 +397,16 @@ def _free_text(
                     subject=f"{allergy.id}:{contact.substance}",
                 )
             )
-    if not named and not concerned:
-        findings.append(
-            Finding(
-                Severity.WARN,
-                "allergy.not_coded",
-                f"allergy recorded as free text '{allergy.text}' matches nothing mesomix knows: "
-                "it cannot be checked — code it against a substance or an allergen group",
-                None,
-                subject=str(allergy.id),
-            )
+    # Until it is coded, free text is only partly understood: say so every time.
+    understood = "matches nothing mesomix knows" if not named and not concerned else "is not coded"
+    findings.append(
+        Finding(
+            Severity.WARN,
+            "allergy.not_coded",
+            f"allergy recorded as free text '{allergy.text}' {understood}: it can only be checked "
+            "in part — code it against a substance or an allergen group",
+            None,
+            subject=str(allergy.id),
         )
+    )
     return findings

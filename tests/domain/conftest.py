@@ -11,6 +11,8 @@ RECORDS = {
     "group": [
         {"code": "amide_local_anaesthetics", "name": "Amide local anaesthetics", "source": SOURCE},
         {"code": "parabens", "name": "Parabens", "source": SOURCE},
+        {"code": "natural_rubber_latex", "name": "Natural rubber latex", "source": SOURCE},
+        {"code": "benzyl_alcohol", "name": "Benzyl alcohol", "source": SOURCE},
     ],
     "substance": [
         {
@@ -72,6 +74,20 @@ RECORDS = {
             "allergen_groups": ["parabens"],
         },
         {"code": "caffeine", "name": "Caffeine"},
+        {
+            "code": "natural_rubber_latex",
+            "name": "Natural rubber latex",
+            "role": "excipient",
+            "allergen_groups": ["natural_rubber_latex"],
+        },
+        {
+            "code": "benzyl_alcohol",
+            "name": "Benzyl alcohol",
+            "role": "excipient",
+            "allergen_groups": ["benzyl_alcohol"],
+        },
+        {"code": "water_for_injection", "name": "Water for injection", "role": "diluent"},
+        {"code": "glutathione", "name": "Glutathione"},
     ],
     "product": [
         {
@@ -134,6 +150,32 @@ RECORDS = {
             "container_volume": "10 mL",
             "diluent": True,
             "strength": [{"substance": "sodium_chloride", "per_ml": "0.9 %"}],
+        },
+        {
+            "code": "saline_latex_stopper",
+            "name": "Sodium chloride 0.9% vial, latex stopper",
+            "container": "single_dose",
+            "container_volume": "10 mL",
+            "diluent": True,
+            "latex_stopper": True,
+            "strength": [{"substance": "sodium_chloride", "per_ml": "0.9 %"}],
+        },
+        {
+            "code": "bacteriostatic_water",
+            "name": "Bacteriostatic water 30 mL",
+            "container": "multi_dose",
+            "container_volume": "30 mL",
+            "diluent": True,
+            "excipient": [{"substance": "benzyl_alcohol"}],
+        },
+        {
+            "code": "glutathione_powder",
+            "name": "Glutathione 600 mg powder",
+            "form": "powder",
+            "reconstitute_with": "bacteriostatic_water",
+            "container": "single_dose",
+            "container_volume": "4 mL",
+            "strength": [{"substance": "glutathione", "per_ml": "150 mg/mL"}],
         },
     ],
 }
