@@ -18,6 +18,7 @@ from mesomix.domain.mixture import Plan
 from mesomix.domain.units import format_amount, format_decimal, format_quantity
 
 EPINEPHRINE = "epinephrine"
+MIN_EPINEPHRINE_MG_PER_ML = Decimal("0.005")  # 1:200,000, the weakest strength on the labels
 _CONDITION_WORDS = {
     "with_epinephrine": "with epinephrine",
     "without_epinephrine": "without epinephrine",
@@ -49,6 +50,15 @@ def _add(totals: dict[str, _Total], code: str, value: Decimal, dimension: str) -
     totals[code] = _Total(value + (before.value if before else Decimal(0)), dimension)
 
 
+def _vasoconstricted(totals: dict[str, _Total], final_ul: int) -> bool:
+    """The higher 'with epinephrine' limits hold only at a real vasoconstrictor strength (at least
+    1:200,000 in the final mixture), not for a trace of it."""
+    epinephrine = totals.get(EPINEPHRINE)
+    if epinephrine is None or epinephrine.dimension != "mass" or not final_ul:
+        return False
+    return epinephrine.value / (Decimal(final_ul) / 1000) >= MIN_EPINEPHRINE_MG_PER_ML
+
+
 def _applies(limit: DoseLimit, with_epinephrine: bool) -> bool:
     if limit.condition == "with_epinephrine":
         return with_epinephrine
@@ -69,7 +79,7 @@ def check_doses(
 ) -> list[Finding]:
     """A finding for each limit the mixture exceeds, and for each per-kg limit with no weight."""
     totals = substance_totals(plan, catalog)
-    with_epinephrine = EPINEPHRINE in totals
+    with_epinephrine = _vasoconstricted(totals, plan.final_volume_ul)
     findings: list[Finding] = []
     for code, total in totals.items():
         substance = catalog.substances.get(code)

@@ -253,8 +253,32 @@ ALLERGY_CASES = [
         expect=(("allergy.not_coded", W),),
         says=("code it",),
     ),
+    Case(
+        "metal: zinc sulfate allergy, a zinc product",
+        (("zinc_sulfate_1mgml_10ml_pbp", "1 mL"),),
+        (confirmed_high(substance="zinc_sulfate_heptahydrate"),),
+        expect=(("allergy.direct_match", B),),
+        says=("supplies Zinc",),
+    ),
+    Case(
+        "metal: copper allergy, copper given as cupric chloride",
+        (("cupric_chloride_04mgml_10ml_vial", "1 mL"),),
+        (confirmed_high(substance="copper"),),
+        expect=(("allergy.direct_match", B),),
+    ),
+    Case(
+        "metal: free text 'copper'",
+        (("cupric_chloride_04mgml_10ml_vial", "1 mL"),),
+        (Allergy(id=1, text="copper", verification="confirmed", criticality="high"),),
+        expect=(("allergy.free_text_match", W), ("allergy.not_coded", W)),
+    ),
+    Case(
+        "free text partly understood is still not coded",
+        (("lidocaine", "20 mg"),),
+        (Allergy(id=1, text="lidocaine, chlorhexidine"),),
+        expect=(("allergy.free_text_match", W), ("allergy.not_coded", W)),
+    ),
 ]
-
 DOSE_CASES = [
     Case(
         "lidocaine over the cap without epinephrine",
@@ -358,6 +382,13 @@ DOSE_CASES = [
         "selenium from selenious acid",
         (("selenious_acid_60mcgml_10ml_pbp", "10 mL"),),
         expect=(("dose.over_advisory", W),),
+    ),
+    Case(
+        "a trace of epinephrine does not raise the lidocaine limit",
+        (("lidocaine", "195 mg"), ("xylocaine_1pct_epi100k_20ml_mdv", "1 mL")),
+        final="20 mL",
+        expect=(("dose.over_maximum", B),),
+        says=("without epinephrine",),
     ),
 ]
 
