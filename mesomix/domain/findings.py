@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -31,7 +32,10 @@ class Finding:
     def key(self) -> str:
         """Stable within one draft: what an override names to sign this finding off."""
         where = "mix" if self.ingredient is None else str(self.ingredient + 1)
-        return "/".join(part for part in (self.code, where, self.subject) if part)
+        # The digest ties a signature to the finding exactly as shown (amounts, products): sign
+        # off 210 mg and it will not cover 1000 mg.
+        digest = hashlib.sha256(self.message.encode()).hexdigest()[:8]
+        return "/".join(part for part in (self.code, where, self.subject, digest) if part)
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -280,3 +280,18 @@ def test_a_signature_for_a_finding_that_is_not_there_is_refused(allergic):
         allergic.mixtures.dispense(
             mixture(("procaine", "20 mg")), "sam", [signature("dose.over_maximum/mix/x")]
         )
+
+
+def test_a_dose_signature_does_not_cover_a_larger_dose(clinic):
+    receive(clinic, "lidocaine_2pct_5ml_amp", "LID1", 40)
+    receive(clinic, SALINE, "NS1", 5)
+    small = clinic.mixtures.check(mixture(("lidocaine", "210 mg"), final="15 mL"))
+    (block,) = [f for f in small.findings if f.severity.value == "block"]
+    before = counts(clinic)
+    with pytest.raises(ServiceError, match="no blocking finding"):
+        clinic.mixtures.dispense(
+            mixture(("lidocaine", "1000 mg"), final="60 mL"),
+            "sam",
+            [signature(block.key, reason="dose_clinically_justified", text="signed for 210 mg")],
+        )
+    assert counts(clinic) == before
