@@ -24,7 +24,7 @@ from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
 
 CLINICAL_STATUSES = ("active", "inactive", "resolved")
-VERIFICATIONS = ("unconfirmed", "presumed", "confirmed", "refuted", "entered-in-error")
+VERIFICATIONS = ("unconfirmed", "confirmed", "refuted", "entered-in-error")  # FHIR R4
 CRITICALITIES = ("low", "high", "unable-to-assess")
 REACTION_SEVERITIES = ("mild", "moderate", "severe")
 

@@ -173,27 +173,36 @@ class Catalog:
     groups: Mapping[str, AllergenGroup] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        names: dict[str, tuple[str, str]] = {}
-        for product in self.products.values():
-            for name in (product.code, product.name):
-                names.setdefault(fold(name), ("product", product.code))
+        # A name may mean several things ("B12", "vitamin E"): keep every meaning, guess none.
+        substances: dict[str, set[str]] = {}
         for substance in self.substances.values():
             for name in substance.names():
-                names[fold(name)] = ("substance", substance.code)
+                substances.setdefault(fold(name), set()).add(substance.code)
+        products: dict[str, set[str]] = {}
+        for product in self.products.values():
+            for name in (product.code, product.name):
+                products.setdefault(fold(name), set()).add(product.code)
         supplying: dict[str, list[str]] = {}
         for product in self.products.values():
             for strength in product.strengths:
                 supplying.setdefault(strength.substance, []).append(product.code)
-        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_substance_names", substances)
+        object.__setattr__(self, "_product_names", products)
         object.__setattr__(self, "_supplying", {k: tuple(v) for k, v in supplying.items()})
 
+    def meanings(self, typed: str) -> list[Substance | Product]:
+        """Everything a typed name can mean: substances first (they win over a product of the
+        same name), several only when the name is ambiguous."""
+        key = fold(typed)
+        codes = self._substance_names.get(key)  # type: ignore[attr-defined]
+        if codes:
+            return [self.substances[c] for c in sorted(codes)]
+        return [self.products[c] for c in sorted(self._product_names.get(key, ()))]  # type: ignore[attr-defined]
+
     def resolve(self, typed: str) -> Substance | Product | None:
-        """A substance or product by code, name or synonym; substances win a tie."""
-        hit = self._names.get(fold(typed))  # type: ignore[attr-defined]
-        if hit is None:
-            return None
-        kind, code = hit
-        return self.substances[code] if kind == "substance" else self.products[code]
+        """The one substance or product a name, code or synonym means; None if none or several."""
+        found = self.meanings(typed)
+        return found[0] if len(found) == 1 else None
 
     def substance(self, code: str) -> Substance:
         try:

@@ -16,6 +16,7 @@ from mesomix.domain.allergy import (
     CLINICAL_STATUSES,
     CRITICALITIES,
     REACTION_SEVERITIES,
+    VERIFICATIONS,
     Allergy,
     Reaction,
 )
@@ -26,7 +27,6 @@ VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-
 SUBSTANCE_SYSTEM = "urn:mesomix:substance"
 GROUP_SYSTEM = "urn:mesomix:allergen-group"
 TOLERATED_EXTENSION = "urn:mesomix:fhir:tolerated-substance"
-R4_VERIFICATIONS = ("unconfirmed", "confirmed", "refuted", "entered-in-error")
 
 
 class FhirError(ValueError):
@@ -163,7 +163,7 @@ def _read(
         resource.get("verificationStatus"),
         f"{path}.verificationStatus",
         VERIFICATION_SYSTEM,
-        R4_VERIFICATIONS,
+        VERIFICATIONS,
         errors,
     )
     clinical = _coded_value(
@@ -233,6 +233,9 @@ def _allergen(
             errors.append(f"{path}.coding[{index}]: expected a Coding")
             continue
         system, value = coding.get("system"), coding.get("code")
+        if system in (SUBSTANCE_SYSTEM, GROUP_SYSTEM) and not isinstance(value, str):
+            errors.append(f"{path}.coding[{index}].code: expected text")
+            continue
         if system == SUBSTANCE_SYSTEM:
             if value in catalog.substances:
                 return value, None, ""
@@ -278,23 +281,25 @@ def _reactions(raw: Any, path: str, errors: list[str]) -> list[Reaction]:
             continue
         words = []
         for concept in manifestations:
-            if isinstance(concept, dict):
-                coding = (
-                    (concept.get("coding") or [{}])[0]
-                    if isinstance(concept.get("coding"), list)
-                    else {}
-                )
-                words.append(
-                    concept.get("text")
-                    or (coding.get("display") if isinstance(coding, dict) else None)
-                    or ""
-                )
+            if not isinstance(concept, dict):
+                continue
+            codings = concept.get("coding")
+            coding = codings[0] if isinstance(codings, list) and codings else None
+            shown = concept.get("text") or (
+                coding.get("display") if isinstance(coding, dict) else None
+            )
+            if isinstance(shown, str):
+                words.append(shown)
         severity = reaction.get("severity", "")
         if severity and severity not in REACTION_SEVERITIES:
             errors.append(
                 f"{where}.severity: '{severity}' is not one of {', '.join(REACTION_SEVERITIES)}"
             )
-        reactions.append(Reaction(", ".join(w for w in words if w), severity))
+        reactions.append(
+            Reaction(
+                ", ".join(w for w in words if w), severity if isinstance(severity, str) else ""
+            )
+        )
     return reactions
 
 
@@ -316,10 +321,11 @@ def _tolerated(raw: Any, path: str, catalog: Catalog, errors: list[str]) -> list
     for index, extension in enumerate(raw):
         if not isinstance(extension, dict) or extension.get("url") != TOLERATED_EXTENSION:
             continue
-        concept = extension.get("valueCodeableConcept", {})
-        coding = (concept.get("coding") or [{}])[0] if isinstance(concept, dict) else {}
+        concept = extension.get("valueCodeableConcept")
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        coding = codings[0] if isinstance(codings, list) and codings else None
         code = coding.get("code") if isinstance(coding, dict) else None
-        if code not in catalog.substances:
+        if not isinstance(code, str) or code not in catalog.substances:
             errors.append(f"{path}[{index}]: unknown tolerated substance '{code}'")
         else:
             codes.append(code)

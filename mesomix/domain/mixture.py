@@ -169,7 +169,17 @@ class _Planner:
             return None
         resolved = target or self.catalog.resolve(item.what)
         if resolved is None:
-            self.add(Severity.BLOCK, "ingredient.unknown", self._unknown(item.what), index)
+            meanings = self.catalog.meanings(item.what)
+            if len(meanings) > 1:
+                self.add(
+                    Severity.BLOCK,
+                    "ingredient.ambiguous",
+                    f"'{item.what.strip()}' may mean {' or '.join(m.name for m in meanings)}: "
+                    "type the full name",
+                    index,
+                )
+            else:
+                self.add(Severity.BLOCK, "ingredient.unknown", self._unknown(item.what), index)
             return None
         try:
             amount = parse_quantity(item.amount, Field.AMOUNT)

@@ -6,6 +6,8 @@ import copy
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.fhir import FhirError, from_json, to_bundle, to_resource
@@ -111,3 +113,47 @@ def test_one_bad_resource_refuses_the_whole_bundle():
     bundle["entry"][1]["resource"]["criticality"] = "extreme"
     with pytest.raises(FhirError, match=r"Bundle\.entry\[1\]\.resource\.criticality"):
         from_json(bundle, "P-1", CATALOG)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    "clinicalStatus",
+    "verificationStatus",
+    "criticality",
+    "code",
+    "patient",
+    "reaction",
+    "recordedDate",
+    "note",
+    "extension",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(FIELDS), json_values)
+def test_any_value_in_any_field_is_read_or_refused_never_crashes(field_name, value):
+    data = resource(**{field_name: value})
+    try:
+        from_json(data, "P-1", CATALOG)
+    except FhirError as refused:
+        assert refused.problems
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_any_json_document_is_refused_cleanly(value):
+    try:
+        from_json(value, "P-1", CATALOG)
+    except FhirError as refused:
+        assert refused.problems
+
+
+def test_an_ambiguous_name_stays_free_text():
+    (item,) = from_json(resource(code={"text": "B12"}), "P-1", CATALOG)
+    assert (item.allergy.substance, item.allergy.text) == (None, "B12")

@@ -194,3 +194,13 @@ def test_rounding_that_moves_the_dose_warns_then_blocks():
 def test_a_final_volume_a_syringe_cannot_measure_is_refused():
     plan = plan_of(("biotin", "5 mg"), final="0.995 mL")
     assert "final_volume.unmeasurable" in codes(plan) and plan.blocked
+
+
+def test_an_ambiguous_name_is_not_guessed():
+    from mesomix.reference import load_catalog
+
+    shipped = load_catalog()
+    plan = plan_mixture(DraftMixture((DraftIngredient("B12", "500 mcg"),)), shipped)
+    (finding,) = plan.findings
+    assert finding.code == "ingredient.ambiguous"
+    assert "Cyanocobalamin" in finding.message and "Hydroxocobalamin" in finding.message
