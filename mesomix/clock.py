@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class Clock(Protocol):
@@ -20,16 +23,37 @@ class Clock(Protocol):
         ...
 
 
+def local_zone() -> tzinfo:
+    """The clinic's time zone as a real IANA zone, so daylight-saving changes are honoured:
+    MESOMIX_TIMEZONE, else TZ, else the system's zone; a fixed offset only as a last resort."""
+    for name in (os.environ.get("MESOMIX_TIMEZONE", ""), os.environ.get("TZ", "").lstrip(":")):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    try:
+        target = str(Path("/etc/localtime").readlink())
+        if "zoneinfo/" in target:
+            return ZoneInfo(target.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    return datetime.now().astimezone().tzinfo or UTC
+
+
 class SystemClock:
+    def __init__(self) -> None:
+        self._zone = local_zone()
+
     def now(self) -> datetime:
         return datetime.now(UTC)
 
     def today(self) -> date:
-        return datetime.now().astimezone().date()
+        return datetime.now(self._zone).date()
 
     @property
     def zone(self) -> tzinfo:
-        return datetime.now().astimezone().tzinfo or UTC
+        return self._zone
 
 
 @dataclass

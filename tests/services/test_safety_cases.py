@@ -295,3 +295,16 @@ def test_a_dose_signature_does_not_cover_a_larger_dose(clinic):
             [signature(block.key, reason="dose_clinically_justified", text="signed for 210 mg")],
         )
     assert counts(clinic) == before
+
+
+def test_the_label_shows_local_time_across_the_autumn_clock_change(clinic):
+    from zoneinfo import ZoneInfo
+
+    clinic.clock.zone = ZoneInfo("Europe/Paris")
+    clinic.clock.current = datetime(2026, 10, 24, 18, 0, tzinfo=UTC)  # 20:00 summer time in Paris
+    receive(clinic, B12, "L1", 5)
+    result = clinic.mixtures.dispense(
+        draft(("cyanocobalamin", "500 mcg"), storage="refrigerated"), "sam"
+    )
+    assert result.beyond_use.at == datetime(2026, 10, 25, 18, 0, tzinfo=UTC)
+    assert "USE BY 2026-10-25 19:00" in result.label  # winter time again by then
