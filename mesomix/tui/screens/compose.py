@@ -241,11 +241,12 @@ class ComposeScreen(Screen[None]):
         )
         if row is not None:
             row.remove()
-            self.call_after_refresh(self._recheck)
+            self.call_after_refresh(self._changed)
 
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
+        """Any change to the draft: signatures were for the mixture as it was, so they go."""
         if self._signatures:
             self._signatures = []
             self._say("The mixture changed: the overrides signed for it no longer hold.")
