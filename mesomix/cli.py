@@ -222,14 +222,20 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def read_mixture_file(path: Path) -> DraftMixture:
-    """A mixture in TOML: patient, final_volume, diluent, [[ingredient]] what/amount/product."""
+def _read_text(path: Path) -> str:
+    """A file a person named, or a message saying why it cannot be read."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot be read ({exc})") from None
+
+
+def read_mixture_file(path: Path) -> DraftMixture:
+    """A mixture in TOML: patient, final_volume, diluent, [[ingredient]] what/amount/product."""
+    try:
+        raw = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
     unknown = set(raw) - {"patient", "final_volume", "diluent", "ingredient", "storage", "category"}
@@ -392,11 +398,7 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.allergy_command == "import":
         try:
-            data = json.loads(args.file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise BadInput(f"{args.file}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"{args.file}: cannot be read ({exc})") from None
+            data = json.loads(_read_text(args.file))
         except json.JSONDecodeError as exc:
             raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
         ids = _services(args).allergies.import_fhir(args.patient, args.allergy_user, data)
