@@ -13,6 +13,7 @@ from mesomix.db.engine import BUSY_TIMEOUT_MS, make_engine
 from mesomix.db.migrate import migrate
 from mesomix.db.tables import MetaRow
 from mesomix.domain.units import data_dir
+from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
 from mesomix.services.mixtures import MixtureService
@@ -40,6 +41,7 @@ class Services:
     stock: StockService
     people: PeopleService
     allergies: AllergyService
+    accounts: AccountService
 
     @property
     def clock(self) -> Clock:
@@ -88,4 +90,5 @@ def build(settings: Settings) -> Services:
         stock=StockService(engine, settings.clock),
         people=PeopleService(engine),
         allergies=AllergyService(engine, catalog, settings.clock),
+        accounts=AccountService(engine, settings.clock),
     )

@@ -83,6 +83,8 @@ class UserRow(SQLModel, table=True):
     password_hash: str | None = None
     active: bool = True
     created_at: datetime = _utc()
+    failed_attempts: int = 0  # consecutive; reset by a good sign-in or an admin's unlock
+    locked_until: datetime | None = _utc(default=None)
 
 
 class PatientRow(SQLModel, table=True):
@@ -200,3 +202,35 @@ class OverrideRow(SQLModel, table=True):
     reason_code: str
     reason_text: str
     at: datetime = _utc()
+
+
+class AuditRow(SQLModel, table=True):
+    """One append-only audit row, chained by hash to the one before it (see services/audit.py).
+
+    user_id is not a foreign key on purpose: the trail outlives the accounts it mentions."""
+
+    __tablename__ = "audit"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = _utc()
+    user_id: int | None = None
+    user_name: str = ""
+    action: str = Field(index=True)
+    record_type: str = ""
+    record_id: str = ""
+    patient_id: int | None = Field(default=None, index=True)
+    lot_id: int | None = Field(default=None, index=True)
+    old: dict[str, Any] | None = _json(default=None)
+    new: dict[str, Any] | None = _json(default=None)
+    reason: str = ""
+    prev_hash: str
+    hash: str
+
+
+class AuditHeadRow(SQLModel, table=True):
+    """The end of the chain as last written: rows cut from the end no longer reach it."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(primary_key=True)
+    last_id: int = 0
+    count: int = 0
+    last_hash: str

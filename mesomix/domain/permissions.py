@@ -13,6 +13,7 @@ class Role(Enum):
 
 
 class Action(Enum):
+    VIEW_CATALOG = "view the catalogue"
     CHECK_MIXTURE = "check a mixture"
     DISPENSE = "dispense a mixture"
     VIEW_STOCK = "view stock"
@@ -20,18 +21,33 @@ class Action(Enum):
     VIEW_PATIENTS = "view patients"
     SIGN_OVERRIDE = "sign an override"
     RECORD_ALLERGY = "record allergies"
+    MANAGE_USERS = "manage users"
+    VIEW_AUDIT = "view the audit trail"
+    LOAD_DEMO = "load the demo data"
 
 
+STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
+
+# The one place that says who may do what; anything not listed is refused.
 _ALLOWED: dict[Action, frozenset[Role]] = {
-    Action.CHECK_MIXTURE: frozenset({Role.STAFF, Role.PRACTITIONER}),
-    Action.DISPENSE: frozenset({Role.STAFF, Role.PRACTITIONER}),
+    Action.VIEW_CATALOG: frozenset(Role),
+    Action.CHECK_MIXTURE: frozenset({STAFF, PRACTITIONER}),
+    Action.DISPENSE: frozenset({STAFF, PRACTITIONER}),
     Action.VIEW_STOCK: frozenset(Role),
-    Action.RECEIVE: frozenset({Role.MANAGER}),
-    Action.VIEW_PATIENTS: frozenset({Role.STAFF, Role.PRACTITIONER}),
-    Action.SIGN_OVERRIDE: frozenset({Role.PRACTITIONER}),
-    Action.RECORD_ALLERGY: frozenset({Role.PRACTITIONER}),
+    Action.RECEIVE: frozenset({MANAGER}),
+    Action.VIEW_PATIENTS: frozenset({STAFF, PRACTITIONER}),
+    Action.SIGN_OVERRIDE: frozenset({PRACTITIONER}),
+    Action.RECORD_ALLERGY: frozenset({PRACTITIONER}),
+    Action.MANAGE_USERS: frozenset({ADMIN}),
+    Action.VIEW_AUDIT: frozenset({MANAGER, ADMIN}),
+    Action.LOAD_DEMO: frozenset({ADMIN}),
 }
 
 
 def allowed(role: Role, action: Action) -> bool:
     return role in _ALLOWED.get(action, frozenset())
+
+
+def matrix() -> dict[Action, frozenset[Role]]:
+    """The whole matrix, for the help screen and the tests."""
+    return {action: _ALLOWED.get(action, frozenset()) for action in Action}

@@ -1,0 +1,204 @@
+"""The audit trail: who did what, when and why — append-only, chained by hash.
+
+Each row carries the hash of the row before it and is written in the same transaction as the
+change it records. The chain's end is kept in `audit_head`, locked while a row is appended, so
+concurrent writers take turns (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL) and cannot
+fork the chain; rows cut from the end no longer reach the recorded head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from mesomix.clock import Clock
+from mesomix.db.tables import AuditHeadRow, AuditRow
+from mesomix.services.errors import PermissionDenied
+from mesomix.services.uow import transaction
+
+GENESIS = "0" * 64
+_AUDIT = AuditRow.__table__
+_HEAD = AuditHeadRow.__table__
+_LOCK_HEAD = sa.select(_HEAD).where(_HEAD.c.id == 1).with_for_update()
+_ADD = sa.insert(_AUDIT)
+_MOVE_HEAD = (
+    sa.update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(
+        last_id=sa.bindparam("new_last"),
+        count=_HEAD.c.count + 1,
+        last_hash=sa.bindparam("new_hash"),
+    )
+)
+_CONTENT = (
+    "id", "at", "user_id", "user_name", "action", "record_type", "record_id",
+    "patient_id", "lot_id", "old", "new", "reason", "prev_hash",
+)  # fmt: skip
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """The hash of a row's whole content, its id and the previous hash included."""
+    content = {key: row.get(key) for key in _CONTENT}
+    at = content["at"]
+    content["at"] = (
+        at.astimezone(UTC).isoformat(timespec="microseconds") if isinstance(at, datetime) else at
+    )
+    text = json.dumps(
+        content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What happened, in the words the trail keeps."""
+
+    action: str  # "dispense", "receive", "allergy.record", "sign_in.failed", "denied", ...
+    record_type: str = ""
+    record_id: str = ""
+    user_id: int | None = None
+    user_name: str = ""
+    patient_id: int | None = None
+    lot_id: int | None = None
+    old: dict[str, Any] | None = None
+    new: dict[str, Any] | None = None
+    reason: str = ""
+
+
+def append(connection: sa.Connection, at: datetime, entry: Entry) -> int:
+    """Add one row to the chain inside the caller's transaction; returns its id."""
+    head = connection.execute(_LOCK_HEAD).one()
+    row: dict[str, Any] = {
+        "id": head.last_id + 1,
+        "at": at,
+        "user_id": entry.user_id,
+        "user_name": entry.user_name,
+        "action": entry.action,
+        "record_type": entry.record_type,
+        "record_id": str(entry.record_id),
+        "patient_id": entry.patient_id,
+        "lot_id": entry.lot_id,
+        "old": entry.old,
+        "new": entry.new,
+        "reason": entry.reason,
+        "prev_hash": head.last_hash,
+    }
+    row["hash"] = row_hash(row)
+    connection.execute(_ADD, row)
+    connection.execute(_MOVE_HEAD, {"new_last": row["id"], "new_hash": row["hash"]})
+    return row["id"]
+
+
+def record(engine: sa.Engine, clock: Clock, entry: Entry) -> None:
+    """An audit row in a transaction of its own: for what is refused (and so writes nothing else)."""
+    with transaction(engine, write=True) as connection:
+        append(connection, clock.now(), entry)
+
+
+@contextmanager
+def denials_recorded(engine: sa.Engine, clock: Clock, user: str, action: str) -> Iterator[None]:
+    """A refusal for lack of permission rolls the work back, then is written to the trail."""
+    try:
+        yield
+    except PermissionDenied as refused:
+        record(engine, clock, Entry("denied", user_name=user, reason=f"{action}: {refused}"))
+        raise
+
+
+@dataclass(frozen=True)
+class Verdict:
+    intact: bool
+    rows: int
+    problem: str = ""
+
+
+def verify(engine: sa.Engine) -> Verdict:
+    """Walk the chain: the first broken link, if any, and whether the recorded head is reached."""
+    expected_id, previous, rows = 1, GENESIS, 0
+    with transaction(engine) as connection:
+        head = connection.execute(sa.select(_HEAD).where(_HEAD.c.id == 1)).one()
+        for row in connection.execution_options(yield_per=2000).execute(
+            sa.select(_AUDIT).order_by(_AUDIT.c.id)
+        ):
+            values = row._asdict()
+            if row.id != expected_id:
+                return Verdict(
+                    False,
+                    rows,
+                    f"row {expected_id} is missing (deleted), the chain jumps to row {row.id}",
+                )
+            if row.prev_hash != previous:
+                return Verdict(
+                    False,
+                    rows,
+                    f"row {row.id} does not follow row {row.id - 1}: a row was deleted, edited or reordered",
+                )
+            if row_hash(values) != row.hash:
+                return Verdict(
+                    False, rows, f"row {row.id} was edited: its content does not match its hash"
+                )
+            previous, expected_id, rows = row.hash, expected_id + 1, rows + 1
+    if rows != head.count or previous != head.last_hash:
+        return Verdict(
+            False,
+            rows,
+            f"the chain ends at row {rows} but its head records {head.count} rows: rows were cut from the end",
+        )
+    return Verdict(True, rows)
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    id: int
+    at: datetime
+    user_name: str
+    action: str
+    record: str
+    reason: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+def show(
+    engine: sa.Engine,
+    *,
+    user: str | None = None,
+    patient_id: int | None = None,
+    lot_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+) -> list[AuditLine]:
+    """Rows filtered by user, patient, lot and time, newest first."""
+    query = sa.select(_AUDIT).order_by(_AUDIT.c.id.desc()).limit(limit)
+    if user:
+        query = query.where(_AUDIT.c.user_name == user)
+    if patient_id is not None:
+        query = query.where(_AUDIT.c.patient_id == patient_id)
+    if lot_id is not None:
+        query = query.where(_AUDIT.c.lot_id == lot_id)
+    if since is not None:
+        query = query.where(_AUDIT.c.at >= since)
+    if until is not None:
+        query = query.where(_AUDIT.c.at < until)
+    with transaction(engine) as connection:
+        return [
+            AuditLine(
+                r.id,
+                r.at,
+                r.user_name,
+                r.action,
+                f"{r.record_type} {r.record_id}".strip(),
+                r.reason,
+                r.old,
+                r.new,
+            )
+            for r in connection.execute(query)
+        ]
