@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import AllergyRow, PatientRow
+from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import CLINICAL_STATUSES, CRITICALITIES, VERIFICATIONS, Allergy
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
+from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.people import allergy_from_row
@@ -27,7 +30,7 @@ class AllergyService:
 
     def record(self, patient_ref: str, user: str, allergy: Allergy) -> int:
         """Record one allergy for a patient; returns its id."""
-        return self._write(patient_ref, user, [allergy])[0]
+        return self._write(patient_ref, user, [allergy], "")[0]
 
     def code(
         self, allergy_id: int, user: str, substance: str | None = None, group: str | None = None
@@ -40,13 +43,21 @@ class AllergyService:
             raise ServiceError(f"unknown substance '{substance}'")
         if group is not None and group not in catalog.groups:
             raise ServiceError(f"unknown allergen group '{group}'")
-        with unit_of_work(self._engine, write=True) as session:
-            require(session, user, Action.RECORD_ALLERGY)
+        with self._work(user, "code an allergy") as (session, actor):
             row = self._allergy(session, allergy_id)
+            old = {"substance": row.substance_code, "group": row.group_code, "text": row.text}
             note = f"coded from free text '{row.text}'" if row.text else ""
             row.substance_code, row.group_code, row.text = substance, group, ""
             row.note = "\n".join(part for part in (row.note, note) if part)
             session.add(row)
+            self._audit(
+                session,
+                actor,
+                "allergy.code",
+                row,
+                old,
+                {"substance": substance, "group": group, "text": ""},
+            )
 
     def set_verification(self, allergy_id: int, user: str, verification: str) -> None:
         """Confirm, refute or mark entered-in-error (FHIR verificationStatus)."""
@@ -54,11 +65,12 @@ class AllergyService:
             raise ServiceError(
                 f"verification '{verification}' is not one of {', '.join(VERIFICATIONS)}"
             )
-        with unit_of_work(self._engine, write=True) as session:
-            require(session, user, Action.RECORD_ALLERGY)
+        with self._work(user, "verify an allergy") as (session, actor):
             row = self._allergy(session, allergy_id)
+            old = {"verification": row.verification}
             row.verification = verification
             session.add(row)
+            self._audit(session, actor, "allergy.verify", row, old, {"verification": verification})
 
     def import_fhir(self, patient_ref: str, user: str, data: Any) -> list[int]:
         """Every allergy of a resource or bundle, or none of them with every problem named."""
@@ -66,11 +78,14 @@ class AllergyService:
             imported = from_json(data, patient_ref, self._catalog.catalog())
         except FhirError as exc:
             raise ServiceError("not imported: " + "; ".join(exc.problems)) from exc
-        return self._write(patient_ref, user, [item.allergy for item in imported])
+        return self._write(patient_ref, user, [item.allergy for item in imported], "FHIR import")
 
     def export_fhir(self, patient_ref: str, user: str) -> dict[str, Any]:
         """The patient's allergies as a FHIR R4 Bundle of AllergyIntolerance resources."""
-        with unit_of_work(self._engine) as session:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
+            unit_of_work(self._engine) as session,
+        ):
             require(session, user, Action.VIEW_PATIENTS)
             patient = self._patient(session, patient_ref)
             rows = session.exec(
@@ -81,12 +96,13 @@ class AllergyService:
             allergies = [allergy_from_row(row) for row in rows]
         return to_bundle(allergies, patient_ref, self._catalog.catalog())
 
-    def _write(self, patient_ref: str, user: str, allergies: list[Allergy]) -> list[int]:
+    def _write(
+        self, patient_ref: str, user: str, allergies: list[Allergy], reason: str
+    ) -> list[int]:
         catalog = self._catalog.catalog()
         for allergy in allergies:
             _validate(allergy, catalog.substances, catalog.groups)
-        with unit_of_work(self._engine, write=True) as session:
-            actor = require(session, user, Action.RECORD_ALLERGY)
+        with self._work(user, "record allergies") as (session, actor):
             patient = self._patient(session, patient_ref)
             rows = [
                 AllergyRow(
@@ -110,7 +126,33 @@ class AllergyService:
             ]
             session.add_all(rows)
             session.flush()
+            for row in rows:
+                self._audit(session, actor, "allergy.record", row, None, _facts(row), reason)
             return [row.id or 0 for row in rows]
+
+    @contextmanager
+    def _work(self, user: str, what: str) -> Iterator[tuple[Session, UserRow]]:
+        """A writing unit of work for a practitioner; a refusal is written to the trail."""
+        with (
+            denials_recorded(self._engine, self._clock, user, what),
+            unit_of_work(self._engine, write=True) as session,
+        ):
+            yield session, require(session, user, Action.RECORD_ALLERGY)
+
+    def _audit(
+        self,
+        session: Session,
+        actor: UserRow,
+        action: str,
+        row: AllergyRow,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        reason: str = "",
+    ) -> None:
+        append(session.connection(), self._clock.now(), Entry(
+            action, user_id=actor.id, user_name=actor.name, record_type="allergy",
+            record_id=str(row.id), patient_id=row.patient_id, old=old, new=new, reason=reason,
+        ))  # fmt: skip
 
     @staticmethod
     def _allergy(session: Session, allergy_id: int) -> AllergyRow:
@@ -149,3 +191,16 @@ def _validate(allergy: Allergy, substances: Any, groups: Any) -> None:
     unknown = [code for code in allergy.tolerated if code not in substances]
     if unknown:
         raise ServiceError(f"unknown tolerated substance(s): {', '.join(unknown)}")
+
+
+def _facts(row: AllergyRow) -> dict[str, Any]:
+    return {
+        "substance": row.substance_code,
+        "group": row.group_code,
+        "text": row.text,
+        "clinical_status": row.clinical_status,
+        "verification": row.verification,
+        "criticality": row.criticality,
+        "reactions": row.reactions,
+        "tolerated": row.tolerated,
+    }

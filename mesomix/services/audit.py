@@ -74,26 +74,38 @@ class Entry:
 
 def append(connection: sa.Connection, at: datetime, entry: Entry) -> int:
     """Add one row to the chain inside the caller's transaction; returns its id."""
+    return append_many(connection, at, [entry])[-1]
+
+
+def append_many(connection: sa.Connection, at: datetime, entries: list[Entry]) -> list[int]:
+    """Add rows to the chain in one round trip each for the head, the rows and the new head."""
     head = connection.execute(_LOCK_HEAD).one()
-    row: dict[str, Any] = {
-        "id": head.last_id + 1,
-        "at": at,
-        "user_id": entry.user_id,
-        "user_name": entry.user_name,
-        "action": entry.action,
-        "record_type": entry.record_type,
-        "record_id": str(entry.record_id),
-        "patient_id": entry.patient_id,
-        "lot_id": entry.lot_id,
-        "old": entry.old,
-        "new": entry.new,
-        "reason": entry.reason,
-        "prev_hash": head.last_hash,
-    }
-    row["hash"] = row_hash(row)
-    connection.execute(_ADD, row)
-    connection.execute(_MOVE_HEAD, {"new_last": row["id"], "new_hash": row["hash"]})
-    return row["id"]
+    rows: list[dict[str, Any]] = []
+    previous, next_id = head.last_hash, head.last_id + 1
+    for entry in entries:
+        row: dict[str, Any] = {
+            "id": next_id,
+            "at": at,
+            "user_id": entry.user_id,
+            "user_name": entry.user_name,
+            "action": entry.action,
+            "record_type": entry.record_type,
+            "record_id": str(entry.record_id),
+            "patient_id": entry.patient_id,
+            "lot_id": entry.lot_id,
+            "old": entry.old,
+            "new": entry.new,
+            "reason": entry.reason,
+            "prev_hash": previous,
+        }
+        row["hash"] = previous = row_hash(row)
+        rows.append(row)
+        next_id += 1
+    connection.execute(_ADD, rows)
+    connection.execute(
+        _MOVE_HEAD, {"new_last": rows[-1]["id"], "added": len(rows), "new_hash": previous}
+    )
+    return [row["id"] for row in rows]
 
 
 def record(engine: sa.Engine, clock: Clock, entry: Entry) -> None:

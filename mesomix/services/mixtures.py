@@ -23,6 +23,7 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.units import format_amount, unit_word
 from mesomix.reference import beyond_use_rules
 from mesomix.services.actors import check_permission
+from mesomix.services.audit import Entry, append_many, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError, StockError
 from mesomix.services.passwords import verify_password
@@ -145,7 +146,10 @@ class MixtureService:
         (see benchmarks/bench_dispense.py).
         """
         catalog = self._catalog.catalog()
-        with transaction(self._engine, write=True) as connection:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.DISPENSE.value),
+            transaction(self._engine, write=True) as connection,
+        ):
             actor = self._actor(connection, user, Action.DISPENSE)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
@@ -201,6 +205,13 @@ class MixtureService:
                 ],
             )
             connection.execute(_ADD_MOVEMENTS, _movements(picks, actor.id, batch_id, now))
+            append_many(
+                connection,
+                now,
+                _audit_entries(
+                    actor, patient.patient_pk, batch_id, plan, picks, signatures, signers, bud
+                ),
+            )
             if signatures:
                 by_key = {f.key: f for f in plan.findings}
                 connection.execute(
@@ -338,6 +349,66 @@ class MixtureService:
         raise StockError(
             f"not dispensed: a lot of {names} changed while dispensing; nothing was taken — check again"
         )
+
+
+def _audit_entries(
+    actor: sa.Row[Any],
+    patient_id: int,
+    batch_id: int,
+    plan: Plan,
+    picks: Mapping[str, list[Pick]],
+    signatures: Sequence[Signature],
+    signers: Mapping[str, int],
+    bud: BeyondUse,
+) -> list[Entry]:
+    """The dispense, each lot it took from (old and new on hand), each signed override."""
+    who = {"user_id": actor.id, "user_name": actor.name, "patient_id": patient_id}
+    entries = [
+        Entry(
+            "dispense",
+            record_type="batch",
+            record_id=str(batch_id),
+            new={
+                "final_volume_ul": plan.final_volume_ul,
+                "products": sorted(picks),
+                "beyond_use_at": bud.at.isoformat(),
+                "warnings": [f.code for f in plan.findings if f.severity is Severity.WARN],
+            },
+            **who,
+        )
+    ]
+    for product_picks in picks.values():
+        for pick in product_picks:
+            entries.append(
+                Entry(
+                    "stock.take",
+                    record_type="lot",
+                    record_id=str(pick.lot_id),
+                    lot_id=pick.lot_id,
+                    old={"open_ul": pick.open_ul_before},
+                    new={
+                        "taken_ul": pick.taken_ul,
+                        "wasted_ul": pick.wasted_ul,
+                        "open_ul": pick.open_ul_after,
+                    },
+                    reason=f"batch {batch_id}",
+                    **who,
+                )
+            )
+    for signature in signatures:
+        entries.append(
+            Entry(
+                "override.signed",
+                user_id=signers[signature.practitioner],
+                user_name=signature.practitioner,
+                record_type="batch",
+                record_id=str(batch_id),
+                patient_id=patient_id,
+                new={"finding": signature.finding_key, "reason_code": signature.reason_code},
+                reason=signature.reason_text.strip(),
+            )
+        )
+    return entries
 
 
 def _lot_uses(picks: Mapping[str, list[Pick]], catalog: Catalog) -> list[LotUse]:

@@ -16,6 +16,7 @@ from mesomix.domain.allocation import LotState, usable_ul
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
+from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import unit_of_work
 
@@ -131,7 +132,10 @@ class StockService:
         now = self._clock.now()
         if expiry < self._clock.today():
             raise ServiceError(f"lot {lot_number} expired on {expiry.isoformat()}: not received")
-        with unit_of_work(self._engine, write=True) as session:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.RECEIVE.value),
+            unit_of_work(self._engine, write=True) as session,
+        ):
             actor = require(session, user, Action.RECEIVE)
             product = session.get(ProductRow, product_code)
             if product is None:
@@ -168,6 +172,12 @@ class StockService:
                     at=now,
                 )
             )
+            append(session.connection(), now, Entry(
+                "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
+                record_id=str(lot.id), lot_id=lot.id, reason=reason,
+                new={"product": product_code, "lot_number": lot_number, "expiry": expiry.isoformat(),
+                     "containers": containers, "quantity_ul": quantity},
+            ))  # fmt: skip
             return lot.id or 0
 
     def discrepancies(self) -> list[tuple[int, int, int]]:
