@@ -88,7 +88,7 @@ def build(settings: Settings) -> Services:
         catalog=catalog,
         mixtures=MixtureService(engine, catalog, settings.clock),
         stock=StockService(engine, settings.clock),
-        people=PeopleService(engine),
+        people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=AccountService(engine, settings.clock),
     )

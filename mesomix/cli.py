@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -28,9 +30,13 @@ from mesomix.domain.conversions import (
 )
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
+from mesomix.domain.permissions import Action
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
 from mesomix.reference import ReferenceDataError
-from mesomix.services.errors import ServiceError
+from mesomix.services.accounts import ROLES
+from mesomix.services.audit import show as audit_show
+from mesomix.services.audit import verify as audit_verify
+from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.mixtures import Signature
 
 EXIT_BAD_INPUT = 2
@@ -55,11 +61,14 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--demo", action="store_true", help="open the demo database, made on first use"
     )
-    top.add_argument("--user", metavar="NAME", help="who is working (until sign-in exists)")
+    top.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
     commands = top.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="fill the selected database with the demo data set")
     demo.add_argument("--replace", action="store_true", help="wipe users, patients and stock first")
+    demo.add_argument(
+        "--user", metavar="NAME", dest="actor", help="an admin, to replace a database"
+    )
 
     conv = commands.add_parser("convert", help="convert an amount through a substance or product")
     conv.add_argument("amount", help='e.g. "1000 IU"')
@@ -74,11 +83,12 @@ def parser() -> argparse.ArgumentParser:
     check = mix_commands.add_parser("check", help="plan and findings; writes nothing")
     check.add_argument("file", type=Path)
     check.add_argument("--json", action="store_true", help="plan and findings as JSON")
+    _acting(check)
     dispense = mix_commands.add_parser(
         "dispense", help="dispense: takes the stock, records the batch"
     )
     dispense.add_argument("file", type=Path)
-    dispense.add_argument("--user", required=True, metavar="NAME", dest="mix_user")
+    _acting(dispense)
     dispense.add_argument(
         "--override",
         action="append",
@@ -105,26 +115,77 @@ def parser() -> argparse.ArgumentParser:
     )
     export = allergy_commands.add_parser("export", help="print or save a FHIR Bundle")
     export.add_argument("patient", metavar="PATIENT_REF")
-    export.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    _acting(export)
     export.add_argument("--output", type=Path, metavar="FILE")
     load = allergy_commands.add_parser("import", help="record the allergies of a FHIR JSON file")
     load.add_argument("file", type=Path)
     load.add_argument("--patient", required=True, metavar="PATIENT_REF")
-    load.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    _acting(load)
     code = allergy_commands.add_parser("code", help="code a free-text allergy so it is checked")
     code.add_argument("allergy_id", type=int, metavar="ALLERGY_ID")
     target = code.add_mutually_exclusive_group(required=True)
     target.add_argument("--substance", metavar="CODE")
     target.add_argument("--group", metavar="CODE")
-    code.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    _acting(code)
     verify = allergy_commands.add_parser("verify", help="confirm, refute or mark entered-in-error")
     verify.add_argument("allergy_id", type=int, metavar="ALLERGY_ID")
     verify.add_argument("verification", choices=VERIFICATIONS)
-    verify.add_argument("--user", required=True, metavar="NAME", dest="allergy_user")
+    _acting(verify)
 
     stock = commands.add_parser("stock", help="stock on hand by product and lot")
+    _acting(stock)
+
+    user = commands.add_parser("user", help="accounts: the first admin, then the admin's work")
+    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    first = user_commands.add_parser("create-admin", help="the first admin of a new database")
+    first.add_argument("name")
+    first.add_argument("--display-name", required=True)
+    create = user_commands.add_parser("create", help="a new account (admin only)")
+    create.add_argument("name")
+    create.add_argument("--display-name", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    for verb, words in (
+        ("unlock", "after failed sign-ins"),
+        ("deactivate", "no more sign-ins"),
+        ("reactivate", "sign-ins again"),
+        ("reset-password", "a new password"),
+    ):
+        one = user_commands.add_parser(verb, help=words)
+        one.add_argument("name")
+        _acting(one)
+    _acting(create)
+    _acting(user_commands.add_parser("list", help="every account (admin only)"))
+
+    audit = commands.add_parser("audit", help="the audit trail: verify the chain, show rows")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    _acting(
+        audit_commands.add_parser("verify", help="walk the chain, report the first broken link")
+    )
+    show = audit_commands.add_parser("show", help="rows filtered by user, patient, lot and time")
+    show.add_argument("--by", metavar="USER", help="rows written by this user")
+    show.add_argument("--patient", metavar="REF")
+    show.add_argument("--lot", type=int, metavar="LOT_ID")
+    show.add_argument("--since", type=_day, metavar="YYYY-MM-DD")
+    show.add_argument("--until", type=_day, metavar="YYYY-MM-DD")
+    show.add_argument("--limit", type=int, default=200)
+    _acting(show)
     stock.add_argument("--product", metavar="CODE")
     return top
+
+
+def _acting(command: argparse.ArgumentParser) -> None:
+    """A command a person does: they name themselves and sign in (password prompted, or read
+    from MESOMIX_PASSWORD for scripts)."""
+    command.add_argument(
+        "--user", required=True, metavar="NAME", dest="actor", help="who is doing it"
+    )
+
+
+def _day(text: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -139,6 +200,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "mix": _mix,
             "stock": _stock,
             "allergy": _allergy,
+            "user": _user,
+            "audit": _audit,
         }[args.command]
         return handler(args, out)
     except (BadInput, ServiceError, QuantityError, ReferenceDataError) as exc:
@@ -154,15 +217,28 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     path = args.db or (demo_database_path() if args.demo else None)
-    return Settings(database_url=database_url(path), user=args.user)
+    return Settings(database_url=database_url(path), user=args.app_user)
 
 
 def _services(args: argparse.Namespace) -> Services:
+    """The program on the chosen database, with the acting person signed in if there is one."""
     settings = _settings(args)
     try:
-        return build(settings)
+        services = build(settings)
     except (ValueError, ImportError) as exc:  # an in-memory URL, a driver that is not installed
         raise BadInput(f"the database {settings.database_url!r} cannot be used: {exc}") from None
+    if getattr(args, "actor", None):
+        services.accounts.sign_in(args.actor, _password(f"password of {args.actor}: "))
+    return services
+
+
+def _password(prompt: str, variable: str = "MESOMIX_PASSWORD") -> str:
+    """A password typed at the prompt, or (for scripts) from an environment variable."""
+    if variable in os.environ:
+        return os.environ[variable]
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    raise BadInput(f"a password is needed: type it at the prompt, or set {variable} for a script")
 
 
 def _open_app(args: argparse.Namespace) -> int:
@@ -177,9 +253,13 @@ def _open_app(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    from mesomix.services.demo import load_demo
+    from mesomix.services.demo import holds_data, load_demo
 
     services = _services(args)
+    if args.replace and holds_data(services.engine):
+        if not args.actor:
+            raise BadInput("replacing a database's data needs an admin: add --user NAME")
+        services.accounts.require(args.actor, Action.LOAD_DEMO)
     counts = load_demo(services, replace=args.replace)
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     print(f"demo data loaded into {services.settings.database_url}: {summary}", file=out)
@@ -319,13 +399,13 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
     draft = read_mixture_file(args.file)
     services = _services(args)
     if args.mix_command == "check":
-        plan = services.mixtures.check(draft)
+        plan = services.mixtures.check(draft, args.actor)
         if args.json:
             print(json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False), file=out)
         else:
             print_plan(plan, out)
         return EXIT_BLOCKED if plan.blocked else 0
-    result = services.mixtures.dispense(draft, args.mix_user, _signatures(args))
+    result = services.mixtures.dispense(draft, args.actor, _signatures(args))
     print(f"dispensed batch {result.batch_id}", file=out)
     print(result.label, file=out)
     return 0
@@ -334,7 +414,7 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
 def _stock(args: argparse.Namespace, out: TextIO) -> int:
     services = _services(args)
     today = services.clock.today()
-    lines = services.stock.lots(args.product)
+    lines = services.stock.lots(args.actor, args.product)
     if args.product and not lines:
         print(f"no stock of {args.product}", file=out)
         return 0
@@ -385,15 +465,11 @@ def _signatures(args: argparse.Namespace) -> list[Signature]:
 
 def _allergy(args: argparse.Namespace, out: TextIO) -> int:
     if args.allergy_command == "code":
-        _services(args).allergies.code(
-            args.allergy_id, args.allergy_user, args.substance, args.group
-        )
+        _services(args).allergies.code(args.allergy_id, args.actor, args.substance, args.group)
         print(f"allergy {args.allergy_id} coded", file=out)
         return 0
     if args.allergy_command == "verify":
-        _services(args).allergies.set_verification(
-            args.allergy_id, args.allergy_user, args.verification
-        )
+        _services(args).allergies.set_verification(args.allergy_id, args.actor, args.verification)
         print(f"allergy {args.allergy_id} is now {args.verification}", file=out)
         return 0
     if args.allergy_command == "import":
@@ -401,17 +477,90 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
             data = json.loads(_read_text(args.file))
         except json.JSONDecodeError as exc:
             raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
-        ids = _services(args).allergies.import_fhir(args.patient, args.allergy_user, data)
+        ids = _services(args).allergies.import_fhir(args.patient, args.actor, data)
         print(
             f"recorded {len(ids)} allerg{'y' if len(ids) == 1 else 'ies'} for {args.patient}",
             file=out,
         )
         return 0
-    bundle = _services(args).allergies.export_fhir(args.patient, args.allergy_user)
+    bundle = _services(args).allergies.export_fhir(args.patient, args.actor)
     text = json.dumps(bundle, indent=2, ensure_ascii=False)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
         print(f"{len(bundle['entry'])} allergies written to {args.output}", file=out)
     else:
         print(text, file=out)
+    return 0
+
+
+def _user(args: argparse.Namespace, out: TextIO) -> int:
+    if args.user_command == "create-admin":
+        services = _services(args)
+        services.accounts.create_first_admin(args.name, args.display_name, _new_password(args.name))
+        print(f"{args.name} is the first admin of {services.settings.database_url}", file=out)
+        return 0
+    accounts = _services(args).accounts
+    if args.user_command == "list":
+        for row in accounts.users(args.actor):
+            state = "active" if row.active else "deactivated"
+            locked = " (locked)" if row.locked_until else ""
+            print(f"{row.name:<16} {row.role:<13} {state}{locked}  {row.display_name}", file=out)
+        return 0
+    if args.user_command == "create":
+        accounts.create_user(
+            args.actor, args.name, args.display_name, args.role, _new_password(args.name)
+        )
+    elif args.user_command == "reset-password":
+        accounts.reset_password(args.actor, args.name, _new_password(args.name))
+    else:
+        {
+            "unlock": accounts.unlock,
+            "deactivate": accounts.deactivate,
+            "reactivate": accounts.reactivate,
+        }[args.user_command](args.actor, args.name)
+    print(f"{args.user_command}: {args.name} done", file=out)
+    return 0
+
+
+def _new_password(name: str) -> str:
+    """A new password, typed twice at the prompt (or MESOMIX_NEW_PASSWORD for a script)."""
+    first = _password(f"new password for {name}: ", "MESOMIX_NEW_PASSWORD")
+    if "MESOMIX_NEW_PASSWORD" not in os.environ and getpass.getpass("again: ") != first:
+        raise BadInput("the two passwords differ")
+    return first
+
+
+def _audit(args: argparse.Namespace, out: TextIO) -> int:
+    services = _services(args)
+    services.accounts.require(args.actor, Action.VIEW_AUDIT)
+    if args.audit_command == "verify":
+        verdict = audit_verify(services.engine)
+        if verdict.intact:
+            print(f"audit chain intact: {verdict.rows} rows", file=out)
+            return 0
+        print(
+            f"mesomix: audit chain broken after {verdict.rows} good rows: {verdict.problem}",
+            file=sys.stderr,
+        )
+        return EXIT_BLOCKED
+    patient_id = None
+    if args.patient:
+        patient_id = services.people.patient_id(args.patient)
+        if patient_id is None:
+            raise NotFound(f"no patient with reference '{args.patient}'")
+    lines = audit_show(
+        services.engine, user=args.by, patient_id=patient_id, lot_id=args.lot,
+        since=args.since, until=args.until, limit=args.limit,
+    )  # fmt: skip
+    zone = services.clock.zone
+    for line in lines:
+        change = (
+            json.dumps({"old": line.old, "new": line.new}, ensure_ascii=False)
+            if line.old or line.new
+            else ""
+        )
+        print(
+            f"{line.id:>6} {line.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {line.user_name:<12} {line.action:<18} {line.record:<14} {line.reason} {change}".rstrip(),
+            file=out,
+        )
     return 0

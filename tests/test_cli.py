@@ -16,9 +16,27 @@ from mesomix.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+DEMO_PASSWORDS = {
+    "sam": "demo-staff-2026",
+    "drchen": "demo-practitioner-2026",
+    "nadia": "demo-manager-2026",
+    "admin": "demo-admin-2026",
+}
+
+
 def run(*argv: str) -> tuple[int, str]:
+    """The command in this process; whoever `--user` names signs in with their demo password."""
     out = io.StringIO()
-    return main(list(argv), out), out.getvalue()
+    user = argv[argv.index("--user") + 1] if "--user" in argv else None
+    previous = os.environ.pop("MESOMIX_PASSWORD", None)
+    if user in DEMO_PASSWORDS:
+        os.environ["MESOMIX_PASSWORD"] = DEMO_PASSWORDS[user]
+    try:
+        return main(list(argv), out), out.getvalue()
+    finally:
+        os.environ.pop("MESOMIX_PASSWORD", None)
+        if previous is not None:
+            os.environ["MESOMIX_PASSWORD"] = previous
 
 
 @pytest.fixture
@@ -112,7 +130,7 @@ def test_demo_fills_and_refuses_to_mix_with_other_data(db, capsys):
     assert status == 0 and "20 patients" in printed
     status, _ = run("--db", db, "demo")
     assert status == 2 and "--replace" in capsys.readouterr().err
-    assert run("--db", db, "demo", "--replace")[0] == 0
+    assert run("--db", db, "demo", "--replace", "--user", "admin")[0] == 0
 
 
 def test_database_url_from_the_environment(tmp_path, monkeypatch):
@@ -142,22 +160,22 @@ amount = "50 mg"
 
 def test_mix_check_json_then_dispense(demo_db, tmp_path):
     path = write(tmp_path, MIX)
-    status, printed = run("--db", demo_db, "mix", "check", path, "--json")
+    status, printed = run("--db", demo_db, "mix", "check", path, "--user", "sam", "--json")
     plan = json.loads(printed)
     assert status == 0 and plan["dispensable"] and plan["final_volume"] == "5 mL"
     assert [d["delivers"] for d in plan["draws"][:2]] == [
         {"lidocaine_hcl": "20 mg"},
         {"tranexamic_acid": "50 mg"},
     ]
-    _, stock_before = run("--db", demo_db, "stock")
+    _, stock_before = run("--db", demo_db, "stock", "--user", "sam")
     status, printed = run("--db", demo_db, "mix", "dispense", path, "--user", "sam")
     assert status == 0 and printed.startswith("dispensed batch")
-    assert run("--db", demo_db, "stock")[1] != stock_before
+    assert run("--db", demo_db, "stock", "--user", "sam")[1] != stock_before
 
 
 def test_mix_check_blocked_exits_1_and_says_why(demo_db, tmp_path):
     path = write(tmp_path, MIX.replace('"20 mg"', '"20 Mg"'))
-    status, printed = run("--db", demo_db, "mix", "check", path)
+    status, printed = run("--db", demo_db, "mix", "check", path, "--user", "sam")
     assert status == 1 and "BLOCK:" in printed and "megagrams" in printed
 
 
@@ -175,28 +193,30 @@ def test_mix_check_blocked_exits_1_and_says_why(demo_db, tmp_path):
     ],
 )
 def test_malformed_mixture_files(demo_db, tmp_path, capsys, text, says):
-    status, _ = run("--db", demo_db, "mix", "check", write(tmp_path, text))
+    status, _ = run("--db", demo_db, "mix", "check", write(tmp_path, text), "--user", "sam")
     assert status == 2 and says in capsys.readouterr().err
 
 
 def test_dispense_refused_writes_nothing(demo_db, tmp_path, capsys):
     path = write(tmp_path, MIX)
-    _, before = run("--db", demo_db, "stock")
+    _, before = run("--db", demo_db, "stock", "--user", "sam")
     assert run("--db", demo_db, "mix", "dispense", path, "--user", "nadia")[0] == 2
     assert "may not dispense" in capsys.readouterr().err
     blocked = write(tmp_path, MIX.replace('"20 mg"', '"2,0 mg"'))
     assert run("--db", demo_db, "mix", "dispense", blocked, "--user", "sam")[0] == 2
     assert "decimal comma" in capsys.readouterr().err
-    assert run("--db", demo_db, "stock")[1] == before
+    assert run("--db", demo_db, "stock", "--user", "sam")[1] == before
 
 
 def test_missing_file(demo_db, capsys):
-    assert run("--db", demo_db, "mix", "check", "/nonexistent/mix.toml")[0] == 2
+    assert run("--db", demo_db, "mix", "check", "/nonexistent/mix.toml", "--user", "sam")[0] == 2
     assert "no such file" in capsys.readouterr().err
 
 
 def test_stock_lists_lots(demo_db):
-    status, printed = run("--db", demo_db, "stock", "--product", "sodium_chloride_09_10ml_vial")
+    status, printed = run(
+        "--db", demo_db, "stock", "--product", "sodium_chloride_09_10ml_vial", "--user", "sam"
+    )
     assert status == 0 and "Sodium Chloride" in printed
 
 
@@ -222,14 +242,14 @@ def test_python_m_mesomix_help():
 )
 def test_unusable_database_urls_are_refused_cleanly(monkeypatch, capsys, url, says):
     monkeypatch.setenv("MESOMIX_DATABASE_URL", url)
-    assert run("stock")[0] == 2
+    assert run("stock", "--user", "sam")[0] == 2
     assert says in capsys.readouterr().err
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path, capsys):
     path = tmp_path / "notes.sqlite"
     path.write_text("not a database, just notes " * 100)
-    assert run("--db", str(path), "stock")[0] == 2
+    assert run("--db", str(path), "stock", "--user", "sam")[0] == 2
     assert "could not be used" in capsys.readouterr().err
 
 
@@ -243,7 +263,7 @@ def test_refused_convert_writes_no_database(tmp_path, capsys):
 
 def test_product_must_be_text(demo_db, tmp_path, capsys):
     path = write(tmp_path, '[[ingredient]]\nwhat="biotin"\namount="5 mg"\nproduct=["a"]\n')
-    assert run("--db", demo_db, "mix", "check", path)[0] == 2
+    assert run("--db", demo_db, "mix", "check", path, "--user", "sam")[0] == 2
     assert "product must be a product code" in capsys.readouterr().err
 
 
@@ -348,7 +368,7 @@ def test_dispense_with_a_signed_override_from_the_command_line(
         == 0
     )
     path = write(tmp_path, MIX)
-    status, printed = run("--db", demo_db, "mix", "check", path, "--json")
+    status, printed = run("--db", demo_db, "mix", "check", path, "--user", "sam", "--json")
     assert status == 1
     (key,) = [f["key"] for f in json.loads(printed)["findings"] if f["severity"] == "block"]
     args = [

@@ -182,6 +182,14 @@ class AccountService:
             locked_until=None,
         )
 
+    def require(self, user: str, action: Action) -> None:
+        """Refuse (and audit) a user whose role does not allow the action: for reads elsewhere."""
+        with (
+            denials_recorded(self._engine, self._clock, user, action.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, action)
+
     def users(self, admin: str) -> list[UserRow]:
         with (
             denials_recorded(self._engine, self._clock, admin, "list users"),

@@ -27,6 +27,7 @@ from mesomix.db.tables import (
 from mesomix.domain.catalog import Product
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.units import data_dir
+from mesomix.services.audit import Entry, record
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import hash_password
@@ -105,6 +106,15 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                         recorded_on=allergy.get("recorded_on"),
                     )
                 )
+    record(
+        engine,
+        services.clock,
+        Entry(
+            "demo.load",
+            user_name="mesomix",
+            reason="demo data set loaded" + (" (replacing)" if replace else ""),
+        ),
+    )  # type: ignore[attr-defined]
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
     return {

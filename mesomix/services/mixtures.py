@@ -128,10 +128,14 @@ class MixtureService:
         self._catalog = catalog
         self._clock = clock
 
-    def check(self, draft: DraftMixture) -> Plan:
+    def check(self, draft: DraftMixture, user: str) -> Plan:
         """The plan and every finding as the shelf is now, with the beyond-use date; writes nothing."""
         catalog = self._catalog.catalog()
-        with transaction(self._engine) as connection:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.CHECK_MIXTURE.value),
+            transaction(self._engine) as connection,
+        ):
+            self._actor(connection, user, Action.CHECK_MIXTURE)
             lots = lots_of(connection, candidate_products(draft, catalog))
             facts = self._patient(connection, draft.patient)[1] if draft.patient else None
         return self._assess(draft, catalog, lots, facts).plan

@@ -10,10 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import select
 
+from mesomix.clock import Clock
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.checks import PatientFacts
-from mesomix.services.uow import transaction, unit_of_work
+from mesomix.domain.permissions import Action
+from mesomix.services.actors import require
+from mesomix.services.audit import denials_recorded
+from mesomix.services.uow import unit_of_work
 
 _PATIENT = PatientRow.__table__
 _ALLERGY = AllergyRow.__table__
@@ -75,11 +79,17 @@ def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFact
 
 
 class PeopleService:
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
         self._engine = engine
+        self._clock = clock
 
-    def patients(self) -> list[PatientSummary]:
-        with unit_of_work(self._engine) as session:
+    def patients(self, user: str) -> list[PatientSummary]:
+        """Patients with weight and allergies: only for the roles that need them."""
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_PATIENTS)
             allergies: dict[int, list[Allergy]] = {}
             for row in session.exec(select(AllergyRow).order_by(AllergyRow.id)):
                 allergies.setdefault(row.patient_id, []).append(allergy_from_row(row))
@@ -94,11 +104,17 @@ class PeopleService:
                 for p in session.exec(select(PatientRow).order_by(PatientRow.name))
             ]
 
-    def facts(self, ref: str) -> PatientFacts | None:
-        with transaction(self._engine) as connection:
-            found = patient_facts(connection, ref)
-        return found[1] if found else None
-
-    def users(self) -> list[UserRow]:
+    def patient_id(self, ref: str) -> int | None:
         with unit_of_work(self._engine) as session:
-            return list(session.exec(select(UserRow).order_by(UserRow.name)))
+            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            return patient.id if patient else None
+
+    def practitioners(self) -> list[tuple[str, str]]:
+        """(display name, user name) of active practitioners: who may sign an override."""
+        with unit_of_work(self._engine) as session:
+            rows = session.exec(
+                select(UserRow)
+                .where(UserRow.role == "practitioner", UserRow.active)
+                .order_by(UserRow.name)
+            )
+            return [(row.display_name, row.name) for row in rows]

@@ -87,7 +87,7 @@ class StockService:
         self._engine = engine
         self._clock = clock
 
-    def lots(self, product_code: str | None = None) -> list[LotLine]:
+    def lots(self, user: str, product_code: str | None = None) -> list[LotLine]:
         """Every lot with stock, by product name then expiry."""
         query = (
             select(LotRow, ProductRow)
@@ -97,7 +97,11 @@ class StockService:
         )
         if product_code:
             query = query.where(LotRow.product_code == product_code)
-        with unit_of_work(self._engine) as session:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_STOCK)
             return [
                 LotLine(
                     product.code,

@@ -42,7 +42,7 @@ def test_starting_again_keeps_every_row(db_url, clock):
     assert migrate(again.engine) is False
     with unit_of_work(again.engine) as session:
         assert len(session.exec(select(PatientRow)).all()) == 2
-    assert again.stock.lots()[0].on_hand_ul == 20_000
+    assert again.stock.lots("sam")[0].on_hand_ul == 20_000
     again.close()
 
 

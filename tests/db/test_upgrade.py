@@ -8,7 +8,13 @@ from alembic import command
 from mesomix.bootstrap import Settings, build
 from mesomix.db.engine import make_engine, writer
 from mesomix.db.migrate import _config, current_revision, head_revision
-from mesomix.services.people import PeopleService
+from mesomix.services.people import patient_facts
+from mesomix.services.uow import transaction
+
+
+def patient_facts_of(services, ref):
+    with transaction(services.engine) as connection:
+        return patient_facts(connection, ref)
 
 
 def test_a_0001_database_with_data_upgrades_and_keeps_every_row(tmp_path, clock):
@@ -31,8 +37,8 @@ def test_a_0001_database_with_data_upgrades_and_keeps_every_row(tmp_path, clock)
 
     services = build(Settings(database_url=url, clock=clock))  # what starting mesomix does
     assert current_revision(services.engine) == head_revision()
-    (patient,) = PeopleService(services.engine).patients()
-    (allergy,) = patient.allergies
+    patient, facts = patient_facts_of(services, "P-9")
+    (allergy,) = facts.allergies
     assert (patient.ref, allergy.text, allergy.note) == ("P-9", "peanut", "from the 0001 era")
     assert [(r.manifestation, r.severity) for r in allergy.reactions] == [("anaphylaxis", "severe")]
     assert allergy.tolerated == ()
@@ -55,8 +61,8 @@ def test_the_upgrade_also_runs_on_postgresql(postgres, clock):
         ))  # fmt: skip
     engine.dispose()
     services = build(Settings(database_url=url, clock=clock))
-    (patient,) = PeopleService(services.engine).patients()
-    assert [(r.manifestation, r.severity) for r in patient.allergies[0].reactions] == [
+    _, facts = patient_facts_of(services, "P-9")
+    assert [(r.manifestation, r.severity) for r in facts.allergies[0].reactions] == [
         ("hives", "mild")
     ]
     services.close()

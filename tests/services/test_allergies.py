@@ -14,12 +14,12 @@ def test_record_then_code_free_text_so_it_is_checked(clinic):
         "P-1", "drchen", Allergy(text="novocaine", verification="confirmed", criticality="high")
     )
     receive(clinic, "procain_steigerwald_1pct_5ml_amp", "PRO1", 5)
-    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")))
+    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")), "sam")
     assert {f.code for f in plan.findings} >= {"allergy.free_text_match"}
     clinic.allergies.code(allergy_id, "drchen", substance="procaine_hcl")
-    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")))
+    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")), "sam")
     assert ("allergy.direct_match", "block") in {(f.code, f.severity.value) for f in plan.findings}
-    (patient,) = [p for p in clinic.people.patients() if p.ref == "P-1"]
+    (patient,) = [p for p in clinic.people.patients("sam") if p.ref == "P-1"]
     assert "coded from free text 'novocaine'" in patient.allergies[0].note
 
 
@@ -31,7 +31,7 @@ def test_refuting_stops_the_alert(clinic):
     )
     receive(clinic, "procain_steigerwald_1pct_5ml_amp", "PRO1", 5)
     clinic.allergies.set_verification(allergy_id, "drchen", "refuted")
-    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")))
+    plan = clinic.mixtures.check(mixture(("procaine", "20 mg")), "sam")
     assert not [f for f in plan.findings if f.code.startswith("allergy.")]
 
 
@@ -97,5 +97,5 @@ def test_refuting_stops_the_alert(clinic):
 def test_refusals_write_nothing(clinic, call, error, says):
     with pytest.raises(error, match=says):
         call(clinic)
-    (patient,) = [p for p in clinic.people.patients() if p.ref == "P-1"]
+    (patient,) = [p for p in clinic.people.patients("sam") if p.ref == "P-1"]
     assert patient.allergies == ()

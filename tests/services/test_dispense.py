@@ -125,11 +125,11 @@ def test_a_mixture_needs_a_known_patient(clinic):
 
 
 def test_check_writes_nothing_and_sees_stock(clinic):
-    plan = clinic.mixtures.check(mixture(("lidocaine", "20 mg")))
+    plan = clinic.mixtures.check(mixture(("lidocaine", "20 mg")), "sam")
     assert "stock.insufficient" in [f.code for f in plan.findings]
     receive(clinic, AMPOULE, "A00001", 5)
     before = counts(clinic)
-    plan = clinic.mixtures.check(mixture(("lidocaine", "20 mg")))
+    plan = clinic.mixtures.check(mixture(("lidocaine", "20 mg")), "sam")
     assert not plan.blocked and plan.draws[0].product.code == AMPOULE
     assert counts(clinic) == before
 
@@ -179,7 +179,7 @@ def test_an_open_vial_past_its_in_use_limit_does_not_count_as_stock(clinic):
     clinic.mixtures.dispense(mixture(("lidocaine", "20 mg")), "sam")  # opens the only vial
     clinic.clock.advance(timedelta(days=40))
     ampoules = receive(clinic, AMPOULE, "A00001", 5)
-    plan = clinic.mixtures.check(mixture(("lidocaine", "50 mg")))
+    plan = clinic.mixtures.check(mixture(("lidocaine", "50 mg")), "sam")
     assert not plan.blocked and plan.draws[0].product.code == AMPOULE
     clinic.mixtures.dispense(mixture(("lidocaine", "50 mg")), "sam")
     assert lot_row(clinic, vial).on_hand_ul == 18_000  # untouched: its remainder awaits disposal

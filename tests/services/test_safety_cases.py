@@ -49,7 +49,7 @@ def codes(plan):
 def test_unusable_lots_are_refused_in_the_service(clinic, change, expect):
     lot = receive(clinic, B12, "L1", 5)
     set_lot(clinic, lot, **change)
-    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")))
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")), "sam")
     assert (expect, "block") in codes(plan)
     before = counts(clinic)
     with pytest.raises(DispenseRefused):
@@ -136,15 +136,15 @@ def test_an_opened_vial_near_its_in_use_limit_sets_the_date(clinic):
 
 def test_unknown_category_or_storage_blocks(clinic):
     receive(clinic, B12, "L1", 5)
-    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), category="category_9"))
+    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), category="category_9"), "sam")
     assert ("beyond_use.unknown_category", "block") in codes(plan)
-    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), storage="freezer"))
+    plan = clinic.mixtures.check(draft(("cyanocobalamin", "500 mcg"), storage="freezer"), "sam")
     assert ("beyond_use.unknown_storage", "block") in codes(plan)
 
 
 def test_check_shows_the_date_before_dispensing(clinic):
     receive(clinic, B12, "L1", 5)
-    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")))
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "500 mcg")), "sam")
     (shown,) = [f.message for f in plan.findings if f.code == "beyond_use.date"]
     assert "category 1 at room temperature: 12 h" in shown and "lot L1" in shown
 
@@ -163,7 +163,7 @@ def allergic(clinic):
 
 
 def blocking_key(services, item=("procaine", "20 mg")):
-    plan = services.mixtures.check(mixture(item))
+    plan = services.mixtures.check(mixture(item), "sam")
     (block,) = [f for f in plan.findings if f.severity.value == "block"]
     return block.key
 
@@ -244,7 +244,7 @@ def test_an_override_does_not_carry_over_to_the_next_mixture(allergic):
 
 def test_some_findings_can_never_be_overridden(clinic):
     receive(clinic, B12, "L1", 1)
-    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "2000 mcg")))
+    plan = clinic.mixtures.check(mixture(("cyanocobalamin", "2000 mcg")), "sam")
     (block,) = [f for f in plan.findings if f.severity.value == "block"]
     assert block.code == "stock.insufficient" and not block.overridable
     with pytest.raises(ServiceError, match="can never be overridden"):
@@ -258,7 +258,7 @@ def test_some_findings_can_never_be_overridden(clinic):
 def test_a_dose_over_the_limit_can_be_signed_off(clinic):
     receive(clinic, "lidocaine_2pct_5ml_amp", "LID1", 20)
     receive(clinic, SALINE, "NS1", 5)
-    plan = clinic.mixtures.check(mixture(("lidocaine", "250 mg"), final="15 mL"))
+    plan = clinic.mixtures.check(mixture(("lidocaine", "250 mg"), final="15 mL"), "sam")
     (block,) = [f for f in plan.findings if f.severity.value == "block"]
     assert block.code == "dose.over_maximum" and block.overridable
     result = clinic.mixtures.dispense(
@@ -285,7 +285,7 @@ def test_a_signature_for_a_finding_that_is_not_there_is_refused(allergic):
 def test_a_dose_signature_does_not_cover_a_larger_dose(clinic):
     receive(clinic, "lidocaine_2pct_5ml_amp", "LID1", 40)
     receive(clinic, SALINE, "NS1", 5)
-    small = clinic.mixtures.check(mixture(("lidocaine", "210 mg"), final="15 mL"))
+    small = clinic.mixtures.check(mixture(("lidocaine", "210 mg"), final="15 mL"), "sam")
     (block,) = [f for f in small.findings if f.severity.value == "block"]
     before = counts(clinic)
     with pytest.raises(ServiceError, match="no blocking finding"):
