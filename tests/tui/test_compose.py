@@ -59,13 +59,11 @@ def findings(screen) -> list[str]:
 
 
 async def test_staff_composes_sees_the_plan_and_dispenses(demo):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)
         await choose_patient(pilot, "P-0003")
-        select_user = app.screen.query_one("#user", Select)
-        select_user.value = "sam"
         await compose(pilot, ("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
 
         table = app.screen.query_one("#plan", DataTable)
@@ -88,11 +86,10 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
 
 
 async def test_a_typed_unit_error_blocks_live_and_dispense_writes_nothing(demo):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await choose_patient(pilot, "P-0003")
-        app.screen.query_one("#user", Select).value = "sam"
         await compose(pilot, ("lidocaine", "20 Mg"))
         shown = findings(app.screen)
         assert any(text.startswith("BLOCK:") and "megagrams" in text for text in shown)
@@ -106,7 +103,7 @@ async def test_a_typed_unit_error_blocks_live_and_dispense_writes_nothing(demo):
 
 
 async def test_names_are_shown_as_typed_not_as_markup(demo):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         select = app.screen.query_one("#patient", Select)
@@ -118,7 +115,7 @@ async def test_names_are_shown_as_typed_not_as_markup(demo):
 
 
 async def test_adding_and_removing_ingredient_rows(demo):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         rows = len(app.screen.query(".ingredient-row"))
@@ -130,18 +127,30 @@ async def test_adding_and_removing_ingredient_rows(demo):
         assert len(app.screen.query(".ingredient-row")) == rows
 
 
-async def test_an_empty_database_says_why_nothing_can_be_dispensed(services):
+async def test_a_new_database_asks_for_its_first_admin_then_signs_in(services):
+    from mesomix.tui.screens.signin import FirstAdminScreen, SignInScreen
+
     app = make_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        status = str(app.screen.query_one("#status", Static).render())
-        assert "No one in this database may dispense yet" in status
+        assert isinstance(app.screen, FirstAdminScreen)
+        for field, text in (
+            ("#admin-name", "ines"),
+            ("#admin-display", "Inès Admin"),
+            ("#admin-password", "a long admin password"),
+            ("#admin-again", "a long admin password"),
+        ):
+            await type_into(pilot, app.screen.query_one(field, Input), text)
+        await pilot.click("#admin-go")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+    assert services.accounts.has_users()
 
 
 async def test_a_failing_service_is_reported_not_a_crash(demo, monkeypatch):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
 
-    def broken(_draft):
+    def broken(_draft, _user):
         raise RuntimeError("disk I/O error")
 
     async with app.run_test(size=SIZE) as pilot:
@@ -161,11 +170,10 @@ async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
     from mesomix.services.uow import unit_of_work
     from mesomix.tui.screens.override import OverrideScreen
 
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await choose_patient(pilot, "P-0001")  # confirmed, high-criticality procaine allergy
-        app.screen.query_one("#user", Select).value = "sam"
         await compose(pilot, ("procaine", "20 mg"))
         assert any(t.startswith("BLOCK:") and "F8" in t for t in findings(app.screen))
         assert app.screen.query_one("#dispense", Button).disabled
@@ -201,7 +209,7 @@ async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
 
 
 async def test_changing_the_mixture_drops_the_signatures(demo):
-    app = make_app(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await choose_patient(pilot, "P-0001")

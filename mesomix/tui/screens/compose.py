@@ -25,6 +25,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.units import format_quantity
+from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
@@ -103,7 +104,6 @@ class ComposeScreen(Screen[None]):
     class Loaded(Message):
         catalog: Catalog
         patients: list[PatientSummary]
-        users: list[tuple[str, str]]
         practitioners: list[tuple[str, str]]
 
     @dataclass
@@ -119,9 +119,10 @@ class ComposeScreen(Screen[None]):
         message: str
         recheck: bool = False  # after a failed dispense the shelf may have changed
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__()
         self.services = services
+        self.user = user  # who is signed in: they make the mixture
         self._patients: dict[str, PatientSummary] = {}
         self._suggester: SuggestFromList | None = None
         self._plan: Plan | None = None
@@ -134,7 +135,7 @@ class ComposeScreen(Screen[None]):
         yield Header()
         with Horizontal(id="people"):
             yield Select[str]([], prompt="Patient", id="patient", compact=True)
-            yield Select[str]([], prompt="Made by", id="user", compact=True)
+            yield Label(Text(f"made by {self.user.display_name} ({self.user.role})"), id="made-by")
         yield Static("Choose a patient.", id="patient-info")
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients", can_focus=False):
@@ -170,16 +171,12 @@ class ComposeScreen(Screen[None]):
     def _load(self) -> None:
         try:
             catalog = self.services.catalog.catalog()
-            patients = self.services.people.patients()
-            people = [u for u in self.services.people.users() if u.active]
-            users = [
-                (u.display_name, u.name) for u in people if u.role in ("staff", "practitioner")
-            ]
-            practitioners = [(u.display_name, u.name) for u in people if u.role == "practitioner"]
+            patients = self.services.people.patients(self.user.name)
+            practitioners = self.services.people.practitioners()
         except Exception as exc:  # a worker reports; it never takes the app down
             self.post_message(self.Failed(f"could not load the catalogue and patients: {exc}"))
             return
-        self.post_message(self.Loaded(catalog, patients, users, practitioners))
+        self.post_message(self.Loaded(catalog, patients, practitioners))
 
     def on_compose_screen_loaded(self, message: Loaded) -> None:
         catalog = self._catalog = message.catalog
@@ -193,17 +190,6 @@ class ComposeScreen(Screen[None]):
         self.query_one("#patient", Select).set_options(
             (Text(f"{p.name} ({p.ref})"), p.ref) for p in message.patients
         )
-        users = self.query_one("#user", Select)
-        users.set_options((Text(name), code) for name, code in message.users)
-        if not message.users:
-            self._say(
-                "No one in this database may dispense yet (no staff or practitioner users): "
-                "try `mesomix --demo`, or add users first.",
-                error=True,
-            )
-        wanted = self.services.settings.user
-        if wanted and any(code == wanted for _, code in message.users):
-            users.value = wanted
         diluents = self.query_one("#diluent", Select)
         diluents.set_options((Text(p.name), p.code) for p in catalog.diluents())
         self.query_one("#ingredients").mount_all(
@@ -285,7 +271,7 @@ class ComposeScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="check")
     def _check(self, draft: DraftMixture) -> None:
         try:
-            plan = self.services.mixtures.check(draft)
+            plan = self.services.mixtures.check(draft, self.user.name)
         except Exception as exc:  # a worker reports; it never takes the app down
             self.post_message(self.Failed(f"could not check the mixture: {exc}"))
             return
@@ -360,14 +346,10 @@ class ComposeScreen(Screen[None]):
     def action_dispense(self) -> None:
         if self._busy:
             return
-        user = self.query_one("#user", Select).value
-        if not isinstance(user, str):
-            self._say("Choose who is making the mixture (Made by).")
-            return
         self._busy = True
         self.query_one("#dispense", Button).disabled = True
         self._say("Dispensing…")
-        self._dispense(self.draft(), user, list(self._signatures))
+        self._dispense(self.draft(), self.user.name, list(self._signatures))
 
     @on(Button.Pressed, "#dispense")
     def _dispense_pressed(self) -> None:

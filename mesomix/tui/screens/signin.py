@@ -1,0 +1,165 @@
+"""Signing in, the first admin of a new database, and the idle lock.
+
+The screens gather names and passwords; the account service decides, in a worker, and every
+failure is counted and audited there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from mesomix.bootstrap import Services
+from mesomix.services.accounts import SignedIn
+from mesomix.services.errors import ServiceError
+
+
+class SignInScreen(Screen[None]):
+    """Who is at the terminal. The first frame shows at once; the database is asked in a worker."""
+
+    @dataclass
+    class Done(Message):
+        user: SignedIn | None
+        problem: str = ""
+
+    def __init__(self, services: Services, name: str = "") -> None:
+        super().__init__()
+        self.services = services
+        self._name = name
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="signin-box"):
+            yield Label("Sign in to mesomix", classes="box-title")
+            yield Input(value=self._name, placeholder="user name", id="signin-name")
+            yield Input(placeholder="password", password=True, id="signin-password")
+            yield Button("Sign in", id="signin-go", variant="primary")
+            yield Static("", id="signin-problem", classes="problem")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — sign in"
+        self.query_one("#signin-password" if self._name else "#signin-name", Input).focus()
+
+    @on(Button.Pressed, "#signin-go")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        name = self.query_one("#signin-name", Input).value.strip()
+        password = self.query_one("#signin-password", Input).value
+        if not name or not password:
+            self._problem("type your user name and your password")
+            return
+        self.query_one("#signin-go", Button).disabled = True
+        self._sign_in(name, password)
+
+    @work(thread=True, exclusive=True, group="signin")
+    def _sign_in(self, name: str, password: str) -> None:
+        try:
+            self.post_message(self.Done(self.services.accounts.sign_in(name, password)))
+        except ServiceError as exc:
+            self.post_message(self.Done(None, str(exc)))
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Done(None, f"the database could not be asked: {exc}"))
+
+    def on_sign_in_screen_done(self, message: Done) -> None:
+        self.query_one("#signin-go", Button).disabled = False
+        if message.user is None:
+            self.query_one("#signin-password", Input).value = ""
+            self._problem(message.problem)
+            return
+        self.app.post_message(SignedInMessage(message.user))
+
+    def _problem(self, text: str) -> None:
+        self.query_one("#signin-problem", Static).update(Text(text))
+
+
+@dataclass
+class SignedInMessage(Message):
+    """Someone signed in: the app opens their work."""
+
+    user: SignedIn
+
+
+class FirstAdminScreen(Screen[None]):
+    """A new database has no users: whoever installs mesomix creates its first admin."""
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="signin-box"):
+            yield Label("A new database: create its first admin", classes="box-title")
+            yield Input(placeholder="user name (letters, digits, dots, dashes)", id="admin-name")
+            yield Input(placeholder="display name", id="admin-display")
+            yield Input(
+                placeholder="password (at least 12 characters)", password=True, id="admin-password"
+            )
+            yield Input(placeholder="password again", password=True, id="admin-again")
+            yield Button("Create the admin", id="admin-go", variant="primary")
+            yield Static("", id="admin-problem", classes="problem")
+        yield Footer()
+
+    @on(Button.Pressed, "#admin-go")
+    def _create(self) -> None:
+        name = self.query_one("#admin-name", Input).value.strip()
+        display = self.query_one("#admin-display", Input).value.strip()
+        password = self.query_one("#admin-password", Input).value
+        if password != self.query_one("#admin-again", Input).value:
+            self.query_one("#admin-problem", Static).update("the two passwords differ")
+            return
+        try:
+            self.services.accounts.create_first_admin(name, display, password)
+        except ServiceError as exc:
+            self.query_one("#admin-problem", Static).update(Text(str(exc)))
+            return
+        self.app.switch_screen(SignInScreen(self.services, name))
+
+
+class LockScreen(ModalScreen[bool]):
+    """The session went idle: the same person types their password again."""
+
+    BINDINGS = [Binding("escape", "noop", show=False)]
+
+    def __init__(self, services: Services, user: SignedIn) -> None:
+        super().__init__()
+        self.services = services
+        self.user = user
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="signin-box"):
+            yield Label(
+                Text(f"Locked — {self.user.display_name}, type your password"), classes="box-title"
+            )
+            yield Input(placeholder="password", password=True, id="lock-password")
+            yield Static("", id="lock-problem", classes="problem")
+
+    def action_noop(self) -> None:
+        """Escape does not unlock."""
+
+    @on(Input.Submitted, "#lock-password")
+    def _unlock(self, event: Input.Submitted) -> None:
+        self._check(event.value)
+
+    @work(thread=True, exclusive=True, group="unlock")
+    def _check(self, password: str) -> None:
+        ok = self.services.accounts.verify(self.user.name, password)
+        self.app.call_from_thread(self._checked, ok)
+
+    def _checked(self, ok: bool) -> None:
+        if ok:
+            self.dismiss(True)
+            return
+        self.query_one("#lock-password", Input).value = ""
+        self.query_one("#lock-problem", Static).update(
+            "wrong password (each failure counts towards the lockout)"
+        )
