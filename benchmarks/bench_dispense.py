@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 
@@ -58,12 +59,31 @@ def run() -> list[Figure]:
         statements = [(s, p, many) for s, p, many in captured if not s.startswith("BEGIN")]
 
         raw = _raw_connection(path)
+        next_audit_id = [0]  # set from the chain's head, read as mesomix reads it
+
+        def fresh_audit_ids(statement: str, parameters: Any) -> Any:
+            """Audit rows carry their id in the chain: each replay appends new ones, as mesomix does."""
+            if not statement.startswith("INSERT INTO audit "):
+                return parameters
+            columns = statement[statement.index("(") + 1 : statement.index(")")].split(", ")
+            position = columns.index("id")
+            rows = []
+            for row in parameters:
+                row = list(row)
+                row[position] = next_audit_id[0]
+                next_audit_id[0] += 1
+                rows.append(tuple(row))
+            return rows
 
         def raw_dispense() -> None:
             raw.execute("BEGIN IMMEDIATE")
             for statement, parameters, many in statements:
                 if many:
-                    raw.executemany(statement, parameters)
+                    raw.executemany(statement, fresh_audit_ids(statement, parameters))
+                elif statement.startswith("SELECT audit_head"):
+                    next_audit_id[0] = raw.execute(statement, parameters).fetchone()[1] + 1
+                elif statement.startswith("UPDATE audit_head"):
+                    raw.execute(statement, (next_audit_id[0] - 1, *parameters[1:]))
                 else:
                     raw.execute(statement, parameters).fetchall()
             raw.execute("COMMIT")

@@ -18,6 +18,7 @@ USERS = (
     ("sam", "Sam Ortega", "staff"),
     ("drchen", "Dr Mei Chen", "practitioner"),
     ("nadia", "Nadia Haddad", "manager"),
+    ("root", "Rosa Admin", "admin"),
 )
 PASSWORD = "correct horse battery"  # every test user's, hashed for real
 
@@ -106,3 +107,22 @@ def add_allergy(services: Services, patient_ref: str, **fields: object) -> int:
         session.add(row)
         session.flush()
         return row.id or 0
+
+
+def snapshot(services: Services) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table but the audit trail: to prove a refusal wrote nothing else."""
+    from sqlmodel import SQLModel
+
+    with services.engine.connect() as connection:
+        return {
+            name: sorted(map(tuple, connection.execute(sa.select(table)).all()), key=repr)
+            for name, table in SQLModel.metadata.tables.items()
+            if name not in ("audit", "audit_head")
+        }
+
+
+def audit_rows(services: Services) -> list[object]:
+    from mesomix.db.tables import AuditRow
+
+    with unit_of_work(services.engine) as session:
+        return list(session.exec(select(AuditRow).order_by(AuditRow.id)))

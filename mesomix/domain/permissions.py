@@ -1,4 +1,7 @@
-"""Who may do what: one matrix, denied by default, consulted by every service."""
+"""Who may do what: one matrix, denied by default, consulted by every service.
+
+The catalogue (substances, products, conversions) is reference knowledge everyone may read, so it
+is not an action here; everything about patients, stock, batches, accounts and the trail is."""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ class Role(Enum):
 
 
 class Action(Enum):
-    VIEW_CATALOG = "view the catalogue"
     CHECK_MIXTURE = "check a mixture"
     DISPENSE = "dispense a mixture"
     VIEW_STOCK = "view stock"
@@ -30,7 +32,6 @@ STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGE
 
 # The one place that says who may do what; anything not listed is refused.
 _ALLOWED: dict[Action, frozenset[Role]] = {
-    Action.VIEW_CATALOG: frozenset(Role),
     Action.CHECK_MIXTURE: frozenset({STAFF, PRACTITIONER}),
     Action.DISPENSE: frozenset({STAFF, PRACTITIONER}),
     Action.VIEW_STOCK: frozenset(Role),

@@ -33,7 +33,7 @@ _MOVE_HEAD = (
     .where(_HEAD.c.id == 1)
     .values(
         last_id=sa.bindparam("new_last"),
-        count=_HEAD.c.count + 1,
+        count=_HEAD.c.count + sa.bindparam("added"),
         last_hash=sa.bindparam("new_hash"),
     )
 )

@@ -1,5 +1,7 @@
 """Two terminals, one last vial — times eight: 8 processes × 50 dispenses against a lot of 100.
 
+The audit chain is checked afterwards too: eight writers appended to it at once.
+
 Exactly 100 succeed, nothing is oversold, every refusal says "not enough stock", and stock equals
 100 minus what was dispensed; on a SQLite file and on a real PostgreSQL server.
 """
@@ -14,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from mesomix.bootstrap import Settings, build
-from tests.factories import assert_ledger_exact, counts, lot_row, receive, seed_people
+from mesomix.services.audit import verify
+from tests.factories import assert_ledger_exact, audit_rows, counts, lot_row, receive, seed_people
 
 PROCESSES = 8
 ATTEMPTS = 50
@@ -52,6 +55,9 @@ def race(url: str) -> None:
     assert lot_row(services, lot).on_hand_ul == 0
     assert counts(services)["batches"] == LOT_SIZE
     assert_ledger_exact(services)
+    verdict = verify(services.engine)  # the audit chain survived 8 writers at once
+    assert verdict.intact, verdict.problem
+    assert [row.action for row in audit_rows(services)].count("dispense") == LOT_SIZE
     services.close()
 
 

@@ -1,0 +1,86 @@
+"""Every action as every role: allowed ones work; denied ones are refused with a clear message,
+write nothing, and leave an audit row. The matrix itself lives in mesomix/domain/permissions.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mesomix.domain.allergy import Allergy
+from mesomix.domain.permissions import Action, Role, matrix
+from mesomix.services.errors import PermissionDenied
+from mesomix.services.mixtures import Signature
+from tests.factories import PASSWORD, add_allergy, audit_rows, mixture, receive, snapshot
+
+B12 = "cyanocobalamin_1000mcg_1ml_vial"
+PROCAINE = "procain_steigerwald_1pct_5ml_amp"
+USER_OF = {
+    Role.STAFF: "sam",
+    Role.PRACTITIONER: "drchen",
+    Role.MANAGER: "nadia",
+    Role.ADMIN: "root",
+}
+
+
+def _override(services, user):
+    plan = services.mixtures.check(mixture(("procaine", "20 mg"), patient="P-2"), "sam")
+    (block,) = [f for f in plan.findings if f.severity.value == "block"]
+    signature = Signature(
+        block.key, user, PASSWORD, "tolerated_before", "given before without reaction"
+    )
+    services.mixtures.dispense(mixture(("procaine", "20 mg"), patient="P-2"), "sam", [signature])
+
+
+ACTIONS = {
+    Action.CHECK_MIXTURE: lambda s, u: s.mixtures.check(mixture(("cyanocobalamin", "1000 mcg")), u),
+    Action.DISPENSE: lambda s, u: s.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), u),
+    Action.VIEW_STOCK: lambda s, u: s.stock.lots(u),
+    Action.RECEIVE: lambda s, u: s.stock.receive(
+        u, B12, "NEW1", s.clock.today() + timedelta(days=300), 1
+    ),
+    Action.VIEW_PATIENTS: lambda s, u: s.people.patients(u),
+    Action.SIGN_OVERRIDE: _override,
+    Action.RECORD_ALLERGY: lambda s, u: s.allergies.record(
+        "P-1", u, Allergy(text="surgical gloves")
+    ),
+    Action.MANAGE_USERS: lambda s, u: s.accounts.unlock(u, "sam"),
+    Action.VIEW_AUDIT: lambda s, u: s.accounts.require(u, Action.VIEW_AUDIT),
+    Action.LOAD_DEMO: lambda s, u: s.accounts.require(u, Action.LOAD_DEMO),
+}
+
+
+def test_every_action_is_exercised():
+    assert set(ACTIONS) == set(Action)
+
+
+@pytest.fixture
+def stocked(clinic):
+    receive(clinic, B12, "B1", 20)
+    receive(clinic, PROCAINE, "P1", 20)
+    add_allergy(
+        clinic, "P-2", substance_code="procaine_hcl", verification="confirmed", criticality="high"
+    )
+    return clinic
+
+
+CELLS = [(action, role) for action in Action for role in Role]
+
+
+@pytest.mark.parametrize(("action", "role"), CELLS, ids=[f"{a.name}-{r.value}" for a, r in CELLS])
+def test_role_action_cell(stocked, action, role):
+    user = USER_OF[role]
+    if role in matrix()[action]:
+        ACTIONS[action](stocked, user)
+        return
+    before_rows, before_audit = snapshot(stocked), len(audit_rows(stocked))
+    with pytest.raises(PermissionDenied) as refused:
+        ACTIONS[action](stocked, user)
+    assert f"{user} ({role.value}) may not" in str(refused.value)
+    assert snapshot(stocked) == before_rows
+    trail = audit_rows(stocked)
+    assert len(trail) == before_audit + 1
+    assert (trail[-1].action, trail[-1].user_name) == (
+        "denied",
+        user if action != Action.SIGN_OVERRIDE else "sam",
+    )
