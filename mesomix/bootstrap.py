@@ -29,7 +29,8 @@ class Settings:
     database_url: str
     clock: Clock = field(default_factory=SystemClock)
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
-    user: str | None = None  # who acts in the app until sign-in exists
+    user: str | None = None  # the name the sign-in screen starts with
+    idle_minutes: int = 5  # a signed-in session locks after this long without a key or a click
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="open the demo database, made on first use"
     )
     top.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
+    top.add_argument(
+        "--idle-minutes",
+        type=int,
+        default=int(os.environ.get("MESOMIX_IDLE_MINUTES", "5")),
+        help="lock the app after this many minutes without activity (default 5)",
+    )
     commands = top.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="fill the selected database with the demo data set")
@@ -156,6 +162,21 @@ def parser() -> argparse.ArgumentParser:
     _acting(create)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
+    patient = commands.add_parser("patient", help="add a patient, record a weight")
+    patient_commands = patient.add_subparsers(
+        dest="patient_command", required=True, parser_class=_Parser
+    )
+    add = patient_commands.add_parser("add", help="a new patient")
+    add.add_argument("ref")
+    add.add_argument("--name", required=True)
+    add.add_argument("--born", type=lambda t: _day(t).date(), metavar="YYYY-MM-DD")
+    add.add_argument("--weight", default="", metavar='"70 kg"')
+    _acting(add)
+    weigh = patient_commands.add_parser("weight", help="record a patient's weight")
+    weigh.add_argument("ref")
+    weigh.add_argument("weight", metavar='"70 kg"')
+    _acting(weigh)
+
     audit = commands.add_parser("audit", help="the audit trail: verify the chain, show rows")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
     _acting(
@@ -201,6 +222,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "stock": _stock,
             "allergy": _allergy,
             "user": _user,
+            "patient": _patient,
             "audit": _audit,
         }[args.command]
         return handler(args, out)
@@ -217,7 +239,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     path = args.db or (demo_database_path() if args.demo else None)
-    return Settings(database_url=database_url(path), user=args.app_user)
+    if args.idle_minutes < 1:
+        raise BadInput("--idle-minutes must be at least 1")
+    return Settings(
+        database_url=database_url(path), user=args.app_user, idle_minutes=args.idle_minutes
+    )
 
 
 def _services(args: argparse.Namespace) -> Services:
@@ -563,4 +589,15 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
             f"{line.id:>6} {line.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {line.user_name:<12} {line.action:<18} {line.record:<14} {line.reason} {change}".rstrip(),
             file=out,
         )
+    return 0
+
+
+def _patient(args: argparse.Namespace, out: TextIO) -> int:
+    people = _services(args).people
+    if args.patient_command == "add":
+        people.add_patient(args.actor, args.ref, args.name, args.born, args.weight)
+        print(f"patient {args.ref} added", file=out)
+    else:
+        people.set_weight(args.actor, args.ref, args.weight)
+        print(f"weight of {args.ref} recorded", file=out)
     return 0

@@ -409,3 +409,97 @@ def test_allergy_code_and_verify(demo_db, tmp_path, capsys):
     )
     assert "unknown allergen group 'nope'" in capsys.readouterr().err
     assert run("--db", demo_db, "allergy", "verify", "1", "refuted", "--user", "sam")[0] == 2
+
+
+def test_a_wrong_password_on_the_command_line_is_refused_and_counted(demo_db, monkeypatch, capsys):
+    monkeypatch.setenv("MESOMIX_PASSWORD", "not sams password")
+    out = io.StringIO()
+    assert main(["--db", demo_db, "stock", "--user", "sam"], out) == 2
+    assert "wrong user name or password" in capsys.readouterr().err
+
+
+def test_no_password_and_no_terminal_is_a_clear_refusal(demo_db, monkeypatch, capsys):
+    monkeypatch.delenv("MESOMIX_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["--db", demo_db, "stock", "--user", "sam"], io.StringIO()) == 2
+    assert "MESOMIX_PASSWORD" in capsys.readouterr().err
+
+
+def test_first_admin_then_users_from_the_command_line(db, monkeypatch, capsys):
+    monkeypatch.setenv("MESOMIX_NEW_PASSWORD", "the first admin password")
+    assert run("--db", db, "user", "create-admin", "ines", "--display-name", "Inès")[0] == 0
+    assert run("--db", db, "user", "create-admin", "eve", "--display-name", "Eve")[0] == 2
+    assert "already has users" in capsys.readouterr().err
+    monkeypatch.setenv("MESOMIX_PASSWORD", "the first admin password")
+    monkeypatch.setenv("MESOMIX_NEW_PASSWORD", "a staff member password")
+    out = io.StringIO()
+    assert (
+        main(
+            [
+                "--db",
+                db,
+                "user",
+                "create",
+                "lea",
+                "--display-name",
+                "Léa",
+                "--role",
+                "staff",
+                "--user",
+                "ines",
+            ],
+            out,
+        )
+        == 0
+    )
+    out = io.StringIO()
+    assert main(["--db", db, "user", "list", "--user", "ines"], out) == 0
+    assert "lea" in out.getvalue() and "staff" in out.getvalue()
+
+
+def test_patients_from_the_command_line(demo_db, capsys):
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "patient",
+            "add",
+            "P-0100",
+            "--name",
+            "Noor Haddad",
+            "--weight",
+            "64.5 kg",
+            "--user",
+            "drchen",
+        )[0]
+        == 0
+    )
+    assert run("--db", demo_db, "patient", "weight", "P-0100", "65 kg", "--user", "drchen")[0] == 0
+    assert run("--db", demo_db, "patient", "weight", "P-0100", "650 kg", "--user", "drchen")[0] == 2
+    assert "not a patient's weight" in capsys.readouterr().err
+    assert run("--db", demo_db, "patient", "weight", "P-0100", "65", "--user", "drchen")[0] == 2
+    assert "has no unit" in capsys.readouterr().err
+    assert run("--db", demo_db, "patient", "weight", "P-0100", "65 kg", "--user", "sam")[0] == 2
+    assert "may not edit patients" in capsys.readouterr().err
+
+
+def test_audit_verify_and_show(demo_db, tmp_path, capsys):
+    path = write(tmp_path, MIX)
+    assert run("--db", demo_db, "mix", "dispense", path, "--user", "sam")[0] == 0
+    status, printed = run("--db", demo_db, "audit", "verify", "--user", "nadia")
+    assert status == 0 and "audit chain intact" in printed
+    status, printed = run(
+        "--db", demo_db, "audit", "show", "--patient", "P-0003", "--user", "nadia"
+    )
+    assert status == 0 and "dispense" in printed and "sam" in printed
+    assert run("--db", demo_db, "audit", "verify", "--user", "sam")[0] == 2
+    assert "may not view the audit trail" in capsys.readouterr().err
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{demo_db}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER audit_no_update")
+        connection.exec_driver_sql("UPDATE audit SET reason = 'edited' WHERE id = 5")
+    engine.dispose()
+    assert run("--db", demo_db, "audit", "verify", "--user", "nadia")[0] == 1
+    assert "row 5 was edited" in capsys.readouterr().err

@@ -21,6 +21,7 @@ class Action(Enum):
     VIEW_STOCK = "view stock"
     RECEIVE = "receive stock"
     VIEW_PATIENTS = "view patients"
+    EDIT_PATIENTS = "edit patients"
     SIGN_OVERRIDE = "sign an override"
     RECORD_ALLERGY = "record allergies"
     MANAGE_USERS = "manage users"
@@ -37,6 +38,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.VIEW_STOCK: frozenset(Role),
     Action.RECEIVE: frozenset({MANAGER}),
     Action.VIEW_PATIENTS: frozenset({STAFF, PRACTITIONER}),
+    Action.EDIT_PATIENTS: frozenset({PRACTITIONER}),
     Action.SIGN_OVERRIDE: frozenset({PRACTITIONER}),
     Action.RECORD_ALLERGY: frozenset({PRACTITIONER}),
     Action.MANAGE_USERS: frozenset({ADMIN}),

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
+from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
-from mesomix.services.audit import denials_recorded
+from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import unit_of_work
 
 _PATIENT = PatientRow.__table__
@@ -104,6 +108,67 @@ class PeopleService:
                 for p in session.exec(select(PatientRow).order_by(PatientRow.name))
             ]
 
+    def add_patient(
+        self, user: str, ref: str, name: str, date_of_birth: date | None = None, weight: str = ""
+    ) -> int:
+        """A new patient; the weight as typed ("70 kg"), or none yet."""
+        ref, name = ref.strip(), name.strip()
+        if not ref or len(ref) > 20 or not ref.isprintable():
+            raise ServiceError("a patient reference is 1 to 20 printable characters")
+        if not name or len(name) > 120 or not name.isprintable():
+            raise ServiceError("a patient's name is 1 to 120 printable characters")
+        weight_g = _weight_g(weight) if weight.strip() else None
+        with self._editing(user) as (session, actor):
+            if session.exec(select(PatientRow).where(PatientRow.ref == ref)).first():
+                raise ServiceError(f"the reference '{ref}' is taken")
+            patient = PatientRow(
+                ref=ref,
+                name=name,
+                date_of_birth=date_of_birth,
+                weight_g=weight_g,
+                created_at=self._clock.now(),
+            )
+            session.add(patient)
+            session.flush()
+            self._audit(
+                session,
+                actor,
+                "patient.add",
+                patient,
+                None,
+                {"ref": ref, "name": name, "weight_g": weight_g},
+            )
+            return patient.id or 0
+
+    def set_weight(self, user: str, ref: str, weight: str) -> None:
+        """Record a weight ("70 kg", "70.5 kg"): per-kg dose limits depend on it."""
+        weight_g = _weight_g(weight)
+        with self._editing(user) as (session, actor):
+            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            if patient is None:
+                raise NotFound(f"no patient with reference '{ref}'")
+            old = {"weight_g": patient.weight_g}
+            patient.weight_g = weight_g
+            session.add(patient)
+            self._audit(session, actor, "patient.weight", patient, old, {"weight_g": weight_g})
+
+    @contextmanager
+    def _editing(self, user: str) -> Iterator[tuple[Session, UserRow]]:
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.EDIT_PATIENTS.value),
+            unit_of_work(self._engine, write=True) as session,
+        ):
+            yield session, require(session, user, Action.EDIT_PATIENTS)
+
+    def _audit(
+        self, session: Session, actor: UserRow, action: str, patient: PatientRow,
+        old: dict[str, object] | None, new: dict[str, object],
+    ) -> None:  # fmt: skip
+        append(session.connection(), self._clock.now(), Entry(
+            action, user_id=actor.id, user_name=actor.name, record_type="patient",
+            record_id=str(patient.id), patient_id=patient.id, old=old, new=new,
+        ))  # fmt: skip
+
     def patient_id(self, ref: str) -> int | None:
         with unit_of_work(self._engine) as session:
             patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
@@ -118,3 +183,22 @@ class PeopleService:
                 .order_by(UserRow.name)
             )
             return [(row.display_name, row.name) for row in rows]
+
+
+MAX_WEIGHT_KG = 350
+
+
+def _weight_g(typed: str) -> int:
+    """A body weight typed by a person, in whole grams; refused with a reason if implausible."""
+    try:
+        weight = parse_quantity(typed, Field.BODY_WEIGHT)
+    except QuantityError as exc:
+        raise ServiceError(f"weight: {exc}") from None
+    grams = Decimal(weight.to("gram").magnitude)
+    if grams > MAX_WEIGHT_KG * 1000:
+        raise ServiceError(
+            f"weight {typed.strip()}: more than {MAX_WEIGHT_KG} kg is not a patient's weight"
+        )
+    if grams < 500:
+        raise ServiceError(f"weight {typed.strip()}: less than 0.5 kg is not a patient's weight")
+    return int(grams.to_integral_value())

@@ -80,4 +80,4 @@ def make_app(
 
 
 def run_app(services: Services) -> None:
-    make_app(services).run()
+    make_app(services, idle=timedelta(minutes=services.settings.idle_minutes)).run()

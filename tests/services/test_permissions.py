@@ -40,6 +40,7 @@ ACTIONS = {
         u, B12, "NEW1", s.clock.today() + timedelta(days=300), 1
     ),
     Action.VIEW_PATIENTS: lambda s, u: s.people.patients(u),
+    Action.EDIT_PATIENTS: lambda s, u: s.people.set_weight(u, "P-2", "70 kg"),
     Action.SIGN_OVERRIDE: _override,
     Action.RECORD_ALLERGY: lambda s, u: s.allergies.record(
         "P-1", u, Allergy(text="surgical gloves")
