@@ -117,12 +117,22 @@ class FirstAdminScreen(Screen[None]):
         if password != self.query_one("#admin-again", Input).value:
             self.query_one("#admin-problem", Static).update("the two passwords differ")
             return
+        self.query_one("#admin-go", Button).disabled = True
+        self._create_admin(name, display, password)
+
+    @work(thread=True, exclusive=True, group="first-admin")
+    def _create_admin(self, name: str, display: str, password: str) -> None:
+        """Hashing the password and writing the account run off the event loop."""
         try:
             self.services.accounts.create_first_admin(name, display, password)
         except ServiceError as exc:
-            self.query_one("#admin-problem", Static).update(Text(str(exc)))
+            self.app.call_from_thread(self._refused, str(exc))
             return
-        self.app.switch_screen(SignInScreen(self.services, name))
+        self.app.call_from_thread(self.app.switch_screen, SignInScreen(self.services, name))
+
+    def _refused(self, problem: str) -> None:
+        self.query_one("#admin-go", Button).disabled = False
+        self.query_one("#admin-problem", Static).update(Text(problem))
 
 
 class LockScreen(ModalScreen[bool]):
