@@ -16,6 +16,7 @@ from mesomix.domain.units import data_dir
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.inventory import InventoryService
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
@@ -43,6 +44,7 @@ class Services:
     people: PeopleService
     allergies: AllergyService
     accounts: AccountService
+    inventory: InventoryService
 
     @property
     def clock(self) -> Clock:
@@ -92,4 +94,5 @@ def build(settings: Settings) -> Services:
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=AccountService(engine, settings.clock),
+        inventory=InventoryService(engine, settings.clock),
     )

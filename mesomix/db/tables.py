@@ -72,6 +72,8 @@ class ProductRow(SQLModel, table=True):
     diluent: bool = False
     active: bool = True
     record: dict[str, Any] = _json()
+    reorder_level: int | None = None  # containers: at or below this, order
+    reorder_quantity: int | None = None  # containers to order
 
 
 class UserRow(SQLModel, table=True):
@@ -174,7 +176,8 @@ class MovementRow(SQLModel, table=True):
     lot_id: int = Field(foreign_key="lot.id")
     kind: str  # receive | dispense | waste | adjust | count | return
     quantity_ul: int = _big()  # signed: into stock positive, out of stock negative
-    reason: str = ""
+    reason: str = ""  # a coded reason for adjustments (see domain/inventory.py)
+    note: str = ""  # the person's own words
     actor_id: int = Field(foreign_key="user_account.id")
     batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
     corrects_id: int | None = Field(default=None, foreign_key="movement.id")

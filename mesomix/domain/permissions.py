@@ -20,6 +20,9 @@ class Action(Enum):
     DISPENSE = "dispense a mixture"
     VIEW_STOCK = "view stock"
     RECEIVE = "receive stock"
+    ADJUST_STOCK = "adjust, waste, return or count stock"
+    SET_LOT_STATUS = "quarantine, release or recall a lot"
+    SET_REORDER = "set reorder levels"
     VIEW_PATIENTS = "view patients"
     EDIT_PATIENTS = "edit patients"
     SIGN_OVERRIDE = "sign an override"
@@ -37,6 +40,9 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.DISPENSE: frozenset({STAFF, PRACTITIONER}),
     Action.VIEW_STOCK: frozenset(Role),
     Action.RECEIVE: frozenset({MANAGER}),
+    Action.ADJUST_STOCK: frozenset({MANAGER}),
+    Action.SET_LOT_STATUS: frozenset({MANAGER}),
+    Action.SET_REORDER: frozenset({MANAGER}),
     Action.VIEW_PATIENTS: frozenset({STAFF, PRACTITIONER}),
     Action.EDIT_PATIENTS: frozenset({PRACTITIONER}),
     Action.SIGN_OVERRIDE: frozenset({PRACTITIONER}),

@@ -454,6 +454,7 @@ def _movements(
                             "actor_id": actor_id,
                             "batch_id": batch_id,
                             "corrects_id": None,
+                            "note": "",
                             "at": now,
                         }
                     )

@@ -39,6 +39,11 @@ ACTIONS = {
     Action.RECEIVE: lambda s, u: s.stock.receive(
         u, B12, "NEW1", s.clock.today() + timedelta(days=300), 1
     ),
+    Action.ADJUST_STOCK: lambda s, u: s.inventory.adjust(u, 1, 1000, "found", "behind the fridge"),
+    Action.SET_LOT_STATUS: lambda s, u: s.inventory.set_status(
+        u, 1, "quarantined", "cold chain in doubt"
+    ),
+    Action.SET_REORDER: lambda s, u: s.inventory.set_reorder(u, B12, 5, 20),
     Action.VIEW_PATIENTS: lambda s, u: s.people.patients(u),
     Action.EDIT_PATIENTS: lambda s, u: s.people.set_weight(u, "P-2", "70 kg"),
     Action.SIGN_OVERRIDE: _override,

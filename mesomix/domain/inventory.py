@@ -1,0 +1,62 @@
+"""Stock changes other than dispensing: what they may be, and how a lot looks afterwards.
+
+A lot holds sealed containers and at most one opened one (`open_ul`). Stock taken off a lot
+comes from the opened container first (it is what goes stale), then from sealed ones; stock put
+back goes on the sealed side. Nothing may leave a lot below zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ADJUSTMENT_REASONS = {
+    "damaged": "damaged",
+    "expired": "expired",
+    "found": "found",
+    "missing": "missing",
+    "count_correction": "count correction",
+    "data_entry_error": "data-entry error",
+    "cold_chain_failure": "cold-chain failure",
+    "in_use_limit_passed": "open-vial time limit passed",
+    "contaminated": "contaminated",
+    "other": "other (say why in the note)",
+}
+MOVEMENT_KINDS = ("receive", "dispense", "waste", "adjust", "count", "return")
+CORRECTABLE = ("receive", "waste", "adjust", "count", "return")  # a dispense is undone by a return
+
+
+class StockChangeError(ValueError):
+    """A change the lot cannot take; the message says why."""
+
+
+@dataclass(frozen=True)
+class LotBalance:
+    on_hand_ul: int
+    open_ul: int
+
+
+def apply_change(balance: LotBalance, delta_ul: int, lot_number: str) -> LotBalance:
+    """The lot after a change of `delta_ul` (negative: out of stock)."""
+    if delta_ul == 0:
+        raise StockChangeError("a change of zero changes nothing")
+    if delta_ul > 0:
+        return LotBalance(balance.on_hand_ul + delta_ul, balance.open_ul)
+    taking = -delta_ul
+    if taking > balance.on_hand_ul:
+        raise StockChangeError(
+            f"lot {lot_number} holds {balance.on_hand_ul / 1000:g} mL: "
+            f"{taking / 1000:g} mL cannot be taken off it"
+        )
+    from_open = min(taking, balance.open_ul)
+    return LotBalance(balance.on_hand_ul - taking, balance.open_ul - from_open)
+
+
+def check_reason(reason: str, note: str) -> None:
+    if reason not in ADJUSTMENT_REASONS:
+        raise StockChangeError(
+            f"unknown reason '{reason}': use one of {', '.join(ADJUSTMENT_REASONS)}"
+        )
+    if reason == "other" and len(note.strip()) < 3:
+        raise StockChangeError("reason 'other' needs a note saying why")
+    if len(note) > 500 or not note.isprintable():
+        raise StockChangeError("a note is at most 500 printable characters")

@@ -1,0 +1,356 @@
+"""The manager's stock work: adjust, waste, return, count, quarantine and recall, reorder levels,
+and corrections — each a ledger movement with a reason, in one transaction with its audit row.
+
+Movements are never edited: a mistake is corrected by a new movement pointing at the one it
+corrects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from mesomix.clock import Clock
+from mesomix.db.tables import (
+    BatchRow,
+    LotRow,
+    MovementRow,
+    PatientRow,
+    ProductRow,
+    UserRow,
+)
+from mesomix.domain.allocation import LotStatus
+from mesomix.domain.inventory import (
+    CORRECTABLE,
+    LotBalance,
+    StockChangeError,
+    apply_change,
+    check_reason,
+)
+from mesomix.domain.permissions import Action
+from mesomix.domain.units import Field, QuantityError, parse_quantity
+from mesomix.services.actors import require
+from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.uow import unit_of_work
+
+STATUSES = (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.RECALLED)
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    batch_id: int
+    made_at: datetime
+    patient_ref: str
+    patient_name: str
+    volume_ul: int  # drawn from the lot into that batch
+    made_by: str
+
+
+@dataclass(frozen=True)
+class LowStock:
+    product_code: str
+    product_name: str
+    containers: int  # sealed containers in usable lots
+    reorder_level: int
+    suggested_order: int
+
+
+class InventoryService:
+    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    @contextmanager
+    def _work(self, user: str, action: Action) -> Iterator[tuple[Session, UserRow]]:
+        with (
+            denials_recorded(self._engine, self._clock, user, action.value),
+            unit_of_work(self._engine, write=True) as session,
+        ):
+            yield session, require(session, user, action)
+
+    # --- movements ------------------------------------------------------------------------
+
+    def adjust(self, user: str, lot_id: int, delta_ul: int, reason: str, note: str = "") -> int:
+        """Put stock on or take it off a lot with a coded reason; returns the movement id."""
+        return self._move(user, lot_id, "adjust", delta_ul, reason, note)
+
+    def waste(self, user: str, lot_id: int, quantity_ul: int, reason: str, note: str = "") -> int:
+        if quantity_ul <= 0:
+            raise ServiceError("waste is a positive quantity taken off the lot")
+        return self._move(user, lot_id, "waste", -quantity_ul, reason, note)
+
+    def return_to_supplier(self, user: str, lot_id: int, containers: int, note: str = "") -> int:
+        if containers <= 0:
+            raise ServiceError("return at least one container")
+        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+            lot, product = self._lot(session, lot_id)
+            return self._write(
+                session,
+                actor,
+                lot,
+                "return",
+                -containers * product.container_volume_ul,
+                "other",
+                note or "returned to supplier",
+            )
+
+    def count(
+        self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
+    ) -> int | None:
+        """What is on the shelf; the difference from the books becomes a 'count' movement."""
+        if sealed_containers < 0:
+            raise ServiceError("a count cannot be negative")
+        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+            lot, product = self._lot(session, lot_id)
+            open_ul = _ml_to_ul(open_ml) if open_ml.strip() else lot.open_ul
+            if open_ul > product.container_volume_ul:
+                raise ServiceError(
+                    f"an opened container holds at most {product.container_volume_ul / 1000:g} mL"
+                )
+            counted = sealed_containers * product.container_volume_ul + open_ul
+            delta = counted - lot.on_hand_ul
+            if delta == 0:
+                self._audit(
+                    session,
+                    actor,
+                    "stock.count",
+                    lot,
+                    {"on_hand_ul": lot.on_hand_ul},
+                    {"on_hand_ul": counted},
+                    "count matches the books",
+                )
+                return None
+            note = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
+            return self._write(
+                session, actor, lot, "count", delta, "count_correction", note, open_after=open_ul
+            )
+
+    def correct(self, user: str, movement_id: int, note: str) -> int:
+        """Undo a mistaken movement with a new one pointing at it."""
+        if len(note.strip()) < 3:
+            raise ServiceError("say why the movement is corrected")
+        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+            original = session.get(MovementRow, movement_id)
+            if original is None:
+                raise NotFound(f"no movement {movement_id}")
+            if original.kind not in CORRECTABLE:
+                raise ServiceError(
+                    f"a {original.kind} movement is not corrected this way: record a return instead"
+                )
+            already = session.exec(
+                select(MovementRow).where(MovementRow.corrects_id == movement_id)
+            ).first()
+            if already is not None:
+                raise ServiceError(
+                    f"movement {movement_id} was already corrected by movement {already.id}"
+                )
+            lot, _ = self._lot(session, original.lot_id)
+            return self._write(
+                session,
+                actor,
+                lot,
+                original.kind,
+                -original.quantity_ul,
+                "data_entry_error",
+                note,
+                corrects=movement_id,
+            )
+
+    def _move(
+        self, user: str, lot_id: int, kind: str, delta_ul: int, reason: str, note: str
+    ) -> int:
+        try:
+            check_reason(reason, note)
+        except StockChangeError as exc:
+            raise ServiceError(str(exc)) from None
+        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+            lot, _ = self._lot(session, lot_id)
+            return self._write(session, actor, lot, kind, delta_ul, reason, note)
+
+    def _write(
+        self,
+        session: Session,
+        actor: UserRow,
+        lot: LotRow,
+        kind: str,
+        delta_ul: int,
+        reason: str,
+        note: str,
+        corrects: int | None = None,
+        open_after: int | None = None,
+    ) -> int:
+        try:
+            after = apply_change(LotBalance(lot.on_hand_ul, lot.open_ul), delta_ul, lot.lot_number)
+        except StockChangeError as exc:
+            raise ServiceError(str(exc)) from None
+        open_ul = after.open_ul if open_after is None else min(open_after, after.on_hand_ul)
+        guarded = session.execute(
+            sa.update(LotRow)
+            .where(
+                LotRow.id == lot.id,
+                LotRow.on_hand_ul == lot.on_hand_ul,
+                LotRow.open_ul == lot.open_ul,
+            )
+            .values(
+                on_hand_ul=after.on_hand_ul,
+                open_ul=open_ul,
+                opened_at=lot.opened_at if open_ul else None,
+            )
+        )
+        if guarded.rowcount != 1:
+            raise ServiceError(
+                f"lot {lot.lot_number} changed meanwhile: nothing was written — try again"
+            )
+        now = self._clock.now()
+        movement = MovementRow(
+            lot_id=lot.id or 0, kind=kind, quantity_ul=delta_ul, reason=reason, note=note.strip(),
+            actor_id=actor.id or 0, corrects_id=corrects, at=now,
+        )  # fmt: skip
+        session.add(movement)
+        session.flush()
+        self._audit(
+            session, actor, f"stock.{kind}", lot, {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul},
+            {"on_hand_ul": after.on_hand_ul, "open_ul": open_ul, "movement": movement.id, "corrects": corrects},
+            f"{reason}: {note}".strip(": "),
+        )  # fmt: skip
+        return movement.id or 0
+
+    # --- lot status -----------------------------------------------------------------------
+
+    def set_status(self, user: str, lot_id: int, status: str, reason: str) -> None:
+        """Quarantine, release or recall a lot: quarantined and recalled lots are never used."""
+        if status not in STATUSES:
+            raise ServiceError(f"status '{status}' is not one of {', '.join(STATUSES)}")
+        if len(reason.strip()) < 3:
+            raise ServiceError("say why the lot's status changes")
+        with self._work(user, Action.SET_LOT_STATUS) as (session, actor):
+            lot, _ = self._lot(session, lot_id)
+            if lot.status == LotStatus.RECALLED and status != LotStatus.RECALLED:
+                raise ServiceError(f"lot {lot.lot_number} was recalled: a recall is not undone")
+            old = {"status": lot.status, "reason": lot.status_reason}
+            lot.status, lot.status_reason = status, reason.strip()
+            session.add(lot)
+            self._audit(
+                session, actor, f"lot.{status}", lot, old, {"status": status}, reason.strip()
+            )
+
+    def recall_trace(self, user: str, lot_id: int) -> list[RecallLine]:
+        """Every batch and patient that received stock from the lot."""
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.SET_LOT_STATUS.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.SET_LOT_STATUS)
+            self._lot(session, lot_id)
+            query = (
+                select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)
+                .join(MovementRow, MovementRow.batch_id == BatchRow.id)
+                .join(PatientRow, PatientRow.id == BatchRow.patient_id)
+                .join(UserRow, UserRow.id == BatchRow.actor_id)
+                .where(MovementRow.lot_id == lot_id, MovementRow.kind == "dispense")
+                .group_by(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, UserRow.name)
+                .order_by(BatchRow.created_at)
+            )  # fmt: skip
+            return [
+                RecallLine(b, at, ref, name, int(volume), maker)
+                for b, at, ref, name, volume, maker in session.exec(query)
+            ]
+
+    # --- reorder levels -------------------------------------------------------------------
+
+    def set_reorder(self, user: str, product_code: str, level: int, quantity: int) -> None:
+        if level < 0 or quantity <= 0:
+            raise ServiceError("a reorder level is 0 or more containers, the quantity at least 1")
+        with self._work(user, Action.SET_REORDER) as (session, actor):
+            product = session.get(ProductRow, product_code)
+            if product is None:
+                raise NotFound(f"unknown product '{product_code}'")
+            old = {
+                "reorder_level": product.reorder_level,
+                "reorder_quantity": product.reorder_quantity,
+            }
+            product.reorder_level, product.reorder_quantity = level, quantity
+            session.add(product)
+            append(session.connection(), self._clock.now(), Entry(
+                "product.reorder", user_id=actor.id, user_name=actor.name, record_type="product",
+                record_id=product_code, old=old, new={"reorder_level": level, "reorder_quantity": quantity},
+            ))  # fmt: skip
+
+    def low_stock(self, user: str) -> list[LowStock]:
+        """Products at or below their reorder level, counting sealed containers in usable lots."""
+        today = self._clock.today()
+        usable = (
+            select(
+                LotRow.product_code, func.sum(LotRow.on_hand_ul - LotRow.open_ul).label("sealed_ul")
+            )
+            .where(LotRow.status == LotStatus.AVAILABLE, LotRow.expiry >= today)
+            .group_by(LotRow.product_code)
+            .subquery()
+        )
+        query = (
+            select(ProductRow, func.coalesce(usable.c.sealed_ul, 0))
+            .outerjoin(usable, usable.c.product_code == ProductRow.code)
+            .where(ProductRow.reorder_level.is_not(None))  # type: ignore[union-attr]
+            .order_by(ProductRow.name)
+        )
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_STOCK)
+            found = []
+            for product, sealed_ul in session.exec(query):
+                containers = int(sealed_ul) // product.container_volume_ul
+                if containers <= (product.reorder_level or 0):
+                    short = (product.reorder_level or 0) - containers
+                    found.append(
+                        LowStock(
+                            product.code,
+                            product.name,
+                            containers,
+                            product.reorder_level or 0,
+                            max(product.reorder_quantity or 0, short),
+                        )
+                    )
+            return found
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _lot(session: Session, lot_id: int) -> tuple[LotRow, ProductRow]:
+        found = session.exec(
+            select(LotRow, ProductRow).join(ProductRow, ProductRow.code == LotRow.product_code).where(LotRow.id == lot_id).with_for_update()
+        ).first()  # fmt: skip
+        if found is None:
+            raise NotFound(f"no lot {lot_id}")
+        return found
+
+    def _audit(
+        self,
+        session: Session,
+        actor: UserRow,
+        action: str,
+        lot: LotRow,
+        old: dict[str, object],
+        new: dict[str, object],
+        reason: str,
+    ) -> None:
+        append(session.connection(), self._clock.now(), Entry(
+            action, user_id=actor.id, user_name=actor.name, record_type="lot",
+            record_id=str(lot.id), lot_id=lot.id, old=old, new=new, reason=reason,
+        ))  # fmt: skip
+
+
+def _ml_to_ul(text: str) -> int:
+    try:
+        volume = parse_quantity(text, Field.VOLUME)
+    except QuantityError as exc:
+        raise ServiceError(f"open volume: {exc}") from None
+    return int(Decimal(volume.to("microliter").magnitude))
