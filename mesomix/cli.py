@@ -28,6 +28,7 @@ from mesomix.domain.conversions import (
     to_elemental,
     volume_for,
 )
+from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
@@ -162,6 +163,51 @@ def parser() -> argparse.ArgumentParser:
     _acting(create)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
+    lot = commands.add_parser("lot", help="the manager's stock work on one lot")
+    lot_commands = lot.add_subparsers(dest="lot_command", required=True, parser_class=_Parser)
+    adjust = lot_commands.add_parser("adjust", help="put stock on or take it off, with a reason")
+    adjust.add_argument("lot_id", type=int)
+    direction = adjust.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--add", metavar='"2 mL"')
+    direction.add_argument("--remove", metavar='"2 mL"')
+    adjust.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
+    adjust.add_argument("--note", default="")
+    waste = lot_commands.add_parser("waste", help="take stock off as waste, with a reason")
+    waste.add_argument("lot_id", type=int)
+    waste.add_argument("volume", metavar='"2 mL"')
+    waste.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
+    waste.add_argument("--note", default="")
+    back = lot_commands.add_parser("return", help="containers returned to the supplier")
+    back.add_argument("lot_id", type=int)
+    back.add_argument("--containers", type=int, required=True)
+    back.add_argument("--note", default="")
+    count = lot_commands.add_parser("count", help="what is on the shelf; the difference is booked")
+    count.add_argument("lot_id", type=int)
+    count.add_argument("--sealed", type=int, required=True, help="sealed containers counted")
+    count.add_argument("--open", default="", metavar='"12 mL"', help="left in the opened container")
+    status = lot_commands.add_parser("status", help="quarantine, release or recall")
+    status.add_argument("lot_id", type=int)
+    status.add_argument("status", choices=("available", "quarantined", "recalled"))
+    status.add_argument("--reason", required=True)
+    correct = lot_commands.add_parser("correct", help="undo a mistaken movement with a new one")
+    correct.add_argument("movement_id", type=int)
+    correct.add_argument("--note", required=True)
+    trace = lot_commands.add_parser("trace", help="every batch and patient that received the lot")
+    trace.add_argument("lot_id", type=int)
+    for command in (adjust, waste, back, count, status, correct, trace):
+        _acting(command)
+
+    product = commands.add_parser("product", help="reorder levels and low stock")
+    product_commands = product.add_subparsers(
+        dest="product_command", required=True, parser_class=_Parser
+    )
+    reorder = product_commands.add_parser("reorder", help="set a product's reorder level")
+    reorder.add_argument("code")
+    reorder.add_argument("--level", type=int, required=True, help="containers")
+    reorder.add_argument("--quantity", type=int, required=True, help="containers to order")
+    _acting(reorder)
+    _acting(product_commands.add_parser("low", help="products at or below their reorder level"))
+
     patient = commands.add_parser("patient", help="add a patient, record a weight")
     patient_commands = patient.add_subparsers(
         dest="patient_command", required=True, parser_class=_Parser
@@ -223,6 +269,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "allergy": _allergy,
             "user": _user,
             "patient": _patient,
+            "lot": _lot,
+            "product": _product,
             "audit": _audit,
         }[args.command]
         return handler(args, out)
@@ -600,4 +648,55 @@ def _patient(args: argparse.Namespace, out: TextIO) -> int:
     else:
         people.set_weight(args.actor, args.ref, args.weight)
         print(f"weight of {args.ref} recorded", file=out)
+    return 0
+
+
+def _microlitres(text: str) -> int:
+    volume = parse_quantity(text, Field.VOLUME)
+    return int(Decimal(volume.to("microliter").magnitude))
+
+
+def _lot(args: argparse.Namespace, out: TextIO) -> int:
+    inventory = _services(args).inventory
+    command = args.lot_command
+    if command == "trace":
+        lines = inventory.recall_trace(args.actor, args.lot_id)
+        for line in lines:
+            print(
+                f"batch {line.batch_id:>6}  {line.made_at:%Y-%m-%d %H:%M}  {line.patient_ref:<10} {line.patient_name:<30} {line.volume_ul / 1000:g} mL  by {line.made_by}",
+                file=out,
+            )
+        print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
+        return 0
+    if command == "adjust":
+        delta = _microlitres(args.add) if args.add else -_microlitres(args.remove)
+        done = inventory.adjust(args.actor, args.lot_id, delta, args.reason, args.note)
+    elif command == "waste":
+        done = inventory.waste(
+            args.actor, args.lot_id, _microlitres(args.volume), args.reason, args.note
+        )
+    elif command == "return":
+        done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
+    elif command == "count":
+        done = inventory.count(args.actor, args.lot_id, args.sealed, args.open)
+    elif command == "status":
+        inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
+        done = None
+    else:
+        done = inventory.correct(args.actor, args.movement_id, args.note)
+    print(f"lot {command}: done" + (f" (movement {done})" if done else ""), file=out)
+    return 0
+
+
+def _product(args: argparse.Namespace, out: TextIO) -> int:
+    inventory = _services(args).inventory
+    if args.product_command == "reorder":
+        inventory.set_reorder(args.actor, args.code, args.level, args.quantity)
+        print(f"{args.code}: reorder at {args.level}, order {args.quantity}", file=out)
+        return 0
+    for line in inventory.low_stock(args.actor):
+        print(
+            f"{line.product_name[:50]:<50} {line.containers:>5} on hand  (level {line.reorder_level})  order {line.suggested_order}",
+            file=out,
+        )
     return 0

@@ -503,3 +503,92 @@ def test_audit_verify_and_show(demo_db, tmp_path, capsys):
     engine.dispose()
     assert run("--db", demo_db, "audit", "verify", "--user", "nadia")[0] == 1
     assert "row 5 was edited" in capsys.readouterr().err
+
+
+def test_the_managers_stock_work_from_the_command_line(demo_db, capsys):
+    lot = "1"
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "lot",
+            "adjust",
+            lot,
+            "--add",
+            "2 mL",
+            "--reason",
+            "found",
+            "--user",
+            "nadia",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "lot",
+            "adjust",
+            lot,
+            "--remove",
+            "2 ML",
+            "--reason",
+            "missing",
+            "--user",
+            "nadia",
+        )[0]
+        == 2
+    )
+    assert "megalitres" in capsys.readouterr().err
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "lot",
+            "status",
+            lot,
+            "quarantined",
+            "--reason",
+            "fridge alarm",
+            "--user",
+            "nadia",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "lot",
+            "adjust",
+            lot,
+            "--add",
+            "1 mL",
+            "--reason",
+            "found",
+            "--user",
+            "sam",
+        )[0]
+        == 2
+    )
+    assert "may not adjust" in capsys.readouterr().err
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "product",
+            "reorder",
+            "sodium_chloride_09_10ml_vial",
+            "--level",
+            "500",
+            "--quantity",
+            "100",
+            "--user",
+            "nadia",
+        )[0]
+        == 0
+    )
+    status, printed = run("--db", demo_db, "product", "low", "--user", "nadia")
+    assert status == 0 and "order" in printed
+    status, printed = run("--db", demo_db, "lot", "trace", lot, "--user", "nadia")
+    assert status == 0 and "received lot 1" in printed
