@@ -13,6 +13,7 @@ from mesomix.db.engine import BUSY_TIMEOUT_MS, make_engine
 from mesomix.db.migrate import migrate
 from mesomix.db.tables import MetaRow
 from mesomix.domain.units import data_dir
+from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
@@ -45,6 +46,7 @@ class Services:
     allergies: AllergyService
     accounts: AccountService
     inventory: InventoryService
+    reports: ReportService
 
     @property
     def clock(self) -> Clock:
@@ -85,6 +87,7 @@ def build(settings: Settings) -> Services:
     migrate(engine)
     ensure_reference(engine)
     catalog = CatalogService(engine)
+    inventory = InventoryService(engine, settings.clock)
     return Services(
         settings=settings,
         engine=engine,
@@ -94,5 +97,6 @@ def build(settings: Settings) -> Services:
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=AccountService(engine, settings.clock),
-        inventory=InventoryService(engine, settings.clock),
+        inventory=inventory,
+        reports=ReportService(engine, settings.clock, inventory),
     )

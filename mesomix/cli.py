@@ -34,6 +34,7 @@ from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
 from mesomix.reference import ReferenceDataError
+from mesomix.reports.service import FORMATS, REPORTS, export
 from mesomix.services.accounts import ROLES
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
@@ -208,6 +209,14 @@ def parser() -> argparse.ArgumentParser:
     _acting(reorder)
     _acting(product_commands.add_parser("low", help="products at or below their reorder level"))
 
+    report = commands.add_parser("report", help="the manager's reports, as a table, CSV or XLSX")
+    report.add_argument("name", choices=REPORTS)
+    report.add_argument("lot_id", nargs="?", type=int, help="the lot, for the recall report")
+    report.add_argument("--format", choices=FORMATS, default="table", dest="form")
+    report.add_argument("--output", type=Path, metavar="FILE")
+    report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
+    _acting(report)
+
     patient = commands.add_parser("patient", help="add a patient, record a weight")
     patient_commands = patient.add_subparsers(
         dest="patient_command", required=True, parser_class=_Parser
@@ -270,6 +279,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "user": _user,
             "patient": _patient,
             "lot": _lot,
+            "report": _report,
             "product": _product,
             "audit": _audit,
         }[args.command]
@@ -699,4 +709,16 @@ def _product(args: argparse.Namespace, out: TextIO) -> int:
             f"{line.product_name[:50]:<50} {line.containers:>5} on hand  (level {line.reorder_level})  order {line.suggested_order}",
             file=out,
         )
+    return 0
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    if args.name == "recall" and args.lot_id is None:
+        raise BadInput("the recall report needs a lot: mesomix report recall LOT_ID")
+    if args.form == "xlsx" and args.output is None:
+        raise BadInput("an XLSX report needs --output FILE")
+    frame = _services(args).reports.report(
+        args.actor, args.name, period=args.period, lot_id=args.lot_id
+    )
+    print(export(frame, args.form, args.output), file=out)
     return 0

@@ -592,3 +592,27 @@ def test_the_managers_stock_work_from_the_command_line(demo_db, capsys):
     assert status == 0 and "order" in printed
     status, printed = run("--db", demo_db, "lot", "trace", lot, "--user", "nadia")
     assert status == 0 and "received lot 1" in printed
+
+
+def test_reports_from_the_command_line(demo_db, tmp_path, capsys):
+    status, printed = run("--db", demo_db, "report", "stock", "--user", "nadia")
+    assert status == 0 and "lot_number" in printed
+    out = tmp_path / "expiring.xlsx"
+    status, printed = run(
+        "--db",
+        demo_db,
+        "report",
+        "expiring",
+        "--format",
+        "xlsx",
+        "--output",
+        str(out),
+        "--user",
+        "nadia",
+    )
+    assert status == 0 and out.exists()
+    assert run("--db", demo_db, "report", "recall", "--user", "nadia")[0] == 2
+    assert "needs a lot" in capsys.readouterr().err
+    assert run("--db", demo_db, "report", "usage", "--format", "xlsx", "--user", "nadia")[0] == 2
+    assert run("--db", demo_db, "report", "usage", "--user", "sam")[0] == 2
+    assert "may not see reports" in capsys.readouterr().err

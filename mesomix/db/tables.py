@@ -137,6 +137,8 @@ class LotRow(SQLModel, table=True):
     open_ul: int = _big(default=0)  # what remains in the lot's one opened container
     opened_at: datetime | None = _utc(default=None)
     received_at: datetime = _utc()
+    supplier: str = ""
+    unit_cost_cents: int | None = _big(default=None)  # per container, in the clinic's currency
 
 
 class BatchRow(SQLModel, table=True):

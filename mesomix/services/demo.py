@@ -37,6 +37,12 @@ from mesomix.services.uow import unit_of_work
 _CLEARED = (MovementRow, BatchLineRow, BatchRow, LotRow, AllergyRow, PatientRow, UserRow)
 DEMO_MANAGER = "nadia"
 DEMO_STAFF = "sam"
+SUPPLIERS = (
+    "Pharma Direct",
+    "MedSupply Europe",
+    "Clinique Distribution",
+    "Hospital Wholesale",
+)  # fictional
 
 
 def holds_data(engine: sa.Engine) -> bool:
@@ -156,7 +162,15 @@ def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
                 now - timedelta(days=rng.randint(70, 200)), _noon(expiry) - timedelta(days=60)
             )
             stock = StockService(services.engine, FixedClock(received))  # type: ignore[attr-defined]
-            stock.receive(DEMO_MANAGER, code, _lot_number(rng), expiry, _containers(product, rng))
+            stock.receive(
+                DEMO_MANAGER,
+                code,
+                _lot_number(rng),
+                expiry,
+                _containers(product, rng),
+                supplier=rng.choice(SUPPLIERS),
+                unit_cost=f"{rng.randint(1, 45)}.{rng.randint(0, 99):02d}",
+            )
             count += 1
     return count
 

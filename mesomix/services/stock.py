@@ -126,13 +126,20 @@ class StockService:
         expiry: date,
         containers: int,
         reason: str = "delivery",
+        supplier: str = "",
+        unit_cost: str = "",
     ) -> int:
-        """Put sealed containers of a lot on the shelf; returns the lot id."""
+        """Put sealed containers of a lot on the shelf; returns the lot id.
+
+        `unit_cost` is the price of one container as typed ("12.50"), kept in cents."""
         lot_number = lot_number.strip()
         if not lot_number or not lot_number.isprintable() or len(lot_number) > 40:
             raise ServiceError("a lot number is 1 to 40 printable characters")
         if not isinstance(containers, int) or containers <= 0 or containers > 100_000:
             raise ServiceError("the number of containers received must be a whole number from 1")
+        cost_cents = _cents(unit_cost) if unit_cost.strip() else None
+        if len(supplier) > 80 or not supplier.isprintable():
+            raise ServiceError("a supplier is at most 80 printable characters")
         now = self._clock.now()
         if expiry < self._clock.today():
             raise ServiceError(f"lot {lot_number} expired on {expiry.isoformat()}: not received")
@@ -157,7 +164,12 @@ class StockService:
             quantity = containers * product.container_volume_ul
             if lot is None:
                 lot = LotRow(
-                    product_code=product_code, lot_number=lot_number, expiry=expiry, received_at=now
+                    product_code=product_code,
+                    lot_number=lot_number,
+                    expiry=expiry,
+                    received_at=now,
+                    supplier=supplier.strip(),
+                    unit_cost_cents=cost_cents,
                 )
                 session.add(lot)
                 session.flush()
@@ -200,3 +212,21 @@ class StockService:
                 for lot_id, on_hand, total in session.exec(query)
                 if on_hand != int(total)
             ]
+
+
+def _cents(typed: str) -> int:
+    """A price as typed ("12.50", "12"), in whole cents; refused if it is not one."""
+    text = typed.strip()
+    whole, _, fraction = text.partition(".")
+    if (
+        not whole.isdigit()
+        or (fraction and (not fraction.isdigit() or len(fraction) > 2))
+        or not text.isascii()
+    ):
+        raise ServiceError(
+            f"unit cost '{typed}': type a price such as 12.50 (a point, at most two decimals)"
+        )
+    cents = int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
+    if cents > 100_000_000:
+        raise ServiceError(f"unit cost '{typed}' is not a real price for one container")
+    return cents

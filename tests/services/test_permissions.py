@@ -44,6 +44,7 @@ ACTIONS = {
         u, 1, "quarantined", "cold chain in doubt"
     ),
     Action.SET_REORDER: lambda s, u: s.inventory.set_reorder(u, B12, 5, 20),
+    Action.VIEW_REPORTS: lambda s, u: s.reports.report(u, "stock"),
     Action.VIEW_PATIENTS: lambda s, u: s.people.patients(u),
     Action.EDIT_PATIENTS: lambda s, u: s.people.set_weight(u, "P-2", "70 kg"),
     Action.SIGN_OVERRIDE: _override,

@@ -1,0 +1,1 @@
+"""Reports for managers: SQL aggregates shaped with pandas, exported as CSV or XLSX. No Textual."""

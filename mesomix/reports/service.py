@@ -1,0 +1,136 @@
+"""The manager's reports as pandas frames: the database adds up, pandas only shapes and exports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from mesomix.clock import Clock
+from mesomix.domain.permissions import Action
+from mesomix.reports import queries
+from mesomix.services.actors import require
+from mesomix.services.audit import denials_recorded
+from mesomix.services.errors import ServiceError
+from mesomix.services.inventory import InventoryService
+from mesomix.services.uow import unit_of_work
+
+REPORTS = ("stock", "stock-products", "expiring", "usage", "waste", "mixtures", "recall")
+FORMATS = ("table", "csv", "xlsx")
+EXPIRY_WINDOWS = (30, 60, 90)
+
+
+def _ml(microlitres: object) -> Decimal:
+    return Decimal(int(microlitres or 0)) / 1000
+
+
+def _money(cents: object) -> Decimal:
+    return (Decimal(str(cents or 0)) / 100).quantize(Decimal("0.01"))
+
+
+class ReportService:
+    def __init__(self, engine: sa.Engine, clock: Clock, inventory: InventoryService) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._inventory = inventory
+
+    def report(
+        self, user: str, name: str, *, period: str = "month", lot_id: int | None = None
+    ) -> pd.DataFrame:
+        """One report, by name; the query runs in the database, the frame holds its result."""
+        if name not in REPORTS:
+            raise ServiceError(f"unknown report '{name}': use one of {', '.join(REPORTS)}")
+        if name == "recall":
+            if lot_id is None:
+                raise ServiceError("the recall report needs a lot")
+            lines = self._inventory.recall_trace(user, lot_id)
+            return pd.DataFrame(
+                [
+                    (
+                        ln.batch_id,
+                        ln.made_at,
+                        ln.patient_ref,
+                        ln.patient_name,
+                        _ml(ln.volume_ul),
+                        ln.made_by,
+                    )
+                    for ln in lines
+                ],
+                columns=["batch", "made_at", "patient_ref", "patient", "volume_ml", "made_by"],
+            )
+        if period not in queries.PERIODS:
+            raise ServiceError(f"period '{period}' is not one of {', '.join(queries.PERIODS)}")
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_REPORTS.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_REPORTS)
+            connection = session.connection()
+            frame = self._frame(connection, name, period)
+        return frame
+
+    def _frame(self, connection: sa.Connection, name: str, period: str) -> pd.DataFrame:
+        today = self._clock.today()
+        if name == "stock":
+            frame = pd.read_sql(queries.stock_by_lot(), connection)
+            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
+            frame["open_ml"] = frame.pop("open_ul").map(_ml)
+            frame["value"] = frame.pop("value_cents").map(_money)
+            frame["expired"] = frame["expiry"].map(lambda day: day < today)
+            return frame.drop(columns=["container_volume_ul"])
+        if name == "stock-products":
+            frame = pd.read_sql(queries.stock_by_product(), connection)
+            containers = frame["on_hand_ul"] // frame["container_volume_ul"]
+            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
+            frame["containers"] = containers
+            frame["value"] = frame.pop("value_cents").map(_money)
+            level = frame["reorder_level"]
+            frame["below_reorder"] = level.notna() & (containers <= level.fillna(-1))
+            frame["suggested_order"] = (
+                frame["reorder_quantity"].where(frame["below_reorder"]).astype("Int64")
+            )
+            return frame.drop(columns=["container_volume_ul"])
+        if name == "expiring":
+            frame = pd.read_sql(queries.expiring(today, max(EXPIRY_WINDOWS)), connection)
+            days = frame["expiry"].map(lambda day: (day - today).days)
+            frame["within_days"] = days.map(lambda d: next(w for w in EXPIRY_WINDOWS if d <= w))
+            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
+            frame["value_at_risk"] = frame.pop("value_cents").map(_money)
+            return frame.drop(columns=["container_volume_ul"])
+        if name == "usage":
+            frame = pd.read_sql(queries.usage(period, connection.dialect.name), connection)
+            frame["used_ml"] = frame.pop("used_ul").map(_ml)
+            return frame
+        if name == "waste":
+            frame = pd.read_sql(queries.waste(), connection)
+            frame["wasted_ml"] = frame.pop("wasted_ul").map(_ml)
+            frame["value"] = frame.pop("value_cents").map(_money)
+            return frame
+        frame = pd.read_sql(queries.mixtures_by_maker(), connection)
+        frame["volume_ml"] = frame.pop("volume_ul").map(_ml)
+        return frame
+
+
+def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
+    """The report as a table (text), CSV or XLSX; files are written whole or not at all."""
+    if form not in FORMATS:
+        raise ServiceError(f"format '{form}' is not one of {', '.join(FORMATS)}")
+    if form == "table":
+        return frame.to_string(index=False) if len(frame) else "(nothing to report)"
+    if path is None:
+        if form == "xlsx":
+            raise ServiceError("an XLSX report needs --output FILE")
+        return frame.to_csv(index=False)
+    partial = path.with_name(path.name + ".part")
+    try:
+        if form == "csv":
+            frame.to_csv(partial, index=False)
+        else:
+            frame.to_excel(partial, index=False, engine="openpyxl")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ServiceError(f"{path}: cannot be written ({exc})") from None
+    return f"{len(frame)} rows written to {path}"
