@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -22,12 +21,13 @@ FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
 
 
-def _ml(microlitres: object) -> Decimal:
-    return Decimal(int(microlitres or 0)) / 1000
+def _ml(microlitres: pd.Series) -> pd.Series:
+    """Exact sums (integer microlitres, from SQL) shown in mL; n/1000 prints exactly as a float."""
+    return microlitres.fillna(0).astype("int64") / 1000
 
 
-def _money(cents: object) -> Decimal:
-    return (Decimal(str(cents or 0)) / 100).quantize(Decimal("0.01"))
+def _money(cents: pd.Series) -> pd.Series:
+    return (cents.fillna(0).astype("int64") / 100).round(2)
 
 
 class ReportService:
@@ -75,17 +75,17 @@ class ReportService:
         today = self._clock.today()
         if name == "stock":
             frame = pd.read_sql(queries.stock_by_lot(), connection)
-            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
-            frame["open_ml"] = frame.pop("open_ul").map(_ml)
-            frame["value"] = frame.pop("value_cents").map(_money)
-            frame["expired"] = frame["expiry"].map(lambda day: day < today)
+            frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
+            frame["open_ml"] = _ml(frame.pop("open_ul"))
+            frame["value"] = _money(frame.pop("value_cents"))
+            frame["expired"] = pd.to_datetime(frame["expiry"]) < pd.Timestamp(today)
             return frame.drop(columns=["container_volume_ul"])
         if name == "stock-products":
             frame = pd.read_sql(queries.stock_by_product(), connection)
             containers = frame["on_hand_ul"] // frame["container_volume_ul"]
-            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
+            frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
             frame["containers"] = containers
-            frame["value"] = frame.pop("value_cents").map(_money)
+            frame["value"] = _money(frame.pop("value_cents"))
             level = frame["reorder_level"]
             frame["below_reorder"] = level.notna() & (containers <= level.fillna(-1))
             frame["suggested_order"] = (
@@ -94,22 +94,24 @@ class ReportService:
             return frame.drop(columns=["container_volume_ul"])
         if name == "expiring":
             frame = pd.read_sql(queries.expiring(today, max(EXPIRY_WINDOWS)), connection)
-            days = frame["expiry"].map(lambda day: (day - today).days)
-            frame["within_days"] = days.map(lambda d: next(w for w in EXPIRY_WINDOWS if d <= w))
-            frame["on_hand_ml"] = frame.pop("on_hand_ul").map(_ml)
-            frame["value_at_risk"] = frame.pop("value_cents").map(_money)
+            days = (pd.to_datetime(frame["expiry"]) - pd.Timestamp(today)).dt.days
+            frame["within_days"] = pd.cut(
+                days, [-1, *EXPIRY_WINDOWS], labels=list(EXPIRY_WINDOWS)
+            ).astype("int64")
+            frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
+            frame["value_at_risk"] = _money(frame.pop("value_cents"))
             return frame.drop(columns=["container_volume_ul"])
         if name == "usage":
             frame = pd.read_sql(queries.usage(period, connection.dialect.name), connection)
-            frame["used_ml"] = frame.pop("used_ul").map(_ml)
+            frame["used_ml"] = _ml(frame.pop("used_ul"))
             return frame
         if name == "waste":
             frame = pd.read_sql(queries.waste(), connection)
-            frame["wasted_ml"] = frame.pop("wasted_ul").map(_ml)
-            frame["value"] = frame.pop("value_cents").map(_money)
+            frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
+            frame["value"] = _money(frame.pop("value_cents"))
             return frame
         frame = pd.read_sql(queries.mixtures_by_maker(), connection)
-        frame["volume_ml"] = frame.pop("volume_ul").map(_ml)
+        frame["volume_ml"] = _ml(frame.pop("volume_ul"))
         return frame
 
 
