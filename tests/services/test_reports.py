@@ -98,3 +98,27 @@ def test_unit_costs_are_checked(clinic):
                 unit_cost=typed,
             )
     receive(clinic, "lidocaine_2pct_2ml_amp", "OK", 1)
+
+
+def test_reports_on_postgresql(postgres, clock):
+    from datetime import timedelta
+
+    from mesomix.bootstrap import Settings, build
+    from tests.factories import seed_people
+
+    services = build(Settings(database_url=postgres.create_database("reports"), clock=clock))
+    seed_people(services)
+    services.stock.receive(
+        "nadia",
+        "cyanocobalamin_1000mcg_1ml_vial",
+        "B1",
+        clock.today() + timedelta(days=20),
+        10,
+        unit_cost="2.50",
+    )
+    services.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")
+    for name in ("stock", "stock-products", "expiring", "usage", "waste", "mixtures"):
+        frame = services.reports.report("nadia", name, period="week")
+        assert len(frame) >= 1, name
+    assert services.reports.report("nadia", "expiring").iloc[0]["value_at_risk"] == 22.5
+    services.close()
