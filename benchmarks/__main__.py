@@ -10,7 +10,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import bench_check, bench_dispense
+from benchmarks import bench_check, bench_dispense, bench_reports
 from benchmarks.common import Figure
 
 
@@ -38,7 +38,7 @@ def table(figures: list[Figure]) -> str:
 
 
 def main() -> int:
-    figures = [bench_check.run(), *bench_dispense.run()]
+    figures = [bench_check.run(), *bench_dispense.run(), *bench_reports.run()]
     print(
         f"mesomix benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — Python {platform.python_version()} on {platform.machine()}"
     )
