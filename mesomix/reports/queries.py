@@ -21,7 +21,8 @@ def _value_cents(on_hand: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(on_hand * LOT.c.unit_cost_cents / PRODUCT.c.container_volume_ul, 0)
 
 
-def stock_by_lot() -> sa.Select[tuple[object, ...]]:
+def _lots() -> sa.Select[tuple[object, ...]]:
+    """Lots with stock, with their product and value at cost: the rows both lot reports list."""
     return (
         sa.select(
             PRODUCT.c.code.label("product"),
@@ -31,14 +32,16 @@ def stock_by_lot() -> sa.Select[tuple[object, ...]]:
             LOT.c.expiry,
             LOT.c.status,
             LOT.c.on_hand_ul,
-            LOT.c.open_ul,
             PRODUCT.c.container_volume_ul,
             _value_cents(LOT.c.on_hand_ul).label("value_cents"),
         )
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
         .where(LOT.c.on_hand_ul > 0)
-        .order_by(PRODUCT.c.name, LOT.c.expiry, LOT.c.id)
     )
+
+
+def stock_by_lot() -> sa.Select[tuple[object, ...]]:
+    return _lots().add_columns(LOT.c.open_ul).order_by(PRODUCT.c.name, LOT.c.expiry, LOT.c.id)
 
 
 def stock_by_product() -> sa.Select[tuple[object, ...]]:
@@ -62,23 +65,8 @@ def stock_by_product() -> sa.Select[tuple[object, ...]]:
 
 def expiring(today: date, days: int) -> sa.Select[tuple[object, ...]]:
     return (
-        sa.select(
-            PRODUCT.c.code.label("product"),
-            PRODUCT.c.name.label("product_name"),
-            LOT.c.id.label("lot_id"),
-            LOT.c.lot_number,
-            LOT.c.expiry,
-            LOT.c.status,
-            LOT.c.on_hand_ul,
-            PRODUCT.c.container_volume_ul,
-            _value_cents(LOT.c.on_hand_ul).label("value_cents"),
-        )
-        .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(
-            LOT.c.on_hand_ul > 0,
-            LOT.c.expiry >= today,
-            LOT.c.expiry <= today + timedelta(days=days),
-        )
+        _lots()
+        .where(LOT.c.expiry >= today, LOT.c.expiry <= today + timedelta(days=days))
         .order_by(LOT.c.expiry, PRODUCT.c.name)
     )
 
