@@ -86,8 +86,9 @@ def parser() -> argparse.ArgumentParser:
     conv.add_argument("--to", required=True, metavar="UNIT", help="mg, mcg, g, IU, mEq, mmol or mL")
     conv.add_argument("--elemental", action="store_true", help="the element a salt supplies")
 
-    mix = commands.add_parser("mix", help="check or dispense a mixture written in TOML")
-    mix_commands = mix.add_subparsers(dest="mix_command", required=True, parser_class=_Parser)
+    mix_commands = _group(
+        commands, "mix", "check or dispense a mixture written in TOML", "mix_command"
+    )
     check = mix_commands.add_parser("check", help="plan and findings; writes nothing")
     check.add_argument("file", type=Path)
     check.add_argument("--json", action="store_true", help="plan and findings as JSON")
@@ -115,11 +116,11 @@ def parser() -> argparse.ArgumentParser:
         help="read the practitioner's password from standard input",
     )
 
-    allergy = commands.add_parser(
-        "allergy", help="a patient's allergies as FHIR R4 AllergyIntolerance"
-    )
-    allergy_commands = allergy.add_subparsers(
-        dest="allergy_command", required=True, parser_class=_Parser
+    allergy_commands = _group(
+        commands,
+        "allergy",
+        "a patient's allergies as FHIR R4 AllergyIntolerance",
+        "allergy_command",
     )
     export = allergy_commands.add_parser("export", help="print or save a FHIR Bundle")
     export.add_argument("patient", metavar="PATIENT_REF")
@@ -143,8 +144,9 @@ def parser() -> argparse.ArgumentParser:
     stock = commands.add_parser("stock", help="stock on hand by product and lot")
     _acting(stock)
 
-    user = commands.add_parser("user", help="accounts: the first admin, then the admin's work")
-    user_commands = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    user_commands = _group(
+        commands, "user", "accounts: the first admin, then the admin's work", "user_command"
+    )
     first = user_commands.add_parser("create-admin", help="the first admin of a new database")
     first.add_argument("name")
     first.add_argument("--display-name", required=True)
@@ -164,8 +166,7 @@ def parser() -> argparse.ArgumentParser:
     _acting(create)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
-    lot = commands.add_parser("lot", help="the manager's stock work on one lot")
-    lot_commands = lot.add_subparsers(dest="lot_command", required=True, parser_class=_Parser)
+    lot_commands = _group(commands, "lot", "the manager's stock work on one lot", "lot_command")
     adjust = lot_commands.add_parser("adjust", help="put stock on or take it off, with a reason")
     adjust.add_argument("lot_id", type=int)
     direction = adjust.add_mutually_exclusive_group(required=True)
@@ -198,9 +199,8 @@ def parser() -> argparse.ArgumentParser:
     for command in (adjust, waste, back, count, status, correct, trace):
         _acting(command)
 
-    product = commands.add_parser("product", help="reorder levels and low stock")
-    product_commands = product.add_subparsers(
-        dest="product_command", required=True, parser_class=_Parser
+    product_commands = _group(
+        commands, "product", "reorder levels and low stock", "product_command"
     )
     reorder = product_commands.add_parser("reorder", help="set a product's reorder level")
     reorder.add_argument("code")
@@ -217,9 +217,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
     _acting(report)
 
-    patient = commands.add_parser("patient", help="add a patient, record a weight")
-    patient_commands = patient.add_subparsers(
-        dest="patient_command", required=True, parser_class=_Parser
+    patient_commands = _group(
+        commands, "patient", "add a patient, record a weight", "patient_command"
     )
     add = patient_commands.add_parser("add", help="a new patient")
     add.add_argument("ref")
@@ -232,8 +231,9 @@ def parser() -> argparse.ArgumentParser:
     weigh.add_argument("weight", metavar='"70 kg"')
     _acting(weigh)
 
-    audit = commands.add_parser("audit", help="the audit trail: verify the chain, show rows")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
+    audit_commands = _group(
+        commands, "audit", "the audit trail: verify the chain, show rows", "audit_command"
+    )
     _acting(
         audit_commands.add_parser("verify", help="walk the chain, report the first broken link")
     )
@@ -247,6 +247,12 @@ def parser() -> argparse.ArgumentParser:
     _acting(show)
     stock.add_argument("--product", metavar="CODE")
     return top
+
+
+def _group(commands: Any, name: str, help_text: str, dest: str) -> Any:
+    """A command with sub-commands of its own (mix, allergy, user, lot, ...)."""
+    group = commands.add_parser(name, help=help_text)
+    return group.add_subparsers(dest=dest, required=True, parser_class=_Parser)
 
 
 def _acting(command: argparse.ArgumentParser) -> None:

@@ -506,91 +506,29 @@ def test_audit_verify_and_show(demo_db, tmp_path, capsys):
 
 
 def test_the_managers_stock_work_from_the_command_line(demo_db, capsys):
+    def as_(user, *argv):
+        return run("--db", demo_db, *argv, "--user", user)
+
     lot = "1"
-    assert (
-        run(
-            "--db",
-            demo_db,
-            "lot",
-            "adjust",
-            lot,
-            "--add",
-            "2 mL",
-            "--reason",
-            "found",
-            "--user",
-            "nadia",
-        )[0]
-        == 0
-    )
-    assert (
-        run(
-            "--db",
-            demo_db,
-            "lot",
-            "adjust",
-            lot,
-            "--remove",
-            "2 ML",
-            "--reason",
-            "missing",
-            "--user",
-            "nadia",
-        )[0]
-        == 2
-    )
+    assert as_("nadia", "lot", "adjust", lot, "--add", "2 mL", "--reason", "found")[0] == 0
+    assert as_("nadia", "lot", "adjust", lot, "--remove", "2 ML", "--reason", "missing")[0] == 2
     assert "megalitres" in capsys.readouterr().err
-    assert (
-        run(
-            "--db",
-            demo_db,
-            "lot",
-            "status",
-            lot,
-            "quarantined",
-            "--reason",
-            "fridge alarm",
-            "--user",
-            "nadia",
-        )[0]
-        == 0
-    )
-    assert (
-        run(
-            "--db",
-            demo_db,
-            "lot",
-            "adjust",
-            lot,
-            "--add",
-            "1 mL",
-            "--reason",
-            "found",
-            "--user",
-            "sam",
-        )[0]
-        == 2
-    )
+    assert as_("nadia", "lot", "status", lot, "quarantined", "--reason", "fridge alarm")[0] == 0
+    assert as_("sam", "lot", "adjust", lot, "--add", "1 mL", "--reason", "found")[0] == 2
     assert "may not adjust" in capsys.readouterr().err
-    assert (
-        run(
-            "--db",
-            demo_db,
-            "product",
-            "reorder",
-            "sodium_chloride_09_10ml_vial",
-            "--level",
-            "500",
-            "--quantity",
-            "100",
-            "--user",
-            "nadia",
-        )[0]
-        == 0
+    reorder = (
+        "product",
+        "reorder",
+        "sodium_chloride_09_10ml_vial",
+        "--level",
+        "500",
+        "--quantity",
+        "100",
     )
-    status, printed = run("--db", demo_db, "product", "low", "--user", "nadia")
+    assert as_("nadia", *reorder)[0] == 0
+    status, printed = as_("nadia", "product", "low")
     assert status == 0 and "order" in printed
-    status, printed = run("--db", demo_db, "lot", "trace", lot, "--user", "nadia")
+    status, printed = as_("nadia", "lot", "trace", lot)
     assert status == 0 and "received lot 1" in printed
 
 
