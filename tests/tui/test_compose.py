@@ -11,6 +11,7 @@ from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
 from tests.factories import assert_ledger_exact, counts
+from tests.tui.pilot import settle
 
 SIZE = (100, 34)
 
@@ -19,13 +20,6 @@ SIZE = (100, 34)
 def demo(services):
     load_demo(services)
     return services
-
-
-async def settle(pilot) -> None:
-    """Let workers finish and their messages land."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def choose_patient(pilot, ref: str) -> None:

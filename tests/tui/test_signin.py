@@ -10,14 +10,9 @@ from mesomix.services.demo import load_demo
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen
 from mesomix.tui.screens.signin import LockScreen, SignInScreen
+from tests.tui.pilot import settle
 
 SIZE = (100, 34)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def sign_in(pilot, name: str, password: str) -> None:
