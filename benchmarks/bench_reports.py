@@ -8,6 +8,7 @@ idle baseline: the program built on the database, before any report.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -22,6 +23,7 @@ from pathlib import Path
 from benchmarks.common import Figure
 from mesomix.bootstrap import Settings, build
 from mesomix.clock import FixedClock
+from mesomix.domain.mixture import PURPOSES
 from tests.factories import seed_people
 
 PRODUCTS = int(os.environ.get("MESOMIX_BENCH_PRODUCTS", "100000"))
@@ -30,23 +32,42 @@ GOAL_RATIO = 1.5
 GOAL_MEMORY = 1.3
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
+
+def _usage_by_hand() -> str:
+    """Used per product in each of the last 12 months (UTC calendar), most used first."""
+    starts = [f"{2025 + (m // 12)}-{m % 12 + 1:02d}-01 00:00:00" for m in range(11, 24)]
+    columns = ", ".join(
+        f"sum(CASE WHEN m.at >= '{a}' AND m.at < '{b}' THEN -m.quantity_ul ELSE 0 END)"
+        for a, b in itertools.pairwise(starts)
+    )
+    return f"""SELECT p.code, p.name, {columns}, sum(-m.quantity_ul) AS total, count(DISTINCT m.batch_id)
+        FROM movement m JOIN lot l ON l.id = m.lot_id JOIN product p ON p.code = l.product_code
+        WHERE m.kind = 'dispense' AND m.at >= '{starts[0]}' AND m.at < '{starts[-1]}'
+        GROUP BY p.code, p.name ORDER BY total DESC, p.name"""
+
+
 HAND_SQL = {
     "stock-products": """SELECT p.code, p.name, count(l.id), sum(l.on_hand_ul), p.container_volume_ul,
         sum(coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0)), p.reorder_level, p.reorder_quantity
         FROM lot l JOIN product p ON p.code = l.product_code WHERE l.on_hand_ul > 0
         GROUP BY p.code, p.name, p.container_volume_ul, p.reorder_level, p.reorder_quantity ORDER BY p.name""",
     "expiring": """SELECT p.code, p.name, l.id, l.lot_number, l.expiry, l.status, l.on_hand_ul, p.container_volume_ul,
-        coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0)
+        coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0),
+        CASE WHEN l.expiry <= :d30 THEN 30 WHEN l.expiry <= :d60 THEN 60 ELSE 90 END
         FROM lot l JOIN product p ON p.code = l.product_code
         WHERE l.on_hand_ul > 0 AND l.expiry >= :today AND l.expiry <= :until ORDER BY l.expiry, p.name""",
-    "usage": """SELECT strftime('%Y-%m', m.at) AS period, p.code, p.name, sum(-m.quantity_ul), count(DISTINCT m.batch_id)
-        FROM movement m JOIN lot l ON l.id = m.lot_id JOIN product p ON p.code = l.product_code
-        WHERE m.kind = 'dispense' GROUP BY period, p.code, p.name ORDER BY period, p.name""",
+    "usage": _usage_by_hand(),
     "waste": """SELECT m.kind, m.reason, count(*), sum(-m.quantity_ul), sum(-m.quantity_ul * l.unit_cost_cents / p.container_volume_ul)
         FROM movement m JOIN lot l ON l.id = m.lot_id JOIN product p ON p.code = l.product_code
         WHERE m.kind = 'waste' OR (m.kind IN ('adjust', 'count') AND m.quantity_ul < 0)
         GROUP BY m.kind, m.reason ORDER BY 4 DESC""",
-    "mixtures": """SELECT u.name, u.display_name, u.role, count(b.id), sum(b.final_volume_ul)
+    "stock": """SELECT p.code, p.name, l.id, l.lot_number, l.expiry, l.status, l.on_hand_ul, p.container_volume_ul,
+        coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0), l.open_ul
+        FROM lot l JOIN product p ON p.code = l.product_code WHERE l.on_hand_ul > 0 ORDER BY p.name, l.expiry, l.id""",
+    "mixtures": """SELECT coalesce(u.display_name, '') AS practitioner, b.purpose, count(b.id) AS mixtures, sum(b.final_volume_ul)
+        FROM batch b LEFT JOIN user_account u ON u.id = b.prescriber_id
+        GROUP BY u.display_name, b.purpose ORDER BY mixtures DESC, practitioner, b.purpose""",
+    "makers": """SELECT u.name, u.display_name, u.role, count(b.id), sum(b.final_volume_ul)
         FROM batch b JOIN user_account u ON u.id = b.actor_id GROUP BY u.name, u.display_name, u.role ORDER BY 4 DESC""",
 }
 
@@ -91,13 +112,15 @@ def generate(path: Path) -> None:
     batches = MOVEMENTS // 10
     start = datetime(2025, 11, 24)
     db.executemany(
-        "INSERT INTO batch (id, patient_id, actor_id, created_at, final_volume_ul, draft, findings, label, storage, beyond_use_rule) VALUES (?,NULL,?,?,?,'{}','[]','','room','')",
+        "INSERT INTO batch (id, patient_id, actor_id, created_at, final_volume_ul, draft, findings, label, storage, beyond_use_rule, purpose, prescriber_id) VALUES (?,NULL,?,?,?,'{}','[]','','room','',?,?)",
         [
             (
                 b + 1,
                 rng.randint(1, 4),
                 (start + timedelta(minutes=5 * b)).isoformat(sep=" "),
                 rng.randint(1, 20) * 1000,
+                rng.choice(("", *PURPOSES)),
+                rng.choice((None, 2)),
             )
             for b in range(batches)
         ],
@@ -170,7 +193,12 @@ def run() -> list[Figure]:
         services = build(Settings(database_url=f"sqlite:///{path}", clock=FixedClock(NOW)))
         services.reports.report("nadia", "mixtures")  # warm: imports, connection, catalogue
         raw = sqlite3.connect(path)
-        params = {"today": "2026-11-24", "until": "2027-02-22"}
+        params = {
+            "today": "2026-11-24",
+            "d30": "2026-12-24",
+            "d60": "2027-01-23",
+            "until": "2027-02-22",
+        }
         figures = []
         for name, sql in HAND_SQL.items():
             ours = _best(lambda name=name: services.reports.report("nadia", name))

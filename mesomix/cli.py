@@ -215,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=FORMATS, default="table", dest="form")
     report.add_argument("--output", type=Path, metavar="FILE")
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
+    report.add_argument(
+        "--periods", type=int, metavar="N", help="for usage: how many (13 weeks, 12 months)"
+    )
     _acting(report)
 
     patient_commands = _group(
@@ -402,13 +405,25 @@ def _read_text(path: Path) -> str:
         raise BadInput(f"{path}: cannot be read ({exc})") from None
 
 
+_DRAFT_TEXT_KEYS = (
+    "patient",
+    "final_volume",
+    "diluent",
+    "storage",
+    "category",
+    "purpose",
+    "prescriber",
+)
+
+
 def read_mixture_file(path: Path) -> DraftMixture:
-    """A mixture in TOML: patient, final_volume, diluent, [[ingredient]] what/amount/product."""
+    """A mixture in TOML: patient, final_volume, diluent, storage, category, purpose, prescriber,
+    and [[ingredient]] what/amount/product."""
     try:
         raw = tomllib.loads(_read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(raw) - {"patient", "final_volume", "diluent", "ingredient", "storage", "category"}
+    unknown = set(raw) - {"ingredient", *_DRAFT_TEXT_KEYS}
     if unknown:
         raise BadInput(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     ingredients = raw.get("ingredient", [])
@@ -431,7 +446,7 @@ def read_mixture_file(path: Path) -> DraftMixture:
         if "product" in item and not isinstance(item["product"], str):
             raise BadInput(f"{path}: ingredient {number}: product must be a product code as text")
         items.append(DraftIngredient(item["what"], item["amount"], item.get("product")))
-    for key in ("patient", "final_volume", "diluent", "storage", "category"):
+    for key in _DRAFT_TEXT_KEYS:
         if key in raw and not isinstance(raw[key], str):
             raise BadInput(f'{path}: {key} must be text, e.g. final_volume = "5 mL"')
     return DraftMixture(
@@ -441,6 +456,8 @@ def read_mixture_file(path: Path) -> DraftMixture:
         patient=raw.get("patient"),
         storage=raw.get("storage", "room"),
         category=raw.get("category", "category_1"),
+        purpose=raw.get("purpose", ""),
+        prescriber=raw.get("prescriber"),
     )
 
 
@@ -724,7 +741,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     if args.form == "xlsx" and args.output is None:
         raise BadInput("an XLSX report needs --output FILE")
     frame = _services(args).reports.report(
-        args.actor, args.name, period=args.period, lot_id=args.lot_id
+        args.actor, args.name, period=args.period, periods=args.periods, lot_id=args.lot_id
     )
     print(export(frame, args.form, args.output), file=out)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -554,3 +555,11 @@ def test_reports_from_the_command_line(demo_db, tmp_path, capsys):
     assert run("--db", demo_db, "report", "usage", "--format", "xlsx", "--user", "nadia")[0] == 2
     assert run("--db", demo_db, "report", "usage", "--user", "sam")[0] == 2
     assert "may not see reports" in capsys.readouterr().err
+    status, printed = run(
+        "--db", demo_db, "report", "usage", "--period", "week", "--periods", "4", "--user", "nadia"
+    )
+    assert status == 0 and len(re.findall(r"\d{4}-W\d\d", printed)) == 4 and "total_ml" in printed
+    status, printed = run("--db", demo_db, "report", "mixtures", "--user", "nadia")
+    assert status == 0 and "hair loss" in printed
+    assert run("--db", demo_db, "report", "usage", "--periods", "0", "--user", "nadia")[0] == 2
+    assert "1 to 60 periods" in capsys.readouterr().err

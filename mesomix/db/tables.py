@@ -154,6 +154,8 @@ class BatchRow(SQLModel, table=True):
     findings: list[Any] = _json()
     label: str = ""
     storage: str = "room"  # room | refrigerated: decides the beyond-use limit
+    purpose: str = ""  # what it treats (domain PURPOSES); empty when not said
+    prescriber_id: int | None = Field(default=None, foreign_key="user_account.id")
     beyond_use_at: datetime | None = _utc(default=None)
     beyond_use_rule: str = ""  # the rule and each input, as shown on the label
 

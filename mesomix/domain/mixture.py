@@ -48,6 +48,21 @@ class DraftMixture:
     patient: str | None = None  # patient reference
     storage: str = "room"  # room | refrigerated, until it is given
     category: str = "category_1"  # compounding category (data/beyond_use.toml)
+    purpose: str = ""  # what the mixture treats, one of PURPOSES; empty when not said
+    prescriber: str | None = None  # user name of the practitioner who ordered it
+
+
+# What a mesotherapy mixture is for, as the clinic's reports count it.
+PURPOSES = (
+    "facial rejuvenation",
+    "skin quality",
+    "hair loss",
+    "cellulite",
+    "localised fat",
+    "pain",
+    "sports injury",
+    "other",
+)
 
 
 @dataclass(frozen=True)

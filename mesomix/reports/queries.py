@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
 
@@ -63,39 +64,78 @@ def stock_by_product() -> sa.Select[tuple[object, ...]]:
     )  # fmt: skip
 
 
-def expiring(today: date, days: int) -> sa.Select[tuple[object, ...]]:
+def expiring(today: date, windows: tuple[int, ...]) -> sa.Select[tuple[object, ...]]:
+    """Lots with stock expiring from today, each in the first window (days) that holds it."""
+    window = sa.case(
+        *((LOT.c.expiry <= today + timedelta(days=days), days) for days in windows[:-1]),
+        else_=windows[-1],
+    )
     return (
         _lots()
-        .where(LOT.c.expiry >= today, LOT.c.expiry <= today + timedelta(days=days))
+        .add_columns(window.label("within_days"))
+        .where(LOT.c.expiry >= today, LOT.c.expiry <= today + timedelta(days=windows[-1]))
         .order_by(LOT.c.expiry, PRODUCT.c.name)
     )
 
 
-def _period(column: sa.ColumnElement[object], period: str, dialect: str) -> sa.ColumnElement[str]:
-    """The week (ISO, Monday first) or month of a time, as text, in the database's own dialect."""
-    if dialect == "postgresql":
-        pattern = 'IYYY-"W"IW' if period == "week" else "YYYY-MM"
-        return sa.func.to_char(column, pattern)
-    return sa.func.strftime("%Y-W%W" if period == "week" else "%Y-%m", column)
+@dataclass(frozen=True)
+class Period:
+    """One column of the usage report: a week (ISO, Monday first) or a month of the clinic's
+    calendar, with its bounds in UTC as the ledger stores time."""
+
+    label: str
+    start: datetime
+    end: datetime
 
 
-def usage(period: str, dialect: str, since: date | None = None) -> sa.Select[tuple[object, ...]]:
-    bucket = _period(MOVEMENT.c.at, period, dialect).label("period")
-    query = (
+def last_periods(period: str, today: date, zone: tzinfo, count: int) -> list[Period]:
+    """The `count` weeks or months ending with the one that holds `today`, oldest first."""
+    if period == "week":
+        first = today - timedelta(days=today.weekday())
+        starts = [first - timedelta(weeks=n) for n in range(count - 1, -2, -1)]
+    else:
+        month = today.year * 12 + today.month - 1
+        starts = [date(m // 12, m % 12 + 1, 1) for m in range(month - count + 1, month + 2)]
+    bounds = [datetime.combine(day, time(), zone).astimezone(UTC) for day in starts]
+    labels = [
+        f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
+        if period == "week"
+        else f"{day:%Y-%m}"
+        for day in starts
+    ]
+    return [Period(labels[n], bounds[n], bounds[n + 1]) for n in range(count)]
+
+
+def usage(periods: list[Period]) -> sa.Select[tuple[object, ...]]:
+    """Used per product, one column per period: what a manager reads across, most used first."""
+    used = -MOVEMENT.c.quantity_ul
+    when = [
+        sa.func.sum(
+            sa.case(
+                (sa.and_(MOVEMENT.c.at >= _at(p.start), MOVEMENT.c.at < _at(p.end)), used), else_=0
+            )
+        ).label(p.label)
+        for p in periods
+    ]
+    return (
         sa.select(
-            bucket,
             PRODUCT.c.code.label("product"),
             PRODUCT.c.name.label("product_name"),
-            sa.func.sum(-MOVEMENT.c.quantity_ul).label("used_ul"),
+            *when,
+            sa.func.sum(used).label("total_ul"),
             sa.func.count(sa.distinct(MOVEMENT.c.batch_id)).label("batches"),
         )
         .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(MOVEMENT.c.kind == "dispense")
-        .group_by(bucket, PRODUCT.c.code, PRODUCT.c.name)
-        .order_by(bucket, PRODUCT.c.name)
-    )
-    return query.where(MOVEMENT.c.at >= since) if since else query
+        .where(MOVEMENT.c.kind == "dispense", MOVEMENT.c.at >= _at(periods[0].start), MOVEMENT.c.at < _at(periods[-1].end))
+        .group_by(PRODUCT.c.code, PRODUCT.c.name)
+        .order_by(sa.desc("total_ul"), PRODUCT.c.name)
+    )  # fmt: skip
+
+
+def _at(moment: datetime) -> sa.ColumnElement[datetime]:
+    """A time as the ledger's own column type, so it renders as the ledger stores it."""
+    return sa.literal(moment, MOVEMENT.c.at.type)
 
 
 def waste() -> sa.Select[tuple[object, ...]]:
@@ -116,7 +156,23 @@ def waste() -> sa.Select[tuple[object, ...]]:
     )  # fmt: skip
 
 
+def mixtures_by_practitioner_and_purpose() -> sa.Select[tuple[object, ...]]:
+    """Mixtures and volume per ordering practitioner and purpose (empty when not said)."""
+    return (
+        sa.select(
+            sa.func.coalesce(USER.c.display_name, "").label("practitioner"),
+            BATCH.c.purpose,
+            sa.func.count(BATCH.c.id).label("mixtures"),
+            sa.func.sum(BATCH.c.final_volume_ul).label("volume_ul"),
+        )
+        .outerjoin(USER, USER.c.id == BATCH.c.prescriber_id)
+        .group_by(USER.c.display_name, BATCH.c.purpose)
+        .order_by(sa.desc("mixtures"), "practitioner", BATCH.c.purpose)
+    )
+
+
 def mixtures_by_maker() -> sa.Select[tuple[object, ...]]:
+    """Mixtures and volume per person who made them."""
     return (
         sa.select(
             USER.c.name.label("user"),

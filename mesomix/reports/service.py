@@ -16,9 +16,21 @@ from mesomix.services.errors import ServiceError
 from mesomix.services.inventory import InventoryService
 from mesomix.services.uow import unit_of_work
 
-REPORTS = ("stock", "stock-products", "expiring", "usage", "waste", "mixtures", "recall")
+REPORTS = (
+    "stock",
+    "stock-products",
+    "expiring",
+    "usage",
+    "waste",
+    "mixtures",
+    "makers",
+    "recall",
+)
 FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
+DEFAULT_PERIODS = {"week": 13, "month": 12}
+MAX_PERIODS = 60
+_CHUNK_ROWS = 10_000  # rows turned into columns at a time, so no report holds its rows twice
 
 
 def _ml(microlitres: pd.Series) -> pd.Series:
@@ -37,9 +49,18 @@ class ReportService:
         self._inventory = inventory
 
     def report(
-        self, user: str, name: str, *, period: str = "month", lot_id: int | None = None
+        self,
+        user: str,
+        name: str,
+        *,
+        period: str = "month",
+        periods: int | None = None,
+        lot_id: int | None = None,
     ) -> pd.DataFrame:
-        """One report, by name; the query runs in the database, the frame holds its result."""
+        """One report, by name; the query runs in the database, the frame holds its result.
+
+        The usage report covers the last `periods` weeks or months (13 weeks or 12 months unless
+        told), the current one included."""
         if name not in REPORTS:
             raise ServiceError(f"unknown report '{name}': use one of {', '.join(REPORTS)}")
         if name == "recall":
@@ -62,13 +83,16 @@ class ReportService:
             )
         if period not in queries.PERIODS:
             raise ServiceError(f"period '{period}' is not one of {', '.join(queries.PERIODS)}")
+        periods = DEFAULT_PERIODS[period] if periods is None else periods
+        if not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
+            raise ServiceError(f"the usage report covers 1 to {MAX_PERIODS} periods, not {periods}")
         with (
             denials_recorded(self._engine, self._clock, user, Action.VIEW_REPORTS.value),
             unit_of_work(self._engine) as session,
         ):
             require(session, user, Action.VIEW_REPORTS)
             connection = session.connection()
-            frame = self._frame(connection, name, period)
+            frame = self._frame(connection, name, period, periods)
         return frame
 
     @staticmethod
@@ -80,13 +104,19 @@ class ReportService:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql)
-            return pd.DataFrame.from_records(
-                cursor.fetchall(), columns=[d[0] for d in cursor.description]
-            )
+            columns = [d[0] for d in cursor.description]
+            chunks = []
+            while rows := cursor.fetchmany(_CHUNK_ROWS):
+                chunks.append(pd.DataFrame.from_records(rows, columns=columns))
+            if not chunks:
+                return pd.DataFrame(columns=columns)
+            return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
         finally:
             cursor.close()
 
-    def _frame(self, connection: sa.Connection, name: str, period: str) -> pd.DataFrame:
+    def _frame(
+        self, connection: sa.Connection, name: str, period: str, periods: int
+    ) -> pd.DataFrame:
         today = self._clock.today()
         if name == "stock":
             frame = self._read(connection, queries.stock_by_lot())
@@ -108,24 +138,28 @@ class ReportService:
             )
             return frame.drop(columns=["container_volume_ul"])
         if name == "expiring":
-            frame = self._read(connection, queries.expiring(today, max(EXPIRY_WINDOWS)))
-            days = (pd.to_datetime(frame["expiry"]) - pd.Timestamp(today)).dt.days
-            frame["within_days"] = pd.cut(
-                days, [-1, *EXPIRY_WINDOWS], labels=list(EXPIRY_WINDOWS)
-            ).astype("int64")
+            frame = self._read(connection, queries.expiring(today, EXPIRY_WINDOWS))
             frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
             frame["value_at_risk"] = _money(frame.pop("value_cents"))
             return frame.drop(columns=["container_volume_ul"])
         if name == "usage":
-            frame = self._read(connection, queries.usage(period, connection.dialect.name))
-            frame["used_ml"] = _ml(frame.pop("used_ul"))
+            columns = queries.last_periods(period, today, self._clock.zone, periods)
+            frame = self._read(connection, queries.usage(columns))
+            for column in [p.label for p in columns]:
+                frame[column] = _ml(frame[column])
+            frame["total_ml"] = _ml(frame.pop("total_ul"))
             return frame
         if name == "waste":
             frame = self._read(connection, queries.waste())
             frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
             return frame
-        frame = self._read(connection, queries.mixtures_by_maker())
+        if name == "mixtures":
+            frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())
+            frame["practitioner"] = frame["practitioner"].replace("", "(not named)")
+            frame["purpose"] = frame["purpose"].replace("", "(not said)")
+        else:
+            frame = self._read(connection, queries.mixtures_by_maker())
         frame["volume_ml"] = _ml(frame.pop("volume_ul"))
         return frame
 

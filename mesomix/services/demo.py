@@ -37,6 +37,7 @@ from mesomix.services.uow import unit_of_work
 _CLEARED = (MovementRow, BatchLineRow, BatchRow, LotRow, AllergyRow, PatientRow, UserRow)
 DEMO_MANAGER = "nadia"
 DEMO_STAFF = "sam"
+DEMO_PRACTITIONER = "drchen"
 SUPPLIERS = (
     "Pharma Direct",
     "MedSupply Europe",
@@ -190,18 +191,20 @@ def _noon(day: date) -> datetime:
 def _history(services: object, now: datetime, patients: list[dict[str, object]]) -> int:
     """A few mixtures from recent days, which also leaves some multi-dose vials open."""
     recipes = [
-        ("lidocaine", "20 mg", "dexpanthenol", "250 mg", "4 mL"),
-        ("ascorbic acid", "300 mg", "cyanocobalamin", "500 mcg", "5 mL"),
-        ("tranexamic acid", "50 mg", "lidocaine", "10 mg", "3 mL"),
+        ("lidocaine", "20 mg", "dexpanthenol", "250 mg", "4 mL", "hair loss"),
+        ("ascorbic acid", "300 mg", "cyanocobalamin", "500 mcg", "5 mL", "skin quality"),
+        ("tranexamic acid", "50 mg", "lidocaine", "10 mg", "3 mL", "facial rejuvenation"),
     ]
     made = 0
-    for day, (a, amount_a, b, amount_b, final) in enumerate(recipes, start=1):
+    for day, (a, amount_a, b, amount_b, final, purpose) in enumerate(recipes, start=1):
         clock = FixedClock(now - timedelta(days=day * 3, hours=2))
         mixtures = MixtureService(services.engine, services.catalog, clock)  # type: ignore[attr-defined]
         draft = DraftMixture(
             ingredients=(DraftIngredient(a, amount_a), DraftIngredient(b, amount_b)),
             final_volume=final,
             patient=str(patients[day]["ref"]),
+            purpose=purpose,
+            prescriber=DEMO_PRACTITIONER,
         )
         mixtures.dispense(draft, DEMO_STAFF)
         made += 1

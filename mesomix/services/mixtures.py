@@ -17,7 +17,7 @@ from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_find
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.mixture import DraftMixture, Draw, Plan, candidate_products
+from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.overrides import Override, OverrideError, unsigned_blocks
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import format_amount, unit_word
@@ -95,6 +95,8 @@ def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
         "patient": draft.patient,
         "storage": draft.storage,
         "category": draft.category,
+        "purpose": draft.purpose,
+        "prescriber": draft.prescriber,
     }
 
 
@@ -136,6 +138,7 @@ class MixtureService:
             transaction(self._engine) as connection,
         ):
             self._actor(connection, user, Action.CHECK_MIXTURE)
+            self._prescriber(connection, draft.prescriber)
             lots = lots_of(connection, candidate_products(draft, catalog))
             facts = self._patient(connection, draft.patient)[1] if draft.patient else None
         return self._assess(draft, catalog, lots, facts).plan
@@ -155,6 +158,7 @@ class MixtureService:
             transaction(self._engine, write=True) as connection,
         ):
             actor = self._actor(connection, user, Action.DISPENSE)
+            prescriber_id = self._prescriber(connection, draft.prescriber)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
@@ -187,6 +191,8 @@ class MixtureService:
                     "findings": [f.as_dict() for f in plan.findings],
                     "label": label,
                     "storage": draft.storage,
+                    "purpose": draft.purpose,
+                    "prescriber_id": prescriber_id,
                     "beyond_use_at": bud.at,
                     "beyond_use_rule": bud.rule,
                 },
@@ -265,6 +271,14 @@ class MixtureService:
                     f"unknown compounding category '{draft.category}': use one of {', '.join(categories)}",
                 )
             )
+        if draft.purpose and draft.purpose not in PURPOSES:
+            problems.append(
+                Finding(
+                    Severity.BLOCK,
+                    "mixture.unknown_purpose",
+                    f"unknown purpose '{draft.purpose}': use one of {', '.join(PURPOSES)}",
+                )
+            )
         if draft.storage not in STORAGES:
             problems.append(
                 Finding(
@@ -282,7 +296,7 @@ class MixtureService:
             *expiry_findings(now, category, draft.storage, uses, zone),
             Finding(Severity.INFO, "beyond_use.date", f"beyond-use date: {bud.rule}"),
         ]
-        return Assessment(replace(plan, findings=(*plan.findings, *dated)), picks, bud)
+        return Assessment(replace(plan, findings=(*plan.findings, *problems, *dated)), picks, bud)
 
     @staticmethod
     def _allocate_all(
@@ -310,6 +324,16 @@ class MixtureService:
             raise NotFound(f"no user named '{user}'")
         check_permission(actor.name, actor.role, actor.active, action)
         return actor
+
+    @staticmethod
+    def _prescriber(connection: sa.Connection, name: str | None) -> int | None:
+        """The ordering practitioner's id; a name that is not an active practitioner is refused."""
+        if name is None or not name.strip():
+            return None
+        found = connection.execute(_FIND_USER, {"name": name.strip()}).first()
+        if found is None or found.role != "practitioner" or not found.active:
+            raise ServiceError(f"'{name}' is not an active practitioner: choose who ordered it")
+        return int(found.id)
 
     def _signer(self, connection: sa.Connection, signature: Signature) -> int:
         """The practitioner's id once their role and password are checked; else a refusal."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from mesomix.reports.service import export
 from mesomix.services.errors import PermissionDenied, ServiceError
-from tests.factories import mixture, receive
+from mesomix.services.mixtures import DispenseRefused
+from tests.factories import mixture, receive, snapshot
 
 
 @pytest.fixture
@@ -54,13 +57,72 @@ def test_expiring_within_30_60_90_days_with_value_at_risk(month):
 
 def test_usage_and_waste(month):
     usage = month.reports.report("nadia", "usage", period="week")
-    assert usage["used_ml"].sum() == 1.5 and usage["batches"].sum() == 3
+    assert list(usage.columns[:2]) == ["product", "product_name"]
+    assert len(usage.columns) == 2 + 13 + 2  # 13 weeks, then the total and the batches
+    (row,) = usage.itertuples(index=False)
+    assert row.product == "cyanocobalamin_1000mcg_1ml_vial"
+    assert (usage["2026-W48"].iloc[0], row.total_ml, row.batches) == (1.5, 1.5, 3)
+    assert usage["2026-W47"].iloc[0] == 0
     waste = month.reports.report("nadia", "waste")
     by_reason = dict(zip(waste["reason"], waste["wasted_ml"], strict=True))
     assert by_reason["damaged"] == 1
     assert by_reason["remainder of an opened single-dose container"] == 1.5
-    makers = month.reports.report("nadia", "mixtures")
+    makers = month.reports.report("nadia", "makers")
     assert makers.iloc[0]["mixtures"] == 3
+
+
+def test_usage_falls_in_the_clinic_calendar_and_the_window(month):
+    from datetime import timedelta
+
+    month.clock.advance(timedelta(days=40))  # into January: December had nothing
+    month.mixtures.dispense(mixture(("lidocaine", "20 mg")), "sam")
+    usage = month.reports.report("nadia", "usage", period="month", periods=3)
+    assert list(usage.columns[2:5]) == ["2026-11", "2026-12", "2027-01"]
+    rows = {r.product: r for r in usage.itertuples(index=False)}
+    b12, lidocaine = rows["cyanocobalamin_1000mcg_1ml_vial"], rows["lidocaine_2pct_2ml_amp"]
+    assert (b12[2], b12[3], b12[4], b12.total_ml) == (1.5, 0, 0, 1.5)
+    assert (lidocaine[2], lidocaine[4], lidocaine.total_ml) == (0, 1, 1)
+    only_now = month.reports.report("nadia", "usage", period="month", periods=1)
+    assert list(only_now["product"]) == ["lidocaine_2pct_2ml_amp"]
+    for wrong in (0, -1, 61):
+        with pytest.raises(ServiceError, match="1 to 60 periods"):
+            month.reports.report("nadia", "usage", periods=wrong)
+
+
+def test_mixtures_per_practitioner_and_purpose(clinic):
+    receive(clinic, "cyanocobalamin_1000mcg_1ml_vial", "B1", 10)
+    asked = [("hair loss", "drchen"), ("hair loss", "drchen"), ("pain", "drchen"), ("", None)]
+    for purpose, prescriber in asked:
+        draft = replace(
+            mixture(("cyanocobalamin", "500 mcg")), purpose=purpose, prescriber=prescriber
+        )
+        clinic.mixtures.dispense(draft, "sam")
+    frame = clinic.reports.report("nadia", "mixtures")
+    rows = {(r.practitioner, r.purpose): r.mixtures for r in frame.itertuples()}
+    name = frame["practitioner"].iloc[0]
+    assert rows == {(name, "hair loss"): 2, (name, "pain"): 1, ("(not named)", "(not said)"): 1}
+    assert name != "(not named)"
+
+
+def test_a_purpose_or_prescriber_that_is_not_one_is_refused(clinic):
+    receive(clinic, "cyanocobalamin_1000mcg_1ml_vial", "B1", 10)
+    before = snapshot(clinic)
+    plan = clinic.mixtures.check(
+        replace(mixture(("cyanocobalamin", "500 mcg")), purpose="anti-ageing"), "sam"
+    )
+    assert [f.code for f in plan.findings if f.severity.name == "BLOCK"] == [
+        "mixture.unknown_purpose"
+    ]
+    with pytest.raises(DispenseRefused):
+        clinic.mixtures.dispense(
+            replace(mixture(("cyanocobalamin", "500 mcg")), purpose="anti-ageing"), "sam"
+        )
+    for who in ("sam", "nobody", "nadia"):
+        with pytest.raises(ServiceError, match="not an active practitioner"):
+            clinic.mixtures.dispense(
+                replace(mixture(("cyanocobalamin", "500 mcg")), prescriber=who), "sam"
+            )
+    assert snapshot(clinic) == before
 
 
 def test_exports_open_again(month, tmp_path):
@@ -117,7 +179,7 @@ def test_reports_on_postgresql(postgres, clock):
         unit_cost="2.50",
     )
     services.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")
-    for name in ("stock", "stock-products", "expiring", "usage", "waste", "mixtures"):
+    for name in ("stock", "stock-products", "expiring", "usage", "waste", "mixtures", "makers"):
         frame = services.reports.report("nadia", name, period="week")
         assert len(frame) >= 1, name
     assert services.reports.report("nadia", "expiring").iloc[0]["value_at_risk"] == 22.5
