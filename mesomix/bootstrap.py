@@ -17,6 +17,7 @@ from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.imports import ImportService
 from mesomix.services.inventory import InventoryService
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
@@ -47,6 +48,7 @@ class Services:
     accounts: AccountService
     inventory: InventoryService
     reports: ReportService
+    imports: ImportService
 
     @property
     def clock(self) -> Clock:
@@ -99,4 +101,5 @@ def build(settings: Settings) -> Services:
         accounts=AccountService(engine, settings.clock),
         inventory=inventory,
         reports=ReportService(engine, settings.clock, inventory),
+        imports=ImportService(engine, catalog, settings.clock),
     )

@@ -28,6 +28,7 @@ from mesomix.domain.conversions import (
     to_elemental,
     volume_for,
 )
+from mesomix.domain.imports import ImportRefused
 from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
@@ -220,6 +221,17 @@ def parser() -> argparse.ArgumentParser:
     )
     _acting(report)
 
+    import_commands = _group(
+        commands, "import", "products or stock receipts from a CSV file", "import_command"
+    )
+    for what, help_text in (
+        ("products", "add products to the catalogue (sample: data/import/products-sample.csv)"),
+        ("stock", "book deliveries, one lot a row (sample: data/import/stock-sample.csv)"),
+    ):
+        command = import_commands.add_parser(what, help=help_text)
+        command.add_argument("file", type=Path, metavar="FILE")
+        _acting(command)
+
     patient_commands = _group(
         commands, "patient", "add a patient, record a weight", "patient_command"
     )
@@ -290,10 +302,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "lot": _lot,
             "report": _report,
             "product": _product,
+            "import": _import,
             "audit": _audit,
         }[args.command]
         return handler(args, out)
-    except (BadInput, ServiceError, QuantityError, ReferenceDataError) as exc:
+    except (BadInput, ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
         print(f"mesomix: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except sa.exc.DBAPIError as exc:
@@ -401,7 +414,11 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            f"{path}: byte {exc.start} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"
+        ) from None
+    except OSError as exc:
         raise BadInput(f"{path}: cannot be read ({exc})") from None
 
 
@@ -733,6 +750,43 @@ def _product(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return 0
+
+
+def _import(args: argparse.Namespace, out: TextIO) -> int:
+    if args.file.is_file() and args.file.stat().st_size > MAX_IMPORT_BYTES:
+        raise BadInput(f"{args.file}: larger than {MAX_IMPORT_BYTES // 1_000_000} MB: split it")
+    text = _read_text(args.file)
+    services = _services(args)
+    run = services.imports.products if args.import_command == "products" else services.imports.stock
+    result = run(args.actor, text, ProgressBar(sys.stderr))
+    print(f"{args.file}: {args.import_command}: {result}", file=out)
+    return 0
+
+
+MAX_IMPORT_BYTES = 100_000_000
+
+
+class ProgressBar:
+    """A bar on the terminal for long imports; silent when stderr is not a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._shown = stream.isatty()
+        self._last: tuple[str, int] = ("", -1)
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if not self._shown or not total:
+            return
+        filled = self.WIDTH * done // total
+        if (phase, filled) == self._last and done != total:
+            return  # redraw only when the bar moves
+        self._last = (phase, filled)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        end = "\n" if done == total else ""
+        self._stream.write(f"\r{phase:<8} [{bar}] {done:,}/{total:,}{end}")
+        self._stream.flush()
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:

@@ -563,3 +563,55 @@ def test_reports_from_the_command_line(demo_db, tmp_path, capsys):
     assert status == 0 and "hair loss" in printed
     assert run("--db", demo_db, "report", "usage", "--periods", "0", "--user", "nadia")[0] == 2
     assert "1 to 60 periods" in capsys.readouterr().err
+
+
+def test_import_from_the_command_line(demo_db, tmp_path, capsys):
+    from mesomix.domain.units import data_dir
+
+    samples = data_dir() / "import"
+    status, printed = run(
+        "--db",
+        demo_db,
+        "import",
+        "products",
+        str(samples / "products-sample.csv"),
+        "--user",
+        "nadia",
+    )
+    assert status == 0 and "3 written" in printed
+    status, printed = run(
+        "--db", demo_db, "import", "stock", str(samples / "stock-sample.csv"), "--user", "nadia"
+    )
+    assert status == 0 and "4 written" in printed
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product,lot_number,expiry,containers\nnope,L1,2020-01-01,1\n", encoding="utf-8")
+    assert run("--db", demo_db, "import", "stock", str(bad), "--user", "nadia")[0] == 2
+    err = capsys.readouterr().err
+    assert "nothing was imported" in err and "row 2, column 'product'" in err
+    assert "row 2, column 'expiry'" in err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("product,lot_number,expiry,containers\nx,Lé,2028-01-01,1\n".encode("latin-1"))
+    assert run("--db", demo_db, "import", "stock", str(latin), "--user", "nadia")[0] == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+    missing = tmp_path / "missing.csv"
+    assert run("--db", demo_db, "import", "stock", str(missing), "--user", "nadia")[0] == 2
+    assert "no such file" in capsys.readouterr().err
+    assert run("--db", demo_db, "import", "products", str(bad), "--user", "sam")[0] == 2
+
+
+def test_the_import_progress_bar_draws_on_a_terminal_only():
+    from mesomix.cli import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = ProgressBar(stream)
+        for done in range(1, 1001):
+            bar("checking", done, 1000)
+    assert pipe.getvalue() == ""
+    drawn = terminal.getvalue()
+    assert drawn.endswith("checking [" + "#" * 30 + "] 1,000/1,000\n")
+    assert drawn.count("\r") <= 31  # redrawn when the bar moves, not on every row

@@ -60,3 +60,21 @@ def check_reason(reason: str, note: str) -> None:
         raise StockChangeError("reason 'other' needs a note saying why")
     if len(note) > 500 or not note.isprintable():
         raise StockChangeError("a note is at most 500 printable characters")
+
+
+def price_cents(typed: str) -> int:
+    """A price as typed ("12.50", "12"), in whole cents; refused if it is not one."""
+    text = typed.strip()
+    whole, _, fraction = text.partition(".")
+    if (
+        not whole.isdigit()
+        or (fraction and (not fraction.isdigit() or len(fraction) > 2))
+        or not text.isascii()
+    ):
+        raise ValueError(
+            f"unit cost '{typed}': type a price such as 12.50 (a point, at most two decimals)"
+        )
+    cents = int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
+    if cents > 100_000_000:
+        raise ValueError(f"unit cost '{typed}' is not a real price for one container")
+    return cents

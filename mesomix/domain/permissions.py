@@ -23,6 +23,7 @@ class Action(Enum):
     ADJUST_STOCK = "adjust, waste, return or count stock"
     SET_LOT_STATUS = "quarantine, release or recall a lot"
     SET_REORDER = "set reorder levels"
+    EDIT_CATALOGUE = "add products to the catalogue"
     VIEW_REPORTS = "see reports"
     VIEW_PATIENTS = "view patients"
     EDIT_PATIENTS = "edit patients"
@@ -44,6 +45,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.ADJUST_STOCK: frozenset({MANAGER}),
     Action.SET_LOT_STATUS: frozenset({MANAGER}),
     Action.SET_REORDER: frozenset({MANAGER}),
+    Action.EDIT_CATALOGUE: frozenset({MANAGER}),
     Action.VIEW_REPORTS: frozenset({MANAGER}),
     Action.VIEW_PATIENTS: frozenset({STAFF, PRACTITIONER}),
     Action.EDIT_PATIENTS: frozenset({PRACTITIONER}),

@@ -79,6 +79,8 @@ def append(connection: sa.Connection, at: datetime, entry: Entry) -> int:
 
 def append_many(connection: sa.Connection, at: datetime, entries: list[Entry]) -> list[int]:
     """Add rows to the chain in one round trip each for the head, the rows and the new head."""
+    if not entries:
+        return []
     head = connection.execute(_LOCK_HEAD).one()
     rows: list[dict[str, Any]] = []
     previous, next_id = head.last_hash, head.last_id + 1

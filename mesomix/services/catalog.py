@@ -76,6 +76,11 @@ class CatalogService:
                     self._catalog = self._load()
         return self._catalog
 
+    def invalidate(self) -> None:
+        """Forget the catalogue built so far: products were added, the next reader rebuilds."""
+        with self._lock:
+            self._catalog = None
+
     def _load(self) -> Catalog:
         with unit_of_work(self._engine) as session:
             records = {

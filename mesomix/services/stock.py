@@ -8,12 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import LotRow, MovementRow, ProductRow
+from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
 from mesomix.domain.catalog import Catalog
+from mesomix.domain.inventory import price_cents
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
@@ -151,50 +152,12 @@ class StockService:
             product = session.get(ProductRow, product_code)
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
-            lot = session.exec(
-                select(LotRow).where(
-                    LotRow.product_code == product_code, LotRow.lot_number == lot_number
-                )
-            ).first()
-            if lot is not None and lot.expiry != expiry:
-                raise ServiceError(
-                    f"lot {lot_number} of {product.name} is on record with expiry "
-                    f"{lot.expiry.isoformat()}, not {expiry.isoformat()}: check the label"
-                )
-            quantity = containers * product.container_volume_ul
-            if lot is None:
-                lot = LotRow(
-                    product_code=product_code,
-                    lot_number=lot_number,
-                    expiry=expiry,
-                    received_at=now,
-                    supplier=supplier.strip(),
-                    unit_cost_cents=cost_cents,
-                )
-                session.add(lot)
-                session.flush()
-            session.execute(
-                sa.update(LotRow)
-                .where(LotRow.id == lot.id)
-                .values(on_hand_ul=LotRow.on_hand_ul + quantity)
-            )
-            session.add(
-                MovementRow(
-                    lot_id=lot.id,
-                    kind="receive",
-                    quantity_ul=quantity,
-                    reason=reason,
-                    actor_id=actor.id,
-                    at=now,
-                )
-            )
-            append(session.connection(), now, Entry(
-                "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
-                record_id=str(lot.id), lot_id=lot.id, reason=reason,
-                new={"product": product_code, "lot_number": lot_number, "expiry": expiry.isoformat(),
-                     "containers": containers, "quantity_ul": quantity},
-            ))  # fmt: skip
-            return lot.id or 0
+            lot_id, entry = book_receipt(
+                session, actor, product, lot_number, expiry, containers, reason, supplier,
+                cost_cents, now,
+            )  # fmt: skip
+            append(session.connection(), now, entry)
+            return lot_id
 
     def discrepancies(self) -> list[tuple[int, int, int]]:
         """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""
@@ -215,18 +178,63 @@ class StockService:
 
 
 def _cents(typed: str) -> int:
-    """A price as typed ("12.50", "12"), in whole cents; refused if it is not one."""
-    text = typed.strip()
-    whole, _, fraction = text.partition(".")
-    if (
-        not whole.isdigit()
-        or (fraction and (not fraction.isdigit() or len(fraction) > 2))
-        or not text.isascii()
-    ):
+    try:
+        return price_cents(typed)
+    except ValueError as exc:
+        raise ServiceError(str(exc)) from None
+
+
+def book_receipt(
+    session: Session,
+    actor: UserRow,
+    product: ProductRow,
+    lot_number: str,
+    expiry: date,
+    containers: int,
+    reason: str,
+    supplier: str,
+    cost_cents: int | None,
+    now: datetime,
+) -> tuple[int, Entry]:
+    """Sealed containers onto the shelf inside the caller's transaction: the lot (new, or the one
+    on record with the same expiry), its movement, and the audit entry for the caller to append."""
+    lot = session.exec(
+        select(LotRow).where(LotRow.product_code == product.code, LotRow.lot_number == lot_number)
+    ).first()
+    if lot is not None and lot.expiry != expiry:
         raise ServiceError(
-            f"unit cost '{typed}': type a price such as 12.50 (a point, at most two decimals)"
+            f"lot {lot_number} of {product.name} is on record with expiry "
+            f"{lot.expiry.isoformat()}, not {expiry.isoformat()}: check the label"
         )
-    cents = int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
-    if cents > 100_000_000:
-        raise ServiceError(f"unit cost '{typed}' is not a real price for one container")
-    return cents
+    quantity = containers * product.container_volume_ul
+    if lot is None:
+        lot = LotRow(
+            product_code=product.code,
+            lot_number=lot_number,
+            expiry=expiry,
+            received_at=now,
+            supplier=supplier.strip(),
+            unit_cost_cents=cost_cents,
+        )
+        session.add(lot)
+        session.flush()
+    session.execute(
+        sa.update(LotRow).where(LotRow.id == lot.id).values(on_hand_ul=LotRow.on_hand_ul + quantity)
+    )
+    session.add(
+        MovementRow(
+            lot_id=lot.id,
+            kind="receive",
+            quantity_ul=quantity,
+            reason=reason,
+            actor_id=actor.id,
+            at=now,
+        )
+    )
+    entry = Entry(
+        "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
+        record_id=str(lot.id), lot_id=lot.id, reason=reason,
+        new={"product": product.code, "lot_number": lot_number, "expiry": expiry.isoformat(),
+             "containers": containers, "quantity_ul": quantity},
+    )  # fmt: skip
+    return lot.id or 0, entry

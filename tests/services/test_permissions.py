@@ -9,12 +9,14 @@ import pytest
 
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.permissions import Action, Role, matrix
+from mesomix.domain.units import data_dir
 from mesomix.services.errors import PermissionDenied
 from mesomix.services.mixtures import Signature
 from tests.factories import PASSWORD, add_allergy, audit_rows, mixture, receive, snapshot
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
 PROCAINE = "procain_steigerwald_1pct_5ml_amp"
+PRODUCTS_CSV = (data_dir() / "import" / "products-sample.csv").read_text(encoding="utf-8")
 USER_OF = {
     Role.STAFF: "sam",
     Role.PRACTITIONER: "drchen",
@@ -44,6 +46,7 @@ ACTIONS = {
         u, 1, "quarantined", "cold chain in doubt"
     ),
     Action.SET_REORDER: lambda s, u: s.inventory.set_reorder(u, B12, 5, 20),
+    Action.EDIT_CATALOGUE: lambda s, u: s.imports.products(u, PRODUCTS_CSV),
     Action.VIEW_REPORTS: lambda s, u: s.reports.report(u, "stock"),
     Action.VIEW_PATIENTS: lambda s, u: s.people.patients(u),
     Action.EDIT_PATIENTS: lambda s, u: s.people.set_weight(u, "P-2", "70 kg"),
