@@ -410,3 +410,16 @@ def _free_text(
         )
     )
     return findings
+
+
+def code_typed(name: str, catalog: Catalog) -> tuple[str | None, str | None, str]:
+    """What a typed allergen means: (substance, None, "") or (None, group, "") when the name,
+    code or synonym is unambiguous; otherwise (None, None, text) kept as typed, 'not coded'."""
+    found = catalog.resolve(name)
+    if found is not None and found.code in catalog.substances:
+        return found.code, None, ""
+    key = fold(name)
+    group = next((g for g in catalog.groups.values() if key in (fold(g.name), fold(g.code))), None)
+    if group is not None:
+        return None, group.code, ""
+    return None, None, name.strip()

@@ -19,8 +19,9 @@ from mesomix.domain.allergy import (
     VERIFICATIONS,
     Allergy,
     Reaction,
+    code_typed,
 )
-from mesomix.domain.catalog import Catalog, fold
+from mesomix.domain.catalog import Catalog
 
 CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
@@ -249,14 +250,9 @@ def _allergen(
     if isinstance(code.get("text"), str):
         names.append(code["text"])
     for name in names:
-        found = catalog.resolve(name)
-        if found is not None and found.code in catalog.substances:
-            return found.code, None, ""
-        group = next(
-            (g for g in catalog.groups.values() if fold(name) in (fold(g.name), fold(g.code))), None
-        )
-        if group is not None:
-            return None, group.code, ""
+        substance, group, _ = code_typed(name, catalog)
+        if substance or group:
+            return substance, group, ""
     text = next((n.strip() for n in names if n.strip()), "")
     if not text and not errors:
         errors.append(f"{path}: neither a known coding nor any text")

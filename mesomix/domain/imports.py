@@ -524,3 +524,22 @@ def _containers(check: _RowCheck, volume: int | None) -> int | None:
         check.problem("quantity", f"{typed} is more than 100,000 containers")
         return None
     return int(whole)
+
+
+def check_receipt_form(
+    cells: Mapping[str, str],
+    volumes: Mapping[str, int],
+    lots_on_record: Mapping[tuple[str, str], date],
+    today: date,
+) -> tuple[Receipt | None, list[RowProblem]]:
+    """One receipt typed into a form, checked by the same rules as a CSV row (row number 0)."""
+    problems: list[RowProblem] = []
+    receipt = _receipt(_RowCheck(0, dict(cells), problems), volumes, today)
+    if receipt is not None:
+        on_record = lots_on_record.get((receipt.product_code, receipt.lot_number))
+        if on_record is not None and on_record != receipt.expiry:
+            problems.append(
+                RowProblem(0, "expiry", f"lot {receipt.lot_number} is on record with expiry {on_record.isoformat()}, not {receipt.expiry.isoformat()}: check the label")
+            )  # fmt: skip
+            receipt = None
+    return receipt, problems

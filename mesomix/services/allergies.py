@@ -11,7 +11,14 @@ from sqlmodel import Session, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
-from mesomix.domain.allergy import CLINICAL_STATUSES, CRITICALITIES, VERIFICATIONS, Allergy
+from mesomix.domain.allergy import (
+    CLINICAL_STATUSES,
+    CRITICALITIES,
+    VERIFICATIONS,
+    Allergy,
+    Reaction,
+    code_typed,
+)
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
@@ -31,6 +38,39 @@ class AllergyService:
     def record(self, patient_ref: str, user: str, allergy: Allergy) -> int:
         """Record one allergy for a patient; returns its id."""
         return self._write(patient_ref, user, [allergy], "")[0]
+
+    def record_typed(
+        self,
+        patient_ref: str,
+        user: str,
+        allergen: str,
+        verification: str = "unconfirmed",
+        criticality: str = "unable-to-assess",
+        reaction: str = "",
+        severity: str = "",
+        note: str = "",
+    ) -> int:
+        """An allergy as a person types it: coded when the name is unambiguous, else kept as
+        free text that shows as 'not coded' and raises a finding until it is coded."""
+        if not allergen.strip():
+            raise ServiceError("what is the patient allergic to? type a substance or group name")
+        substance, group, text = code_typed(allergen, self._catalog.catalog())
+        reactions = (Reaction(reaction.strip(), severity),) if reaction.strip() else ()
+        allergy = Allergy(
+            substance=substance, group=group, text=text, verification=verification,
+            criticality=criticality, reactions=reactions, note=note.strip(),
+        )  # fmt: skip
+        return self.record(patient_ref, user, allergy)
+
+    def code_typed(self, allergy_id: int, user: str, typed: str) -> None:
+        """Code an allergy by a typed substance or group name (or code); refused if it means
+        nothing or several things."""
+        substance, group, _ = code_typed(typed, self._catalog.catalog())
+        if substance is None and group is None:
+            raise ServiceError(
+                f"'{typed.strip()}' is not one substance or allergen group: type its name or code"
+            )
+        self.code(allergy_id, user, substance=substance, group=group)
 
     def code(
         self, allergy_id: int, user: str, substance: str | None = None, group: str | None = None

@@ -348,9 +348,14 @@ class InventoryService:
         ))  # fmt: skip
 
 
-def _ml_to_ul(text: str) -> int:
+def volume_ul(text: str, what: str = "volume") -> int:
+    """A volume as a person types it ("2 mL", "0.5 mL"), in microlitres; refused with a message."""
+    return _ml_to_ul(text, what)
+
+
+def _ml_to_ul(text: str, what: str = "open volume") -> int:
     try:
         volume = parse_quantity(text, Field.VOLUME)
     except QuantityError as exc:
-        raise ServiceError(f"open volume: {exc}") from None
+        raise ServiceError(f"{what}: {exc}") from None
     return int(Decimal(volume.to("microliter").magnitude))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import AllergyRow, PatientRow, UserRow
+from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
@@ -47,6 +47,19 @@ class PatientSummary:
     date_of_birth: date | None
     weight_kg: Decimal | None
     allergies: tuple[Allergy, ...]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One mixture a patient received, as the patient's history lists it."""
+
+    batch_id: int
+    made_at: datetime
+    final_volume_ul: int
+    purpose: str
+    made_by: str
+    contents: str  # the ingredients as they were typed
+    label: str
 
 
 def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
@@ -106,6 +119,38 @@ class PeopleService:
                     tuple(allergies.get(p.id or 0, ())),
                 )
                 for p in session.exec(select(PatientRow).order_by(PatientRow.name))
+            ]
+
+    def history(self, user: str, ref: str) -> list[BatchSummary]:
+        """The mixtures a patient received, newest first."""
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_PATIENTS)
+            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            if patient is None:
+                raise NotFound(f"no patient with reference '{ref}'")
+            rows = session.exec(
+                select(BatchRow, UserRow.display_name)
+                .join(UserRow, UserRow.id == BatchRow.actor_id)
+                .where(BatchRow.patient_id == patient.id)
+                .order_by(BatchRow.created_at.desc(), BatchRow.id.desc())  # type: ignore[attr-defined]
+            )
+            return [
+                BatchSummary(
+                    batch.id or 0,
+                    batch.created_at,
+                    batch.final_volume_ul,
+                    batch.purpose,
+                    made_by,
+                    " + ".join(
+                        f"{item.get('what', '?')} {item.get('amount', '')}".strip()
+                        for item in batch.draft.get("ingredients", [])
+                    ),
+                    batch.label,
+                )
+                for batch, made_by in rows
             ]
 
     def add_patient(

@@ -14,6 +14,7 @@ from mesomix.clock import Clock
 from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
 from mesomix.domain.catalog import Catalog
+from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import price_cents
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
@@ -158,6 +159,31 @@ class StockService:
             )  # fmt: skip
             append(session.connection(), now, entry)
             return lot_id
+
+    def check_receipt(self, cells: Mapping[str, str]) -> tuple[Receipt | None, list[str]]:
+        """A receipt as typed into a form (product, lot_number, expiry, containers or quantity,
+        supplier, unit_cost), checked by the CSV import's rules; the problems as sentences."""
+        code = cells.get("product", "").strip()
+        with unit_of_work(self._engine) as session:
+            product = session.get(ProductRow, code) if code else None
+            volumes = {code: product.container_volume_ul} if product and product.active else {}
+            lots = {
+                (lot.product_code, lot.lot_number): lot.expiry
+                for lot in session.exec(select(LotRow).where(LotRow.product_code == code))
+            }
+        receipt, problems = check_receipt_form(cells, volumes, lots, self._clock.today())
+        return receipt, [f"{p.column.replace('_', ' ')}: {p.message}" for p in problems]
+
+    def receive_typed(self, user: str, cells: Mapping[str, str]) -> int:
+        """Receive what a form holds, or refuse with every problem; returns the lot id."""
+        receipt, problems = self.check_receipt(cells)
+        if receipt is None:
+            raise ServiceError("; ".join(problems) or "the receipt is not complete")
+        return self.receive(
+            user, receipt.product_code, receipt.lot_number, receipt.expiry, receipt.containers,
+            supplier=receipt.supplier,
+            unit_cost=f"{receipt.unit_cost_cents / 100:.2f}" if receipt.unit_cost_cents is not None else "",
+        )  # fmt: skip
 
     def discrepancies(self) -> list[tuple[int, int, int]]:
         """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""

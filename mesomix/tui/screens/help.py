@@ -1,0 +1,45 @@
+"""Help: the keys of the screen you came from, the screens, and what your role may do."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Static
+
+from mesomix.domain.permissions import Role, matrix
+from mesomix.services.accounts import SignedIn
+
+GENERAL = """F1 this help · F2 Compose · F3 Patients · F5 Inventory · F6 Reports (as your role allows)
+Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit
+Tab and Shift+Tab move between fields; Enter submits a form; Escape closes a dialog.
+Findings read BLOCK, WARN or INFO in words as well as colours. The app locks when idle."""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,f1,enter", "dismiss", "Close")]
+
+    def __init__(self, user: SignedIn | None, came_from: Screen[object]) -> None:
+        super().__init__()
+        self._user = user
+        self._came_from = came_from
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="form-box", id="help-box"):
+            yield Label("mesomix — help", classes="form-title")
+            yield Static(Text(GENERAL))
+            keys = [
+                f"{b.key:<8} {b.description}"
+                for b in self._came_from.BINDINGS
+                if isinstance(b, Binding) and b.description
+            ]
+            if keys:
+                yield Label("On this screen", classes="section")
+                yield Static(Text("\n".join(keys)), id="help-keys")
+            if self._user is not None:
+                role = Role(self._user.role)
+                may = [action.value for action, roles in matrix().items() if role in roles]
+                yield Label(f"{self._user.display_name} ({role.value}) may", classes="section")
+                yield Static(Text("\n".join(f"· {what}" for what in may)), id="help-may")

@@ -1,0 +1,359 @@
+"""Inventory: stock by product and lot with status and expiry, what is low and what expires soon,
+and the manager's work on a lot — receive, adjust, waste, count, quarantine, release, recall.
+
+Rows are read by the services in workers; each change is a form whose submit calls a service
+(which checks the role, writes the ledger movement and its audit row, or refuses and writes
+nothing). The receive form is checked by the service as it is typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from mesomix.bootstrap import Services
+from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.services.accounts import SignedIn
+from mesomix.services.errors import ServiceError
+from mesomix.services.inventory import LowStock, RecallLine, volume_ul
+from mesomix.services.stock import LotLine
+from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.widgets.form import Form, FormField, Values
+
+EXPIRING_DAYS = 30
+_REASONS = [(label, code) for code, label in ADJUSTMENT_REASONS.items()]
+
+
+def expiry_word(expiry: date, today: date) -> tuple[str, str]:
+    """How an expiry reads on the shelf list, and its style class: a word, never colour alone."""
+    days = (expiry - today).days
+    if days < 0:
+        return "EXPIRED", "expired"
+    if days <= EXPIRING_DAYS:
+        return f"expires in {days} d", "expiring"
+    return "", ""
+
+
+class InventoryScreen(WorkScreen):
+    BINDINGS = [
+        Binding("ctrl+f", "find", "Find", id="inventory.find"),
+        Binding("r", "receive", "Receive", id="inventory.receive"),
+        Binding("a", "adjust", "Adjust", id="inventory.adjust"),
+        Binding("w", "waste", "Waste", id="inventory.waste"),
+        Binding("c", "count", "Count", id="inventory.count"),
+        Binding("q", "set_status('quarantined')", "Quarantine", id="inventory.quarantine"),
+        Binding("l", "set_status('available')", "Release", id="inventory.release"),
+        Binding("x", "set_status('recalled')", "Recall", id="inventory.recall"),
+        Binding("t", "trace", "Trace", id="inventory.trace"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        lots: list[LotLine]
+        low: list[LowStock]
+
+    @dataclass
+    class Traced(Message):
+        lot: LotLine
+        lines: list[RecallLine]
+
+    def __init__(self, services: Services, user: SignedIn) -> None:
+        super().__init__(services, user)
+        self._lots: dict[int, LotLine] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="find: product or lot number", id="lot-find", compact=True)
+        yield DataTable(id="lot-list", cursor_type="row", zebra_stripes=True)
+        yield Label("Low stock (at or below the reorder level)", classes="section")
+        yield DataTable(id="low-list", cursor_type="row")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — Inventory"
+        self.query_one("#lot-list", DataTable).add_columns(
+            "Product", "Lot", "Expiry", "Status", "On hand", "Sealed"
+        )
+        self.query_one("#low-list", DataTable).add_columns("Product", "On hand", "Level", "Order")
+        self.query_one("#lot-list", DataTable).focus()  # letters are actions here, not typing
+        self.reload()
+
+    @on(Input.Submitted, "#lot-find")
+    def _found(self) -> None:
+        self.query_one("#lot-list", DataTable).focus()
+
+    @work(thread=True, exclusive=True, group="inventory")
+    def reload(self) -> None:
+        try:
+            lots = self.services.stock.lots(self.user.name)
+            low = self.services.inventory.low_stock(self.user.name)
+        except ServiceError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not load the stock: {exc}"))
+            return
+        self.post_message(self.Loaded(lots, low))
+
+    def on_inventory_screen_loaded(self, message: Loaded) -> None:
+        self._lots = {lot.lot_id: lot for lot in message.lots}
+        self._fill()
+        low = self.query_one("#low-list", DataTable)
+        low.clear()
+        for line in message.low:
+            low.add_row(
+                Text(line.product_name),
+                f"{line.containers}",
+                f"{line.reorder_level}",
+                Text(f"order {line.suggested_order}", style="bold"),
+                key=line.product_code,
+            )
+
+    @on(Input.Changed, "#lot-find")
+    def _fill(self) -> None:
+        typed = self.query_one("#lot-find", Input).value.casefold().strip()
+        today = self.services.clock.today()
+        table = self.query_one("#lot-list", DataTable)
+        table.clear()
+        for lot in self._lots.values():
+            if (
+                typed
+                and typed not in lot.product_name.casefold()
+                and typed not in lot.lot_number.casefold()
+            ):
+                continue
+            word, style = expiry_word(lot.expiry, today)
+            status = Text(lot.status, style=_STYLES.get(lot.status, ""))
+            table.add_row(
+                Text(lot.product_name),
+                Text(lot.lot_number),
+                Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
+                status,
+                f"{lot.on_hand_ul / 1000:g} mL",
+                str(lot.sealed_containers),
+                key=str(lot.lot_id),
+            )  # fmt: skip
+
+    def action_find(self) -> None:
+        self.query_one("#lot-find", Input).focus()
+
+    def _lot_or_say(self) -> LotLine | None:
+        table = self.query_one("#lot-list", DataTable)
+        if table.row_count == 0:
+            self.say("No lot to work on.", error=True)
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self._lots.get(int(key)) if key is not None else None
+
+    # --- the manager's work ---------------------------------------------------------------
+
+    def action_receive(self) -> None:
+        stock, user = self.services.stock, self.user.name
+        fields = ("product", "lot_number", "expiry", "containers", "supplier", "unit_cost")
+
+        def cells(values: Values) -> dict[str, str]:
+            return {key: values[key] for key in fields}
+
+        def submit(values: Values) -> str:
+            lot_id = stock.receive_typed(user, cells(values))
+            return f"Received: lot {values['lot_number'].strip()} (lot id {lot_id})."
+
+        def check(values: Values) -> list[str]:
+            return stock.check_receipt(cells(values))[1]
+
+        self.ask(
+            Form(
+                "Receive a delivery",
+                [
+                    FormField("product", "Product code", "e.g. lidocaine_2pct_2ml_amp"),
+                    FormField("lot_number", "Lot number"),
+                    FormField("expiry", "Expiry", "YYYY-MM-DD"),
+                    FormField("containers", "Containers", "how many sealed"),
+                    FormField("supplier", "Supplier"),
+                    FormField("unit_cost", "Unit cost", "one container, e.g. 12.50"),
+                ],
+                submit,
+                check=check,
+                go="Receive",
+            ),
+            self.reload,
+        )
+
+    def action_adjust(self) -> None:
+        lot = self._lot_or_say()
+        if lot is None:
+            return
+        inventory, user = self.services.inventory, self.user.name
+
+        def submit(values: Values) -> str:
+            amount = volume_ul(values["volume"], "volume")
+            delta = amount if values["direction"] == "add" else -amount
+            inventory.adjust(user, lot.lot_id, delta, values["reason"], values["note"])
+            return f"Lot {lot.lot_number} adjusted."
+
+        self.ask(
+            Form(
+                f"Adjust lot {lot.lot_number}",
+                [
+                    FormField("direction", "Direction", choices=[("take off", "remove"), ("put on", "add")]),
+                    FormField("volume", "Volume", "e.g. 2 mL"),
+                    FormField("reason", "Reason", choices=_REASONS),
+                    FormField("note", "Note", "what happened"),
+                ],
+                submit,
+                intro=f"{lot.product_name}: {lot.on_hand_ul / 1000:g} mL on hand",
+            ),
+            self.reload,
+        )  # fmt: skip
+
+    def action_waste(self) -> None:
+        lot = self._lot_or_say()
+        if lot is None:
+            return
+        inventory, user = self.services.inventory, self.user.name
+
+        def submit(values: Values) -> str:
+            inventory.waste(
+                user,
+                lot.lot_id,
+                volume_ul(values["volume"], "volume"),
+                values["reason"],
+                values["note"],
+            )
+            return f"Waste booked on lot {lot.lot_number}."
+
+        self.ask(
+            Form(
+                f"Waste from lot {lot.lot_number}",
+                [
+                    FormField("volume", "Volume", "e.g. 2 mL"),
+                    FormField("reason", "Reason", choices=_REASONS),
+                    FormField("note", "Note"),
+                ],
+                submit,
+                intro=f"{lot.product_name}: {lot.on_hand_ul / 1000:g} mL on hand",
+            ),
+            self.reload,
+        )  # fmt: skip
+
+    def action_count(self) -> None:
+        lot = self._lot_or_say()
+        if lot is None:
+            return
+        inventory, user = self.services.inventory, self.user.name
+
+        def submit(values: Values) -> str:
+            typed = values["sealed"].strip()
+            if not typed.isascii() or not typed.isdigit():
+                raise ServiceError(f"sealed containers: '{typed}' is not a whole number")
+            moved = inventory.count(user, lot.lot_id, int(typed), values["open"])
+            return f"Count of lot {lot.lot_number}: " + (
+                "matches the books." if moved is None else "the difference is booked."
+            )
+
+        self.ask(
+            Form(
+                f"Count lot {lot.lot_number}",
+                [
+                    FormField("sealed", "Sealed", "containers on the shelf"),
+                    FormField("open", "Open vial", "left in it, e.g. 12 mL (blank: as booked)"),
+                ],
+                submit,
+                go="Book count",
+                intro=f"{lot.product_name}: books say {lot.sealed_containers} sealed, {lot.open_ul / 1000:g} mL open",
+            ),
+            self.reload,
+        )  # fmt: skip
+
+    def action_set_status(self, status: str) -> None:
+        lot = self._lot_or_say()
+        if lot is None:
+            return
+        inventory, user = self.services.inventory, self.user.name
+        verb = {"quarantined": "Quarantine", "available": "Release", "recalled": "Recall"}[status]
+
+        def submit(values: Values) -> str:
+            inventory.set_status(user, lot.lot_id, status, values["reason"])
+            return f"Lot {lot.lot_number}: {status}."
+
+        intro = f"{lot.product_name}, lot {lot.lot_number}, now {lot.status}."
+        if status == "recalled":
+            intro += " A recall cannot be undone; T shows every batch and patient that received it."
+
+        def then() -> None:
+            self.reload()
+            if status == "recalled":
+                self._trace(lot)
+
+        self.ask(
+            Form(f"{verb} lot {lot.lot_number}", [FormField("reason", "Reason", "why")], submit, go=verb, intro=intro),
+            then,
+        )  # fmt: skip
+
+    def action_trace(self) -> None:
+        lot = self._lot_or_say()
+        if lot is not None:
+            self._trace(lot)
+
+    @work(thread=True, exclusive=True, group="trace")
+    def _trace(self, lot: LotLine) -> None:
+        try:
+            lines = self.services.inventory.recall_trace(self.user.name, lot.lot_id)
+        except Exception as exc:  # the service refused or failed
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Traced(lot, lines))
+
+    def on_inventory_screen_traced(self, message: Traced) -> None:
+        self.app.push_screen(TraceScreen(message.lot, message.lines, self.services.clock.zone))
+
+
+_STYLES = {
+    "expired": "bold red reverse",
+    "expiring": "bold yellow",
+    "quarantined": "bold yellow reverse",
+    "recalled": "bold red reverse",
+}
+
+
+class TraceScreen(ModalScreen[None]):
+    """Every batch and patient that received a lot."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
+
+    def __init__(self, lot: LotLine, lines: list[RecallLine], zone: object) -> None:
+        super().__init__()
+        self._lot, self._lines, self._zone = lot, lines, zone
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form-box"):
+            yield Label(
+                Text(
+                    f"Lot {self._lot.lot_number} of {self._lot.product_name}: {len(self._lines)} batch(es)"
+                ),
+                classes="form-title",
+            )
+            yield DataTable(id="trace-list", cursor_type="row")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#trace-list", DataTable)
+        table.add_columns("Batch", "Made", "Patient", "Drawn", "By")
+        for line in self._lines:
+            table.add_row(
+                str(line.batch_id),
+                f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",  # type: ignore[arg-type]
+                Text(f"{line.patient_name} ({line.patient_ref})"),
+                f"{line.volume_ul / 1000:g} mL",
+                Text(line.made_by),
+            )  # fmt: skip
+        table.focus()

@@ -1,0 +1,340 @@
+"""Patients: find a patient, see weight, allergies and the mixtures they received; practitioners
+record weights and allergies, code free text, confirm or refute.
+
+Everything shown comes from the services in workers; every change goes through a form whose
+submit calls a service, which checks the role and writes the audit row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from mesomix.bootstrap import Services
+from mesomix.domain.allergy import CRITICALITIES, VERIFICATIONS, Allergy
+from mesomix.domain.catalog import Catalog
+from mesomix.services.accounts import SignedIn
+from mesomix.services.errors import ServiceError
+from mesomix.services.people import BatchSummary, PatientSummary
+from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.widgets.form import Form, FormField, Values
+
+_SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(value, value) for value in values]
+
+
+class PatientsScreen(WorkScreen):
+    BINDINGS = [
+        Binding("ctrl+f", "find", "Find", id="patients.find"),
+        Binding("n", "new_patient", "New patient", id="patients.new"),
+        Binding("w", "weight", "Weight", id="patients.weight"),
+        Binding("a", "add_allergy", "Add allergy", id="patients.allergy"),
+        Binding("c", "code_allergy", "Code", id="patients.code"),
+        Binding("v", "verify('confirmed')", "Confirm", id="patients.confirm"),
+        Binding("x", "verify('refuted')", "Refute", id="patients.refute"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        patients: list[PatientSummary]
+        catalog: Catalog
+
+    @dataclass
+    class HistoryLoaded(Message):
+        ref: str
+        history: list[BatchSummary]
+
+    def __init__(self, services: Services, user: SignedIn) -> None:
+        super().__init__(services, user)
+        self._patients: dict[str, PatientSummary] = {}
+        self._catalog: Catalog | None = None
+        self._chosen: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="find a patient: name or reference", id="patient-find", compact=True
+        )
+        with Horizontal(id="patients-work"):
+            yield DataTable(id="patient-list", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="patient-detail"):
+                yield Static("Choose a patient.", id="patient-card")
+                yield Label("Allergies", classes="section")
+                yield DataTable(id="allergy-list", cursor_type="row")
+                yield Label("Mixtures received", classes="section")
+                yield DataTable(id="history-list", cursor_type="row")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — Patients"
+        self.query_one("#patient-list", DataTable).add_columns("Ref", "Name", "Weight")
+        self.query_one("#allergy-list", DataTable).add_columns(
+            "Allergen", "Verification", "Criticality", "Reaction"
+        )
+        self.query_one("#history-list", DataTable).add_columns(
+            "Batch", "Made", "Volume", "Purpose", "Contents"
+        )
+        self.query_one("#patient-list", DataTable).focus()  # letters are actions here, not typing
+        self.reload()
+
+    @on(Input.Submitted, "#patient-find")
+    def _found(self) -> None:
+        self.query_one("#patient-list", DataTable).focus()
+
+    # --- loading --------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="patients")
+    def reload(self) -> None:
+        try:
+            patients = self.services.people.patients(self.user.name)
+            catalog = self.services.catalog.catalog()
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not load the patients: {exc}"))
+            return
+        self.post_message(self.Loaded(patients, catalog))
+
+    def on_patients_screen_loaded(self, message: Loaded) -> None:
+        self._catalog = message.catalog
+        self._patients = {p.ref: p for p in message.patients}
+        self._fill_list()
+        if self._chosen in self._patients:
+            self._show(self._chosen)
+
+    @on(Input.Changed, "#patient-find")
+    def _fill_list(self) -> None:
+        typed = self.query_one("#patient-find", Input).value.casefold().strip()
+        table = self.query_one("#patient-list", DataTable)
+        table.clear()
+        for patient in self._patients.values():
+            if (
+                typed
+                and typed not in patient.name.casefold()
+                and typed not in patient.ref.casefold()
+            ):
+                continue
+            table.add_row(
+                Text(patient.ref), Text(patient.name), Text(_weight(patient)), key=patient.ref
+            )
+
+    @on(DataTable.RowHighlighted, "#patient-list")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._show(str(event.row_key.value))
+
+    def _show(self, ref: str) -> None:
+        self._chosen = ref
+        patient = self._patients[ref]
+        born = (
+            f"born {patient.date_of_birth:%d %b %Y}"
+            if patient.date_of_birth
+            else "date of birth not recorded"
+        )
+        self.query_one("#patient-card", Static).update(
+            Text(f"{patient.name} ({patient.ref}) · {born} · {_weight(patient)}")
+        )
+        allergies = self.query_one("#allergy-list", DataTable)
+        allergies.clear()
+        for allergy in patient.allergies:
+            allergies.add_row(
+                Text(self._allergen(allergy)),
+                Text(allergy.verification),
+                Text(allergy.criticality),
+                Text("; ".join(r.manifestation for r in allergy.reactions)),
+                key=str(allergy.id),
+            )
+        self._history(ref)
+
+    def _allergen(self, allergy: Allergy) -> str:
+        label = allergy.label(self._catalog) if self._catalog else allergy.text
+        return label if allergy.coded else f"{label} (not coded)"
+
+    @work(thread=True, exclusive=True, group="history")
+    def _history(self, ref: str) -> None:
+        try:
+            history = self.services.people.history(self.user.name, ref)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not load the history: {exc}"))
+            return
+        self.post_message(self.HistoryLoaded(ref, history))
+
+    def on_patients_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        if message.ref != self._chosen:
+            return
+        table = self.query_one("#history-list", DataTable)
+        table.clear()
+        for batch in message.history:
+            table.add_row(
+                str(batch.batch_id),
+                f"{batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d %H:%M}",
+                f"{batch.final_volume_ul / 1000:g} mL",
+                Text(batch.purpose or "—"),
+                Text(batch.contents),
+                key=str(batch.batch_id),
+            )
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        self.query_one("#patient-find", Input).focus()
+
+    def _patient_or_say(self) -> PatientSummary | None:
+        if self._chosen is None:
+            self.say("Choose a patient first.", error=True)
+            return None
+        return self._patients[self._chosen]
+
+    def _allergy_or_say(self) -> Allergy | None:
+        patient = self._patient_or_say()
+        if patient is None:
+            return None
+        table = self.query_one("#allergy-list", DataTable)
+        if not patient.allergies or table.row_count == 0:
+            self.say("This patient has no allergy recorded.", error=True)
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return next((a for a in patient.allergies if str(a.id) == key), None)
+
+    def action_new_patient(self) -> None:
+        people, user = self.services.people, self.user.name
+
+        def submit(values: Values) -> str:
+            born = values["born"].strip()
+            try:
+                day = date.fromisoformat(born) if born else None
+            except ValueError:
+                raise ServiceError(f"date of birth '{born}': write it as YYYY-MM-DD") from None
+            people.add_patient(user, values["ref"], values["name"], day, values["weight"])
+            return f"Patient {values['ref'].strip()} added."
+
+        self.ask(
+            Form(
+                "New patient",
+                [
+                    FormField("ref", "Reference", "e.g. P-1042"),
+                    FormField("name", "Name"),
+                    FormField("born", "Born", "YYYY-MM-DD"),
+                    FormField("weight", "Weight", "e.g. 70 kg"),
+                ],
+                submit,
+                go="Add",
+            ),
+            self.reload,
+        )
+
+    def action_weight(self) -> None:
+        patient = self._patient_or_say()
+        if patient is None:
+            return
+        people, user = self.services.people, self.user.name
+
+        def submit(values: Values) -> str:
+            people.set_weight(user, patient.ref, values["weight"])
+            return f"Weight of {patient.name} recorded."
+
+        self.ask(
+            Form(
+                f"Weight of {patient.name}",
+                [FormField("weight", "Weight", "e.g. 70 kg", value="")],
+                submit,
+                intro=f"Now: {_weight(patient)}",
+            ),
+            self.reload,
+        )
+
+    def action_add_allergy(self) -> None:
+        patient = self._patient_or_say()
+        if patient is None:
+            return
+        allergies, user = self.services.allergies, self.user.name
+
+        def submit(values: Values) -> str:
+            allergies.record_typed(
+                patient.ref,
+                user,
+                values["allergen"],
+                values["verification"],
+                values["criticality"],
+                values["reaction"],
+                values["severity"],
+                values["note"],
+            )
+            return f"Allergy recorded for {patient.name}."
+
+        self.ask(
+            Form(
+                f"Allergy of {patient.name}",
+                [
+                    FormField("allergen", "Allergic to", "substance, group, or as told"),
+                    FormField("verification", "Verification", choices=_choices(VERIFICATIONS)),
+                    FormField(
+                        "criticality",
+                        "Criticality",
+                        choices=_choices(CRITICALITIES),
+                        value="unable-to-assess",
+                    ),
+                    FormField("reaction", "Reaction", "e.g. urticaria"),
+                    FormField("severity", "Severity", choices=_SEVERITIES),
+                    FormField("note", "Note"),
+                ],
+                submit,
+                go="Record",
+                intro="A name that matches nothing is kept as typed, shown 'not coded', "
+                "and raises a finding until coded.",
+            ),
+            self.reload,
+        )
+
+    def action_code_allergy(self) -> None:
+        allergy = self._allergy_or_say()
+        if allergy is None or allergy.id is None:
+            return
+        allergies, user, allergy_id = self.services.allergies, self.user.name, allergy.id
+
+        def submit(values: Values) -> str:
+            allergies.code_typed(allergy_id, user, values["allergen"])
+            return "Allergy coded: it is checked against every mixture from now on."
+
+        self.ask(
+            Form(
+                "Code an allergy",
+                [FormField("allergen", "Means", "substance or allergen group")],
+                submit,
+                go="Code",
+                intro=f"As recorded: {self._allergen(allergy)}",
+            ),
+            self.reload,
+        )  # fmt: skip
+
+    def action_verify(self, verification: str) -> None:
+        allergy = self._allergy_or_say()
+        if allergy is None or allergy.id is None:
+            return
+        self._set_verification(allergy.id, verification)
+
+    @work(thread=True, exclusive=True, group="verify")
+    def _set_verification(self, allergy_id: int, verification: str) -> None:
+        try:
+            self.services.allergies.set_verification(allergy_id, self.user.name, verification)
+        except Exception as exc:  # the service refused or failed: nothing was written
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.app.call_from_thread(self.say, f"Allergy marked {verification}.")
+        self.app.call_from_thread(self.reload)
+
+
+def _weight(patient: PatientSummary) -> str:
+    if patient.weight_kg is None:
+        return "weight not recorded"
+    return f"{patient.weight_kg.normalize():f} kg"

@@ -1,0 +1,179 @@
+"""Reports: the manager's reports as tables, a chart where a picture says more (usage over time,
+value at risk by expiry window), and export to CSV or XLSX.
+
+The report is computed by the report service in a worker; the screen shows the first rows of the
+frame it returns and hands the whole frame back to the service to export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
+
+from mesomix.bootstrap import Services
+from mesomix.reports.service import FORMATS, REPORTS, export
+from mesomix.services.accounts import SignedIn
+from mesomix.services.errors import ServiceError
+from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.widgets.form import Form, FormField, Values
+
+ROWS_SHOWN = 500  # the table shows this many; an export carries every row
+BAR_WIDTH = 30
+
+
+def bars(labels: list[str], values: list[float], unit: str) -> str:
+    """A horizontal bar chart in text, each bar with its number (a picture, and the figure)."""
+    top = max(values, default=0) or 1
+    width = max((len(label) for label in labels), default=0)
+    return "\n".join(
+        f"{label:>{width}} {'█' * round(BAR_WIDTH * value / top):<{BAR_WIDTH}} {value:,.2f} {unit}"
+        for label, value in zip(labels, values, strict=True)
+    )
+
+
+class ReportsScreen(WorkScreen):
+    BINDINGS = [
+        Binding("ctrl+r", "run", "Run", id="reports.run"),
+        Binding("ctrl+e", "export", "Export", id="reports.export"),
+    ]
+
+    @dataclass
+    class Ready(Message):
+        name: str
+        frame: pd.DataFrame
+
+    def __init__(self, services: Services, user: SignedIn) -> None:
+        super().__init__(services, user)
+        self._frame: pd.DataFrame | None = None
+        self._name = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="report-choice"):
+            yield Select[str](
+                [(name, name) for name in REPORTS],
+                value="stock-products",
+                allow_blank=False,
+                id="report-name",
+                compact=True,
+            )
+            yield Select[str](
+                [("by month", "month"), ("by week", "week")],
+                value="month",
+                allow_blank=False,
+                id="report-period",
+                compact=True,
+            )
+            yield Input(placeholder="lot id (recall)", id="report-lot", compact=True)
+        yield Static("", id="report-chart")
+        yield Sparkline([], id="report-spark")
+        yield DataTable(id="report-table", zebra_stripes=True)
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — Reports"
+        self.action_run()
+
+    @on(Select.Changed)
+    def _chosen(self) -> None:
+        self.action_run()
+
+    @on(Input.Submitted, "#report-lot")
+    def action_run(self) -> None:
+        name = self.query_one("#report-name", Select).value
+        period = self.query_one("#report-period", Select).value
+        typed = self.query_one("#report-lot", Input).value.strip()
+        if name == "recall" and not typed.isdigit():
+            self.say("The recall report needs a lot id: type it, then Enter.", error=True)
+            return
+        self.say(f"Running {name}…")
+        self._run(str(name), str(period), int(typed) if typed.isdigit() else None)
+
+    @work(thread=True, exclusive=True, group="report")
+    def _run(self, name: str, period: str, lot_id: int | None) -> None:
+        try:
+            frame = self.services.reports.report(self.user.name, name, period=period, lot_id=lot_id)
+        except ServiceError as exc:
+            self.post_message(self.Failed(str(exc)))
+            return
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"the report could not be made: {exc}"))
+            return
+        self.post_message(self.Ready(name, frame))
+
+    def on_reports_screen_ready(self, message: Ready) -> None:
+        self._frame, self._name = message.frame, message.name
+        frame = message.frame
+        table = self.query_one("#report-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*[str(c) for c in frame.columns])
+        for row in frame.head(ROWS_SHOWN).itertuples(index=False):
+            table.add_row(*[Text("" if pd.isna(v) else str(v)) for v in row])
+        shown = min(len(frame), ROWS_SHOWN)
+        more = f" (the first {shown}; export for all)" if len(frame) > shown else ""
+        self.say(f"{message.name}: {len(frame)} rows{more}. Ctrl+E exports.")
+        self._chart(message.name, frame)
+
+    def _chart(self, name: str, frame: pd.DataFrame) -> None:
+        chart, spark = (
+            self.query_one("#report-chart", Static),
+            self.query_one("#report-spark", Sparkline),
+        )
+        spark.display = False
+        chart.display = True
+        if name == "usage" and len(frame):
+            periods = [c for c in frame.columns if c[:4].isdigit()]
+            totals = [float(frame[c].sum()) for c in periods]
+            chart.update(Text(bars(periods, totals, "mL")))
+            spark.data = totals
+            spark.display = len(periods) > 1
+        elif name == "expiring" and len(frame):
+            by_window = frame.groupby("within_days")["value_at_risk"].sum()
+            chart.update(
+                Text(
+                    bars(
+                        [f"≤ {d} d" for d in by_window.index],
+                        [float(v) for v in by_window],
+                        "at cost",
+                    )
+                )
+            )
+        else:
+            chart.update("")
+            chart.display = False  # fmt: skip
+
+    def action_export(self) -> None:
+        if self._frame is None:
+            self.say("Run a report first.", error=True)
+            return
+        frame, name = self._frame, self._name
+        today = self.services.clock.today().isoformat()
+
+        def submit(values: Values) -> str:
+            form = values["format"]
+            path = Path(values["path"].strip() or f"mesomix-{name}-{today}.{form}")
+            return export(frame, form, path)
+
+        self.ask(
+            Form(
+                f"Export {name}",
+                [
+                    FormField(
+                        "format", "Format", choices=[(f, f) for f in FORMATS if f != "table"]
+                    ),
+                    FormField("path", "File", f"blank: mesomix-{name}-{today}.<format>"),
+                ],
+                submit,
+                go="Export",
+            )
+        )

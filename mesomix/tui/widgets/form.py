@@ -1,0 +1,158 @@
+"""One dialog for every small job (a weight, an allergy, a receipt, a count, a recall...).
+
+The dialog only gathers text. Checking as you type and the final submit both run in thread
+workers that call the services; a refusal is shown in the dialog, which stays open with what was
+typed, and nothing was written. Success closes it with the service's own words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from mesomix.services.errors import ServiceError
+
+Values = dict[str, str]
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str
+    placeholder: str = ""
+    choices: Sequence[tuple[str, str]] = ()  # (shown, value): a Select instead of an Input
+    value: str = ""
+    password: bool = False
+
+
+@dataclass(frozen=True)
+class Form:
+    title: str
+    fields: Sequence[FormField]
+    submit: Callable[[Values], str]  # calls a service; returns what to tell the person
+    check: Callable[[Values], list[str]] | None = None  # problems while typing, if any
+    go: str = "Save"
+    intro: str = ""
+    problems_shown: int = field(default=4)
+
+
+class FormScreen(ModalScreen[str | None]):
+    """A small form over the current screen: Enter or the button submits, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+
+    @dataclass
+    class Result(Message):
+        problems: list[str]
+        done: str | None = None
+        while_typing: bool = False  # a check as the person types, not the answer to a submit
+
+    def __init__(self, form: Form) -> None:
+        super().__init__()
+        self.form = form
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form-box"):
+            yield Label(Text(self.form.title), classes="form-title")
+            if self.form.intro:
+                yield Static(Text(self.form.intro), classes="form-intro")
+            for item in self.form.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(Text(item.label), classes="form-label")
+                    if item.choices:
+                        yield Select[str](
+                            [(Text(shown), value) for shown, value in item.choices],
+                            value=item.value or item.choices[0][1],
+                            allow_blank=False,
+                            id=f"form-{item.key}",
+                            compact=True,
+                        )
+                    else:
+                        yield Input(
+                            value=item.value,
+                            placeholder=item.placeholder,
+                            password=item.password,
+                            id=f"form-{item.key}",
+                            compact=True,
+                        )
+            yield Static("", id="form-problems", classes="problem")
+            with Horizontal(classes="form-buttons"):
+                yield Button(self.form.go, id="form-go", variant="primary", compact=True)
+                yield Button("Cancel", id="form-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        first = self.query(Input).first() if self.query(Input) else None
+        if first is not None:
+            first.focus()
+
+    def values(self) -> Values:
+        found: Values = {}
+        for item in self.form.fields:
+            widget = self.query_one(f"#form-{item.key}")
+            value = widget.value if isinstance(widget, (Input, Select)) else ""
+            found[item.key] = value if isinstance(value, str) else ""
+        return found
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#form-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        if self.form.check is not None:
+            self._check(self.values())
+
+    @work(thread=True, exclusive=True, group="form-check")
+    def _check(self, values: Values) -> None:
+        assert self.form.check is not None
+        try:
+            problems = self.form.check(values)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            problems = [f"could not check: {exc}"]
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Result(problems, while_typing=True))
+
+    @on(Button.Pressed, "#form-go")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        self.query_one("#form-go", Button).disabled = True
+        self._send(self.values())
+
+    @work(thread=True, exclusive=True, group="form-submit")
+    def _send(self, values: Values) -> None:
+        try:
+            done = self.form.submit(values)
+        except ServiceError as exc:
+            self.post_message(self.Result([str(exc)]))
+        except Exception as exc:  # the service rolled back: say so rather than crash
+            self.post_message(self.Result([f"nothing was written: {exc}"]))
+        else:
+            self.post_message(self.Result([], done))
+
+    def on_form_screen_result(self, message: Result) -> None:
+        if message.done is not None:
+            self.dismiss(message.done)
+            return
+        if not message.while_typing:
+            self._busy = False
+            self.query_one("#form-go", Button).disabled = False
+        shown = message.problems[: self.form.problems_shown]
+        self.query_one("#form-problems", Static).update(Text("\n".join(shown)))

@@ -1,0 +1,208 @@
+"""Each person's main journey through the whole application, driven by the Pilot on a demo
+database, with the database checked afterwards — not only the screen."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable, Input, Select, Static
+
+from mesomix.db.tables import AllergyRow, LotRow, MovementRow, PatientRow
+from mesomix.services.demo import load_demo
+from mesomix.services.uow import unit_of_work
+from mesomix.tui.app import make_app
+from mesomix.tui.screens.compose import ComposeScreen
+from mesomix.tui.screens.help import HelpScreen
+from mesomix.tui.screens.inventory import InventoryScreen, TraceScreen
+from mesomix.tui.screens.patients import PatientsScreen
+from mesomix.tui.screens.reports import ReportsScreen
+from mesomix.tui.widgets.form import FormScreen
+from tests.factories import assert_ledger_exact
+from tests.tui.pilot import settle
+
+SIZE = (100, 34)
+
+
+@pytest.fixture
+def demo(services):
+    load_demo(services)
+    return services
+
+
+async def fill(pilot, **values: str) -> None:
+    """Type into the open form, field by field, as a person would."""
+    form = pilot.app.screen
+    assert isinstance(form, FormScreen)
+    for key, value in values.items():
+        widget = form.query_one(f"#form-{key}")
+        if isinstance(widget, Select):
+            widget.value = value
+        else:
+            widget.focus()
+            await pilot.press(*value)
+    await settle(pilot)
+
+
+async def submit(pilot) -> None:
+    await pilot.click("#form-go")
+    await settle(pilot)
+
+
+def problems(pilot) -> str:
+    return str(pilot.app.screen.query_one("#form-problems", Static).render())
+
+
+async def choose_row(pilot, table_id: str, key: str) -> None:
+    table = pilot.app.screen.query_one(table_id, DataTable)
+    table.focus()
+    table.move_cursor(row=table.get_row_index(key))
+    await settle(pilot)
+
+
+async def test_manager_receives_counts_recalls_and_exports(demo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(demo, demo.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, InventoryScreen)  # a manager lands on the stock
+        await pilot.press("r")
+        await settle(pilot)
+        await fill(pilot, product="lidocaine_2pct_2ml_amp", lot_number="NEW-1", expiry="2020-01-01")
+        assert "expired on 2020-01-01" in problems(pilot)  # checked as typed
+        form = app.screen
+        form.query_one("#form-expiry", Input).value = ""
+        await fill(pilot, expiry="2028-06-30", containers="12", unit_cost="0.95")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        with unit_of_work(demo.engine) as session:
+            lot = session.exec(select(LotRow).where(LotRow.lot_number == "NEW-1")).one()
+        assert lot.on_hand_ul == 12 * 2000 and lot.unit_cost_cents == 95
+
+        await choose_row(pilot, "#lot-list", str(lot.id))
+        await pilot.press("c")
+        await settle(pilot)
+        await fill(pilot, sealed="10")
+        await submit(pilot)
+        with unit_of_work(demo.engine) as session:
+            counted = session.get(LotRow, lot.id)
+            kinds = [
+                m.kind
+                for m in session.exec(select(MovementRow).where(MovementRow.lot_id == lot.id))
+            ]
+        assert counted.on_hand_ul == 10 * 2000 and kinds == ["receive", "count"]
+
+        await choose_row(pilot, "#lot-list", str(lot.id))
+        await pilot.press("x")
+        await settle(pilot)
+        await fill(pilot, reason="supplier recall notice 2026-11")
+        await submit(pilot)
+        assert isinstance(app.screen, TraceScreen)  # who received it, at once
+        await pilot.press("escape")
+        with unit_of_work(demo.engine) as session:
+            assert session.get(LotRow, lot.id).status == "recalled"
+
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
+        assert app.screen.query_one("#report-table", DataTable).row_count > 0
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        await fill(pilot, format="csv", path="stock.csv")
+        await submit(pilot)
+        assert (tmp_path / "stock.csv").read_text(encoding="utf-8").startswith("product,")
+    assert_ledger_exact(demo)
+
+
+async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confirms_it(demo):
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PatientsScreen)
+        screen.query_one("#patient-find", Input).value = "P-0005"
+        await settle(pilot)
+        await choose_row(pilot, "#patient-list", "P-0005")
+        await pilot.press("w")
+        await settle(pilot)
+        await fill(pilot, weight="5,5 kg")
+        await submit(pilot)
+        assert "comma" in problems(pilot)  # refused in the form, which stays open
+        app.screen.query_one("#form-weight", Input).value = ""
+        await fill(pilot, weight="72.5 kg")
+        await submit(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await fill(pilot, allergen="grandma's eye drops", reaction="hives")
+        await submit(pilot)
+        await settle(pilot)
+        with unit_of_work(demo.engine) as session:
+            patient = session.exec(select(PatientRow).where(PatientRow.ref == "P-0005")).one()
+            allergy = session.exec(
+                select(AllergyRow).where(
+                    AllergyRow.patient_id == patient.id, AllergyRow.text == "grandma's eye drops"
+                )
+            ).one()
+        assert patient.weight_g == 72_500 and allergy.substance_code is None
+        await choose_row(pilot, "#allergy-list", str(allergy.id))
+        await pilot.press("c")
+        await settle(pilot)
+        await fill(pilot, allergen="benzalkonium")
+        await submit(pilot)
+        if isinstance(app.screen, FormScreen):  # not a catalogue name: try the group
+            assert "not one substance" in problems(pilot)
+            app.screen.query_one("#form-allergen", Input).value = ""
+            await fill(pilot, allergen="parabens")
+            await submit(pilot)
+        await choose_row(pilot, "#allergy-list", str(allergy.id))
+        await pilot.press("v")
+        await settle(pilot)
+        with unit_of_work(demo.engine) as session:
+            coded = session.get(AllergyRow, allergy.id)
+        assert (coded.group_code or coded.substance_code) and coded.verification == "confirmed"
+        assert "not coded" not in str(
+            app.screen.query_one("#allergy-list", DataTable).get_row(str(allergy.id))[0]
+        )
+
+
+async def test_staff_may_not_open_the_managers_screens_and_help_says_why(demo):
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("f5")
+        await settle(pilot)
+        assert isinstance(app.screen, InventoryScreen)  # everyone sees stock...
+        await pilot.press("r")
+        await settle(pilot)
+        await fill(
+            pilot,
+            product="lidocaine_2pct_2ml_amp",
+            lot_number="S1",
+            expiry="2028-01-31",
+            containers="1",
+        )
+        await submit(pilot)
+        assert "may not receive stock" in problems(pilot)  # ...only managers change it
+        await pilot.press("escape")
+        await pilot.press("f1")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert "dispense a mixture" in str(app.screen.query_one("#help-may", Static).render())
+
+
+async def test_names_that_look_like_markup_are_shown_as_typed(demo):
+    demo.people.add_patient("drchen", "P-9000", "[bold]x[/] [link=http://x]y[/link]")
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await choose_row(pilot, "#patient-list", "P-9000")
+        card = str(app.screen.query_one("#patient-card", Static).render())
+        assert "[bold]x[/] [link=http://x]y[/link]" in card
