@@ -17,6 +17,7 @@ from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
 from mesomix.services.inventory import InventoryService
 from mesomix.services.mixtures import MixtureService
@@ -49,6 +50,7 @@ class Services:
     inventory: InventoryService
     reports: ReportService
     imports: ImportService
+    formulas: FormulaService
 
     @property
     def clock(self) -> Clock:
@@ -102,4 +104,5 @@ def build(settings: Settings) -> Services:
         inventory=inventory,
         reports=ReportService(engine, settings.clock, inventory),
         imports=ImportService(engine, catalog, settings.clock),
+        formulas=FormulaService(engine, catalog, settings.clock),
     )

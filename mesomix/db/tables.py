@@ -158,6 +158,9 @@ class BatchRow(SQLModel, table=True):
     prescriber_id: int | None = Field(default=None, foreign_key="user_account.id")
     beyond_use_at: datetime | None = _utc(default=None)
     beyond_use_rule: str = ""  # the rule and each input, as shown on the label
+    formula_version_id: int | None = Field(
+        default=None, foreign_key="formula_version.id", index=True
+    )  # the formula version the mixture was started from, if any
 
 
 class BatchLineRow(SQLModel, table=True):
@@ -241,3 +244,34 @@ class AuditHeadRow(SQLModel, table=True):
     last_id: int = 0
     count: int = 0
     last_hash: str
+
+
+class FormulaRow(SQLModel, table=True):
+    """A named recipe (hair restoration, ...); what it holds lives in its versions."""
+
+    __tablename__ = "formula"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True)
+    name: str = Field(unique=True, index=True)
+    purpose: str  # domain PURPOSES
+    description: str = ""
+    created_at: datetime = _utc()
+    created_by: int = Field(foreign_key="user_account.id")
+    active: bool = True  # False once retired; kept for the batches made from it
+
+
+class FormulaVersionRow(SQLModel, table=True):
+    """One version of a formula: written once, never changed (a change is a new version)."""
+
+    __tablename__ = "formula_version"
+    __table_args__ = (sa.UniqueConstraint("formula_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    formula_id: int = Field(foreign_key="formula.id")
+    version: int  # 1, 2, 3 ... within the formula
+    ingredients: list[dict[str, Any]] = _json()  # [{what, amount, product}] as typed
+    final_volume: str = ""  # as typed, e.g. "5 mL"
+    diluent: str | None = None  # product code; None: the default diluent
+    storage: str = "room"
+    note: str = ""
+    created_at: datetime = _utc()
+    created_by: int = Field(foreign_key="user_account.id")

@@ -50,6 +50,7 @@ class DraftMixture:
     category: str = "category_1"  # compounding category (data/beyond_use.toml)
     purpose: str = ""  # what the mixture treats, one of PURPOSES; empty when not said
     prescriber: str | None = None  # user name of the practitioner who ordered it
+    formula_version: int | None = None  # id of the formula version it was started from
 
 
 # What a mesotherapy mixture is for, as the clinic's reports count it.

@@ -32,6 +32,7 @@ class Action(Enum):
     MANAGE_USERS = "manage users"
     VIEW_AUDIT = "view the audit trail"
     LOAD_DEMO = "load the demo data"
+    EDIT_FORMULAS = "save or retire formulas"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -54,6 +55,9 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.MANAGE_USERS: frozenset({ADMIN}),
     Action.VIEW_AUDIT: frozenset({MANAGER, ADMIN}),
     Action.LOAD_DEMO: frozenset({ADMIN}),
+    # A formula is a standing order others will make for other patients: choosing its doses is
+    # a prescribing decision, so practitioners save and retire them (see services/formulas.py).
+    Action.EDIT_FORMULAS: frozenset({PRACTITIONER}),
 }
 
 

@@ -19,6 +19,8 @@ from mesomix.db.tables import (
     AllergyRow,
     BatchLineRow,
     BatchRow,
+    FormulaRow,
+    FormulaVersionRow,
     LotRow,
     MovementRow,
     PatientRow,
@@ -29,12 +31,16 @@ from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.units import data_dir
 from mesomix.services.audit import Entry, record
 from mesomix.services.errors import ServiceError
+from mesomix.services.formulas import load_demo_formulas
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import hash_password
 from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
-_CLEARED = (MovementRow, BatchLineRow, BatchRow, LotRow, AllergyRow, PatientRow, UserRow)
+_CLEARED = (
+    MovementRow, BatchLineRow, BatchRow, FormulaVersionRow, FormulaRow, LotRow, AllergyRow,
+    PatientRow, UserRow,
+)  # fmt: skip
 DEMO_MANAGER = "nadia"
 DEMO_STAFF = "sam"
 DEMO_PRACTITIONER = "drchen"
@@ -124,11 +130,13 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
     )  # type: ignore[attr-defined]
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
+    formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)  # type: ignore[attr-defined]
     return {
         "users": len(people["user"]),
         "patients": len(people["patient"]),
         "lots": lots,
         "batches": batches,
+        "formulas": formulas,
     }
 
 

@@ -11,7 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.tables import BatchLineRow, BatchRow, LotRow, MovementRow, OverrideRow, UserRow
+from mesomix.db.tables import (
+    BatchLineRow,
+    BatchRow,
+    FormulaVersionRow,
+    LotRow,
+    MovementRow,
+    OverrideRow,
+    UserRow,
+)
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
 from mesomix.domain.catalog import Catalog
@@ -104,6 +112,10 @@ _LOT = LotRow.__table__
 _USER = UserRow.__table__
 _BATCH = BatchRow.__table__
 _FIND_USER = sa.select(_USER).where(_USER.c.name == sa.bindparam("name"))
+_FORMULA_VERSION = FormulaVersionRow.__table__
+_FIND_FORMULA_VERSION = sa.select(_FORMULA_VERSION.c.id).where(
+    _FORMULA_VERSION.c.id == sa.bindparam("id")
+)
 _TAKE = (
     sa.update(_LOT)
     .where(
@@ -159,6 +171,7 @@ class MixtureService:
         ):
             actor = self._actor(connection, user, Action.DISPENSE)
             prescriber_id = self._prescriber(connection, draft.prescriber)
+            self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
@@ -193,6 +206,7 @@ class MixtureService:
                     "storage": draft.storage,
                     "purpose": draft.purpose,
                     "prescriber_id": prescriber_id,
+                    "formula_version_id": draft.formula_version,
                     "beyond_use_at": bud.at,
                     "beyond_use_rule": bud.rule,
                 },
@@ -334,6 +348,16 @@ class MixtureService:
         if found is None or found.role != "practitioner" or not found.active:
             raise ServiceError(f"'{name}' is not an active practitioner: choose who ordered it")
         return int(found.id)
+
+    @staticmethod
+    def _formula_version(connection: sa.Connection, version_id: int | None) -> None:
+        """A draft started from a formula names a version that exists; else it is refused."""
+        if version_id is not None and (
+            connection.execute(_FIND_FORMULA_VERSION, {"id": version_id}).first() is None
+        ):
+            raise NotFound(
+                f"not dispensed: the draft names formula version {version_id}, which does not exist"
+            )
 
     def _signer(self, connection: sa.Connection, signature: Signature) -> int:
         """The practitioner's id once their role and password are checked; else a refusal."""

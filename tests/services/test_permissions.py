@@ -57,6 +57,9 @@ ACTIONS = {
     Action.MANAGE_USERS: lambda s, u: s.accounts.unlock(u, "sam"),
     Action.VIEW_AUDIT: lambda s, u: s.accounts.require(u, Action.VIEW_AUDIT),
     Action.LOAD_DEMO: lambda s, u: s.accounts.require(u, Action.LOAD_DEMO),
+    Action.EDIT_FORMULAS: lambda s, u: s.formulas.save(
+        u, "Vitamin B12", mixture(("cyanocobalamin", "1000 mcg"), final="2 mL"), "other"
+    ),
 }
 
 
