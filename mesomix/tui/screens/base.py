@@ -48,3 +48,8 @@ class WorkScreen(Screen[None]):
                 then()
 
         self.app.push_screen(FormScreen(form), done)
+
+
+def short(text: str, width: int) -> str:
+    """A long name cut to fit 80 columns; the full name is in the details and the exports."""
+    return text if len(text) <= width else text[: width - 1] + "…"

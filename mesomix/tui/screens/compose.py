@@ -130,6 +130,7 @@ class ComposeScreen(Screen[None]):
         self._practitioners: list[tuple[str, str]] = []
         self._catalog: Catalog | None = None
         self._busy = False
+        self._shown: tuple[object, ...] = ()  # what the plan and findings show now
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -283,33 +284,53 @@ class ComposeScreen(Screen[None]):
 
     def _show_plan(self, plan: Plan) -> None:
         self._plan = plan
+        signed = {s.finding_key for s in self._signatures}
+        rows = [
+            (
+                format_quantity(draw.volume),
+                _short(draw.product.name) + (f" ×{draw.containers}" if draw.containers > 1 else ""),
+                _short(
+                    ", ".join(
+                        f"{d.substance.short_name} {format_quantity(d.amount, 4)}"
+                        for d in draw.delivered
+                    )
+                    or "q.s. (diluent)"
+                ),
+            )
+            for draw in plan.draws
+        ]
+        if plan.draws:
+            rows.append((format_quantity(plan.final_volume), "final volume", ""))
+        lines = [
+            (f"{f.severity.word}: {f.message}{_sign_note(f, signed)}", f.severity.value)
+            for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
+        ]
+        disabled = bool(self._unsigned(plan)) or self._busy
+        if (rows, lines, disabled) == self._shown:
+            return  # a keystroke that changed nothing the person sees redraws nothing
+        self._shown = (rows, lines, disabled)
         table = self.query_one("#plan", DataTable)
         table.clear()
-        for draw in plan.draws:
-            delivers = ", ".join(
-                f"{d.substance.short_name} {format_quantity(d.amount, 4)}" for d in draw.delivered
+        for position, (volume, product, delivers) in enumerate(rows):
+            last = plan.draws and position == len(rows) - 1
+            table.add_row(Text(volume, style="bold" if last else ""), Text(product), Text(delivers))
+        self._show_findings(lines)
+        self.query_one("#dispense", Button).disabled = disabled
+
+    def _show_findings(self, lines: list[tuple[str, str]]) -> None:
+        """Reuse the finding widgets already there: mounting is the costly part of a redraw."""
+        box = self.query_one("#findings", VerticalScroll)
+        shown = list(box.query(".finding").results(Static))
+        for widget, (text, severity) in zip(shown, lines, strict=False):
+            widget.update(Text(text))
+            widget.set_classes(f"finding {severity}")
+        for widget in shown[len(lines) :]:
+            widget.remove()
+        if len(lines) > len(shown):
+            box.mount_all(
+                Static(Text(text), classes=f"finding {severity}")
+                for text, severity in lines[len(shown) :]
             )
-            containers = f" ×{draw.containers}" if draw.containers > 1 else ""
-            table.add_row(
-                format_quantity(draw.volume),
-                Text(_short(draw.product.name) + containers),
-                Text(_short(delivers or "q.s. (diluent)")),
-            )
-        if plan.draws:
-            table.add_row(
-                Text(format_quantity(plan.final_volume), style="bold"), Text("final volume"), ""
-            )
-        findings = self.query_one("#findings", VerticalScroll)
-        findings.remove_children()
-        signed = {s.finding_key for s in self._signatures}
-        findings.mount_all(
-            Static(
-                Text(f"{f.severity.word}: {f.message}{_sign_note(f, signed)}"),
-                classes=f"finding {f.severity.value}",
-            )
-            for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
-        )
-        self.query_one("#dispense", Button).disabled = bool(self._unsigned(plan)) or self._busy
 
     def _unsigned(self, plan: Plan) -> list[Finding]:
         signed = {s.finding_key for s in self._signatures}
@@ -347,6 +368,7 @@ class ComposeScreen(Screen[None]):
         if self._busy:
             return
         self._busy = True
+        self._shown = ()  # the button is set here, so the next plan redraws in full
         self.query_one("#dispense", Button).disabled = True
         self._say("Dispensing…")
         self._dispense(self.draft(), self.user.name, list(self._signatures))

@@ -26,7 +26,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.inventory import LowStock, RecallLine, volume_ul
 from mesomix.services.stock import LotLine
-from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.screens.base import WorkScreen, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 EXPIRING_DAYS = 30
@@ -112,7 +112,7 @@ class InventoryScreen(WorkScreen):
         low.clear()
         for line in message.low:
             low.add_row(
-                Text(line.product_name),
+                Text(short(line.product_name, 40)),
                 f"{line.containers}",
                 f"{line.reorder_level}",
                 Text(f"order {line.suggested_order}", style="bold"),
@@ -135,7 +135,7 @@ class InventoryScreen(WorkScreen):
             word, style = expiry_word(lot.expiry, today)
             status = Text(lot.status, style=_STYLES.get(lot.status, ""))
             table.add_row(
-                Text(lot.product_name),
+                Text(short(lot.product_name, 26)),
                 Text(lot.lot_number),
                 Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
                 status,

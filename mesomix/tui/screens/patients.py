@@ -24,7 +24,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.people import BatchSummary, PatientSummary
-from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.screens.base import WorkScreen, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
@@ -125,7 +125,10 @@ class PatientsScreen(WorkScreen):
             ):
                 continue
             table.add_row(
-                Text(patient.ref), Text(patient.name), Text(_weight(patient)), key=patient.ref
+                Text(patient.ref),
+                Text(short(patient.name, 18)),
+                Text(_weight(patient).replace("weight not recorded", "—")),
+                key=patient.ref,
             )
 
     @on(DataTable.RowHighlighted, "#patient-list")
