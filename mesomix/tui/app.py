@@ -18,6 +18,7 @@ from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.services.accounts import SignedIn
 from mesomix.tui.screens.compose import ComposeScreen
+from mesomix.tui.screens.formulas import FormulasScreen
 from mesomix.tui.screens.help import HelpScreen
 from mesomix.tui.screens.inventory import InventoryScreen
 from mesomix.tui.screens.patients import PatientsScreen
@@ -41,6 +42,7 @@ class Place:
 PLACES = (
     Place("compose", "f2", Action.CHECK_MIXTURE, ComposeScreen),
     Place("patients", "f3", Action.VIEW_PATIENTS, PatientsScreen),
+    Place("formulas", "f4", Action.CHECK_MIXTURE, FormulasScreen),
     Place("inventory", "f5", Action.VIEW_STOCK, InventoryScreen),
     Place("reports", "f6", Action.VIEW_REPORTS, ReportsScreen),
 )

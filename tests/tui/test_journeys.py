@@ -206,3 +206,71 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo):
         await choose_row(pilot, "#patient-list", "P-9000")
         card = str(app.screen.query_one("#patient-card", Static).render())
         assert "[bold]x[/] [link=http://x]y[/link]" in card
+
+
+async def test_staff_start_a_formula_scaled_and_dispense_it_then_a_practitioner_saves_a_version(
+    demo,
+):
+    from mesomix.db.tables import BatchRow
+    from mesomix.tui.screens.formulas import FormulasScreen
+
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FormulasScreen)
+        codes = [row.value for row in screen.query_one("#formula-list", DataTable).rows]
+        hair = next(code for code in codes if "hair" in code)
+        await choose_row(pilot, "#formula-list", hair)
+        await pilot.press("s")
+        await settle(pilot)
+        await fill(pilot, patient="P-0003", final_volume="0 mL")
+        await submit(pilot)
+        assert "volume" in problems(pilot)  # refused in the form
+        app.screen.query_one("#form-final_volume", Input).value = ""
+        await fill(pilot, final_volume="10 mL")
+        await submit(pilot)
+        await settle(pilot)
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        await settle(pilot)
+        draft = compose.draft()
+        assert draft.final_volume == "10 mL" and draft.formula_version is not None
+        assert any(
+            i.what.startswith("dexpanthenol") and i.amount == "500 mg" for i in draft.ingredients
+        )
+        from tests.tui.test_compose import findings
+
+        assert not [f for f in findings(compose) if f.startswith("BLOCK")], findings(compose)
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "Dispensed batch" in str(compose.query_one("#status", Static).render())
+    with unit_of_work(demo.engine) as session:
+        batch = session.exec(select(BatchRow).order_by(BatchRow.id.desc())).first()
+    assert batch.formula_version_id == draft.formula_version and batch.final_volume_ul == 10_000
+
+
+async def test_a_practitioner_saves_the_mixture_as_a_formula_staff_may_not(demo):
+    async def save(name: str, password: str) -> str:
+        app = make_app(demo, demo.accounts.sign_in(name, password))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            row = app.screen.query(".ingredient-row").first()
+            what, amount = row.query(Input)
+            what.value, amount.value = "lidocaine", "20 mg"
+            app.screen.query_one("#final-volume", Input).value = "4 mL"
+            await settle(pilot)
+            await pilot.press("f7")
+            await settle(pilot)
+            await fill(pilot, name="Pain relief lidocaine", purpose="pain", note="first")
+            await submit(pilot)
+            if isinstance(app.screen, FormScreen):
+                return problems(pilot)
+            return str(app.screen.query_one("#status", Static).render())
+
+    assert "may not" in await save("sam", "demo-staff-2026")
+    assert "version 1" in await save("drchen", "demo-practitioner-2026")
+    (summary,) = [f for f in demo.formulas.formulas("drchen") if f.name == "Pain relief lidocaine"]
+    assert (summary.purpose, summary.latest_version, summary.final_volume) == ("pain", 1, "4 mL")

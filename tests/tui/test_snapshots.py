@@ -50,7 +50,7 @@ def test_compose_with_a_warning(demo, snap_compare):
         await still(pilot)
         screen = pilot.app.screen
         screen.query_one("#patient").value = "P-0003"
-        what, amount = list(screen.query(".ingredient-row"))[0].query(Input)
+        what, amount = screen.query(".ingredient-row").first().query(Input)
         what.value, amount.value = "lidocaine", "40 mg"
         screen.query_one("#final-volume", Input).value = "5 mL"
         await still(pilot)

@@ -23,13 +23,14 @@ from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
+from mesomix.domain.mixture import PURPOSES, DraftIngredient, DraftMixture, Plan
 from mesomix.domain.units import format_quantity
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
 from mesomix.tui.screens.override import OverrideScreen
+from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
 
@@ -53,6 +54,13 @@ class IngredientRow(Horizontal):
     def __init__(self, suggester: SuggestFromList | None) -> None:
         super().__init__(classes="ingredient-row")
         self._suggester = suggester
+        self._chosen: tuple[str, str] | None = None  # (name shown, product code) from a formula
+
+    def choose(self, item: DraftIngredient | None) -> None:
+        """Show an ingredient; a product a formula names stays chosen while its name is unedited."""
+        what, amount = self.query(Input)
+        what.value, amount.value = (item.what, item.amount) if item else ("", "")
+        self._chosen = (item.what, item.product) if item and item.product else None
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -69,7 +77,8 @@ class IngredientRow(Horizontal):
         if len(fields) != 2:
             return None
         what, amount = fields
-        return DraftIngredient(what.value, amount.value)
+        product = self._chosen[1] if self._chosen and self._chosen[0] == what.value else None
+        return DraftIngredient(what.value, amount.value, product)
 
 
 class LabelScreen(ModalScreen[None]):
@@ -98,6 +107,7 @@ class ComposeScreen(Screen[None]):
         Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove"),
         Binding("f9", "dispense", "Dispense", id="compose.dispense"),
         Binding("f8", "override", "Override", id="compose.override"),
+        Binding("f7", "save_formula", "Save formula", id="compose.save_formula"),
     ]
 
     @dataclass
@@ -131,6 +141,8 @@ class ComposeScreen(Screen[None]):
         self._catalog: Catalog | None = None
         self._busy = False
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
+        self._origin: DraftMixture | None = None  # the formula's draft this one started from
+        self._pending: DraftMixture | None = None  # to load once the catalogue is here
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -197,6 +209,8 @@ class ComposeScreen(Screen[None]):
             IngredientRow(self._suggester) for _ in range(STARTING_ROWS)
         )
         self.query_one("#patient", Select).focus()
+        if self._pending is not None:
+            self.load(self._pending)
         self._recheck()
 
     # --- gathering the draft --------------------------------------------------------------
@@ -213,7 +227,35 @@ class ComposeScreen(Screen[None]):
             diluent=diluent if isinstance(diluent, str) else None,
             patient=patient if isinstance(patient, str) else None,
             storage=storage if isinstance(storage, str) else "room",
+            purpose=self._origin.purpose if self._origin else "",
+            formula_version=self._origin.formula_version if self._origin else None,
         )
+
+    def load(self, draft: DraftMixture) -> None:
+        """Fill the screen from a draft (a formula started for a patient); the batch will record
+        the formula version it came from."""
+        if self._catalog is None:
+            self._pending = draft
+            return
+        self._pending, self._origin = None, draft
+        box = self.query_one("#ingredients")
+        rows = list(self.query(IngredientRow))
+        missing = len(draft.ingredients) - len(rows)
+        if missing > 0:
+            box.mount_all(IngredientRow(self._suggester) for _ in range(missing))
+        self.call_after_refresh(self._fill, draft)
+
+    def _fill(self, draft: DraftMixture) -> None:
+        items = list(draft.ingredients)
+        for position, row in enumerate(self.query(IngredientRow)):
+            row.choose(items[position] if position < len(items) else None)
+        self.query_one("#final-volume", Input).value = draft.final_volume
+        if draft.patient:
+            self.query_one("#patient", Select).value = draft.patient
+        if draft.diluent:
+            self.query_one("#diluent", Select).value = draft.diluent
+        self.query_one("#storage", Select).value = draft.storage
+        self._say("Started from a formula: check the amounts, then dispense (F9).")
 
     def action_add_ingredient(self) -> None:
         row = IngredientRow(self._suggester)
@@ -393,8 +435,36 @@ class ComposeScreen(Screen[None]):
         else:
             self.post_message(self.Dispensed(result))
 
+    def action_save_formula(self) -> None:
+        draft, formulas, user = self.draft(), self.services.formulas, self.user.name
+
+        def submit(values: Values) -> str:
+            _, version = formulas.save(
+                user,
+                values["name"],
+                draft,
+                values["purpose"],
+                values["description"],
+                values["note"],
+            )
+            return f"Saved as formula {values['name'].strip()}, version {version}."
+
+        form = Form(
+            "Save this mixture as a formula",
+            [
+                FormField("name", "Name", "e.g. hair restoration"),
+                FormField("purpose", "Purpose", choices=[(p, p) for p in PURPOSES]),
+                FormField("description", "Description"),
+                FormField("note", "Note", "what changed, for a new version"),
+            ],
+            submit,
+            intro="The same name makes a new version of that formula; the patient is not saved.",
+        )
+        self.app.push_screen(FormScreen(form), lambda done: done and self._say(done))
+
     def on_compose_screen_dispensed(self, message: Dispensed) -> None:
         self._busy = False
+        self._origin = None
         self._signatures = []
         self._say(f"Dispensed batch {message.result.batch_id}.")
         for row in self.query(IngredientRow):

@@ -12,7 +12,7 @@ from textual.widgets import Label, Static
 from mesomix.domain.permissions import Role, matrix
 from mesomix.services.accounts import SignedIn
 
-GENERAL = """F1 this help · F2 Compose · F3 Patients · F5 Inventory · F6 Reports (as your role allows)
+GENERAL = """F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports (as your role allows)
 Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit
 Tab and Shift+Tab move between fields; Enter submits a form; Escape closes a dialog.
 Findings read BLOCK, WARN or INFO in words as well as colours. The app locks when idle."""

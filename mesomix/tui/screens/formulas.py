@@ -1,0 +1,203 @@
+"""Formulas: the clinic's named recipes, each with its versions; start one for a patient (scaled
+to another final volume if asked) and finish it in Compose. Saving happens in Compose (F7)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from mesomix.bootstrap import Services
+from mesomix.domain.formulas import Formula
+from mesomix.domain.mixture import DraftMixture
+from mesomix.services.accounts import SignedIn
+from mesomix.services.errors import ServiceError
+from mesomix.services.formulas import FormulaSummary
+from mesomix.tui.screens.base import WorkScreen, short
+from mesomix.tui.widgets.form import Form, FormField, Values
+
+
+class FormulasScreen(WorkScreen):
+    BINDINGS = [
+        Binding("s", "start", "Start for a patient", id="formulas.start"),
+        Binding("x", "retire", "Retire", id="formulas.retire"),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        formulas: list[FormulaSummary]
+
+    @dataclass
+    class Shown(Message):
+        formula: Formula
+
+    @dataclass
+    class Started(Message):
+        draft: DraftMixture
+
+    def __init__(self, services: Services, user: SignedIn) -> None:
+        super().__init__(services, user)
+        self._formulas: dict[str, FormulaSummary] = {}
+        self._chosen: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="formulas-work"):
+            yield DataTable(id="formula-list", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="formula-detail"):
+                yield Static("Choose a formula.", id="formula-card")
+                yield Label("Ingredients (latest version)", classes="section")
+                yield DataTable(id="formula-ingredients", cursor_type="none")
+                yield Label("Versions", classes="section")
+                yield DataTable(id="formula-versions", cursor_type="none")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — Formulas"
+        self.query_one("#formula-list", DataTable).add_columns("Formula", "Purpose", "v", "Volume")
+        self.query_one("#formula-ingredients", DataTable).add_columns("What", "Amount")
+        self.query_one("#formula-versions", DataTable).add_columns("v", "Saved", "By", "Note")
+        self.query_one("#formula-list", DataTable).focus()
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="formulas")
+    def reload(self) -> None:
+        try:
+            formulas = self.services.formulas.formulas(self.user.name)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not load the formulas: {exc}"))
+            return
+        self.post_message(self.Loaded(formulas))
+
+    def on_formulas_screen_loaded(self, message: Loaded) -> None:
+        self._formulas = {f.code: f for f in message.formulas}
+        table = self.query_one("#formula-list", DataTable)
+        table.clear()
+        for formula in message.formulas:
+            table.add_row(
+                Text(short(formula.name, 24)),
+                Text(short(formula.purpose or "—", 14)),
+                str(formula.latest_version),
+                Text(formula.final_volume or "—"),
+                key=formula.code,
+            )
+
+    @on(DataTable.RowHighlighted, "#formula-list")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._chosen = str(event.row_key.value)
+            self._show(self._chosen)
+
+    @work(thread=True, exclusive=True, group="formula")
+    def _show(self, code: str) -> None:
+        try:
+            formula = self.services.formulas.formula(self.user.name, code)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(str(exc)))
+            return
+        self.post_message(self.Shown(formula))
+
+    def on_formulas_screen_shown(self, message: Shown) -> None:
+        formula = message.formula
+        if formula.code != self._chosen:
+            return
+        latest = formula.latest
+        self.query_one("#formula-card", Static).update(
+            Text(f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip())
+        )  # fmt: skip
+        ingredients = self.query_one("#formula-ingredients", DataTable)
+        ingredients.clear()
+        for item in latest.ingredients:
+            ingredients.add_row(Text(item.what), Text(item.amount))
+        versions = self.query_one("#formula-versions", DataTable)
+        versions.clear()
+        for version in reversed(formula.versions):
+            saved = (
+                f"{version.created_at.astimezone(self.services.clock.zone):%Y-%m-%d}"
+                if version.created_at
+                else ""
+            )
+            versions.add_row(str(version.number), saved, Text(version.created_by), Text(short(version.note, 40)))  # fmt: skip
+
+    def _formula_or_say(self) -> FormulaSummary | None:
+        if self._chosen is None or self._chosen not in self._formulas:
+            self.say("Choose a formula first.", error=True)
+            return None
+        return self._formulas[self._chosen]
+
+    def action_start(self) -> None:
+        formula = self._formula_or_say()
+        if formula is None:
+            return
+        formulas, user = self.services.formulas, self.user.name
+        started: list[DraftMixture] = []
+
+        def submit(values: Values) -> str:
+            version = values["version"].strip()
+            if version and not version.isdigit():
+                raise ServiceError(f"version '{version}' is not a version number")
+            scaling = formulas.scaling(
+                user,
+                formula.code,
+                values["patient"].strip(),
+                values["final_volume"].strip() or None,
+                int(version) if version else None,
+            )
+            rounded = "; ".join(f"{r.what} {r.exact} written {r.written}" for r in scaling.rounded)
+            started.append(scaling.draft)
+            return f"{formula.name} × {scaling.factor_text}" + (
+                f" (rounded: {rounded})" if rounded else ""
+            )
+
+        def then() -> None:
+            """Once the form has closed, carry the draft over to Compose."""
+            if started:
+                self.post_message(self.Started(started[-1]))
+
+        self.ask(
+            Form(
+                f"Start {formula.name}",
+                [
+                    FormField("patient", "Patient", "reference, e.g. P-0003"),
+                    FormField("final_volume", "Final volume", f"blank: as saved ({formula.final_volume or 'as drawn'})"),
+                    FormField("version", "Version", f"blank: the latest ({formula.latest_version})"),
+                ],
+                submit,
+                go="Start",
+            ),
+            then,
+        )  # fmt: skip
+
+    async def on_formulas_screen_started(self, message: Started) -> None:
+        await self.app.switch_mode("compose")
+        screen = self.app.screen
+        load = getattr(screen, "load", None)
+        if load is not None:
+            load(message.draft)
+
+    def action_retire(self) -> None:
+        formula = self._formula_or_say()
+        if formula is None:
+            return
+        formulas, user = self.services.formulas, self.user.name
+
+        def submit(values: Values) -> str:
+            formulas.retire(user, formula.code, values["reason"])
+            return f"{formula.name} retired: it is no longer offered."
+
+        self.ask(
+            Form(
+                f"Retire {formula.name}",
+                [FormField("reason", "Reason", "why")],
+                submit,
+                go="Retire",
+            ),
+            self.reload,
+        )
