@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from enum import Enum
 
+from mesomix.domain.text import readable
+
 
 class Severity(Enum):
     """Block stops dispensing; warn needs attention; info is for the record."""
@@ -27,6 +29,10 @@ class Finding:
     ingredient: int | None = None  # position in the draft (0-based), None for the whole mixture
     overridable: bool = False  # whether a practitioner may sign it off
     subject: str = ""  # what it is about (allergy and substance, substance and limit...)
+
+    def __post_init__(self) -> None:
+        # Messages quote what was typed: keep them safe to show (and to hash for the key).
+        object.__setattr__(self, "message", readable(self.message))
 
     @property
     def key(self) -> str:

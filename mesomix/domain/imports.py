@@ -19,6 +19,7 @@ from typing import Any
 
 from mesomix.domain.catalog import Catalog, ContainerKind, Substance
 from mesomix.domain.inventory import price_cents
+from mesomix.domain.text import readable
 from mesomix.domain.units import (
     Field,
     Quantity,
@@ -70,9 +71,9 @@ class RowProblem:
 
     def __str__(self) -> str:
         if not self.row:
-            return self.message
+            return readable(self.message)
         where = f"row {self.row}, column '{self.column}'" if self.column else f"row {self.row}"
-        return f"{where}: {self.message}"
+        return readable(f"{where}: {self.message}")  # cells and headers quoted are typed text
 
 
 class ImportRefused(Exception):

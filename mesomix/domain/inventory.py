@@ -21,6 +21,7 @@ ADJUSTMENT_REASONS = {
     "contaminated": "contaminated",
     "other": "other (say why in the note)",
 }
+MAX_LOT_UL = 10**15  # a billion litres: far above any real lot, far below a 64-bit integer
 MOVEMENT_KINDS = ("receive", "dispense", "waste", "adjust", "count", "return")
 CORRECTABLE = ("receive", "waste", "adjust", "count", "return")  # a dispense is undone by a return
 
@@ -40,6 +41,11 @@ def apply_change(balance: LotBalance, delta_ul: int, lot_number: str) -> LotBala
     if delta_ul == 0:
         raise StockChangeError("a change of zero changes nothing")
     if delta_ul > 0:
+        if balance.on_hand_ul + delta_ul > MAX_LOT_UL:
+            raise StockChangeError(
+                f"lot {lot_number} would hold more than {MAX_LOT_UL // 1_000_000:,} L: "
+                "check the quantity"
+            )
         return LotBalance(balance.on_hand_ul + delta_ul, balance.open_ul)
     taking = -delta_ul
     if taking > balance.on_hand_ul:
@@ -65,6 +71,10 @@ def check_reason(reason: str, note: str) -> None:
 def price_cents(typed: str) -> int:
     """A price as typed ("12.50", "12"), in whole cents; refused if it is not one."""
     text = typed.strip()
+    if len(text) > 12:
+        raise ValueError(
+            f"unit cost: {len(text):,} characters is not a price: type one such as 12.50"
+        )
     whole, _, fraction = text.partition(".")
     if (
         not whole.isdigit()

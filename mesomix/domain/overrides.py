@@ -45,6 +45,8 @@ def unsigned_blocks(findings: Sequence[Finding], overrides: Sequence[Override]) 
             raise OverrideError(
                 "an override needs a few words saying why, besides the coded reason"
             )
+        if len(override.reason_text) > 500 or not override.reason_text.isprintable():
+            raise OverrideError("an override's why is at most 500 printable characters")
         finding = blocking.get(override.finding_key)
         if finding is None:
             raise OverrideError(

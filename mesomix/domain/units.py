@@ -19,6 +19,8 @@ from typing import Any
 
 import pint
 
+from mesomix.domain.text import readable
+
 Quantity = (
     Any  # pint.Quantity with a Decimal magnitude; pint's generic alias is not worth the noise
 )
@@ -28,6 +30,9 @@ _DEFINITIONS = "units.txt"
 
 class QuantityError(ValueError):
     """A typed quantity that cannot be read safely; the message is meant for the person who typed it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(readable(message))
 
 
 def data_dir() -> Path:
@@ -152,6 +157,7 @@ _MISREAD = {
     "lbs": "write the weight in kg",
 }
 
+_LONGEST_INPUT = 40  # "500 mg/5 mL", "1:100,000" and room to spare: longer is not a quantity
 _MAX_DIGITS_BEFORE_POINT = 9
 _MAX_DIGITS_AFTER_POINT = 6
 _SPACES = {"\u00a0", "\u202f", "\u2009"}  # no-break, narrow no-break and thin spaces read as spaces
@@ -186,7 +192,12 @@ def parse_quantity(text: str, field: Field = Field.AMOUNT) -> Quantity:
 def _parse(text: str, field: Field) -> Quantity:
     if not isinstance(text, str):
         raise QuantityError(f"{_a(field)} must be typed as text")
-    cleaned = _clean(text)
+    if len(text.strip()) > _LONGEST_INPUT:
+        raise QuantityError(
+            f"the {field.value} is {len(text.strip()):,} characters long: "
+            f"type a number and a unit, e.g. {_example(field)}"
+        )
+    cleaned = _clean(text, field)
     if not cleaned.strip():
         raise QuantityError(
             f"the {field.value} is empty: type a number and a unit, e.g. {_example(field)}"
@@ -203,7 +214,7 @@ def _parse(text: str, field: Field) -> Quantity:
     return _simple(tokens, cleaned.strip(), field)
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, field: Field) -> str:
     """Refuse characters a person cannot see or that look like digits but are not."""
     if text.isascii() and text.isprintable():  # the usual case: nothing can hide in it
         return text
@@ -215,16 +226,18 @@ def _clean(text: str) -> str:
         category = unicodedata.category(char)
         if char in "\t" or category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
             raise QuantityError(
-                f"invisible or control character U+{ord(char):04X} at position {position}: "
-                "retype the value"
+                f"invisible or control character U+{ord(char):04X} at position {position} "
+                f"of the {field.value}: retype the value"
             )
         if char.isdigit() and not ("0" <= char <= "9"):
             raise QuantityError(
-                f"'{char}' at position {position} is not an ASCII digit: type digits 0-9"
+                f"'{char}' at position {position} of the {field.value} is not an ASCII digit: "
+                "type digits 0-9"
             )
         if category.startswith("Z") and char != " ":
             raise QuantityError(
-                f"unusual space U+{ord(char):04X} at position {position}: retype it"
+                f"unusual space U+{ord(char):04X} at position {position} of the {field.value}: "
+                "retype it"
             )
         out.append(char)
     return "".join(out)
@@ -255,7 +268,7 @@ def _number(raw: str, whole: str) -> Decimal:
     if raw.startswith("."):
         raise QuantityError(f"'{whole}': write a leading zero (0{raw}) so the point is not missed")
     if raw.count(".") > 1 or raw.endswith("."):
-        raise QuantityError(f"'{raw}' is not a well-formed number")
+        raise QuantityError(f"'{whole}': '{raw}' is not a well-formed number")
     whole_part, _, fraction = raw.partition(".")
     if fraction.endswith("0") and Decimal(raw) != 0:
         plain = format(Decimal(raw).normalize(), "f")

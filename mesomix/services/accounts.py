@@ -16,10 +16,16 @@ from sqlmodel import Session, func, select
 from mesomix.clock import Clock
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action, Role
+from mesomix.domain.text import readable, storable
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from mesomix.services.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from mesomix.services.uow import unit_of_work
 
 MAX_FAILED_ATTEMPTS = 5
@@ -52,7 +58,7 @@ class AccountService:
         now = self._clock.now()
         outcome: SignedIn | str
         with unit_of_work(self._engine, write=True) as session:
-            user = session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
+            user = _user(session, name)
             outcome = self._attempt(session, user, name, password, now)
         if isinstance(outcome, str):
             raise SignInRefused(outcome)
@@ -67,7 +73,7 @@ class AccountService:
             append(
                 connection,
                 now,
-                Entry("sign_in.failed", user_name=name[:80], reason="unknown user name"),
+                Entry("sign_in.failed", user_name=readable(name[:80]), reason="unknown user name"),
             )
             return "wrong user name or password"
         who = {
@@ -171,8 +177,9 @@ class AccountService:
         self._change(admin, name, "user.reactivate", active=True)
 
     def reset_password(self, admin: str, name: str, new_password: str) -> None:
-        if len(new_password) < MIN_LENGTH:
-            raise ServiceError(f"a password has at least {MIN_LENGTH} characters")
+        problem = password_problem(new_password)
+        if problem:
+            raise ServiceError(problem)
         self._change(
             admin,
             name,
@@ -204,7 +211,7 @@ class AccountService:
             unit_of_work(self._engine, write=True) as session,
         ):
             actor = require(session, admin, Action.MANAGE_USERS)
-            user = session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
+            user = _user(session, name)
             if user is None:
                 raise NotFound(f"no user named '{name}'")
             shown = {k: v for k, v in values.items() if k != "password_hash"}
@@ -236,6 +243,14 @@ class AccountService:
         ))  # fmt: skip
 
 
+def _user(session: Session, name: str) -> UserRow | None:
+    """The account of that name as typed (surrounding spaces aside); None for text no name holds."""
+    name = name.strip()
+    if not storable(name):
+        return None
+    return session.exec(select(UserRow).where(UserRow.name == name)).first()
+
+
 def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -252,5 +267,6 @@ def _check_new(name: str, display_name: str, role: str, password: str) -> None:
         raise ServiceError("a display name is 1 to 80 printable characters")
     if role not in ROLES:
         raise ServiceError(f"role '{role}' is not one of {', '.join(ROLES)}")
-    if len(password) < MIN_LENGTH:
-        raise ServiceError(f"a password has at least {MIN_LENGTH} characters")
+    problem = password_problem(password)
+    if problem:
+        raise ServiceError(problem)

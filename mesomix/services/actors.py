@@ -6,12 +6,18 @@ from sqlmodel import Session, select
 
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action, Role, allowed
+from mesomix.domain.text import storable
 from mesomix.services.errors import NotFound, PermissionDenied
 
 
 def require(session: Session, user_name: str, action: Action) -> UserRow:
     """The active user of that name, if their role allows the action; otherwise a refusal."""
-    user = session.exec(select(UserRow).where(UserRow.name == user_name.strip())).first()
+    name = user_name.strip()
+    user = (
+        session.exec(select(UserRow).where(UserRow.name == name)).first()
+        if storable(name)
+        else None
+    )
     if user is None:
         raise NotFound(f"no user named '{user_name}'")
     check_permission(user.name, user.role, user.active, action)

@@ -14,6 +14,7 @@ from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import (
     CLINICAL_STATUSES,
     CRITICALITIES,
+    REACTION_SEVERITIES,
     VERIFICATIONS,
     Allergy,
     Reaction,
@@ -21,11 +22,12 @@ from mesomix.domain.allergy import (
 )
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import fits_bigint, plain_text
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.people import allergy_from_row
+from mesomix.services.people import allergy_from_row, patient_by_ref
 from mesomix.services.uow import unit_of_work
 
 
@@ -196,14 +198,14 @@ class AllergyService:
 
     @staticmethod
     def _allergy(session: Session, allergy_id: int) -> AllergyRow:
-        row = session.get(AllergyRow, allergy_id)
+        row = session.get(AllergyRow, allergy_id) if fits_bigint(allergy_id) else None
         if row is None:
             raise NotFound(f"no allergy with id {allergy_id}")
         return row
 
     @staticmethod
     def _patient(session: Session, ref: str) -> PatientRow:
-        patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+        patient = patient_by_ref(session, ref)
         if patient is None:
             raise NotFound(f"no patient with reference '{ref}'")
         return patient
@@ -221,6 +223,15 @@ def _validate(allergy: Allergy, substances: Any, groups: Any) -> None:
         raise ServiceError(f"unknown allergen group '{allergy.group}'")
     if allergy.text and (len(allergy.text) > 200 or not allergy.text.isprintable()):
         raise ServiceError("free-text allergy: at most 200 printable characters")
+    if not plain_text(allergy.note, 2000, lines=True):
+        raise ServiceError("an allergy's note is at most 2000 printable characters (and new lines)")
+    for reaction in allergy.reactions:
+        if not plain_text(reaction.manifestation, 200):
+            raise ServiceError("a reaction is described in at most 200 printable characters")
+        if reaction.severity and reaction.severity not in REACTION_SEVERITIES:
+            raise ServiceError(
+                f"reaction severity '{reaction.severity}' is not one of {', '.join(REACTION_SEVERITIES)}"
+            )
     for value, allowed, what in (
         (allergy.clinical_status, CLINICAL_STATUSES, "clinical status"),
         (allergy.verification, VERIFICATIONS, "verification"),

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AuditHeadRow, AuditRow
-from mesomix.services.errors import PermissionDenied
+from mesomix.domain.text import fits_bigint, storable
+from mesomix.services.errors import PermissionDenied, ServiceError
 from mesomix.services.uow import transaction
 
 GENESIS = "0" * 64
@@ -180,6 +181,9 @@ class AuditLine:
     new: dict[str, Any] | None
 
 
+MAX_SHOWN = 100_000
+
+
 def show(
     engine: sa.Engine,
     *,
@@ -191,6 +195,12 @@ def show(
     limit: int = 500,
 ) -> list[AuditLine]:
     """Rows filtered by user, patient, lot and time, newest first."""
+    if not 1 <= limit <= MAX_SHOWN:
+        raise ServiceError(f"show 1 to {MAX_SHOWN:,} rows, not {limit}")
+    if (user and not storable(user)) or not all(
+        fits_bigint(key) for key in (patient_id, lot_id) if key is not None
+    ):
+        return []  # no row holds such a user name or id
     query = sa.select(_AUDIT).order_by(_AUDIT.c.id.desc()).limit(limit)
     if user:
         query = query.where(_AUDIT.c.user_name == user)

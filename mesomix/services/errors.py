@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from mesomix.domain.text import readable
+
 
 class ServiceError(Exception):
-    """Refused: nothing was written; `str()` is the message to show."""
+    """Refused: nothing was written; `str()` is the message to show, safe on a terminal however
+    hostile the text it quotes (see domain/text.py)."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(readable(str(message)), *args)
 
 
 class NotFound(ServiceError):

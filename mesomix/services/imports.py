@@ -20,6 +20,7 @@ from mesomix.domain.imports import (
     read_rows,
 )
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import storable
 from mesomix.reference import product_from_record
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append_many, denials_recorded
@@ -141,6 +142,9 @@ class ImportService:
 
 
 def _chunks(codes: list[str]) -> list[list[str]]:
+    """Codes to look up, a chunk at a time; text no code can hold (NUL, a lone surrogate) is left
+    out: its row is refused by the checks."""
+    codes = [code for code in codes if storable(code)]
     return [codes[n : n + _LOOKUP_CHUNK] for n in range(0, len(codes), _LOOKUP_CHUNK)] or [[]]
 
 

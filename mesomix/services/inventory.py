@@ -34,6 +34,7 @@ from mesomix.domain.inventory import (
     check_reason,
 )
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import fits_bigint, plain_text, storable
 from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
@@ -89,6 +90,7 @@ class InventoryService:
     def return_to_supplier(self, user: str, lot_id: int, containers: int, note: str = "") -> int:
         if containers <= 0:
             raise ServiceError("return at least one container")
+        _check_note(note)
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
             return self._write(
@@ -107,6 +109,8 @@ class InventoryService:
         """What is on the shelf; the difference from the books becomes a 'count' movement."""
         if sealed_containers < 0:
             raise ServiceError("a count cannot be negative")
+        if sealed_containers > MAX_CONTAINERS:
+            raise ServiceError(f"a count is at most {MAX_CONTAINERS:,} sealed containers")
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
             open_ul = _ml_to_ul(open_ml) if open_ml.strip() else lot.open_ul
@@ -136,8 +140,9 @@ class InventoryService:
         """Undo a mistaken movement with a new one pointing at it."""
         if len(note.strip()) < 3:
             raise ServiceError("say why the movement is corrected")
+        _check_note(note)
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
-            original = session.get(MovementRow, movement_id)
+            original = session.get(MovementRow, movement_id) if fits_bigint(movement_id) else None
             if original is None:
                 raise NotFound(f"no movement {movement_id}")
             if original.kind not in CORRECTABLE:
@@ -230,6 +235,8 @@ class InventoryService:
             raise ServiceError(f"status '{status}' is not one of {', '.join(STATUSES)}")
         if len(reason.strip()) < 3:
             raise ServiceError("say why the lot's status changes")
+        if not plain_text(reason, MAX_NOTE):
+            raise ServiceError(f"a reason is at most {MAX_NOTE} printable characters")
         with self._work(user, Action.SET_LOT_STATUS) as (session, actor):
             lot, _ = self._lot(session, lot_id)
             if lot.status == LotStatus.RECALLED and status != LotStatus.RECALLED:
@@ -266,10 +273,12 @@ class InventoryService:
     # --- reorder levels -------------------------------------------------------------------
 
     def set_reorder(self, user: str, product_code: str, level: int, quantity: int) -> None:
-        if level < 0 or quantity <= 0:
-            raise ServiceError("a reorder level is 0 or more containers, the quantity at least 1")
+        if level < 0 or quantity <= 0 or level > MAX_CONTAINERS or quantity > MAX_CONTAINERS:
+            raise ServiceError(
+                f"a reorder level is 0 to {MAX_CONTAINERS:,} containers, the quantity 1 to {MAX_CONTAINERS:,}"
+            )
         with self._work(user, Action.SET_REORDER) as (session, actor):
-            product = session.get(ProductRow, product_code)
+            product = session.get(ProductRow, product_code) if storable(product_code) else None
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
             old = {
@@ -325,6 +334,8 @@ class InventoryService:
 
     @staticmethod
     def _lot(session: Session, lot_id: int) -> tuple[LotRow, ProductRow]:
+        if not fits_bigint(lot_id):
+            raise NotFound(f"no lot {lot_id}")
         found = session.exec(
             select(LotRow, ProductRow).join(ProductRow, ProductRow.code == LotRow.product_code).where(LotRow.id == lot_id).with_for_update()
         ).first()  # fmt: skip
@@ -351,6 +362,15 @@ class InventoryService:
 def volume_ul(text: str, what: str = "volume") -> int:
     """A volume as a person types it ("2 mL", "0.5 mL"), in microlitres; refused with a message."""
     return _ml_to_ul(text, what)
+
+
+MAX_CONTAINERS = 100_000  # as many as one receipt may bring
+MAX_NOTE = 500
+
+
+def _check_note(note: str) -> None:
+    if not plain_text(note, MAX_NOTE):
+        raise ServiceError(f"a note is at most {MAX_NOTE} printable characters")
 
 
 def _ml_to_ul(text: str, what: str = "open volume") -> int:

@@ -28,6 +28,7 @@ from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.overrides import Override, OverrideError, unsigned_blocks
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import storable
 from mesomix.domain.units import format_amount, unit_word
 from mesomix.reference import beyond_use_rules
 from mesomix.services.actors import check_permission
@@ -333,7 +334,8 @@ class MixtureService:
 
     @staticmethod
     def _actor(connection: sa.Connection, user: str, action: Action) -> sa.Row[Any]:
-        actor = connection.execute(_FIND_USER, {"name": user.strip()}).first()
+        name = user.strip()
+        actor = connection.execute(_FIND_USER, {"name": name}).first() if storable(name) else None
         if actor is None:
             raise NotFound(f"no user named '{user}'")
         check_permission(actor.name, actor.role, actor.active, action)
@@ -344,7 +346,8 @@ class MixtureService:
         """The ordering practitioner's id; a name that is not an active practitioner is refused."""
         if name is None or not name.strip():
             return None
-        found = connection.execute(_FIND_USER, {"name": name.strip()}).first()
+        typed = name.strip()
+        found = connection.execute(_FIND_USER, {"name": typed}).first() if storable(typed) else None
         if found is None or found.role != "practitioner" or not found.active:
             raise ServiceError(f"'{name}' is not an active practitioner: choose who ordered it")
         return int(found.id)

@@ -8,19 +8,34 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from mesomix.domain.text import encodable
+
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 MIN_LENGTH = 12
 
 
-def hash_password(password: str) -> str:
+def password_problem(password: str) -> str | None:
+    """Why a new password cannot be taken, or None."""
     if len(password) < MIN_LENGTH:
-        raise ValueError(f"a password has at least {MIN_LENGTH} characters")
+        return f"a password has at least {MIN_LENGTH} characters"
+    if not encodable(password):
+        return (
+            "a password cannot hold a character that is not text (a lone surrogate: was it typed "
+            "on a terminal that does not send UTF-8?)"
+        )
+    return None
+
+
+def hash_password(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(problem)
     return _HASHER.hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True only for the right password; a user without a password can never sign."""
-    if not stored_hash or not password:
+    if not stored_hash or not password or not encodable(password):
         return False
     try:
         return _HASHER.verify(stored_hash, password)

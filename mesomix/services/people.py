@@ -17,6 +17,7 @@ from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import storable
 from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
@@ -86,6 +87,9 @@ def weight_kg(weight_g: int | None) -> Decimal | None:
 
 def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFacts] | None:
     """The patient's row and what the checks need (weight, allergies), in the caller's transaction."""
+    ref = ref.strip()
+    if not storable(ref):
+        return None
     rows = connection.execute(_PATIENT_WITH_ALLERGIES, {"ref": ref}).all()
     if not rows:
         return None
@@ -128,7 +132,7 @@ class PeopleService:
             unit_of_work(self._engine) as session,
         ):
             require(session, user, Action.VIEW_PATIENTS)
-            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
             rows = session.exec(
@@ -189,7 +193,7 @@ class PeopleService:
         """Record a weight ("70 kg", "70.5 kg"): per-kg dose limits depend on it."""
         weight_g = _weight_g(weight)
         with self._editing(user) as (session, actor):
-            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
             old = {"weight_g": patient.weight_g}
@@ -216,7 +220,7 @@ class PeopleService:
 
     def patient_id(self, ref: str) -> int | None:
         with unit_of_work(self._engine) as session:
-            patient = session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
+            patient = patient_by_ref(session, ref)
             return patient.id if patient else None
 
     def practitioners(self) -> list[tuple[str, str]]:
@@ -228,6 +232,14 @@ class PeopleService:
                 .order_by(UserRow.name)
             )
             return [(row.display_name, row.name) for row in rows]
+
+
+def patient_by_ref(session: Session, ref: str) -> PatientRow | None:
+    """The patient under a reference as typed (surrounding spaces aside, as it was stored)."""
+    ref = ref.strip()
+    if not storable(ref):
+        return None  # text no reference can hold (NUL, a lone surrogate)
+    return session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
 
 
 MAX_WEIGHT_KG = 350

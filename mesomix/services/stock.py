@@ -17,6 +17,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import price_cents
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import storable
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
@@ -66,7 +67,7 @@ def lots_of(
     connection: sa.Connection, codes: Iterable[str], *, lock: bool = False
 ) -> dict[str, list[LotState]]:
     """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
-    wanted = sorted(codes)
+    wanted = sorted(code for code in codes if storable(code))  # no product has another code
     lots: dict[str, list[LotState]] = {code: [] for code in wanted}
     for row in connection.execute(_LOTS_OF_LOCKED if lock else _LOTS_OF, {"codes": wanted}):
         lots[row.product_code].append(lot_state(row))
@@ -99,6 +100,8 @@ class StockService:
         )
         if product_code:
             query = query.where(LotRow.product_code == product_code)
+            if not storable(product_code):
+                return []  # no product has such a code
         with (
             denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
             unit_of_work(self._engine) as session,
@@ -150,7 +153,7 @@ class StockService:
             unit_of_work(self._engine, write=True) as session,
         ):
             actor = require(session, user, Action.RECEIVE)
-            product = session.get(ProductRow, product_code)
+            product = session.get(ProductRow, product_code) if storable(product_code) else None
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
             lot_id, entry = book_receipt(
@@ -164,6 +167,7 @@ class StockService:
         """A receipt as typed into a form (product, lot_number, expiry, containers or quantity,
         supplier, unit_cost), checked by the CSV import's rules; the problems as sentences."""
         code = cells.get("product", "").strip()
+        code = code if storable(code) else ""  # no product has such a code: the check says so
         with unit_of_work(self._engine) as session:
             product = session.get(ProductRow, code) if code else None
             volumes = {code: product.container_volume_ul} if product and product.active else {}
