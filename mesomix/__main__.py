@@ -1,10 +1,35 @@
-"""Entry point: `mesomix` and `python -m mesomix`."""
+"""Entry point: `mesomix` and `python -m mesomix`.
+
+Whatever goes wrong, a person reads one line, never a traceback: refusals and database faults
+are worded by the command line itself; anything unforeseen (a bug) is named in one line here,
+with its traceback kept in a file for whoever fixes it.
+"""
 
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
+
+import platformdirs
 
 from mesomix.cli import main as cli_main
+from mesomix.clock import SystemClock
+
+EXIT_INTERRUPTED = 130
+EXIT_BUG = 70  # EX_SOFTWARE
+
+
+def _keep_details(error: BaseException) -> str:
+    """The traceback in the user's log folder; where it went, or why it could not be kept."""
+    try:
+        folder = Path(platformdirs.user_log_dir("mesomix", appauthor=False))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"error-{SystemClock().now():%Y%m%d-%H%M%S}.txt"
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        return f"details in {path}"
+    except OSError as exc:
+        return f"the details could not be kept ({exc.strerror})"
 
 
 def main() -> None:
@@ -13,6 +38,16 @@ def main() -> None:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
         sys.exit(0)
+    except KeyboardInterrupt:
+        print("mesomix: interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as error:  # a bug: one line for the person, the traceback for a developer
+        print(
+            f"mesomix: unexpected error ({type(error).__name__}: {error}); the command stopped "
+            f"— {_keep_details(error)}",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_BUG)
 
 
 if __name__ == "__main__":

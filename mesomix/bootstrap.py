@@ -1,29 +1,39 @@
 """Wiring: settings → engine → migrations → services. The one place that knows every layer,
-so tests build the whole program on a temporary database with one call."""
+so tests build the whole program on a temporary database with one call.
+
+A database that cannot be used as it is — damaged, on a network file system, unreachable, full,
+locked — is refused here with a DatabaseFault that says why and where (services/errors.py)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlmodel import select
 
 from mesomix.clock import Clock, SystemClock
-from mesomix.db.engine import BUSY_TIMEOUT_MS, make_engine
-from mesomix.db.migrate import migrate
-from mesomix.db.tables import MetaRow
+from mesomix.db.engine import BUSY_TIMEOUT_MS, database_info, make_engine
+from mesomix.db.faults import DatabaseRefused, Fault, classify
+from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
+from mesomix.db.migrate import current_revision, head_revision, migrate
+from mesomix.db.tables import MetaRow, UserRow
 from mesomix.domain.units import data_dir
 from mesomix.reports.service import ReportService
-from mesomix.services.accounts import AccountService
+from mesomix.services.accounts import AccountService, SignedIn, SignInRefused
 from mesomix.services.allergies import AllergyService
+from mesomix.services.audit import verify
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
 from mesomix.services.inventory import InventoryService
 from mesomix.services.mixtures import MixtureService
+from mesomix.services.passwords import verify_password
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
-from mesomix.services.uow import unit_of_work
+from mesomix.services.uow import database_faults, unit_of_work, with_clock
 
 REFERENCE_FILES = ("allergen_groups.toml", "substances.toml", "products.toml")
 
@@ -35,6 +45,7 @@ class Settings:
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
     user: str | None = None  # the name the sign-in screen starts with
     idle_minutes: int = 5  # a signed-in session locks after this long without a key or a click
+    read_only: bool = False  # nothing can be written; stock and reports can still be seen
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,12 @@ class Services:
     @property
     def clock(self) -> Clock:
         return self.settings.clock
+
+    @property
+    def read_only(self) -> str:
+        """Why the database is open read-only ("opened with --read-only", "the file … is not
+        writable"); "" when it may be written."""
+        return database_info(self.engine).read_only
 
     def close(self) -> None:
         self.engine.dispose()
@@ -85,11 +102,63 @@ def ensure_reference(engine: sa.Engine) -> bool:
     return True
 
 
+class ReadOnlyAccounts(AccountService):
+    """Signing in to a database open read-only: the password is checked as always, but nothing
+    can be written, so the sign-in is neither audited nor counted towards a lockout."""
+
+    def sign_in(self, name: str, password: str) -> SignedIn:
+        with unit_of_work(self._engine) as session:
+            user = session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
+        now = self._clock.now()
+        if user is None or not verify_password(user.password_hash, password):
+            raise SignInRefused("wrong user name or password")
+        if not user.active or (user.locked_until is not None and user.locked_until > now):
+            raise SignInRefused(f"the account '{user.name}' is deactivated or locked: ask an admin")
+        return SignedIn(user.id or 0, user.name, user.display_name, user.role, now)
+
+
+def refusal(refused: DatabaseRefused) -> DatabaseFault:
+    damaged = refused.fault is Fault.DAMAGED
+    return (DatabaseDamaged if damaged else DatabaseUnusable)(str(refused))
+
+
+def open_database(settings: Settings) -> sa.Engine:
+    """The engine of a database fit for use: its file sound (SQLite's quick_check reads every
+    page: about 0.4 s per 100 MB), its schema current, its catalogue loaded — or a refusal.
+    Opened read-only, it is neither migrated nor re-seeded, so it must already be current."""
+    try:
+        engine = make_engine(
+            settings.database_url,
+            busy_timeout_ms=settings.busy_timeout_ms,
+            read_only=settings.read_only,
+        )
+    except DatabaseRefused as refused:
+        raise refusal(refused) from None
+    info = database_info(engine)
+    with database_faults(engine):
+        if info.path is not None:
+            with engine.connect() as connection:
+                problems = page_problems(connection, quick=True)
+            if problems:
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise DatabaseDamaged(damaged_message(info.path, problems[0] + more))
+        if info.read_only:
+            current, head = current_revision(engine), head_revision()
+            if current != head:
+                raise DatabaseUnusable(
+                    f"{info.where} is open read-only ({info.read_only}) but its tables are not "
+                    f"those of this mesomix (revision {current or 'none'}, needs {head}): open it "
+                    "once where it may be written, to bring it up to date"
+                )
+        else:
+            migrate(engine)
+            ensure_reference(engine)
+    return with_clock(engine, settings.clock)
+
+
 def build(settings: Settings) -> Services:
-    """The whole program on one database: migrated, seeded with the catalogue, ready."""
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-    migrate(engine)
-    ensure_reference(engine)
+    """The whole program on one database: checked, migrated, seeded with the catalogue, ready."""
+    engine = open_database(settings)
     catalog = CatalogService(engine)
     inventory = InventoryService(engine, settings.clock)
     return Services(
@@ -100,9 +169,116 @@ def build(settings: Settings) -> Services:
         stock=StockService(engine, settings.clock),
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
-        accounts=AccountService(engine, settings.clock),
+        accounts=(ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
+            engine, settings.clock
+        ),
         inventory=inventory,
         reports=ReportService(engine, settings.clock, inventory),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
     )
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of `mesomix check`: what was checked, whether it is sound, what was found."""
+
+    what: str
+    ok: bool
+    detail: str
+
+
+def check(settings: Settings) -> list[CheckLine]:
+    """`mesomix check`: the database opened read-only; on SQLite its header, SQLite's own
+    `integrity_check` and `foreign_key_check`; then, when its tables are this mesomix's, the
+    ledger (stock on hand equals the sum of movements) and the audit chain. Writes nothing and
+    needs no sign-in: it shows no one's data. A database that cannot be opened or reached at
+    all raises a DatabaseFault (the command line's exit status 2)."""
+    try:
+        engine = make_engine(settings.database_url, read_only=True)
+    except DatabaseRefused as refused:
+        if refused.fault is Fault.DAMAGED:
+            where = sa.make_url(settings.database_url).database
+            return [
+                CheckLine("database", True, str(where)),
+                CheckLine("header", False, refused.detail),
+            ]
+        raise refusal(refused) from None
+    info = database_info(engine)
+    lines = [CheckLine("database", True, info.where)]
+    try:
+        with database_faults(engine):
+            with engine.connect() as connection:
+                if info.path is None:
+                    version = connection.exec_driver_sql("SHOW server_version").scalar()
+                    lines.append(CheckLine("connection", True, f"ok (PostgreSQL {version})"))
+                else:
+                    for name, run in (
+                        ("integrity_check", page_problems),
+                        ("foreign_key_check", foreign_key_problems),
+                    ):
+                        problems = _unreadable(run, connection)
+                        lines.append(_line(name, problems))
+                        if problems:
+                            return lines
+            lines += _contents(engine)
+    except DatabaseDamaged as damaged:
+        lines.append(CheckLine("read", False, str(damaged)))
+    finally:
+        engine.dispose()
+    return lines
+
+
+def _unreadable(run: Callable[[sa.Connection], list[str]], connection: sa.Connection) -> list[str]:
+    """A check's problems, SQLite giving up on a page it cannot read included."""
+    try:
+        return run(connection)
+    except sa.exc.DBAPIError as exc:
+        if classify(exc) is not Fault.DAMAGED:
+            raise
+        return [f"SQLite stopped at a page it cannot read ({exc.orig})"]
+
+
+def _line(what: str, problems: list[str]) -> CheckLine:
+    shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
+    if not problems:
+        return CheckLine(what, True, "ok")
+    counted = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}:"
+    return CheckLine(what, False, "\n  ".join([counted, *shown]))
+
+
+def _contents(engine: sa.Engine) -> list[CheckLine]:
+    """The ledger and the audit chain, when the tables are this mesomix's."""
+    current, head = current_revision(engine), head_revision()
+    if current != head:
+        words = "no mesomix tables yet" if current is None else f"revision {current}"
+        return [
+            CheckLine(
+                "tables",
+                True,
+                f"{words}; this mesomix brings them to {head} when it opens the database",
+            )
+        ]
+    wrong = StockService(engine, SystemClock()).discrepancies()
+    ledger = _line(
+        "ledger",
+        [
+            f"lot {lot}: {on_hand} µL on hand, its movements sum to {total} µL"
+            for lot, on_hand, total in wrong
+        ],
+    )
+    if ledger.ok:
+        ledger = CheckLine(
+            "ledger", True, "ok (stock on hand equals the sum of movements for every lot)"
+        )
+    verdict = verify(engine)
+    chain = (
+        f"ok ({verdict.rows} row{'' if verdict.rows == 1 else 's'})"
+        if verdict.intact
+        else f"broken after {verdict.rows} good rows: {verdict.problem}"
+    )
+    return [
+        CheckLine("tables", True, f"ok (revision {head})"),
+        ledger,
+        CheckLine("audit chain", verdict.intact, chain),
+    ]

@@ -17,7 +17,7 @@ from typing import Any, NoReturn, TextIO
 
 import sqlalchemy as sa
 
-from mesomix.bootstrap import Services, Settings, build
+from mesomix.bootstrap import Services, Settings, build, check
 from mesomix.db.engine import database_url, demo_database_path
 from mesomix.domain.allergy import VERIFICATIONS
 from mesomix.domain.conversions import (
@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--demo", action="store_true", help="open the demo database, made on first use"
     )
+    top.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the database so that nothing can be written (stock and reports still work)",
+    )
     top.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
     top.add_argument(
         "--idle-minutes",
@@ -72,6 +77,12 @@ def parser() -> argparse.ArgumentParser:
         help="lock the app after this many minutes without activity (default 5)",
     )
     commands = top.add_subparsers(dest="command", parser_class=_Parser)
+
+    commands.add_parser(
+        "check",
+        help="SQLite's integrity check, the ledger and the audit chain; writes nothing "
+        "(exit 0 sound, 1 problems found)",
+    )
 
     demo = commands.add_parser("demo", help="fill the selected database with the demo data set")
     demo.add_argument("--replace", action="store_true", help="wipe users, patients and stock first")
@@ -304,6 +315,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "product": _product,
             "import": _import,
             "audit": _audit,
+            "check": _check,
         }[args.command]
         return handler(args, out)
     except (BadInput, ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
@@ -322,7 +334,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.idle_minutes < 1:
         raise BadInput("--idle-minutes must be at least 1")
     return Settings(
-        database_url=database_url(path), user=args.app_user, idle_minutes=args.idle_minutes
+        database_url=database_url(path),
+        user=args.app_user,
+        idle_minutes=args.idle_minutes,
+        read_only=args.read_only,
     )
 
 
@@ -356,6 +371,18 @@ def _open_app(args: argparse.Namespace) -> int:
         load_demo(services)
     run_app(services)
     return 0
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    """SQLite's own integrity and foreign-key checks, then the ledger and the audit chain: 0 when
+    all is sound, 1 when something is damaged or inconsistent (2: it could not be checked)."""
+    lines = check(_settings(args))
+    for line in lines:
+        print(f"{line.what}: {line.detail}", file=out)
+    if all(line.ok for line in lines):
+        return 0
+    print("mesomix: the database has problems: see above", file=sys.stderr)
+    return EXIT_BLOCKED
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:

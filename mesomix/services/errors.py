@@ -25,5 +25,39 @@ class StockError(ServiceError):
     """Not enough usable stock, or stock changed under us: nothing was taken."""
 
 
-class DatabaseBusy(ServiceError):
+class DatabaseFault(ServiceError):
+    """The database itself could not do it (see db/faults.py): nothing was written.
+
+    Its message names the file or the server, and a path is the point of it: kept whole, however
+    long, with only what a terminal would act on (controls, bidi overrides) written as escapes."""
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message))
+
+
+class DatabaseBusy(DatabaseFault):
+    """Another terminal held the lock longer than the busy timeout; the same call may be retried."""
+
+
+class DiskFull(DatabaseFault):
     pass
+
+
+class DiskError(DatabaseFault):
+    """The disk failed while reading or writing (SQLite's disk I/O error)."""
+
+
+class DatabaseReadOnly(DatabaseFault):
+    """The database was opened read-only (asked for, or its file cannot be written)."""
+
+
+class DatabaseDamaged(DatabaseFault):
+    pass
+
+
+class DatabaseUnusable(DatabaseFault):
+    """Refused at start: the database cannot be opened, reached, or used where it is."""
+
+
+class ClockBehind(DatabaseFault):
+    """The clock reads earlier than the newest audit row: writes wait until it is put right."""
