@@ -10,7 +10,7 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import bench_check, bench_dispense, bench_reports
+from benchmarks import bench_check, bench_dispense, bench_reports, bench_search
 from benchmarks.common import Figure
 
 
@@ -38,7 +38,12 @@ def table(figures: list[Figure]) -> str:
 
 
 def main() -> int:
-    figures = [bench_check.run(), *bench_dispense.run(), *bench_reports.run()]
+    figures = [
+        bench_check.run(),
+        *bench_dispense.run(),
+        *bench_reports.run(),
+        *bench_search.run(),
+    ]
     print(
         f"mesomix benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — Python {platform.python_version()} on {platform.machine()}"
     )

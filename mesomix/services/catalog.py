@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.db.tables import AllergenGroupRow, ProductRow, SubstanceRow
-from mesomix.domain.catalog import Catalog
+from mesomix.domain.catalog import Catalog, Substance
+from mesomix.domain.search import (
+    CatalogueIndex,
+    Hit,
+    SearchEntry,
+    carried_words,
+    substance_entry,
+)
 from mesomix.reference import catalog_from_records, load_records, product_from_record
 from mesomix.services.uow import unit_of_work
 
@@ -68,6 +77,8 @@ class CatalogService:
         self._engine = engine
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
+        self._search_index: CatalogueIndex | None = None
+        self._search_lock = threading.Lock()
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
@@ -91,3 +102,60 @@ class CatalogService:
                 ],
             }
         return catalog_from_records(records)
+
+    def search(self, query: str, limit: int = 5) -> list[Hit]:
+        """Substances and products by a few letters, a synonym, an abbreviation or a misspelling,
+        best first. Reading the catalogue is open to every role, so nothing is checked; safe to
+        call from worker threads, on every keystroke."""
+        return self.search_index().search(query, limit)
+
+    def search_index(self) -> CatalogueIndex:
+        """The search index, built on first use from the database's active products."""
+        index = self._search_index
+        if index is None:
+            with self._search_lock:
+                index = self._search_index
+                if index is None:
+                    index = self._search_index = CatalogueIndex(self._search_entries())
+        return index
+
+    def invalidate_search(self) -> None:
+        """Forget the search index (products were added or changed); the next search rebuilds
+        it. Waits for a build under way, so what that build read is not kept."""
+        with self._search_lock:
+            self._search_index = None
+
+    def _search_entries(self) -> Iterator[SearchEntry]:
+        """Substances whole (a few dozen rows); of each product only its code, name and the
+        JSON text of its strengths, so 100 000 products load in one light query. A generator:
+        the index reads it while the garbage collector is paused for the build."""
+        strengths = ProductRow.record["strength"].as_string()
+        with unit_of_work(self._engine) as session:
+            substances = session.execute(sa.select(SubstanceRow.record)).scalars().all()
+            products = session.execute(
+                sa.select(ProductRow.code, ProductRow.name, strengths).where(ProductRow.active)
+            ).all()
+        by_code = {
+            raw["code"]: Substance(raw["code"], raw["name"], tuple(raw.get("synonyms", ())))
+            for raw in substances
+        }
+        yield from map(substance_entry, by_code.values())
+        words: dict[str | None, tuple[str, ...]] = {}  # products of the same substances share
+        for code, name, text in products:
+            carried = words.get(text)
+            if carried is None:
+                carried = words[text] = carried_words(by_code[c] for c in _carried(text, by_code))
+            yield SearchEntry(code, "product", name, carried)
+
+
+def _carried(text: str | None, known: dict[str, Substance]) -> list[str]:
+    """The known substance codes of a product's strengths, from their JSON text."""
+    try:
+        strengths = json.loads(text) if text else []
+    except ValueError:
+        return []
+    if not isinstance(strengths, list):
+        return []
+    return [
+        s["substance"] for s in strengths if isinstance(s, dict) and s.get("substance") in known
+    ]

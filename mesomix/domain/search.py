@@ -1,0 +1,673 @@
+"""Catalogue search that forgives typos, fast enough to run on every keystroke.
+
+People look for a product or a substance by a few letters, a synonym, an abbreviation or a
+misspelling ("hyaluronc acid", "dexpantenol", "vit c", "b12"). The index is built once from plain
+entries and never changes afterwards, so any number of threads may search it at the same time.
+
+How a query is read:
+
+- Text is folded (lower case, accents stripped, non-ASCII digits read as digits) and split into
+  words on anything that is not a letter or a digit. A word mixing letters and digits ("b12",
+  "5ml") is indexed whole and also as its letter and digit parts, so "b12", "vitamin b12",
+  "b 12" and "5ml" against "5 mL" all meet.
+- Each query word matches index words in tiers, each with a penalty: the same word in the entry's
+  own name or code (0), the same word among its synonyms or through a common abbreviation, or
+  every part of a mixed word (1), a word it begins (2: every word may still be being typed), a
+  word one or two edits away (4, 6; 5 or 7 for the start of a word, tried only when nothing else
+  matched). Edits are allowed only in alphabetic words of four letters or more (one edit up to
+  seven letters, two from eight) and are found through a symmetric-delete dictionary (SymSpell's
+  idea): a typo costs a few look-ups, not a scan of the vocabulary.
+- An entry matches when every query word matches one of its words; its score is the sum of the
+  words' best penalties (lower is better) and ties go to the static rank: substances first, then
+  shorter names. Entry ids are assigned in that order, so the smallest ids of a set are its best.
+- Nothing is scored one by one when it need not be. A one-word query merges the sorted postings of
+  its tiers and stops after `limit` entries, however common the word. Longer queries visit tier
+  combinations in order of their total penalty and stop as soon as a finished penalty level holds
+  enough entries; within a combination the rarest tier's entries are read and the others only
+  checked against them, through each entry's own sorted word list when they are few, through the
+  posting lists when they are many. Queries of many words first narrow the candidates the same
+  way, word by word, rarest first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import heapq
+import itertools
+import math
+import re
+import string
+import unicodedata
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from mesomix.domain.catalog import Substance, fold
+
+Kind = Literal["substance", "product"]
+Match = Literal["exact", "synonym", "prefix", "typo"]
+
+EXACT = 0  # the word itself, in the entry's name or code
+SYNONYM = 1  # the word among the entry's synonyms, or an abbreviation of one of its words
+PREFIX = 2  # the start of one of the entry's own words (3: of its synonyms)
+TYPO = 2  # plus 2 per edit: one edit costs 4, two cost 6 (plus 1 when only the start matched)
+
+MAX_QUERY_CHARS = 256  # longer than any name: the rest of a pasted text is ignored
+MAX_TOKENS = 10
+MAX_LIMIT = 1000
+FEW_COMBINATIONS = 64  # a query with as few tier combinations visits them without narrowing
+MAX_COMBINATIONS = 64  # tier combinations visited before scoring the candidates one by one
+ONE_BY_ONE = 2000  # as many candidates are scored one by one, more through tier combinations
+FORWARD = 40  # checking an entry's own word list costs about as much as probing 40 postings
+
+# Abbreviations clinicians write on labels and orders; each expands to whole indexed words.
+# "vit" for vitamin, "inj" for injection, "amp" for ampoule, "soln" for solution are the usual
+# pharmacy shorthand; "hcl" and "na" are the chemical formula's own letters.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "vit": ("vitamin",),
+    "vits": ("vitamin",),
+    "inj": ("injection",),
+    "amp": ("ampoule", "ampule"),
+    "amps": ("ampoule", "ampule"),
+    "soln": ("solution",),
+    "hcl": ("hydrochloride",),
+    "na": ("sodium",),
+}
+
+_RUN = re.compile(r"[^\W_]+")  # letters and digits of any script
+_PARTS = re.compile(r"\d+|[^\W\d_]+")
+_TOP = chr(0x10FFFF)
+
+
+class _Digits(dict[int, str]):
+    """str.translate table reading any Unicode decimal digit ("٣", "३") as its ASCII digit;
+    other characters are left alone (a LookupError tells translate so). Never written to."""
+
+    def __missing__(self, code: int) -> str:
+        value = unicodedata.decimal(chr(code), None)
+        if value is None:
+            raise LookupError(code)
+        return str(value)
+
+
+_DIGITS = _Digits()
+
+
+def _folded(text: str) -> str:
+    return text.lower() if text.isascii() else fold(text).translate(_DIGITS)
+
+
+def _ascii_table(keep: str) -> bytes:
+    """bytes.translate table: ASCII letters lower-cased, what is not in `keep` made a space."""
+    lowered = [chr(i).lower() for i in range(128)]
+    return bytes(ord(c) if c in keep else 32 for c in lowered) + b" " * 128
+
+
+_ALNUM = _ascii_table(string.ascii_lowercase + string.digits)
+_LETTERS = _ascii_table(string.ascii_lowercase)
+_NUMBERS = _ascii_table(string.digits)
+
+
+def _word_set(text: str) -> set[str]:
+    """The index words of a text: folded runs of letters and digits, and the letter and digit
+    parts of each run (the same as the run unless it mixes both). ASCII text, nearly every name,
+    takes a path without regular expressions: it is most of the time spent building."""
+    if text.isascii():
+        raw = text.encode()
+        runs = raw.translate(_ALNUM).decode().split()
+        found = set(runs)
+        for run in runs:
+            if not (run.isalpha() or run.isdigit()):  # a mixed run: add every run's parts
+                found.update(raw.translate(_LETTERS).decode().split())
+                found.update(raw.translate(_NUMBERS).decode().split())
+                break
+        return found
+    folded = fold(text).translate(_DIGITS)
+    found = set(_RUN.findall(folded))
+    found.update(_PARTS.findall(folded))
+    return found
+
+
+def _query_runs(text: str) -> list[str]:
+    """The words of a query as typed (mixed runs kept whole), at most MAX_TOKENS, no repeats."""
+    return list(dict.fromkeys(_RUN.findall(_folded(text[:MAX_QUERY_CHARS]))))[:MAX_TOKENS]
+
+
+def distance(a: str, b: str, limit: int, *, prefix: bool = False) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours is one edit), or limit + 1 when it
+    is larger than `limit`. With `prefix`, the distance from `a` to the closest start of `b`."""
+    if not prefix and abs(len(a) - len(b)) > limit:
+        return limit + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, before[j - 2] + 1)
+            current[j] = value
+        if min(current) > limit:
+            return limit + 1
+        before, previous = previous, current
+    best = min(previous) if prefix else previous[-1]
+    return best if best <= limit else limit + 1
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    """Every string made by deleting up to `depth` letters of `word` (itself included)."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def _allowed_edits(token: str) -> int:
+    if not token.isalpha() or len(token) < 4:
+        return 0
+    return 1 if len(token) <= 7 else 2
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEntry:
+    """One thing to find: its own name and code, and the other words it answers to (synonyms,
+    the names of the substances a product carries)."""
+
+    code: str
+    kind: Kind
+    name: str
+    words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A found entry. `match` is how its weakest query word matched (exact, synonym, prefix,
+    typo); `score` is the sum of the words' penalties, lower is better."""
+
+    code: str
+    kind: Kind
+    name: str
+    match: Match
+    score: int
+
+
+def substance_entry(substance: Substance) -> SearchEntry:
+    """A substance answers to its name, code and synonyms."""
+    return SearchEntry(substance.code, "substance", substance.name, substance.synonyms)
+
+
+def carried_words(carries: Iterable[Substance]) -> tuple[str, ...]:
+    """The words a product answers to through the substances it carries: their names without
+    the parenthetical detail, and their synonyms (so "vit c" finds ascorbic-acid ampoules
+    whatever their brand)."""
+    return tuple(word for s in carries for word in (s.short_name, *s.synonyms))
+
+
+def product_entry(code: str, name: str, carries: Iterable[Substance]) -> SearchEntry:
+    """A product answers to its own name and code, and to what it carries."""
+    return SearchEntry(code, "product", name, carried_words(carries))
+
+
+def _match_of(penalty: int) -> Match:
+    if penalty == EXACT:
+        return "exact"
+    if penalty == SYNONYM:
+        return "synonym"
+    return "prefix" if penalty <= PREFIX + 1 else "typo"
+
+
+DocSet = set[int] | frozenset[int]
+OWN, OTHER, BOTH = 1, 2, 3  # which of an entry's word lists a tier looks in
+
+
+@dataclass(frozen=True, slots=True)
+class _Postings:
+    """The entries holding some index words (a range of the sorted vocabulary, or a few words)
+    in some of their word lists: the sorted posting lists, not yet merged."""
+
+    lists: tuple[tuple[int, ...], ...]
+    size: int
+    words: range | frozenset[int]
+    fields: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """A mixed word read as its parts ("5ml" as "5" and "ml"): entries holding every part."""
+
+    parts: tuple[tuple[_Postings, ...], ...]  # for each part, the index words it may be
+    size: int
+
+
+Source = _Postings | _Parts
+Tier = tuple[int, Source]
+
+
+class CatalogueIndex:
+    """Word index over substances and products; immutable once built, safe to share."""
+
+    __slots__ = (
+        "_by_code",
+        "_codes",
+        "_cumulative",
+        "_deletes",
+        "_doc_other",
+        "_doc_own",
+        "_ids",
+        "_kinds",
+        "_longest",
+        "_names",
+        "_other",
+        "_own",
+        "_vocabulary",
+    )
+
+    def __init__(self, entries: Iterable[SearchEntry]) -> None:
+        with _collector_paused():
+            self._build(entries)
+
+    def _build(self, entries: Iterable[SearchEntry]) -> None:
+        unique: dict[tuple[str, str], SearchEntry] = {}
+        for entry in entries:
+            if not isinstance(entry.words, tuple):  # shared by products: a key, so a tuple
+                entry = SearchEntry(entry.code, entry.kind, entry.name, tuple(entry.words))
+            unique.setdefault((entry.kind, entry.code), entry)
+        ordered = sorted(
+            unique.values(), key=lambda e: (e.kind != "substance", len(e.name), e.name, e.code)
+        )
+        self._codes = tuple(e.code for e in ordered)
+        self._names = tuple(e.name for e in ordered)
+        self._kinds = tuple(e.kind for e in ordered)
+        by_code: dict[str, tuple[int, ...]] = {}
+        own: defaultdict[str, list[int]] = defaultdict(list)
+        owns: list[tuple[str, ...]] = []
+        canonical: dict[str, str] = {}  # one string object per word, not one per occurrence
+        # products of the same substances carry the same words: read them once per combination,
+        # and kept whole even where the entry's own name has them too (its best tier wins)
+        sharing: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
+        for doc, entry in enumerate(ordered):
+            key = entry.code.casefold()
+            by_code[key] = (*by_code[key], doc) if key in by_code else (doc,)
+            mine = _word_set(f"{entry.name} {entry.code}")
+            for word in mine:
+                own[word].append(doc)
+            owns.append(tuple(map(canonical.setdefault, mine, mine)))
+            sharing[entry.words].append(doc)
+        memo: dict[str, frozenset[str]] = {}
+
+        def text_words(text: str) -> frozenset[str]:
+            found = memo.get(text)
+            if found is None:
+                found = memo[text] = frozenset(_word_set(text))
+            return found
+
+        other: defaultdict[str, list[int]] = defaultdict(list)
+        carried: dict[tuple[str, ...], frozenset[str]] = {}
+        for texts, docs in sharing.items():
+            carried[texts] = frozenset().union(*map(text_words, texts))
+            for word in carried[texts]:
+                other[word] += docs  # sorted runs, merged by one sort below
+        self._by_code = by_code
+        self._vocabulary = tuple(sorted(own.keys() | other.keys()))
+        self._ids = {word: i for i, word in enumerate(self._vocabulary)}
+        self._own = tuple(tuple(own.get(w, ())) for w in self._vocabulary)
+        self._other = tuple(tuple(sorted(other.get(w, ()))) for w in self._vocabulary)
+        self._cumulative = {
+            fields: tuple(itertools.accumulate(map(len, postings), initial=0))
+            for fields, postings in ((OWN, self._own), (OTHER, self._other))
+        }
+        # each entry's own words, and the words it carries (one tuple per combination): a few
+        # candidates are checked against these rather than probed against long posting lists
+        self._doc_own = tuple(owns)
+        shared = {
+            key: tuple(map(canonical.setdefault, words, words)) for key, words in carried.items()
+        }
+        self._doc_other = tuple(shared[entry.words] for entry in ordered)
+        self._longest = max((len(w) for w in self._vocabulary if w.isalpha()), default=0)
+        deletes: defaultdict[str, list[int]] = defaultdict(list)
+        for i, word in enumerate(self._vocabulary):
+            if word.isalpha() and len(word) >= 3:
+                # Two edits are allowed from eight letters. Against a shorter word such a query
+                # is longer, so at least one edit is an insertion and the word needs at most one
+                # deletion of its own: two deletions are kept only for words of eight or more.
+                for variant in _deletes(word, 2 if len(word) >= 8 else 1):
+                    deletes[variant].append(i)
+        self._deletes = {k: tuple(v) for k, v in deletes.items()}
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._vocabulary)
+
+    def search(self, query: str, limit: int = 5) -> list[Hit]:
+        """The best `limit` entries for a typed query; [] for a query with no letters or digits.
+
+        Never raises on what a person can type or paste; the work is bounded by MAX_QUERY_CHARS
+        and MAX_TOKENS whatever the text."""
+        if not isinstance(query, str) or limit <= 0 or not self._codes:
+            return []
+        limit = min(limit, MAX_LIMIT, len(self._codes))
+        typed = query.strip().casefold()
+        by_code = self._by_code.get(typed, ()) if typed else ()
+        tokens = [self._token(run) for run in _query_runs(query)]
+        found: list[tuple[int, int, int]] = []
+        if tokens and all(tokens):
+            wanted = limit + len(by_code)
+            if len(tokens) == 1:
+                found = self._one_word(tokens[0], wanted)
+            else:
+                found = self._best(tokens, wanted)
+        hits = [self._hit(doc, EXACT, EXACT) for doc in by_code]
+        hits += [self._hit(doc, score, worst) for score, doc, worst in found if doc not in by_code]
+        return hits[:limit]
+
+    def _hit(self, doc: int, score: int, worst: int) -> Hit:
+        return Hit(self._codes[doc], self._kinds[doc], self._names[doc], _match_of(worst), score)
+
+    # ------------------------------------------------------------------ one query word
+
+    def _token(self, run: str) -> list[Tier]:
+        """The tiers of entries a query word matches, best first; [] when it matches none."""
+        tiers: list[Tier] = list(self._word_tiers(run))
+        pieces = list(dict.fromkeys(_PARTS.findall(run)))
+        if len(pieces) > 1:
+            # "5ml" against "5 mL": every part must be a word of the entry; counts as a synonym
+            parts = [[s for p, s in self._word_tiers(piece) if p <= SYNONYM] for piece in pieces]
+            if all(parts):
+                size = min(sum(s.size for s in sources) for sources in parts)
+                tiers.append((SYNONYM, _Parts(tuple(map(tuple, parts)), size)))
+        if not tiers:
+            tiers = list(self._fuzzy_prefix(run))
+        tiers.sort(key=lambda tier: tier[0])
+        return tiers
+
+    def _postings(self, word_ids: range | Iterable[int], fields: int = BOTH) -> _Postings | None:
+        words = word_ids if isinstance(word_ids, range) else frozenset(word_ids)
+        lists = []
+        if fields & OWN:
+            lists += [self._own[w] for w in words]
+        if fields & OTHER:
+            lists += [self._other[w] for w in words]
+        lists = [p for p in lists if p]
+        if not lists:
+            return None
+        if isinstance(words, range) and fields != BOTH:
+            size = self._cumulative[fields][words.stop] - self._cumulative[fields][words.start]
+        else:
+            size = sum(map(len, lists))
+        return _Postings(tuple(lists), size, words, fields)
+
+    def _word_tiers(self, token: str) -> list[tuple[int, _Postings]]:
+        tiers: list[tuple[int, _Postings | None]] = []
+        exact = self._ids.get(token)
+        if exact is not None:
+            tiers.append((EXACT, self._postings((exact,), OWN)))
+            tiers.append((SYNONYM, self._postings((exact,), OTHER)))
+        expanded = [self._ids.get(word) for word in ABBREVIATIONS.get(token, ())]
+        tiers.append((SYNONYM, self._postings(w for w in expanded if w is not None)))
+        low = bisect_left(self._vocabulary, token)
+        high = bisect_left(self._vocabulary, token + _TOP, low)
+        longer = range(low + (exact is not None), high)  # the word itself has its better tiers
+        tiers.append((PREFIX, self._postings(longer, OWN)))
+        tiers.append((PREFIX + 1, self._postings(longer, OTHER)))
+        edits = self._edits(token)
+        if edits:
+            by_edits: defaultdict[int, list[int]] = defaultdict(list)
+            for word, count in self._typos(token, edits):
+                by_edits[count].append(word)
+            tiers += [(TYPO + 2 * n, self._postings(ws)) for n, ws in by_edits.items()]
+        return [(p, s) for p, s in tiers if s is not None]
+
+    def _edits(self, token: str) -> int:
+        """Edits allowed in a query word; none when it is longer than any word it could be."""
+        edits = _allowed_edits(token)
+        return edits if len(token) <= self._longest + edits else 0
+
+    def _typos(self, token: str, edits: int) -> list[tuple[int, int]]:
+        """(word id, edits) of the vocabulary words within `edits` of `token`, itself excluded."""
+        seen: set[int] = set()
+        found = []
+        for variant in _deletes(token, edits):
+            for word in self._deletes.get(variant, ()):
+                if word not in seen:
+                    seen.add(word)
+                    count = distance(token, self._vocabulary[word], edits)
+                    if 0 < count <= edits:
+                        found.append((word, count))
+        return found
+
+    def _fuzzy_prefix(self, token: str) -> list[tuple[int, _Postings]]:
+        """Words a misspelt word-in-progress may be the start of ("dexpante" → dexpanthenol).
+
+        Only for a word that matches nothing else, and only among words that share its first two
+        letters (people rarely misspell the start), so the scan stays short."""
+        edits = self._edits(token)
+        if not edits or len(token) < 5:
+            return []
+        low = bisect_left(self._vocabulary, token[:2])
+        high = bisect_left(self._vocabulary, token[:2] + _TOP, low)
+        by_edits: defaultdict[int, list[int]] = defaultdict(list)
+        for word in range(low, high):
+            start = self._vocabulary[word][: len(token) + edits]
+            count = distance(token, start, edits, prefix=True)
+            if count <= edits:
+                by_edits[count].append(word)
+        tiers = [(TYPO + 2 * n + 1, self._postings(ws)) for n, ws in by_edits.items()]
+        return [(p, s) for p, s in tiers if s is not None]
+
+    # ------------------------------------------------------------------ entries of a tier
+
+    def _docs(self, source: Source, within: DocSet | None = None) -> DocSet:
+        """The entries of a tier, or only those among `within`: checked one by one against
+        their own word lists when they are few, else probed against the posting lists."""
+        if isinstance(source, _Parts):
+            by_size = sorted(source.parts, key=lambda sources: sum(s.size for s in sources))
+            for sources in by_size:  # the rarest part first, the others only checked
+                within = _union(self._docs(s, within) for s in sources)
+                if not within:
+                    break
+            return within or frozenset()
+        if within is None:
+            lists = source.lists
+            return frozenset(lists[0]) if len(lists) == 1 else set().union(*lists)
+        if len(within) * FORWARD < source.size:
+            holds = self._holds(source)
+            return {doc for doc in within if holds(doc)}
+        return within.intersection(itertools.chain.from_iterable(source.lists))
+
+    def _holds(self, source: _Postings) -> Callable[[int], bool]:
+        """Whether an entry's own word lists hold one of the source's words."""
+        fields = [
+            f
+            for f, flag in ((self._doc_own, OWN), (self._doc_other, OTHER))
+            if source.fields & flag
+        ]
+        if isinstance(source.words, range):  # words between two words of the sorted vocabulary
+            low, high = self._vocabulary[source.words.start], self._vocabulary[source.words[-1]]
+            return lambda doc: any(low <= w <= high for field in fields for w in field[doc])
+        words = frozenset(self._vocabulary[i] for i in source.words)
+        return lambda doc: any(not words.isdisjoint(field[doc]) for field in fields)
+
+    def _first(self, source: Source, count: int) -> list[int]:
+        """The `count` smallest entry ids of a tier. Posting lists are merged lazily (a merged
+        id repeats only next to itself, so groupby drops the repeats)."""
+        if isinstance(source, _Parts):
+            return _smallest(self._docs(source), count, len(self._codes))
+        if len(source.lists) == 1:
+            return list(source.lists[0][:count])
+        merged = heapq.merge(*source.lists)
+        return [doc for doc, _ in itertools.islice(itertools.groupby(merged), count)]
+
+    # ------------------------------------------------------------------ the best entries
+
+    def _one_word(self, tiers: list[Tier], limit: int) -> list[tuple[int, int, int]]:
+        """A one-word query: each tier's smallest ids straight from its sorted postings, tier
+        after tier, until a finished penalty level holds `limit` entries."""
+        found: dict[int, int] = {}
+        level = tiers[0][0]
+        for penalty, source in tiers:
+            if penalty > level:
+                if len(found) >= limit:
+                    break
+                level = penalty
+            for doc in self._first(source, limit + len(found)):
+                found.setdefault(doc, penalty)
+        ranked = sorted((penalty, doc) for doc, penalty in found.items())
+        return [(penalty, doc, penalty) for penalty, doc in ranked[:limit]]
+
+    def _best(self, tokens: list[list[Tier]], limit: int) -> list[tuple[int, int, int]]:
+        """(score, entry id, worst penalty) of the best `limit` entries matching every word.
+
+        With few tier combinations (a query of two or three words), they are visited cheapest
+        first, each the rarest tier's entries checked against the other words' tiers, and the
+        visit stops as soon as the best are known: common words cost little when their exact
+        matches suffice. A tier is read whole at most once per query."""
+        whole: dict[tuple[int, int], DocSet] = {}
+
+        def size(pick: tuple[int, int]) -> int:
+            known = whole.get(pick)
+            return len(known) if known is not None else tokens[pick[0]][pick[1]][1].size
+
+        def entries(picks: tuple[int, ...]) -> DocSet:
+            chosen = sorted(enumerate(picks), key=size)
+            first = chosen[0]
+            docs = whole.get(first)
+            if docs is None:
+                docs = whole[first] = self._docs(tokens[first[0]][first[1]][1])
+            for t, i in chosen[1:]:
+                if not docs:
+                    break
+                known = whole.get((t, i))
+                docs = docs & known if known is not None else self._docs(tokens[t][i][1], docs)
+            return docs
+
+        penalties = [[p for p, _ in tiers] for tiers in tokens]
+        if math.prod(map(len, penalties)) <= FEW_COMBINATIONS:
+            found = self._by_combination(penalties, entries, limit)
+            if found is not None:
+                return found
+        return self._from_candidates(tokens, limit)
+
+    def _from_candidates(self, tokens: list[list[Tier]], limit: int) -> list[tuple[int, int, int]]:
+        """The best entries for many words: the rarest word's entries are the candidates and each
+        other word only checks what is left; a few candidates are scored one by one, many
+        through tier combinations (one by one again if there are too many of those)."""
+        order = sorted(range(len(tokens)), key=lambda t: sum(s.size for _, s in tokens[t]))
+        candidates: DocSet | None = None
+        tiers: list[list[tuple[int, DocSet]]] = [[] for _ in tokens]
+        for t in order:
+            tiers[t] = [(p, self._docs(s, candidates)) for p, s in tokens[t]]
+            every = _union(docs for _, docs in tiers[t])
+            candidates = every if candidates is None else candidates & every
+            if not candidates:
+                return []
+        assert candidates is not None
+        tiers = [[(p, docs & candidates) for p, docs in token] for token in tiers]
+        tiers = [[(p, docs) for p, docs in token if docs] for token in tiers]
+        found = None
+        if len(candidates) > ONE_BY_ONE:
+            penalties = [[p for p, _ in token] for token in tiers]
+
+            def entries(picks: tuple[int, ...]) -> DocSet:
+                return _intersect([tiers[t][i][1] for t, i in enumerate(picks)])
+
+            found = self._by_combination(penalties, entries, limit)
+        return found if found is not None else _one_by_one(tiers, candidates, limit)
+
+    def _by_combination(
+        self,
+        penalties: list[list[int]],
+        entries: Callable[[tuple[int, ...]], DocSet],
+        limit: int,
+    ) -> list[tuple[int, int, int]] | None:
+        """Visit tier combinations cheapest first until a finished penalty level holds `limit`
+        entries; None when there are more combinations than MAX_COMBINATIONS to visit. An entry
+        is first met at its own score: the best tier of each word it holds."""
+        start = (0,) * len(penalties)
+        heap = [(sum(p[0] for p in penalties), start)]
+        queued = {start}
+        found: dict[int, tuple[int, int]] = {}
+        level = heap[0][0]
+        visited = 0
+        while heap:
+            score, picks = heapq.heappop(heap)
+            if score > level:
+                if len(found) >= limit:
+                    break
+                level = score
+            if visited == MAX_COMBINATIONS:
+                return None
+            visited += 1
+            worst = max(penalties[t][i] for t, i in enumerate(picks))
+            for doc in _smallest(entries(picks), limit + len(found), len(self._codes)):
+                found.setdefault(doc, (score, worst))
+            for t, i in enumerate(picks):
+                if i + 1 < len(penalties[t]):
+                    following = (*picks[:t], i + 1, *picks[t + 1 :])
+                    if following not in queued:
+                        queued.add(following)
+                        cost = score - penalties[t][i] + penalties[t][i + 1]
+                        heapq.heappush(heap, (cost, following))
+        ranked = sorted((score, doc, worst) for doc, (score, worst) in found.items())
+        return ranked[:limit]
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Building allocates a few million small objects that all live on; the cyclic garbage
+    collector would walk them again and again for nothing (a third of the build time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _one_by_one(
+    tiers: list[list[tuple[int, DocSet]]], candidates: DocSet, limit: int
+) -> list[tuple[int, int, int]]:
+    """Score every candidate: each word's best tier, summed (column by column, in C loops)."""
+    docs = list(candidates)
+    columns = []
+    for token in tiers:
+        best: dict[int, int] = {}
+        for penalty, members in reversed(token):
+            best.update(dict.fromkeys(members, penalty))
+        columns.append(list(map(best.__getitem__, docs)))
+    rows = list(zip(*columns, strict=True))
+    return heapq.nsmallest(limit, zip(map(sum, rows), docs, map(max, rows), strict=True))
+
+
+def _intersect(sets: list[DocSet]) -> DocSet:
+    ordered = sorted(sets, key=len)
+    result = ordered[0]
+    for other in ordered[1:]:
+        if not result:
+            break
+        result = result & other
+    return result
+
+
+def _union(sets: Iterable[DocSet]) -> DocSet:
+    sets = list(sets)
+    return sets[0] if len(sets) == 1 else set().union(*sets)
+
+
+def _smallest(docs: DocSet, count: int, total: int) -> list[int]:
+    """The `count` smallest ids of a set of entry ids in [0, total), whichever way is cheaper."""
+    size = len(docs)
+    if size <= count:
+        return sorted(docs)
+    if count * total < size * size:
+        # dense: walking the ids in order meets `count` members after about count*total/size
+        return list(itertools.islice(filter(docs.__contains__, range(total)), count))
+    return heapq.nsmallest(count, docs)
