@@ -90,6 +90,10 @@ def parser() -> argparse.ArgumentParser:
         "--user", metavar="NAME", dest="actor", help="an admin, to replace a database"
     )
 
+    find = commands.add_parser("search", help="find a substance or product; forgives typos")
+    find.add_argument("text", help='a few letters, a synonym or a misspelling: "hyaluronc acid"')
+    find.add_argument("--limit", type=int, default=5, help="how many (1 to 50)")
+
     conv = commands.add_parser("convert", help="convert an amount through a substance or product")
     conv.add_argument("amount", help='e.g. "1000 IU"')
     which = conv.add_mutually_exclusive_group(required=True)
@@ -305,6 +309,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         handler: Callable[[argparse.Namespace, TextIO], int] = {
             "demo": _demo,
             "convert": _convert,
+            "search": _search,
             "mix": _mix,
             "stock": _stock,
             "allergy": _allergy,
@@ -396,6 +401,19 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     counts = load_demo(services, replace=args.replace)
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     print(f"demo data loaded into {services.settings.database_url}: {summary}", file=out)
+    return 0
+
+
+def _search(args: argparse.Namespace, out: TextIO) -> int:
+    """The catalogue is everyone's to read: no sign-in."""
+    if not 1 <= args.limit <= 50:
+        raise BadInput(f"--limit {args.limit}: ask for 1 to 50 results")
+    hits = _services(args).catalog.search(args.text, args.limit)
+    for hit in hits:
+        print(f"{hit.kind:<9} {hit.code:<40} {hit.name}  ({hit.match})", file=out)
+    if not hits:
+        print(f"nothing in the catalogue looks like '{args.text}'", file=sys.stderr)
+        return 1
     return 0
 
 

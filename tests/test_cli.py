@@ -615,3 +615,13 @@ def test_the_import_progress_bar_draws_on_a_terminal_only():
     drawn = terminal.getvalue()
     assert drawn.endswith("checking [" + "#" * 30 + "] 1,000/1,000\n")
     assert drawn.count("\r") <= 31  # redrawn when the bar moves, not on every row
+
+
+def test_search_forgives_typos_on_the_command_line(db, capsys):
+    status, printed = run("--db", db, "search", "dexpantenol")
+    assert status == 0 and "dexpanthenol" in printed.splitlines()[0]
+    status, printed = run("--db", db, "search", "vit c", "--limit", "3")
+    assert status == 0 and len(printed.splitlines()) == 3 and "ascorbic" in printed.lower()
+    assert run("--db", db, "search", "zzzzqqq")[0] == 1
+    assert "nothing in the catalogue" in capsys.readouterr().err
+    assert run("--db", db, "search", "lido", "--limit", "0")[0] == 2

@@ -88,9 +88,11 @@ class CatalogService:
         return self._catalog
 
     def invalidate(self) -> None:
-        """Forget the catalogue built so far: products were added, the next reader rebuilds."""
+        """Forget the catalogue and its search index: products were added, the next reader
+        rebuilds both."""
         with self._lock:
             self._catalog = None
+        self.invalidate_search()
 
     def _load(self) -> Catalog:
         with unit_of_work(self._engine) as session:

@@ -29,7 +29,12 @@ def refused(call, *args) -> list[str]:
 
 
 def test_the_sample_products_join_the_catalogue_and_can_be_dispensed_from(clinic):
+    searched = clinic.catalog.search("xylocain 0.5 50")  # the index is built before the import
+    assert all(hit.code != "xylocaine_05pct_50ml_mdv" for hit in searched)
     result = clinic.imports.products("nadia", PRODUCTS)
+    assert (
+        clinic.catalog.search("xylocain 0.5 50")[0].code == "xylocaine_05pct_50ml_mdv"
+    )  # found at once
     assert (result.written, result.unchanged) == (3, 0)
     catalog = clinic.catalog.catalog()
     vial = catalog.products["xylocaine_05pct_50ml_mdv"]

@@ -365,7 +365,8 @@ class ComposeScreen(Screen[None]):
         shown = list(box.query(".finding").results(Static))
         for widget, (text, severity) in zip(shown, lines, strict=False):
             widget.update(Text(text))
-            widget.set_classes(f"finding {severity}")
+            if not widget.has_class(severity):  # a class change restyles: only when it changes
+                widget.set_classes(f"finding {severity}")
         for widget in shown[len(lines) :]:
             widget.remove()
         if len(lines) > len(shown):
