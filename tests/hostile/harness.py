@@ -301,7 +301,9 @@ def run_point(
     return tally
 
 
-def run_points(points: Iterable[Point], engine: sa.Engine) -> dict[str, Tally]:
+def run_points(
+    points: Iterable[Point], engine: sa.Engine, entries: Iterable[Hostile] | None = None
+) -> dict[str, Tally]:
     """Every point over the corpus, each batch bracketed by table fingerprints: a batch may change
     only the tables its accepted inputs write (and the trail)."""
     watch = WriteWatch()
@@ -309,7 +311,7 @@ def run_points(points: Iterable[Point], engine: sa.Engine) -> dict[str, Tally]:
     with watch.watching():
         before = fingerprint(engine)
         for point in points:
-            tallies[point.name] = tally = run_point(point, watch, engine)
+            tallies[point.name] = tally = run_point(point, watch, engine, entries)
             after = fingerprint(engine)
             changed = {name for name, digest in after.items() if digest != before.get(name)}
             before = after
@@ -331,8 +333,9 @@ def report(tallies: dict[str, Tally], title: str) -> tuple[Tally, str]:
     """The summary table of a run: one line per entry point and the totals."""
     total = Tally()
     lines = [
-        f"{title}: {len(corpus())} hostile inputs "
-        f"({len({entry.kind for entry in corpus()})} kinds) × {len(tallies)} entry points",
+        f"{title}: {max(t.calls + t.not_applicable for t in tallies.values())} hostile inputs "
+        f"× {len(tallies)} entry points (the corpus: {len(corpus())} inputs of "
+        f"{len({entry.kind for entry in corpus()})} kinds)",
         f"{'entry point':<36} {'calls':>6} {'refused':>8} {'accepted':>9} {'uncaught':>9} "
         f"{'wrote':>6} {'vague':>6} {'misread':>8} {'seconds':>8}",
     ]
