@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -173,9 +174,12 @@ def _hostile_quantity(entry: Hostile) -> bool:
     return entry.amount is None
 
 
+UNIQUE = itertools.count(1)
+
+
 def points(c: Clinic) -> list[Point]:
     s = c.services
-    n = iter(range(1, 1_000_000))
+    n = UNIQUE  # numbers for references, codes and lot numbers never used before
     mdv = _one(s, select(LotRow).where(LotRow.lot_number == "C-MDV"))
     statuses = iter(["quarantined", "available"] * 1_000)
 

@@ -22,6 +22,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from mesomix.bootstrap import Services, Settings, build
@@ -143,8 +145,11 @@ def _hostile_volume(entry: Hostile) -> bool:
 # --- the entry points ------------------------------------------------------------------------
 
 
+UNIQUE = itertools.count(1)
+
+
 def points(s: Services) -> list[Point]:
-    n = iter(range(1, 1_000_000))
+    n = UNIQUE  # numbers for references, codes and lot numbers never used before
 
     def draft(**changes) -> DraftMixture:
         fields = {
@@ -548,3 +553,23 @@ def test_the_inputs_postgresql_treats_differently(postgres):
     assert total.problems == 0, table + "\n" + "\n".join(total.failures[:80])
     assert services.stock.discrepancies() == []
     services.close()
+
+
+NAME_FIELDS = (
+    "patient add: name", "patient add: reference", "receive: lot number", "receive: supplier",
+    "lot adjust: note", "allergy: free text", "user create: display name", "sign in: user name",
+    "check: ingredient name", "CSV products: name",
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300))
+def test_random_text_in_the_name_fields(clinic, text):
+    """Names, references, lot numbers, notes as hypothesis writes them: each refused with a
+    specific message and nothing written, or stored and read back exactly."""
+    entry = Hostile(0, "hypothesis", text)
+    chosen = [point for point in points(clinic) if point.name in NAME_FIELDS]
+    with quick_passwords():
+        tallies = run_points(chosen, clinic.engine, [entry])
+    failures = [f for tally in tallies.values() for f in tally.failures]
+    assert len(chosen) == len(NAME_FIELDS) and not failures, failures
