@@ -10,7 +10,14 @@ import platform
 import sys
 from datetime import UTC, datetime
 
-from benchmarks import bench_check, bench_dispense, bench_reports, bench_search
+from benchmarks import (
+    bench_check,
+    bench_dispense,
+    bench_load,
+    bench_reports,
+    bench_search,
+    bench_tui,
+)
 from benchmarks.common import Figure
 
 
@@ -43,6 +50,8 @@ def main() -> int:
         *bench_dispense.run(),
         *bench_reports.run(),
         *bench_search.run(),
+        *bench_load.run(),
+        *bench_tui.run(),
     ]
     print(
         f"mesomix benchmarks — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — Python {platform.python_version()} on {platform.machine()}"

@@ -33,6 +33,7 @@ from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import readable
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
 from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, export
@@ -53,7 +54,7 @@ class BadInput(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"mesomix: {message}\n")
+        self.exit(EXIT_BAD_INPUT, f"mesomix: {readable(message)}\n")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -324,7 +325,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         }[args.command]
         return handler(args, out)
     except (BadInput, ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
-        print(f"mesomix: {exc}", file=sys.stderr)
+        shown = "\n".join(readable(line) for line in str(exc).splitlines())  # one problem a line
+        print(f"mesomix: {shown}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except sa.exc.DBAPIError as exc:
         print(f"mesomix: the database could not be used: {exc.orig}", file=sys.stderr)
@@ -421,8 +423,12 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
     amount = parse_quantity(args.amount, Field.AMOUNT)
     if args.to not in TARGET_UNITS:
         raise BadInput(f"--to {args.to}: use one of mg, mcg, g, IU, mEq, mmol, mL")
+    if (args.product is not None and not args.product.strip()) or (
+        args.substance is not None and not args.substance.strip()
+    ):
+        raise BadInput("--product and --substance need a name or code, not an empty text")
     catalog = _services(args).catalog.catalog()  # only once the arguments are sound
-    if args.product:
+    if args.product is not None:
         product = catalog.products.get(args.product) or catalog.resolve(args.product)
         if product is None or product.code not in catalog.products:
             raise BadInput(f"unknown product '{args.product}'")
@@ -644,7 +650,7 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
     if args.allergy_command == "import":
         try:
             data = json.loads(_read_text(args.file))
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, and a number too long to read
             raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
         ids = _services(args).allergies.import_fhir(args.patient, args.actor, data)
         print(

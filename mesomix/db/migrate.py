@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,8 +10,6 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-
-from mesomix.db.engine import writer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +36,36 @@ def migrate(engine: sa.Engine) -> bool:
     """Upgrade to head in one transaction; True when anything was applied."""
     if current_revision(engine) == head_revision():
         return False
-    with writer(engine).begin() as connection:
-        command.upgrade(_config(connection), "head")
+    _run(engine, command.upgrade, "head")
     return True
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    """Back to an earlier schema (for a rollback of the program), in one transaction."""
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: sa.Engine, step: Callable[[Config, str], None], revision: str) -> None:
+    """One migration step in one transaction.
+
+    On SQLite a changed table is copied and the old one dropped; with foreign keys enforced,
+    dropping `batch` while lines and movements point at it fails. SQLite's own recipe: keys off
+    for the step (only possible outside a transaction), then `foreign_key_check` before commit,
+    so the step can never leave a dangling reference behind."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.execution_options(write=True).begin():
+                step(_config(connection), revision)
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        raise RuntimeError(
+                            f"the migration left rows pointing nowhere: {dangling[:5]}"
+                        )
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")

@@ -66,3 +66,25 @@ def test_the_upgrade_also_runs_on_postgresql(postgres, clock):
         ("hives", "mild")
     ]
     services.close()
+
+
+def test_a_database_with_dispensed_batches_goes_down_and_up_again_keeping_every_row(services):
+    """Migrations that rebuild `batch` on SQLite must not trip over the rows pointing at it."""
+    from mesomix.db.migrate import downgrade, migrate
+    from mesomix.services.demo import load_demo
+    from tests.factories import snapshot
+
+    load_demo(services)
+    before = {
+        name: rows
+        for name, rows in snapshot(services).items()
+        if name in ("batch_line", "movement", "lot")
+    }
+    assert before["batch_line"]
+    downgrade(services.engine, "0005")
+    assert current_revision(services.engine) == "0005"
+    assert migrate(services.engine)
+    after = snapshot(services)
+    assert {name: after[name] for name in before} == before
+    with services.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on
