@@ -324,9 +324,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "check": _check,
         }[args.command]
         return handler(args, out)
-    except (BadInput, ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
-        shown = "\n".join(readable(line) for line in str(exc).splitlines())  # one problem a line
-        print(f"mesomix: {shown}", file=sys.stderr)
+    except BadInput as exc:  # the command line's own words may quote what was typed
+        print(f"mesomix: {readable(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
+        print(f"mesomix: {exc}", file=sys.stderr)  # made safe to show where they were raised
         return EXIT_BAD_INPUT
     except sa.exc.DBAPIError as exc:
         print(f"mesomix: the database could not be used: {exc.orig}", file=sys.stderr)

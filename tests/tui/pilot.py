@@ -10,18 +10,24 @@ from textual.worker import WorkerCancelled, WorkerState
 _UNFINISHED = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
-async def settle(pilot: Pilot, rounds: int = 20) -> None:
-    """Let workers finish and their messages land.
+async def settle(pilot: Pilot, rounds: int = 50) -> None:
+    """Let pending messages start their workers, the workers finish, and their messages land.
 
-    An exclusive worker superseded by a newer one ends cancelled; that is how the screen is
-    meant to work, so it is waited past rather than raised.
+    Done when two rounds in a row find no worker unfinished: a click or a keystroke may start
+    its worker only once its own message has been handled. An exclusive worker superseded by a
+    newer one ends cancelled; that is how the screens are meant to work, so it is waited past.
     """
+    quiet = 0
     for _ in range(rounds):
-        for worker in list(pilot.app.workers):
-            if worker.state is WorkerState.PENDING:
-                continue
-            with contextlib.suppress(WorkerCancelled):
-                await worker.wait()
         await pilot.pause()
-        if not any(worker.state in _UNFINISHED for worker in pilot.app.workers):
-            return
+        busy = [worker for worker in pilot.app.workers if worker.state in _UNFINISHED]
+        if not busy:
+            quiet += 1
+            if quiet == 2:
+                return
+            continue
+        quiet = 0
+        for worker in busy:
+            if worker.state is WorkerState.RUNNING:
+                with contextlib.suppress(WorkerCancelled):
+                    await worker.wait()
