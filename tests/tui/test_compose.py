@@ -215,3 +215,20 @@ async def test_changing_the_mixture_drops_the_signatures(demo):
         await settle(pilot)
         assert screen._signatures == []
         assert "no longer hold" in str(screen.query_one("#status", Static).render())
+
+
+async def test_a_misspelt_ingredient_is_offered_its_right_name(demo):
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0003")
+        await compose(pilot, ("dexpantenol", "100 mg"), final="4 mL")
+        assert any("not a substance or product" in f for f in findings(app.screen))
+        hint = str(app.screen.query_one("#ingredient-hint", Static).render())
+        assert "did you mean" in hint and "anthenol" in hint.lower()
+        app.screen.query(".ingredient-row").first().query(Input).first().focus()
+        await pilot.press("ctrl+space")
+        await settle(pilot)
+        what = app.screen.query(".ingredient-row").first().query(Input).first().value
+        assert "panthenol" in what.lower()
+        assert not any("not a substance or product" in f for f in findings(app.screen))

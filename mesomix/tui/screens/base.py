@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from mesomix.bootstrap import Services
 from mesomix.services.accounts import SignedIn
@@ -48,6 +48,13 @@ class WorkScreen(Screen[None]):
                 then()
 
         self.app.push_screen(FormScreen(form), done)
+
+
+def columns(table: DataTable[object], *widths: tuple[str, int]) -> None:
+    """Columns of a fixed width: the same picture however fast the rows arrive (a table left
+    to size itself does it when the app is next idle)."""
+    for label, width in widths:
+        table.add_column(label, width=width)
 
 
 def short(text: str, width: int) -> str:

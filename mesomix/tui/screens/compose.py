@@ -24,11 +24,13 @@ from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import PURPOSES, DraftIngredient, DraftMixture, Plan
+from mesomix.domain.search import Hit
 from mesomix.domain.units import format_quantity
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
+from mesomix.tui.screens.base import columns
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
@@ -108,6 +110,7 @@ class ComposeScreen(Screen[None]):
         Binding("f9", "dispense", "Dispense", id="compose.dispense"),
         Binding("f8", "override", "Override", id="compose.override"),
         Binding("f7", "save_formula", "Save formula", id="compose.save_formula"),
+        Binding("ctrl+space", "take_hint", "Take suggestion", id="compose.take_hint"),
     ]
 
     @dataclass
@@ -119,6 +122,12 @@ class ComposeScreen(Screen[None]):
     @dataclass
     class Checked(Message):
         plan: Plan
+
+    @dataclass
+    class Hinted(Message):
+        field: Input
+        typed: str
+        hits: list[Hit]
 
     @dataclass
     class Dispensed(Message):
@@ -143,6 +152,7 @@ class ComposeScreen(Screen[None]):
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
         self._origin: DraftMixture | None = None  # the formula's draft this one started from
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
+        self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -153,6 +163,7 @@ class ComposeScreen(Screen[None]):
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients", can_focus=False):
                 yield Label("Ingredients", classes="section")
+                yield Static("", id="ingredient-hint")
             with Vertical(id="results"):
                 # Read-only results stay out of the Tab order: ingredients → final volume → dispense.
                 yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
@@ -176,7 +187,7 @@ class ComposeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "mesomix — Compose"
         table = self.query_one("#plan", DataTable)
-        table.add_columns("Draw", "from", "delivers")
+        columns(table, ("Draw", 7), ("from", 34), ("delivers", 34))
         table.can_focus = False
         self._load()
 
@@ -184,6 +195,7 @@ class ComposeScreen(Screen[None]):
     def _load(self) -> None:
         try:
             catalog = self.services.catalog.catalog()
+            self.services.catalog.search_index()  # built here, so typing never waits for it
             patients = self.services.people.patients(self.user.name)
             practitioners = self.services.people.practitioners()
         except Exception as exc:  # a worker reports; it never takes the app down
@@ -206,7 +218,8 @@ class ComposeScreen(Screen[None]):
         diluents = self.query_one("#diluent", Select)
         diluents.set_options((Text(p.name), p.code) for p in catalog.diluents())
         self.query_one("#ingredients").mount_all(
-            IngredientRow(self._suggester) for _ in range(STARTING_ROWS)
+            (IngredientRow(self._suggester) for _ in range(STARTING_ROWS)),
+            before="#ingredient-hint",
         )
         self.query_one("#patient", Select).focus()
         if self._pending is not None:
@@ -242,7 +255,9 @@ class ComposeScreen(Screen[None]):
         rows = list(self.query(IngredientRow))
         missing = len(draft.ingredients) - len(rows)
         if missing > 0:
-            box.mount_all(IngredientRow(self._suggester) for _ in range(missing))
+            box.mount_all(
+                (IngredientRow(self._suggester) for _ in range(missing)), before="#ingredient-hint"
+            )
         self.call_after_refresh(self._fill, draft)
 
     def _fill(self, draft: DraftMixture) -> None:
@@ -259,7 +274,7 @@ class ComposeScreen(Screen[None]):
 
     def action_add_ingredient(self) -> None:
         row = IngredientRow(self._suggester)
-        self.query_one("#ingredients").mount(row)
+        self.query_one("#ingredients").mount(row, before="#ingredient-hint")
         row.call_after_refresh(lambda: row.query_one(".what", Input).focus())
 
     def action_remove_ingredient(self) -> None:
@@ -280,6 +295,37 @@ class ComposeScreen(Screen[None]):
             self._signatures = []
             self._say("The mixture changed: the overrides signed for it no longer hold.")
         self._recheck()
+
+    @on(Input.Changed, ".what")
+    def _hint(self, event: Input.Changed) -> None:
+        """What a typed name may mean, typos forgiven: the catalogue search, in a worker."""
+        self._search(event.input, event.value)
+
+    @work(thread=True, exclusive=True, group="hint")
+    def _search(self, field: Input, typed: str) -> None:
+        hits = self.services.catalog.search(typed, 2) if typed.strip() else []
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Hinted(field, typed, hits))
+
+    def on_compose_screen_hinted(self, message: Hinted) -> None:
+        hint = self.query_one("#ingredient-hint", Static)
+        # A name the catalogue knows as typed (or as a synonym) needs no hint.
+        known = not message.hits or message.hits[0].match in ("exact", "synonym")
+        if known or message.field.value != message.typed:
+            self._hints = []
+            hint.update("")
+            return
+        self._hints = [(message.field, hit.name) for hit in message.hits]
+        names = " · ".join(_short(hit.name, 28) for hit in message.hits)
+        hint.update(Text(f"did you mean: {names} (Ctrl+Space takes the first)"))
+
+    def action_take_hint(self) -> None:
+        if self._hints:
+            field, name = self._hints[0]
+            field.value = name
+            field.focus()
+            self._hints = []
+            self.query_one("#ingredient-hint", Static).update("")
 
     @on(Select.Changed, "#patient")
     def _show_patient(self, event: Select.Changed) -> None:

@@ -19,7 +19,7 @@ from mesomix.domain.mixture import DraftMixture
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaSummary
-from mesomix.tui.screens.base import WorkScreen, short
+from mesomix.tui.screens.base import WorkScreen, columns, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 
@@ -61,7 +61,10 @@ class FormulasScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Formulas"
-        self.query_one("#formula-list", DataTable).add_columns("Formula", "Purpose", "v", "Volume")
+        columns(
+            self.query_one("#formula-list", DataTable),
+            ("Formula", 24), ("Purpose", 14), ("v", 3), ("Volume", 7),
+        )  # fmt: skip
         self.query_one("#formula-ingredients", DataTable).add_columns("What", "Amount")
         self.query_one("#formula-versions", DataTable).add_columns("v", "Saved", "By", "Note")
         self.query_one("#formula-list", DataTable).focus()

@@ -26,7 +26,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.inventory import LowStock, RecallLine, volume_ul
 from mesomix.services.stock import LotLine
-from mesomix.tui.screens.base import WorkScreen, short
+from mesomix.tui.screens.base import WorkScreen, columns, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 EXPIRING_DAYS = 30
@@ -81,10 +81,14 @@ class InventoryScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Inventory"
-        self.query_one("#lot-list", DataTable).add_columns(
-            "Product", "Lot", "Expiry", "Status", "On hand", "Sealed"
-        )
-        self.query_one("#low-list", DataTable).add_columns("Product", "On hand", "Level", "Order")
+        columns(
+            self.query_one("#lot-list", DataTable),
+            ("Product", 22), ("Lot", 10), ("Expiry", 25), ("Status", 11), ("On hand", 9), ("Sealed", 6),
+        )  # fmt: skip
+        columns(
+            self.query_one("#low-list", DataTable),
+            ("Product", 40), ("On hand", 8), ("Level", 6), ("Order", 10),
+        )  # fmt: skip
         self.query_one("#lot-list", DataTable).focus()  # letters are actions here, not typing
         self.reload()
 
@@ -135,7 +139,7 @@ class InventoryScreen(WorkScreen):
             word, style = expiry_word(lot.expiry, today)
             status = Text(lot.status, style=_STYLES.get(lot.status, ""))
             table.add_row(
-                Text(short(lot.product_name, 26)),
+                Text(short(lot.product_name, 22)),
                 Text(lot.lot_number),
                 Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
                 status,

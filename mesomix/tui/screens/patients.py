@@ -24,7 +24,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.people import BatchSummary, PatientSummary
-from mesomix.tui.screens.base import WorkScreen, short
+from mesomix.tui.screens.base import WorkScreen, columns, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
@@ -79,7 +79,7 @@ class PatientsScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Patients"
-        self.query_one("#patient-list", DataTable).add_columns("Ref", "Name", "Weight")
+        columns(self.query_one("#patient-list", DataTable), ("Ref", 8), ("Name", 18), ("Weight", 9))
         self.query_one("#allergy-list", DataTable).add_columns(
             "Allergen", "Verification", "Criticality", "Reaction"
         )

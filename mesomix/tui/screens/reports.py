@@ -23,10 +23,11 @@ from mesomix.bootstrap import Services
 from mesomix.reports.service import FORMATS, REPORTS, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
-from mesomix.tui.screens.base import WorkScreen
+from mesomix.tui.screens.base import WorkScreen, columns
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
+COLUMN_WIDEST = 40
 BAR_WIDTH = 30
 
 
@@ -116,9 +117,22 @@ class ReportsScreen(WorkScreen):
         frame = message.frame
         table = self.query_one("#report-table", DataTable)
         table.clear(columns=True)
-        table.add_columns(*[str(c) for c in frame.columns])
-        for row in frame.head(ROWS_SHOWN).itertuples(index=False):
-            table.add_row(*[Text("" if pd.isna(v) else str(v)) for v in row])
+        cells = [
+            ["" if pd.isna(v) else str(v) for v in row]
+            for row in frame.head(ROWS_SHOWN).itertuples(index=False)
+        ]
+        columns(
+            table,
+            *(
+                (
+                    str(name),
+                    min(COLUMN_WIDEST, max([len(str(name)), *(len(row[n]) for row in cells)])),
+                )
+                for n, name in enumerate(frame.columns)
+            ),
+        )
+        for row in cells:
+            table.add_row(*[Text(value) for value in row])
         shown = min(len(frame), ROWS_SHOWN)
         more = f" (the first {shown}; export for all)" if len(frame) > shown else ""
         self.say(f"{message.name}: {len(frame)} rows{more}. Ctrl+E exports.")
