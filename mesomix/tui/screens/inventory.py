@@ -83,7 +83,7 @@ class InventoryScreen(WorkScreen):
         self.title = "mesomix — Inventory"
         columns(
             self.query_one("#lot-list", DataTable),
-            ("Product", 22), ("Lot", 10), ("Expiry", 25), ("Status", 11), ("On hand", 9), ("Sealed", 6),
+            ("Product", 22), ("Lot", 10), ("Expiry", 26), ("Status", 11), ("On hand", 8), ("Sealed", 6),
         )  # fmt: skip
         columns(
             self.query_one("#low-list", DataTable),
