@@ -41,6 +41,7 @@ from mesomix.services.accounts import ROLES
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.inventory import volume_ul
 from mesomix.services.mixtures import Signature
 
 EXIT_BAD_INPUT = 2
@@ -754,11 +755,6 @@ def _patient(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _microlitres(text: str) -> int:
-    volume = parse_quantity(text, Field.VOLUME)
-    return int(Decimal(volume.to("microliter").magnitude))
-
-
 def _lot(args: argparse.Namespace, out: TextIO) -> int:
     inventory = _services(args).inventory
     command = args.lot_command
@@ -772,11 +768,11 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
         return 0
     if command == "adjust":
-        delta = _microlitres(args.add) if args.add else -_microlitres(args.remove)
+        delta = volume_ul(args.add) if args.add else -volume_ul(args.remove)
         done = inventory.adjust(args.actor, args.lot_id, delta, args.reason, args.note)
     elif command == "waste":
         done = inventory.waste(
-            args.actor, args.lot_id, _microlitres(args.volume), args.reason, args.note
+            args.actor, args.lot_id, volume_ul(args.volume), args.reason, args.note
         )
     elif command == "return":
         done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)

@@ -120,7 +120,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass
-class _Rows:
+class CsvRows:
     """The rows of a CSV file, with the problems found in reading them."""
 
     header: list[str]
@@ -128,7 +128,7 @@ class _Rows:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def read_rows(text: str, columns: Mapping[str, bool], what: str) -> _Rows:
+def read_rows(text: str, columns: Mapping[str, bool], what: str) -> CsvRows:
     """The file's rows as column -> text; the header and the shape of each row are checked."""
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
@@ -155,7 +155,7 @@ def read_rows(text: str, columns: Mapping[str, bool], what: str) -> _Rows:
     problems = _header_problems(header, columns, what)
     if problems:
         raise ImportRefused(problems)
-    found = _Rows(header, [])
+    found = CsvRows(header, [])
     number = 1
     try:
         for number, cells in enumerate(reader, start=2):
@@ -244,13 +244,13 @@ class _RowCheck:
 
 
 def check_products(
-    text: str,
+    rows: CsvRows,
     catalog: Catalog,
     codes_on_record: Mapping[str, dict[str, Any]],
     progress: Progress | None = None,
 ) -> tuple[list[ProductImport], int]:
-    """The products to add, and how many rows repeat a product already on record unchanged."""
-    rows = read_rows(text, PRODUCT_COLUMNS, "products")
+    """The products to add (from `read_rows(text, PRODUCT_COLUMNS, "products")`), and how many
+    rows repeat a product already on record unchanged."""
     problems, found, unchanged, seen = rows.problems, [], 0, {}
     for done, (number, cells) in enumerate(rows.rows, start=1):
         check = _RowCheck(number, cells, problems)
@@ -414,14 +414,14 @@ def _microlitres(quantity: Quantity) -> Decimal:
 
 
 def check_receipts(
-    text: str,
+    rows: CsvRows,
     catalog_volumes: Mapping[str, int],
     lots_on_record: Mapping[tuple[str, str], date],
     today: date,
     progress: Progress | None = None,
 ) -> list[Receipt]:
-    """The receipts to book; `catalog_volumes` is each known product's container volume (µL)."""
-    rows = read_rows(text, STOCK_COLUMNS, "stock")
+    """The receipts to book (from `read_rows(text, STOCK_COLUMNS, "stock")`);
+    `catalog_volumes` is each known product's container volume (µL)."""
     if "containers" not in rows.header and "quantity" not in rows.header:
         raise ImportRefused(
             [

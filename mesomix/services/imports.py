@@ -59,10 +59,8 @@ class ImportService:
             unit_of_work(self._engine, write=True) as session,
         ):
             actor = require(session, user, Action.EDIT_CATALOGUE)
-            codes = {
-                cells.get("code", "").strip()
-                for _, cells in read_rows(text, PRODUCT_COLUMNS, "products").rows
-            }
+            rows = read_rows(text, PRODUCT_COLUMNS, "products")
+            codes = {cells.get("code", "").strip() for _, cells in rows.rows}
             on_record = {
                 code: record
                 for chunk in _chunks(sorted(codes))
@@ -71,7 +69,7 @@ class ImportService:
                 )  # type: ignore[attr-defined]
             }
             found, unchanged = check_products(
-                text, catalog, on_record, _phase(progress, "checking")
+                rows, catalog, on_record, _phase(progress, "checking")
             )
             for product in found:
                 product_from_record(product.record)  # loads as the shipped products do
@@ -104,12 +102,8 @@ class ImportService:
             unit_of_work(self._engine, write=True) as session,
         ):
             actor = require(session, user, Action.RECEIVE)
-            codes = sorted(
-                {
-                    cells.get("product", "").strip()
-                    for _, cells in read_rows(text, STOCK_COLUMNS, "stock").rows
-                }
-            )
+            rows = read_rows(text, STOCK_COLUMNS, "stock")
+            codes = sorted({cells.get("product", "").strip() for _, cells in rows.rows})
             products = {
                 row.code: row
                 for chunk in _chunks(codes)
@@ -124,7 +118,7 @@ class ImportService:
             }
             volumes = {code: row.container_volume_ul for code, row in products.items()}
             receipts = check_receipts(
-                text, volumes, lots, self._clock.today(), _phase(progress, "checking")
+                rows, volumes, lots, self._clock.today(), _phase(progress, "checking")
             )
             now = self._clock.now()
             entries = []

@@ -127,7 +127,7 @@ class PatientsScreen(WorkScreen):
             table.add_row(
                 Text(patient.ref),
                 Text(short(patient.name, 18)),
-                Text(_weight(patient).replace("weight not recorded", "—")),
+                Text(_weight(patient, missing="—")),
                 key=patient.ref,
             )
 
@@ -337,7 +337,7 @@ class PatientsScreen(WorkScreen):
         self.app.call_from_thread(self.reload)
 
 
-def _weight(patient: PatientSummary) -> str:
+def _weight(patient: PatientSummary, missing: str = "weight not recorded") -> str:
     if patient.weight_kg is None:
-        return "weight not recorded"
+        return missing
     return f"{patient.weight_kg.normalize():f} kg"
