@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from benchmarks.common import Figure
 from mesomix.bootstrap import Settings, build
-from mesomix.db.engine import BUSY_TIMEOUT_MS
+from mesomix.settings import BUSY_TIMEOUT_MS
 from tests.factories import mixture, receive, seed_people
 
 DRAFT = mixture(("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")

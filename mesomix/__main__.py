@@ -13,8 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
-from mesomix.cli import main as cli_main
 from mesomix.clock import SystemClock
+from mesomix.launch import app_arguments, open_app
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE
@@ -32,9 +32,20 @@ def _keep_details(error: BaseException) -> str:
         return f"the details could not be kept ({exc.strerror})"
 
 
+def run(argv: list[str]) -> int:
+    """The application alone opens without loading the command line (its first frame comes
+    before anything heavy); anything else is a command."""
+    args = app_arguments(argv)
+    if args is not None:
+        return open_app(args)
+    from mesomix.cli import main as cli_main
+
+    return cli_main(argv)
+
+
 def main() -> None:
     try:
-        sys.exit(cli_main())
+        sys.exit(run(sys.argv[1:]))
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
         sys.exit(0)

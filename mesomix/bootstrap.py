@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from mesomix.clock import Clock, SystemClock
-from mesomix.db.engine import BUSY_TIMEOUT_MS, database_info, make_engine
+from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
 from mesomix.db.migrate import current_revision, head_revision, migrate
@@ -34,18 +34,9 @@ from mesomix.services.passwords import verify_password
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
+from mesomix.settings import Settings
 
 REFERENCE_FILES = ("allergen_groups.toml", "substances.toml", "products.toml")
-
-
-@dataclass(frozen=True)
-class Settings:
-    database_url: str
-    clock: Clock = field(default_factory=SystemClock)
-    busy_timeout_ms: int = BUSY_TIMEOUT_MS
-    user: str | None = None  # the name the sign-in screen starts with
-    idle_minutes: int = 5  # a signed-in session locks after this long without a key or a click
-    read_only: bool = False  # nothing can be written; stock and reports can still be seen
 
 
 @dataclass(frozen=True)

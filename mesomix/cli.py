@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
 import sqlalchemy as sa
 
 from mesomix.bootstrap import Services, Settings, build, check
-from mesomix.db.engine import database_url, demo_database_path
 from mesomix.domain.allergy import VERIFICATIONS
 from mesomix.domain.conversions import (
     TARGET_UNITS,
@@ -35,6 +34,14 @@ from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
+from mesomix.launch import (
+    EXIT_BAD_INPUT,
+    BadInput,
+    Parser,
+    add_global_options,
+    open_app,
+    settings_from,
+)
 from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, export
 from mesomix.services.accounts import ROLES
@@ -44,41 +51,13 @@ from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.inventory import volume_ul
 from mesomix.services.mixtures import Signature
 
-EXIT_BAD_INPUT = 2
 EXIT_BLOCKED = 1
 
 
-class BadInput(Exception):
-    """A command-line mistake; the message goes to stderr and the exit status is 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"mesomix: {readable(message)}\n")
-
-
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="mesomix", description="Compose, check and dispense mesotherapy mixtures.")
-    top.add_argument(
-        "--db", metavar="PATH", help="SQLite database file (default: the user's data folder)"
-    )
-    top.add_argument(
-        "--demo", action="store_true", help="open the demo database, made on first use"
-    )
-    top.add_argument(
-        "--read-only",
-        action="store_true",
-        help="open the database so that nothing can be written (stock and reports still work)",
-    )
-    top.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
-    top.add_argument(
-        "--idle-minutes",
-        type=int,
-        default=int(os.environ.get("MESOMIX_IDLE_MINUTES", "5")),
-        help="lock the app after this many minutes without activity (default 5)",
-    )
-    commands = top.add_subparsers(dest="command", parser_class=_Parser)
+    top = Parser(prog="mesomix", description="Compose, check and dispense mesotherapy mixtures.")
+    add_global_options(top)
+    commands = top.add_subparsers(dest="command", parser_class=Parser)
 
     commands.add_parser(
         "check",
@@ -284,7 +263,7 @@ def parser() -> argparse.ArgumentParser:
 def _group(commands: Any, name: str, help_text: str, dest: str) -> Any:
     """A command with sub-commands of its own (mix, allergy, user, lot, ...)."""
     group = commands.add_parser(name, help=help_text)
-    return group.add_subparsers(dest=dest, required=True, parser_class=_Parser)
+    return group.add_subparsers(dest=dest, required=True, parser_class=Parser)
 
 
 def _acting(command: argparse.ArgumentParser) -> None:
@@ -307,7 +286,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         if args.command is None:
-            return _open_app(args)
+            return open_app(args)
         handler: Callable[[argparse.Namespace, TextIO], int] = {
             "demo": _demo,
             "convert": _convert,
@@ -325,39 +304,39 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "check": _check,
         }[args.command]
         return handler(args, out)
-    except BadInput as exc:  # the command line's own words may quote what was typed
-        print(f"mesomix: {readable(str(exc))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ServiceError, QuantityError, ReferenceDataError, ImportRefused) as exc:
-        print(f"mesomix: {exc}", file=sys.stderr)  # made safe to show where they were raised
-        return EXIT_BAD_INPUT
-    except sa.exc.DBAPIError as exc:
-        print(f"mesomix: the database could not be used: {exc.orig}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except sa.exc.SQLAlchemyError as exc:
-        print(f"mesomix: the database could not be used: {exc}", file=sys.stderr)
+    except Exception as exc:
+        problem = explain(exc)
+        if problem is None:
+            raise
+        print(f"mesomix: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    path = args.db or (demo_database_path() if args.demo else None)
-    if args.idle_minutes < 1:
-        raise BadInput("--idle-minutes must be at least 1")
-    return Settings(
-        database_url=database_url(path),
-        user=args.app_user,
-        idle_minutes=args.idle_minutes,
-        read_only=args.read_only,
-    )
+def explain(error: Exception) -> str | None:
+    """What a person reads when a command (or the application's start) is refused; None for
+    anything unforeseen, which is a bug."""
+    if isinstance(error, BadInput):  # the command line's own words may quote what was typed
+        return readable(str(error))
+    if isinstance(error, (ServiceError, QuantityError, ReferenceDataError, ImportRefused)):
+        return str(error)  # made safe to show where they were raised
+    if isinstance(error, sa.exc.DBAPIError):
+        return f"the database could not be used: {error.orig}"
+    if isinstance(error, sa.exc.SQLAlchemyError):
+        return f"the database could not be used: {error}"
+    return None
+
+
+def build_services(settings: Settings) -> Services:
+    """The program on the chosen database; a URL that cannot be used is bad input."""
+    try:
+        return build(settings)
+    except (ValueError, ImportError) as exc:  # an in-memory URL, a driver that is not installed
+        raise BadInput(f"the database {settings.database_url!r} cannot be used: {exc}") from None
 
 
 def _services(args: argparse.Namespace) -> Services:
     """The program on the chosen database, with the acting person signed in if there is one."""
-    settings = _settings(args)
-    try:
-        services = build(settings)
-    except (ValueError, ImportError) as exc:  # an in-memory URL, a driver that is not installed
-        raise BadInput(f"the database {settings.database_url!r} cannot be used: {exc}") from None
+    services = build_services(settings_from(args))
     if getattr(args, "actor", None):
         services.accounts.sign_in(args.actor, _password(f"password of {args.actor}: "))
     return services
@@ -372,21 +351,10 @@ def _password(prompt: str, variable: str = "MESOMIX_PASSWORD") -> str:
     raise BadInput(f"a password is needed: type it at the prompt, or set {variable} for a script")
 
 
-def _open_app(args: argparse.Namespace) -> int:
-    from mesomix.services.demo import holds_data, load_demo
-    from mesomix.tui.app import run_app
-
-    services = _services(args)
-    if args.demo and not holds_data(services.engine):
-        load_demo(services)
-    run_app(services)
-    return 0
-
-
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     """SQLite's own integrity and foreign-key checks, then the ledger and the audit chain: 0 when
     all is sound, 1 when something is damaged or inconsistent (2: it could not be checked)."""
-    lines = check(_settings(args))
+    lines = check(settings_from(args))
     for line in lines:
         print(f"{line.what}: {line.detail}", file=out)
     if all(line.ok for line in lines):

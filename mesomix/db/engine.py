@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.request import pathname2url
 
-import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
 
 from mesomix.db.faults import DatabaseRefused, Fault
 from mesomix.db.health import read_only_reason, refuse_damaged_header, refuse_network_filesystem
+from mesomix.settings import BUSY_TIMEOUT_MS
 
-BUSY_TIMEOUT_MS = 10_000
-ENV_URL = "MESOMIX_DATABASE_URL"
 _INFO = "mesomix_database"
 
 
@@ -37,25 +35,6 @@ class DatabaseInfo:
     busy_timeout_ms: int = BUSY_TIMEOUT_MS
     read_only: str = ""
     path: Path | None = None  # the SQLite file
-
-
-def default_database_path() -> Path:
-    """The clinic's own database, in the user's data directory."""
-    return Path(platformdirs.user_data_dir("mesomix", appauthor=False)) / "mesomix.sqlite"
-
-
-def demo_database_path() -> Path:
-    return Path(platformdirs.user_data_dir("mesomix", appauthor=False)) / "demo.sqlite"
-
-
-def database_url(db_path: str | Path | None = None) -> str:
-    """`--db PATH` wins, then MESOMIX_DATABASE_URL, then the default file."""
-    if db_path is not None:
-        return f"sqlite:///{Path(db_path).expanduser().resolve()}"
-    env = os.environ.get(ENV_URL, "").strip()
-    if env:
-        return env
-    return f"sqlite:///{default_database_path()}"
 
 
 def database_info(engine: sa.Engine) -> DatabaseInfo:

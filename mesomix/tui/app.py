@@ -1,29 +1,37 @@
-"""The Textual application: built by one factory from the services, so tests build it on a temp
-database. It opens on sign-in (or on creating the first admin), and locks when idle."""
+"""The Textual application: built by one factory from its settings and the program behind it, so
+tests build it on a temp database. It opens on sign-in (or on creating the first admin), and
+locks when idle.
+
+The first frame comes before anything heavy: this module and the sign-in screen import neither
+the database, pint nor pandas. The program (database checked and migrated, services built, the
+demo data made) is built in a worker after that frame; the screens of the work are imported when
+first opened.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from mesomix.bootstrap import Services
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed
-from mesomix.services.accounts import SignedIn
-from mesomix.tui.screens.compose import ComposeScreen
-from mesomix.tui.screens.formulas import FormulasScreen
+from mesomix.settings import Settings
 from mesomix.tui.screens.help import HelpScreen
-from mesomix.tui.screens.inventory import InventoryScreen
-from mesomix.tui.screens.patients import PatientsScreen
-from mesomix.tui.screens.reports import ReportsScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignedInMessage, SignInScreen
+
+if TYPE_CHECKING:
+    from mesomix.bootstrap import Services
+    from mesomix.services.accounts import SignedIn
 
 IDLE_CHECK_SECONDS = 5
 DARK, LIGHT = "textual-dark", "textual-light"
@@ -31,20 +39,28 @@ DARK, LIGHT = "textual-dark", "textual-light"
 
 @dataclass(frozen=True)
 class Place:
-    """One screen of the application: its key, who may open it, and how it is built."""
+    """One screen of the application: its key, who may open it, and where its screen class is
+    ("module:Class", imported when the program is built, not before the first frame)."""
 
     name: str
     key: str
     action: Action
-    build: Callable[[Services, SignedIn], Screen[None]]
+    screen: str
+
+    def screen_class(self) -> Callable[[Services, SignedIn], Screen[None]]:
+        module, _, name = self.screen.partition(":")
+        built: Callable[[Services, SignedIn], Screen[None]] = getattr(
+            importlib.import_module(module), name
+        )
+        return built
 
 
 PLACES = (
-    Place("compose", "f2", Action.CHECK_MIXTURE, ComposeScreen),
-    Place("patients", "f3", Action.VIEW_PATIENTS, PatientsScreen),
-    Place("formulas", "f4", Action.CHECK_MIXTURE, FormulasScreen),
-    Place("inventory", "f5", Action.VIEW_STOCK, InventoryScreen),
-    Place("reports", "f6", Action.VIEW_REPORTS, ReportsScreen),
+    Place("compose", "f2", Action.CHECK_MIXTURE, "mesomix.tui.screens.compose:ComposeScreen"),
+    Place("patients", "f3", Action.VIEW_PATIENTS, "mesomix.tui.screens.patients:PatientsScreen"),
+    Place("formulas", "f4", Action.CHECK_MIXTURE, "mesomix.tui.screens.formulas:FormulasScreen"),
+    Place("inventory", "f5", Action.VIEW_STOCK, "mesomix.tui.screens.inventory:InventoryScreen"),
+    Place("reports", "f6", Action.VIEW_REPORTS, "mesomix.tui.screens.reports:ReportsScreen"),
 )
 
 
@@ -69,43 +85,94 @@ class MesomixApp(App[None]):
     ]
 
     def __init__(
-        self, services: Services, user: SignedIn | None = None, idle: timedelta = DEFAULT_IDLE
+        self,
+        settings: Settings,
+        program: Future[Services],
+        build: Callable[[], Services] | None = None,
+        user: SignedIn | None = None,
+        idle: timedelta = DEFAULT_IDLE,
     ) -> None:
         # Set before Textual starts: events can arrive while the app is still being built.
-        self.services = services
+        self.settings = settings
+        self._program = program
+        self._build = build
         self.user = user
-        self.idle = IdleLock(idle, services.clock.now())
+        self.idle = IdleLock(idle, settings.clock.now())
         self._locked = False
+        self.start_error: Exception | None = None  # why the program could not be built
         super().__init__()
+
+    @property
+    def services(self) -> Services:
+        """The program. Built before anyone can sign in, so every screen after sign-in has it."""
+        return self._program.result(timeout=0)
+
+    def ready_services(self) -> Services:
+        """The program, waited for (a worker's call: never on the event loop)."""
+        return self._program.result()
 
     def on_mount(self) -> None:
         self.set_interval(IDLE_CHECK_SECONDS, self.check_idle)
         if self.user is not None:
             self._open_places(self.user)
-        else:
-            self._first_screen()
+            return
+        self.push_screen(
+            SignInScreen(
+                self.ready_services, self.settings.user or "", opening=not self._program.done()
+            )
+        )
+        self.call_after_refresh(self._start)
 
     @work(thread=True, exclusive=True, group="start")
-    def _first_screen(self) -> None:
-        """Whether the database has users is a database question: asked off the event loop."""
-        has_users = self.services.accounts.has_users()
-        self.call_from_thread(
-            self.push_screen,
-            SignInScreen(self.services, self.services.settings.user or "")
-            if has_users
-            else FirstAdminScreen(self.services),
+    def _start(self) -> None:
+        """After the first frame: build the program, then ask whether the database has users."""
+        try:
+            if self._build is not None and not self._program.done():
+                self._program.set_result(self._build())
+            services = self._program.result()
+            for place in PLACES:  # so that the first screen after sign-in opens at once
+                place.screen_class()
+            has_users = services.accounts.has_users()
+        except Exception as error:  # reported once the terminal is given back
+            if not self._program.done():
+                self._program.set_exception(error)
+            self.call_from_thread(self._could_not_start, error)
+            return
+        self.call_from_thread(self._program_ready)
+        if services.read_only:
+            self.call_from_thread(self._read_only, services.read_only)
+        if not has_users:
+            self.call_from_thread(self.switch_screen, FirstAdminScreen(services))
+
+    def _program_ready(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, SignInScreen):
+                screen.program_ready()
+
+    def _could_not_start(self, error: Exception) -> None:
+        self.start_error = error
+        self.exit(return_code=2)
+
+    def _read_only(self, reason: str) -> None:
+        """Said once, and kept in the header: nothing can be written."""
+        self.sub_title = f"READ-ONLY ({reason})"
+        self.notify(
+            f"The database is open read-only ({reason}): stock and reports can be seen, "
+            "nothing can be written.",
+            severity="warning",
+            timeout=30,
         )
 
     def on_signed_in_message(self, message: SignedInMessage) -> None:
         self.user = message.user
-        self.idle.touch(self.services.clock.now())
+        self.idle.touch(self.settings.clock.now())
         self._open_places(message.user)
 
     def _open_places(self, user: SignedIn) -> None:
         """One mode per screen the person's role has work on; they land on the first."""
         places = places_for(Role(user.role))
         for place in places:
-            self.add_mode(place.name, partial(place.build, self.services, user))
+            self.add_mode(place.name, partial(place.screen_class(), self.services, user))
         if places:
             self.switch_mode(places[0].name)
         else:
@@ -154,26 +221,30 @@ class MesomixApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not self._locked:
-            self.idle.touch(self.services.clock.now())
+            self.idle.touch(self.settings.clock.now())
         await super().on_event(event)
 
     def check_idle(self) -> None:
         """Lock a signed-in session that has been idle too long; the password opens it again."""
-        if self.user is None or self._locked or not self.idle.locked(self.services.clock.now()):
+        if self.user is None or self._locked or not self.idle.locked(self.settings.clock.now()):
             return
         self._locked = True
         self.push_screen(LockScreen(self.services, self.user), self._unlocked)
 
     def _unlocked(self, _ok: bool | None) -> None:
         self._locked = False
-        self.idle.touch(self.services.clock.now())
+        self.idle.touch(self.settings.clock.now())
 
 
 def make_app(
     services: Services, user: SignedIn | None = None, idle: timedelta = DEFAULT_IDLE
 ) -> MesomixApp:
-    return MesomixApp(services, user, idle)
+    """The application on a program already built (tests, benchmarks)."""
+    program: Future[Services] = Future()
+    program.set_result(services)
+    return MesomixApp(services.settings, program, user=user, idle=idle)
 
 
-def run_app(services: Services) -> None:
-    make_app(services, idle=timedelta(minutes=services.settings.idle_minutes)).run()
+def starting_app(settings: Settings, build: Callable[[], Services]) -> MesomixApp:
+    """The application as a person starts it: sign-in first, the program built behind it."""
+    return MesomixApp(settings, Future(), build, idle=timedelta(minutes=settings.idle_minutes))

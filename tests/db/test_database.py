@@ -11,10 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel, select
 
 from mesomix.bootstrap import Settings, build
-from mesomix.db.engine import database_url, make_engine
+from mesomix.db.engine import make_engine
 from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import PatientRow
 from mesomix.services.uow import unit_of_work
+from mesomix.settings import database_url
 from tests.factories import receive, seed_people
 
 

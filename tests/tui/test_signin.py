@@ -1,15 +1,21 @@
-"""Signing in at the terminal, lockout after five failures, and the idle lock (injected clock)."""
+"""Starting the app (sign-in before the program is built), signing in, lockout after five
+failures, and the idle lock (injected clock)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
 from datetime import timedelta
 
 from textual.widgets import Input, Static
 
+from mesomix.bootstrap import Services, Settings, build
+from mesomix.cli import build_services, explain
 from mesomix.services.demo import load_demo
-from mesomix.tui.app import make_app
+from mesomix.tui.app import make_app, starting_app
 from mesomix.tui.screens.compose import ComposeScreen
-from mesomix.tui.screens.signin import LockScreen, SignInScreen
+from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignInScreen
 from tests.tui.pilot import settle
 
 SIZE = (100, 34)
@@ -65,3 +71,74 @@ async def test_an_idle_session_locks_and_the_password_opens_it(services):
         await field.action_submit()
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)
+
+
+async def test_the_sign_in_screen_comes_before_the_program_is_built(services):
+    """The first frame does not wait for the database: the program is built behind it."""
+    load_demo(services)
+    release = threading.Event()
+
+    def build() -> Services:
+        release.wait(timeout=30)
+        return services
+
+    app = starting_app(services.settings, build)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SignInScreen)
+        status = app.screen.query_one("#signin-status", Static)
+        assert "opening the database" in str(status.render())
+        app.screen.query_one("#signin-name", Input).value = "sam"
+        app.screen.query_one("#signin-password", Input).value = "demo-staff-2026"
+        await pilot.click("#signin-go")
+        await pilot.pause()
+        assert "as soon as it is open" in str(status.render())
+        assert isinstance(app.screen, SignInScreen)  # still waiting for the program
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+    assert app.start_error is None
+
+
+async def test_a_database_that_cannot_be_opened_ends_the_app_with_the_reason(tmp_path):
+    damaged = tmp_path / "damaged.sqlite"
+    damaged.write_bytes(b"this is not a database" * 100)
+    settings = Settings(database_url=f"sqlite:///{damaged}")
+    app = starting_app(settings, lambda: build_services(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+    assert app.return_code == 2
+    problem = explain(app.start_error)
+    assert problem is not None and str(damaged) in problem and "restore" in problem
+
+
+async def test_a_new_database_asks_for_its_first_admin(services):
+    app = starting_app(services.settings, lambda: services)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, FirstAdminScreen)
+
+
+async def test_a_read_only_database_says_so_in_the_header(db_url, clock):
+    ready = build(Settings(database_url=db_url, clock=clock))
+    load_demo(ready)
+    ready.close()
+    settings = Settings(database_url=db_url, clock=clock, read_only=True)
+    app = starting_app(settings, lambda: build(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title.startswith("READ-ONLY (")
+        await sign_in(pilot, "nadia", "demo-manager-2026")
+        assert app.screen.sub_title in (None, "", app.sub_title)
+    app.services.close()
+
+
+def test_opening_the_app_loads_nothing_heavy_before_its_first_frame():
+    """What `mesomix` imports to draw the sign-in screen: no database, pint or pandas."""
+    code = (
+        "import sys, mesomix.__main__, mesomix.tui.app; "
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'pint', 'pandas', 'alembic', "
+        "'mesomix.bootstrap', 'mesomix.cli') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

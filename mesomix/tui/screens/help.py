@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +12,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
 from mesomix.domain.permissions import Role, matrix
-from mesomix.services.accounts import SignedIn
+
+if TYPE_CHECKING:
+    from mesomix.services.accounts import SignedIn
 
 GENERAL = """F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports (as your role allows)
 Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit

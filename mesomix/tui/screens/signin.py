@@ -6,7 +6,9 @@ failure is counted and audited there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -17,23 +19,29 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from mesomix.bootstrap import Services
-from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
+
+if TYPE_CHECKING:  # the program is built behind this screen: nothing heavy before its frame
+    from mesomix.bootstrap import Services
+    from mesomix.services.accounts import SignedIn
 
 
 class SignInScreen(Screen[None]):
-    """Who is at the terminal. The first frame shows at once; the database is asked in a worker."""
+    """Who is at the terminal. The first frame shows at once, before the program behind it is
+    built; signing in waits for the program, in a worker."""
 
     @dataclass
     class Done(Message):
         user: SignedIn | None
         problem: str = ""
 
-    def __init__(self, services: Services, name: str = "") -> None:
+    def __init__(
+        self, program: Callable[[], Services], name: str = "", *, opening: bool = False
+    ) -> None:
         super().__init__()
-        self.services = services
+        self._program = program  # blocks until the program is built: called in workers only
         self._name = name
+        self._opening = opening  # the program is still being built behind this screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -43,7 +51,13 @@ class SignInScreen(Screen[None]):
             yield Input(placeholder="password", password=True, id="signin-password")
             yield Button("Sign in", id="signin-go", variant="primary")
             yield Static("", id="signin-problem", classes="problem")
+            yield Static("opening the database…" if self._opening else "", id="signin-status")
         yield Footer()
+
+    def program_ready(self) -> None:
+        """The program is built: signing in answers at once from now on."""
+        self._opening = False
+        self.query_one("#signin-status", Static).update("")
 
     def on_mount(self) -> None:
         self.title = "mesomix — sign in"
@@ -58,12 +72,16 @@ class SignInScreen(Screen[None]):
             self._problem("type your user name and your password")
             return
         self.query_one("#signin-go", Button).disabled = True
+        if self._opening:
+            self.query_one("#signin-status", Static).update(
+                "opening the database… you are signed in as soon as it is open"
+            )
         self._sign_in(name, password)
 
     @work(thread=True, exclusive=True, group="signin")
     def _sign_in(self, name: str, password: str) -> None:
         try:
-            self.post_message(self.Done(self.services.accounts.sign_in(name, password)))
+            self.post_message(self.Done(self._program().accounts.sign_in(name, password)))
         except ServiceError as exc:
             self.post_message(self.Done(None, str(exc)))
         except Exception as exc:  # a worker reports; it never takes the app down
@@ -71,6 +89,7 @@ class SignInScreen(Screen[None]):
 
     def on_sign_in_screen_done(self, message: Done) -> None:
         self.query_one("#signin-go", Button).disabled = False
+        self.query_one("#signin-status", Static).update("")
         if message.user is None:
             self.query_one("#signin-password", Input).value = ""
             self._problem(message.problem)
@@ -128,7 +147,7 @@ class FirstAdminScreen(Screen[None]):
         except ServiceError as exc:
             self.app.call_from_thread(self._refused, str(exc))
             return
-        self.app.call_from_thread(self.app.switch_screen, SignInScreen(self.services, name))
+        self.app.call_from_thread(self.app.switch_screen, SignInScreen(lambda: self.services, name))
 
     def _refused(self, problem: str) -> None:
         self.query_one("#admin-go", Button).disabled = False

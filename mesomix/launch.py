@@ -1,0 +1,119 @@
+"""Starting mesomix: the options every command shares, and the application opened so that its
+first frame comes before anything heavy.
+
+`mesomix` alone opens the application; `mesomix COMMAND …` is the command line (cli.py). This
+module decides which without importing the database, pint or pandas: the sign-in screen is drawn
+first and the program is built behind it, in a worker (tui/app.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+from mesomix.domain.text import readable
+from mesomix.settings import Settings, database_url, demo_database_path
+
+if TYPE_CHECKING:
+    from mesomix.bootstrap import Services
+
+EXIT_BAD_INPUT = 2
+IDLE_ENV = "MESOMIX_IDLE_MINUTES"
+
+
+class BadInput(Exception):
+    """A command-line mistake; the message goes to stderr and the exit status is 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaints made safe to print and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"mesomix: {readable(message)}\n")
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH", help="SQLite database file (default: the user's data folder)"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="open the demo database, made on first use"
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="open the database so that nothing can be written (stock and reports still work)",
+    )
+    parser.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
+    parser.add_argument(
+        "--idle-minutes",
+        type=int,
+        help=f"lock the app after this many minutes without activity (default {IDLE_ENV} or 5)",
+    )
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings the global options ask for; BadInput when one cannot be used."""
+    idle = args.idle_minutes
+    if idle is None:
+        text = os.environ.get(IDLE_ENV, "5").strip()
+        if not text.isascii() or not text.isdigit():
+            raise BadInput(f"{IDLE_ENV} must be a whole number of minutes, not {text!r}")
+        idle = int(text)
+    if not 1 <= idle <= 24 * 60:
+        raise BadInput("--idle-minutes must be between 1 and 1440 (a day)")
+    path = args.db or (demo_database_path() if args.demo else None)
+    return Settings(
+        database_url=database_url(path),
+        user=args.app_user,
+        idle_minutes=idle,
+        read_only=args.read_only,
+    )
+
+
+def app_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
+    """The global options when the command line asks for the application alone; None when it
+    names a command, asks for help or holds anything else (the full parser answers then)."""
+    parser = Parser(prog="mesomix", add_help=False)
+    add_global_options(parser)
+    args, rest = parser.parse_known_args(argv)
+    return None if rest else args
+
+
+def open_app(args: argparse.Namespace) -> int:
+    """Run the application; a database that cannot be opened is explained on stderr (status 2)
+    once the terminal is given back."""
+    from mesomix.tui.app import starting_app
+
+    try:
+        settings = settings_from(args)
+    except BadInput as exc:
+        print(f"mesomix: {readable(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    app = starting_app(settings, lambda: _program(settings, demo=args.demo))
+    app.run()
+    if app.start_error is not None:
+        from mesomix.cli import explain  # the command line words database faults
+
+        problem = explain(app.start_error)
+        if problem is None:
+            raise app.start_error
+        print(f"mesomix: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return app.return_code or 0
+
+
+def _program(settings: Settings, *, demo: bool) -> Services:
+    """Everything behind the sign-in screen (run in a worker): the database checked and
+    migrated, the services built, the demo data made on first use."""
+    from mesomix.cli import build_services
+    from mesomix.services.demo import holds_data, load_demo
+
+    services = build_services(settings)
+    if demo and not holds_data(services.engine):
+        load_demo(services)
+    return services
