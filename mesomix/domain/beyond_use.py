@@ -42,13 +42,15 @@ class LotUse:
 class Limit:
     at: datetime
     reason: str
+    brief: str = ""  # the reason in a few words, for a line read while composing
 
 
 @dataclass(frozen=True)
 class BeyondUse:
     at: datetime
-    rule: str  # "earliest of: ..." with each input
+    rule: str  # "earliest of: ..." with each input: kept with the batch
     limits: tuple[Limit, ...]
+    summary: str = ""  # the date and the limit that set it: what a person reads while composing
 
     def binding(self) -> Limit:
         return min(self.limits, key=lambda limit: limit.at)
@@ -73,25 +75,36 @@ def beyond_use(
     """The mixture's beyond-use date and the rule that set it, every input shown."""
     hours = category.hours(storage)
     where = "refrigerated" if storage == "refrigerated" else "at room temperature"
-    limits = [Limit(prepared_at + timedelta(hours=hours), f"{category.name} {where}: {hours} h")]
+    rule = f"{category.name} {where}: {hours} h"
+    limits = [Limit(prepared_at + timedelta(hours=hours), rule, rule)]
     for use in lots:
+        expires = f"lot {use.lot_number} expires {use.expiry.isoformat()}"
         limits.append(
             Limit(
                 end_of_day(use.expiry, zone),
                 f"lot {use.lot_number} of {use.product} expires {use.expiry.isoformat()}",
+                expires,
             )
         )
         if use.multi_dose and use.vial_opened_at is not None:
+            opened = f"vial of lot {use.lot_number} opened {_local(use.vial_opened_at, zone)}"
             limits.append(
                 Limit(
                     use.vial_opened_at + timedelta(days=use.in_use_days),
-                    f"vial of lot {use.lot_number} opened {_local(use.vial_opened_at, zone)}, "
-                    f"in use for {use.in_use_days} days",
+                    f"{opened}, in use for {use.in_use_days} days",
+                    f"{opened} + {use.in_use_days} d",
                 )
             )
-    at = min(limit.at for limit in limits)
+    binding = min(limits, key=lambda limit: limit.at)
+    later = [limit.brief for limit in limits if limit is not binding]
     inputs = "; ".join(f"{limit.reason} → {_local(limit.at, zone)}" for limit in limits)
-    return BeyondUse(at, f"use by {_local(at, zone)}, the earliest of: {inputs}", tuple(limits))
+    return BeyondUse(
+        binding.at,
+        f"use by {_local(binding.at, zone)}, the earliest of: {inputs}",
+        tuple(limits),
+        f"use by {_local(binding.at, zone)}, set by {binding.brief}"
+        + (f"; later limits: {', '.join(later)}" if later else ""),
+    )
 
 
 def expiry_findings(

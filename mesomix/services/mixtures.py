@@ -309,7 +309,7 @@ class MixtureService:
         bud = beyond_use(now, category, draft.storage, uses, zone)
         dated = [
             *expiry_findings(now, category, draft.storage, uses, zone),
-            Finding(Severity.INFO, "beyond_use.date", f"beyond-use date: {bud.rule}"),
+            Finding(Severity.INFO, "beyond_use.date", f"beyond-use date: {bud.summary}"),
         ]
         return Assessment(replace(plan, findings=(*plan.findings, *problems, *dated)), picks, bud)
 

@@ -132,6 +132,10 @@ def test_an_opened_vial_near_its_in_use_limit_sets_the_date(clinic):
     result = clinic.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "sam")
     assert result.beyond_use.at == opened + timedelta(days=28)
     assert "in use for 28 days" in result.beyond_use.binding().reason
+    # The finding names the limit that set the date first, then every limit in a few words.
+    (note,) = [f.message for f in result.plan.findings if f.code == "beyond_use.date"]
+    assert "set by vial of lot MDV1 opened" in note and "+ 28 d" in note
+    assert "category 1 at room temperature: 12 h" in note and "lot MDV1 expires" in note
 
 
 def test_unknown_category_or_storage_blocks(clinic):

@@ -57,6 +57,18 @@ def columns(table: DataTable[object], *widths: tuple[str, int]) -> None:
         table.add_column(label, width=width)
 
 
+def update_text(widget: Static, content: Text) -> None:
+    """New words in place; the screen is laid out again only when their height changes (a
+    layout of the whole screen is most of what a keystroke costs)."""
+    width, height = widget.content_size
+    widget.update(content, layout=False)
+    if (
+        not width
+        or widget.get_content_height(widget.content_size, widget.app.size, width) != height
+    ):
+        widget.refresh(layout=True)
+
+
 def short(text: str, width: int) -> str:
     """A long name cut to fit 80 columns; the full name is in the details and the exports."""
     return text if len(text) <= width else text[: width - 1] + "…"

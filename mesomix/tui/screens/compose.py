@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
@@ -30,7 +31,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
-from mesomix.tui.screens.base import columns
+from mesomix.tui.screens.base import columns, update_text
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
@@ -396,21 +397,40 @@ class ComposeScreen(Screen[None]):
         disabled = bool(self._unsigned(plan)) or self._busy
         if (rows, lines, disabled) == self._shown:
             return  # a keystroke that changed nothing the person sees redraws nothing
+        shown_rows = self._shown[0] if self._shown else []
         self._shown = (rows, lines, disabled)
-        table = self.query_one("#plan", DataTable)
-        table.clear()
-        for position, (volume, product, delivers) in enumerate(rows):
-            last = plan.draws and position == len(rows) - 1
-            table.add_row(Text(volume, style="bold" if last else ""), Text(product), Text(delivers))
+        self._show_rows(shown_rows, rows, bold_last=bool(plan.draws))
         self._show_findings(lines)
         self.query_one("#dispense", Button).disabled = disabled
 
+    def _show_rows(
+        self, shown: list[tuple[str, str, str]], rows: list[tuple[str, str, str]], bold_last: bool
+    ) -> None:
+        """Cell by cell while the plan keeps its shape (the table keeps its size: no layout),
+        else every row anew; the final volume in bold."""
+
+        def cell(y: int, x: int, text: str) -> Text:
+            return Text(text, style="bold" if bold_last and x == 0 and y == len(rows) - 1 else "")
+
+        table = self.query_one("#plan", DataTable)
+        if len(shown) == len(rows) == table.row_count:
+            for y, (before, after) in enumerate(zip(shown, rows, strict=True)):
+                for x, (old, new) in enumerate(zip(before, after, strict=True)):
+                    if old != new:
+                        table.update_cell_at(Coordinate(y, x), cell(y, x, new))
+            return
+        table.clear()
+        table.add_rows(
+            [cell(y, x, text) for x, text in enumerate(row)] for y, row in enumerate(rows)
+        )
+
     def _show_findings(self, lines: list[tuple[str, str]]) -> None:
-        """Reuse the finding widgets already there: mounting is the costly part of a redraw."""
+        """Reuse the finding widgets already there: mounting, and laying the screen out again,
+        are the costly part of a redraw."""
         box = self.query_one("#findings", VerticalScroll)
         shown = list(box.query(".finding").results(Static))
         for widget, (text, severity) in zip(shown, lines, strict=False):
-            widget.update(Text(text))
+            update_text(widget, Text(text))
             if not widget.has_class(severity):  # a class change restyles: only when it changes
                 widget.set_classes(f"finding {severity}")
         for widget in shown[len(lines) :]:
