@@ -29,12 +29,13 @@ from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnus
 from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
 from mesomix.services.inventory import InventoryService
+from mesomix.services.labels import LabelService
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import verify_password
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
-from mesomix.settings import Settings
+from mesomix.settings import Settings, default_labels_folder
 
 REFERENCE_FILES = ("allergen_groups.toml", "substances.toml", "products.toml")
 
@@ -53,6 +54,7 @@ class Services:
     reports: ReportService
     imports: ImportService
     formulas: FormulaService
+    labels: LabelService
 
     @property
     def clock(self) -> Clock:
@@ -167,6 +169,12 @@ def build(settings: Settings) -> Services:
         reports=ReportService(engine, settings.clock, inventory),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
+        labels=LabelService(
+            engine,
+            settings.clock,
+            settings.labels_folder or default_labels_folder(),
+            settings.printer,
+        ),
     )
 
 

@@ -112,6 +112,21 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the practitioner's password from standard input",
     )
+    label = mix_commands.add_parser(
+        "label", help="a dispensed batch's label again: shown, saved or printed"
+    )
+    label.add_argument("batch_id", type=int, metavar="BATCH_ID")
+    _acting(label)
+    label.add_argument(
+        "--save",
+        nargs="?",
+        const="",
+        metavar="FOLDER",
+        help="save it as a text file (default folder: MESOMIX_LABELS, else the data folder)",
+    )
+    label.add_argument(
+        "--print", action="store_true", help="send it to MESOMIX_PRINTER or the default printer"
+    )
 
     allergy_commands = _group(
         commands,
@@ -542,6 +557,8 @@ def print_plan(plan: Plan, out: TextIO) -> None:
 
 
 def _mix(args: argparse.Namespace, out: TextIO) -> int:
+    if args.mix_command == "label":
+        return _label(args, out)
     draft = read_mixture_file(args.file)
     services = _services(args)
     if args.mix_command == "check":
@@ -554,6 +571,20 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
     result = services.mixtures.dispense(draft, args.actor, _signatures(args))
     print(f"dispensed batch {result.batch_id}", file=out)
     print(result.label, file=out)
+    return 0
+
+
+def _label(args: argparse.Namespace, out: TextIO) -> int:
+    """The label on stdout, unless it is saved or printed (then what was done)."""
+    services = _services(args)
+    if args.save is None and not args.print:
+        print(services.labels.label(args.actor, args.batch_id).text, file=out)
+        return 0
+    if args.save is not None:
+        folder = Path(args.save).expanduser() if args.save else None
+        print(f"saved to {services.labels.save(args.actor, args.batch_id, folder)}", file=out)
+    if args.print:
+        print(services.labels.send_to_printer(args.actor, args.batch_id), file=out)
     return 0
 
 

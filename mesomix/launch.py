@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from mesomix.domain.text import readable
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 EXIT_BAD_INPUT = 2
 IDLE_ENV = "MESOMIX_IDLE_MINUTES"
+LABELS_ENV = "MESOMIX_LABELS"  # the folder labels are saved in
+PRINTER_ENV = "MESOMIX_PRINTER"  # the printer labels are sent to
 
 
 class BadInput(Exception):
@@ -67,11 +70,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if not 1 <= idle <= 24 * 60:
         raise BadInput("--idle-minutes must be between 1 and 1440 (a day)")
     path = args.db or (demo_database_path() if args.demo else None)
+    labels = os.environ.get(LABELS_ENV, "").strip()
     return Settings(
         database_url=database_url(path),
         user=args.app_user,
         idle_minutes=idle,
         read_only=args.read_only,
+        labels_folder=Path(labels).expanduser() if labels else None,
+        printer=os.environ.get(PRINTER_ENV, "").strip(),
     )
 
 

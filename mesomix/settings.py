@@ -26,6 +26,12 @@ class Settings:
     user: str | None = None  # the name the sign-in screen starts with
     idle_minutes: int = 5  # a signed-in session locks after this long without a key or a click
     read_only: bool = False  # nothing can be written; stock and reports can still be seen
+    labels_folder: Path | None = None  # where labels are saved; None: the user's data folder
+    printer: str = ""  # the printer labels go to; "": the terminal's default printer
+
+
+def default_labels_folder() -> Path:
+    return Path(platformdirs.user_data_dir("mesomix", appauthor=False)) / "labels"
 
 
 def default_database_path() -> Path:

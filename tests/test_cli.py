@@ -174,6 +174,23 @@ def test_mix_check_json_then_dispense(demo_db, tmp_path):
     assert run("--db", demo_db, "stock", "--user", "sam")[1] != stock_before
 
 
+def test_a_label_shown_saved_and_refused(demo_db, tmp_path, capsys, monkeypatch):
+    status, printed = run("--db", demo_db, "mix", "dispense", write(tmp_path, MIX), "--user", "sam")
+    batch = printed.split()[2]
+    label = printed.split("\n", 1)[1].rstrip("\n")
+    assert run("--db", demo_db, "mix", "label", batch, "--user", "sam") == (0, label + "\n")
+    monkeypatch.setenv("MESOMIX_LABELS", str(tmp_path / "labels"))
+    status, printed = run("--db", demo_db, "mix", "label", batch, "--user", "sam", "--save")
+    saved = tmp_path / "labels" / f"batch-{int(batch):06d}-label.txt"
+    assert (status, printed) == (0, f"saved to {saved}\n")
+    assert saved.read_text(encoding="utf-8") == label + "\n"
+    assert run("--db", demo_db, "mix", "label", "424242", "--user", "sam")[0] == 2
+    assert "no batch 424242" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert run("--db", demo_db, "mix", "label", batch, "--user", "sam", "--print")[0] == 2
+    assert "no print command" in capsys.readouterr().err
+
+
 def test_mix_check_blocked_exits_1_and_says_why(demo_db, tmp_path):
     path = write(tmp_path, MIX.replace('"20 mg"', '"20 Mg"'))
     status, printed = run("--db", demo_db, "mix", "check", path, "--user", "sam")

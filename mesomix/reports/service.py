@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -182,6 +183,7 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
             frame.to_excel(partial, index=False, engine="openpyxl")
         partial.replace(path)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder itself may be the problem
+            partial.unlink(missing_ok=True)
         raise ServiceError(f"{path}: cannot be written ({exc})") from None
     return f"{len(frame)} rows written to {path}"

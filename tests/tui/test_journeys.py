@@ -14,6 +14,7 @@ from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen
 from mesomix.tui.screens.help import HelpScreen
 from mesomix.tui.screens.inventory import InventoryScreen, TraceScreen
+from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.patients import PatientsScreen
 from mesomix.tui.screens.reports import ReportsScreen
 from mesomix.tui.widgets.form import FormScreen
@@ -50,6 +51,14 @@ async def submit(pilot) -> None:
 
 def problems(pilot) -> str:
     return str(pilot.app.screen.query_one("#form-problems", Static).render())
+
+
+async def open_patient(pilot, ref: str) -> None:
+    """From a fresh start: the Patients screen (F3), that patient chosen."""
+    await settle(pilot)
+    await pilot.press("f3")
+    await settle(pilot)
+    await choose_row(pilot, "#patient-list", ref)
 
 
 async def choose_row(pilot, table_id: str, key: str) -> None:
@@ -200,20 +209,18 @@ async def test_names_that_look_like_markup_are_shown_as_typed(demo):
     demo.people.add_patient("drchen", "P-9000", "[bold]x[/] [link=http://x]y[/link]")
     app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        await settle(pilot)
-        await choose_row(pilot, "#patient-list", "P-9000")
+        await open_patient(pilot, "P-9000")
         card = str(app.screen.query_one("#patient-card", Static).render())
         assert "[bold]x[/] [link=http://x]y[/link]" in card
 
 
 async def test_staff_start_a_formula_scaled_and_dispense_it_then_a_practitioner_saves_a_version(
-    demo,
+    demo, tmp_path
 ):
     from mesomix.db.tables import BatchRow
     from mesomix.tui.screens.formulas import FormulasScreen
 
+    demo.labels.folder = tmp_path / "labels"
     app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -247,9 +254,42 @@ async def test_staff_start_a_formula_scaled_and_dispense_it_then_a_practitioner_
         await pilot.press("f9")
         await settle(pilot)
         assert "Dispensed batch" in str(compose.query_one("#status", Static).render())
+        assert isinstance(app.screen, LabelScreen)
+        await pilot.press("s")  # the label, saved as a file
+        await settle(pilot)
+        said = str(app.screen.query_one("#label-status", Static).render())
     with unit_of_work(demo.engine) as session:
         batch = session.exec(select(BatchRow).order_by(BatchRow.id.desc())).first()
     assert batch.formula_version_id == draft.formula_version and batch.final_volume_ul == 10_000
+    saved = tmp_path / "labels" / f"batch-{batch.id:06d}-label.txt"
+    assert said == f"saved to {saved}" and saved.read_text(encoding="utf-8") == batch.label + "\n"
+
+
+async def test_a_label_from_a_patients_history_goes_to_the_printer(demo, tmp_path, monkeypatch):
+    from mesomix.db.tables import BatchRow
+    from tests.services.test_labels import fake_printer
+
+    printer = fake_printer(tmp_path / "bin", "lp")
+    monkeypatch.setenv("PATH", f"{printer}:/usr/bin:/bin")
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0003")
+        history = app.screen.query_one("#history-list", DataTable)
+        assert history.row_count > 0
+        newest = int(str(history.get_row_at(0)[0]))
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelScreen)
+        await pilot.press("p")
+        await settle(pilot)
+        said = str(app.screen.query_one("#label-status", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, PatientsScreen)
+    with unit_of_work(demo.engine) as session:
+        label = session.get(BatchRow, newest).label
+    assert said == f"label of batch {newest} sent to the default printer"
+    assert (printer / "lp.text").read_text(encoding="utf-8") == label + "\n"
 
 
 async def test_a_practitioner_saves_the_mixture_as_a_formula_staff_may_not(demo):

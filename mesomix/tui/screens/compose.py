@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
@@ -32,6 +32,7 @@ from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
 from mesomix.tui.screens.base import columns, update_text
+from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
@@ -82,26 +83,6 @@ class IngredientRow(Horizontal):
         what, amount = fields
         product = self._chosen[1] if self._chosen and self._chosen[0] == what.value else None
         return DraftIngredient(what.value, amount.value, product)
-
-
-class LabelScreen(ModalScreen[None]):
-    """The batch record's label, shown after a dispense."""
-
-    BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
-
-    def __init__(self, result: DispenseResult) -> None:
-        super().__init__()
-        self._result = result
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="label-box"):
-            yield Label(f"Dispensed — batch {self._result.batch_id}", id="label-title")
-            yield Static(Text(self._result.label), id="label-text")
-            yield Button("Close", id="label-close", variant="primary")
-
-    @on(Button.Pressed, "#label-close")
-    def _close(self) -> None:
-        self.dismiss()
 
 
 class ComposeScreen(Screen[None]):
@@ -538,7 +519,16 @@ class ComposeScreen(Screen[None]):
             for field in row.query(Input):
                 field.value = ""
         self.query_one("#final-volume", Input).value = ""
-        self.app.push_screen(LabelScreen(message.result))
+        result = message.result
+        self.app.push_screen(
+            LabelScreen(
+                self.services.labels,
+                self.user.name,
+                result.batch_id,
+                result.label,
+                f"Dispensed — batch {result.batch_id}",
+            )
+        )
 
     def on_compose_screen_failed(self, message: Failed) -> None:
         self._busy = False

@@ -25,6 +25,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.people import BatchSummary, PatientSummary
 from mesomix.tui.screens.base import WorkScreen, columns, short
+from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
@@ -43,6 +44,7 @@ class PatientsScreen(WorkScreen):
         Binding("c", "code_allergy", "Code", id="patients.code"),
         Binding("v", "verify('confirmed')", "Confirm", id="patients.confirm"),
         Binding("x", "verify('refuted')", "Refute", id="patients.refute"),
+        Binding("l", "label", "Label", id="patients.label"),
     ]
 
     @dataclass
@@ -60,6 +62,7 @@ class PatientsScreen(WorkScreen):
         self._patients: dict[str, PatientSummary] = {}
         self._catalog: Catalog | None = None
         self._chosen: str | None = None
+        self._batches: list[BatchSummary] = []  # the chosen patient's, as the table lists them
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -177,6 +180,7 @@ class PatientsScreen(WorkScreen):
             return
         table = self.query_one("#history-list", DataTable)
         table.clear()
+        self._batches = message.history
         for batch in message.history:
             table.add_row(
                 str(batch.batch_id),
@@ -191,6 +195,24 @@ class PatientsScreen(WorkScreen):
 
     def action_find(self) -> None:
         self.query_one("#patient-find", Input).focus()
+
+    @on(DataTable.RowSelected, "#history-list")
+    def action_label(self) -> None:
+        """The label of the mixture chosen in the history: to read, save or print again."""
+        row = self.query_one("#history-list", DataTable).cursor_row
+        if not 0 <= row < len(self._batches):
+            self.say("Choose a mixture in the history first.", error=True)
+            return
+        batch = self._batches[row]
+        self.app.push_screen(
+            LabelScreen(
+                self.services.labels,
+                self.user.name,
+                batch.batch_id,
+                batch.label,
+                f"Batch {batch.batch_id} — {batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d %H:%M}",
+            )
+        )
 
     def _patient_or_say(self) -> PatientSummary | None:
         if self._chosen is None:
