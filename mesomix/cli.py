@@ -48,6 +48,7 @@ from mesomix.services.accounts import ROLES
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.imports import read_import_file
 from mesomix.services.inventory import volume_ul
 from mesomix.services.mixtures import Signature
 
@@ -801,17 +802,12 @@ def _product(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _import(args: argparse.Namespace, out: TextIO) -> int:
-    if args.file.is_file() and args.file.stat().st_size > MAX_IMPORT_BYTES:
-        raise BadInput(f"{args.file}: larger than {MAX_IMPORT_BYTES // 1_000_000} MB: split it")
-    text = _read_text(args.file)
+    text = read_import_file(args.file)
     services = _services(args)
     run = services.imports.products if args.import_command == "products" else services.imports.stock
     result = run(args.actor, text, ProgressBar(sys.stderr))
     print(f"{args.file}: {args.import_command}: {result}", file=out)
     return 0
-
-
-MAX_IMPORT_BYTES = 100_000_000
 
 
 class ProgressBar:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -20,19 +21,43 @@ from mesomix.domain.imports import (
     read_rows,
 )
 from mesomix.domain.permissions import Action
-from mesomix.domain.text import storable
+from mesomix.domain.text import readable, storable
 from mesomix.reference import product_from_record
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append_many, denials_recorded
 from mesomix.services.catalog import CatalogService
+from mesomix.services.errors import ServiceError
 from mesomix.services.stock import book_receipt
 from mesomix.services.uow import unit_of_work
 
-__all__ = ["ImportRefused", "ImportResult", "ImportService", "Progress"]
+__all__ = ["ImportRefused", "ImportResult", "ImportService", "Progress", "read_import_file"]
 
 # (phase, done, total): "checking" every row first, then "writing" them
 Progress = Callable[[str, int, int], None]
 _LOOKUP_CHUNK = 500  # codes per IN (...) list, well under every database's limit
+MAX_IMPORT_BYTES = 100_000_000
+
+
+def read_import_file(path: Path) -> str:
+    """The text of a file a person named to import, or a refusal saying why it cannot be read."""
+    try:
+        if path.is_file() and path.stat().st_size > MAX_IMPORT_BYTES:
+            raise ServiceError(
+                readable(f"{path}: larger than {MAX_IMPORT_BYTES // 1_000_000} MB: split it")
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ServiceError(readable(f"{path}: no such file")) from None
+    except IsADirectoryError:
+        raise ServiceError(readable(f"{path}: is a folder, not a file")) from None
+    except UnicodeDecodeError as exc:
+        raise ServiceError(
+            readable(
+                f"{path}: byte {exc.start} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"
+            )
+        ) from None
+    except OSError as exc:
+        raise ServiceError(readable(f"{path}: cannot be read ({exc.strerror or exc})")) from None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ database, with the database checked afterwards — not only the screen."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
@@ -22,6 +24,7 @@ from tests.factories import assert_ledger_exact
 from tests.tui.pilot import settle
 
 SIZE = (100, 34)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -66,6 +69,36 @@ async def choose_row(pilot, table_id: str, key: str) -> None:
     table.focus()
     table.move_cursor(row=table.get_row_index(key))
     await settle(pilot)
+
+
+async def test_manager_imports_a_delivery_note_with_every_row_checked_first(demo, tmp_path):
+    sample = (ROOT / "data" / "import" / "stock-sample.csv").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(sample.replace("2027-09-30", "2019-09-30").replace(",20,", ",twenty,"))
+    good = tmp_path / "good.csv"
+    good.write_text(sample)
+    app = make_app(demo, demo.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = lot_numbers(demo)
+        await pilot.press("i")
+        await settle(pilot)
+        await fill(pilot, kind="stock", file=str(bad))
+        await submit(pilot)
+        said = problems(pilot)
+        assert "row 2, column 'containers'" in said and "row 3, column 'expiry'" in said
+        assert lot_numbers(demo) == before  # nothing written
+        app.screen.query_one("#form-file", Input).value = ""
+        await fill(pilot, file=str(good))
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        assert "Imported" in str(app.screen.query_one("#status", Static).render())
+    assert lot_numbers(demo) - before == {"LD24117", "CB5521A", "NS0930", "XY77310"}
+
+
+def lot_numbers(services) -> set[str]:
+    with unit_of_work(services.engine) as session:
+        return set(session.exec(select(LotRow.lot_number)))
 
 
 async def test_manager_receives_counts_recalls_and_exports(demo, tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -24,10 +25,11 @@ from mesomix.bootstrap import Services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
+from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.inventory import LowStock, RecallLine, volume_ul
 from mesomix.services.stock import LotLine
 from mesomix.tui.screens.base import WorkScreen, columns, short
-from mesomix.tui.widgets.form import Form, FormField, Values
+from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
 EXPIRING_DAYS = 30
 _REASONS = [(label, code) for code, label in ADJUSTMENT_REASONS.items()]
@@ -54,6 +56,7 @@ class InventoryScreen(WorkScreen):
         Binding("l", "set_status('available')", "Release", id="inventory.release"),
         Binding("x", "set_status('recalled')", "Recall", id="inventory.recall"),
         Binding("t", "trace", "Trace", id="inventory.trace"),
+        Binding("i", "import_file", "Import CSV", id="inventory.import"),
     ]
 
     @dataclass
@@ -160,6 +163,39 @@ class InventoryScreen(WorkScreen):
         return self._lots.get(int(key)) if key is not None else None
 
     # --- the manager's work ---------------------------------------------------------------
+
+    def action_import_file(self) -> None:
+        """A supplier's delivery note or a product list as CSV: every row checked first, then all
+        written in one transaction — or nothing (data/import/ has samples and the columns)."""
+        imports, user = self.services.imports, self.user.name
+
+        def run(values: Values, progress: Progress | None) -> str:
+            text = read_import_file(Path(values["file"].strip()).expanduser())
+            job = imports.products if values["kind"] == "products" else imports.stock
+            try:
+                result = job(user, text, progress)
+            except ImportRefused as refused:
+                raise ServiceError(str(refused)) from None
+            return f"Imported {values['file'].strip()}: {result}."
+
+        self.ask(
+            Form(
+                "Import a CSV file",
+                [
+                    FormField(
+                        "kind",
+                        "What it holds",
+                        choices=(("stock received", "stock"), ("new products", "products")),
+                    ),
+                    FormField("file", "File", "path of a UTF-8 CSV file"),
+                ],
+                lambda values: run(values, None),
+                go="Import",
+                problems_shown=8,
+                steps=run,
+            ),
+            self.reload,
+        )
 
     def action_receive(self) -> None:
         stock, user = self.services.stock, self.user.name

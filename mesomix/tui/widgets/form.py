@@ -17,12 +17,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from mesomix.services.errors import ServiceError
 
 Values = dict[str, str]
+Progress = Callable[[str, int, int], None]  # (what is being done, done, of how many)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Form:
     go: str = "Save"
     intro: str = ""
     problems_shown: int = field(default=4)
+    # A long job (an import): called instead of submit with a progress reporter; a bar shows it.
+    steps: Callable[[Values, Progress], str] | None = None
 
 
 class FormScreen(ModalScreen[str | None]):
@@ -56,6 +59,12 @@ class FormScreen(ModalScreen[str | None]):
         problems: list[str]
         done: str | None = None
         while_typing: bool = False  # a check as the person types, not the answer to a submit
+
+    @dataclass
+    class Moved(Message):
+        phase: str
+        done: int
+        total: int
 
     def __init__(self, form: Form) -> None:
         super().__init__()
@@ -87,6 +96,9 @@ class FormScreen(ModalScreen[str | None]):
                             compact=True,
                         )
             yield Static("", id="form-problems", classes="problem")
+            if self.form.steps is not None:
+                yield Static("", id="form-phase")
+                yield ProgressBar(id="form-progress", show_eta=False)
             with Horizontal(classes="form-buttons"):
                 yield Button(self.form.go, id="form-go", variant="primary", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
@@ -139,13 +151,38 @@ class FormScreen(ModalScreen[str | None]):
     @work(thread=True, exclusive=True, group="form-submit")
     def _send(self, values: Values) -> None:
         try:
-            done = self.form.submit(values)
-        except ServiceError as exc:
-            self.post_message(self.Result([str(exc)]))
+            if self.form.steps is not None:
+                done = self.form.steps(values, self._reporter())
+            else:
+                done = self.form.submit(values)
+        except ServiceError as exc:  # one problem a line (an import names every row's)
+            self.post_message(self.Result(str(exc).splitlines()))
         except Exception as exc:  # the service rolled back: say so rather than crash
             self.post_message(self.Result([f"nothing was written: {exc}"]))
         else:
             self.post_message(self.Result([], done))
+
+    def _reporter(self) -> Progress:
+        """Progress from the worker, posted only when the bar moves by a percent or the phase
+        changes: a 100 000-row file does not become 100 000 messages."""
+        last = ("", -1)
+
+        def report(phase: str, done: int, total: int) -> None:
+            nonlocal last
+            percent = 100 * done // total if total else 100
+            if (phase, percent) != last:
+                last = (phase, percent)
+                self.post_message(self.Moved(phase, done, total))
+
+        return report
+
+    def on_form_screen_moved(self, message: Moved) -> None:
+        self.query_one("#form-phase", Static).update(
+            Text(f"{message.phase} {message.done:,} of {message.total:,} rows")
+        )
+        self.query_one("#form-progress", ProgressBar).update(
+            total=message.total, progress=message.done
+        )
 
     def on_form_screen_result(self, message: Result) -> None:
         if message.done is not None:
@@ -155,4 +192,6 @@ class FormScreen(ModalScreen[str | None]):
             self._busy = False
             self.query_one("#form-go", Button).disabled = False
         shown = message.problems[: self.form.problems_shown]
+        if len(message.problems) > len(shown):
+            shown.append(f"… and {len(message.problems) - len(shown)} more")
         self.query_one("#form-problems", Static).update(Text("\n".join(shown)))
