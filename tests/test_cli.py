@@ -183,7 +183,7 @@ def test_a_label_shown_saved_and_refused(demo_db, tmp_path, capsys, monkeypatch)
     status, printed = run("--db", demo_db, "mix", "label", batch, "--user", "sam", "--save")
     saved = tmp_path / "labels" / f"batch-{int(batch):06d}-label.txt"
     assert (status, printed) == (0, f"saved to {saved}\n")
-    assert saved.read_text(encoding="utf-8") == label + "\n"
+    assert saved.read_text(encoding="utf-8") == f"Batch {batch}\n{label}\n"
     assert run("--db", demo_db, "mix", "label", "424242", "--user", "sam")[0] == 2
     assert "no batch 424242" in capsys.readouterr().err
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))

@@ -36,6 +36,11 @@ class BatchLabel:
     def file_name(self) -> str:
         return f"batch-{self.batch_id:06d}-label.txt"
 
+    @property
+    def printed(self) -> str:
+        """What goes on paper: the batch number first, so the syringe leads back to its record."""
+        return f"Batch {self.batch_id}\n{self.text}\n"
+
 
 class LabelService:
     def __init__(self, engine: sa.Engine, clock: Clock, folder: Path, printer: str = "") -> None:
@@ -64,7 +69,7 @@ class LabelService:
         partial = path.with_name(path.name + ".part")  # a full disk leaves no half label
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            partial.write_text(label.text + "\n", encoding="utf-8")
+            partial.write_text(label.printed, encoding="utf-8")
             partial.replace(path)
         except OSError as exc:
             with contextlib.suppress(OSError):  # the folder itself may be the problem
@@ -82,7 +87,7 @@ class LabelService:
         try:
             done = subprocess.run(
                 command,
-                input=label.text + "\n",
+                input=label.printed,
                 capture_output=True,
                 text=True,
                 timeout=PRINT_TIMEOUT_S,

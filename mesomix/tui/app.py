@@ -76,8 +76,12 @@ class MesomixApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
         Binding("f1", "help", "Help", id="app.help"),
         *(
-            Binding(
-                place.key, f"go('{place.name}')", place.name.capitalize(), id=f"go.{place.name}"
+            Binding(  # in Help and the palette; the footer keeps to what fits in 80 columns
+                place.key,
+                f"go('{place.name}')",
+                place.name.capitalize(),
+                id=f"go.{place.name}",
+                show=False,
             )
             for place in PLACES
         ),
@@ -187,11 +191,10 @@ class MesomixApp(App[None]):
         self.switch_mode(name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Screens a role may not open are not offered in the footer."""
+        """No screen before sign-in; after it, F2–F6 always answer (action_go says when a
+        role has no work on a screen) but the palette offers only the role's screens."""
         if action == "go":
-            if self.user is None:
-                return False
-            return parameters[0] in [p.name for p in places_for(Role(self.user.role))]
+            return self.user is not None and not self._locked
         return True
 
     def action_help(self) -> None:
@@ -216,7 +219,12 @@ class MesomixApp(App[None]):
                 partial(self.action_go, place.name),
             )
         for binding in screen.BINDINGS:
-            if isinstance(binding, Binding) and binding.description:
+            name = binding.action.split("(")[0] if isinstance(binding, Binding) else ""
+            if (
+                isinstance(binding, Binding)
+                and binding.description
+                and screen.check_action(name, ()) is not False
+            ):
                 yield SystemCommand(binding.description, f"{binding.key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:

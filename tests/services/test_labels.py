@@ -44,7 +44,7 @@ def test_the_label_is_the_one_printed_at_dispensing(clinic, dispensed):
 def test_saved_whole_in_the_folder_named(clinic, dispensed, tmp_path):
     path = clinic.labels.save("sam", dispensed.batch_id, tmp_path / "labels")
     assert path == tmp_path / "labels" / f"batch-{dispensed.batch_id:06d}-label.txt"
-    assert path.read_text(encoding="utf-8") == dispensed.label + "\n"
+    assert path.read_text(encoding="utf-8") == f"Batch {dispensed.batch_id}\n{dispensed.label}\n"
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no part file left
 
 
@@ -75,7 +75,7 @@ def test_printed_through_lp_to_the_printer_chosen(clinic, dispensed, tmp_path, m
     assert said == f"label of batch {dispensed.batch_id} sent to printer pharmacy-zebra"
     args = (bin_folder / "lp.args").read_text().split()
     assert args[-2:] == ["-d", "pharmacy-zebra"] and "-t" in args
-    assert (bin_folder / "lp.text").read_text(encoding="utf-8") == dispensed.label + "\n"
+    assert (bin_folder / "lp.text").read_text(encoding="utf-8").endswith(dispensed.label + "\n")
 
 
 def test_lpr_when_there_is_no_lp(clinic, dispensed, tmp_path, monkeypatch):

@@ -3,16 +3,19 @@ table helper. Moving between screens is the App's job (F2–F6 and the command p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from mesomix.bootstrap import Services
+from mesomix.domain.catalog import fold
+from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.services.accounts import SignedIn
 from mesomix.tui.widgets.form import Form, FormScreen
 
@@ -28,6 +31,30 @@ class WorkScreen(Screen[None]):
         super().__init__()
         self.services = services
         self.user = user
+        self._away = False  # left for another screen: what it shows may be stale on return
+
+    # Actions only some roles may do: not offered to the others (footer, palette), so nobody
+    # fills in a form to be told at the end that their role may not.
+    NEEDS: ClassVar[dict[str, Action]] = {}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needed = self.NEEDS.get(action)
+        return needed is None or allowed(Role(self.user.role), needed)
+
+    def reload(self) -> None:
+        """Read what the screen shows again, in a worker."""
+        raise NotImplementedError
+
+    def on_screen_suspend(self) -> None:
+        self._away = not isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        """Back from another screen: another screen or terminal may have changed the stock, the
+        patients or the formulas shown here, so they are read again. (A dialog refreshes what
+        it changed when it closes.)"""
+        if self._away:
+            self._away = False
+            self.reload()
 
     def say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -67,6 +94,27 @@ def update_text(widget: Static, content: Text) -> None:
         or widget.get_content_height(widget.content_size, widget.app.size, width) != height
     ):
         widget.refresh(layout=True)
+
+
+def matches(typed: str, *texts: str) -> bool:
+    """Whether what was typed in a find field is in any of the texts, ignoring case and
+    accents ("amelie" finds Amélie)."""
+    wanted = fold(typed).strip()
+    return not wanted or any(wanted in fold(text) for text in texts)
+
+
+@contextmanager
+def same_row(table: DataTable[object]) -> Iterator[None]:
+    """Rows rebuilt under the cursor keep it on the same key: a reload never moves what the
+    person had chosen (and the next key acts on it)."""
+    key = (
+        table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        if table.row_count and table.is_valid_coordinate(table.cursor_coordinate)
+        else None
+    )
+    yield
+    if key is not None and key in table.rows:
+        table.move_cursor(row=table.get_row_index(key))
 
 
 def short(text: str, width: int) -> str:

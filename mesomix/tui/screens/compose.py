@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
@@ -25,6 +25,7 @@ from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import PURPOSES, DraftIngredient, DraftMixture, Plan
+from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.domain.search import Hit
 from mesomix.domain.units import format_quantity
 from mesomix.services.accounts import SignedIn
@@ -37,6 +38,7 @@ from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
+FROM_WIDTH, DELIVERS_WIDTH = 22, 18  # the plan fits beside the ingredients at 80 columns
 
 
 def _sign_note(finding: Finding, signed: set[str]) -> str:
@@ -87,19 +89,33 @@ class IngredientRow(Horizontal):
 
 class ComposeScreen(Screen[None]):
     BINDINGS = [
-        Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add"),
-        Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove"),
         Binding("f9", "dispense", "Dispense", id="compose.dispense"),
         Binding("f8", "override", "Override", id="compose.override"),
+        Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add"),
         Binding("f7", "save_formula", "Save formula", id="compose.save_formula"),
-        Binding("ctrl+space", "take_hint", "Take suggestion", id="compose.take_hint"),
+        # In Help and the palette; the footer keeps to what fits in 80 columns.
+        Binding(
+            "ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove", show=False
+        ),
+        # Terminals send Ctrl+Space as NUL, which Textual reads as ctrl+@.
+        Binding(
+            "ctrl+space,ctrl+@", "take_hint", "Take suggestion", id="compose.take_hint", show=False
+        ),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Saving a formula is a practitioner's: not offered to staff (footer, palette, help)."""
+        return action != "save_formula" or allowed(Role(self.user.role), Action.EDIT_FORMULAS)
 
     @dataclass
     class Loaded(Message):
         catalog: Catalog
         patients: list[PatientSummary]
         practitioners: list[tuple[str, str]]
+
+    @dataclass
+    class PatientsRead(Message):
+        patients: list[PatientSummary]
 
     @dataclass
     class Checked(Message):
@@ -135,6 +151,7 @@ class ComposeScreen(Screen[None]):
         self._origin: DraftMixture | None = None  # the formula's draft this one started from
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
+        self._away = False  # left for another screen: patients and stock may have changed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -147,9 +164,9 @@ class ComposeScreen(Screen[None]):
                 yield Label("Ingredients", classes="section")
                 yield Static("", id="ingredient-hint")
             with Vertical(id="results"):
-                # Read-only results stay out of the Tab order: ingredients → final volume → dispense.
+                # The plan and findings are in the Tab order so the arrows can scroll them.
                 yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
-                yield VerticalScroll(id="findings", can_focus=False)
+                yield VerticalScroll(id="findings")
         with Horizontal(id="bottom"):
             yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
             yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
@@ -164,13 +181,12 @@ class ComposeScreen(Screen[None]):
                 "Dispense (F9)", id="dispense", variant="success", disabled=True, compact=True
             )
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "mesomix — Compose"
         table = self.query_one("#plan", DataTable)
-        columns(table, ("Draw", 7), ("from", 34), ("delivers", 34))
-        table.can_focus = False
+        columns(table, ("Draw", 7), ("from", FROM_WIDTH), ("delivers", DELIVERS_WIDTH))
         self._load()
 
     @work(thread=True, exclusive=True, group="load")
@@ -206,6 +222,37 @@ class ComposeScreen(Screen[None]):
         self.query_one("#patient", Select).focus()
         if self._pending is not None:
             self.load(self._pending)
+        self._recheck()
+
+    def on_screen_suspend(self) -> None:
+        self._away = not isinstance(self.app.screen, ModalScreen)
+
+    def on_screen_resume(self) -> None:
+        """Back from another screen, where a patient's allergies or weight, or the stock, may
+        have changed: the patients are read again and the mixture re-checked."""
+        if self._away and self._catalog is not None:
+            self._away = False
+            self._reload_patients()
+
+    @work(thread=True, exclusive=True, group="patients")
+    def _reload_patients(self) -> None:
+        try:
+            patients = self.services.people.patients(self.user.name)
+        except Exception as exc:  # a worker reports; it never takes the app down
+            self.post_message(self.Failed(f"could not read the patients again: {exc}"))
+            return
+        self.post_message(self.PatientsRead(patients))
+
+    def on_compose_screen_patients_read(self, message: PatientsRead) -> None:
+        before = [(p.ref, p.name) for p in self._patients.values()]
+        self._patients = {p.ref: p for p in message.patients}
+        picker = self.query_one("#patient", Select)
+        chosen = picker.value
+        if [(p.ref, p.name) for p in message.patients] != before:  # added or renamed
+            picker.set_options((Text(f"{p.name} ({p.ref})"), p.ref) for p in message.patients)
+            if isinstance(chosen, str) and chosen in self._patients:
+                picker.value = chosen
+        self._show_patient(chosen)
         self._recheck()
 
     # --- gathering the draft --------------------------------------------------------------
@@ -306,13 +353,17 @@ class ComposeScreen(Screen[None]):
             field, name = self._hints[0]
             field.value = name
             field.focus()
+            field.cursor_position = len(name)
             self._hints = []
             self.query_one("#ingredient-hint", Static).update("")
 
     @on(Select.Changed, "#patient")
-    def _show_patient(self, event: Select.Changed) -> None:
+    def _patient_chosen(self, event: Select.Changed) -> None:
+        self._show_patient(event.value)
+
+    def _show_patient(self, ref: object) -> None:
         info = self.query_one("#patient-info", Static)
-        patient = self._patients.get(event.value) if isinstance(event.value, str) else None
+        patient = self._patients.get(ref) if isinstance(ref, str) else None
         if patient is None:
             info.update("Choose a patient.")
             return
@@ -321,13 +372,16 @@ class ComposeScreen(Screen[None]):
             if patient.weight_kg is not None
             else "weight not recorded"
         )
+        # Short enough that six allergies fit the lines above the work; refuted ones are not a
+        # risk and are only counted (the Patients screen lists them).
+        alerting = [a for a in patient.allergies if a.verification != "refuted"]
+        refuted = len(patient.allergies) - len(alerting)
         allergies = "; ".join(
-            f"{self._allergy_label(a)}{'' if a.coded else ' (not coded)'} — {a.verification}, {a.criticality}"
-            for a in patient.allergies
-        )
-        info.update(
-            Text(f"{patient.name}  ·  {weight}  ·  allergies: {allergies or 'none recorded'}")
-        )
+            f"{self._allergy_label(a)}{'' if a.coded else ' [not coded]'} ({a.verification}, {a.criticality})"
+            for a in alerting
+        ) or ("none recorded" if not refuted else "none that alert")
+        more = f"; {refuted} refuted" if refuted else ""
+        info.update(Text(f"{patient.name} · {weight} · allergies: {allergies}{more}"))
 
     def _allergy_label(self, allergy: Allergy) -> str:
         """A coded allergen by its name; free text as typed."""
@@ -358,13 +412,17 @@ class ComposeScreen(Screen[None]):
         rows = [
             (
                 format_quantity(draw.volume),
-                _short(draw.product.name) + (f" ×{draw.containers}" if draw.containers > 1 else ""),
+                _short(
+                    draw.product.name + (f" ×{draw.containers}" if draw.containers > 1 else ""),
+                    FROM_WIDTH,
+                ),
                 _short(
                     ", ".join(
-                        f"{d.substance.short_name} {format_quantity(d.amount, 4)}"
+                        f"{format_quantity(d.amount, 4)} {d.substance.short_name}"
                         for d in draw.delivered
                     )
-                    or "q.s. (diluent)"
+                    or "q.s. (diluent)",
+                    DELIVERS_WIDTH,
                 ),
             )
             for draw in plan.draws

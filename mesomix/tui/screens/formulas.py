@@ -16,10 +16,11 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from mesomix.bootstrap import Services
 from mesomix.domain.formulas import Formula
 from mesomix.domain.mixture import DraftMixture
+from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaSummary
-from mesomix.tui.screens.base import WorkScreen, columns, short
+from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 
@@ -28,6 +29,7 @@ class FormulasScreen(WorkScreen):
         Binding("s", "start", "Start for a patient", id="formulas.start"),
         Binding("x", "retire", "Retire", id="formulas.retire"),
     ]
+    NEEDS = {"retire": Action.EDIT_FORMULAS}
 
     @dataclass
     class Loaded(Message):
@@ -57,7 +59,7 @@ class FormulasScreen(WorkScreen):
                 yield Label("Versions", classes="section")
                 yield DataTable(id="formula-versions", cursor_type="none")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "mesomix — Formulas"
@@ -82,15 +84,16 @@ class FormulasScreen(WorkScreen):
     def on_formulas_screen_loaded(self, message: Loaded) -> None:
         self._formulas = {f.code: f for f in message.formulas}
         table = self.query_one("#formula-list", DataTable)
-        table.clear()
-        for formula in message.formulas:
-            table.add_row(
-                Text(short(formula.name, 24)),
-                Text(short(formula.purpose or "—", 14)),
-                str(formula.latest_version),
-                Text(formula.final_volume or "—"),
-                key=formula.code,
-            )
+        with same_row(table):
+            table.clear()
+            for formula in message.formulas:
+                table.add_row(
+                    Text(short(formula.name, 24)),
+                    Text(short(formula.purpose or "—", 14)),
+                    str(formula.latest_version),
+                    Text(formula.final_volume or "—"),
+                    key=formula.code,
+                )
 
     @on(DataTable.RowHighlighted, "#formula-list")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 GENERAL = """F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports (as your role allows)
 Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit
 Tab and Shift+Tab move between fields; Enter submits a form; Escape closes a dialog.
-Findings read BLOCK, WARN or INFO in words as well as colours. The app locks when idle."""
+Findings read BLOCK, WARNING or NOTE in words as well as colours. The app locks when idle."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,9 +35,11 @@ class HelpScreen(ModalScreen[None]):
             yield Label("mesomix — help", classes="form-title")
             yield Static(Text(GENERAL))
             keys = [
-                f"{b.key:<8} {b.description}"
+                f"{b.key.split(',')[0]:<10} {b.description}"
                 for b in self._came_from.BINDINGS
-                if isinstance(b, Binding) and b.description
+                if isinstance(b, Binding)
+                and b.description
+                and self._came_from.check_action(b.action.split("(")[0], ()) is not False
             ]
             if keys:
                 yield Label("On this screen", classes="section")

@@ -23,12 +23,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from mesomix.bootstrap import Services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.inventory import LowStock, RecallLine, volume_ul
 from mesomix.services.stock import LotLine
-from mesomix.tui.screens.base import WorkScreen, columns, short
+from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
 EXPIRING_DAYS = 30
@@ -58,6 +59,14 @@ class InventoryScreen(WorkScreen):
         Binding("t", "trace", "Trace", id="inventory.trace"),
         Binding("i", "import_file", "Import CSV", id="inventory.import"),
     ]
+    NEEDS = {
+        "receive": Action.RECEIVE,
+        "import_file": Action.RECEIVE,
+        "adjust": Action.ADJUST_STOCK,
+        "waste": Action.ADJUST_STOCK,
+        "count": Action.ADJUST_STOCK,
+        "set_status": Action.SET_LOT_STATUS,
+    }
 
     @dataclass
     class Loaded(Message):
@@ -80,7 +89,7 @@ class InventoryScreen(WorkScreen):
         yield Label("Low stock (at or below the reorder level)", classes="section")
         yield DataTable(id="low-list", cursor_type="row")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "mesomix — Inventory"
@@ -128,28 +137,25 @@ class InventoryScreen(WorkScreen):
 
     @on(Input.Changed, "#lot-find")
     def _fill(self) -> None:
-        typed = self.query_one("#lot-find", Input).value.casefold().strip()
+        typed = self.query_one("#lot-find", Input).value
         today = self.services.clock.today()
         table = self.query_one("#lot-list", DataTable)
-        table.clear()
-        for lot in self._lots.values():
-            if (
-                typed
-                and typed not in lot.product_name.casefold()
-                and typed not in lot.lot_number.casefold()
-            ):
-                continue
-            word, style = expiry_word(lot.expiry, today)
-            status = Text(lot.status, style=_STYLES.get(lot.status, ""))
-            table.add_row(
-                Text(short(lot.product_name, 22)),
-                Text(lot.lot_number),
-                Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
-                status,
-                f"{lot.on_hand_ul / 1000:g} mL",
-                str(lot.sealed_containers),
-                key=str(lot.lot_id),
-            )  # fmt: skip
+        with same_row(table):
+            table.clear()
+            for lot in self._lots.values():
+                if not matches(typed, lot.product_name, lot.lot_number, lot.product_code):
+                    continue
+                word, style = expiry_word(lot.expiry, today)
+                status = Text(lot.status, style=_STYLES.get(lot.status, ""))
+                table.add_row(
+                    Text(short(lot.product_name, 22)),
+                    Text(lot.lot_number),
+                    Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
+                    status,
+                    f"{lot.on_hand_ul / 1000:g} mL",
+                    str(lot.sealed_containers),
+                    key=str(lot.lot_id),
+                )  # fmt: skip
 
     def action_find(self) -> None:
         self.query_one("#lot-find", Input).focus()

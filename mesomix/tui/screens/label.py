@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
@@ -49,7 +49,8 @@ class LabelScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="label-box"):
             yield Label(Text(self._title), id="label-title")
-            yield Static(Text(self._text), id="label-text")
+            with VerticalScroll(id="label-scroll"):
+                yield Static(Text(self._text), id="label-text")
             with Horizontal(id="label-buttons"):
                 yield Button("Print (P)", id="label-print", compact=True)
                 yield Button("Save (S)", id="label-save", compact=True)

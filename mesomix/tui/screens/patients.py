@@ -21,10 +21,11 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from mesomix.bootstrap import Services
 from mesomix.domain.allergy import CRITICALITIES, VERIFICATIONS, Allergy
 from mesomix.domain.catalog import Catalog
+from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.people import BatchSummary, PatientSummary
-from mesomix.tui.screens.base import WorkScreen, columns, short
+from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
@@ -46,6 +47,13 @@ class PatientsScreen(WorkScreen):
         Binding("x", "verify('refuted')", "Refute", id="patients.refute"),
         Binding("l", "label", "Label", id="patients.label"),
     ]
+    NEEDS = {
+        "new_patient": Action.EDIT_PATIENTS,
+        "weight": Action.EDIT_PATIENTS,
+        "add_allergy": Action.RECORD_ALLERGY,
+        "code_allergy": Action.RECORD_ALLERGY,
+        "verify": Action.RECORD_ALLERGY,
+    }
 
     @dataclass
     class Loaded(Message):
@@ -78,7 +86,7 @@ class PatientsScreen(WorkScreen):
                 yield Label("Mixtures received", classes="section")
                 yield DataTable(id="history-list", cursor_type="row")
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "mesomix — Patients"
@@ -117,22 +125,24 @@ class PatientsScreen(WorkScreen):
 
     @on(Input.Changed, "#patient-find")
     def _fill_list(self) -> None:
-        typed = self.query_one("#patient-find", Input).value.casefold().strip()
+        typed = self.query_one("#patient-find", Input).value
         table = self.query_one("#patient-list", DataTable)
-        table.clear()
-        for patient in self._patients.values():
-            if (
-                typed
-                and typed not in patient.name.casefold()
-                and typed not in patient.ref.casefold()
-            ):
-                continue
-            table.add_row(
-                Text(patient.ref),
-                Text(short(patient.name, 18)),
-                Text(_weight(patient, missing="—")),
-                key=patient.ref,
-            )
+        with same_row(table):
+            table.clear()
+            for patient in self._patients.values():
+                if matches(typed, patient.name, patient.ref):
+                    table.add_row(
+                        Text(patient.ref),
+                        Text(short(patient.name, 18)),
+                        Text(_weight(patient, missing="—")),
+                        key=patient.ref,
+                    )
+        if table.row_count == 0:  # nothing found: nothing chosen, so no key acts on anyone
+            self._chosen = None
+            self.query_one("#patient-card", Static).update("No patient matches.")
+            self.query_one("#allergy-list", DataTable).clear()
+            self.query_one("#history-list", DataTable).clear()
+            self._batches = []
 
     @on(DataTable.RowHighlighted, "#patient-list")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -151,15 +161,16 @@ class PatientsScreen(WorkScreen):
             Text(f"{patient.name} ({patient.ref}) · {born} · {_weight(patient)}")
         )
         allergies = self.query_one("#allergy-list", DataTable)
-        allergies.clear()
-        for allergy in patient.allergies:
-            allergies.add_row(
-                Text(self._allergen(allergy)),
-                Text(allergy.verification),
-                Text(allergy.criticality),
-                Text("; ".join(r.manifestation for r in allergy.reactions)),
-                key=str(allergy.id),
-            )
+        with same_row(allergies):
+            allergies.clear()
+            for allergy in patient.allergies:
+                allergies.add_row(
+                    Text(self._allergen(allergy)),
+                    Text(allergy.verification),
+                    Text(allergy.criticality),
+                    Text("; ".join(r.manifestation for r in allergy.reactions)),
+                    key=str(allergy.id),
+                )
         self._history(ref)
 
     def _allergen(self, allergy: Allergy) -> str:

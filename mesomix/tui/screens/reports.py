@@ -79,7 +79,7 @@ class ReportsScreen(WorkScreen):
         yield Sparkline([], id="report-spark")
         yield DataTable(id="report-table", zebra_stripes=True)
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title = "mesomix — Reports"
@@ -87,6 +87,9 @@ class ReportsScreen(WorkScreen):
 
     @on(Select.Changed)
     def _chosen(self) -> None:
+        self.action_run()
+
+    def reload(self) -> None:
         self.action_run()
 
     @on(Input.Submitted, "#report-lot")

@@ -52,7 +52,7 @@ class SignInScreen(Screen[None]):
             yield Button("Sign in", id="signin-go", variant="primary")
             yield Static("", id="signin-problem", classes="problem")
             yield Static("opening the database…" if self._opening else "", id="signin-status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def program_ready(self) -> None:
         """The program is built: signing in answers at once from now on."""
@@ -126,7 +126,7 @@ class FirstAdminScreen(Screen[None]):
             yield Input(placeholder="password again", password=True, id="admin-again")
             yield Button("Create the admin", id="admin-go", variant="primary")
             yield Static("", id="admin-problem", classes="problem")
-        yield Footer()
+        yield Footer(compact=True)
 
     @on(Button.Pressed, "#admin-go")
     def _create(self) -> None:
