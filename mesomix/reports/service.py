@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mesomix.clock import Clock
 from mesomix.domain.permissions import Action
+from mesomix.domain.text import readable
 from mesomix.reports import queries
 from mesomix.services.actors import require
 from mesomix.services.audit import denials_recorded
@@ -171,6 +172,10 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
         raise ServiceError(f"format '{form}' is not one of {', '.join(FORMATS)}")
     if form == "table":
         return frame.to_string(index=False) if len(frame) else "(nothing to report)"
+    if path is not None and path.suffix and path.suffix.lower() != f".{form}":
+        raise ServiceError(
+            readable(f"{path.name} ends in {path.suffix} but the format is {form}: name it .{form}")
+        )
     if path is None:
         if form == "xlsx":
             raise ServiceError("an XLSX report needs --output FILE")

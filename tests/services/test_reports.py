@@ -143,6 +143,8 @@ def test_refusals(month, tmp_path):
         month.reports.report("nadia", "recall")
     with pytest.raises(ServiceError, match="cannot be written"):
         export(month.reports.report("nadia", "stock"), "csv", tmp_path / "missing-folder" / "x.csv")
+    with pytest.raises(ServiceError, match=r"x.csv ends in .csv but the format is xlsx"):
+        export(month.reports.report("nadia", "stock"), "xlsx", tmp_path / "x.csv")
     assert not [p for p in tmp_path.rglob("*.csv*")]  # no half-written file left behind
 
 

@@ -151,7 +151,8 @@ class ReportsScreen(WorkScreen):
         if name == "usage" and len(frame):
             periods = [c for c in frame.columns if c[:4].isdigit()]
             totals = [float(frame[c].sum()) for c in periods]
-            chart.update(Text(bars(periods, totals, "mL")))
+            # Newest first: the chart has room for a few lines, and this month matters most.
+            chart.update(Text(bars(periods[::-1], totals[::-1], "mL")))
             spark.data = totals
             spark.display = len(periods) > 1
         elif name == "expiring" and len(frame):
@@ -178,7 +179,12 @@ class ReportsScreen(WorkScreen):
 
         def submit(values: Values) -> str:
             form = values["format"]
-            path = Path(values["path"].strip() or f"mesomix-{name}-{today}.{form}")
+            typed = values["path"].strip()
+            path = (
+                Path(typed).expanduser()
+                if typed
+                else Path.home() / f"mesomix-{name}-{today}.{form}"
+            )
             return export(frame, form, path)
 
         self.ask(
@@ -188,7 +194,7 @@ class ReportsScreen(WorkScreen):
                     FormField(
                         "format", "Format", choices=[(f, f) for f in FORMATS if f != "table"]
                     ),
-                    FormField("path", "File", f"blank: mesomix-{name}-{today}.<format>"),
+                    FormField("path", "File", f"blank: ~/mesomix-{name}-{today}.<format>"),
                 ],
                 submit,
                 go="Export",
