@@ -95,7 +95,8 @@ class InventoryScreen(WorkScreen):
         self.title = "mesomix — Inventory"
         columns(
             self.query_one("#lot-list", DataTable),
-            ("Product", 22), ("Lot", 10), ("Expiry", 26), ("Status", 11), ("On hand", 8), ("Sealed", 6),
+            # What is on the shelf first: at 80 columns only the end of the expiry date is cut.
+            ("Product", 20), ("Lot", 10), ("On hand", 8), ("Sealed", 6), ("Status", 11), ("Expiry", 24),
         )  # fmt: skip
         columns(
             self.query_one("#low-list", DataTable),
@@ -148,12 +149,12 @@ class InventoryScreen(WorkScreen):
                 word, style = expiry_word(lot.expiry, today)
                 status = Text(lot.status, style=_STYLES.get(lot.status, ""))
                 table.add_row(
-                    Text(short(lot.product_name, 22)),
+                    Text(short(lot.product_name, 20)),
                     Text(lot.lot_number),
-                    Text(f"{lot.expiry.isoformat()} {word}".strip(), style=_STYLES.get(style, "")),
-                    status,
                     f"{lot.on_hand_ul / 1000:g} mL",
                     str(lot.sealed_containers),
+                    status,
+                    Text(f"{word} {lot.expiry.isoformat()}".strip(), style=_STYLES.get(style, "")),
                     key=str(lot.lot_id),
                 )  # fmt: skip
 
