@@ -123,6 +123,18 @@ class AccountService:
         append(connection, now, Entry("sign_in", **who))
         return SignedIn(user.id or 0, user.name, user.display_name, user.role, now)
 
+    def sign_out(self, name: str, reason: str) -> None:
+        """Someone leaves the terminal (or another person takes it over at the idle lock): the
+        audit trail shows whose session ended, so a later sign-in is not read as theirs."""
+        with unit_of_work(self._engine, write=True) as session:
+            user = _user(session, name)
+            if user is None:
+                raise NotFound(f"no user named '{readable(name[:80])}'")
+            append(session.connection(), self._clock.now(), Entry(
+                "sign_out", user_id=user.id, user_name=user.name, record_type="user",
+                record_id=str(user.id), reason=reason,
+            ))  # fmt: skip
+
     def verify(self, name: str, password: str) -> bool:
         """Unlock an idle session: the same checks as signing in."""
         try:

@@ -10,6 +10,7 @@ first opened.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -19,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import events, work
-from textual.app import App, SystemCommand
+from textual.app import App, SystemCommand, UnknownModeError
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 IDLE_CHECK_SECONDS = 5
 DARK, LIGHT = "textual-dark", "textual-light"
+SIGNED_OUT = "signed-out"  # the mode that holds the sign-in screen after someone signs out
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class MesomixApp(App[None]):
             for place in PLACES
         ),
         Binding("ctrl+t", "toggle_theme", "Dark/light", id="app.theme", show=False),
+        Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
+        Binding("ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False),
     ]
 
     def __init__(
@@ -103,6 +107,7 @@ class MesomixApp(App[None]):
         self.user = user
         self.idle = IdleLock(idle, settings.clock.now())
         self._locked = False
+        self._opened: list[str] = []  # the modes of the person signed in
         self.start_error: Exception | None = None  # why the program could not be built
         super().__init__()
 
@@ -116,7 +121,7 @@ class MesomixApp(App[None]):
         return self._program.result()
 
     def on_mount(self) -> None:
-        self.set_interval(IDLE_CHECK_SECONDS, self.check_idle)
+        self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
         if self.user is not None:
             self._open_places(self.user)
             return
@@ -177,6 +182,7 @@ class MesomixApp(App[None]):
         places = places_for(Role(user.role))
         for place in places:
             self.add_mode(place.name, partial(place.screen_class(), self.services, user))
+        self._opened = [place.name for place in places]
         if places:
             self.switch_mode(places[0].name)
         else:
@@ -192,10 +198,52 @@ class MesomixApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No screen before sign-in; after it, F2–F6 always answer (action_go says when a
-        role has no work on a screen) but the palette offers only the role's screens."""
-        if action == "go":
-            return self.user is not None and not self._locked
+        role has no work on a screen) but the palette offers only the role's screens. A locked
+        session offers nothing but quitting: no palette, no help over the lock."""
+        if self._locked:
+            return action == "quit"
+        if action in ("go", "lock", "sign_out"):
+            return self.user is not None
         return True
+
+    def action_command_palette(self) -> None:
+        if not self._locked:  # the header's icon calls this directly, past check_action
+            super().action_command_palette()
+
+    def action_lock(self) -> None:
+        """Walking away from the terminal: lock now rather than after the idle minutes."""
+        if self.user is not None and not self._locked:
+            self._lock(self.user)
+
+    async def action_sign_out(self) -> None:
+        await self._sign_out("signed out")
+
+    async def _sign_out(self, reason: str) -> None:
+        """Close the person's screens (what was not dispensed or saved is dropped) and open
+        the sign-in screen for whoever comes next."""
+        user = self.user
+        if user is None:
+            return
+        self.user, self._locked = None, False
+        with contextlib.suppress(UnknownModeError):  # the sign-in of an earlier sign-out
+            await self.remove_mode(SIGNED_OUT)
+        self.add_mode(SIGNED_OUT, partial(SignInScreen, self.ready_services))
+        await self.switch_mode(SIGNED_OUT)
+        for name in self._opened:
+            await self.remove_mode(name)
+        self._opened = []
+        self._record_sign_out(user.name, reason)
+        self.notify(f"{user.display_name} signed out.", markup=False)
+
+    @work(thread=True, group="sign-out")
+    def _record_sign_out(self, name: str, reason: str) -> None:
+        try:
+            self.services.accounts.sign_out(name, reason)
+        except Exception as exc:  # the session is closed all the same; the trail says why not
+            self.call_from_thread(
+                partial(self.notify, severity="warning", markup=False),
+                f"The sign-out could not be recorded: {exc}",
+            )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.user, self.screen))
@@ -212,6 +260,11 @@ class MesomixApp(App[None]):
         yield SystemCommand("Help", "Keys, screens and what your role may do", self.action_help)
         if self.user is None:
             return
+        yield SystemCommand("Lock", "Lock the screen now (Ctrl+L)", self.action_lock)
+        yield SystemCommand(
+            "Sign out", "Close your screens so someone else can sign in (Ctrl+O)",
+            self.action_sign_out,
+        )  # fmt: skip
         for place in places_for(Role(self.user.role)):
             yield SystemCommand(
                 f"Go to {place.name}",
@@ -232,14 +285,21 @@ class MesomixApp(App[None]):
             self.idle.touch(self.settings.clock.now())
         await super().on_event(event)
 
-    def check_idle(self) -> None:
-        """Lock a signed-in session that has been idle too long; the password opens it again."""
+    def lock_if_idle(self) -> None:
+        """Lock a signed-in session that has been idle too long; the password opens it again.
+        (Not named check_idle: that is Textual's own, which repaints after a batch update.)"""
         if self.user is None or self._locked or not self.idle.locked(self.settings.clock.now()):
             return
-        self._locked = True
-        self.push_screen(LockScreen(self.services, self.user), self._unlocked)
+        self._lock(self.user)
 
-    def _unlocked(self, _ok: bool | None) -> None:
+    def _lock(self, user: SignedIn) -> None:
+        self._locked = True
+        self.push_screen(LockScreen(self.services, user), self._unlocked)
+
+    def _unlocked(self, ok: bool | None) -> None:
+        if not ok:  # someone else takes the terminal
+            self.call_later(self._sign_out, "signed out at the lock")
+            return
         self._locked = False
         self.idle.touch(self.settings.clock.now())
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from mesomix.db.tables import UserRow
 from mesomix.services.accounts import LOCKOUT, SignInRefused
-from mesomix.services.errors import PermissionDenied, ServiceError
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.uow import unit_of_work
 from tests.factories import PASSWORD, audit_rows
 
@@ -24,6 +24,21 @@ def test_sign_in_is_audited(clinic):
     signed = clinic.accounts.sign_in("sam", PASSWORD)
     assert (signed.name, signed.role) == ("sam", "staff")
     assert audit_rows(clinic)[-1].action == "sign_in"
+
+
+def test_signing_out_is_audited_with_its_reason(clinic):
+    clinic.accounts.sign_in("sam", PASSWORD)
+    clinic.accounts.sign_out("sam", "signed out at the lock")
+    last = audit_rows(clinic)[-1]
+    assert (last.action, last.user_name, last.reason) == (
+        "sign_out",
+        "sam",
+        "signed out at the lock",
+    )
+    before = len(audit_rows(clinic))
+    with pytest.raises(NotFound, match="no user named 'nobody'"):
+        clinic.accounts.sign_out("nobody", "signed out")
+    assert len(audit_rows(clinic)) == before  # nothing written
 
 
 def test_five_failures_lock_the_account_for_a_while(clinic):

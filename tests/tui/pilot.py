@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerState
 
@@ -31,3 +34,13 @@ async def settle(pilot: Pilot, rounds: int = 50) -> None:
             if worker.state is WorkerState.RUNNING:
                 with contextlib.suppress(WorkerCancelled):
                     await worker.wait()
+
+
+def screen_text(app: App[object]) -> str:
+    """What the terminal shows, line by line, as plain text (read from Textual's own SVG)."""
+    lines: dict[float, list[str]] = {}
+    for y, text in re.findall(
+        r'<text [^>]*y="([0-9.]+)"[^>]*>(.*?)</text>', app.export_screenshot()
+    ):
+        lines.setdefault(float(y), []).append(html.unescape(text).replace("\xa0", " "))
+    return "\n".join("".join(parts) for _, parts in sorted(lines.items()))

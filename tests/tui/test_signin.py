@@ -8,15 +8,17 @@ import sys
 import threading
 from datetime import timedelta
 
+from textual.app import App
 from textual.widgets import Input, Static
 
 from mesomix.bootstrap import Services, Settings, build
 from mesomix.cli import build_services, explain
+from mesomix.services.audit import show
 from mesomix.services.demo import load_demo
-from mesomix.tui.app import make_app, starting_app
+from mesomix.tui.app import MesomixApp, make_app, starting_app
 from mesomix.tui.screens.compose import ComposeScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignInScreen
-from tests.tui.pilot import settle
+from tests.tui.pilot import screen_text, settle
 
 SIZE = (100, 34)
 
@@ -63,7 +65,7 @@ async def test_an_idle_session_locks_and_the_password_opens_it(services):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         services.clock.advance(timedelta(minutes=6))
-        app.check_idle()
+        app.lock_if_idle()
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
         field = app.screen.query_one("#lock-password", Input)
@@ -142,3 +144,77 @@ def test_opening_the_app_loads_nothing_heavy_before_its_first_frame():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        what = app.screen.query(".what").first(Input)
+        what.value = "lidocaine"
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        assert "Locked — Sam Ortega" in screen_text(app)
+        assert "lidocaine" not in screen_text(app)  # the draft behind is not readable
+        for key in ("ctrl+p", "f1", "f3", "ctrl+o"):
+            if key == "ctrl+o":
+                break  # signing out is the lock screen's own key: the next test
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, LockScreen), key
+        await pilot.press(*"demo-staff-2026", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        assert app.screen.query(".what").first(Input).value == "lidocaine"  # nothing lost
+
+
+async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselves(services):
+    load_demo(services)
+    user = services.accounts.sign_in("sam", "demo-staff-2026")
+    app = make_app(services, user, idle=timedelta(minutes=5))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query(".what").first(Input).value = "biotin"
+        services.clock.advance(timedelta(minutes=6))
+        app.lock_if_idle()
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        assert app.user is None
+        said = [note.message for note in app._notifications]  # the toast: plain text, no markup
+        assert "Sam Ortega signed out." in said and all(isinstance(m, str) for m in said)
+        assert app.screen.query_one("#signin-name", Input).value == ""
+        await pilot.press("f2")  # nothing opens before someone signs in
+        assert isinstance(app.screen, SignInScreen)
+
+        await sign_in(pilot, "drchen", "demo-practitioner-2026")
+        assert isinstance(app.screen, ComposeScreen)
+        assert "Dr Mei Chen" in str(app.screen.query_one("#made-by").render())
+        assert app.screen.query(".what").first(Input).value == ""  # Sam's draft is gone
+
+        await pilot.press("ctrl+o")  # and signing out without the lock
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen)
+        await sign_in(pilot, "sam", "demo-staff-2026")
+        assert isinstance(app.screen, ComposeScreen)
+
+    trail = [(line.user_name, line.action, line.reason) for line in show(services.engine)]
+    assert ("sam", "sign_out", "signed out at the lock") in trail
+    assert ("drchen", "sign_out", "signed out") in trail
+
+
+def test_the_app_does_not_shadow_textuals_own_methods():
+    """An override of a Textual method by accident breaks Textual quietly: naming our idle
+    lock `check_idle` stopped the repaint after every screen switch. Every name the app shares
+    with Textual's App must be one we mean to override."""
+    meant = {
+        "__init__", "on_mount", "on_event", "check_action", "action_command_palette",
+        "action_help", "get_system_commands",
+    }  # fmt: skip
+    shared = {
+        name for name, value in vars(MesomixApp).items() if callable(value) and hasattr(App, name)
+    }
+    assert shared <= meant, shared - meant

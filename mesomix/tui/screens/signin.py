@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from mesomix.services.errors import ServiceError
@@ -154,10 +154,15 @@ class FirstAdminScreen(Screen[None]):
         self.query_one("#admin-problem", Static).update(Text(problem))
 
 
-class LockScreen(ModalScreen[bool]):
-    """The session went idle: the same person types their password again."""
+class LockScreen(Screen[bool]):
+    """The session went idle (or its person locked it): the work behind is hidden. The same
+    person types their password to go on; anyone else signs them out and signs in as themselves.
+    Dismissed with True when unlocked, False to sign out."""
 
-    BINDINGS = [Binding("escape", "noop", show=False)]
+    BINDINGS = [
+        Binding("escape", "noop", show=False),
+        Binding("ctrl+o", "sign_out", "Sign out", id="lock.sign_out"),
+    ]
 
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__()
@@ -165,30 +170,49 @@ class LockScreen(ModalScreen[bool]):
         self.user = user
 
     def compose(self) -> ComposeResult:
+        yield Header()
         with Vertical(id="signin-box"):
-            yield Label(
-                Text(f"Locked — {self.user.display_name}, type your password"), classes="box-title"
-            )
+            yield Label(Text(f"Locked — {self.user.display_name}"), classes="box-title")
             yield Input(placeholder="password", password=True, id="lock-password")
             yield Static("", id="lock-problem", classes="problem")
+            yield Static(
+                Text(
+                    f"Not {self.user.display_name}? Sign out (Ctrl+O): what was not dispensed "
+                    "or saved is dropped, then you sign in as yourself."
+                ),
+                id="lock-other",
+            )
+            yield Button("Sign out", id="lock-sign-out", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "mesomix — locked"
+        self.query_one("#lock-password", Input).focus()
 
     def action_noop(self) -> None:
         """Escape does not unlock."""
 
+    @on(Button.Pressed, "#lock-sign-out")
+    def action_sign_out(self) -> None:
+        self.dismiss(False)
+
     @on(Input.Submitted, "#lock-password")
     def _unlock(self, event: Input.Submitted) -> None:
-        self._check(event.value)
+        if event.value:
+            self._check(event.value)
 
     @work(thread=True, exclusive=True, group="unlock")
     def _check(self, password: str) -> None:
-        ok = self.services.accounts.verify(self.user.name, password)
-        self.app.call_from_thread(self._checked, ok)
+        try:
+            ok = self.services.accounts.verify(self.user.name, password)
+            problem = "wrong password (each failure counts towards the lockout)"
+        except Exception as exc:  # a database that cannot be asked does not unlock
+            ok, problem = False, f"the database could not be asked: {exc}"
+        self.app.call_from_thread(self._checked, ok, problem)
 
-    def _checked(self, ok: bool) -> None:
+    def _checked(self, ok: bool, problem: str) -> None:
         if ok:
             self.dismiss(True)
             return
         self.query_one("#lock-password", Input).value = ""
-        self.query_one("#lock-problem", Static).update(
-            "wrong password (each failure counts towards the lockout)"
-        )
+        self.query_one("#lock-problem", Static).update(Text(problem))
