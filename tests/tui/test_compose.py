@@ -11,7 +11,7 @@ from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
 from tests.factories import assert_ledger_exact, counts
-from tests.tui.pilot import settle
+from tests.tui.pilot import screen_text, settle
 
 SIZE = (100, 34)
 
@@ -162,7 +162,7 @@ async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
 
     from mesomix.db.tables import OverrideRow
     from mesomix.services.uow import unit_of_work
-    from mesomix.tui.screens.override import OverrideScreen
+    from mesomix.tui.screens.override import OverrideScreen, SignOff
 
     app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
@@ -176,6 +176,15 @@ async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, OverrideScreen)
+        (sign_off,) = dialog.query(SignOff)
+        assert app.focused is sign_off  # the first Tab stop is the finding, not its frame
+        shown = " ".join(screen_text(app).split())
+        assert "[x] sign off" in shown
+        assert sign_off.finding.message.split()[-1] in shown  # the whole finding, not one line
+        await pilot.press("space")
+        assert not sign_off.chosen and "[ ] leave" in screen_text(app)
+        await pilot.press("space", "enter")  # Enter goes on; it does not untick
+        assert sign_off.chosen and app.focused is dialog.query_one("#override-practitioner")
         dialog.query_one("#override-practitioner", Select).value = "drchen"
         await type_into(
             pilot, dialog.query_one("#override-password", Input), "demo-practitioner-2026"

@@ -6,17 +6,54 @@ stores the override with the batch, or refuses and writes nothing.
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from mesomix.domain.findings import Finding
 from mesomix.domain.overrides import REASONS
 from mesomix.services.mixtures import Signature
+
+
+class SignOff(Static, can_focus=True):
+    """One blocking finding, to sign off or to leave: said in words, not by colour alone, and
+    shown whole (a finding cut to one line cannot be signed in good conscience). Space or a click
+    changes it; Enter goes on to the next field and changes nothing."""
+
+    BINDINGS = [
+        Binding("space", "toggle", "Sign off / leave", id="override.toggle"),
+        Binding("enter", "app.focus_next", show=False),
+    ]
+
+    chosen: reactive[bool] = reactive(True)
+
+    def __init__(self, finding: Finding, *, id: str) -> None:
+        super().__init__(id=id, classes="sign-off -chosen")
+        self.finding = finding
+
+    def render(self) -> Table:
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(width=12, no_wrap=True)
+        grid.add_column(ratio=1)
+        mark = "[x] sign off" if self.chosen else "[ ] leave"
+        grid.add_row(Text(mark, style="bold"), Text(self.finding.message))
+        return grid
+
+    def watch_chosen(self, chosen: bool) -> None:
+        self.set_class(chosen, "-chosen")
+
+    def action_toggle(self) -> None:
+        self.chosen = not self.chosen
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.chosen = not self.chosen
 
 
 class OverrideScreen(ModalScreen[list[Signature] | None]):
@@ -29,28 +66,39 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="override-box"):
-            yield Label("Override — a practitioner signs", id="override-title")
-            with VerticalScroll(id="override-findings"):
+            yield Label("Override — a practitioner signs off", id="override-title")
+            yield Static("Space signs off a finding or leaves it; Tab goes on.", id="override-how")
+            findings = VerticalScroll(id="override-findings")
+            findings.can_focus = False  # Tab goes to the findings themselves, not their frame
+            with findings:
                 for index, finding in enumerate(self._findings):
-                    yield Checkbox(Text(finding.message), value=True, id=f"finding-{index}")
+                    yield SignOff(finding, id=f"finding-{index}")
             yield Select[str](
                 [(Text(name), code) for name, code in self._practitioners],
                 prompt="Practitioner",
                 id="override-practitioner",
+                compact=True,
             )
             yield Input(
-                placeholder="password (your signature)", password=True, id="override-password"
+                placeholder="password (your signature)",
+                password=True,
+                id="override-password",
+                compact=True,
             )
             yield Select[str](
                 [(label, code) for code, label in REASONS.items()],
                 prompt="Reason",
                 id="override-reason",
+                compact=True,
             )
-            yield Input(placeholder="why, in a few words", id="override-why")
+            yield Input(placeholder="why, in a few words", id="override-why", compact=True)
             yield Static("", id="override-problem")
             with Horizontal(id="override-buttons"):
-                yield Button("Sign", id="override-sign", variant="warning")
-                yield Button("Cancel", id="override-cancel")
+                yield Button("Sign", id="override-sign", variant="warning", compact=True)
+                yield Button("Cancel", id="override-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#finding-0", SignOff).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -66,13 +114,9 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
         reason = self.query_one("#override-reason", Select).value
         password = self.query_one("#override-password", Input).value
         why = self.query_one("#override-why", Input).value
-        chosen = [
-            f
-            for i, f in enumerate(self._findings)
-            if self.query_one(f"#finding-{i}", Checkbox).value
-        ]
+        chosen = [sign.finding for sign in self.query(SignOff) if sign.chosen]
         problem = (
-            "tick at least one finding"
+            "sign off at least one finding (Space on it)"
             if not chosen
             else "choose the practitioner"
             if not isinstance(practitioner, str)
