@@ -75,7 +75,7 @@ class MesomixApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "mesomix"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),  # in Help: the footer is full
         Binding("f1", "help", "Help", id="app.help"),
         *(
             Binding(  # in Help and the palette; the footer keeps to what fits in 80 columns
@@ -278,7 +278,7 @@ class MesomixApp(App[None]):
                 and binding.description
                 and screen.check_action(name, ()) is not False
             ):
-                yield SystemCommand(binding.description, f"{binding.key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
+                yield SystemCommand(binding.tooltip or binding.description, f"{binding.key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not self._locked:

@@ -3,6 +3,8 @@ database checked afterwards, not only the screen."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from textual.widgets import Button, DataTable, Input, Select, Static
 
@@ -241,3 +243,28 @@ async def test_a_misspelt_ingredient_is_offered_its_right_name(demo):
         what = app.screen.query(".ingredient-row").first().query(Input).first().value
         assert "panthenol" in what.lower()
         assert not any("not a substance or product" in f for f in findings(app.screen))
+
+
+async def test_the_purpose_and_immediate_use_chosen_in_compose_go_into_the_batch(demo):
+    from sqlmodel import select
+
+    from mesomix.db.tables import BatchRow
+    from mesomix.services.uow import unit_of_work
+
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0003")
+        app.screen.query_one("#purpose", Select).value = "pain"
+        app.screen.query_one("#storage", Select).value = "immediate"
+        await compose(pilot, ("lidocaine", "20 mg"), final="5 mL")
+        assert any("immediate use" in text and "4 h" in text for text in findings(app.screen))
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelScreen)
+
+    with unit_of_work(demo.engine) as session:
+        batch = session.exec(select(BatchRow).order_by(BatchRow.id.desc())).first()
+    assert batch.patient_id is not None and batch.purpose == "pain"
+    assert batch.beyond_use_at - batch.created_at == timedelta(hours=4)
+    assert "immediate use" in batch.beyond_use_rule

@@ -39,6 +39,12 @@ from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
 FROM_WIDTH, DELIVERS_WIDTH = 22, 18  # the plan fits beside the ingredients at 80 columns
+# How a mixture is kept until given: (shown, storage, compounding category).
+KEEPING = {
+    "room": ("room temp.", "room", "category_1"),
+    "refrigerated": ("refrigerated", "refrigerated", "category_1"),
+    "immediate": ("immediate use", "room", "immediate_use"),
+}
 
 
 def _sign_note(finding: Finding, signed: set[str]) -> str:
@@ -70,12 +76,12 @@ class IngredientRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="substance or product",
+            placeholder="ingredient",
             classes="what",
             suggester=self._suggester,
             compact=True,
         )
-        yield Input(placeholder="amount: 40 mg, 0.5 mL", classes="amount", compact=True)
+        yield Input(placeholder="e.g. 40 mg", classes="amount", compact=True)
 
     def ingredient(self) -> DraftIngredient | None:
         """What the row holds; None while the row is still being mounted."""
@@ -157,6 +163,12 @@ class ComposeScreen(Screen[None]):
         yield Header()
         with Horizontal(id="people"):
             yield Select[str]([], prompt="Patient", id="patient", compact=True)
+            yield Select[str](
+                [(purpose, purpose) for purpose in PURPOSES],
+                prompt="Purpose",
+                id="purpose",
+                compact=True,
+            )
             yield Label(Text(f"made by {self.user.display_name} ({self.user.role})"), id="made-by")
         yield Static("Choose a patient.", id="patient-info")
         with Horizontal(id="work"):
@@ -168,10 +180,11 @@ class ComposeScreen(Screen[None]):
                 yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
                 yield VerticalScroll(id="findings")
         with Horizontal(id="bottom"):
-            yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
+            yield Input(placeholder="final volume: 5 mL", id="final-volume", compact=True)
             yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
             yield Select[str](
-                [("room temp.", "room"), ("refrigerated", "refrigerated")],
+                # How it is kept until given sets the beyond-use date (data/beyond_use.toml).
+                [(shown, value) for value, (shown, _, _) in KEEPING.items()],
                 value="room",
                 allow_blank=False,
                 id="storage",
@@ -261,6 +274,8 @@ class ComposeScreen(Screen[None]):
         patient = self.query_one("#patient", Select).value
         diluent = self.query_one("#diluent", Select).value
         storage = self.query_one("#storage", Select).value
+        _, kept, category = KEEPING[storage if isinstance(storage, str) else "room"]
+        purpose = self.query_one("#purpose", Select).value
         return DraftMixture(
             ingredients=tuple(
                 item for row in self.query(IngredientRow) if (item := row.ingredient()) is not None
@@ -268,8 +283,9 @@ class ComposeScreen(Screen[None]):
             final_volume=self.query_one("#final-volume", Input).value,
             diluent=diluent if isinstance(diluent, str) else None,
             patient=patient if isinstance(patient, str) else None,
-            storage=storage if isinstance(storage, str) else "room",
-            purpose=self._origin.purpose if self._origin else "",
+            storage=kept,
+            category=category,
+            purpose=purpose if isinstance(purpose, str) else "",
             formula_version=self._origin.formula_version if self._origin else None,
         )
 
@@ -298,7 +314,11 @@ class ComposeScreen(Screen[None]):
             self.query_one("#patient", Select).value = draft.patient
         if draft.diluent:
             self.query_one("#diluent", Select).value = draft.diluent
-        self.query_one("#storage", Select).value = draft.storage
+        self.query_one("#storage", Select).value = next(
+            (key for key, (_, kept, cat) in KEEPING.items() if (kept, cat) == (draft.storage, draft.category)),
+            "room",
+        )  # fmt: skip
+        self.query_one("#purpose", Select).value = draft.purpose or Select.BLANK
         self._say("Started from a formula: check the amounts, then dispense (F9).")
 
     def action_add_ingredient(self) -> None:
@@ -318,8 +338,11 @@ class ComposeScreen(Screen[None]):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    def _changed(self) -> None:
-        """Any change to the draft: signatures were for the mixture as it was, so they go."""
+    def _changed(self, event: Input.Changed | Select.Changed | None = None) -> None:
+        """Any change to the draft: signatures were for the mixture as it was, so they go.
+        (The purpose is only recorded: it changes neither the checks nor the signatures.)"""
+        if isinstance(event, Select.Changed) and event.select.id == "purpose":
+            return
         if self._signatures:
             self._signatures = []
             self._say("The mixture changed: the overrides signed for it no longer hold.")
@@ -559,7 +582,9 @@ class ComposeScreen(Screen[None]):
             "Save this mixture as a formula",
             [
                 FormField("name", "Name", "e.g. hair restoration"),
-                FormField("purpose", "Purpose", choices=[(p, p) for p in PURPOSES]),
+                FormField(
+                    "purpose", "Purpose", choices=[(p, p) for p in PURPOSES], value=draft.purpose
+                ),
                 FormField("description", "Description"),
                 FormField("note", "Note", "what changed, for a new version"),
             ],

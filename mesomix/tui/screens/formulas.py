@@ -63,12 +63,16 @@ class FormulasScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Formulas"
+        # At 80 columns: the purpose is in the card, and amounts come first so no name
+        # pushes them out of sight; names and notes wrap.
         columns(
-            self.query_one("#formula-list", DataTable),
-            ("Formula", 24), ("Purpose", 14), ("v", 3), ("Volume", 7),
+            self.query_one("#formula-list", DataTable), ("Formula", 24), ("v", 2), ("Volume", 7)
+        )
+        columns(self.query_one("#formula-ingredients", DataTable), ("Amount", 10), ("What", 22))
+        columns(
+            self.query_one("#formula-versions", DataTable),
+            ("v", 2), ("Saved", 10), ("By: note", 18),
         )  # fmt: skip
-        self.query_one("#formula-ingredients", DataTable).add_columns("What", "Amount")
-        self.query_one("#formula-versions", DataTable).add_columns("v", "Saved", "By", "Note")
         self.query_one("#formula-list", DataTable).focus()
         self.reload()
 
@@ -89,7 +93,6 @@ class FormulasScreen(WorkScreen):
             for formula in message.formulas:
                 table.add_row(
                     Text(short(formula.name, 24)),
-                    Text(short(formula.purpose or "—", 14)),
                     str(formula.latest_version),
                     Text(formula.final_volume or "—"),
                     key=formula.code,
@@ -121,7 +124,7 @@ class FormulasScreen(WorkScreen):
         ingredients = self.query_one("#formula-ingredients", DataTable)
         ingredients.clear()
         for item in latest.ingredients:
-            ingredients.add_row(Text(item.what), Text(item.amount))
+            ingredients.add_row(Text(item.amount, style="bold"), Text(item.what), height=None)
         versions = self.query_one("#formula-versions", DataTable)
         versions.clear()
         for version in reversed(formula.versions):
@@ -130,7 +133,9 @@ class FormulasScreen(WorkScreen):
                 if version.created_at
                 else ""
             )
-            versions.add_row(str(version.number), saved, Text(version.created_by), Text(short(version.note, 40)))  # fmt: skip
+            note = Text(version.created_by, style="bold")
+            note.append(f": {version.note}" if version.note else "")
+            versions.add_row(str(version.number), saved, note, height=None)
 
     def _formula_or_say(self) -> FormulaSummary | None:
         if self._chosen is None or self._chosen not in self._formulas:

@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
             yield Label("mesomix — help", classes="form-title")
             yield Static(Text(GENERAL))
             keys = [
-                f"{b.key.split(',')[0]:<10} {b.description}"
+                f"{b.key.split(',')[0]:<10} {b.tooltip or b.description}"
                 for b in self._came_from.BINDINGS
                 if isinstance(b, Binding)
                 and b.description

@@ -29,6 +29,8 @@ from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, sho
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
+ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
+MIXTURE_WIDTH = 19
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
 
 
@@ -38,10 +40,11 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 class PatientsScreen(WorkScreen):
     BINDINGS = [
-        Binding("ctrl+f", "find", "Find", id="patients.find"),
-        Binding("n", "new_patient", "New patient", id="patients.new"),
+        # Short words in the footer (80 columns), the full ones in Help and the palette.
+        Binding("ctrl+f", "find", "Find", id="patients.find", show=False),
+        Binding("n", "new_patient", "New", id="patients.new", tooltip="New patient"),
         Binding("w", "weight", "Weight", id="patients.weight"),
-        Binding("a", "add_allergy", "Add allergy", id="patients.allergy"),
+        Binding("a", "add_allergy", "Allergy", id="patients.allergy", tooltip="Add an allergy"),
         Binding("c", "code_allergy", "Code", id="patients.code"),
         Binding("v", "verify('confirmed')", "Confirm", id="patients.confirm"),
         Binding("x", "verify('refuted')", "Refute", id="patients.refute"),
@@ -75,7 +78,9 @@ class PatientsScreen(WorkScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="find a patient: name or reference", id="patient-find", compact=True
+            placeholder="find a patient: name or reference (Ctrl+F)",
+            id="patient-find",
+            compact=True,
         )
         with Horizontal(id="patients-work"):
             yield DataTable(id="patient-list", cursor_type="row", zebra_stripes=True)
@@ -90,13 +95,13 @@ class PatientsScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Patients"
-        columns(self.query_one("#patient-list", DataTable), ("Ref", 8), ("Name", 18), ("Weight", 9))
-        self.query_one("#allergy-list", DataTable).add_columns(
-            "Allergen", "Verification", "Criticality", "Reaction"
-        )
-        self.query_one("#history-list", DataTable).add_columns(
-            "Batch", "Made", "Volume", "Purpose", "Contents"
-        )
+        # At 80 columns the list keeps the whole weight; the details wrap rather than cut.
+        columns(self.query_one("#patient-list", DataTable), ("Ref", 6), ("Name", 17), ("Weight", 8))
+        columns(self.query_one("#allergy-list", DataTable), ("Allergy", ALLERGY_WIDTH))
+        columns(
+            self.query_one("#history-list", DataTable),
+            ("Batch", 5), ("Made", 10), ("Mixture", MIXTURE_WIDTH),
+        )  # fmt: skip
         self.query_one("#patient-list", DataTable).focus()  # letters are actions here, not typing
         self.reload()
 
@@ -133,7 +138,7 @@ class PatientsScreen(WorkScreen):
                 if matches(typed, patient.name, patient.ref):
                     table.add_row(
                         Text(patient.ref),
-                        Text(short(patient.name, 18)),
+                        Text(short(patient.name, 17)),
                         Text(_weight(patient, missing="—")),
                         key=patient.ref,
                     )
@@ -164,18 +169,26 @@ class PatientsScreen(WorkScreen):
         with same_row(allergies):
             allergies.clear()
             for allergy in patient.allergies:
-                allergies.add_row(
-                    Text(self._allergen(allergy)),
-                    Text(allergy.verification),
-                    Text(allergy.criticality),
-                    Text("; ".join(r.manifestation for r in allergy.reactions)),
-                    key=str(allergy.id),
-                )
+                allergies.add_row(self._allergy_line(allergy), key=str(allergy.id), height=None)
         self._history(ref)
 
     def _allergen(self, allergy: Allergy) -> str:
         label = allergy.label(self._catalog) if self._catalog else allergy.text
         return label if allergy.coded else f"{label} (not coded)"
+
+    def _allergy_line(self, allergy: Allergy) -> Text:
+        """The allergen, then how sure and how serious, then the reaction: wrapped to the
+        column, never cut (criticality is what a practitioner reads first after the name)."""
+        refuted = allergy.verification == "refuted"
+        line = Text(self._allergen(allergy), style="strike dim" if refuted else "bold")
+        line.append(f" · {allergy.verification}")
+        if not refuted:
+            line.append(" · criticality ")
+            line.append(allergy.criticality, style="bold" if allergy.criticality != "low" else "")
+        reactions = "; ".join(r.manifestation for r in allergy.reactions)
+        if reactions:
+            line.append(f" · {reactions}")
+        return line
 
     @work(thread=True, exclusive=True, group="history")
     def _history(self, ref: str) -> None:
@@ -193,13 +206,15 @@ class PatientsScreen(WorkScreen):
         table.clear()
         self._batches = message.history
         for batch in message.history:
+            what = Text(f"{batch.final_volume_ul / 1000:g} mL", style="bold")
+            what.append(f" {batch.purpose}: " if batch.purpose else ": ")
+            what.append(batch.contents)
             table.add_row(
                 str(batch.batch_id),
-                f"{batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d %H:%M}",
-                f"{batch.final_volume_ul / 1000:g} mL",
-                Text(batch.purpose or "—"),
-                Text(batch.contents),
+                f"{batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d}",
+                what,
                 key=str(batch.batch_id),
+                height=None,
             )
 
     # --- actions --------------------------------------------------------------------------
