@@ -159,7 +159,7 @@ def build(settings: Settings) -> Services:
         engine=engine,
         catalog=catalog,
         mixtures=MixtureService(engine, catalog, settings.clock),
-        stock=StockService(engine, settings.clock),
+        stock=StockService(engine, settings.clock, catalog),
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=(ReadOnlyAccounts if database_info(engine).read_only else AccountService)(

@@ -224,7 +224,13 @@ def parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="the manager's reports, as a table, CSV or XLSX")
     report.add_argument("name", choices=REPORTS)
-    report.add_argument("lot_id", nargs="?", type=int, help="the lot, for the recall report")
+    report.add_argument(
+        "lot", nargs="?", default="", help="for recall: the lot number as printed on the box"
+    )
+    report.add_argument(
+        "--product", default="", help="for recall: the product, when several share the lot number"
+    )
+    report.add_argument("--lot-id", type=int, help="for recall: the lot by its id instead")
     report.add_argument("--format", choices=FORMATS, default="table", dest="form")
     report.add_argument("--output", type=Path, metavar="FILE")
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
@@ -834,12 +840,17 @@ class ProgressBar:
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
-    if args.name == "recall" and args.lot_id is None:
-        raise BadInput("the recall report needs a lot: mesomix report recall LOT_ID")
+    if args.name == "recall" and args.lot_id is None and not args.lot.strip():
+        raise BadInput("the recall report needs a lot: mesomix report recall LOT_NUMBER")
+    if args.name != "recall" and (args.lot or args.product or args.lot_id is not None):
+        raise BadInput(f"a lot and --product go with the recall report, not {args.name}")
+    if args.lot_id is not None and args.lot:
+        raise BadInput("give the lot number or --lot-id, not both")
     if args.form == "xlsx" and args.output is None:
         raise BadInput("an XLSX report needs --output FILE")
     frame = _services(args).reports.report(
-        args.actor, args.name, period=args.period, periods=args.periods, lot_id=args.lot_id
-    )
+        args.actor, args.name, period=args.period, periods=args.periods,
+        lot_id=args.lot_id, lot=args.lot, product=args.product,
+    )  # fmt: skip
     print(export(frame, args.form, args.output), file=out)
     return 0

@@ -582,6 +582,33 @@ def test_reports_from_the_command_line(demo_db, tmp_path, capsys):
     assert "1 to 60 periods" in capsys.readouterr().err
 
 
+def test_the_recall_report_takes_the_lot_number_on_the_box(demo_db, capsys):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{demo_db}")
+    with engine.connect() as connection:
+        lot_id, number = connection.execute(
+            sa.text(
+                "SELECT lot.id, lot.lot_number FROM movement JOIN lot ON lot.id = movement.lot_id "
+                "WHERE movement.kind = 'dispense' ORDER BY lot.id LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
+    status, printed = run("--db", demo_db, "report", "recall", number.lower(), "--user", "nadia")
+    assert status == 0 and "P-00" in printed and number in printed
+    assert run("--db", demo_db, "report", "recall", "--lot-id", str(lot_id), "--user", "nadia") == (
+        status,
+        printed,
+    )
+    assert run("--db", demo_db, "report", "recall", "NOPE-1", "--user", "nadia")[0] == 2
+    assert "no lot numbered 'NOPE-1'" in capsys.readouterr().err
+    argv = ("--db", demo_db, "report", "recall", number, "--product", "kybella", "--user", "nadia")
+    assert run(*argv)[0] == 2
+    assert f"lot {number} is on record for" in capsys.readouterr().err
+    assert run("--db", demo_db, "report", "stock", number, "--user", "nadia")[0] == 2
+    assert "go with the recall report" in capsys.readouterr().err
+
+
 def test_import_from_the_command_line(demo_db, tmp_path, capsys):
     from mesomix.domain.units import data_dir
 

@@ -15,7 +15,7 @@ from mesomix.reports import queries
 from mesomix.services.actors import require
 from mesomix.services.audit import denials_recorded
 from mesomix.services.errors import ServiceError
-from mesomix.services.inventory import InventoryService
+from mesomix.services.inventory import InventoryService, LotRef
 from mesomix.services.uow import unit_of_work
 
 REPORTS = (
@@ -58,31 +58,20 @@ class ReportService:
         period: str = "month",
         periods: int | None = None,
         lot_id: int | None = None,
+        lot: str = "",
+        product: str = "",
     ) -> pd.DataFrame:
         """One report, by name; the query runs in the database, the frame holds its result.
+
+        The recall report is of one lot: its number as printed on the box (`lot`, with the
+        `product` where several products have a lot so numbered), or its id.
 
         The usage report covers the last `periods` weeks or months (13 weeks or 12 months unless
         told), the current one included."""
         if name not in REPORTS:
             raise ServiceError(f"unknown report '{name}': use one of {', '.join(REPORTS)}")
         if name == "recall":
-            if lot_id is None:
-                raise ServiceError("the recall report needs a lot")
-            lines = self._inventory.recall_trace(user, lot_id)
-            return pd.DataFrame(
-                [
-                    (
-                        ln.batch_id,
-                        ln.made_at,
-                        ln.patient_ref,
-                        ln.patient_name,
-                        _ml(ln.volume_ul),
-                        ln.made_by,
-                    )
-                    for ln in lines
-                ],
-                columns=["batch", "made_at", "patient_ref", "patient", "volume_ml", "made_by"],
-            )
+            return self.recall(user, lot, product, lot_id=lot_id)[1]
         if period not in queries.PERIODS:
             raise ServiceError(f"period '{period}' is not one of {', '.join(queries.PERIODS)}")
         periods = DEFAULT_PERIODS[period] if periods is None else periods
@@ -96,6 +85,30 @@ class ReportService:
             connection = session.connection()
             frame = self._frame(connection, name, period, periods)
         return frame
+
+    def recall(
+        self, user: str, lot: str, product: str = "", *, lot_id: int | None = None
+    ) -> tuple[LotRef, pd.DataFrame]:
+        """Every batch and patient that received a lot, found by the number on the box (or by
+        its id); the lot, to say which was found, and the frame, each row naming it too."""
+        if lot_id is None and not lot.strip():
+            raise ServiceError("the recall report needs a lot: the lot number on the box")
+        ref = (
+            self._inventory.find_lot(user, lot, product)
+            if lot_id is None
+            else self._inventory.lot_ref(user, lot_id)
+        )
+        lines = self._inventory.recall_trace(user, ref.lot_id)
+        frame = pd.DataFrame(
+            [
+                (ln.batch_id, ln.made_at, ln.patient_ref, ln.patient_name, ln.volume_ul, ln.made_by)
+                for ln in lines
+            ],
+            columns=["batch", "made_at", "patient_ref", "patient", "volume_ul", "made_by"],
+        )
+        frame.insert(4, "volume_ml", _ml(frame.pop("volume_ul")))
+        frame["lot_number"], frame["product"] = ref.lot_number, ref.product_code
+        return ref, frame
 
     @staticmethod
     def _read(connection: sa.Connection, query: sa.Select[tuple[object, ...]]) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""The demo data set: people from data/demo, stock generated around today, a little history.
+"""The demo data set: people from data/demo, stock generated around today, a little history, and
+reorder levels for a few products (data/demo/stock.toml) so the low-stock list shows something.
 
 Lots are received and mixtures dispensed through the real services with a back-dated clock, so the
 demo ledger is what a clinic's would be: every lot's stock is the sum of its movements.
@@ -131,13 +132,26 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
     formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)  # type: ignore[attr-defined]
+    reorder = _reorder_levels(services)
     return {
         "users": len(people["user"]),
         "patients": len(people["patient"]),
         "lots": lots,
         "batches": batches,
         "formulas": formulas,
+        "reorder levels": reorder,
     }
+
+
+def _reorder_levels(services: object) -> int:
+    """The demo's reorder levels, set by the demo manager through the inventory service (each
+    with its audit row, as a manager's would be)."""
+    stock = tomllib.loads((data_dir() / "demo" / "stock.toml").read_text(encoding="utf-8"))
+    for level in stock["reorder"]:
+        services.inventory.set_reorder(  # type: ignore[attr-defined]
+            DEMO_MANAGER, level["product"], level["level"], level["quantity"]
+        )
+    return len(stock["reorder"])
 
 
 def _lot_number(rng: random.Random) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mesomix.domain.text import readable
 
 
@@ -11,6 +13,14 @@ class ServiceError(Exception):
 
     def __init__(self, message: object = "", *args: object) -> None:
         super().__init__(readable(str(message)), *args)
+
+
+class Refusals(ServiceError):
+    """Refused for several reasons, one a line (a form shows each on its own line): every line
+    made safe on its own, so the line breaks between them are kept and nothing inside forges one."""
+
+    def __init__(self, lines: Sequence[object]) -> None:
+        Exception.__init__(self, "\n".join(readable(str(line)) for line in lines))
 
 
 class NotFound(ServiceError):

@@ -7,6 +7,7 @@ corrects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from mesomix.db.tables import (
     UserRow,
 )
 from mesomix.domain.allocation import LotStatus
+from mesomix.domain.catalog import fold
 from mesomix.domain.inventory import (
     CORRECTABLE,
     LotBalance,
@@ -38,9 +40,11 @@ from mesomix.domain.text import fits_bigint, plain_text, storable
 from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
-from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.errors import NotFound, Refusals, ServiceError
+from mesomix.services.stock import product_line
 from mesomix.services.uow import unit_of_work
 
+_WORD = re.compile(r"[^\W_]+")
 STATUSES = (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.RECALLED)
 
 
@@ -52,6 +56,17 @@ class RecallLine:
     patient_name: str
     volume_ul: int  # drawn from the lot into that batch
     made_by: str
+
+
+@dataclass(frozen=True)
+class LotRef:
+    """A lot as a person names it: the number printed on the box, and whose product it is."""
+
+    lot_id: int
+    lot_number: str
+    product_code: str
+    product_name: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -292,6 +307,21 @@ class InventoryService:
                 record_id=product_code, old=old, new={"reorder_level": level, "reorder_quantity": quantity},
             ))  # fmt: skip
 
+    def set_reorder_typed(self, user: str, product_code: str, level: str, quantity: str) -> None:
+        """The reorder level and quantity as typed into a form: each checked with its own
+        message (text, a negative number, too many), nothing written unless both are right."""
+        problems: list[str] = []
+        numbers = [
+            _containers_typed(typed, what, smallest, problems)
+            for typed, what, smallest in (
+                (level, "reorder level", 0),
+                (quantity, "order quantity", 1),
+            )
+        ]
+        if problems:
+            raise Refusals(problems)
+        self.set_reorder(user, product_code, numbers[0] or 0, numbers[1] or 0)
+
     def low_stock(self, user: str) -> list[LowStock]:
         """Products at or below their reorder level, counting sealed containers in usable lots."""
         today = self._clock.today()
@@ -330,6 +360,54 @@ class InventoryService:
                     )
             return found
 
+    # --- lots by the number on the box ----------------------------------------------------
+
+    def find_lot(self, user: str, typed: str, product: str = "") -> LotRef:
+        """The lot a person means by the lot number printed on the box, and the product when
+        the same number is on record for several (a name, part of one, or the code).
+
+        With no product given, a text that is no lot number whole is read as a lot number
+        followed by the product ("LD2301 lidocaine 2 mL"). Lots used up are found too: a
+        recall concerns them most. The number is matched as typed, then ignoring case."""
+        text, wanted = typed.strip(), product.strip()
+        if not text:
+            raise ServiceError("type the lot number as printed on the box")
+        if not plain_text(text, 200) or not plain_text(wanted, 200) or not storable(text + wanted):
+            raise ServiceError("a lot number and a product are a line of printable characters")
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_STOCK)
+            lots = _numbered(session, text)
+            if not lots and not wanted and " " in text:
+                text, wanted = (part.strip() for part in text.split(" ", 1))
+                lots = _numbered(session, text)
+        if not lots:
+            raise NotFound(f"no lot numbered '{text}' is on record: check the number on the box")
+        mine = [ref for ref in lots if _names(wanted, ref)] if wanted else lots
+        if len(mine) == 1:
+            return mine[0]
+        if len({ref.product_code for ref in mine}) == 1:  # "ab1" and "AB1" of one product
+            numbers = " or ".join(ref.lot_number for ref in mine)
+            raise ServiceError(f"{mine[0].product_name} has lots {numbers}: type it as on the box")
+        if not mine:
+            raise NotFound(f"lot {text} is on record for {_listed(lots)} — not for '{wanted}'")
+        raise ServiceError(
+            f"lot number {text} is on record for {len(mine)} products — add the product after "
+            f"the number, e.g. '{text} {mine[0].product_code}': {_listed(mine)}"
+        )
+
+    def lot_ref(self, user: str, lot_id: int) -> LotRef:
+        """A lot by its id (the screens' selected row, a script), named as find_lot names it."""
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.VIEW_STOCK)
+            lot, product = self._lot(session, lot_id)
+            return LotRef(lot.id or 0, lot.lot_number, product.code, product.name, lot.status)
+
     # --- helpers --------------------------------------------------------------------------
 
     @staticmethod
@@ -366,6 +444,59 @@ def volume_ul(text: str, what: str = "volume") -> int:
 
 MAX_CONTAINERS = 100_000  # as many as one receipt may bring
 MAX_NOTE = 500
+
+
+def _containers_typed(typed: str, what: str, smallest: int, problems: list[str]) -> int | None:
+    """A number of containers typed into a form, or None with the reason added to `problems`."""
+    text = typed.strip()
+    if not text:
+        problems.append(f"{what}: type a number of containers, e.g. 10")
+        return None
+    digits = text[1:] if text[0] in "-−" else text
+    if not digits.isascii() or not digits.isdigit():
+        problems.append(f"{what}: '{text}' is not a whole number of containers")
+        return None
+    if digits != text:
+        problems.append(f"{what}: {text} is below zero: a number of containers cannot be")
+        return None
+    value = int(digits)
+    if value < smallest:
+        problems.append(f"{what}: at least {smallest} container")
+        return None
+    if value > MAX_CONTAINERS:
+        problems.append(f"{what}: {value:,} is more than {MAX_CONTAINERS:,} containers")
+        return None
+    return value
+
+
+def _numbered(session: Session, typed: str) -> list[LotRef]:
+    """The lots on record with this lot number: as typed if any, else ignoring case."""
+    query = (
+        select(LotRow.id, LotRow.lot_number, ProductRow.code, ProductRow.name, LotRow.status)
+        .join(ProductRow, ProductRow.code == LotRow.product_code)
+        .order_by(ProductRow.name, LotRow.id)
+    )
+    for matching in (LotRow.lot_number == typed, func.upper(LotRow.lot_number) == typed.upper()):
+        found = [LotRef(*row) for row in session.exec(query.where(matching))]
+        if found:
+            return found
+    return []
+
+
+def _names(typed: str, lot: LotRef) -> bool:
+    """Whether a typed product names the lot's product: its code, or every typed word the
+    start of a word of its name or code ("lido 2 ml" names lidocaine 2 mL ampoules)."""
+    if typed.strip().casefold() == lot.product_code.casefold():
+        return True
+    words = _WORD.findall(fold(f"{lot.product_name} {lot.product_code}"))
+    return all(any(word.startswith(part) for word in words) for part in _WORD.findall(fold(typed)))
+
+
+def _listed(lots: list[LotRef]) -> str:
+    return "; ".join(
+        f"{product_line(ref.product_name, ref.product_code, 72)} (lot {ref.lot_number})"
+        for ref in lots
+    )
 
 
 def _check_note(note: str) -> None:

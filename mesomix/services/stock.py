@@ -13,15 +13,20 @@ from sqlmodel import Session, func, select
 from mesomix.clock import Clock
 from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
-from mesomix.domain.catalog import Catalog
+from mesomix.domain.catalog import Catalog, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import price_cents
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
-from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.catalog import CatalogService
+from mesomix.services.errors import NotFound, Refusals, ServiceError
 from mesomix.services.uow import unit_of_work
+
+CANDIDATES_NAMED = 3  # products named when a typed name fits several; the others are counted
+CANDIDATE_LINE = 70  # a named product and its code fit one line of a form at 80 columns
+_SEARCHED = 25  # catalogue hits read to tell one product from several
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,33 @@ class LotLine:
     open_ul: int
     opened_at: datetime | None
     container_volume_ul: int
+    reorder_level: int | None = None  # the product's, in containers
+    reorder_quantity: int | None = None
 
     @property
     def sealed_containers(self) -> int:
         return (self.on_hand_ul - self.open_ul) // self.container_volume_ul
+
+
+@dataclass(frozen=True)
+class ProductChoice:
+    """What a typed product name or code comes to: the one product it means (`code`), or why
+    it means none (`problem`), with the products it fits equally well when there are several."""
+
+    typed: str
+    code: str = ""
+    name: str = ""
+    candidates: tuple[tuple[str, str], ...] = ()  # (code, name)
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class ReceivedLot:
+    lot_id: int
+    product_code: str
+    product_name: str
+    lot_number: str
+    containers: int
 
 
 def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
@@ -85,10 +113,21 @@ def usable_by_product(
     }
 
 
+def product_line(name: str, code: str, width: int = CANDIDATE_LINE) -> str:
+    """A product named on one line with its whole code (what to type): the name is cut from its
+    end, where the bracketed detail is, and never below 24 characters."""
+    room = max(24, width - len(code) - 3)
+    shown = name if len(name) <= room else name[: room - 1].rstrip() + "…"
+    return f"{shown} · {code}"
+
+
 class StockService:
-    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
+    def __init__(
+        self, engine: sa.Engine, clock: Clock, catalog: CatalogService | None = None
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self._catalog = catalog  # for products typed by name; without it, codes only
 
     def lots(self, user: str, product_code: str | None = None) -> list[LotLine]:
         """Every lot with stock, by product name then expiry."""
@@ -119,6 +158,8 @@ class StockService:
                     lot.open_ul,
                     lot.opened_at,
                     product.container_volume_ul,
+                    product.reorder_level,
+                    product.reorder_quantity,
                 )
                 for lot, product in session.exec(query)
             ]
@@ -163,11 +204,75 @@ class StockService:
             append(session.connection(), now, entry)
             return lot_id
 
+    def which_product(self, typed: str) -> ProductChoice:
+        """The product a person means by what they typed: its code, or its name as on the box
+        with the catalogue search that forgives typos. Only an unambiguous match is chosen — the
+        code itself, the product's name (or its name before the bracket) typed whole, or the
+        one product that fits better than every other; a text that fits several equally well
+        chooses none and names them. Substances are never chosen: stock is a product.
+
+        Reads the catalogue only (everyone may), so it may run on every keystroke in a worker."""
+        text = typed.strip()
+        if not text:
+            return ProductChoice(
+                typed, problem="type the product's name as on the box, or its code"
+            )
+        if not storable(text):
+            return ProductChoice(typed, problem="holds characters that cannot be stored")
+        with unit_of_work(self._engine) as session:
+            row = session.get(ProductRow, text)
+        if row is not None:
+            if not row.active:
+                return ProductChoice(
+                    typed, problem=f"{row.name} ({row.code}) is withdrawn from the catalogue"
+                )
+            return ProductChoice(typed, row.code, row.name)
+        hits = self._catalog.search(text, _SEARCHED) if self._catalog is not None else []
+        products = [hit for hit in hits if hit.kind == "product"]
+        if not products:
+            if hits:
+                return ProductChoice(
+                    typed,
+                    problem=f"'{text}' finds the substance {hits[0].name}, not a product: "
+                    "stock is received as the product on the box — type its name or code",
+                )
+            return ProductChoice(
+                typed, problem=f"no product matches '{text}': type the name on the box, or the code"
+            )
+        wanted = fold(text)
+        exact = [hit for hit in products if hit.code.casefold() == text.casefold()]
+        exact = exact or [
+            hit for hit in products if wanted in (fold(hit.name), fold(hit.name.split(" (", 1)[0]))
+        ]
+        best = exact or [hit for hit in products if hit.score == products[0].score]
+        if len(best) == 1:
+            return ProductChoice(typed, best[0].code, best[0].name)
+        counted = (
+            f"at least {len(best)}"
+            if len(hits) == _SEARCHED and best[-1] == hits[-1]
+            else str(len(best))
+        )
+        named = [f"  {product_line(hit.name, hit.code)}" for hit in best[:CANDIDATES_NAMED]]
+        more = [f"  … and {len(best) - len(named)} more"] if len(best) > len(named) else []
+        return ProductChoice(
+            typed,
+            candidates=tuple((hit.code, hit.name) for hit in best),
+            problem="\n".join(
+                [
+                    f"'{text}' fits {counted} products — type more, or the code:",
+                    *named,
+                    *more,
+                ]
+            ),
+        )
+
     def check_receipt(self, cells: Mapping[str, str]) -> tuple[Receipt | None, list[str]]:
-        """A receipt as typed into a form (product, lot_number, expiry, containers or quantity,
-        supplier, unit_cost), checked by the CSV import's rules; the problems as sentences."""
-        code = cells.get("product", "").strip()
-        code = code if storable(code) else ""  # no product has such a code: the check says so
+        """A receipt as typed into a form (product by name or code, lot_number, expiry,
+        containers or quantity, supplier, unit_cost), checked by the CSV import's rules; the
+        problems as sentences (one about the product may run over several lines)."""
+        typed = cells.get("product", "")
+        choice = self.which_product(typed) if typed.strip() else None
+        code = choice.code if choice is not None else ""
         with unit_of_work(self._engine) as session:
             product = session.get(ProductRow, code) if code else None
             volumes = {code: product.container_volume_ul} if product and product.active else {}
@@ -175,19 +280,35 @@ class StockService:
                 (lot.product_code, lot.lot_number): lot.expiry
                 for lot in session.exec(select(LotRow).where(LotRow.product_code == code))
             }
-        receipt, problems = check_receipt_form(cells, volumes, lots, self._clock.today())
-        return receipt, [f"{p.column.replace('_', ' ')}: {p.message}" for p in problems]
+        receipt, problems = check_receipt_form(
+            {**cells, "product": code or typed}, volumes, lots, self._clock.today()
+        )
+        said = [f"{p.column.replace('_', ' ')}: {p.message}" for p in problems]
+        if choice is not None and not choice.code:  # what the product search found says more
+            said = [f"product: {choice.problem}"] + [
+                line for line, p in zip(said, problems, strict=True) if p.column != "product"
+            ]
+        return receipt, said
 
-    def receive_typed(self, user: str, cells: Mapping[str, str]) -> int:
-        """Receive what a form holds, or refuse with every problem; returns the lot id."""
+    def receive_typed(self, user: str, cells: Mapping[str, str]) -> ReceivedLot:
+        """Receive what a form holds, or refuse with every problem, one a line."""
         receipt, problems = self.check_receipt(cells)
         if receipt is None:
-            raise ServiceError("; ".join(problems) or "the receipt is not complete")
-        return self.receive(
+            raise Refusals(
+                [line for problem in problems for line in problem.splitlines()]
+                or ["the receipt is not complete"]
+            )
+        lot_id = self.receive(
             user, receipt.product_code, receipt.lot_number, receipt.expiry, receipt.containers,
             supplier=receipt.supplier,
             unit_cost=f"{receipt.unit_cost_cents / 100:.2f}" if receipt.unit_cost_cents is not None else "",
         )  # fmt: skip
+        with unit_of_work(self._engine) as session:
+            product = session.get(ProductRow, receipt.product_code)
+            name = product.name if product is not None else receipt.product_code
+        return ReceivedLot(
+            lot_id, receipt.product_code, name, receipt.lot_number, receipt.containers
+        )
 
     def discrepancies(self) -> list[tuple[int, int, int]]:
         """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""

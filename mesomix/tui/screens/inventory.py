@@ -1,9 +1,11 @@
 """Inventory: stock by product and lot with status and expiry, what is low and what expires soon,
-and the manager's work on a lot — receive, adjust, waste, count, quarantine, release, recall.
+and the manager's work on a lot — receive, adjust, waste, count, quarantine, release, recall —
+and on its product's reorder level.
 
 Rows are read by the services in workers; each change is a form whose submit calls a service
 (which checks the role, writes the ledger movement and its audit row, or refuses and writes
-nothing). The receive form is checked by the service as it is typed.
+nothing). The receive form is checked by the service as it is typed, and says which product the
+name typed finds (the name on the box, not our code).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from mesomix.bootstrap import Services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
-from mesomix.services.errors import ServiceError
+from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.inventory import LowStock, RecallLine, volume_ul
-from mesomix.services.stock import LotLine
+from mesomix.services.stock import LotLine, product_line
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
@@ -47,18 +49,28 @@ def expiry_word(expiry: date, today: date) -> tuple[str, str]:
 
 
 class InventoryScreen(WorkScreen):
+    # The footer keeps short words and what fits in 80 columns; Help and the palette list every
+    # key with its full words (the tooltip).
     BINDINGS = [
-        Binding("ctrl+f", "find", "Find", id="inventory.find"),
-        Binding("r", "receive", "Receive", id="inventory.receive"),
-        Binding("a", "adjust", "Adjust", id="inventory.adjust"),
-        Binding("w", "waste", "Waste", id="inventory.waste"),
-        Binding("c", "count", "Count", id="inventory.count"),
-        Binding("q", "set_status('quarantined')", "Quarantine", id="inventory.quarantine"),
-        Binding("l", "set_status('available')", "Release", id="inventory.release"),
-        Binding("x", "set_status('recalled')", "Recall", id="inventory.recall"),
-        Binding("t", "trace", "Trace", id="inventory.trace"),
-        Binding("i", "import_file", "Import CSV", id="inventory.import"),
-    ]
+        Binding("ctrl+f", "find", "Find", id="inventory.find", show=False,
+                tooltip="Find a product or lot number"),
+        Binding("r", "receive", "Receive", id="inventory.receive", tooltip="Receive a delivery"),
+        Binding("a", "adjust", "Adjust", id="inventory.adjust", tooltip="Adjust the lot"),
+        Binding("w", "waste", "Waste", id="inventory.waste", tooltip="Book waste from the lot"),
+        Binding("c", "count", "Count", id="inventory.count", tooltip="Count the lot"),
+        Binding("q", "set_status('quarantined')", "Quarantine", id="inventory.quarantine",
+                show=False, tooltip="Quarantine the lot"),
+        Binding("l", "set_status('available')", "Release", id="inventory.release", show=False,
+                tooltip="Release the lot from quarantine"),
+        Binding("x", "set_status('recalled')", "Recall", id="inventory.recall",
+                tooltip="Recall the lot"),
+        Binding("t", "trace", "Trace", id="inventory.trace", show=False,
+                tooltip="Trace the lot to batches and patients"),
+        Binding("o", "reorder", "Reorder", id="inventory.reorder",
+                tooltip="Reorder level of the product"),
+        Binding("i", "import_file", "Import", id="inventory.import", show=False,
+                tooltip="Import a CSV file"),
+    ]  # fmt: skip
     NEEDS = {
         "receive": Action.RECEIVE,
         "import_file": Action.RECEIVE,
@@ -66,6 +78,7 @@ class InventoryScreen(WorkScreen):
         "waste": Action.ADJUST_STOCK,
         "count": Action.ADJUST_STOCK,
         "set_status": Action.SET_LOT_STATUS,
+        "reorder": Action.SET_REORDER,
     }
 
     @dataclass
@@ -81,6 +94,7 @@ class InventoryScreen(WorkScreen):
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__(services, user)
         self._lots: dict[int, LotLine] = {}
+        self._low: dict[str, LowStock] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -124,6 +138,7 @@ class InventoryScreen(WorkScreen):
 
     def on_inventory_screen_loaded(self, message: Loaded) -> None:
         self._lots = {lot.lot_id: lot for lot in message.lots}
+        self._low = {line.product_code: line for line in message.low}
         self._fill()
         low = self.query_one("#low-list", DataTable)
         low.clear()
@@ -169,6 +184,18 @@ class InventoryScreen(WorkScreen):
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return self._lots.get(int(key)) if key is not None else None
 
+    def _product_or_say(self) -> tuple[str, str] | None:
+        """(code, name) of the product in the low-stock list when it has the focus, else of the
+        selected lot."""
+        low = self.query_one("#low-list", DataTable)
+        if low.has_focus and low.row_count:
+            key = low.coordinate_to_cell_key((low.cursor_row, 0)).row_key.value
+            line = self._low.get(key) if key is not None else None
+            if line is not None:
+                return line.product_code, line.product_name
+        lot = self._lot_or_say()
+        return (lot.product_code, lot.product_name) if lot is not None else None
+
     # --- the manager's work ---------------------------------------------------------------
 
     def action_import_file(self) -> None:
@@ -181,8 +208,8 @@ class InventoryScreen(WorkScreen):
             job = imports.products if values["kind"] == "products" else imports.stock
             try:
                 result = job(user, text, progress)
-            except ImportRefused as refused:
-                raise ServiceError(str(refused)) from None
+            except ImportRefused as refused:  # one problem a line, each shown on its own
+                raise Refusals(str(refused).splitlines()) from None
             return f"Imported {values['file'].strip()}: {result}."
 
         self.ask(
@@ -205,6 +232,8 @@ class InventoryScreen(WorkScreen):
         )
 
     def action_receive(self) -> None:
+        """A delivery, by the name on the box or our code: the form says as it is typed which
+        product the name finds, and names the candidates when it fits several (none is picked)."""
         stock, user = self.services.stock, self.user.name
         fields = ("product", "lot_number", "expiry", "containers", "supplier", "unit_cost")
 
@@ -212,17 +241,31 @@ class InventoryScreen(WorkScreen):
             return {key: values[key] for key in fields}
 
         def submit(values: Values) -> str:
-            lot_id = stock.receive_typed(user, cells(values))
-            return f"Received: lot {values['lot_number'].strip()} (lot id {lot_id})."
+            done = stock.receive_typed(user, cells(values))
+            said = f"Received lot {done.lot_number}: {done.containers} × "
+            # one status line at 80 columns: the lot and the code whole, the name cut to fit
+            return said + product_line(done.product_name, done.product_code, 77 - len(said))
 
         def check(values: Values) -> list[str]:
-            return stock.check_receipt(cells(values))[1]
+            problems = stock.check_receipt(cells(values))[1]
+            return [line for problem in problems for line in problem.splitlines()]
+
+        def hint(values: Values) -> str:
+            if not values["product"].strip():
+                return ""
+            choice = stock.which_product(values["product"])
+            # two lines of the form at most, the code whole
+            return (
+                f"Receives into: {product_line(choice.name, choice.code, 124)}"
+                if choice.code
+                else ""
+            )
 
         self.ask(
             Form(
                 "Receive a delivery",
                 [
-                    FormField("product", "Product code", "e.g. lidocaine_2pct_2ml_amp"),
+                    FormField("product", "Product", "name on the box, or our code"),
                     FormField("lot_number", "Lot number"),
                     FormField("expiry", "Expiry", "YYYY-MM-DD"),
                     FormField("containers", "Containers", "how many sealed"),
@@ -232,9 +275,52 @@ class InventoryScreen(WorkScreen):
                 submit,
                 check=check,
                 go="Receive",
+                problems_shown=6,
+                hint=hint,
             ),
             self.reload,
         )
+
+    def action_reorder(self) -> None:
+        """The reorder level of the selected product (in the low-stock list if it has the
+        focus, else the selected lot's): at or below it, the product shows as low."""
+        target = self._product_or_say()
+        if target is None:
+            return
+        code, name = target
+        inventory, user = self.services.inventory, self.user.name
+        known = next((lot for lot in self._lots.values() if lot.product_code == code), None)
+        level = known.reorder_level if known is not None else None
+        quantity = known.reorder_quantity if known is not None else None
+        if level is None and code in self._low:
+            level = self._low[code].reorder_level
+        now = (
+            f"now: low at {level} or fewer, order {quantity}"
+            if level is not None and quantity is not None
+            else "no reorder level yet"
+        )
+
+        def submit(values: Values) -> str:
+            inventory.set_reorder_typed(user, code, values["level"], values["quantity"])
+            return (
+                f"{short(name, 40)}: low at {values['level'].strip()} or fewer sealed, "
+                f"order {values['quantity'].strip()}."
+            )
+
+        self.ask(
+            Form(
+                "Reorder level",
+                [
+                    FormField("level", "Level", "low at this many sealed or fewer",
+                              value="" if level is None else str(level)),
+                    FormField("quantity", "Order", "containers to order",
+                              value="" if quantity is None else str(quantity)),
+                ],
+                submit,
+                intro=f"{name} ({code}): {now}.",
+            ),
+            self.reload,
+        )  # fmt: skip
 
     def action_adjust(self) -> None:
         lot = self._lot_or_say()

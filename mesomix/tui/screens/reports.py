@@ -23,6 +23,7 @@ from mesomix.bootstrap import Services
 from mesomix.reports.service import FORMATS, REPORTS, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
+from mesomix.services.stock import product_line
 from mesomix.tui.screens.base import WorkScreen, columns
 from mesomix.tui.widgets.form import Form, FormField, Values
 
@@ -51,6 +52,7 @@ class ReportsScreen(WorkScreen):
     class Ready(Message):
         name: str
         frame: pd.DataFrame
+        about: str = ""  # which lot a recall report found
 
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__(services, user)
@@ -74,7 +76,7 @@ class ReportsScreen(WorkScreen):
                 id="report-period",
                 compact=True,
             )
-            yield Input(placeholder="lot id (recall)", id="report-lot", compact=True)
+            yield Input(placeholder="lot number on the box (recall)", id="report-lot", compact=True)
         yield Static("", id="report-chart")
         yield Sparkline([], id="report-spark")
         yield DataTable(id="report-table", zebra_stripes=True)
@@ -97,23 +99,37 @@ class ReportsScreen(WorkScreen):
         name = self.query_one("#report-name", Select).value
         period = self.query_one("#report-period", Select).value
         typed = self.query_one("#report-lot", Input).value.strip()
-        if name == "recall" and not typed.isdigit():
-            self.say("The recall report needs a lot id: type it, then Enter.", error=True)
+        if name == "recall" and not typed:
+            self.say(
+                "The recall report needs the lot number as printed on the box: type it (then "
+                "the product, if several share it) and press Enter.",
+                error=True,
+            )
+            self.query_one("#report-lot", Input).focus()
+            self._clear()
             return
         self.say(f"Running {name}…")
-        self._run(str(name), str(period), int(typed) if typed.isdigit() else None)
+        self._run(str(name), str(period), typed)
 
     @work(thread=True, exclusive=True, group="report")
-    def _run(self, name: str, period: str, lot_id: int | None) -> None:
+    def _run(self, name: str, period: str, lot: str) -> None:
+        """The report, in a worker; a recall's lot is found by its number (and product) by
+        the service, which says which lot it found or why it found none."""
+        reports, about = self.services.reports, ""
         try:
-            frame = self.services.reports.report(self.user.name, name, period=period, lot_id=lot_id)
+            if name == "recall":
+                ref, frame = reports.recall(self.user.name, lot)
+                named = product_line(ref.product_name, ref.product_code, 72)
+                about = f"lot {ref.lot_number} ({ref.status}) of {named}"
+            else:
+                frame = reports.report(self.user.name, name, period=period)
         except ServiceError as exc:
             self.post_message(self.Failed(str(exc)))
             return
         except Exception as exc:  # a worker reports; it never takes the app down
             self.post_message(self.Failed(f"the report could not be made: {exc}"))
             return
-        self.post_message(self.Ready(name, frame))
+        self.post_message(self.Ready(name, frame, about))
 
     def on_reports_screen_ready(self, message: Ready) -> None:
         self._frame, self._name = message.frame, message.name
@@ -138,8 +154,22 @@ class ReportsScreen(WorkScreen):
             table.add_row(*[Text(value) for value in row])
         shown = min(len(frame), ROWS_SHOWN)
         more = f" (the first {shown}; export for all)" if len(frame) > shown else ""
-        self.say(f"{message.name}: {len(frame)} rows{more}. Ctrl+E exports.")
+        if message.about:  # a recall: which lot, and who received it
+            self.say(f"Recall of {message.about}: {len(frame)} batch(es){more}. Ctrl+E exports.")
+        else:
+            self.say(f"{message.name}: {len(frame)} rows{more}. Ctrl+E exports.")
         self._chart(message.name, frame)
+
+    def on_work_screen_failed(self, message: WorkScreen.Failed) -> None:
+        """A refused report leaves no other report's rows on screen to be read as its own (the
+        base screen's handler, called next, says why)."""
+        self._clear()
+
+    def _clear(self) -> None:
+        self._frame, self._name = None, ""
+        self.query_one("#report-table", DataTable).clear(columns=True)
+        self.query_one("#report-chart", Static).display = False
+        self.query_one("#report-spark", Sparkline).display = False
 
     def _chart(self, name: str, frame: pd.DataFrame) -> None:
         chart, spark = (

@@ -1,8 +1,9 @@
 """One dialog for every small job (a weight, an allergy, a receipt, a count, a recall...).
 
-The dialog only gathers text. Checking as you type and the final submit both run in thread
-workers that call the services; a refusal is shown in the dialog, which stays open with what was
-typed, and nothing was written. Success closes it with the service's own words.
+The dialog only gathers text. Checking as you type (and a hint of what the typed text will be
+taken to mean, where a form has one) and the final submit run in thread workers that call the
+services; a refusal is shown in the dialog, which stays open with what was typed, and nothing was
+written. Success closes it with the service's own words.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Form:
     problems_shown: int = field(default=4)
     # A long job (an import): called instead of submit with a progress reporter; a bar shows it.
     steps: Callable[[Values, Progress], str] | None = None
+    # What the typed values will be taken to mean (the product a name finds), shown as a line
+    # under the fields as the person types; computed in a worker, like the check.
+    hint: Callable[[Values], str] | None = None
 
 
 class FormScreen(ModalScreen[str | None]):
@@ -59,6 +63,10 @@ class FormScreen(ModalScreen[str | None]):
         problems: list[str]
         done: str | None = None
         while_typing: bool = False  # a check as the person types, not the answer to a submit
+
+    @dataclass
+    class Hinted(Message):
+        text: str
 
     @dataclass
     class Moved(Message):
@@ -95,6 +103,10 @@ class FormScreen(ModalScreen[str | None]):
                             id=f"form-{item.key}",
                             compact=True,
                         )
+            if self.form.hint is not None:
+                hint = Static("", id="form-hint")
+                hint.display = False
+                yield hint
             yield Static("", id="form-problems", classes="problem")
             if self.form.steps is not None:
                 yield Static("", id="form-phase")
@@ -126,18 +138,33 @@ class FormScreen(ModalScreen[str | None]):
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
-        if self.form.check is not None:
+        if self.form.check is not None or self.form.hint is not None:
             self._check(self.values())
 
     @work(thread=True, exclusive=True, group="form-check")
     def _check(self, values: Values) -> None:
-        assert self.form.check is not None
+        """The check and the hint of what is typed now, in one worker; a newer keystroke's
+        worker supersedes it, so only the latest answers are shown."""
+        problems: list[str] | None = None
+        hint: str | None = None
         try:
-            problems = self.form.check(values)
+            if self.form.check is not None:
+                problems = self.form.check(values)
+            if self.form.hint is not None:
+                hint = self.form.hint(values)
         except Exception as exc:  # a worker reports; it never takes the app down
             problems = [f"could not check: {exc}"]
-        if not get_current_worker().is_cancelled:
+        if get_current_worker().is_cancelled:
+            return
+        if problems is not None:
             self.post_message(self.Result(problems, while_typing=True))
+        if self.form.hint is not None:
+            self.post_message(self.Hinted(hint or ""))
+
+    def on_form_screen_hinted(self, message: Hinted) -> None:
+        hint = self.query_one("#form-hint", Static)
+        hint.update(Text(message.text))
+        hint.display = bool(message.text)  # no blank line taking the problems' room
 
     @on(Button.Pressed, "#form-go")
     @on(Input.Submitted)

@@ -1,0 +1,249 @@
+"""The manager's screens at 80×24 with what is on the box, not our codes: a delivery received by
+the product's name, a recall found by the lot number, reorder levels set from the stock list.
+Driven by the Pilot on a demo database; the database is checked afterwards, not only the screen."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable, Input, Select, Static
+
+from mesomix.db.tables import LotRow, MovementRow, ProductRow
+from mesomix.services.demo import load_demo
+from mesomix.services.uow import unit_of_work
+from mesomix.tui.app import make_app
+from mesomix.tui.screens.inventory import InventoryScreen
+from mesomix.tui.screens.reports import ReportsScreen
+from mesomix.tui.widgets.form import FormScreen
+from tests.factories import assert_ledger_exact
+from tests.tui.pilot import screen_text, settle
+from tests.tui.test_journeys import choose_row, fill, problems, submit
+
+SIZE = (80, 24)
+LIDO = "lidocaine_2pct_2ml_amp"
+SALINE = "sodium_chloride_09_10ml_vial"  # reorder at 20 in the demo, far above it
+
+
+@pytest.fixture
+def demo(services):
+    load_demo(services)
+    return services
+
+
+def manager(services):
+    return make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+
+
+async def press(pilot, *keys: str) -> None:
+    """Keys once the screen is settled, then wait for what they started."""
+    await settle(pilot)
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+def hint(pilot) -> Static:
+    return pilot.app.screen.query_one("#form-hint", Static)
+
+
+def status(pilot) -> str:
+    return str(pilot.app.screen.query_one("#status", Static).render())
+
+
+async def retype(pilot, **values: str) -> None:
+    """Clear the fields, then type into them."""
+    for key in values:
+        pilot.app.screen.query_one(f"#form-{key}", Input).value = ""
+    await fill(pilot, **values)
+
+
+def lot_named(services, number: str) -> LotRow | None:
+    with unit_of_work(services.engine) as session:
+        return session.exec(select(LotRow).where(LotRow.lot_number == number)).first()
+
+
+def product(services, code: str) -> ProductRow:
+    with unit_of_work(services.engine) as session:
+        return session.get(ProductRow, code)
+
+
+# --- receiving by the name on the box --------------------------------------------------------
+
+
+async def test_a_delivery_is_received_by_the_name_on_the_box(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product="kybella")
+        said = str(hint(pilot).render())
+        assert hint(pilot).display and said.startswith("Receives into: Kybella")
+        assert "kybella_2ml_vial" in said and "Receives into" in screen_text(app)
+        await fill(pilot, lot_number="KB0425", expiry="2028-03-31", containers="4")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        assert status(pilot).startswith("Received lot KB0425: 4 × Kybella")
+        assert status(pilot).endswith("· kybella_2ml_vial") and len(status(pilot)) <= 78
+        lot = lot_named(demo, "KB0425")
+        assert lot is not None and lot.product_code == "kybella_2ml_vial"
+        assert lot.on_hand_ul == 4 * product(demo, "kybella_2ml_vial").container_volume_ul
+        assert str(lot.id) in app.screen.query_one("#lot-list", DataTable).rows
+    assert_ledger_exact(demo)
+
+
+async def test_a_name_that_fits_several_products_is_refused_naming_them(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product="lidocaine 2%", lot_number="LD2301", expiry="2028-01-31")
+        await fill(pilot, containers="5")
+        said = problems(pilot)
+        assert "product: 'lidocaine 2%' fits 7 products — type more, or the code:" in said
+        assert LIDO in said and "… and 4 more" in said
+        assert not hint(pilot).display  # no product is offered as the one
+        await submit(pilot)
+        assert isinstance(app.screen, FormScreen) and "fits 7 products" in problems(pilot)
+        assert "Cancel" in screen_text(app)  # the candidates leave the buttons on screen
+        assert lot_named(demo, "LD2301") is None  # nothing written
+
+        await retype(pilot, product=LIDO)  # our code, typed exactly, still works
+        assert "lidocaine_2pct_2ml_amp" in str(hint(pilot).render())
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+    lot = lot_named(demo, "LD2301")
+    assert lot is not None and lot.product_code == LIDO
+
+
+async def test_a_substance_or_an_unknown_name_is_not_received(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product="biotin", lot_number="BT1", expiry="2028-01-31", containers="2")
+        await submit(pilot)
+        assert "finds the substance Biotin" in problems(pilot)
+        await retype(pilot, product="qwertzuiop")
+        await submit(pilot)
+        assert "no product matches 'qwertzuiop'" in problems(pilot)
+        assert isinstance(app.screen, FormScreen)
+    assert lot_named(demo, "BT1") is None
+
+
+# --- reorder levels ---------------------------------------------------------------------------
+
+
+async def test_the_reorder_level_of_the_selected_lot_is_set_and_shows_in_the_low_list(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        low = screen.query_one("#low-list", DataTable)
+        assert SALINE not in low.rows
+        lot = next(lot for lot in screen._lots.values() if lot.product_code == SALINE)
+        await choose_row(pilot, "#lot-list", str(lot.lot_id))
+        await press(pilot, "o")
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#form-level", Input).value == "20"  # the demo's level, to change
+        for typed, says in (
+            ("ten", "reorder level: 'ten' is not a whole number of containers"),
+            ("-4", "reorder level: -4 is below zero"),
+            ("250000", "reorder level: 250,000 is more than 100,000 containers"),
+        ):
+            await retype(pilot, level=typed)
+            await submit(pilot)
+            assert says in problems(pilot)
+            assert product(demo, SALINE).reorder_level == 20  # nothing written
+        await retype(pilot, level="70", quantity="40")
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        await settle(pilot)
+        assert (product(demo, SALINE).reorder_level, product(demo, SALINE).reorder_quantity) == (
+            70,
+            40,
+        )
+        assert SALINE in low.rows  # 65 sealed, now at or below 70
+        assert "low at 70 or fewer sealed, order 40" in status(pilot)
+
+
+async def test_a_product_in_the_low_list_gets_its_level_from_there(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_row(pilot, "#low-list", "kybella_2ml_vial")
+        await press(pilot, "o")
+        assert "kybella_2ml_vial" in str(app.screen.query_one(".form-intro", Static).render())
+        await retype(pilot, level="0")
+        await submit(pilot)
+        await settle(pilot)
+        assert product(demo, "kybella_2ml_vial").reorder_level == 0
+        assert "kybella_2ml_vial" not in app.screen.query_one("#low-list", DataTable).rows
+
+
+async def test_a_fresh_demo_shows_low_stock_and_only_managers_set_levels(demo):
+    expected = [line.product_code for line in demo.inventory.low_stock("nadia")]
+    assert len(expected) >= 2
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        low = app.screen.query_one("#low-list", DataTable)
+        assert [key.value for key in low.rows] == expected
+    staff = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with staff.run_test(size=SIZE) as pilot:
+        await press(pilot, "f5")
+        assert isinstance(staff.screen, InventoryScreen)
+        assert not staff.screen.check_action("reorder", ())
+        await press(pilot, "o")
+        assert isinstance(staff.screen, InventoryScreen)  # no form for what staff may not do
+
+
+# --- the recall report by the number on the box -----------------------------------------------
+
+
+def dispensed_lot(services) -> tuple[str, set[int]]:
+    """A demo lot that went into mixtures: its number, and the batches that received it."""
+    with unit_of_work(services.engine) as session:
+        moves = list(session.exec(select(MovementRow).where(MovementRow.kind == "dispense")))
+        lot = session.get(LotRow, moves[0].lot_id)
+    return lot.lot_number, {m.batch_id for m in moves if m.lot_id == lot.id}
+
+
+async def run_recall(pilot, typed: str) -> None:
+    field = pilot.app.screen.query_one("#report-lot", Input)
+    field.value = ""
+    field.focus()
+    await pilot.press(*typed, "enter")
+    await settle(pilot)
+
+
+async def test_the_recall_report_takes_the_lot_number_on_the_box(demo):
+    number, batches = dispensed_lot(demo)
+    demo.stock.receive("nadia", LIDO, "SH-77", demo.clock.today().replace(year=2028), 2)
+    demo.stock.receive(
+        "nadia", "kybella_2ml_vial", "SH-77", demo.clock.today().replace(year=2028), 1
+    )
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "f6")
+        screen = app.screen
+        assert isinstance(screen, ReportsScreen)
+        table = screen.query_one("#report-table", DataTable)
+        screen.query_one("#report-name", Select).value = "recall"
+        await settle(pilot)
+        assert "needs the lot number as printed on the box" in status(pilot)
+
+        await run_recall(pilot, number.lower())  # as read off the box, whatever the case
+        assert table.row_count == len(batches) > 0
+        assert status(pilot).startswith(f"Recall of lot {number} (available) of ")
+        assert {int(str(table.get_row_at(i)[0])) for i in range(table.row_count)} == batches
+
+        await run_recall(pilot, "NOPE-1")
+        assert "no lot numbered 'NOPE-1'" in status(pilot) and table.row_count == 0
+
+        await run_recall(pilot, "SH-77")
+        said = status(pilot)
+        assert "on record for 2 products — add the product after the number" in said
+        assert LIDO in said and "kybella_2ml_vial" in said
+        assert "add the product" in screen_text(app)  # shown whole at 80 columns
+
+        await run_recall(pilot, "SH-77 kybella")
+        assert status(pilot).startswith("Recall of lot SH-77 (available) of Kybella")
+        assert "0 batch(es)" in status(pilot) and table.row_count == 0
