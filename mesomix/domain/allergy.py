@@ -14,6 +14,7 @@ Tiering against alert fatigue (each finding says why it has its tier):
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -423,3 +424,21 @@ def code_typed(name: str, catalog: Catalog) -> tuple[str | None, str | None, str
     if group is not None:
         return None, group.code, ""
     return None, None, name.strip()
+
+
+def allergen_guesses(name: str, catalog: Catalog, substances: Sequence[str]) -> list[str]:
+    """Names a misspelt allergen may mean: allergen groups whose name holds what was typed,
+    then the substances the catalogue search found for it (typos forgiven), then groups with a
+    word close to it ("sulphites" for sulfites)."""
+    key = fold(name).strip()
+    if not key:
+        return []
+    holding, close = [], []
+    for group in catalog.groups.values():
+        folded = fold(group.name)
+        if len(key) >= 4 and key in folded:
+            holding.append(group.name)
+        elif difflib.get_close_matches(key, re.findall(r"[a-z0-9]+", folded), n=1, cutoff=0.8):
+            close.append(group.name)
+    found = [catalog.substances[code].name for code in substances if code in catalog.substances]
+    return list(dict.fromkeys(holding + found + close))[:4]

@@ -18,6 +18,7 @@ from mesomix.domain.allergy import (
     VERIFICATIONS,
     Allergy,
     Reaction,
+    allergen_guesses,
     code_typed,
 )
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
@@ -73,6 +74,23 @@ class AllergyService:
                 f"'{typed.strip()}' is not one substance or allergen group: type its name or code"
             )
         self.code(allergy_id, user, substance=substance, group=group)
+
+    def meaning(self, typed: str) -> str:
+        """What a typed allergen will be coded as, or what it may mean when it is misspelt:
+        shown while the practitioner types, so a typo is caught before it is saved as text."""
+        if not typed.strip():
+            return ""
+        catalog = self._catalog.catalog()
+        substance, group, _ = code_typed(typed, catalog)
+        if substance is not None:
+            return f"means the substance {catalog.substances[substance].name}"
+        if group is not None:
+            return f"means the allergen group {catalog.groups[group].name}"
+        found = [hit.code for hit in self._catalog.search(typed, 12) if hit.kind == "substance"]
+        guesses = allergen_guesses(typed, catalog, found[:3])
+        if not guesses:
+            return "no substance or allergen group by that name"
+        return "did you mean: " + " · ".join(guesses)
 
     def code(
         self, allergy_id: int, user: str, substance: str | None = None, group: str | None = None

@@ -99,3 +99,23 @@ def test_refusals_write_nothing(clinic, call, error, says):
         call(clinic)
     (patient,) = [p for p in clinic.people.patients("sam") if p.ref == "P-1"]
     assert patient.allergies == ()
+
+
+@pytest.mark.parametrize(
+    ("typed", "starts", "holds"),
+    [
+        ("procaine", "means the substance Procaine hydrochloride", ""),
+        ("parabens", "means the allergen group Parabens", ""),
+        ("prokaine", "did you mean: Procaine hydrochloride", ""),  # a typo the search forgives
+        ("lidocane", "did you mean: Lidocaine hydrochloride", ""),
+        ("sulfite", "did you mean: Sulfites", ""),  # the group holding the word comes first
+        ("sulphites", "did you mean: ", "Sulfites"),  # a word close to the group's name
+        ("amide", "did you mean: Amide local anaesthetics", ""),
+        ("xyzzy", "no substance or allergen group by that name", ""),
+        ("   ", "", ""),
+    ],
+)
+def test_what_a_typed_allergen_means_is_said_before_it_is_saved(clinic, typed, starts, holds):
+    said = clinic.allergies.meaning(typed)
+    assert said.startswith(starts) and holds in said
+    assert (said == "") == (typed.strip() == "")

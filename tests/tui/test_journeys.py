@@ -192,13 +192,19 @@ async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confi
         await choose_row(pilot, "#allergy-list", str(allergy.id))
         await pilot.press("c")
         await settle(pilot)
-        await fill(pilot, allergen="benzalkonium")
+        await fill(pilot, allergen="parabns")  # misspelt: the form says what it may mean
+        await settle(pilot)
+        hint = str(app.screen.query_one("#form-hint", Static).render())
+        assert hint.startswith("did you mean: Parabens")
         await submit(pilot)
-        if isinstance(app.screen, FormScreen):  # not a catalogue name: try the group
-            assert "not one substance" in problems(pilot)
-            app.screen.query_one("#form-allergen", Input).value = ""
-            await fill(pilot, allergen="parabens")
-            await submit(pilot)
+        assert "not one substance" in problems(pilot)  # a guess is never coded silently
+        app.screen.query_one("#form-allergen", Input).value = ""
+        await fill(pilot, allergen="parabens")
+        await settle(pilot)
+        assert "means the allergen group Parabens" in str(
+            app.screen.query_one("#form-hint", Static).render()
+        )
+        await submit(pilot)
         await choose_row(pilot, "#allergy-list", str(allergy.id))
         await pilot.press("v")
         await settle(pilot)

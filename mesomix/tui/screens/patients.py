@@ -343,6 +343,7 @@ class PatientsScreen(WorkScreen):
                 go="Record",
                 intro="A name that matches nothing is kept as typed, shown 'not coded', "
                 "and raises a finding until coded.",
+                hint=lambda values: allergies.meaning(values["allergen"]),
             ),
             self.reload,
         )
@@ -364,6 +365,7 @@ class PatientsScreen(WorkScreen):
                 submit,
                 go="Code",
                 intro=f"As recorded: {self._allergen(allergy)}",
+                hint=lambda values: allergies.meaning(values["allergen"]),
             ),
             self.reload,
         )  # fmt: skip
