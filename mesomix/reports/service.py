@@ -107,6 +107,10 @@ class ReportService:
             columns=["batch", "made_at", "patient_ref", "patient", "volume_ul", "made_by"],
         )
         frame.insert(4, "volume_ml", _ml(frame.pop("volume_ul")))
+        # The clinic's own time, as every screen shows it (stored in UTC).
+        frame["made_at"] = (
+            pd.to_datetime(frame["made_at"], utc=True).dt.tz_convert(self._clock.zone).dt.floor("s")
+        )
         frame["lot_number"], frame["product"] = ref.lot_number, ref.product_code
         return ref, frame
 
@@ -193,11 +197,16 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
         if form == "xlsx":
             raise ServiceError("an XLSX report needs --output FILE")
         return frame.to_csv(index=False)
+    if form == "xlsx":
+        frame = frame.assign(**{
+            str(column): frame[column].dt.tz_localize(None)
+            for column in frame.select_dtypes(include=["datetimetz"]).columns
+        })  # fmt: skip
     partial = path.with_name(path.name + ".part")
     try:
         if form == "csv":
             frame.to_csv(partial, index=False)
-        else:
+        else:  # Excel has no time zones: local times are written as the clock on the wall
             frame.to_excel(partial, index=False, engine="openpyxl")
         partial.replace(path)
     except OSError as exc:

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import openpyxl
 import pytest
 
 from mesomix.db.tables import ProductRow
+from mesomix.reports.service import export
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.uow import unit_of_work
 from tests.factories import audit_rows, lot_row, mixture, receive, snapshot
@@ -151,6 +156,23 @@ def test_a_used_up_lot_is_still_found_and_its_recall_report_names_it(clinic):
     assert list(by_id["batch"]) == list(frame["batch"])
     with pytest.raises(ServiceError, match="needs a lot"):
         clinic.reports.report("nadia", "recall", lot=" ")
+
+
+def test_the_recall_report_is_in_the_clinics_time_and_exports_to_xlsx(clinic, tmp_path):
+    """Stored in UTC, read in the clinic's time; Excel, which has no time zones, gets the
+    clinic's wall-clock time (it refused the report before)."""
+    clinic.clock.zone = ZoneInfo("Pacific/Auckland")  # 13 hours ahead in November
+    receive(clinic, B12, "B-NZ", 2)
+    clinic.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
+    _, frame = clinic.reports.recall("nadia", "B-NZ")
+    (made,) = frame["made_at"]
+    assert made.utcoffset() == timedelta(hours=13)
+    assert made.to_pydatetime() == clinic.clock.now()  # the same instant, read locally
+    assert "rows written" in export(frame, "xlsx", tmp_path / "recall.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "recall.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    written = sheet.cell(row=2, column=header.index("made_at") + 1).value
+    assert written == made.tz_localize(None).to_pydatetime()
 
 
 # --- reorder levels as typed -----------------------------------------------------------------
