@@ -486,12 +486,13 @@ def _date(check: _RowCheck, column: str, today: date) -> date | None:
     typed = check.text(column, required=True)
     if not typed:
         return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
-            raise ValueError
-        value = date.fromisoformat(typed)
-    except ValueError:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
         check.problem(column, f"'{typed}' is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31")
+        return None
+    try:
+        value = date.fromisoformat(typed)
+    except ValueError:  # the right shape, but no such day (2028-02-30) or month
+        check.problem(column, f"'{typed}' is not a day of the calendar: check the month and day")
         return None
     if value < today:
         check.problem(column, f"the lot expired on {typed}: it cannot be received")

@@ -68,7 +68,7 @@ def test_the_sample_stock_is_booked_as_receipts_with_the_ledger_exact(clinic):
     ("rows", "expected"),
     [
         ("lidocaine_2pct_2ml_amp,A1,2025-03-31,20,,,", "row 3, column 'expiry': the lot expired on 2025-03-31"),
-        ("lidocaine_2pct_2ml_amp,A1,2028-02-30,20,,,", "row 3, column 'expiry': '2028-02-30' is not a date"),
+        ("lidocaine_2pct_2ml_amp,A1,2028-02-30,20,,,", "row 3, column 'expiry': '2028-02-30' is not a day of the calendar"),
         ("lidocaine_2pct_2ml_amp,A1,31/03/2028,20,,,", "write it as YYYY-MM-DD"),
         ("unobtainium_vial,A1,2028-03-31,20,,,", "row 3, column 'product': no product with code 'unobtainium_vial'"),
         ("lidocaine_2pct_2ml_amp,A1,2028-03-31,0,,,", "row 3, column 'containers': 0 is outside 1 to 100,000"),

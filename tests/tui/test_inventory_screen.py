@@ -74,6 +74,8 @@ async def test_a_delivery_is_received_by_the_name_on_the_box(demo):
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "r")
         await fill(pilot, product="kybella")
+        await settle(pilot)
+        assert problems(pilot) == ""  # nothing said yet of the fields not come to
         said = str(hint(pilot).render())
         assert hint(pilot).display and said.startswith("Receives into: Kybella")
         assert "kybella_2ml_vial" in said and "Receives into" in screen_text(app)
@@ -247,3 +249,17 @@ async def test_the_recall_report_takes_the_lot_number_on_the_box(demo):
         await run_recall(pilot, "SH-77 kybella")
         assert status(pilot).startswith("Recall of lot SH-77 (available) of Kybella")
         assert "0 batch(es)" in status(pilot) and table.row_count == 0
+
+
+async def test_while_typing_only_fields_typed_in_are_faulted_and_a_submit_says_all(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product="kybella", expiry="2028-02-30")
+        await settle(pilot)
+        assert problems(pilot).startswith("expiry:") and "lot number" not in problems(pilot)
+        await submit(pilot)
+        said = problems(pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert said.startswith("lot number: empty") and "expiry" in said
+    assert lot_named(demo, "") is None

@@ -78,6 +78,7 @@ class FormScreen(ModalScreen[str | None]):
         super().__init__()
         self.form = form
         self._busy = False
+        self._touched: set[str] = set()  # fields typed in: their problems show while typing
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form-box"):
@@ -137,7 +138,10 @@ class FormScreen(ModalScreen[str | None]):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    def _changed(self) -> None:
+    def _changed(self, event: Input.Changed | Select.Changed) -> None:
+        widget = event.input if isinstance(event, Input.Changed) else event.select
+        if widget.id and widget.id.startswith("form-"):
+            self._touched.add(widget.id.removeprefix("form-"))
         if self.form.check is not None or self.form.hint is not None:
             self._check(self.values())
 
@@ -211,6 +215,14 @@ class FormScreen(ModalScreen[str | None]):
             total=message.total, progress=message.done
         )
 
+    def _field_of(self, problem: str) -> str:
+        """The field a problem is about, when it starts with the field's name and a colon
+        ("lot number: …", as the services word them); "" for a problem about the whole form."""
+        said = problem.split(":", 1)[0].strip().lower()
+        return next(
+            (f.key for f in self.form.fields if said in (f.key.replace("_", " "), f.key)), ""
+        )
+
     def on_form_screen_result(self, message: Result) -> None:
         if message.done is not None:
             self.dismiss(message.done)
@@ -218,7 +230,10 @@ class FormScreen(ModalScreen[str | None]):
         if not message.while_typing:
             self._busy = False
             self.query_one("#form-go", Button).disabled = False
-        shown = message.problems[: self.form.problems_shown]
-        if len(message.problems) > len(shown):
-            shown.append(f"… and {len(message.problems) - len(shown)} more")
+        problems = message.problems
+        if message.while_typing:  # no "empty" for fields the person has not come to yet
+            problems = [line for line in problems if self._field_of(line) in self._touched | {""}]
+        shown = problems[: self.form.problems_shown]
+        if len(problems) > len(shown):
+            shown.append(f"… and {len(problems) - len(shown)} more")
         self.query_one("#form-problems", Static).update(Text("\n".join(shown)))
