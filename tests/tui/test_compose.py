@@ -181,21 +181,29 @@ async def test_practitioner_signs_an_override_then_staff_dispenses(demo):
         (sign_off,) = dialog.query(SignOff)
         assert app.focused is sign_off  # the first Tab stop is the finding, not its frame
         shown = " ".join(screen_text(app).split())
-        assert "[x] sign off" in shown
+        assert "[ ] leave" in shown and not sign_off.chosen  # signed off by choice only
         assert sign_off.finding.message.split()[-1] in shown  # the whole finding, not one line
         await pilot.press("space")
-        assert not sign_off.chosen and "[ ] leave" in screen_text(app)
-        await pilot.press("space", "enter")  # Enter goes on; it does not untick
+        assert sign_off.chosen and "[x] sign off" in screen_text(app)
+        await pilot.press("enter")  # Enter goes on; it does not untick
         assert sign_off.chosen and app.focused is dialog.query_one("#override-practitioner")
         dialog.query_one("#override-practitioner", Select).value = "drchen"
-        await type_into(
-            pilot, dialog.query_one("#override-password", Input), "demo-practitioner-2026"
-        )
+        password = dialog.query_one("#override-password", Input)
+        await type_into(pilot, password, "not her password")
+        await pilot.press("enter")  # Enter in the password goes on to the reason
+        assert app.focused is dialog.query_one("#override-reason")
         dialog.query_one("#override-reason", Select).value = "tolerated_before"
         await type_into(
             pilot, dialog.query_one("#override-why", Input), "procaine given 2025, no reaction"
         )
         await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is dialog  # checked at Sign, while the practitioner is there
+        problem = str(dialog.query_one("#override-problem", Static).render())
+        assert problem.startswith("wrong password for drchen") and app.focused is password
+        password.value = ""
+        await type_into(pilot, password, "demo-practitioner-2026")
+        await pilot.click("#override-sign")
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)
         assert any("SIGNED OFF" in t for t in findings(app.screen))

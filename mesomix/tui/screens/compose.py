@@ -520,15 +520,17 @@ class ComposeScreen(Screen[None]):
                 "Nothing here may be overridden: only allergy and dose blocks can be signed off."
             )
             return
-        self.app.push_screen(OverrideScreen(signable, self._practitioners), self._signed)
+        self.app.push_screen(
+            OverrideScreen(signable, self._practitioners, self.services.accounts.verify),
+            self._signed,
+        )
 
     def _signed(self, signatures: list[Signature] | None) -> None:
         if not signatures:
             return
         self._signatures = signatures
         self._say(
-            f"{len(signatures)} finding(s) signed off by {signatures[0].practitioner} for this mixture: "
-            "F9 dispenses (the password is checked then)."
+            f"{len(signatures)} finding(s) signed off by {signatures[0].practitioner}: F9 dispenses."
         )
         if self._plan is not None:
             self._show_plan(self._plan)

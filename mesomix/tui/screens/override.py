@@ -6,9 +6,11 @@ stores the override with the batch, or refuses and writes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,10 +33,10 @@ class SignOff(Static, can_focus=True):
         Binding("enter", "app.focus_next", show=False),
     ]
 
-    chosen: reactive[bool] = reactive(True)
+    chosen: reactive[bool] = reactive(False)  # each block is signed off by choice, never by default
 
     def __init__(self, finding: Finding, *, id: str) -> None:
-        super().__init__(id=id, classes="sign-off -chosen")
+        super().__init__(id=id, classes="sign-off")
         self.finding = finding
 
     def render(self) -> Table:
@@ -57,17 +59,29 @@ class SignOff(Static, can_focus=True):
 
 
 class OverrideScreen(ModalScreen[list[Signature] | None]):
+    """The password is checked when Sign is pressed, while the practitioner is still at the
+    terminal (a failure counts towards their lockout); dispensing checks it again."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, findings: list[Finding], practitioners: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        findings: list[Finding],
+        practitioners: list[tuple[str, str]],
+        verify: Callable[[str, str], bool],
+    ) -> None:
         super().__init__()
         self._findings = findings
         self._practitioners = practitioners
+        self._verify = verify  # (user name, password) -> the password is theirs; blocks
+        self._busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="override-box"):
             yield Label("Override — a practitioner signs off", id="override-title")
-            yield Static("Space signs off a finding or leaves it; Tab goes on.", id="override-how")
+            yield Static(
+                "Space signs off the finding in view; Tab or Enter goes on.", id="override-how"
+            )
             findings = VerticalScroll(id="override-findings")
             findings.can_focus = False  # Tab goes to the findings themselves, not their frame
             with findings:
@@ -107,9 +121,21 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
     def _cancel(self) -> None:
         self.dismiss(None)
 
+    @on(Input.Submitted, "#override-password")
+    def _password_typed(self) -> None:
+        self.focus_next()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        """What was said of the fields as they were no longer holds."""
+        self.query_one("#override-problem", Static).update("")
+
     @on(Button.Pressed, "#override-sign")
     @on(Input.Submitted, "#override-why")
     def _sign(self) -> None:
+        if self._busy:
+            return
         practitioner = self.query_one("#override-practitioner", Select).value
         reason = self.query_one("#override-reason", Select).value
         password = self.query_one("#override-password", Input).value
@@ -132,4 +158,27 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
             self.query_one("#override-problem", Static).update(Text(problem))
             return
         assert isinstance(practitioner, str) and isinstance(reason, str)
-        self.dismiss([Signature(f.key, practitioner, password, reason, why) for f in chosen])
+        self._busy = True
+        self.query_one("#override-sign", Button).disabled = True
+        self._check([Signature(f.key, practitioner, password, reason, why) for f in chosen])
+
+    @work(thread=True, exclusive=True, group="override")
+    def _check(self, signatures: list[Signature]) -> None:
+        first = signatures[0]
+        try:
+            ok = self._verify(first.practitioner, first.password)
+            problem = (
+                f"wrong password for {first.practitioner} (each failure counts towards the lockout)"
+            )
+        except Exception as exc:  # the database could not be asked: nothing is signed
+            ok, problem = False, f"the signature could not be checked: {exc}"
+        self.app.call_from_thread(self._checked, signatures if ok else None, problem)
+
+    def _checked(self, signatures: list[Signature] | None, problem: str) -> None:
+        self._busy = False
+        self.query_one("#override-sign", Button).disabled = False
+        if signatures is not None:
+            self.dismiss(signatures)
+            return
+        self.query_one("#override-password", Input).focus()  # selected: typing replaces it
+        self.query_one("#override-problem", Static).update(Text(problem))
