@@ -170,8 +170,17 @@ class FormScreen(ModalScreen[str | None]):
         hint.update(Text(message.text))
         hint.display = bool(message.text)  # no blank line taking the problems' room
 
-    @on(Button.Pressed, "#form-go")
     @on(Input.Submitted)
+    def _entered(self, event: Input.Submitted) -> None:
+        """Enter in the last field submits; in any other it goes on to the next, so a form is
+        never sent with the fields after it still at their defaults."""
+        fields = list(self.query(Input))
+        if fields and event.input is not fields[-1]:
+            self.focus_next()
+            return
+        self._submit()
+
+    @on(Button.Pressed, "#form-go")
     def _submit(self) -> None:
         if self._busy:
             return

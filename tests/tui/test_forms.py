@@ -1,0 +1,51 @@
+"""The one dialog every small job uses: Enter goes on to the next field and submits only from the
+last, so a form is never sent with the fields after the cursor still at their defaults."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from textual.widgets import Input
+
+from mesomix.db.tables import LotRow
+from mesomix.services.demo import load_demo
+from mesomix.services.uow import unit_of_work
+from mesomix.tui.app import make_app
+from mesomix.tui.screens.inventory import InventoryScreen
+from mesomix.tui.widgets.form import FormScreen
+from tests.tui.pilot import settle
+
+
+def lots_numbered(services, number: str) -> list[LotRow]:
+    with unit_of_work(services.engine) as session:
+        return list(session.exec(select(LotRow).where(LotRow.lot_number == number)))
+
+
+async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        typed = {
+            "product": "kybella",
+            "lot_number": "KB-ENTER",
+            "expiry": "2028-03-31",
+            "containers": "2",
+            "supplier": "Pharma Direct",
+        }
+        for key, value in typed.items():
+            assert app.focused is form.query_one(f"#form-{key}", Input)
+            await pilot.press(*value, "enter")
+            await settle(pilot)
+            assert app.screen is form and not lots_numbered(services, "KB-ENTER")
+        assert app.focused is form.query_one("#form-unit_cost", Input)
+        await pilot.press(*"12.50", "enter")  # the last field: this one submits
+        await settle(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+    (lot,) = lots_numbered(services, "KB-ENTER")
+    assert lot.product_code == "kybella_2ml_vial"
