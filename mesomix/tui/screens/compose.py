@@ -38,7 +38,7 @@ from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
-FROM_WIDTH, DELIVERS_WIDTH = 22, 18  # the plan fits beside the ingredients at 80 columns
+FROM_WIDTH, DELIVERS_WIDTH = 19, 18  # the plan fits beside the ingredients at 80 columns
 # How a mixture is kept until given: (shown, storage, compounding category).
 KEEPING = {
     "room": ("room temp.", "room", "category_1"),
@@ -60,8 +60,9 @@ def _short(text: str, width: int = 34) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class IngredientRow(Horizontal):
-    """One ingredient: what (substance or product) and how much, as typed."""
+class IngredientRow(Vertical):
+    """One ingredient: what (substance or product) and how much, as typed — on two lines, so
+    the name has the column's whole width."""
 
     def __init__(self, suggester: SuggestFromList | None) -> None:
         super().__init__(classes="ingredient-row")
@@ -180,7 +181,9 @@ class ComposeScreen(Screen[None]):
                 yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
                 yield VerticalScroll(id="findings")
         with Horizontal(id="bottom"):
-            yield Input(placeholder="final volume: 5 mL", id="final-volume", compact=True)
+            yield Label("Final volume", id="final-label")
+            # No number here: a grey "5 mL" was read as a volume already set.
+            yield Input(placeholder="as drawn", id="final-volume", compact=True)
             yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
             yield Select[str](
                 # How it is kept until given sets the beyond-use date (data/beyond_use.toml).
@@ -191,7 +194,7 @@ class ComposeScreen(Screen[None]):
                 compact=True,
             )
             yield Button(
-                "Dispense (F9)", id="dispense", variant="success", disabled=True, compact=True
+                "Blocked (F9)", id="dispense", variant="success", disabled=True, compact=True
             )
         yield Static("", id="status")
         yield Footer(compact=True)
@@ -368,8 +371,9 @@ class ComposeScreen(Screen[None]):
             hint.update("")
             return
         self._hints = [(message.field, hit.name) for hit in message.hits]
-        names = " · ".join(_short(hit.name, 28) for hit in message.hits)
-        hint.update(Text(f"did you mean: {names} (Ctrl+Space takes the first)"))
+        # Whole names, one a line: two presentations of a product differ at the end of theirs.
+        names = "\n".join(f"· {hit.name}" for hit in message.hits)
+        hint.update(Text(f"did you mean (Ctrl+Space takes the first):\n{names}"))
 
     def action_take_hint(self) -> None:
         if self._hints:
@@ -435,10 +439,8 @@ class ComposeScreen(Screen[None]):
         rows = [
             (
                 format_quantity(draw.volume),
-                _short(
-                    draw.product.name + (f" ×{draw.containers}" if draw.containers > 1 else ""),
-                    FROM_WIDTH,
-                ),
+                # Whole, wrapped: strength, size and preservative are at the end of the name.
+                draw.product.name + (f" ×{draw.containers}" if draw.containers > 1 else ""),
                 _short(
                     ", ".join(
                         f"{format_quantity(d.amount, 4)} {d.substance.short_name}"
@@ -463,28 +465,29 @@ class ComposeScreen(Screen[None]):
         self._shown = (rows, lines, disabled)
         self._show_rows(shown_rows, rows, bold_last=bool(plan.draws))
         self._show_findings(lines)
-        self.query_one("#dispense", Button).disabled = disabled
+        self._dispense_button(disabled)
 
     def _show_rows(
         self, shown: list[tuple[str, str, str]], rows: list[tuple[str, str, str]], bold_last: bool
     ) -> None:
-        """Cell by cell while the plan keeps its shape (the table keeps its size: no layout),
-        else every row anew; the final volume in bold."""
+        """Cell by cell while the plan keeps its shape — the same products, so every row keeps
+        its height (the table keeps its size: no layout) — else every row anew, each as tall as
+        its wrapped product name; the final volume in bold."""
 
         def cell(y: int, x: int, text: str) -> Text:
             return Text(text, style="bold" if bold_last and x == 0 and y == len(rows) - 1 else "")
 
         table = self.query_one("#plan", DataTable)
-        if len(shown) == len(rows) == table.row_count:
+        same_products = [row[1] for row in shown] == [row[1] for row in rows]
+        if same_products and len(shown) == len(rows) == table.row_count:
             for y, (before, after) in enumerate(zip(shown, rows, strict=True)):
                 for x, (old, new) in enumerate(zip(before, after, strict=True)):
                     if old != new:
                         table.update_cell_at(Coordinate(y, x), cell(y, x, new))
             return
         table.clear()
-        table.add_rows(
-            [cell(y, x, text) for x, text in enumerate(row)] for y, row in enumerate(rows)
-        )
+        for y, row in enumerate(rows):
+            table.add_row(*(cell(y, x, text) for x, text in enumerate(row)), height=None)
 
     def _show_findings(self, lines: list[tuple[str, str]]) -> None:
         """Reuse the finding widgets already there: mounting, and laying the screen out again,
@@ -542,7 +545,7 @@ class ComposeScreen(Screen[None]):
             return
         self._busy = True
         self._shown = ()  # the button is set here, so the next plan redraws in full
-        self.query_one("#dispense", Button).disabled = True
+        self._dispense_button(True, "Dispensing…")
         self._say("Dispensing…")
         self._dispense(self.draft(), self.user.name, list(self._signatures))
 
@@ -618,11 +621,17 @@ class ComposeScreen(Screen[None]):
     def on_compose_screen_failed(self, message: Failed) -> None:
         self._busy = False
         self._say(message.message, error=True)
-        self.query_one("#dispense", Button).disabled = self._plan is None or bool(
-            self._unsigned(self._plan)
-        )
+        self._dispense_button(self._plan is None or bool(self._unsigned(self._plan)))
         if message.recheck:
             self._recheck()
+
+    def _dispense_button(self, disabled: bool, busy: str = "") -> None:
+        """Ready or not in words, not by its colour alone."""
+        button = self.query_one("#dispense", Button)
+        button.disabled = disabled
+        label = busy or ("Blocked (F9)" if disabled else "Dispense (F9)")
+        if str(button.label) != label:  # a new label lays the row out again: only on a change
+            button.label = label
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
