@@ -15,7 +15,7 @@ import importlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,7 @@ from textual.screen import Screen
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.settings import Settings
+from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.help import HelpScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignedInMessage, SignInScreen
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from mesomix.services.accounts import SignedIn
 
 IDLE_CHECK_SECONDS = 5
+CONFIRM_WITHIN = timedelta(seconds=5)  # a second Ctrl+O or Ctrl+Q drops unfinished work
 DARK, LIGHT = "textual-dark", "textual-light"
 SIGNED_OUT = "signed-out"  # the mode that holds the sign-in screen after someone signs out
 
@@ -88,7 +90,8 @@ class MesomixApp(App[None]):
             for place in PLACES
         ),
         Binding("ctrl+t", "toggle_theme", "Dark/light", id="app.theme", show=False),
-        Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False),
+        # Priority: the lock works over a dialog or the palette too (what they show is hidden).
+        Binding("ctrl+l", "lock", "Lock", id="app.lock", show=False, priority=True),
         Binding("ctrl+o", "sign_out", "Sign out", id="app.sign_out", show=False),
     ]
 
@@ -108,6 +111,8 @@ class MesomixApp(App[None]):
         self.idle = IdleLock(idle, settings.clock.now())
         self._locked = False
         self._opened: list[str] = []  # the modes of the person signed in
+        self._unfinished = ""  # what Compose holds that is not dispensed or saved
+        self._warned: tuple[str, datetime] | None = None  # (action, when) asked once already
         self.start_error: Exception | None = None  # why the program could not be built
         super().__init__()
 
@@ -215,8 +220,35 @@ class MesomixApp(App[None]):
         if self.user is not None and not self._locked:
             self._lock(self.user)
 
+    def on_unfinished(self, message: Unfinished) -> None:
+        self._unfinished = message.what
+
+    def _asked_twice(self, action: str, key: str, verb: str) -> bool:
+        """Nothing unfinished, or the same key pressed again within a few seconds: go on.
+        Otherwise say what would be dropped, once."""
+        now = self.settings.clock.now()
+        if not self._unfinished or (
+            self._warned is not None
+            and self._warned[0] == action
+            and now - self._warned[1] <= CONFIRM_WITHIN
+        ):
+            self._warned = None
+            return True
+        self._warned = (action, now)
+        self.notify(
+            f"{self._unfinished} is not dispensed or saved: press {key} again to {verb} and drop it.",
+            severity="warning",
+            markup=False,
+        )
+        return False
+
     async def action_sign_out(self) -> None:
-        await self._sign_out("signed out")
+        if self._asked_twice("sign_out", "Ctrl+O", "sign out"):
+            await self._sign_out("signed out")
+
+    async def action_quit(self) -> None:
+        if self._asked_twice("quit", "Ctrl+Q", "quit"):
+            await super().action_quit()
 
     async def _sign_out(self, reason: str) -> None:
         """Close the person's screens (what was not dispensed or saved is dropped) and open
@@ -224,7 +256,7 @@ class MesomixApp(App[None]):
         user = self.user
         if user is None:
             return
-        self.user, self._locked = None, False
+        self.user, self._locked, self._unfinished = None, False, ""
         with contextlib.suppress(UnknownModeError):  # the sign-in of an earlier sign-out
             await self.remove_mode(SIGNED_OUT)
         self.add_mode(SIGNED_OUT, partial(SignInScreen, self.ready_services))
@@ -253,7 +285,9 @@ class MesomixApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """Every action is reachable from the command palette: the screens, then this screen's keys."""
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":  # an SVG of patients' data left in a folder
+                yield command
         yield SystemCommand(
             "Dark or light", "Switch between the dark and light themes", self.action_toggle_theme
         )
@@ -278,7 +312,8 @@ class MesomixApp(App[None]):
                 and binding.description
                 and screen.check_action(name, ()) is not False
             ):
-                yield SystemCommand(binding.tooltip or binding.description, f"{binding.key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
+                key = binding.key.split(",")[0].upper()
+                yield SystemCommand(binding.tooltip or binding.description, f"{key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not self._locked:

@@ -212,9 +212,67 @@ def test_the_app_does_not_shadow_textuals_own_methods():
     with Textual's App must be one we mean to override."""
     meant = {
         "__init__", "on_mount", "on_event", "check_action", "action_command_palette",
-        "action_help", "get_system_commands",
+        "action_help", "action_quit", "get_system_commands",
     }  # fmt: skip
     shared = {
         name for name, value in vars(MesomixApp).items() if callable(value) and hasattr(App, name)
     }
     assert shared <= meant, shared - meant
+
+
+async def test_ctrl_l_locks_over_a_dialog_and_the_palette(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for opening in ("f1", "ctrl+p"):
+            await pilot.press(opening)
+            await settle(pilot)
+            assert not isinstance(app.screen, (ComposeScreen, LockScreen)), opening
+            await pilot.press("ctrl+l")
+            await settle(pilot)
+            assert isinstance(app.screen, LockScreen), opening
+            await pilot.press(*"demo-staff-2026", "enter")
+            await settle(pilot)
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, ComposeScreen)
+
+
+async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        what = app.screen.query(".what").first(Input)
+        what.focus()
+        await pilot.press(*"biotin")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen) and app.user is not None
+        said = [note.message for note in app._notifications]
+        assert any("press Ctrl+O again to sign out and drop it" in m for m in said)
+        await pilot.press("ctrl+q")  # another key: asked on its own
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+o")  # Ctrl+O again, but not straight after the first
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert isinstance(app.screen, SignInScreen) and app.user is None
+
+
+async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        offered = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert offered["Override: a practitioner signs off an allergy or dose block"] == (
+            "F8 on this screen"
+        )
+        assert "Lock" in offered and "Sign out" in offered and "Go to patients" in offered
+        assert "Screenshot" not in offered  # an SVG of patients' data left in a folder
+        assert not any(title.startswith("Save this mixture") for title in offered)  # staff

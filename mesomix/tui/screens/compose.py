@@ -32,6 +32,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
+from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.base import columns, update_text
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
@@ -96,19 +97,21 @@ class IngredientRow(Vertical):
 
 class ComposeScreen(Screen[None]):
     BINDINGS = [
-        Binding("f9", "dispense", "Dispense", id="compose.dispense"),
-        Binding("f8", "override", "Override", id="compose.override"),
-        Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add"),
-        Binding("f7", "save_formula", "Save formula", id="compose.save_formula"),
-        # In Help and the palette; the footer keeps to what fits in 80 columns.
-        Binding(
-            "ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove", show=False
-        ),
+        # A word in the footer; what it does in Help and the palette (the tooltip).
+        Binding("f9", "dispense", "Dispense", id="compose.dispense",
+                tooltip="Dispense the mixture: take the stock from its lots, then the label"),
+        Binding("f8", "override", "Override", id="compose.override",
+                tooltip="Override: a practitioner signs off an allergy or dose block"),
+        Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add",
+                tooltip="Add an ingredient row"),
+        Binding("f7", "save_formula", "Save formula", id="compose.save_formula",
+                tooltip="Save this mixture as a formula, or a new version of one"),
+        Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove",
+                show=False, tooltip="Remove the ingredient row the cursor is in"),
         # Terminals send Ctrl+Space as NUL, which Textual reads as ctrl+@.
-        Binding(
-            "ctrl+space,ctrl+@", "take_hint", "Take suggestion", id="compose.take_hint", show=False
-        ),
-    ]
+        Binding("ctrl+space,ctrl+@", "take_hint", "Take suggestion", id="compose.take_hint",
+                show=False, tooltip="Take the first suggested name for the ingredient typed"),
+    ]  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Saving a formula is a practitioner's: not offered to staff (footer, palette, help)."""
@@ -159,6 +162,7 @@ class ComposeScreen(Screen[None]):
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
         self._away = False  # left for another screen: patients and stock may have changed
+        self._told = ""  # what the app was last told is unfinished here
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -418,7 +422,17 @@ class ComposeScreen(Screen[None]):
 
     def _recheck(self) -> None:
         """Gather the draft here, on the event loop; the worker only computes."""
-        self._check(self.draft())
+        draft = self.draft()
+        self._tell_unfinished(draft)
+        self._check(draft)
+
+    def _tell_unfinished(self, draft: DraftMixture) -> None:
+        """Let the app know whether signing out or quitting would drop a typed mixture."""
+        typed = any(item.what.strip() or item.amount.strip() for item in draft.ingredients)
+        what = "The mixture in Compose" if typed else ""
+        if what != self._told:
+            self._told = what
+            self.app.post_message(Unfinished(what))
 
     @work(thread=True, exclusive=True, group="check")
     def _check(self, draft: DraftMixture) -> None:
