@@ -115,13 +115,14 @@ class BareCompose(App[None]):
         yield Header()
         with Horizontal(id="people"):
             yield Select([("patient", "p")], prompt="Patient", id="patient", compact=True)
+            yield Select([("pain", "pain")], prompt="Purpose", id="purpose", compact=True)
             yield Label("made by Sam Ortega (staff)", id="made-by")
         yield Static("a patient · 70 kg · allergies: none recorded", id="patient-info")
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients", can_focus=False):
                 yield Label("Ingredients", classes="section")
                 for what, amount in INGREDIENTS:
-                    with Horizontal(classes="ingredient-row"):
+                    with Vertical(classes="ingredient-row"):
                         yield Input(value=what, classes="what", compact=True)
                         yield Input(value=amount, classes="amount", compact=True)
                 yield Static("", id="ingredient-hint")
@@ -131,7 +132,8 @@ class BareCompose(App[None]):
                     for text, severity in self._findings:
                         yield Static(text, classes=f"finding {severity}")
         with Horizontal(id="bottom"):
-            yield Input(placeholder="final volume, e.g. 5 mL", id="final-volume", compact=True)
+            yield Label("Final volume", id="final-label")
+            yield Input(placeholder="as drawn", id="final-volume", compact=True)
             yield Select([("saline", "s")], prompt="Diluent (q.s.)", id="diluent", compact=True)
             yield Select([("room temp.", "room")], value="room", allow_blank=False, id="storage", compact=True)  # fmt: skip
             yield Button("Dispense (F9)", id="dispense", variant="success", compact=True)
@@ -145,7 +147,8 @@ class BareCompose(App[None]):
         table = self.query_one("#plan", DataTable)
         for label, width in (("Draw", 7), ("from", 34), ("delivers", 34)):
             table.add_column(label, width=width)
-        table.add_rows(self._rows)
+        for row in self._rows:  # as Compose adds them: each as tall as its wrapped name
+            table.add_row(*row, height=None)
 
 
 async def _type(app: App[None], prepare) -> float:  # type: ignore[no-untyped-def]

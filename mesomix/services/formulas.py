@@ -183,6 +183,19 @@ class FormulaService:
         with self._read(user) as session:
             return self._load(session, code)[1]
 
+    def name_of_version(self, user: str, version_id: int) -> str:
+        """The name of the formula a stored version belongs to: a mixture started from it is
+        saved again under that name (a new version), not retyped where a typo makes another."""
+        with self._read(user) as session:
+            row = session.exec(
+                select(FormulaRow)
+                .join(FormulaVersionRow, FormulaVersionRow.formula_id == FormulaRow.id)  # type: ignore[arg-type]
+                .where(FormulaVersionRow.id == version_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no formula version {version_id}")
+        return row.name
+
     def versions(self, user: str, code: str) -> list[FormulaVersion]:
         return list(self.formula(user, code).versions)
 

@@ -276,3 +276,38 @@ async def test_the_purpose_and_immediate_use_chosen_in_compose_go_into_the_batch
     assert batch.patient_id is not None and batch.purpose == "pain"
     assert batch.beyond_use_at - batch.created_at == timedelta(hours=4)
     assert "immediate use" in batch.beyond_use_rule
+
+
+async def test_a_mixture_started_from_a_formula_is_saved_again_under_its_name(demo):
+    from mesomix.tui.widgets.form import FormScreen
+
+    (hair,) = [f for f in demo.formulas.formulas("drchen") if "hair" in f.name.lower()]
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.load(demo.formulas.start("drchen", hair.code, "P-0003"))
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#form-name", Input).value == hair.name  # a typo made another
+        assert form.query_one("#form-purpose", Select).value == hair.purpose
+        form.query_one("#form-note", Input).value = "same, checked"
+        await pilot.click("#form-go")
+        await settle(pilot)
+        said = str(form.query_one("#form-problems", Static).render())
+        assert "already: no new version was saved" in said  # the same recipe is not saved twice
+        app.screen.dismiss(None)
+        await settle(pilot)
+        amount = app.screen.query(".amount").first(Input)
+        amount.value = "300 mg" if amount.value != "300 mg" else "200 mg"
+        await settle(pilot)
+        await pilot.press("f7")
+        await settle(pilot)
+        app.screen.query_one("#form-note", Input).value = "a changed amount"
+        await pilot.click("#form-go")
+        await settle(pilot)
+    assert [f.latest_version for f in demo.formulas.formulas("drchen") if f.code == hair.code] == [
+        hair.latest_version + 1
+    ]

@@ -163,6 +163,7 @@ class ComposeScreen(Screen[None]):
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
         self._away = False  # left for another screen: patients and stock may have changed
         self._told = ""  # what the app was last told is unfinished here
+        self._origin_name = ""  # the name of the formula the mixture was started from
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -302,15 +303,20 @@ class ComposeScreen(Screen[None]):
         if self._catalog is None:
             self._pending = draft
             return
-        self._pending, self._origin = None, draft
-        box = self.query_one("#ingredients")
-        rows = list(self.query(IngredientRow))
-        missing = len(draft.ingredients) - len(rows)
+        self._pending, self._origin, self._origin_name = None, draft, ""
+        if draft.formula_version is not None:
+            self._name_origin(draft.formula_version)
+        self.run_worker(self._rows_for(draft), exclusive=True, group="load")
+
+    async def _rows_for(self, draft: DraftMixture) -> None:
+        """Rows enough for every ingredient, filled once they are mounted (a row's fields exist
+        only then)."""
+        missing = len(draft.ingredients) - len(self.query(IngredientRow))
         if missing > 0:
-            box.mount_all(
+            await self.query_one("#ingredients").mount_all(
                 (IngredientRow(self._suggester) for _ in range(missing)), before="#ingredient-hint"
             )
-        self.call_after_refresh(self._fill, draft)
+        self._fill(draft)
 
     def _fill(self, draft: DraftMixture) -> None:
         items = list(draft.ingredients)
@@ -328,6 +334,15 @@ class ComposeScreen(Screen[None]):
         self.query_one("#purpose", Select).value = draft.purpose or Select.BLANK
         self._say("Started from a formula: check the amounts, then dispense (F9).")
 
+    @work(thread=True, exclusive=True, group="origin")
+    def _name_origin(self, version_id: int) -> None:
+        """The formula's name, so that F7 saves a new version of it rather than another."""
+        try:
+            name = self.services.formulas.name_of_version(self.user.name, version_id)
+        except Exception:  # F7 then asks for the name, as for any mixture
+            return
+        self.app.call_from_thread(setattr, self, "_origin_name", name)
+
     def action_add_ingredient(self) -> None:
         row = IngredientRow(self._suggester)
         self.query_one("#ingredients").mount(row, before="#ingredient-hint")
@@ -340,7 +355,12 @@ class ComposeScreen(Screen[None]):
             None,
         )
         if row is not None:
+            rows = list(self.query(IngredientRow))
+            at = rows.index(row)
+            nearest = rows[at - 1] if at > 0 else (rows[1] if len(rows) > 1 else None)
             row.remove()
+            if nearest is not None:  # the cursor stays among the ingredients
+                nearest.query_one(".what", Input).focus()
             self.call_after_refresh(self._changed)
 
     @on(Input.Changed)
@@ -600,7 +620,12 @@ class ComposeScreen(Screen[None]):
         form = Form(
             "Save this mixture as a formula",
             [
-                FormField("name", "Name", "e.g. hair restoration"),
+                FormField(
+                    "name",
+                    "Name",
+                    "e.g. hair restoration",
+                    value=self._origin_name if self._origin else "",
+                ),
                 FormField(
                     "purpose", "Purpose", choices=[(p, p) for p in PURPOSES], value=draft.purpose
                 ),
@@ -621,6 +646,7 @@ class ComposeScreen(Screen[None]):
             for field in row.query(Input):
                 field.value = ""
         self.query_one("#final-volume", Input).value = ""
+        self.query(".what").first(Input).focus()  # the next mixture starts here
         result = message.result
         self.app.push_screen(
             LabelScreen(
