@@ -74,6 +74,13 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
         assert isinstance(app.screen, LabelScreen)
         label = str(app.screen.query_one("#label-text", Static).render())
         assert "Jean-Luc Moreau (P-0003)" in label and "Tranexamic acid 50 mg" in label
+        await pilot.press("escape")
+        await settle(pilot)
+        status = app.screen.query_one("#status", Static)
+        assert str(status.render()).startswith("Dispensed batch")
+        assert app.focused is app.screen.query(".what").first(Input)  # the next mixture
+        await pilot.press("b")
+        assert str(status.render()) == ""  # not left standing over the next mixture
 
     after = counts(demo)
     assert after["batches"] == before["batches"] + 1

@@ -163,6 +163,7 @@ class ComposeScreen(Screen[None]):
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
         self._away = False  # left for another screen: patients and stock may have changed
         self._told = ""  # what the app was last told is unfinished here
+        self._said = False  # the status line holds something
         self._origin_name = ""  # the name of the formula the mixture was started from
 
     def compose(self) -> ComposeResult:
@@ -370,6 +371,15 @@ class ComposeScreen(Screen[None]):
         (The purpose is only recorded: it changes neither the checks nor the signatures.)"""
         if isinstance(event, Select.Changed) and event.select.id == "purpose":
             return
+        if (
+            self._said
+            and isinstance(event, Input.Changed)
+            and event.input.has_focus
+            and event.value
+        ):
+            # What was said belongs to what was done: typing the next mixture clears it (a
+            # "Dispensed batch 5" left standing reads as being about the mixture now typed).
+            self._say("")
         if self._signatures:
             self._signatures = []
             self._say("The mixture changed: the overrides signed for it no longer hold.")
@@ -677,3 +687,4 @@ class ComposeScreen(Screen[None]):
         status = self.query_one("#status", Static)
         status.update(Text(text))
         status.set_class(error, "error")
+        self._said = bool(text)
