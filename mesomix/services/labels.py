@@ -1,22 +1,28 @@
 """The label of a dispensed mixture, again: shown, saved as a file, or sent to the printer.
 
 The label text is written once, when the batch is dispensed, and kept with it; reprinting sends
-exactly those words. Printing goes through the terminal's own print command (CUPS `lp`, or BSD
+exactly those words (a label kept from before labels named their signed-off blocks gets those
+lines, read from the overrides stored with the batch). Printing goes through the terminal's own print command (CUPS `lp`, or BSD
 `lpr`), to MESOMIX_PRINTER when it is set, else to the default printer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
+import textwrap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import BatchRow
+from mesomix.db.tables import BatchRow, OverrideRow, UserRow
+from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.services.actors import require
@@ -25,6 +31,75 @@ from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import unit_of_work
 
 PRINT_TIMEOUT_S = 15
+LABEL_WIDTH = 80
+OVERRIDDEN = "OVERRIDDEN"  # opens each signed-off block on a label: it can be looked for
+# Where a finding's head ends and its details begin: "allergy to X: … in … (confirmed…)",
+# "lidocaine 300 mg > 200 mg maximum (…) — source: …".
+_HEAD_ENDS = re.compile(r": | — |; ")
+
+
+@dataclass(frozen=True)
+class SignedOff:
+    """A blocking finding a practitioner signed off for one batch: whoever reads the label or
+    the patient's history must see that the mixture was made despite it, and on whose word."""
+
+    finding: str  # the finding's message, whole, as it was signed
+    signed_by: str  # the practitioner's display name
+    reason_code: str
+    why: str
+
+    @property
+    def head(self) -> str:
+        """The finding in short ("allergy to Procaine hydrochloride"); the whole message stays
+        on the batch record."""
+        return _HEAD_ENDS.split(self.finding, maxsplit=1)[0].strip()
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.reason_code, self.reason_code)
+
+    @property
+    def signed(self) -> str:
+        return f"signed by {self.signed_by} ({self.reason}): {self.why}"
+
+    def lines(self, width: int = LABEL_WIDTH) -> list[str]:
+        """For the label: wrapped to the paper's 80 columns, nothing cut."""
+        return [
+            *textwrap.wrap(f"{OVERRIDDEN}: {self.head}", width, subsequent_indent="  "),
+            *textwrap.wrap(self.signed, width, initial_indent="  ", subsequent_indent="    "),
+        ]
+
+
+def overridden_lines(signed: Iterable[SignedOff]) -> list[str]:
+    return [line for one in signed for line in one.lines()]
+
+
+def with_overrides(text: str, signed: Sequence[SignedOff]) -> str:
+    """A label kept from before labels named their overrides gets them, above its USE BY line;
+    a label that names them is left as it was printed."""
+    if not signed or any(line.startswith(OVERRIDDEN) for line in text.splitlines()):
+        return text
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.startswith("USE BY")), len(lines))
+    return "\n".join([*lines[:at], *overridden_lines(signed), *lines[at:]])
+
+
+def signed_off(session: Session, batch_ids: Sequence[int]) -> dict[int, list[SignedOff]]:
+    """The overrides signed for these batches, in the order they were signed."""
+    found: dict[int, list[SignedOff]] = {}
+    if not batch_ids:
+        return found
+    rows = session.exec(
+        select(OverrideRow, UserRow.display_name)
+        .join(UserRow, col(UserRow.id) == OverrideRow.practitioner_id)
+        .where(col(OverrideRow.batch_id).in_(batch_ids))
+        .order_by(col(OverrideRow.id))
+    )
+    for row, name in rows:
+        found.setdefault(row.batch_id, []).append(
+            SignedOff(row.finding_message, name, row.reason_code, row.reason_text)
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -50,7 +125,8 @@ class LabelService:
         self.printer = printer  # "" sends to the default printer
 
     def label(self, user: str, batch_id: int) -> BatchLabel:
-        """The label as it was printed when the batch was dispensed."""
+        """The label as it was printed when the batch was dispensed (with its overrides named,
+        should it be older than labels that name them)."""
         with (
             denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
             unit_of_work(self._engine) as session,
@@ -59,7 +135,8 @@ class LabelService:
             batch = session.get(BatchRow, batch_id) if 0 < batch_id < 2**63 else None
             if batch is None:
                 raise NotFound(f"no batch {batch_id}")
-            return BatchLabel(batch_id, batch.label)
+            signed = signed_off(session, [batch_id]).get(batch_id, [])
+            return BatchLabel(batch_id, with_overrides(batch.label, signed))
 
     def save(self, user: str, batch_id: int, folder: Path | None = None) -> Path:
         """The label as a text file (written whole or not at all); its path."""

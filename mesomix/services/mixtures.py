@@ -35,6 +35,7 @@ from mesomix.services.actors import check_permission
 from mesomix.services.audit import Entry, append_many, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError, StockError
+from mesomix.services.labels import SignedOff, overridden_lines
 from mesomix.services.passwords import verify_password
 from mesomix.services.people import patient_facts
 from mesomix.services.stock import lots_of, usable_by_product
@@ -178,7 +179,8 @@ class MixtureService:
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
             assessed = self._assess(draft, catalog, lots, facts)
             plan = assessed.plan
-            signers = {s.practitioner: self._signer(connection, s) for s in signatures}
+            signed = {s.practitioner: self._signer(connection, s) for s in signatures}
+            signers = {name: int(row.id) for name, row in signed.items()}
             try:
                 unsigned = unsigned_blocks(plan.findings, [s.override() for s in signatures])
             except OverrideError as exc:
@@ -191,8 +193,26 @@ class MixtureService:
             self._take(connection, catalog, picks)
             drawn = [DrawnLot(draw, tuple(picks[draw.product.code])) for draw in plan.draws]
             bud = assessed.beyond_use
+            by_key = {f.key: f for f in plan.findings}
+            overridden = [
+                SignedOff(
+                    by_key[s.finding_key].message,
+                    signed[s.practitioner].display_name,
+                    s.reason_code,
+                    s.reason_text.strip(),
+                )
+                for s in signatures
+            ]
             label = label_text(
-                patient.name, patient.ref, actor.display_name, plan, drawn, now, bud, self._clock
+                patient.name,
+                patient.ref,
+                actor.display_name,
+                plan,
+                drawn,
+                now,
+                bud,
+                self._clock,
+                overridden,
             )
             batch_id = connection.execute(
                 _ADD_BATCH,
@@ -238,7 +258,6 @@ class MixtureService:
                 ),
             )
             if signatures:
-                by_key = {f.key: f for f in plan.findings}
                 connection.execute(
                     _ADD_OVERRIDES,
                     [
@@ -362,14 +381,14 @@ class MixtureService:
                 f"not dispensed: the draft names formula version {version_id}, which does not exist"
             )
 
-    def _signer(self, connection: sa.Connection, signature: Signature) -> int:
-        """The practitioner's id once their role and password are checked; else a refusal."""
+    def _signer(self, connection: sa.Connection, signature: Signature) -> sa.Row[Any]:
+        """The practitioner once their role and password are checked; else a refusal."""
         signer = self._actor(connection, signature.practitioner, Action.SIGN_OVERRIDE)
         if not verify_password(signer.password_hash, signature.password):
             raise PermissionDenied(
                 f"not dispensed: the signature of {signer.name} was refused (wrong password)"
             )
-        return signer.id
+        return signer
 
     @staticmethod
     def _patient(connection: sa.Connection, ref: str | None) -> tuple[sa.Row[Any], PatientFacts]:
@@ -530,8 +549,10 @@ def label_text(
     now: datetime,
     bud: BeyondUse,
     clock: Clock,
+    overridden: Sequence[SignedOff] = (),
 ) -> str:
-    """The label that goes on the syringe: patient, contents, lots, beyond-use date, who and when."""
+    """The label that goes on the syringe: patient, contents, lots, any block signed off (and
+    by whom, why), beyond-use date, who and when."""
     zone = clock.zone
     lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
     for item in drawn:
@@ -543,6 +564,7 @@ def label_text(
         )
         head = contents or f"{draw.product.name} q.s."
         lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")
+    lines.extend(overridden_lines(overridden))
     lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
     lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)

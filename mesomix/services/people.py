@@ -22,6 +22,7 @@ from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.labels import SignedOff, signed_off, with_overrides
 from mesomix.services.uow import unit_of_work
 
 _PATIENT = PatientRow.__table__
@@ -61,6 +62,7 @@ class BatchSummary:
     made_by: str
     contents: str  # the ingredients as they were typed
     label: str
+    overridden: tuple[SignedOff, ...] = ()  # blocks signed off to make it
 
 
 def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
@@ -140,7 +142,8 @@ class PeopleService:
                 .join(UserRow, UserRow.id == BatchRow.actor_id)
                 .where(BatchRow.patient_id == patient.id)
                 .order_by(BatchRow.created_at.desc(), BatchRow.id.desc())  # type: ignore[attr-defined]
-            )
+            ).all()
+            signed = signed_off(session, [batch.id or 0 for batch, _ in rows])
             return [
                 BatchSummary(
                     batch.id or 0,
@@ -148,11 +151,9 @@ class PeopleService:
                     batch.final_volume_ul,
                     batch.purpose,
                     made_by,
-                    " + ".join(
-                        f"{item.get('what', '?')} {item.get('amount', '')}".strip()
-                        for item in batch.draft.get("ingredients", [])
-                    ),
-                    batch.label,
+                    contents(batch.draft),
+                    with_overrides(batch.label, signed.get(batch.id or 0, [])),
+                    tuple(signed.get(batch.id or 0, ())),
                 )
                 for batch, made_by in rows
             ]
@@ -232,6 +233,16 @@ class PeopleService:
                 .order_by(UserRow.name)
             )
             return [(row.display_name, row.name) for row in rows]
+
+
+def contents(draft: dict[str, Any]) -> str:
+    """The ingredients of a batch's draft as typed ("lidocaine 20 mg + biotin 5 mg"); the rows
+    Compose left blank are not ingredients."""
+    typed = (
+        f"{item.get('what') or ''} {item.get('amount') or ''}".strip()
+        for item in draft.get("ingredients", [])
+    )
+    return " + ".join(item for item in typed if item)
 
 
 def patient_by_ref(session: Session, ref: str) -> PatientRow | None:

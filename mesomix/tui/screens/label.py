@@ -27,8 +27,10 @@ class LabelScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,enter", "dismiss", "Close"),
-        Binding("s", "save", "Save as a file"),
-        Binding("p", "print", "Print"),
+        # Either case: the buttons read "Print (P)" and "Save (S)", and caps lock may be on
+        # (a terminal sends shift+s as "S", or as "shift+s" under the kitty protocol).
+        Binding("s,S,shift+s", "save", "Save as a file"),
+        Binding("p,P,shift+p", "print", "Print"),
     ]
 
     @dataclass
