@@ -152,6 +152,9 @@ def parser() -> argparse.ArgumentParser:
     verify = allergy_commands.add_parser("verify", help="confirm, refute or mark entered-in-error")
     verify.add_argument("allergy_id", type=int, metavar="ALLERGY_ID")
     verify.add_argument("verification", choices=VERIFICATIONS)
+    verify.add_argument(
+        "--reason", default="", help="why (needed to refute); added to the allergy's note"
+    )
     _acting(verify)
 
     stock = commands.add_parser("stock", help="stock on hand by product and lot")
@@ -653,7 +656,9 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
         print(f"allergy {args.allergy_id} coded", file=out)
         return 0
     if args.allergy_command == "verify":
-        _services(args).allergies.set_verification(args.allergy_id, args.actor, args.verification)
+        _services(args).allergies.set_verification(
+            args.allergy_id, args.actor, args.verification, args.reason
+        )
         print(f"allergy {args.allergy_id} is now {args.verification}", file=out)
         return 0
     if args.allergy_command == "import":

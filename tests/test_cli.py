@@ -418,10 +418,10 @@ def test_dispense_with_a_signed_override_from_the_command_line(
 def test_allergy_code_and_verify(demo_db, tmp_path, capsys):
     bundle = json.loads(run("--db", demo_db, "allergy", "export", "P-0004", "--user", "drchen")[1])
     assert bundle["entry"]
-    assert run("--db", demo_db, "allergy", "verify", "1", "refuted", "--user", "drchen") == (
-        0,
-        "allergy 1 is now refuted\n",
-    )
+    assert run("--db", demo_db, "allergy", "verify", "1", "refuted", "--user", "drchen")[0] == 2
+    assert "refuting an allergy needs a few words" in capsys.readouterr().err
+    refute = ("allergy", "verify", "1", "refuted", "--reason", "patch test negative")
+    assert run("--db", demo_db, *refute, "--user", "drchen") == (0, "allergy 1 is now refuted\n")
     assert (
         run("--db", demo_db, "allergy", "code", "1", "--group", "nope", "--user", "drchen")[0] == 2
     )

@@ -31,6 +31,10 @@ from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.people import allergy_from_row, patient_by_ref
 from mesomix.services.uow import unit_of_work
 
+MIN_REASON = 3  # "a few words", as an override's why: more than a shrug
+MAX_REASON = 500
+MAX_NOTE = 2000
+
 
 class AllergyService:
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
@@ -119,18 +123,48 @@ class AllergyService:
                 {"substance": substance, "group": group, "text": ""},
             )
 
-    def set_verification(self, allergy_id: int, user: str, verification: str) -> None:
-        """Confirm, refute or mark entered-in-error (FHIR verificationStatus)."""
+    def set_verification(
+        self, allergy_id: int, user: str, verification: str, reason: str = ""
+    ) -> None:
+        """Confirm, refute or mark entered-in-error (FHIR verificationStatus). Refuting takes the
+        allergy out of every future check, so it needs a reason; any reason given is added to
+        the allergy's note (dated and signed) and to the audit row, in one transaction."""
         if verification not in VERIFICATIONS:
             raise ServiceError(
                 f"verification '{verification}' is not one of {', '.join(VERIFICATIONS)}"
             )
+        reason = reason.strip()
+        if verification == "refuted" and len(reason) < MIN_REASON:
+            raise ServiceError(
+                "reason: refuting an allergy needs a few words saying why "
+                "(it will no longer block or warn on any mixture)"
+            )
+        if not plain_text(reason, MAX_REASON):
+            raise ServiceError(f"reason: at most {MAX_REASON} printable characters on one line")
         with self._work(user, "verify an allergy") as (session, actor):
             row = self._allergy(session, allergy_id)
+            if row.verification == verification:
+                raise ServiceError(f"this allergy is already {verification}: nothing changed")
             old = {"verification": row.verification}
+            said = f"{verification} on {self._clock.today():%Y-%m-%d} by {actor.display_name}"
             row.verification = verification
+            if reason:
+                row.note = "\n".join(part for part in (row.note, f"{said}: {reason}") if part)
+                if not plain_text(row.note, MAX_NOTE, lines=True):
+                    raise ServiceError(
+                        f"reason: the allergy's note would pass {MAX_NOTE} characters; "
+                        "write a shorter reason"
+                    )
             session.add(row)
-            self._audit(session, actor, "allergy.verify", row, old, {"verification": verification})
+            self._audit(
+                session,
+                actor,
+                "allergy.verify",
+                row,
+                old,
+                {"verification": verification},
+                reason,
+            )
 
     def import_fhir(self, patient_ref: str, user: str, data: Any) -> list[int]:
         """Every allergy of a resource or bundle, or none of them with every problem named."""
@@ -241,7 +275,7 @@ def _validate(allergy: Allergy, substances: Any, groups: Any) -> None:
         raise ServiceError(f"unknown allergen group '{allergy.group}'")
     if allergy.text and (len(allergy.text) > 200 or not allergy.text.isprintable()):
         raise ServiceError("free-text allergy: at most 200 printable characters")
-    if not plain_text(allergy.note, 2000, lines=True):
+    if not plain_text(allergy.note, MAX_NOTE, lines=True):
         raise ServiceError("an allergy's note is at most 2000 printable characters (and new lines)")
     for reaction in allergy.reactions:
         if not plain_text(reaction.manifestation, 200):

@@ -6,7 +6,7 @@ import pytest
 
 from mesomix.domain.allergy import Allergy
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
-from tests.factories import mixture, receive
+from tests.factories import audit_rows, mixture, receive
 
 
 def test_record_then_code_free_text_so_it_is_checked(clinic):
@@ -30,9 +30,70 @@ def test_refuting_stops_the_alert(clinic):
         Allergy(substance="procaine_hcl", verification="confirmed", criticality="high"),
     )
     receive(clinic, "procain_steigerwald_1pct_5ml_amp", "PRO1", 5)
-    clinic.allergies.set_verification(allergy_id, "drchen", "refuted")
+    clinic.allergies.set_verification(allergy_id, "drchen", "refuted", "tolerated it in 2026")
     plan = clinic.mixtures.check(mixture(("procaine", "20 mg")), "sam")
     assert not [f for f in plan.findings if f.code.startswith("allergy.")]
+
+
+def _procaine(clinic, note: str = "") -> int:
+    return clinic.allergies.record(
+        "P-1",
+        "drchen",
+        Allergy(substance="procaine_hcl", verification="confirmed", criticality="high", note=note),
+    )
+
+
+def _only_allergy(clinic):
+    (patient,) = [p for p in clinic.people.patients("sam") if p.ref == "P-1"]
+    (allergy,) = patient.allergies
+    return allergy
+
+
+def test_a_refutal_keeps_its_reason_in_the_note_and_the_audit_row(clinic):
+    allergy_id = _procaine(clinic, note="from the referral letter")
+    clinic.allergies.set_verification(
+        allergy_id, "drchen", "refuted", "  intradermal test negative, 2026-11  "
+    )
+    allergy = _only_allergy(clinic)
+    assert allergy.verification == "refuted"
+    assert allergy.note == (
+        "from the referral letter\n"
+        "refuted on 2026-11-24 by Dr Mei Chen: intradermal test negative, 2026-11"
+    )
+    (row,) = [row for row in audit_rows(clinic) if row.action == "allergy.verify"]
+    assert row.reason == "intradermal test negative, 2026-11" and row.user_name == "drchen"
+    assert (row.old, row.new) == ({"verification": "confirmed"}, {"verification": "refuted"})
+
+
+def test_a_confirmation_may_say_how_and_need_not(clinic):
+    allergy_id = clinic.allergies.record("P-1", "drchen", Allergy(substance="procaine_hcl"))
+    clinic.allergies.set_verification(allergy_id, "drchen", "confirmed")
+    assert _only_allergy(clinic).note == ""
+    clinic.allergies.set_verification(allergy_id, "drchen", "unconfirmed", "asked again")
+    clinic.allergies.set_verification(allergy_id, "drchen", "confirmed", "patch test positive")
+    assert _only_allergy(clinic).note.splitlines() == [
+        "unconfirmed on 2026-11-24 by Dr Mei Chen: asked again",
+        "confirmed on 2026-11-24 by Dr Mei Chen: patch test positive",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("verification", "reason", "says"),
+    [
+        ("refuted", "", "refuting an allergy needs a few words"),
+        ("refuted", "  no ", "refuting an allergy needs a few words"),
+        ("refuted", "x" * 501, "at most 500 printable characters"),
+        ("refuted", "tested\nnegative", "at most 500 printable characters on one line"),
+        ("confirmed", "", "already confirmed: nothing changed"),
+        ("refuted", "y" * 500, "note would pass 2000 characters"),
+    ],
+)
+def test_a_verification_refused_writes_nothing(clinic, verification, reason, says):
+    allergy_id = _procaine(clinic, note="n" * 1600)
+    before = (_only_allergy(clinic), len(audit_rows(clinic)))
+    with pytest.raises(ServiceError, match=says):
+        clinic.allergies.set_verification(allergy_id, "drchen", verification, reason)
+    assert (_only_allergy(clinic), len(audit_rows(clinic))) == before
 
 
 @pytest.mark.parametrize(

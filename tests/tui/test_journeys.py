@@ -208,6 +208,7 @@ async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confi
         await choose_row(pilot, "#allergy-list", str(allergy.id))
         await pilot.press("v")
         await settle(pilot)
+        await submit(pilot)  # the confirm form: its note is optional
         with unit_of_work(demo.engine) as session:
             coded = session.get(AllergyRow, allergy.id)
         assert (coded.group_code or coded.substance_code) and coded.verification == "confirmed"

@@ -1,5 +1,6 @@
-"""Formulas: the clinic's named recipes, each with its versions; start one for a patient (scaled
-to another final volume if asked) and finish it in Compose. Saving happens in Compose (F7)."""
+"""Formulas: the clinic's named recipes, each with its versions; start one for a patient chosen
+from the list (scaled to another final volume if asked) and finish it in Compose. Saving happens
+in Compose (F7)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,22 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from mesomix.bootstrap import Services
 from mesomix.domain.formulas import Formula
 from mesomix.domain.mixture import DraftMixture
-from mesomix.domain.permissions import Action
+from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaSummary
 from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
-from mesomix.tui.widgets.form import Form, FormField, Values
+from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
+
+NO_PATIENT = ("choose the patient", "")  # no one by default: a formula for the wrong patient
+
+
+class StartForm(FormScreen):
+    """The start form opens on the patient, its first field: a choice, which the form's usual
+    first stop (the first typed field) would pass over."""
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.query_one("#form-patient").focus)
 
 
 class FormulasScreen(WorkScreen):
@@ -34,6 +45,7 @@ class FormulasScreen(WorkScreen):
     @dataclass
     class Loaded(Message):
         formulas: list[FormulaSummary]
+        patients: list[tuple[str, str]]  # (name and reference, reference), by name
 
     @dataclass
     class Shown(Message):
@@ -46,6 +58,7 @@ class FormulasScreen(WorkScreen):
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__(services, user)
         self._formulas: dict[str, FormulaSummary] = {}
+        self._patients: list[tuple[str, str]] = []
         self._chosen: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -80,13 +93,22 @@ class FormulasScreen(WorkScreen):
     def reload(self) -> None:
         try:
             formulas = self.services.formulas.formulas(self.user.name)
+            patients = (
+                [
+                    (f"{p.name} ({p.ref})", p.ref)
+                    for p in self.services.people.patients(self.user.name)
+                ]
+                if allowed(Role(self.user.role), Action.VIEW_PATIENTS)
+                else []
+            )
         except Exception as exc:  # a worker reports; it never takes the app down
             self.post_message(self.Failed(f"could not load the formulas: {exc}"))
             return
-        self.post_message(self.Loaded(formulas))
+        self.post_message(self.Loaded(formulas, patients))
 
     def on_formulas_screen_loaded(self, message: Loaded) -> None:
         self._formulas = {f.code: f for f in message.formulas}
+        self._patients = message.patients
         table = self.query_one("#formula-list", DataTable)
         with same_row(table):
             table.clear()
@@ -147,6 +169,9 @@ class FormulasScreen(WorkScreen):
         formula = self._formula_or_say()
         if formula is None:
             return
+        if not self._patients:
+            self.say("No patient to start it for: add the patient on the Patients screen (F3).")
+            return
         formulas, user = self.services.formulas, self.user.name
         started: list[DraftMixture] = []
 
@@ -157,7 +182,7 @@ class FormulasScreen(WorkScreen):
             scaling = formulas.scaling(
                 user,
                 formula.code,
-                values["patient"].strip(),
+                values["patient"],
                 values["final_volume"].strip() or None,
                 int(version) if version else None,
             )
@@ -167,24 +192,24 @@ class FormulasScreen(WorkScreen):
                 f" (rounded: {rounded})" if rounded else ""
             )
 
-        def then() -> None:
+        def then(done: str | None) -> None:
             """Once the form has closed, carry the draft over to Compose."""
-            if started:
+            if done is not None and started:
+                self.say(done)
                 self.post_message(self.Started(started[-1]))
 
-        self.ask(
-            Form(
-                f"Start {formula.name}",
-                [
-                    FormField("patient", "Patient", "reference, e.g. P-0003"),
-                    FormField("final_volume", "Final volume", f"blank: as saved ({formula.final_volume or 'as drawn'})"),
-                    FormField("version", "Version", f"blank: the latest ({formula.latest_version})"),
-                ],
-                submit,
-                go="Start",
-            ),
-            then,
+        form = Form(
+            f"Start {formula.name}",
+            [
+                FormField("patient", "Patient", choices=[NO_PATIENT, *self._patients]),
+                FormField("final_volume", "Final volume", f"blank: as saved ({formula.final_volume or 'as drawn'})"),
+                FormField("version", "Version", f"blank: the latest ({formula.latest_version})"),
+            ],
+            submit,
+            go="Start",
+            intro="Patient: Enter opens the list, typing finds a name.",
         )  # fmt: skip
+        self.app.push_screen(StartForm(form), then)
 
     async def on_formulas_screen_started(self, message: Started) -> None:
         await self.app.switch_mode("compose")

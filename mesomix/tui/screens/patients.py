@@ -1,5 +1,6 @@
-"""Patients: find a patient, see weight, allergies and the mixtures they received; practitioners
-record weights and allergies, code free text, confirm or refute.
+"""Patients: find a patient, see weight, allergies and the mixtures they received (and any
+block signed off to make them); practitioners record weights and allergies, code free text,
+confirm or refute — each through a form naming the allergy and the patient.
 
 Everything shown comes from the services in workers; every change goes through a form whose
 submit calls a service, which checks the role and writes the audit row.
@@ -24,13 +25,14 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
+from mesomix.services.labels import OVERRIDDEN
 from mesomix.services.people import BatchSummary, PatientSummary
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
-MIXTURE_WIDTH = 19
+MIXTURE_WIDTH = 29  # the date leads the mixture's cell: a signed-off block has room to wrap
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
 
 
@@ -87,9 +89,11 @@ class PatientsScreen(WorkScreen):
             with Vertical(id="patient-detail"):
                 yield Static("Choose a patient.", id="patient-card")
                 yield Label("Allergies", classes="section")
-                yield DataTable(id="allergy-list", cursor_type="row")
+                yield DataTable(id="allergy-list", cursor_type="row", show_header=False)
+                yield Static("none recorded", id="allergy-none", classes="none-yet")
                 yield Label("Mixtures received", classes="section")
                 yield DataTable(id="history-list", cursor_type="row")
+                yield Static("no mixtures yet", id="history-none", classes="none-yet")
         yield Static("", id="status")
         yield Footer(compact=True)
 
@@ -100,10 +104,18 @@ class PatientsScreen(WorkScreen):
         columns(self.query_one("#allergy-list", DataTable), ("Allergy", ALLERGY_WIDTH))
         columns(
             self.query_one("#history-list", DataTable),
-            ("Batch", 5), ("Made", 10), ("Mixture", MIXTURE_WIDTH),
+            ("Batch", 5), ("Made: mixture", MIXTURE_WIDTH),
         )  # fmt: skip
         self.query_one("#patient-list", DataTable).focus()  # letters are actions here, not typing
+        self._empty(allergies=False, history=False)  # nothing said until a patient is chosen
         self.reload()
+
+    def _empty(self, *, allergies: bool, history: bool) -> None:
+        """Words instead of an empty table: 'none recorded' is an answer, a blank is not."""
+        self.query_one("#allergy-list", DataTable).display = not allergies
+        self.query_one("#allergy-none", Static).display = allergies
+        self.query_one("#history-list", DataTable).display = not history
+        self.query_one("#history-none", Static).display = history
 
     @on(Input.Submitted, "#patient-find")
     def _found(self) -> None:
@@ -147,6 +159,7 @@ class PatientsScreen(WorkScreen):
             self.query_one("#patient-card", Static).update("No patient matches.")
             self.query_one("#allergy-list", DataTable).clear()
             self.query_one("#history-list", DataTable).clear()
+            self._empty(allergies=False, history=False)
             self._batches = []
 
     @on(DataTable.RowHighlighted, "#patient-list")
@@ -170,6 +183,7 @@ class PatientsScreen(WorkScreen):
             allergies.clear()
             for allergy in patient.allergies:
                 allergies.add_row(self._allergy_line(allergy), key=str(allergy.id), height=None)
+        self._empty(allergies=not patient.allergies, history=False)
         self._history(ref)
 
     def _allergen(self, allergy: Allergy) -> str:
@@ -205,17 +219,19 @@ class PatientsScreen(WorkScreen):
         table = self.query_one("#history-list", DataTable)
         table.clear()
         self._batches = message.history
+        self._empty(
+            allergies=not self._patients[message.ref].allergies, history=not message.history
+        )
         for batch in message.history:
-            what = Text(f"{batch.final_volume_ul / 1000:g} mL", style="bold")
+            what = Text(f"{batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d} ")
+            what.append(f"{batch.final_volume_ul / 1000:g} mL", style="bold")
             what.append(f" {batch.purpose}: " if batch.purpose else ": ")
             what.append(batch.contents)
-            table.add_row(
-                str(batch.batch_id),
-                f"{batch.made_at.astimezone(self.services.clock.zone):%Y-%m-%d}",
-                what,
-                key=str(batch.batch_id),
-                height=None,
-            )
+            for signed in batch.overridden:  # a word, not a colour alone
+                what.append("\n")
+                what.append(OVERRIDDEN, style="bold reverse")
+                what.append(f" {signed.head}, {signed.signed}")
+            table.add_row(str(batch.batch_id), what, key=str(batch.batch_id), height=None)
 
     # --- actions --------------------------------------------------------------------------
 
@@ -225,6 +241,12 @@ class PatientsScreen(WorkScreen):
     @on(DataTable.RowSelected, "#history-list")
     def action_label(self) -> None:
         """The label of the mixture chosen in the history: to read, save or print again."""
+        patient = self._patient_or_say()
+        if patient is None:
+            return
+        if not self._batches:
+            self.say(f"{patient.name} has no mixtures yet: there is no label.", error=True)
+            return
         row = self.query_one("#history-list", DataTable).cursor_row
         if not 0 <= row < len(self._batches):
             self.say("Choose a mixture in the history first.", error=True)
@@ -246,16 +268,21 @@ class PatientsScreen(WorkScreen):
             return None
         return self._patients[self._chosen]
 
-    def _allergy_or_say(self) -> Allergy | None:
-        patient = self._patient_or_say()
-        if patient is None:
-            return None
+    def _chosen_allergy(self, patient: PatientSummary) -> Allergy | None:
+        """The allergy the person chose: the one under the cursor while the allergy list has
+        focus. A cursor left on some row while the patient list had focus chooses nothing."""
         table = self.query_one("#allergy-list", DataTable)
-        if not patient.allergies or table.row_count == 0:
-            self.say("This patient has no allergy recorded.", error=True)
+        if not table.has_focus or table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return next((a for a in patient.allergies if str(a.id) == key), None)
+
+    def _choose_in_list(self, allergy: Allergy, said: str) -> None:
+        """Several allergies could be meant: the list takes focus on the first, to choose."""
+        table = self.query_one("#allergy-list", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(allergy.id)))
+        self.say(said)
 
     def action_new_patient(self) -> None:
         people, user = self.services.people, self.user.name
@@ -349,10 +376,22 @@ class PatientsScreen(WorkScreen):
         )
 
     def action_code_allergy(self) -> None:
-        allergy = self._allergy_or_say()
-        if allergy is None or allergy.id is None:
+        patient = self._patient_or_say()
+        if patient is None:
             return
-        allergies, user, allergy_id = self.services.allergies, self.user.name, allergy.id
+        chosen = self._chosen_allergy(patient)
+        if chosen is not None and chosen.coded:
+            self.say(f"{self._allergen(chosen)} is coded already: nothing to code.", error=True)
+            return
+        if chosen is None:  # from the patient list: the first allergy kept as free text
+            chosen = next((a for a in patient.allergies if not a.coded), None)
+        if chosen is None:
+            self.say(f"No allergy of {patient.name} needs coding.", error=True)
+            return
+        allergy_id = chosen.id
+        if allergy_id is None:
+            return
+        allergies, user = self.services.allergies, self.user.name
 
         def submit(values: Values) -> str:
             allergies.code_typed(allergy_id, user, values["allergen"])
@@ -364,27 +403,82 @@ class PatientsScreen(WorkScreen):
                 [FormField("allergen", "Means", "substance or allergen group")],
                 submit,
                 go="Code",
-                intro=f"As recorded: {self._allergen(allergy)}",
+                intro=f"As recorded for {patient.name} ({patient.ref}): {self._allergen(chosen)}",
                 hint=lambda values: allergies.meaning(values["allergen"]),
             ),
             self.reload,
         )  # fmt: skip
 
     def action_verify(self, verification: str) -> None:
-        allergy = self._allergy_or_say()
-        if allergy is None or allergy.id is None:
+        """Confirm (v) or refute (x) through a form that names the allergy and the patient:
+        refuting takes the allergy out of every future check, so it asks why."""
+        patient = self._patient_or_say()
+        if patient is None:
             return
-        self._set_verification(allergy.id, verification)
+        if not patient.allergies:
+            self.say(f"{patient.name} has no allergy recorded.", error=True)
+            return
+        allergy = self._chosen_allergy(patient)
+        if allergy is None:  # from the patient list: only when one allergy can be meant
+            others = [a for a in patient.allergies if a.verification != verification]
+            if not others:
+                self.say(f"Every allergy of {patient.name} is {verification} already.", error=True)
+                return
+            if len(others) > 1:
+                key = "x" if verification == "refuted" else "v"
+                self._choose_in_list(
+                    others[0],
+                    f"{patient.name} has {len(others)} allergies not {verification}: "
+                    f"choose one, then press {key}.",
+                )
+                return
+            allergy = others[0]
+        if allergy.verification == verification:
+            self.say(f"{self._allergen(allergy)} is {verification} already.", error=True)
+            return
+        if allergy.id is None:
+            return
+        self.ask(self._verify_form(patient, allergy, allergy.id, verification), self.reload)
 
-    @work(thread=True, exclusive=True, group="verify")
-    def _set_verification(self, allergy_id: int, verification: str) -> None:
-        try:
-            self.services.allergies.set_verification(allergy_id, self.user.name, verification)
-        except Exception as exc:  # the service refused or failed: nothing was written
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.app.call_from_thread(self.say, f"Allergy marked {verification}.")
-        self.app.call_from_thread(self.reload)
+    def _verify_form(
+        self, patient: PatientSummary, allergy: Allergy, allergy_id: int, verification: str
+    ) -> Form:
+        allergies, user = self.services.allergies, self.user.name
+        allergen = self._allergen(allergy)
+        whose = (
+            f"{allergen}: allergy of {patient.name} ({patient.ref}), now {allergy.verification}."
+        )
+
+        def submit(values: Values) -> str:
+            allergies.set_verification(allergy_id, user, verification, values["reason"])
+            return f"{allergen} of {patient.name} marked {verification}."
+
+        if verification == "refuted":
+            return Form(
+                "Refute an allergy",
+                [FormField("reason", "Reason", "needed: e.g. tolerated it in 2026, test negative")],
+                submit,
+                go="Refute",
+                intro=f"{whose}\nRefuted, it no longer blocks or warns on any mixture for them. "
+                "The reason is kept in the allergy's note and the audit trail.",
+            )
+        if not allergy.coded:
+            effect = "Not coded, it can only warn until it is coded (c)."
+        elif allergy.criticality in ("high", "unable-to-assess"):
+            effect = (
+                f"Confirmed, criticality {allergy.criticality}: it blocks every mixture with it."
+            )
+        else:
+            effect = (
+                f"Confirmed, criticality {allergy.criticality}: it warns on every mixture with it."
+            )
+        return Form(
+            "Confirm an allergy",
+            [FormField("reason", "Reason", "optional: how it was confirmed")],
+            submit,
+            go="Confirm",
+            intro=f"{whose}\n{effect}",
+        )
 
 
 def _weight(patient: PatientSummary, missing: str = "weight not recorded") -> str:
