@@ -27,14 +27,6 @@ from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 NO_PATIENT = ("choose the patient", "")  # no one by default: a formula for the wrong patient
 
 
-class StartForm(FormScreen):
-    """The start form opens on the patient, its first field: a choice, which the form's usual
-    first stop (the first typed field) would pass over."""
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.query_one("#form-patient").focus)
-
-
 class FormulasScreen(WorkScreen):
     BINDINGS = [
         Binding("s", "start", "Start for a patient", id="formulas.start"),
@@ -209,7 +201,7 @@ class FormulasScreen(WorkScreen):
             go="Start",
             intro="Patient: Enter opens the list, typing finds a name.",
         )  # fmt: skip
-        self.app.push_screen(StartForm(form), then)
+        self.app.push_screen(FormScreen(form), then)
 
     async def on_formulas_screen_started(self, message: Started) -> None:
         await self.app.switch_mode("compose")

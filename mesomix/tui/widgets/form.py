@@ -117,9 +117,9 @@ class FormScreen(ModalScreen[str | None]):
                 yield Button("Cancel", id="form-cancel", compact=True)
 
     def on_mount(self) -> None:
-        first = self.query(Input).first() if self.query(Input) else None
-        if first is not None:
-            first.focus()
+        """The cursor starts in the first field, whether typed or chosen."""
+        if self.form.fields:
+            self.call_after_refresh(self.query_one(f"#form-{self.form.fields[0].key}").focus)
 
     def values(self) -> Values:
         found: Values = {}
