@@ -24,12 +24,62 @@ from mesomix.reports.service import FORMATS, REPORTS, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.stock import product_line
-from mesomix.tui.screens.base import WorkScreen, columns
+from mesomix.tui.screens.base import WorkScreen, columns, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
 COLUMN_WIDEST = 40
 BAR_WIDTH = 30
+
+
+# Shown on screen but not needed to read it: the code beside the product's name, the lot's
+# internal id, a parameter repeated on every row. Exports keep every column.
+HIDDEN = {"lot_id", "within_days"}
+NAMES = ("product_name",)  # long text: first, cut to NAME_WIDTH, and then no code beside it
+NAME_WIDTH = 24  # at 80 columns the name and the first figures share the screen
+
+
+def counted(number: int, one: str, many: str = "") -> str:
+    """1 row, 2 rows, no batches."""
+    word = one if number == 1 else many or f"{one}s"
+    return f"{number} {word}" if number else f"no {many or one + 's'}"
+
+
+def heading(column: str) -> str:
+    """A column as a manager reads it: on_hand_ml → on hand mL."""
+    words = column.removesuffix("_ml").replace("_", " ")
+    return f"{words} mL" if column.endswith("_ml") else words
+
+
+def shown(column: str, value: object, zone: object) -> str:
+    """A cell as a person reads it: yes/no, money with two decimals, no '19.0', times local."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, pd.Timestamp):
+        return f"{value.tz_convert(zone) if value.tzinfo else value:%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
+    if isinstance(value, float):
+        return f"{value:,.2f}" if "value" in column else f"{value:,.10g}"
+    return str(value)
+
+
+def readable(frame: pd.DataFrame, zone: object) -> tuple[list[str], list[list[str]]]:
+    """The report's columns and rows for the screen: the name first, cut so that the figures
+    beside it show at 80 columns (the export has it whole), and plain words."""
+    every = [str(c) for c in frame.columns]
+    names = [c for c in every if c in NAMES]
+    hidden = HIDDEN | ({"product"} if names else set())  # the code, when its name is there
+    kept = names + [c for c in every if c not in hidden and c not in NAMES]
+    rows = [
+        [
+            short(text, NAME_WIDTH) if column in NAMES else text
+            for column in kept
+            for text in (shown(column, row[column], zone),)
+        ]
+        for row in frame.head(ROWS_SHOWN).to_dict("records")
+    ]
+    return [heading(c) for c in kept], rows
 
 
 def bars(labels: list[str], values: list[float], unit: str) -> str:
@@ -136,28 +186,22 @@ class ReportsScreen(WorkScreen):
         frame = message.frame
         table = self.query_one("#report-table", DataTable)
         table.clear(columns=True)
-        cells = [
-            ["" if pd.isna(v) else str(v) for v in row]
-            for row in frame.head(ROWS_SHOWN).itertuples(index=False)
-        ]
+        headings, cells = readable(frame, self.services.clock.zone)
         columns(
             table,
             *(
-                (
-                    str(name),
-                    min(COLUMN_WIDEST, max([len(str(name)), *(len(row[n]) for row in cells)])),
-                )
-                for n, name in enumerate(frame.columns)
+                (name, min(COLUMN_WIDEST, max([len(name), *(len(row[n]) for row in cells)])))
+                for n, name in enumerate(headings)
             ),
         )
         for row in cells:
             table.add_row(*[Text(value) for value in row])
-        shown = min(len(frame), ROWS_SHOWN)
-        more = f" (the first {shown}; export for all)" if len(frame) > shown else ""
+        more = f" (the first {ROWS_SHOWN}; export for all)" if len(frame) > ROWS_SHOWN else ""
         if message.about:  # a recall: which lot, and who received it
-            self.say(f"Recall of {message.about}: {len(frame)} batch(es){more}. Ctrl+E exports.")
+            received = counted(len(frame), "batch", "batches")
+            self.say(f"Recall of {message.about}: {received}{more}. Ctrl+E exports.")
         else:
-            self.say(f"{message.name}: {len(frame)} rows{more}. Ctrl+E exports.")
+            self.say(f"{message.name}: {counted(len(frame), 'row')}{more}. Ctrl+E exports.")
         self._chart(message.name, frame)
 
     def on_work_screen_failed(self, message: WorkScreen.Failed) -> None:
