@@ -49,3 +49,49 @@ async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
         assert isinstance(app.screen, InventoryScreen)
     (lot,) = lots_numbered(services, "KB-ENTER")
     assert lot.product_code == "kybella_2ml_vial"
+
+
+async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("a")  # adjust: its first field is the direction, a choice
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        direction = form.query_one("#form-direction")
+        assert app.focused is direction
+        await pilot.press("enter")
+        assert app.focused is form.query_one("#form-volume", Input)
+
+
+async def test_a_long_refusal_scrolls_and_the_buttons_stay_on_a_24_row_screen(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        form = app.screen
+        for key, value in {
+            "product": "lidocaine",  # fits several products: each named
+            "lot_number": "X-1",
+            "expiry": "2028-02-30",
+            "containers": "ten",
+        }.items():
+            form.query_one(f"#form-{key}", Input).value = value
+        await pilot.click("#form-go")
+        await settle(pilot)
+        assert app.screen is form
+        screen = form.region
+        for button in ("#form-go", "#form-cancel"):
+            region = form.query_one(button).region
+            assert screen.contains_region(region) and region.height == 1, button
+        problems = form.query_one("#form-problems")
+        assert str(problems.render()).startswith("product:")
+        assert form.query_one(".form-body").region.overlaps(problems.region)  # scrolled to

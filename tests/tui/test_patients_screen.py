@@ -249,7 +249,7 @@ async def test_a_formula_is_started_for_a_patient_chosen_from_the_list(demo):
         assert "choose the patient first" in problems(pilot)  # refused; nothing started
         assert isinstance(app.screen, FormScreen)
         patient.focus()
-        await press(pilot, "enter", *"jean-luc", "enter")  # typing finds the name
+        await press(pilot, "space", *"jean-luc", "enter")  # typing finds the name
         assert patient.value == "P-0003"
         await submit(pilot)
         compose = app.screen

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
@@ -53,6 +53,13 @@ class Form:
     hint: Callable[[Values], str] | None = None
 
 
+class FormSelect(Select[str]):
+    """A choice in a form: Enter goes on to the next field, as in a typed one (the arrows and
+    Space open the list), so a form can be filled with Enter alone."""
+
+    BINDINGS = [Binding("enter", "app.focus_next", "Next field", show=False)]
+
+
 class FormScreen(ModalScreen[str | None]):
     """A small form over the current screen: Enter or the button submits, Escape cancels."""
 
@@ -83,38 +90,48 @@ class FormScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="form-box"):
             yield Label(Text(self.form.title), classes="form-title")
-            if self.form.intro:
-                yield Static(Text(self.form.intro), classes="form-intro")
-            for item in self.form.fields:
-                with Horizontal(classes="form-row"):
-                    yield Label(Text(item.label), classes="form-label")
-                    if item.choices:
-                        yield Select[str](
-                            [(Text(shown), value) for shown, value in item.choices],
-                            value=item.value or item.choices[0][1],
-                            allow_blank=False,
-                            id=f"form-{item.key}",
-                            compact=True,
-                        )
-                    else:
-                        yield Input(
-                            value=item.value,
-                            placeholder=item.placeholder,
-                            password=item.password,
-                            id=f"form-{item.key}",
-                            compact=True,
-                        )
-            if self.form.hint is not None:
-                hint = Static("", id="form-hint")
-                hint.display = False
-                yield hint
-            yield Static("", id="form-problems", classes="problem")
-            if self.form.steps is not None:
-                yield Static("", id="form-phase")
-                yield ProgressBar(id="form-progress", show_eta=False)
+            # The fields and what is said of them scroll; the title and the buttons stay, so a
+            # long refusal never pushes the buttons off a 24-row terminal.
+            body = VerticalScroll(classes="form-body")
+            body.can_focus = False  # Tab goes to the fields, not to their frame
+            with body:
+                yield from self._body()
             with Horizontal(classes="form-buttons"):
                 yield Button(self.form.go, id="form-go", variant="primary", compact=True)
                 yield Button("Cancel", id="form-cancel", compact=True)
+
+    def _body(self) -> ComposeResult:
+        if self.form.intro:
+            yield Static(Text(self.form.intro), classes="form-intro")
+        for item in self.form.fields:
+            with Horizontal(classes="form-row"):
+                yield Label(Text(item.label), classes="form-label")
+                if item.choices:
+                    yield FormSelect(
+                        [(Text(shown), value) for shown, value in item.choices],
+                        value=item.value or item.choices[0][1],
+                        allow_blank=False,
+                        id=f"form-{item.key}",
+                        compact=True,
+                    )
+                else:
+                    yield Input(
+                        value=item.value,
+                        placeholder=item.placeholder,
+                        password=item.password,
+                        id=f"form-{item.key}",
+                        compact=True,
+                    )
+        if self.form.hint is not None:
+            hint = Static("", id="form-hint")
+            hint.display = False
+            yield hint
+        yield Static("", id="form-problems", classes="problem")
+        if self.form.steps is not None:
+            yield Static("", id="form-phase")
+            progress = ProgressBar(id="form-progress", show_eta=False)
+            progress.display = False  # shown when the job moves, not animated before it starts
+            yield progress
 
     def on_mount(self) -> None:
         """The cursor starts in the first field, whether typed or chosen."""
@@ -217,6 +234,7 @@ class FormScreen(ModalScreen[str | None]):
         return report
 
     def on_form_screen_moved(self, message: Moved) -> None:
+        self.query_one("#form-progress", ProgressBar).display = True
         self.query_one("#form-phase", Static).update(
             Text(f"{message.phase} {message.done:,} of {message.total:,} rows")
         )
@@ -239,10 +257,16 @@ class FormScreen(ModalScreen[str | None]):
         if not message.while_typing:
             self._busy = False
             self.query_one("#form-go", Button).disabled = False
+            if self.form.steps is not None:  # a refused job: no bar or phase left from it
+                self.query_one("#form-progress", ProgressBar).display = False
+                self.query_one("#form-phase", Static).update("")
         problems = message.problems
         if message.while_typing:  # no "empty" for fields the person has not come to yet
             problems = [line for line in problems if self._field_of(line) in self._touched | {""}]
         shown = problems[: self.form.problems_shown]
         if len(problems) > len(shown):
             shown.append(f"… and {len(problems) - len(shown)} more")
-        self.query_one("#form-problems", Static).update(Text("\n".join(shown)))
+        problems_shown = self.query_one("#form-problems", Static)
+        problems_shown.update(Text("\n".join(shown)))
+        if shown and not message.while_typing:  # a refusal: in view, whatever the scroll
+            self.call_after_refresh(problems_shown.scroll_visible)
