@@ -9,7 +9,7 @@ from textual.widgets import Input
 from mesomix.db.tables import LotRow
 from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
-from mesomix.tui.app import make_app
+from mesomix.tui.app import MesomixApp, make_app
 from mesomix.tui.screens.inventory import InventoryScreen
 from mesomix.tui.widgets.form import FormScreen
 from tests.tui.pilot import settle
@@ -20,15 +20,23 @@ def lots_numbered(services, number: str) -> list[LotRow]:
         return list(session.exec(select(LotRow).where(LotRow.lot_number == number)))
 
 
-async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
+def manager(services) -> MesomixApp:
     load_demo(services)
-    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    return make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+
+
+async def open_form(pilot, key: str) -> None:
+    """Inventory (F5), then the form a key opens there."""
+    for pressed in ("", "f5", key):
+        if pressed:
+            await pilot.press(pressed)
+        await settle(pilot)
+
+
+async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
+    app = manager(services)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f5")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await open_form(pilot, "r")
         form = app.screen
         assert isinstance(form, FormScreen)
         typed = {
@@ -52,14 +60,9 @@ async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
 
 
 async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    app = manager(services)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f5")
-        await settle(pilot)
-        await pilot.press("a")  # adjust: its first field is the direction, a choice
-        await settle(pilot)
+        await open_form(pilot, "a")  # adjust: its first field is the direction, a choice
         form = app.screen
         assert isinstance(form, FormScreen)
         direction = form.query_one("#form-direction")
@@ -69,14 +72,9 @@ async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(service
 
 
 async def test_a_long_refusal_scrolls_and_the_buttons_stay_on_a_24_row_screen(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    app = manager(services)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f5")
-        await settle(pilot)
-        await pilot.press("r")
-        await settle(pilot)
+        await open_form(pilot, "r")
         form = app.screen
         for key, value in {
             "product": "lidocaine",  # fits several products: each named
