@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from pathlib import Path
 
 import pandas as pd
@@ -212,5 +213,19 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
     except OSError as exc:
         with contextlib.suppress(OSError):  # the folder itself may be the problem
             partial.unlink(missing_ok=True)
-        raise ServiceError(f"{path}: cannot be written ({exc})") from None
+        raise ServiceError(f"{path}: cannot be written: {_why(exc, path)}") from None
     return f"{len(frame)} rows written to {path}"
+
+
+def _why(exc: OSError, path: Path) -> str:
+    """Why a file cannot be written, in words rather than an errno."""
+    if path.is_dir():
+        return "it is a folder: give a file name in it"
+    if exc.errno == errno.ENOENT or not path.parent.is_dir():
+        return f"there is no folder {path.parent}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "no permission to write there"
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full"
+    return exc.strerror or str(exc)
+

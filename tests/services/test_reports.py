@@ -141,8 +141,12 @@ def test_refusals(month, tmp_path):
         month.reports.report("nadia", "profit")
     with pytest.raises(ServiceError, match="needs a lot"):
         month.reports.report("nadia", "recall")
-    with pytest.raises(ServiceError, match="cannot be written"):
-        export(month.reports.report("nadia", "stock"), "csv", tmp_path / "missing-folder" / "x.csv")
+    stock = month.reports.report("nadia", "stock")
+    with pytest.raises(ServiceError, match="cannot be written: there is no folder .*missing"):
+        export(stock, "csv", tmp_path / "missing-folder" / "x.csv")
+    (tmp_path / "a-folder").mkdir()
+    with pytest.raises(ServiceError, match="cannot be written: it is a folder"):
+        export(stock, "csv", tmp_path / "a-folder")
     with pytest.raises(ServiceError, match=r"x.csv ends in .csv but the format is xlsx"):
         export(month.reports.report("nadia", "stock"), "xlsx", tmp_path / "x.csv")
     assert not [p for p in tmp_path.rglob("*.csv*")]  # no half-written file left behind

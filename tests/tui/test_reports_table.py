@@ -39,3 +39,40 @@ def test_counts_read_as_words():
         "1 row",
         "2 batches",
     ]
+
+
+async def test_a_lot_number_and_enter_run_the_recall_and_ctrl_e_exports_it_by_lot(
+    services, tmp_path, monkeypatch
+):
+    from textual.widgets import DataTable, Input, Select
+
+    from mesomix.services.demo import load_demo
+    from mesomix.tui.app import make_app
+    from mesomix.tui.widgets.form import FormScreen
+    from tests.tui.pilot import settle
+    from tests.tui.test_inventory_screen import dispensed_lot
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    load_demo(services)
+    number, batches = dispensed_lot(services)
+    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = app.screen
+        assert screen.query_one("#report-name", Select).value == "stock-products"
+        screen.query_one("#report-lot", Input).focus()
+        await pilot.press(*number, "enter")  # a lot number: that is a recall
+        await settle(pilot)
+        assert screen.query_one("#report-name", Select).value == "recall"
+        assert screen.query_one("#report-table", DataTable).row_count == len(batches)
+        assert app.focused is screen.query_one("#report-lot", Input)
+        await pilot.press("ctrl+e")  # from the lot field too
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        await pilot.click("#form-go")
+        await settle(pilot)
+    (written,) = tmp_path.glob("mesomix-recall-*.csv")
+    assert number.replace("/", "_") in written.name
+    assert written.read_text(encoding="utf-8").count("\n") == len(batches) + 1

@@ -7,6 +7,7 @@ frame it returns and hands the whole frame back to the service to export.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,23 @@ def bars(labels: list[str], values: list[float], unit: str) -> str:
 
 class ReportsScreen(WorkScreen):
     BINDINGS = [
-        Binding("ctrl+r", "run", "Run", id="reports.run"),
-        Binding("ctrl+e", "export", "Export", id="reports.export"),
+        # Priority: the lot field's own Ctrl+E (end of line) would take the key otherwise.
+        Binding(
+            "ctrl+r",
+            "run",
+            "Run",
+            id="reports.run",
+            priority=True,
+            tooltip="Run the chosen report again",
+        ),
+        Binding(
+            "ctrl+e",
+            "export",
+            "Export",
+            id="reports.export",
+            priority=True,
+            tooltip="Export the report shown to a CSV or XLSX file",
+        ),
     ]
 
     @dataclass
@@ -145,6 +161,14 @@ class ReportsScreen(WorkScreen):
         self.action_run()
 
     @on(Input.Submitted, "#report-lot")
+    def _lot_typed(self) -> None:
+        """A lot number typed and Enter: that is a recall, whichever report was chosen."""
+        chosen = self.query_one("#report-name", Select)
+        if self.query_one("#report-lot", Input).value.strip() and chosen.value != "recall":
+            chosen.value = "recall"  # runs it, as any change of report does
+            return
+        self.action_run()
+
     def action_run(self) -> None:
         name = self.query_one("#report-name", Select).value
         period = self.query_one("#report-period", Select).value
@@ -250,6 +274,9 @@ class ReportsScreen(WorkScreen):
             return
         frame, name = self._frame, self._name
         today = self.services.clock.today().isoformat()
+        if name == "recall" and "lot_number" in frame and len(frame):
+            lot = re.sub(r"[^A-Za-z0-9._-]", "_", str(frame["lot_number"].iloc[0]))
+            name = f"recall-{lot}"  # which lot, in the file's name
 
         def submit(values: Values) -> str:
             form = values["format"]
