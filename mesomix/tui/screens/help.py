@@ -16,12 +16,20 @@ from mesomix.domain.permissions import Role, matrix
 if TYPE_CHECKING:
     from mesomix.services.accounts import SignedIn
 
-GENERAL = """F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports (as your role allows)
-Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit
-Tab and Shift+Tab move between fields; Enter goes on to the next field, and in the last one (or on
-a button) submits; Escape closes a dialog. In the override dialog Space signs off a finding.
-Ctrl+L locks the screen now; Ctrl+O signs out so someone else can sign in (also from the lock).
-Findings read BLOCK, WARNING or NOTE in words as well as colours. The app locks when idle."""
+# One thing a line, never broken by hand: the dialog wraps each line to its own width.
+GENERAL = "\n".join(
+    (
+        "· F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports "
+        "(as your role allows)",
+        "· Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit",
+        "· Tab and Shift+Tab move between fields; Enter goes on to the next field and submits "
+        "from the last one or a button; Space or the arrows open a list; Escape closes a dialog.",
+        "· In the override dialog Space signs off a finding or leaves it.",
+        "· Ctrl+L locks the screen now; Ctrl+O signs out so someone else can sign in (also from "
+        "the lock). The app locks when idle.",
+        "· Findings read BLOCK, WARNING or NOTE in words as well as colours.",
+    )
+)
 
 
 class HelpScreen(ModalScreen[None]):
