@@ -202,6 +202,27 @@ class PeopleService:
             session.add(patient)
             self._audit(session, actor, "patient.weight", patient, old, {"weight_g": weight_g})
 
+    @staticmethod
+    def check_weight(typed: str, recorded_kg: Decimal | None) -> list[str]:
+        """What to say of a weight as it is typed: why it cannot be read, or a warning when it
+        is far from the one recorded (per-kg dose limits use it; 16.5 for 61.5 is a slip)."""
+        if not typed.strip():
+            return []
+        try:
+            grams = _weight_g(typed)
+        except ServiceError as exc:
+            return [str(exc)]
+        if recorded_kg:
+            change = (Decimal(grams) / 1000 - recorded_kg) / recorded_kg
+            if abs(change) >= WEIGHT_CHANGE_TO_CHECK:
+                more = "more" if change > 0 else "less"
+                return [
+                    f"weight: check it — {abs(change):.0%} {more} than the "
+                    f"{recorded_kg.normalize():f} kg recorded; per-kg dose limits use it "
+                    "(it can still be saved)"
+                ]
+        return []
+
     @contextmanager
     def _editing(self, user: str) -> Iterator[tuple[Session, UserRow]]:
         with (
@@ -254,6 +275,9 @@ def patient_by_ref(session: Session, ref: str) -> PatientRow | None:
 
 
 MAX_WEIGHT_KG = 350
+
+
+WEIGHT_CHANGE_TO_CHECK = Decimal("0.2")  # a fifth up or down: said before it is saved
 
 
 def _weight_g(typed: str) -> int:

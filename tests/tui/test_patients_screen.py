@@ -256,3 +256,21 @@ async def test_a_formula_is_started_for_a_patient_chosen_from_the_list(demo):
         assert isinstance(compose, ComposeScreen)
         await settle(pilot)
         assert compose.draft().patient == "P-0003"
+
+
+async def test_a_weight_far_from_the_recorded_one_is_questioned_but_can_be_saved(demo):
+    from decimal import Decimal
+
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0001")  # 61.5 kg recorded
+        await press(pilot, "w")
+        await fill(pilot, weight="16.5 kg")  # 65.1 read as 16.5: a slip
+        await settle(pilot)
+        assert problems(pilot).startswith("weight: check it — 73% less than the 61.5 kg")
+        await submit(pilot)  # a warning, not a refusal: a child may really weigh that
+    with unit_of_work(demo.engine) as session:
+        patient = session.exec(select(PatientRow).where(PatientRow.ref == "P-0001")).one()
+    assert patient.weight_g == 16_500
+    assert demo.people.check_weight("62 kg", Decimal("61.5")) == []
+    assert demo.people.check_weight("62", Decimal("61.5"))[0].startswith("weight:")  # no unit

@@ -45,12 +45,38 @@ class PatientsScreen(WorkScreen):
         # Short words in the footer (80 columns), the full ones in Help and the palette.
         Binding("ctrl+f", "find", "Find", id="patients.find", show=False),
         Binding("n", "new_patient", "New", id="patients.new", tooltip="New patient"),
-        Binding("w", "weight", "Weight", id="patients.weight"),
+        Binding(
+            "w", "weight", "Weight", id="patients.weight", tooltip="Record the patient's weight"
+        ),
         Binding("a", "add_allergy", "Allergy", id="patients.allergy", tooltip="Add an allergy"),
-        Binding("c", "code_allergy", "Code", id="patients.code"),
-        Binding("v", "verify('confirmed')", "Confirm", id="patients.confirm"),
-        Binding("x", "verify('refuted')", "Refute", id="patients.refute"),
-        Binding("l", "label", "Label", id="patients.label"),
+        Binding(
+            "c",
+            "code_allergy",
+            "Code",
+            id="patients.code",
+            tooltip="Code a free-text allergy as a substance or allergen group",
+        ),
+        Binding(
+            "v",
+            "verify('confirmed')",
+            "Confirm",
+            id="patients.confirm",
+            tooltip="Confirm an allergy",
+        ),
+        Binding(
+            "x",
+            "verify('refuted')",
+            "Refute",
+            id="patients.refute",
+            tooltip="Refute an allergy, with the reason",
+        ),
+        Binding(
+            "l",
+            "label",
+            "Label",
+            id="patients.label",
+            tooltip="The label of a mixture received, to read, print or save",
+        ),
     ]
     NEEDS = {
         "new_patient": Action.EDIT_PATIENTS,
@@ -326,6 +352,7 @@ class PatientsScreen(WorkScreen):
                 f"Weight of {patient.name}",
                 [FormField("weight", "Weight", "e.g. 70 kg", value="")],
                 submit,
+                check=lambda values: people.check_weight(values["weight"], patient.weight_kg),
                 intro=f"Now: {_weight(patient)}",
             ),
             self.reload,
