@@ -142,7 +142,7 @@ def test_refusals(month, tmp_path):
     with pytest.raises(ServiceError, match="needs a lot"):
         month.reports.report("nadia", "recall")
     stock = month.reports.report("nadia", "stock")
-    with pytest.raises(ServiceError, match="cannot be written: there is no folder .*missing"):
+    with pytest.raises(ServiceError, match=r"cannot be written: there is no folder .*missing"):
         export(stock, "csv", tmp_path / "missing-folder" / "x.csv")
     (tmp_path / "a-folder").mkdir()
     with pytest.raises(ServiceError, match="cannot be written: it is a folder"):

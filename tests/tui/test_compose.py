@@ -318,3 +318,47 @@ async def test_a_mixture_started_from_a_formula_is_saved_again_under_its_name(de
     assert [f.latest_version for f in demo.formulas.formulas("drchen") if f.code == hair.code] == [
         hair.latest_version + 1
     ]
+
+
+async def test_each_block_may_be_signed_off_with_its_own_reason(demo):
+    from sqlmodel import select
+
+    from mesomix.db.tables import OverrideRow
+    from mesomix.services.uow import unit_of_work
+    from mesomix.tui.screens.override import OverrideScreen, SignOff
+
+    async def sign(pilot, reason: str, why: str) -> None:
+        await pilot.press("f8")
+        await settle(pilot)
+        dialog = pilot.app.screen
+        assert isinstance(dialog, OverrideScreen)
+        first, *_ = dialog.query(SignOff)
+        first.chosen = True  # the first block left: one at a time
+        dialog.query_one("#override-practitioner", Select).value = "drchen"
+        dialog.query_one("#override-password", Input).value = "demo-practitioner-2026"
+        dialog.query_one("#override-reason", Select).value = reason
+        dialog.query_one("#override-why", Input).value = why
+        await pilot.click("#override-sign")
+        await settle(pilot)
+
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0001")  # procaine allergy, confirmed and high
+        await compose(pilot, ("procaine", "20 mg"), ("lidocaine", "600 mg"), final="35 mL")
+        blocks = [t for t in findings(app.screen) if t.startswith("BLOCK:") and "F8" in t]
+        assert len(blocks) == 2, findings(app.screen)
+        await sign(pilot, "tolerated_before", "procaine given 2025, no reaction")
+        status = str(app.screen.query_one("#status", Static).render())
+        assert "1 block(s) still to sign off (F8)" in status
+        assert app.screen.query_one("#dispense", Button).disabled
+        await sign(pilot, "dose_clinically_justified", "large area, divided over two sessions")
+        assert "F9 dispenses" in str(app.screen.query_one("#status", Static).render())
+        await pilot.press("f9")
+        await settle(pilot)
+        assert isinstance(app.screen, LabelScreen)
+    with unit_of_work(demo.engine) as session:
+        reasons = {
+            (o.finding_code.split(".")[0], o.reason_code) for o in session.exec(select(OverrideRow))
+        }
+    assert reasons == {("allergy", "tolerated_before"), ("dose", "dose_clinically_justified")}

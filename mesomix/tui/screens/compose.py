@@ -557,14 +557,19 @@ class ComposeScreen(Screen[None]):
     # --- overrides ------------------------------------------------------------------------
 
     def action_override(self) -> None:
-        signable = [
+        """The blocks not signed off yet: each may get its own reason, one dialog after another."""
+        signed = {s.finding_key for s in self._signatures}
+        blocks = [
             f
             for f in (self._plan.findings if self._plan else ())
             if f.severity is Severity.BLOCK and f.overridable
         ]
+        signable = [f for f in blocks if f.key not in signed]
         if not signable:
             self._say(
-                "Nothing here may be overridden: only allergy and dose blocks can be signed off."
+                "Every block that may be overridden is signed off: F9 dispenses."
+                if blocks
+                else "Nothing here may be overridden: only allergy and dose blocks can be signed off."
             )
             return
         self.app.push_screen(
@@ -575,9 +580,18 @@ class ComposeScreen(Screen[None]):
     def _signed(self, signatures: list[Signature] | None) -> None:
         if not signatures:
             return
-        self._signatures = signatures
+        self._signatures = [*self._signatures, *signatures]
+        unsigned = self._unsigned(self._plan) if self._plan is not None else []
+        left = sum(f.overridable for f in unsigned)
+        then = (
+            f"{left} block(s) still to sign off (F8)."
+            if left
+            else "the other block(s) must be put right before F9."
+            if unsigned
+            else "F9 dispenses."
+        )
         self._say(
-            f"{len(signatures)} finding(s) signed off by {signatures[0].practitioner}: F9 dispenses."
+            f"{len(signatures)} finding(s) signed off by {signatures[0].practitioner}: {then}"
         )
         if self._plan is not None:
             self._show_plan(self._plan)
