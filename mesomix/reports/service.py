@@ -228,4 +228,3 @@ def _why(exc: OSError, path: Path) -> str:
     if exc.errno == errno.ENOSPC:
         return "the disk is full"
     return exc.strerror or str(exc)
-
