@@ -1,7 +1,8 @@
 """Stock changes other than dispensing: what they may be, and how a lot looks afterwards.
 
 A lot holds sealed containers and at most one opened one (`open_ul`). Stock taken off a lot
-comes from the opened container first (it is what goes stale), then from sealed ones; stock put
+comes from the opened container first (it is what goes stale), then from sealed ones: a part of a
+container taken off opens it, and what is left in it is the lot's opened container. Stock put
 back goes on the sealed side. Nothing may leave a lot below zero.
 """
 
@@ -34,10 +35,14 @@ class StockChangeError(ValueError):
 class LotBalance:
     on_hand_ul: int
     open_ul: int
+    opened: bool = False  # a sealed container was opened by the change
 
 
-def apply_change(balance: LotBalance, delta_ul: int, lot_number: str) -> LotBalance:
-    """The lot after a change of `delta_ul` (negative: out of stock)."""
+def apply_change(
+    balance: LotBalance, delta_ul: int, lot_number: str, container_ul: int = 0
+) -> LotBalance:
+    """The lot after a change of `delta_ul` (negative: out of stock); `container_ul`, the
+    volume of one container, tells when taking from the sealed side leaves one opened."""
     if delta_ul == 0:
         raise StockChangeError("a change of zero changes nothing")
     if delta_ul > 0:
@@ -54,7 +59,23 @@ def apply_change(balance: LotBalance, delta_ul: int, lot_number: str) -> LotBala
             f"{taking / 1000:g} mL cannot be taken off it"
         )
     from_open = min(taking, balance.open_ul)
-    return LotBalance(balance.on_hand_ul - taking, balance.open_ul - from_open)
+    from_sealed = taking - from_open
+    left_open = balance.open_ul - from_open
+    if from_sealed and container_ul > 0:
+        sealed_after = balance.on_hand_ul - balance.open_ul - from_sealed
+        broken = sealed_after % container_ul  # left in the container opened to take the rest
+        if broken:
+            return LotBalance(balance.on_hand_ul - taking, broken, opened=True)
+    return LotBalance(balance.on_hand_ul - taking, left_open)
+
+
+def booked_open_ul(on_hand_ul: int, open_ul: int, container_ul: int) -> int:
+    """What the books hold in the lot's opened container: all the lot holds beyond its whole
+    sealed containers (a lot booked before partial takings opened a container shows it too)."""
+    if container_ul <= 0:
+        return open_ul
+    sealed = max(0, on_hand_ul - open_ul) // container_ul
+    return on_hand_ul - sealed * container_ul
 
 
 def check_reason(reason: str, note: str) -> None:

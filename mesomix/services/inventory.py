@@ -33,6 +33,7 @@ from mesomix.domain.inventory import (
     LotBalance,
     StockChangeError,
     apply_change,
+    booked_open_ul,
     check_reason,
 )
 from mesomix.domain.permissions import Action
@@ -45,6 +46,7 @@ from mesomix.services.stock import product_line
 from mesomix.services.uow import unit_of_work
 
 _WORD = re.compile(r"[^\W_]+")
+_NOTHING = re.compile(r"(0+(\.0*)?|\.0+)\s*(ml)?|none", re.IGNORECASE)  # an open vial counted empty
 STATUSES = (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.RECALLED)
 
 
@@ -67,6 +69,18 @@ class LotRef:
     product_code: str
     product_name: str
     status: str
+
+
+@dataclass(frozen=True)
+class Counted:
+    movement_id: int | None  # None: the count matched the books
+    difference_ul: int  # counted less booked
+
+    def said(self) -> str:
+        if self.movement_id is None:
+            return "matches the books"
+        sign = "+" if self.difference_ul > 0 else "−"
+        return f"{sign}{abs(self.difference_ul) / 1000:g} mL booked as a count correction"
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class InventoryService:
                 session,
                 actor,
                 lot,
+                product.container_volume_ul,
                 "return",
                 -containers * product.container_volume_ul,
                 "other",
@@ -121,19 +136,33 @@ class InventoryService:
     def count(
         self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
     ) -> int | None:
-        """What is on the shelf; the difference from the books becomes a 'count' movement."""
+        """What is on the shelf; the difference from the books becomes a 'count' movement
+        (its id), or None when the count matches the books."""
+        return self.count_lot(user, lot_id, sealed_containers, open_ml).movement_id
+
+    def count_lot(
+        self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
+    ) -> Counted:
+        """A count, and by how much it differed from the books. An open volume left blank is
+        the one booked: what the lot holds beyond its whole sealed containers."""
         if sealed_containers < 0:
             raise ServiceError("a count cannot be negative")
         if sealed_containers > MAX_CONTAINERS:
             raise ServiceError(f"a count is at most {MAX_CONTAINERS:,} sealed containers")
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
-            open_ul = _ml_to_ul(open_ml) if open_ml.strip() else lot.open_ul
-            if open_ul > product.container_volume_ul:
-                raise ServiceError(
-                    f"an opened container holds at most {product.container_volume_ul / 1000:g} mL"
-                )
-            counted = sealed_containers * product.container_volume_ul + open_ul
+            volume = product.container_volume_ul
+            booked_open = booked_open_ul(lot.on_hand_ul, lot.open_ul, volume)
+            typed = open_ml.strip()
+            if not typed:
+                open_ul = booked_open
+            elif _NOTHING.fullmatch(typed):
+                open_ul = 0  # no opened container on the shelf
+            else:
+                open_ul = _ml_to_ul(typed)
+            if open_ul > volume:
+                raise ServiceError(f"an opened container holds at most {volume / 1000:g} mL")
+            counted = sealed_containers * volume + open_ul
             delta = counted - lot.on_hand_ul
             if delta == 0:
                 self._audit(
@@ -145,11 +174,13 @@ class InventoryService:
                     {"on_hand_ul": counted},
                     "count matches the books",
                 )
-                return None
+                return Counted(None, 0)
             note = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
-            return self._write(
-                session, actor, lot, "count", delta, "count_correction", note, open_after=open_ul
-            )
+            moved = self._write(
+                session, actor, lot, volume, "count", delta, "count_correction", note,
+                open_after=open_ul,
+            )  # fmt: skip
+            return Counted(moved, delta)
 
     def correct(self, user: str, movement_id: int, note: str) -> int:
         """Undo a mistaken movement with a new one pointing at it."""
@@ -171,11 +202,12 @@ class InventoryService:
                 raise ServiceError(
                     f"movement {movement_id} was already corrected by movement {already.id}"
                 )
-            lot, _ = self._lot(session, original.lot_id)
+            lot, product = self._lot(session, original.lot_id)
             return self._write(
                 session,
                 actor,
                 lot,
+                product.container_volume_ul,
                 original.kind,
                 -original.quantity_ul,
                 "data_entry_error",
@@ -191,14 +223,17 @@ class InventoryService:
         except StockChangeError as exc:
             raise ServiceError(str(exc)) from None
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
-            lot, _ = self._lot(session, lot_id)
-            return self._write(session, actor, lot, kind, delta_ul, reason, note)
+            lot, product = self._lot(session, lot_id)
+            return self._write(
+                session, actor, lot, product.container_volume_ul, kind, delta_ul, reason, note
+            )
 
     def _write(
         self,
         session: Session,
         actor: UserRow,
         lot: LotRow,
+        container_ul: int,
         kind: str,
         delta_ul: int,
         reason: str,
@@ -207,10 +242,19 @@ class InventoryService:
         open_after: int | None = None,
     ) -> int:
         try:
-            after = apply_change(LotBalance(lot.on_hand_ul, lot.open_ul), delta_ul, lot.lot_number)
+            after = apply_change(
+                LotBalance(lot.on_hand_ul, lot.open_ul), delta_ul, lot.lot_number, container_ul
+            )
         except StockChangeError as exc:
             raise ServiceError(str(exc)) from None
+        now = self._clock.now()
         open_ul = after.open_ul if open_after is None else min(open_after, after.on_hand_ul)
+        if not open_ul:
+            opened_at = None
+        elif (after.opened and open_after is None) or lot.opened_at is None:
+            opened_at = now  # a sealed container opened to take part of it
+        else:
+            opened_at = lot.opened_at
         guarded = session.execute(
             sa.update(LotRow)
             .where(
@@ -221,14 +265,13 @@ class InventoryService:
             .values(
                 on_hand_ul=after.on_hand_ul,
                 open_ul=open_ul,
-                opened_at=lot.opened_at if open_ul else None,
+                opened_at=opened_at,
             )
         )
         if guarded.rowcount != 1:
             raise ServiceError(
                 f"lot {lot.lot_number} changed meanwhile: nothing was written — try again"
             )
-        now = self._clock.now()
         movement = MovementRow(
             lot_id=lot.id or 0, kind=kind, quantity_ul=delta_ul, reason=reason, note=note.strip(),
             actor_id=actor.id or 0, corrects_id=corrects, at=now,

@@ -15,7 +15,7 @@ from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
 from mesomix.domain.catalog import Catalog, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
-from mesomix.domain.inventory import price_cents
+from mesomix.domain.inventory import booked_open_ul, price_cents
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
 from mesomix.services.actors import require
@@ -47,6 +47,11 @@ class LotLine:
     @property
     def sealed_containers(self) -> int:
         return (self.on_hand_ul - self.open_ul) // self.container_volume_ul
+
+    @property
+    def booked_open_ul(self) -> int:
+        """What the books hold in the opened container (beyond the whole sealed ones)."""
+        return booked_open_ul(self.on_hand_ul, self.open_ul, self.container_volume_ul)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
+from mesomix.db.tables import MovementRow
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.mixtures import DispenseRefused
-from tests.factories import assert_ledger_exact, audit_rows, lot_row, mixture, receive, snapshot
+from mesomix.services.uow import unit_of_work
+from tests.factories import (
+    assert_ledger_exact,
+    audit_rows,
+    lot_row,
+    mixture,
+    receive,
+    set_lot,
+    snapshot,
+)
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"  # 1 mL single-dose
 VIAL = "xylocaine_1pct_20ml_mdv"  # 20 mL multi-dose
@@ -129,3 +140,36 @@ def test_low_stock_with_a_suggested_order(shelf):
     assert (low.product_code, low.containers, low.suggested_order) == (B12, 10, 20)
     shelf.inventory.set_reorder("nadia", B12, 5, 20)
     assert shelf.inventory.low_stock("nadia") == []
+
+
+MDV10 = "xylocaine_1pct_10ml_mdv"  # 10 mL multi-dose
+
+
+def test_part_of_a_container_taken_off_leaves_it_open_and_a_count_keeps_it(clinic):
+    lot = receive(clinic, MDV10, "X1", 5)
+    clinic.inventory.adjust("nadia", lot, -10_000, "missing", "one vial gone")
+    clinic.inventory.waste("nadia", lot, 3_000, "contaminated", "drawn up and dropped")
+    row = lot_row(clinic, lot)
+    assert (row.on_hand_ul, row.open_ul) == (37_000, 7_000)  # 3 sealed and one opened
+    assert row.opened_at is not None
+    (line,) = clinic.stock.lots("nadia", MDV10)
+    assert (line.sealed_containers, line.booked_open_ul) == (3, 7_000)
+    counted = clinic.inventory.count_lot("nadia", lot, 3)  # open vial blank: as booked
+    assert counted.movement_id is None and counted.said() == "matches the books"
+    assert lot_row(clinic, lot).on_hand_ul == 37_000
+    counted = clinic.inventory.count_lot("nadia", lot, 3, "5 mL")
+    assert counted.difference_ul == -2_000
+    assert counted.said() == "−2 mL booked as a count correction"
+    assert (lot_row(clinic, lot).on_hand_ul, lot_row(clinic, lot).open_ul) == (35_000, 5_000)
+    assert_ledger_exact(clinic)
+
+
+def test_a_lot_booked_with_no_opened_container_counts_what_is_beyond_the_sealed_ones(clinic):
+    lot = receive(clinic, MDV10, "X2", 5)
+    set_lot(clinic, lot, on_hand_ul=37_000, open_ul=0)  # as partial takings once left it
+    with unit_of_work(clinic.engine, write=True) as session:  # the ledger agrees
+        session.execute(
+            sa.update(MovementRow).where(MovementRow.lot_id == lot).values(quantity_ul=37_000)
+        )
+    assert clinic.inventory.count("nadia", lot, 3) is None
+    assert lot_row(clinic, lot).on_hand_ul == 37_000

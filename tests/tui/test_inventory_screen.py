@@ -4,6 +4,8 @@ Driven by the Pilot on a demo database; the database is checked afterwards, not 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
@@ -263,3 +265,43 @@ async def test_while_typing_only_fields_typed_in_are_faulted_and_a_submit_says_a
         assert isinstance(app.screen, FormScreen)
         assert said.startswith("lot number: empty") and "expiry" in said
     assert lot_named(demo, "") is None
+
+
+# --- counting a partly used multi-dose vial ----------------------------------------------------
+
+MDV10 = "xylocaine_1pct_10ml_mdv"
+
+
+def part_used_vials(services) -> int:
+    """Five 10 mL multi-dose vials, one taken off whole and 3 mL wasted: 3 sealed, 7 mL open."""
+    expiry = services.clock.today() + timedelta(days=300)
+    lot = services.stock.receive("nadia", MDV10, "PART1", expiry, 5)
+    services.inventory.adjust("nadia", lot, -10_000, "missing", "one vial gone")
+    services.inventory.waste("nadia", lot, 3_000, "contaminated", "dropped")
+    return lot
+
+
+async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(demo):
+    lot = part_used_vials(demo)
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_row(pilot, "#lot-list", str(lot))
+        await press(pilot, "c")
+        intro = str(app.screen.query_one(".form-intro", Static).render())
+        assert "books say 3 sealed, 7 mL open" in intro
+        await fill(pilot, sealed="3")
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        await settle(pilot)
+        assert "Count of lot PART1: matches the books." in status(pilot)
+        assert lot_named(demo, "PART1").on_hand_ul == 37_000
+        await choose_row(pilot, "#lot-list", str(lot))
+        await press(pilot, "c")
+        await fill(pilot, sealed="3", open="0 mL")  # the open vial is gone
+        await submit(pilot)
+        await settle(pilot)
+        assert "Count of lot PART1: −7 mL booked as a count correction." in status(pilot)
+        row = lot_named(demo, "PART1")
+        assert (row.on_hand_ul, row.open_ul) == (30_000, 0)
+    assert_ledger_exact(demo)

@@ -389,10 +389,8 @@ class InventoryScreen(WorkScreen):
             typed = values["sealed"].strip()
             if not typed.isascii() or not typed.isdigit():
                 raise ServiceError(f"sealed containers: '{typed}' is not a whole number")
-            moved = inventory.count(user, lot.lot_id, int(typed), values["open"])
-            return f"Count of lot {lot.lot_number}: " + (
-                "matches the books." if moved is None else "the difference is booked."
-            )
+            counted = inventory.count_lot(user, lot.lot_id, int(typed), values["open"])
+            return f"Count of lot {lot.lot_number}: {counted.said()}."
 
         self.ask(
             Form(
@@ -403,7 +401,7 @@ class InventoryScreen(WorkScreen):
                 ],
                 submit,
                 go="Book count",
-                intro=f"{lot.product_name}: books say {lot.sealed_containers} sealed, {lot.open_ul / 1000:g} mL open",
+                intro=f"{lot.product_name}: books say {lot.sealed_containers} sealed, {lot.booked_open_ul / 1000:g} mL open",
             ),
             self.reload,
         )  # fmt: skip
