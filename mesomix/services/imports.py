@@ -3,6 +3,7 @@ transaction with its audit rows — or nothing is written at all."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +12,12 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import LotRow, ProductRow
+from mesomix.db.tables import AuditRow, LotRow, ProductRow
 from mesomix.domain.imports import (
     PRODUCT_COLUMNS,
     STOCK_COLUMNS,
     ImportRefused,
+    RowProblem,
     check_products,
     check_receipts,
     read_rows,
@@ -127,6 +129,14 @@ class ImportService:
             unit_of_work(self._engine, write=True) as session,
         ):
             actor = require(session, user, Action.RECEIVE)
+            digest = _digest(text)
+            earlier = session.exec(
+                select(AuditRow)
+                .where(AuditRow.action == "stock.import", AuditRow.record_id == digest)
+                .order_by(AuditRow.id)  # type: ignore[arg-type]
+            ).first()
+            if earlier is not None:
+                raise ImportRefused([RowProblem(0, "", _already(earlier))])
             rows = read_rows(text, STOCK_COLUMNS, "stock")
             codes = sorted({cells.get("product", "").strip() for _, cells in rows.rows})
             products = {
@@ -156,8 +166,29 @@ class ImportService:
                 entries.append(entry)
                 if progress:
                     progress("writing", done, len(receipts))
+            entries.append(
+                Entry("stock.import", user_id=actor.id, user_name=actor.name,
+                      record_type="import", record_id=digest, new={"receipts": len(receipts)})
+            )  # fmt: skip
             append_many(session.connection(), now, entries)
         return ImportResult(len(receipts))
+
+
+def _digest(text: str) -> str:
+    """The file's content, whatever its line endings, byte-order mark or trailing blank lines."""
+    lines = [line.rstrip() for line in text.lstrip("\ufeff").splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return hashlib.sha256("\n".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _already(earlier: AuditRow) -> str:
+    receipts = (earlier.new or {}).get("receipts", 0)
+    return (
+        f"this file was imported already on {earlier.at:%Y-%m-%d %H:%M} by {earlier.user_name} "
+        f"({receipts} receipt(s)): importing it again would book the same delivery twice. "
+        "A second delivery of the same lots is a new file"
+    )
 
 
 def _chunks(codes: list[str]) -> list[list[str]]:

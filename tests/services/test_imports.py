@@ -59,7 +59,16 @@ def test_the_sample_stock_is_booked_as_receipts_with_the_ledger_exact(clinic):
     assert lots["LD24117"].sealed_containers == 20
     assert len([r for r in audit_rows(clinic) if r.action == "stock.receive"]) == 4
     assert_ledger_exact(clinic)
-    clinic.imports.stock("nadia", STOCK)  # the same lots again: more containers, same expiry
+    before = snapshot(clinic)
+    for same in (STOCK, STOCK.replace("\n", "\r\n"), "\ufeff" + STOCK + "\n\n"):
+        (problem,) = refused(clinic.imports.stock, "nadia", same)
+        assert problem.startswith("this file was imported already on ")
+        assert "by nadia (4 receipt(s)): importing it again would book" in problem
+        assert snapshot(clinic) == before  # nothing written
+    again = {line.lot_number: line for line in clinic.stock.lots("nadia")}
+    assert again["LD24117"].sealed_containers == 20
+    next_delivery = STOCK.replace("Hospital Wholesale", "Hospital Wholesale Ltd")
+    clinic.imports.stock("nadia", next_delivery)  # the same lots again: more containers
     again = {line.lot_number: line for line in clinic.stock.lots("nadia")}
     assert again["LD24117"].sealed_containers == 40
 
