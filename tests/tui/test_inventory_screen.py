@@ -305,3 +305,20 @@ async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(de
         row = lot_named(demo, "PART1")
         assert (row.on_hand_ul, row.open_ul) == (30_000, 0)
     assert_ledger_exact(demo)
+
+
+async def test_a_delivery_file_imported_twice_is_refused_the_second_time(demo, tmp_path):
+    delivery = tmp_path / "delivery.csv"
+    delivery.write_text(
+        "product,lot_number,expiry,containers\nlidocaine_2pct_2ml_amp,TWICE1,2030-01-31,10\n"
+    )
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(2):
+            await press(pilot, "i")
+            await fill(pilot, kind="stock", file=str(delivery))
+            await submit(pilot)
+        assert isinstance(app.screen, FormScreen)  # the second time it stays, saying why
+        assert "this file was imported already on" in problems(pilot)
+    assert lot_named(demo, "TWICE1").on_hand_ul == 10 * 2_000  # booked once
+    assert_ledger_exact(demo)
