@@ -297,8 +297,9 @@ class InventoryService:
             raise ServiceError(f"a reason is at most {MAX_NOTE} printable characters")
         with self._work(user, Action.SET_LOT_STATUS) as (session, actor):
             lot, _ = self._lot(session, lot_id)
-            if lot.status == LotStatus.RECALLED and status != LotStatus.RECALLED:
-                raise ServiceError(f"lot {lot.lot_number} was recalled: a recall is not undone")
+            refused = status_refusal(lot.lot_number, lot.status, status)
+            if refused:
+                raise ServiceError(refused)
             old = {"status": lot.status, "reason": lot.status_reason}
             lot.status, lot.status_reason = status, reason.strip()
             session.add(lot)
@@ -478,6 +479,16 @@ class InventoryService:
             action, user_id=actor.id, user_name=actor.name, record_type="lot",
             record_id=str(lot.id), lot_id=lot.id, old=old, new=new, reason=reason,
         ))  # fmt: skip
+
+
+def status_refusal(lot_number: str, now: str, wanted: str) -> str:
+    """Why a lot's status may not go from `now` to `wanted`, or "" when it may."""
+    if now == wanted:
+        return f"lot {lot_number} is {now} already"
+    if now == LotStatus.RECALLED:
+        verb = "released" if wanted == LotStatus.AVAILABLE else "quarantined"
+        return f"lot {lot_number} was recalled: a recalled lot cannot be {verb} (a recall is not undone)"
+    return ""
 
 
 def volume_ul(text: str, what: str = "volume") -> int:

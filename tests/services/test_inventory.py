@@ -130,8 +130,15 @@ def test_quarantine_and_recall_stop_allocation_and_a_recall_is_traced_to_patient
     shelf.inventory.set_status("nadia", shelf.b12, "recalled", "manufacturer recall notice")
     trace = shelf.inventory.recall_trace("nadia", shelf.b12)
     assert [(line.patient_ref, line.volume_ul) for line in trace] == [("P-1", 1000), ("P-2", 500)]
-    with pytest.raises(ServiceError, match="a recall is not undone"):
+    with pytest.raises(ServiceError, match="a recalled lot cannot be released"):
         shelf.inventory.set_status("nadia", shelf.b12, "available", "changed my mind")
+
+
+def test_a_status_change_that_changes_nothing_is_refused_and_writes_nothing(shelf):
+    trail = len(audit_rows(shelf))
+    with pytest.raises(ServiceError, match="lot B1 is available already"):
+        shelf.inventory.set_status("nadia", shelf.b12, "available", "release it again")
+    assert len(audit_rows(shelf)) == trail
 
 
 def test_low_stock_with_a_suggested_order(shelf):

@@ -322,3 +322,15 @@ async def test_a_delivery_file_imported_twice_is_refused_the_second_time(demo, t
         assert "this file was imported already on" in problems(pilot)
     assert lot_named(demo, "TWICE1").on_hand_ul == 10 * 2_000  # booked once
     assert_ledger_exact(demo)
+
+
+async def test_releasing_an_available_lot_is_refused_at_once_without_a_form(demo):
+    lot = part_used_vials(demo)
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_row(pilot, "#lot-list", str(lot))
+        await press(pilot, "l")
+        assert isinstance(app.screen, InventoryScreen)  # no reason asked for nothing
+        assert "Lot PART1 is available already." in status(pilot)
+    assert lot_named(demo, "PART1").status == "available"

@@ -29,7 +29,7 @@ from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
-from mesomix.services.inventory import LowStock, RecallLine, volume_ul
+from mesomix.services.inventory import LowStock, RecallLine, status_refusal, volume_ul
 from mesomix.services.stock import LotLine, product_line
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
@@ -409,6 +409,10 @@ class InventoryScreen(WorkScreen):
     def action_set_status(self, status: str) -> None:
         lot = self._lot_or_say()
         if lot is None:
+            return
+        refused = status_refusal(lot.lot_number, lot.status, status)
+        if refused:  # said at once, before a reason is typed for nothing
+            self.say(refused[0].upper() + refused[1:] + ".", error=True)
             return
         inventory, user = self.services.inventory, self.user.name
         verb = {"quarantined": "Quarantine", "available": "Release", "recalled": "Recall"}[status]
