@@ -334,3 +334,19 @@ async def test_releasing_an_available_lot_is_refused_at_once_without_a_form(demo
         assert isinstance(app.screen, InventoryScreen)  # no reason asked for nothing
         assert "Lot PART1 is available already." in status(pilot)
     assert lot_named(demo, "PART1").status == "available"
+
+
+@pytest.mark.parametrize("key", ["q", "a", "w", "c", "x", "l", "t"])
+async def test_lot_keys_in_the_low_list_ask_for_a_lot_in_the_stock_list(demo, key):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        before = [(lot.lot_number, lot.status, lot.on_hand_ul) for lot in app.screen._lots.values()]
+        await choose_row(pilot, "#low-list", "kybella_2ml_vial")
+        await press(pilot, key)
+        assert isinstance(app.screen, InventoryScreen)  # no form, no trace
+        assert "Choose a lot in the stock list" in status(pilot)
+        await settle(pilot)
+    assert [
+        (lot.lot_number, lot.status, lot.on_hand_ul) for lot in demo.stock.lots("nadia")
+    ] == before

@@ -176,7 +176,14 @@ class InventoryScreen(WorkScreen):
     def action_find(self) -> None:
         self.query_one("#lot-find", Input).focus()
 
-    def _lot_or_say(self) -> LotLine | None:
+    def _lot_or_say(self, from_low: bool = False) -> LotLine | None:
+        """The lot highlighted in the stock list; none while the low-stock list has the focus
+        (its rows are products, and the highlight above is not what the person looks at)."""
+        if not from_low and self.query_one("#low-list", DataTable).has_focus:
+            self.say(
+                "Choose a lot in the stock list (the low-stock list holds products).", error=True
+            )
+            return None
         table = self.query_one("#lot-list", DataTable)
         if table.row_count == 0:
             self.say("No lot to work on.", error=True)
@@ -193,7 +200,7 @@ class InventoryScreen(WorkScreen):
             line = self._low.get(key) if key is not None else None
             if line is not None:
                 return line.product_code, line.product_name
-        lot = self._lot_or_say()
+        lot = self._lot_or_say(from_low=True)
         return (lot.product_code, lot.product_name) if lot is not None else None
 
     # --- the manager's work ---------------------------------------------------------------
