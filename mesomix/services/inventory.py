@@ -308,12 +308,13 @@ class InventoryService:
             )
 
     def recall_trace(self, user: str, lot_id: int) -> list[RecallLine]:
-        """Every batch and patient that received stock from the lot."""
+        """Every batch and patient that received stock from the lot: a read, the recall report,
+        so whoever may see reports may trace (no status is changed)."""
         with (
-            denials_recorded(self._engine, self._clock, user, Action.SET_LOT_STATUS.value),
+            denials_recorded(self._engine, self._clock, user, Action.VIEW_REPORTS.value),
             unit_of_work(self._engine) as session,
         ):
-            require(session, user, Action.SET_LOT_STATUS)
+            require(session, user, Action.VIEW_REPORTS)
             self._lot(session, lot_id)
             query = (
                 select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)

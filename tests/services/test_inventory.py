@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from mesomix.db.tables import MovementRow
-from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.mixtures import DispenseRefused
 from mesomix.services.uow import unit_of_work
 from tests.factories import (
@@ -180,3 +180,8 @@ def test_a_lot_booked_with_no_opened_container_counts_what_is_beyond_the_sealed_
         )
     assert clinic.inventory.count("nadia", lot, 3) is None
     assert lot_row(clinic, lot).on_hand_ul == 37_000
+
+
+def test_a_trace_is_a_report_staff_are_refused_in_those_words(shelf):
+    with pytest.raises(PermissionDenied, match="see reports"):
+        shelf.inventory.recall_trace("sam", shelf.b12)

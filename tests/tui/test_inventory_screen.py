@@ -195,6 +195,7 @@ async def test_a_fresh_demo_shows_low_stock_and_only_managers_set_levels(demo):
         await press(pilot, "f5")
         assert isinstance(staff.screen, InventoryScreen)
         assert not staff.screen.check_action("reorder", ())
+        assert not staff.screen.check_action("trace", ())  # not offered, then refused
         await press(pilot, "o")
         assert isinstance(staff.screen, InventoryScreen)  # no form for what staff may not do
 

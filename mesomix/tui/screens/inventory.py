@@ -79,6 +79,7 @@ class InventoryScreen(WorkScreen):
         "count": Action.ADJUST_STOCK,
         "set_status": Action.SET_LOT_STATUS,
         "reorder": Action.SET_REORDER,
+        "trace": Action.VIEW_REPORTS,  # the recall report: who received the lot
     }
 
     @dataclass
