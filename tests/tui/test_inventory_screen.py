@@ -351,3 +351,19 @@ async def test_lot_keys_in_the_low_list_ask_for_a_lot_in_the_stock_list(demo, ke
     assert [
         (lot.lot_number, lot.status, lot.on_hand_ul) for lot in demo.stock.lots("nadia")
     ] == before
+
+
+async def test_find_matches_every_word_anywhere_and_says_when_nothing_does(demo):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#lot-list", DataTable)
+        await press(pilot, "ctrl+f")
+        await pilot.press(*"lidocaine 2%")
+        await settle(pilot)
+        shown = {app.screen._lots[int(key.value)].product_code for key in table.rows}
+        assert LIDO in shown and table.row_count >= 1
+        app.screen.query_one("#lot-find", Input).value = "zzlot"
+        await settle(pilot)
+        assert table.row_count == 0
+        assert "No lot matches 'zzlot'." in status(pilot)
