@@ -122,7 +122,7 @@ class InventoryScreen(WorkScreen):
         )  # fmt: skip
         columns(
             self.query_one("#low-list", DataTable),
-            ("Product", 40), ("On hand", 8), ("Level", 6), ("Order", 10),
+            ("Product", 40), ("Sealed", 8), ("Level", 6), ("Order", 10),
         )  # fmt: skip
         self.query_one("#lot-list", DataTable).focus()  # letters are actions here, not typing
         self.reload()
