@@ -46,7 +46,6 @@ from mesomix.services.stock import product_line
 from mesomix.services.uow import unit_of_work
 
 _WORD = re.compile(r"[^\W_]+")
-_NOTHING = re.compile(r"(0+(\.0*)?|\.0+)\s*(ml)?|none", re.IGNORECASE)  # an open vial counted empty
 STATUSES = (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.RECALLED)
 
 
@@ -154,12 +153,7 @@ class InventoryService:
             volume = product.container_volume_ul
             booked_open = booked_open_ul(lot.on_hand_ul, lot.open_ul, volume)
             typed = open_ml.strip()
-            if not typed:
-                open_ul = booked_open
-            elif _NOTHING.fullmatch(typed):
-                open_ul = 0  # no opened container on the shelf
-            else:
-                open_ul = _ml_to_ul(typed)
+            open_ul = _ml_to_ul(typed) if typed else booked_open
             if open_ul > volume:
                 raise ServiceError(f"an opened container holds at most {volume / 1000:g} mL")
             counted = sealed_containers * volume + open_ul

@@ -181,7 +181,7 @@ def points(c: Clinic) -> list[Point]:
     s = c.services
     n = UNIQUE  # numbers for references, codes and lot numbers never used before
     mdv = _one(s, select(LotRow).where(LotRow.lot_number == "C-MDV"))
-    statuses = iter(["quarantined", "available"] * 1_000)
+    statuses = _other_status(s, mdv.id)  # a change to the status the lot has is refused
 
     def check(**fields: str):
         return outcome(cli(c, "mix", "check", mixture_file(c, **fields), "--user", "sam"), blocked_is_refusal=True)  # fmt: skip
@@ -387,3 +387,10 @@ def test_hostile_bytes_from_a_real_terminal(clinic, argv, says):
     assert "Traceback" not in err and says in err, err
     assert err.startswith("mesomix: ") and b"\x1b" not in done.stderr
     assert not message_problems(err.removeprefix("mesomix: "), corpus()[0], (), 1_000)
+
+
+def _other_status(services, lot_id: int):
+    """Endlessly, the status the lot does not have now (quarantined or available)."""
+    while True:
+        now = services.inventory.lot_ref("nadia", lot_id).status
+        yield "available" if now == "quarantined" else "quarantined"

@@ -211,7 +211,7 @@ def points(s: Services) -> list[Point]:
 
     mdv = _lot(s, "H-MDV")
     lido = _lot(s, "H-LIDO")
-    statuses = iter(["quarantined", "available"] * 1_000)
+    statuses = _other_status(s, mdv.id)  # a change to the status the lot has is refused
     correctable: list[int] = []
 
     def fresh_movement(_entry: Hostile) -> None:
@@ -573,3 +573,10 @@ def test_random_text_in_the_name_fields(clinic, text):
         tallies = run_points(chosen, clinic.engine, [entry])
     failures = [f for tally in tallies.values() for f in tally.failures]
     assert len(chosen) == len(NAME_FIELDS) and not failures, failures
+
+
+def _other_status(services, lot_id: int):
+    """Endlessly, the status the lot does not have now (quarantined or available)."""
+    while True:
+        now = services.inventory.lot_ref("nadia", lot_id).status
+        yield "available" if now == "quarantined" else "quarantined"

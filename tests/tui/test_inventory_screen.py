@@ -299,12 +299,12 @@ async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(de
         assert lot_named(demo, "PART1").on_hand_ul == 37_000
         await choose_row(pilot, "#lot-list", str(lot))
         await press(pilot, "c")
-        await fill(pilot, sealed="3", open="0 mL")  # the open vial is gone
+        await fill(pilot, sealed="3", open="2 mL")  # 5 mL less in the open vial than booked
         await submit(pilot)
         await settle(pilot)
-        assert "Count of lot PART1: −7 mL booked as a count correction." in status(pilot)
+        assert "Count of lot PART1: −5 mL booked as a count correction." in status(pilot)
         row = lot_named(demo, "PART1")
-        assert (row.on_hand_ul, row.open_ul) == (30_000, 0)
+        assert (row.on_hand_ul, row.open_ul) == (32_000, 2_000)
     assert_ledger_exact(demo)
 
 
