@@ -367,3 +367,19 @@ async def test_find_matches_every_word_anywhere_and_says_when_nothing_does(demo)
         await settle(pilot)
         assert table.row_count == 0
         assert "No lot matches 'zzlot'." in status(pilot)
+
+
+async def test_an_expired_lot_reads_expired_where_its_status_is_and_its_name_shows_whole(demo):
+    from datetime import timedelta
+
+    lot_id = demo.stock.receive("nadia", LIDO, "OLD-1", demo.clock.today() + timedelta(days=3), 2)
+    demo.clock.advance(timedelta(days=5))  # now past its expiry, still 'available' by status
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "f5")
+        table = app.screen.query_one("#lot-list", DataTable)
+        await choose_row(pilot, "#lot-list", str(lot_id))
+        row = [str(cell) for cell in table.get_row(str(lot_id))]
+        assert row[4] == "EXPIRED"  # the status column, in a word
+        detail = str(app.screen.query_one("#lot-detail", Static).render())
+        assert detail.startswith(product(demo, LIDO).name) and f"{LIDO} · lot OLD-1" in detail
