@@ -23,6 +23,12 @@ from tests.tui.pilot import screen_text, settle
 SIZE = (100, 34)
 
 
+def staff_app(services: Services) -> MesomixApp:
+    """The app on the demo database with Sam (staff) signed in."""
+    load_demo(services)
+    return make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+
+
 async def sign_in(pilot, name: str, password: str) -> None:
     screen = pilot.app.screen
     screen.query_one("#signin-name", Input).value = name
@@ -147,8 +153,7 @@ def test_opening_the_app_loads_nothing_heavy_before_its_first_frame():
 
 
 async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    app = staff_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         what = app.screen.query(".what").first(Input)
@@ -221,8 +226,7 @@ def test_the_app_does_not_shadow_textuals_own_methods():
 
 
 async def test_ctrl_l_locks_over_a_dialog_and_the_palette(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    app = staff_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for opening in ("f1", "ctrl+p"):
@@ -240,8 +244,7 @@ async def test_ctrl_l_locks_over_a_dialog_and_the_palette(services):
 
 
 async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    app = staff_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         what = app.screen.query(".what").first(Input)
@@ -265,8 +268,7 @@ async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(servi
 
 
 async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
+    app = staff_app(services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         offered = {c.title: c.help for c in app.get_system_commands(app.screen)}

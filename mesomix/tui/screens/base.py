@@ -97,10 +97,12 @@ def update_text(widget: Static, content: Text) -> None:
 
 
 def matches(typed: str, *texts: str) -> bool:
-    """Whether what was typed in a find field is in any of the texts, ignoring case and
-    accents ("amelie" finds Amélie)."""
-    wanted = fold(typed).strip()
-    return not wanted or any(wanted in fold(text) for text in texts)
+    """Whether every word typed in a find field is somewhere in the texts, in any order,
+    ignoring case, accents and "%" ("amelie" finds Amélie, "lidocaine 2%" finds "Lidocaine HCl
+    2 % 2 mL ampoule")."""
+    folded = [fold(text).replace("%", " ") for text in texts]
+    words = fold(typed).replace("%", " ").split()
+    return all(any(word in text for text in folded) for word in words)
 
 
 @contextmanager

@@ -38,13 +38,6 @@ EXPIRING_DAYS = 30
 _REASONS = [(label, code) for code, label in ADJUSTMENT_REASONS.items()]
 
 
-def every_word(typed: str, *texts: str) -> bool:
-    """Whether every word typed is somewhere in the texts, in any order, ignoring case, accents
-    and "%" ("lidocaine 2%" finds "Lidocaine HCl 2 % 2 mL ampoule")."""
-    words = [word for word in typed.replace("%", " ").split() if word]
-    return all(matches(word, *(text.replace("%", " ") for text in texts)) for word in words)
-
-
 def expiry_word(expiry: date, today: date) -> tuple[str, str]:
     """How an expiry reads on the shelf list, and its style class: a word, never colour alone."""
     days = (expiry - today).days
@@ -170,7 +163,7 @@ class InventoryScreen(WorkScreen):
         with same_row(table):
             table.clear()
             for lot in self._lots.values():
-                if not every_word(typed, lot.product_name, lot.lot_number, lot.product_code):
+                if not matches(typed, lot.product_name, lot.lot_number, lot.product_code):
                     continue
                 word, style = expiry_word(lot.expiry, today)
                 if lot.status == "available" and word:  # usable by status, not by date
