@@ -49,7 +49,6 @@ from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
-from mesomix.services.inventory import volume_ul
 from mesomix.services.mixtures import Signature
 
 EXIT_BLOCKED = 1
@@ -186,13 +185,13 @@ def parser() -> argparse.ArgumentParser:
     adjust = lot_commands.add_parser("adjust", help="put stock on or take it off, with a reason")
     adjust.add_argument("lot_id", type=int)
     direction = adjust.add_mutually_exclusive_group(required=True)
-    direction.add_argument("--add", metavar='"2 mL"')
-    direction.add_argument("--remove", metavar='"2 mL"')
+    direction.add_argument("--add", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
+    direction.add_argument("--remove", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
     adjust.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
     adjust.add_argument("--note", default="")
     waste = lot_commands.add_parser("waste", help="take stock off as waste, with a reason")
     waste.add_argument("lot_id", type=int)
-    waste.add_argument("volume", metavar='"2 mL"')
+    waste.add_argument("volume", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
     waste.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
     waste.add_argument("--note", default="")
     back = lot_commands.add_parser("return", help="containers returned to the supplier")
@@ -202,7 +201,12 @@ def parser() -> argparse.ArgumentParser:
     count = lot_commands.add_parser("count", help="what is on the shelf; the difference is booked")
     count.add_argument("lot_id", type=int)
     count.add_argument("--sealed", type=int, required=True, help="sealed containers counted")
-    count.add_argument("--open", default="", metavar='"12 mL"', help="left in the opened container")
+    count.add_argument(
+        "--open",
+        default="",
+        metavar='"12 mL"',
+        help='left in the opened container; "0" when it is empty or gone',
+    )
     status = lot_commands.add_parser("status", help="quarantine, release or recall")
     status.add_argument("lot_id", type=int)
     status.add_argument("status", choices=("available", "quarantined", "recalled"))
@@ -779,12 +783,12 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
         return 0
     if command == "adjust":
-        delta = volume_ul(args.add) if args.add else -volume_ul(args.remove)
-        done = inventory.adjust(args.actor, args.lot_id, delta, args.reason, args.note)
-    elif command == "waste":
-        done = inventory.waste(
-            args.actor, args.lot_id, volume_ul(args.volume), args.reason, args.note
+        direction, typed = ("add", args.add) if args.add else ("remove", args.remove)
+        done = inventory.adjust_typed(
+            args.actor, args.lot_id, typed, direction, args.reason, args.note
         )
+    elif command == "waste":
+        done = inventory.waste_typed(args.actor, args.lot_id, args.volume, args.reason, args.note)
     elif command == "return":
         done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
     elif command == "count":

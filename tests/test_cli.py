@@ -531,6 +531,9 @@ def test_the_managers_stock_work_from_the_command_line(demo_db, capsys):
     assert as_("nadia", "lot", "adjust", lot, "--add", "2 mL", "--reason", "found")[0] == 0
     assert as_("nadia", "lot", "adjust", lot, "--remove", "2 ML", "--reason", "missing")[0] == 2
     assert "megalitres" in capsys.readouterr().err
+    assert as_("nadia", "lot", "waste", lot, "1 container", "--reason", "damaged")[0] == 0
+    assert as_("nadia", "lot", "waste", lot, "1.5 vials", "--reason", "damaged")[0] == 2
+    assert "not a whole number of containers" in capsys.readouterr().err
     assert as_("nadia", "lot", "status", lot, "quarantined", "--reason", "fridge alarm")[0] == 0
     assert as_("sam", "lot", "adjust", lot, "--add", "1 mL", "--reason", "found")[0] == 2
     assert "may not adjust" in capsys.readouterr().err

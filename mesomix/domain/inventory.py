@@ -8,7 +8,11 @@ back goes on the sealed side. Nothing may leave a lot below zero.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
+
+from mesomix.domain.units import Field, QuantityError, parse_quantity
 
 ADJUSTMENT_REASONS = {
     "damaged": "damaged",
@@ -29,6 +33,81 @@ CORRECTABLE = ("receive", "waste", "adjust", "count", "return")  # a dispense is
 
 class StockChangeError(ValueError):
     """A change the lot cannot take; the message says why."""
+
+
+CONTAINER_WORDS = (
+    "container",
+    "vial",
+    "ampoule",
+    "ampule",
+    "bottle",
+    "syringe",
+    "cartridge",
+    "bag",
+)
+MAX_CONTAINERS = 100_000  # as many as one receipt may bring
+_COUNTED = re.compile(r"([\d.,]+)\s*([^\W\d_]+)", re.IGNORECASE)  # "2 vials", "1.5 ampoules"
+_EMPTY = re.compile(r"0\s*(ml)?|empty", re.IGNORECASE)  # an opened container counted empty
+
+
+def stock_volume_ul(typed: str, container_ul: int, what: str = "volume") -> int:
+    """Stock as a person takes it off the shelf, in microlitres: a volume ("2 mL", "0.5 mL") or
+    whole containers of the lot's product ("1 vial", "2 ampoules"), which the label counts in."""
+    text = typed.strip()
+    named = _containers_named(text)
+    if named is None:
+        return _volume_ul(text, what)
+    number, word = named
+    if not number.isdigit() or int(number) < 1:
+        raise StockChangeError(
+            f"{what}: '{text}' is not a whole number of containers: type e.g. 1 {word.rstrip('s')}, "
+            "or a volume such as 2 mL"
+        )
+    if int(number) > MAX_CONTAINERS:
+        raise StockChangeError(
+            f"{what}: {int(number):,} is more than {MAX_CONTAINERS:,} containers"
+        )
+    if container_ul <= 0:
+        raise StockChangeError(
+            f"{what}: this product's container size is not known: type a volume such as 2 mL"
+        )
+    return int(number) * container_ul
+
+
+def open_volume_ul(typed: str, container_ul: int) -> int:
+    """What is left in a lot's opened container as counted: a volume, or nothing ("0 mL", "0",
+    "empty") when the opened container is empty or gone."""
+    text = typed.strip()
+    if _EMPTY.fullmatch(text):
+        return 0
+    if _containers_named(text) is not None:
+        raise StockChangeError(
+            f"open vial: '{text}' counts containers: type what is left in the opened one, "
+            "e.g. 3 mL, or 0 when it is empty"
+        )
+    left = _volume_ul(text, "open vial")
+    if container_ul > 0 and left > container_ul:
+        raise StockChangeError(f"an opened container holds at most {container_ul / 1000:g} mL")
+    return left
+
+
+def _containers_named(text: str) -> tuple[str, str] | None:
+    """The number and the word when the text counts containers ("2 vials"), else None."""
+    counted = _COUNTED.fullmatch(text)
+    if counted is None:
+        return None
+    word = counted.group(2).casefold()
+    if word.removesuffix("s") in CONTAINER_WORDS or word.removesuffix("es") in CONTAINER_WORDS:
+        return counted.group(1), word
+    return None
+
+
+def _volume_ul(text: str, what: str) -> int:
+    try:
+        volume = parse_quantity(text, Field.VOLUME)
+    except QuantityError as exc:
+        raise StockChangeError(f"{what}: {exc}") from None
+    return int(Decimal(volume.to("microliter").magnitude))
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,10 @@ corrects.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
@@ -30,15 +29,17 @@ from mesomix.domain.allocation import LotStatus
 from mesomix.domain.catalog import fold
 from mesomix.domain.inventory import (
     CORRECTABLE,
+    MAX_CONTAINERS,
     LotBalance,
     StockChangeError,
     apply_change,
     booked_open_ul,
     check_reason,
+    open_volume_ul,
+    stock_volume_ul,
 )
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
-from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, Refusals, ServiceError
@@ -115,6 +116,25 @@ class InventoryService:
             raise ServiceError("waste is a positive quantity taken off the lot")
         return self._move(user, lot_id, "waste", -quantity_ul, reason, note)
 
+    def adjust_typed(
+        self, user: str, lot_id: int, typed: str, direction: str, reason: str, note: str = ""
+    ) -> int:
+        """An adjustment as typed — a volume ("2 mL") or whole containers ("1 vial") — put on
+        the lot (`direction` "add") or taken off it ("remove")."""
+        if direction not in ("add", "remove"):
+            raise ServiceError(f"direction '{direction}' is not add or remove")
+        sign = 1 if direction == "add" else -1
+        return self._move(
+            user, lot_id, "adjust", lambda volume: sign * stock_volume_ul(typed, volume),
+            reason, note,
+        )  # fmt: skip
+
+    def waste_typed(self, user: str, lot_id: int, typed: str, reason: str, note: str = "") -> int:
+        """Waste as typed, a volume or whole containers, taken off the lot."""
+        return self._move(
+            user, lot_id, "waste", lambda volume: -stock_volume_ul(typed, volume), reason, note
+        )
+
     def return_to_supplier(self, user: str, lot_id: int, containers: int, note: str = "") -> int:
         if containers <= 0:
             raise ServiceError("return at least one container")
@@ -152,10 +172,10 @@ class InventoryService:
             lot, product = self._lot(session, lot_id)
             volume = product.container_volume_ul
             booked_open = booked_open_ul(lot.on_hand_ul, lot.open_ul, volume)
-            typed = open_ml.strip()
-            open_ul = _ml_to_ul(typed) if typed else booked_open
-            if open_ul > volume:
-                raise ServiceError(f"an opened container holds at most {volume / 1000:g} mL")
+            try:
+                open_ul = open_volume_ul(open_ml, volume) if open_ml.strip() else booked_open
+            except StockChangeError as exc:
+                raise ServiceError(str(exc)) from None
             counted = sealed_containers * volume + open_ul
             delta = counted - lot.on_hand_ul
             if delta == 0:
@@ -210,17 +230,28 @@ class InventoryService:
             )
 
     def _move(
-        self, user: str, lot_id: int, kind: str, delta_ul: int, reason: str, note: str
+        self,
+        user: str,
+        lot_id: int,
+        kind: str,
+        delta_ul: int | Callable[[int], int],
+        reason: str,
+        note: str,
     ) -> int:
+        """One movement on a lot; a `delta_ul` given as a function of the container volume
+        reads what was typed against the lot's own product, in the same transaction."""
         try:
             check_reason(reason, note)
         except StockChangeError as exc:
             raise ServiceError(str(exc)) from None
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
-            return self._write(
-                session, actor, lot, product.container_volume_ul, kind, delta_ul, reason, note
-            )
+            volume = product.container_volume_ul
+            try:
+                delta = delta_ul if isinstance(delta_ul, int) else delta_ul(volume)
+            except StockChangeError as exc:
+                raise ServiceError(str(exc)) from None
+            return self._write(session, actor, lot, volume, kind, delta, reason, note)
 
     def _write(
         self,
@@ -486,12 +517,6 @@ def status_refusal(lot_number: str, now: str, wanted: str) -> str:
     return ""
 
 
-def volume_ul(text: str, what: str = "volume") -> int:
-    """A volume as a person types it ("2 mL", "0.5 mL"), in microlitres; refused with a message."""
-    return _ml_to_ul(text, what)
-
-
-MAX_CONTAINERS = 100_000  # as many as one receipt may bring
 MAX_NOTE = 500
 
 
@@ -551,11 +576,3 @@ def _listed(lots: list[LotRef]) -> str:
 def _check_note(note: str) -> None:
     if not plain_text(note, MAX_NOTE):
         raise ServiceError(f"a note is at most {MAX_NOTE} printable characters")
-
-
-def _ml_to_ul(text: str, what: str = "open volume") -> int:
-    try:
-        volume = parse_quantity(text, Field.VOLUME)
-    except QuantityError as exc:
-        raise ServiceError(f"{what}: {exc}") from None
-    return int(Decimal(volume.to("microliter").magnitude))

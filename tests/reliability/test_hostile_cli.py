@@ -275,7 +275,7 @@ def points(c: Clinic) -> list[Point]:
         Point("lot adjust: LOT_ID", lambda e: outcome(cli(c, "lot", "adjust", e.text, "--add", "1 mL", "--reason", "found", "--user", "nadia")),
               None, ("lot_id", "lot", "int"), frozenset({"lot", "movement"})),
         Point("lot count: --open", lambda e: outcome(cli(c, "lot", "count", str(mdv.id), "--sealed", str(_one(s, select(LotRow).where(LotRow.id == mdv.id)).on_hand_ul // 10_000), "--open", e.text, "--user", "nadia")),
-              None, ("open volume", "opened container", *quantity), frozenset({"lot", "movement"})),
+              None, ("open vial", "open volume", "opened container", *quantity), frozenset({"lot", "movement"})),
         Point("lot status: --reason", lambda e: outcome(cli(c, "lot", "status", str(mdv.id), next(statuses), "--reason", e.text, "--user", "nadia")),
               None, ("reason", "why"), frozenset({"lot"})),
         Point("allergy import: FHIR text", lambda e: outcome(cli(c, "allergy", "import", fhir(e.text), "--patient", "P-1", "--user", "drchen")),

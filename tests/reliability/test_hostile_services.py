@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -116,6 +117,13 @@ def _quantity_equal(typed: str, field: Field, value: Decimal, dimension: str) ->
     return None if got == expected else f"stored as {got}, typed {typed!r} means {expected}"
 
 
+def _open_equal(typed: str, left_ml: Decimal) -> str | None:
+    """An opened container counted: a volume, or empty ("0", "0 mL", "empty") read as none."""
+    if re.fullmatch(r"0\s*(ml)?|empty", typed.strip(), re.IGNORECASE):
+        return None if left_ml == 0 else f"typed {typed!r} (empty) but {left_ml} mL left open"
+    return _quantity_equal(typed, Field.VOLUME, left_ml, "volume")
+
+
 def _lot(services: Services, number: str) -> LotRow | None:
     return _one(services, select(LotRow).where(LotRow.lot_number == number))
 
@@ -208,6 +216,10 @@ def points(s: Services) -> list[Point]:
     def movement_note(entry: Hostile, movement_id: int) -> str | None:
         row = _one(s, select(MovementRow).where(MovementRow.id == movement_id))
         return _equal("note", row.note, entry.text.strip())
+
+    def moved_as_typed(entry: Hostile, movement_id: int) -> str | None:
+        row = _one(s, select(MovementRow).where(MovementRow.id == movement_id))
+        return _quantity_equal(entry.text, Field.VOLUME, Decimal(abs(row.quantity_ul)) / 1000, "volume")
 
     mdv = _lot(s, "H-MDV")
     lido = _lot(s, "H-LIDO")
@@ -391,6 +403,10 @@ def points(s: Services) -> list[Point]:
               lambda e, lines: None if not e.text or all(line.product_code == e.text for line in lines) else "other products"),
         Point("lot adjust: note", lambda e: s.inventory.adjust("nadia", mdv.id, 10, "found", e.text),
               movement_note, ("note",), tables({"lot", "movement"})),
+        Point("lot adjust: quantity", lambda e: s.inventory.adjust_typed("nadia", mdv.id, e.text, "add", "found", "a note"),
+              moved_as_typed, ("volume", "container"), tables({"lot", "movement"}), must_refuse=_hostile_volume),
+        Point("lot waste: quantity", lambda e: s.inventory.waste_typed("nadia", mdv.id, e.text, "damaged", "a note"),
+              moved_as_typed, ("volume", "container", "H-MDV"), tables({"lot", "movement"}), must_refuse=_hostile_volume),
         Point("lot adjust: reason", lambda e: s.inventory.adjust("nadia", mdv.id, 10, e.text, "a note"),
               None, ("reason",), tables({"lot", "movement"})),
         Point("lot return: note", lambda e: s.inventory.return_to_supplier("nadia", lido.id, 1, e.text),
@@ -398,8 +414,8 @@ def points(s: Services) -> list[Point]:
               tables({"lot", "movement"})),
         Point("lot count: open volume",
               lambda e: s.inventory.count("nadia", mdv.id, _lot(s, "H-MDV").on_hand_ul // 10_000, e.text),
-              lambda e, _m: None if _blank(e) else _quantity_equal(e.text, Field.VOLUME, Decimal(_lot(s, "H-MDV").open_ul) / 1000, "volume"),
-              ("open volume", "opened container"), tables({"lot", "movement"})),
+              lambda e, _m: None if _blank(e) else _open_equal(e.text, Decimal(_lot(s, "H-MDV").open_ul) / 1000),
+              ("open vial", "open volume", "opened container"), tables({"lot", "movement"})),
         Point("lot status: reason", lambda e: s.inventory.set_status("nadia", mdv.id, next(statuses), e.text),
               lambda e, _none: _equal("reason", _lot(s, "H-MDV").status_reason, e.text.strip()),
               ("why", "reason"), tables({"lot"})),

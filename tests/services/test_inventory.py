@@ -90,6 +90,27 @@ def test_a_mistake_is_corrected_by_a_new_movement(shelf):
         (lambda s: s.inventory.count("nadia", s.b12, -1), ServiceError, "cannot be negative"),
         (lambda s: s.inventory.count("nadia", s.b12, 1, "2 mL"), ServiceError, "at most 1 mL"),
         (lambda s: s.inventory.count("nadia", s.b12, 1, "2 ML"), ServiceError, "megalitres"),
+        (lambda s: s.inventory.count("nadia", s.b12, 1, "none"), ServiceError, "no number"),
+        (
+            lambda s: s.inventory.waste_typed("nadia", s.b12, "1.5 vials", "damaged"),
+            ServiceError,
+            "not a whole number of containers",
+        ),
+        (
+            lambda s: s.inventory.waste_typed("nadia", s.b12, "11 vials", "damaged"),
+            ServiceError,
+            "holds 10 mL: 11 mL cannot be taken off it",
+        ),
+        (
+            lambda s: s.inventory.adjust_typed("nadia", s.b12, "1 amp", "remove", "damaged"),
+            ServiceError,
+            "ampere",
+        ),
+        (
+            lambda s: s.inventory.adjust_typed("nadia", s.b12, "1 vial", "sideways", "found"),
+            ServiceError,
+            "not add or remove",
+        ),
         (lambda s: s.inventory.correct("nadia", 1, "x"), ServiceError, "say why"),
         (
             lambda s: s.inventory.set_status("nadia", s.b12, "lost", "no idea"),
@@ -169,6 +190,37 @@ def test_part_of_a_container_taken_off_leaves_it_open_and_a_count_keeps_it(clini
     assert counted.said() == "−2 mL booked as a count correction"
     assert (lot_row(clinic, lot).on_hand_ul, lot_row(clinic, lot).open_ul) == (35_000, 5_000)
     assert_ledger_exact(clinic)
+
+
+def test_stock_is_taken_off_and_put_on_in_whole_containers_or_a_volume(clinic):
+    lot = receive(clinic, MDV10, "X3", 5)  # five 10 mL vials
+    clinic.inventory.waste_typed("nadia", lot, "1 vial", "damaged", "dropped")
+    clinic.inventory.adjust_typed("nadia", lot, "2 Vials", "remove", "missing", "not on the shelf")
+    clinic.inventory.adjust_typed("nadia", lot, "1 container", "add", "found", "behind the fridge")
+    clinic.inventory.waste_typed("nadia", lot, "2.5 mL", "contaminated", "drawn up, dropped")
+    row = lot_row(clinic, lot)
+    assert (row.on_hand_ul, row.open_ul) == (30_000 - 2_500, 7_500)
+    quantities = [m.quantity_ul for m in movements_of(clinic, lot) if m.kind in ("waste", "adjust")]
+    assert quantities == [-10_000, -20_000, 10_000, -2_500]
+    assert_ledger_exact(clinic)
+
+
+def test_an_open_vial_counted_empty_is_booked_as_gone(clinic):
+    lot = receive(clinic, MDV10, "X4", 3)
+    clinic.inventory.waste_typed("nadia", lot, "4 mL", "contaminated", "dropped")
+    assert lot_row(clinic, lot).open_ul == 6_000
+    for empty in ("0", "0 mL", "empty"):
+        counted = clinic.inventory.count_lot("nadia", lot, 2, empty)
+        row = lot_row(clinic, lot)
+        assert (row.on_hand_ul, row.open_ul, row.opened_at) == (20_000, 0, None), empty
+    assert counted.said() == "matches the books"  # the first booked the 6 mL; then nothing
+    assert_ledger_exact(clinic)
+
+
+def movements_of(clinic, lot: int) -> list[MovementRow]:
+    with unit_of_work(clinic.engine) as session:
+        query = sa.select(MovementRow).where(MovementRow.lot_id == lot).order_by(MovementRow.id)
+        return list(session.scalars(query))
 
 
 def test_a_lot_booked_with_no_opened_container_counts_what_is_beyond_the_sealed_ones(clinic):

@@ -308,6 +308,29 @@ async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(de
     assert_ledger_exact(demo)
 
 
+async def test_waste_is_taken_in_whole_vials_and_an_empty_open_vial_is_counted_as_0(demo):
+    lot = part_used_vials(demo)  # 3 sealed, 7 mL open
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_row(pilot, "#lot-list", str(lot))
+        await press(pilot, "w")
+        await fill(pilot, volume="1 vial", note="dropped on the floor")
+        await submit(pilot)
+        await settle(pilot)
+        assert "Waste booked on lot PART1." in status(pilot)
+        assert lot_named(demo, "PART1").on_hand_ul == 27_000  # one sealed vial less
+        await choose_row(pilot, "#lot-list", str(lot))
+        await press(pilot, "c")
+        await fill(pilot, sealed="2", open="0")  # the opened vial is empty and thrown away
+        await submit(pilot)
+        await settle(pilot)
+        assert "Count of lot PART1: −7 mL booked as a count correction." in status(pilot)
+        row = lot_named(demo, "PART1")
+        assert (row.on_hand_ul, row.open_ul, row.opened_at) == (20_000, 0, None)
+    assert_ledger_exact(demo)
+
+
 async def test_a_delivery_file_imported_twice_is_refused_the_second_time(demo, tmp_path):
     delivery = tmp_path / "delivery.csv"
     delivery.write_text(

@@ -29,7 +29,7 @@ from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
-from mesomix.services.inventory import LowStock, RecallLine, status_refusal, volume_ul
+from mesomix.services.inventory import LowStock, RecallLine, status_refusal
 from mesomix.services.stock import LotLine, product_line
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
@@ -360,9 +360,10 @@ class InventoryScreen(WorkScreen):
         inventory, user = self.services.inventory, self.user.name
 
         def submit(values: Values) -> str:
-            amount = volume_ul(values["volume"], "volume")
-            delta = amount if values["direction"] == "add" else -amount
-            inventory.adjust(user, lot.lot_id, delta, values["reason"], values["note"])
+            inventory.adjust_typed(
+                user, lot.lot_id, values["volume"], values["direction"], values["reason"],
+                values["note"],
+            )  # fmt: skip
             return f"Lot {lot.lot_number} adjusted."
 
         self.ask(
@@ -370,7 +371,7 @@ class InventoryScreen(WorkScreen):
                 f"Adjust lot {lot.lot_number}",
                 [
                     FormField("direction", "Direction", choices=[("take off", "remove"), ("put on", "add")]),
-                    FormField("volume", "Volume", "e.g. 2 mL"),
+                    FormField("volume", "Quantity", "e.g. 2 mL or 1 vial"),
                     FormField("reason", "Reason", choices=_REASONS),
                     FormField("note", "Note", "what happened"),
                 ],
@@ -387,12 +388,8 @@ class InventoryScreen(WorkScreen):
         inventory, user = self.services.inventory, self.user.name
 
         def submit(values: Values) -> str:
-            inventory.waste(
-                user,
-                lot.lot_id,
-                volume_ul(values["volume"], "volume"),
-                values["reason"],
-                values["note"],
+            inventory.waste_typed(
+                user, lot.lot_id, values["volume"], values["reason"], values["note"]
             )
             return f"Waste booked on lot {lot.lot_number}."
 
@@ -400,7 +397,7 @@ class InventoryScreen(WorkScreen):
             Form(
                 f"Waste from lot {lot.lot_number}",
                 [
-                    FormField("volume", "Volume", "e.g. 2 mL"),
+                    FormField("volume", "Quantity", "e.g. 2 mL or 1 vial"),
                     FormField("reason", "Reason", choices=_REASONS),
                     FormField("note", "Note"),
                 ],
@@ -428,7 +425,7 @@ class InventoryScreen(WorkScreen):
                 f"Count lot {lot.lot_number}",
                 [
                     FormField("sealed", "Sealed", "containers on the shelf"),
-                    FormField("open", "Open vial", "left in it, e.g. 12 mL (blank: as booked)"),
+                    FormField("open", "Open vial", "left in it: 12 mL, or 0 (blank: as booked)"),
                 ],
                 submit,
                 go="Book count",
