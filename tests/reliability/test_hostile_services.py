@@ -219,7 +219,9 @@ def points(s: Services) -> list[Point]:
 
     def moved_as_typed(entry: Hostile, movement_id: int) -> str | None:
         row = _one(s, select(MovementRow).where(MovementRow.id == movement_id))
-        return _quantity_equal(entry.text, Field.VOLUME, Decimal(abs(row.quantity_ul)) / 1000, "volume")
+        return _quantity_equal(
+            entry.text, Field.VOLUME, Decimal(abs(row.quantity_ul)) / 1000, "volume"
+        )
 
     mdv = _lot(s, "H-MDV")
     lido = _lot(s, "H-LIDO")
