@@ -47,9 +47,18 @@ def _usage_by_hand() -> str:
 
 
 HAND_SQL = {
-    "stock-products": """SELECT p.code, p.name, count(l.id), sum(l.on_hand_ul), p.container_volume_ul,
-        sum(coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0)), p.reorder_level, p.reorder_quantity
-        FROM lot l JOIN product p ON p.code = l.product_code WHERE l.on_hand_ul > 0
+    # Usable stock (available, expiry from today) as the low-stock list counts it, with sealed
+    # containers; unusable stock summed apart; products with a reorder level listed without stock.
+    "stock-products": """SELECT p.code, p.name, count(CASE WHEN l.status = 'available' AND l.expiry >= :today THEN l.id END),
+        coalesce(sum(CASE WHEN l.status = 'available' AND l.expiry >= :today THEN l.on_hand_ul ELSE 0 END), 0),
+        coalesce(sum(CASE WHEN l.status = 'available' AND l.expiry >= :today THEN l.on_hand_ul - l.open_ul ELSE 0 END), 0),
+        p.container_volume_ul,
+        coalesce(sum(CASE WHEN l.status = 'available' AND l.expiry >= :today THEN coalesce(l.on_hand_ul * l.unit_cost_cents / (p.container_volume_ul + 0.0), 0) ELSE 0 END), 0),
+        coalesce(sum(CASE WHEN NOT (l.status = 'available' AND l.expiry >= :today) THEN l.on_hand_ul ELSE 0 END), 0),
+        coalesce(sum(CASE WHEN NOT (l.status = 'available' AND l.expiry >= :today) THEN coalesce(l.on_hand_ul * l.unit_cost_cents / (p.container_volume_ul + 0.0), 0) ELSE 0 END), 0),
+        p.reorder_level, p.reorder_quantity
+        FROM product p LEFT JOIN lot l ON l.product_code = p.code AND l.on_hand_ul > 0
+        WHERE l.id IS NOT NULL OR p.reorder_level IS NOT NULL
         GROUP BY p.code, p.name, p.container_volume_ul, p.reorder_level, p.reorder_quantity ORDER BY p.name""",
     "expiring": """SELECT p.code, p.name, l.id, l.lot_number, l.expiry, l.status, l.on_hand_ul, p.container_volume_ul,
         coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0),

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import sqlalchemy as sa
 
 from mesomix.db.tables import BatchRow, LotRow, MovementRow, ProductRow, UserRow
+from mesomix.domain.allocation import LotStatus
 
 LOT = LotRow.__table__
 PRODUCT = ProductRow.__table__
@@ -45,20 +46,37 @@ def stock_by_lot() -> sa.Select[tuple[object, ...]]:
     return _lots().add_columns(LOT.c.open_ul).order_by(PRODUCT.c.name, LOT.c.expiry, LOT.c.id)
 
 
-def stock_by_product() -> sa.Select[tuple[object, ...]]:
+def stock_by_product(today: date) -> sa.Select[tuple[object, ...]]:
+    """Stock per product counted as the low-stock list counts it: only usable lots (available,
+    expiry on or after the clinic's today) give containers, mL, value and the reorder figures;
+    stock in recalled, quarantined or expired lots is summed apart, to be seen but never ordered
+    against. Products with a reorder level are listed with no stock too: they are the ones to
+    order first."""
+    usable = sa.and_(LOT.c.status == LotStatus.AVAILABLE, LOT.c.expiry >= today)
+
+    def total(
+        of: sa.ColumnElement[int], usable_or_not: sa.ColumnElement[bool]
+    ) -> sa.ColumnElement[int]:
+        return sa.func.coalesce(sa.func.sum(sa.case((usable_or_not, of), else_=0)), 0)
+
+    lot_in_stock = sa.and_(LOT.c.product_code == PRODUCT.c.code, LOT.c.on_hand_ul > 0)
     return (
         sa.select(
             PRODUCT.c.code.label("product"),
             PRODUCT.c.name.label("product_name"),
-            sa.func.count(LOT.c.id).label("lots"),
-            sa.func.sum(LOT.c.on_hand_ul).label("on_hand_ul"),
+            sa.func.count(sa.case((usable, LOT.c.id))).label("lots"),
+            total(LOT.c.on_hand_ul, usable).label("on_hand_ul"),
+            total(LOT.c.on_hand_ul - LOT.c.open_ul, usable).label("sealed_ul"),
             PRODUCT.c.container_volume_ul,
-            sa.func.sum(_value_cents(LOT.c.on_hand_ul)).label("value_cents"),
+            total(_value_cents(LOT.c.on_hand_ul), usable).label("value_cents"),
+            total(LOT.c.on_hand_ul, sa.not_(usable)).label("unusable_ul"),
+            total(_value_cents(LOT.c.on_hand_ul), sa.not_(usable)).label("unusable_value_cents"),
             PRODUCT.c.reorder_level,
             PRODUCT.c.reorder_quantity,
         )
-        .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(LOT.c.on_hand_ul > 0)
+        .select_from(PRODUCT)
+        .outerjoin(LOT, lot_in_stock)
+        .where(sa.or_(LOT.c.id.is_not(None), PRODUCT.c.reorder_level.is_not(None)))
         .group_by(PRODUCT.c.code, PRODUCT.c.name, PRODUCT.c.container_volume_ul, PRODUCT.c.reorder_level, PRODUCT.c.reorder_quantity)
         .order_by(PRODUCT.c.name)
     )  # fmt: skip

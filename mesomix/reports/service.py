@@ -146,17 +146,7 @@ class ReportService:
             frame["expired"] = pd.to_datetime(frame["expiry"]) < pd.Timestamp(today)
             return frame.drop(columns=["container_volume_ul"])
         if name == "stock-products":
-            frame = self._read(connection, queries.stock_by_product())
-            containers = frame["on_hand_ul"] // frame["container_volume_ul"]
-            frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
-            frame["containers"] = containers
-            frame["value"] = _money(frame.pop("value_cents"))
-            level = frame["reorder_level"]
-            frame["below_reorder"] = level.notna() & (containers <= level.fillna(-1))
-            frame["suggested_order"] = (
-                frame["reorder_quantity"].where(frame["below_reorder"]).astype("Int64")
-            )
-            return frame.drop(columns=["container_volume_ul"])
+            return self._stock_by_product(self._read(connection, queries.stock_by_product(today)))
         if name == "expiring":
             frame = self._read(connection, queries.expiring(today, EXPIRY_WINDOWS))
             frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
@@ -182,6 +172,33 @@ class ReportService:
             frame = self._read(connection, queries.mixtures_by_maker())
         frame["volume_ml"] = _ml(frame.pop("volume_ul"))
         return frame
+
+    @staticmethod
+    def _stock_by_product(frame: pd.DataFrame) -> pd.DataFrame:
+        """Sealed containers and the suggested order as the low-stock list has them (usable
+        lots only; at or below the level, the reorder quantity or what is short, whichever is
+        more), the figures a manager compares first beside the name; unusable stock after."""
+        containers = (frame.pop("sealed_ul") // frame.pop("container_volume_ul")).astype("int64")
+        level = frame.pop("reorder_level").astype("Int64")
+        quantity = frame.pop("reorder_quantity").astype("Int64")
+        below = (containers <= level).fillna(False).astype(bool)
+        short, wanted = level - containers, quantity.fillna(0)
+        return pd.DataFrame(
+            {
+                "product": frame["product"],
+                "product_name": frame["product_name"],
+                "sealed_containers": containers,
+                "suggested_order": wanted.where(wanted >= short, short).where(below),
+                "on_hand_ml": _ml(frame["on_hand_ul"]),
+                "unusable_ml": _ml(frame["unusable_ul"]),
+                "value": _money(frame["value_cents"]),
+                "unusable_value": _money(frame["unusable_value_cents"]),
+                "lots": frame["lots"].astype("int64"),
+                "reorder_level": level,
+                "reorder_quantity": quantity,
+                "below_reorder": below,
+            }
+        )
 
 
 def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:

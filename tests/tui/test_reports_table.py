@@ -76,3 +76,33 @@ async def test_a_lot_number_and_enter_run_the_recall_and_ctrl_e_exports_it_by_lo
     (written,) = tmp_path.glob("mesomix-recall-*.csv")
     assert number.replace("/", "_") in written.name
     assert written.read_text(encoding="utf-8").count("\n") == len(batches) + 1
+
+
+def test_stock_by_product_puts_the_low_stock_figures_first_and_unusable_stock_where_there_is_some():
+    """Sealed containers and the suggested order beside the name, headed as Inventory's low-stock
+    list, then mL on hand and unusable mL: all of them at 80 columns. No unusable stock reads
+    blank, so the products holding some stand out (the export keeps the 0)."""
+    frame = pd.DataFrame(
+        {
+            "product": ["a", "b"],
+            "product_name": ["Lidocaine 2% ampoule", "Biotin 5 mg/mL ampoule"],
+            "sealed_containers": [3, 40],
+            "suggested_order": pd.array([2, None], dtype="Int64"),
+            "on_hand_ml": [6.0, 80.0],
+            "unusable_ml": [30.0, 0.0],
+            "value": [3.0, 40.0],
+            "unusable_value": [15.0, 0.0],
+        }
+    )
+    headings, rows = readable(frame, ZoneInfo("UTC"))
+    assert headings[:5] == [
+        "product name",
+        "sealed",
+        "suggested order",
+        "on hand mL",
+        "unusable mL",
+    ]
+    assert rows == [
+        ["Lidocaine 2% ampoule", "3", "2", "6", "30", "3.00", "15.00"],
+        ["Biotin 5 mg/mL ampoule", "40", "", "80", "", "40.00", ""],
+    ]

@@ -38,6 +38,12 @@ BAR_WIDTH = 30
 HIDDEN = {"lot_id", "within_days"}
 NAMES = ("product_name",)  # long text: first, cut to NAME_WIDTH, and then no code beside it
 NAME_WIDTH = 24  # at 80 columns the name and the first figures share the screen
+# Figures that only matter when there are some (stock in recalled, quarantined or expired lots):
+# blank rather than 0 on screen, so the few products holding any stand out. Exports keep the 0.
+BLANK_WHEN_NONE = {"unusable_ml", "unusable_value"}
+# Headed on screen as Inventory's low-stock list heads them, short enough that the figures a
+# manager compares with that list and the unusable stock all show at 80 columns.
+HEADINGS = {"sealed_containers": "sealed"}
 
 
 def counted(number: int, one: str, many: str = "") -> str:
@@ -48,6 +54,8 @@ def counted(number: int, one: str, many: str = "") -> str:
 
 def heading(column: str) -> str:
     """A column as a manager reads it: on_hand_ml → on hand mL."""
+    if column in HEADINGS:
+        return HEADINGS[column]
     words = column.removesuffix("_ml").replace("_", " ")
     return f"{words} mL" if column.endswith("_ml") else words
 
@@ -55,6 +63,8 @@ def heading(column: str) -> str:
 def shown(column: str, value: object, zone: object) -> str:
     """A cell as a person reads it: yes/no, money with two decimals, no '19.0', times local."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+        return ""
+    if column in BLANK_WHEN_NONE and value == 0:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -225,7 +235,12 @@ class ReportsScreen(WorkScreen):
             received = counted(len(frame), "batch", "batches")
             self.say(f"Recall of {message.about}: {received}{more}. Ctrl+E exports.")
         else:
-            self.say(f"{message.name}: {counted(len(frame), 'row')}{more}. Ctrl+E exports.")
+            unusable = ""
+            if "unusable_ml" in frame:  # stock nobody may use, which the figures leave out
+                held = int((frame["unusable_ml"] > 0).sum())
+                unusable = f", {held} holding unusable stock" if held else ""
+            rows = counted(len(frame), "row")
+            self.say(f"{message.name}: {rows}{unusable}{more}. Ctrl+E exports.")
         self._chart(message.name, frame)
 
     def on_work_screen_failed(self, message: WorkScreen.Failed) -> None:
