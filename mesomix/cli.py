@@ -43,7 +43,7 @@ from mesomix.launch import (
     settings_from,
 )
 from mesomix.reference import ReferenceDataError
-from mesomix.reports.service import FORMATS, REPORTS, export
+from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, refuse_existing
 from mesomix.services.accounts import ROLES
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
@@ -239,7 +239,10 @@ def parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--lot-id", type=int, help="for recall: the lot by its id instead")
     report.add_argument("--format", choices=FORMATS, default="table", dest="form")
-    report.add_argument("--output", type=Path, metavar="FILE")
+    report.add_argument(
+        "--output", type=Path, metavar="FILE", help="an existing FILE is kept unless --replace"
+    )
+    report.add_argument("--replace", action="store_true", help="write over an existing FILE")
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
     report.add_argument(
         "--periods", type=int, metavar="N", help="for usage: how many (13 weeks, 12 months)"
@@ -857,9 +860,19 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         raise BadInput("give the lot number or --lot-id, not both")
     if args.form == "xlsx" and args.output is None:
         raise BadInput("an XLSX report needs --output FILE")
-    frame = _services(args).reports.report(
-        args.actor, args.name, period=args.period, periods=args.periods,
-        lot_id=args.lot_id, lot=args.lot, product=args.product,
-    )  # fmt: skip
-    print(export(frame, args.form, args.output), file=out)
+    if args.replace and args.output is None:
+        raise BadInput("--replace goes with --output FILE: the file to write over")
+    try:
+        if args.form != "table":  # before the password and the report: nothing to wait for
+            refuse_existing(args.output, args.replace)
+        frame = _services(args).reports.report(
+            args.actor, args.name, period=args.period, periods=args.periods,
+            lot_id=args.lot_id, lot=args.lot, product=args.product,
+        )  # fmt: skip
+        print(export(frame, args.form, args.output, replace=args.replace), file=out)
+    except ExportExists as exc:
+        raise BadInput(
+            f"{exc.path} already exists: nothing was written; add --replace to write over it, "
+            "or give another --output FILE"
+        ) from None
     return 0

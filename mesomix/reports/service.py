@@ -201,8 +201,33 @@ class ReportService:
         )
 
 
-def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
-    """The report as a table (text), CSV or XLSX; files are written whole or not at all."""
+class ExportExists(ServiceError):
+    """The file an export names is there already: kept as it is, until the person says to
+    replace it (the command line's --replace, a second Export on the screen)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} already exists: nothing was written, the file is as it was")
+        self.path = path
+
+
+def refuse_existing(path: Path | None, replace: bool) -> None:
+    """Refuse a file that is already there unless told to replace it."""
+    if path is not None and not replace and _there(path):
+        raise ExportExists(path)
+
+
+def _there(path: Path) -> bool:
+    """Something other than a folder is at `path`: a folder, or one that cannot be looked into,
+    is left to the write to refuse in its own words."""
+    try:
+        return path.exists() and not path.is_dir()
+    except OSError:
+        return False
+
+
+def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool = False) -> str:
+    """The report as a table (text), CSV or XLSX; files are written whole or not at all, and an
+    existing file is replaced only when `replace` says so (an old export is someone's record)."""
     if form not in FORMATS:
         raise ServiceError(f"format '{form}' is not one of {', '.join(FORMATS)}")
     if form == "table":
@@ -215,6 +240,8 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
         if form == "xlsx":
             raise ServiceError("an XLSX report needs --output FILE")
         return frame.to_csv(index=False)
+    refuse_existing(path, replace)
+    replacing = _there(path)  # as told to: said in the answer, so nobody takes it for a new file
     if form == "xlsx":
         frame = frame.assign(**{
             str(column): frame[column].dt.tz_localize(None)
@@ -231,7 +258,9 @@ def export(frame: pd.DataFrame, form: str, path: Path | None) -> str:
         with contextlib.suppress(OSError):  # the folder itself may be the problem
             partial.unlink(missing_ok=True)
         raise ServiceError(f"{path}: cannot be written: {_why(exc, path)}") from None
-    return f"{len(frame)} rows written to {path}"
+    return f"{len(frame)} rows written to {path}" + (
+        ", replacing the file there" if replacing else ""
+    )
 
 
 def _why(exc: OSError, path: Path) -> str:

@@ -106,3 +106,57 @@ def test_stock_by_product_puts_the_low_stock_figures_first_and_unusable_stock_wh
         ["Lidocaine 2% ampoule", "3", "2", "6", "30", "3.00", "15.00"],
         ["Biotin 5 mg/mL ampoule", "40", "", "80", "", "40.00", ""],
     ]
+
+
+async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_replaces_it(
+    services, tmp_path
+):
+    """At 80×24: Export onto a file that is there says so and writes nothing; Escape leaves the
+    old file as it was; Export again on the same file replaces it, whole."""
+    from textual.widgets import Input, Static
+
+    from mesomix.services.demo import load_demo
+    from mesomix.tui.app import make_app
+    from mesomix.tui.screens.reports import ReportsScreen
+    from mesomix.tui.widgets.form import FormScreen
+    from tests.tui.pilot import screen_text, settle
+
+    load_demo(services)
+    target = tmp_path / "stock.csv"
+    target.write_text("last month's count\n", encoding="utf-8")
+    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+
+    async def export_to(pilot, path: str) -> None:
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#form-path", Input).focus()
+        await pilot.press(*path, "enter")  # Enter in the last field is Export
+        await settle(pilot)
+
+    def said() -> str:
+        return str(app.screen.query_one("#form-problems", Static).render())
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        await export_to(pilot, str(target))
+        assert isinstance(app.screen, FormScreen)  # refused: the form stays, with the reason
+        assert "already exists. Export again to replace it" in said()
+        assert "Export again to replace it" in screen_text(app)  # in view at 80×24
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
+        assert target.read_text(encoding="utf-8") == "last month's count\n"
+
+        await export_to(pilot, str(target))  # a new form asks again: no earlier "yes" carries
+        assert isinstance(app.screen, FormScreen) and "already exists" in said()
+        assert target.read_text(encoding="utf-8") == "last month's count\n"
+        await pilot.press("enter")  # the second Export on the same file: replace it
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
+        assert "rows written to" in screen_text(app)
+    written = target.read_text(encoding="utf-8")
+    assert written.startswith("product,product_name,sealed_containers,")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("stock")] == ["stock.csv"]

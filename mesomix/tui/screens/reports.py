@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
 from mesomix.bootstrap import Services
-from mesomix.reports.service import FORMATS, REPORTS, export
+from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.stock import product_line
@@ -293,6 +293,8 @@ class ReportsScreen(WorkScreen):
             lot = re.sub(r"[^A-Za-z0-9._-]", "_", str(frame["lot_number"].iloc[0]))
             name = f"recall-{lot}"  # which lot, in the file's name
 
+        confirmed: list[Path] = []  # a file the person was told exists, then pressed Export again
+
         def submit(values: Values) -> str:
             form = values["format"]
             typed = values["path"].strip()
@@ -301,7 +303,14 @@ class ReportsScreen(WorkScreen):
                 if typed
                 else Path.home() / f"mesomix-{name}-{today}.{form}"
             )
-            return export(frame, form, path)
+            try:
+                return export(frame, form, path, replace=path in confirmed)
+            except ExportExists:
+                confirmed[:] = [path]  # only this file, and only until another is named
+                raise ServiceError(
+                    f"{path} already exists. Export again to replace it, or give another file "
+                    "name (Escape keeps it and writes nothing)."
+                ) from None
 
         self.ask(
             Form(
