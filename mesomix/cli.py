@@ -786,7 +786,7 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
         return 0
     if command == "adjust":
-        direction, typed = ("add", args.add) if args.add else ("remove", args.remove)
+        direction, typed = ("add", args.add) if args.add is not None else ("remove", args.remove)
         done = inventory.adjust_typed(
             args.actor, args.lot_id, typed, direction, args.reason, args.note
         )
