@@ -37,6 +37,7 @@ def cells(product: str, lot: str = "BOX-1", containers: str = "4") -> dict[str, 
         ("hylenex", "hylenex_150u_1ml_vial"),
         ("lidocain 2% 5ml", "lidocaine_2pct_5ml_amp"),  # a typo, and 5ml against "5 mL"
         ("pascorbin 750", "pascorbin_750mg_5ml_amp"),
+        ("Xylocaine 1% 10 mL", "xylocaine_1pct_10ml_mdv"),  # the strength and size weighed
         (LIDO, LIDO),  # our code still works
         ("LIDOCAINE_2PCT_2ML_AMP", LIDO),
         # the name before its bracket, typed whole, though the Hospira ampoule fits as well
@@ -51,9 +52,9 @@ def test_a_product_is_found_by_the_name_on_its_box(clinic, typed, code):
 @pytest.mark.parametrize(
     ("typed", "says", "named"),
     [
-        ("lidocaine 2%", "fits 7 products", LIDO),
-        ("procain 1%", "fits 2 products", "procain_puren_1pct_2ml_amp"),
-        ("Xylocaine 1% 10 mL", "fits 2 products", "xylocaine_2pct_10ml_mdv"),
+        ("lidocaine 2%", "fits 9 products", LIDO),  # every 2% lidocaine, no 1% one
+        ("procain 1%", "fits 3 products", "procain_puren_1pct_2ml_amp"),
+        ("Xylocaine 1% 20 mL", "fits 2 products", "xylocaine_1pct_epi100k_20ml_mdv"),
         ("biotin", "finds the substance Biotin", "not a product"),
         ("zzzz", "no product matches 'zzzz'", "the name on the box"),
     ],
@@ -76,7 +77,7 @@ def test_receiving_by_name_books_the_product_found(clinic):
 @pytest.mark.parametrize(
     ("typed", "says"),
     [
-        ("lidocaine 2%", "fits 7 products"),
+        ("lidocaine 2%", "fits 9 products"),
         ("biotin", "substance"),
         ("", "product: empty"),
         ("lido\x00caine", "cannot be stored"),
@@ -91,8 +92,8 @@ def test_an_ambiguous_product_is_refused_with_every_candidate_and_writes_nothing
     assert snapshot(clinic) == before
     if "fits" in says:  # one line each: the form shows them under each other
         lines = str(refused.value).splitlines()
-        assert lines[0].startswith("product: 'lidocaine 2%' fits 7 products")
-        assert any(LIDO in line for line in lines) and lines[-1] == "  … and 4 more"
+        assert lines[0].startswith("product: 'lidocaine 2%' fits 9 products")
+        assert any(LIDO in line for line in lines) and lines[-1] == "  … and 6 more"
 
 
 def test_a_withdrawn_product_is_named_as_withdrawn(clinic):
