@@ -145,10 +145,10 @@ class BareCompose(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#plan", DataTable)
-        for label, width in (("Draw", 7), ("from", 34), ("delivers", 34)):
+        for label, width in (("Draw", 7), ("from → delivers", 39)):
             table.add_column(label, width=width)
-        for row in self._rows:  # as Compose adds them: each as tall as its wrapped name
-            table.add_row(*row, height=None)
+        for draw, product, delivers in self._rows:  # as Compose adds them: name, then delivers
+            table.add_row(draw, f"{product}\n{delivers}" if delivers else product, height=None)
 
 
 async def _type(app: App[None], prepare) -> float:  # type: ignore[no-untyped-def]
@@ -185,7 +185,14 @@ def _shown(services: Services) -> tuple[list[tuple[str, str, str]], list[tuple[s
         patient="P-0003",
     )
     plan = services.mixtures.check(draft, "sam")
-    rows = [(format_quantity(d.volume), d.product.name[:34], "") for d in plan.draws]
+    rows = [
+        (
+            format_quantity(d.volume),
+            d.product.name,
+            "→ " + (", ".join(x.substance.short_name for x in d.delivered) or "q.s. (diluent)"),
+        )
+        for d in plan.draws
+    ]
     rows.append((format_quantity(plan.final_volume), "final volume", ""))
     return rows, [(f"{f.severity.word}: {f.message}", f.severity.value) for f in plan.findings]
 

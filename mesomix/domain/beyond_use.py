@@ -96,15 +96,20 @@ def beyond_use(
                 )
             )
     binding = min(limits, key=lambda limit: limit.at)
-    later = [limit.brief for limit in limits if limit is not binding]
+    later = [limit for limit in limits if limit is not binding]
     inputs = "; ".join(f"{limit.reason} → {_local(limit.at, zone)}" for limit in limits)
     return BeyondUse(
         binding.at,
         f"use by {_local(binding.at, zone)}, the earliest of: {inputs}",
         tuple(limits),
+        # Short, for a finding on a 24-row screen: every limit is in the explanation above.
         f"use by {_local(binding.at, zone)}, set by {binding.brief}"
-        + (f"; later limits: {', '.join(later)}" if later else ""),
+        + (f" ({_counted(len(later))} later)" if later else ""),
     )
+
+
+def _counted(later: int) -> str:
+    return "1 other limit is" if later == 1 else f"{later} other limits are"
 
 
 def expiry_findings(

@@ -64,7 +64,7 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
 
         table = app.screen.query_one("#plan", DataTable)
         first = [str(cell) for cell in table.get_row_at(0)]
-        assert first[0] == "2 mL" and "Lidocaine" in first[1] and "20 mg" in first[2]
+        assert first[0] == "2 mL" and "Lidocaine" in first[1] and "→ 20 mg" in first[1]
         assert not any(text.startswith("BLOCK") for text in findings(app.screen))
         assert not app.screen.query_one("#dispense", Button).disabled
 

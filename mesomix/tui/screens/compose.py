@@ -39,7 +39,7 @@ from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
-FROM_WIDTH, DELIVERS_WIDTH = 19, 18  # the plan fits beside the ingredients at 80 columns
+FROM_WIDTH = 39  # the plan fits beside the ingredients at 80 columns
 # How a mixture is kept until given: (shown, storage, compounding category).
 KEEPING = {
     "room": ("room temp.", "room", "category_1"),
@@ -208,7 +208,7 @@ class ComposeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.title = "mesomix — Compose"
         table = self.query_one("#plan", DataTable)
-        columns(table, ("Draw", 7), ("from", FROM_WIDTH), ("delivers", DELIVERS_WIDTH))
+        columns(table, ("Draw", 7), ("from → delivers", FROM_WIDTH))
         self._load()
 
     @work(thread=True, exclusive=True, group="load")
@@ -485,13 +485,14 @@ class ComposeScreen(Screen[None]):
                 format_quantity(draw.volume),
                 # Whole, wrapped: strength, size and preservative are at the end of the name.
                 draw.product.name + (f" ×{draw.containers}" if draw.containers > 1 else ""),
-                _short(
+                "→ "
+                + _short(
                     ", ".join(
                         f"{format_quantity(d.amount, 4)} {d.substance.short_name}"
                         for d in draw.delivered
                     )
                     or "q.s. (diluent)",
-                    DELIVERS_WIDTH,
+                    FROM_WIDTH - 2,
                 ),
             )
             for draw in plan.draws
@@ -516,22 +517,27 @@ class ComposeScreen(Screen[None]):
     ) -> None:
         """Cell by cell while the plan keeps its shape — the same products, so every row keeps
         its height (the table keeps its size: no layout) — else every row anew, each as tall as
-        its wrapped product name; the final volume in bold."""
+        its wrapped product name with what it delivers beneath; the final volume in bold."""
 
-        def cell(y: int, x: int, text: str) -> Text:
-            return Text(text, style="bold" if bold_last and x == 0 and y == len(rows) - 1 else "")
+        def cells(y: int, row: tuple[str, str, str]) -> tuple[Text, Text]:
+            draw, product, delivers = row
+            last = bold_last and y == len(rows) - 1
+            source = Text(product)
+            if delivers:
+                source.append(f"\n{delivers}", style="dim")
+            return Text(draw, style="bold" if last else ""), source
 
         table = self.query_one("#plan", DataTable)
         same_products = [row[1] for row in shown] == [row[1] for row in rows]
         if same_products and len(shown) == len(rows) == table.row_count:
             for y, (before, after) in enumerate(zip(shown, rows, strict=True)):
-                for x, (old, new) in enumerate(zip(before, after, strict=True)):
-                    if old != new:
-                        table.update_cell_at(Coordinate(y, x), cell(y, x, new))
+                if before != after:
+                    for x, new in enumerate(cells(y, after)):
+                        table.update_cell_at(Coordinate(y, x), new)
             return
         table.clear()
         for y, row in enumerate(rows):
-            table.add_row(*(cell(y, x, text) for x, text in enumerate(row)), height=None)
+            table.add_row(*cells(y, row), height=None)
 
     def _show_findings(self, lines: list[tuple[str, str]]) -> None:
         """Reuse the finding widgets already there: mounting, and laying the screen out again,
