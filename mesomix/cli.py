@@ -238,7 +238,9 @@ def parser() -> argparse.ArgumentParser:
         "--product", default="", help="for recall: the product, when several share the lot number"
     )
     report.add_argument("--lot-id", type=int, help="for recall: the lot by its id instead")
-    report.add_argument("--format", choices=FORMATS, default="table", dest="form")
+    report.add_argument(
+        "--format", choices=FORMATS, dest="form", help="default: table, or as --output ends"
+    )
     report.add_argument(
         "--output", type=Path, metavar="FILE", help="an existing FILE is kept unless --replace"
     )
@@ -851,6 +853,19 @@ class ProgressBar:
         self._stream.flush()
 
 
+def _report_format(form: str | None, output: Path | None) -> str:
+    """The format asked for, else the one the file's name ends in: a table is only printed, so
+    an --output with it would write nothing, silently."""
+    if output is None:
+        return form or "table"
+    ending = output.suffix.lower().removeprefix(".")
+    if form == "table":
+        raise BadInput("a table is printed, not written: --format csv or xlsx to write --output")
+    if form is None and ending not in ("csv", "xlsx"):
+        raise BadInput(f"{output.name}: name it .csv or .xlsx, or say --format csv or xlsx")
+    return form or ending
+
+
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     if args.name == "recall" and args.lot_id is None and not args.lot.strip():
         raise BadInput("the recall report needs a lot: mesomix report recall LOT_NUMBER")
@@ -858,6 +873,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         raise BadInput(f"a lot and --product go with the recall report, not {args.name}")
     if args.lot_id is not None and args.lot:
         raise BadInput("give the lot number or --lot-id, not both")
+    args.form = _report_format(args.form, args.output)
     if args.form == "xlsx" and args.output is None:
         raise BadInput("an XLSX report needs --output FILE")
     if args.replace and args.output is None:

@@ -61,3 +61,20 @@ def test_replace_without_an_output_file_is_refused(clinic_db, capsys):
     argv = ("--db", clinic_db, "report", "stock-products", "--format", "csv", "--replace")
     assert run(*argv, "--user", "nadia") == (2, "")
     assert "--replace goes with --output FILE" in capsys.readouterr().err
+
+
+def test_the_format_follows_the_file_name_and_a_table_is_never_written_silently(
+    clinic_db, tmp_path, capsys
+):
+    target = tmp_path / "stock.xlsx"
+    argv = ("--db", clinic_db, "report", "stock-products", "--output", str(target))
+    status, printed = run(*argv, "--user", "nadia")
+    assert status == 0 and target.read_bytes().startswith(b"PK")  # an XLSX file, as named
+    for more, says in [
+        (("--output", str(tmp_path / "stock.txt")), "stock.txt: name it .csv or .xlsx"),
+        (("--output", str(tmp_path / "s.table")), "s.table: name it .csv or .xlsx"),
+        (("--format", "table", "--output", str(tmp_path / "s.csv")), "a table is printed"),
+    ]:
+        assert run("--db", clinic_db, "report", "stock", *more, "--user", "nadia") == (2, "")
+        assert says in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "stock.xlsx"]
