@@ -8,6 +8,7 @@ catalogue, the lots on record, today's date) and writes what comes out.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
@@ -107,6 +108,14 @@ class Receipt:
     containers: int
     supplier: str
     unit_cost_cents: int | None
+    expiry_typed: str = ""  # as on the box: "2028-05" is read as 2028-05-31
+
+    @property
+    def expiry_read(self) -> str:
+        """The expiry with what it was read from when that was a month ("2028-05 → 2028-05-31"),
+        so the person sees the day a month-only expiry comes to."""
+        day = self.expiry.isoformat()
+        return day if self.expiry_typed in ("", day) else f"{self.expiry_typed} → {day}"
 
 
 @dataclass(frozen=True)
@@ -445,13 +454,13 @@ def check_receipts(
         if expiry_elsewhere is not None and expiry_elsewhere != receipt.expiry:
             check.problem(
                 "expiry",
-                f"lot {receipt.lot_number} is on record with expiry {expiry_elsewhere.isoformat()}, not {receipt.expiry.isoformat()}: check the label",
+                f"lot {receipt.lot_number} is on record with expiry {expiry_elsewhere.isoformat()}, not {receipt.expiry_read}: check the label",
             )
             continue
         if key in seen and seen[key][1] != receipt.expiry:
             check.problem(
                 "expiry",
-                f"lot {receipt.lot_number} is on row {seen[key][0]} with expiry {seen[key][1].isoformat()}",
+                f"lot {receipt.lot_number} is on row {seen[key][0]} with expiry {seen[key][1].isoformat()}, not {receipt.expiry_read}",
             )
             continue
         seen.setdefault(key, (number, receipt.expiry))
@@ -479,23 +488,67 @@ def _receipt(check: _RowCheck, volumes: Mapping[str, int], today: date) -> Recei
             check.problem("unit_cost", str(exc))
     if check.failed or expiry is None or containers is None:
         return None
-    return Receipt(check.number, product, lot_number, expiry, containers, supplier, cost)  # fmt: skip
+    typed = check.cells.get("expiry", "").strip()
+    return Receipt(check.number, product, lot_number, expiry, containers, supplier, cost, typed)  # fmt: skip
+
+
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_YEAR_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_MONTH_YEAR = re.compile(r"([0-9]{1,2})/([0-9]{4})")
+_SHORT_YEAR = re.compile(r"[0-9]{1,2}[/.-][0-9]{2}")
+_THREE_PARTS = re.compile(r"[0-9]{1,4}[/.-][0-9]{1,2}[/.-][0-9]{1,4}")
+
+
+def expiry_date(typed: str) -> date:
+    """The day an expiry printed on a box ends: a day as written (2028-05-31), or a month alone
+    (2028-05, 05/2028, 5/2028) read as that month's last day, as a month-only expiry on a
+    medicine is. Raises ValueError, in words, for anything else and for what reads two ways:
+    05/06/28 (which is the day?) and 05/28 (a year in two digits)."""
+    if day := _DAY.fullmatch(typed):
+        try:
+            return date(*(int(part) for part in day.groups()))
+        except ValueError:  # the right shape, but no such day (2028-02-30) or month
+            raise ValueError(
+                f"'{typed}' is not a day of the calendar: check the month and day"
+            ) from None
+    if month := _YEAR_MONTH.fullmatch(typed):
+        return _month_end(typed, *month.groups())
+    if month := _MONTH_YEAR.fullmatch(typed):
+        return _month_end(typed, month[2], month[1])
+    if _SHORT_YEAR.fullmatch(typed):
+        raise ValueError(
+            f"'{typed}': a year in two digits can be misread — write the month with its year "
+            "in full, as YYYY-MM or MM/YYYY"
+        )
+    if _THREE_PARTS.fullmatch(typed):
+        raise ValueError(
+            f"'{typed}': day and month are written in either order in different countries — "
+            "write it as YYYY-MM-DD, e.g. 2027-03-31, or the month alone as YYYY-MM"
+        )
+    raise ValueError(
+        f"'{typed}' is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31, or the month alone "
+        "as YYYY-MM or MM/YYYY (read as its last day)"
+    )
+
+
+def _month_end(typed: str, year: str, month: str) -> date:
+    if not 1 <= int(month) <= 12 or int(year) < 1:
+        raise ValueError(f"'{typed}' is not a month of the calendar: a month is 01 to 12")
+    return date(int(year), int(month), calendar.monthrange(int(year), int(month))[1])
 
 
 def _date(check: _RowCheck, column: str, today: date) -> date | None:
     typed = check.text(column, required=True)
     if not typed:
         return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
-        check.problem(column, f"'{typed}' is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31")
-        return None
     try:
-        value = date.fromisoformat(typed)
-    except ValueError:  # the right shape, but no such day (2028-02-30) or month
-        check.problem(column, f"'{typed}' is not a day of the calendar: check the month and day")
+        value = expiry_date(typed)
+    except ValueError as exc:
+        check.problem(column, str(exc))
         return None
     if value < today:
-        check.problem(column, f"the lot expired on {typed}: it cannot be received")
+        when = f"on {typed}" if typed == value.isoformat() else f"at the end of {typed} ({value})"
+        check.problem(column, f"the lot expired {when}: it cannot be received")
         return None
     return value
 
@@ -541,7 +594,7 @@ def check_receipt_form(
         on_record = lots_on_record.get((receipt.product_code, receipt.lot_number))
         if on_record is not None and on_record != receipt.expiry:
             problems.append(
-                RowProblem(0, "expiry", f"lot {receipt.lot_number} is on record with expiry {on_record.isoformat()}, not {receipt.expiry.isoformat()}: check the label")
+                RowProblem(0, "expiry", f"lot {receipt.lot_number} is on record with expiry {on_record.isoformat()}, not {receipt.expiry_read}: check the label")
             )  # fmt: skip
             receipt = None
     return receipt, problems

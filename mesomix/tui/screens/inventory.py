@@ -298,7 +298,7 @@ class InventoryScreen(WorkScreen):
                 [
                     FormField("product", "Product", "name on the box, or our code"),
                     FormField("lot_number", "Lot number"),
-                    FormField("expiry", "Expiry", "YYYY-MM-DD"),
+                    FormField("expiry", "Expiry", "YYYY-MM-DD or YYYY-MM"),
                     FormField("containers", "Containers", "how many sealed"),
                     FormField("supplier", "Supplier"),
                     FormField("unit_cost", "Unit cost", "one container, e.g. 12.50"),
