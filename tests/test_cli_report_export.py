@@ -69,7 +69,8 @@ def test_the_format_follows_the_file_name_and_a_table_is_never_written_silently(
     target = tmp_path / "stock.xlsx"
     argv = ("--db", clinic_db, "report", "stock-products", "--output", str(target))
     status, printed = run(*argv, "--user", "nadia")
-    assert status == 0 and target.read_bytes().startswith(b"PK")  # an XLSX file, as named
+    assert status == 0 and f"written to {target}" in printed
+    assert target.read_bytes().startswith(b"PK")  # an XLSX file, as its name says
     for more, says in [
         (("--output", str(tmp_path / "stock.txt")), "stock.txt: name it .csv or .xlsx"),
         (("--output", str(tmp_path / "s.table")), "s.table: name it .csv or .xlsx"),

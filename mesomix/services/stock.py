@@ -91,6 +91,7 @@ class ReceivedLot:
     product_name: str
     lot_number: str
     containers: int
+    expiry_read: str = ""  # "2028-05 → 2028-05-31" when the box gives a month
 
 
 def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
@@ -650,8 +651,9 @@ class StockService:
             product = session.get(ProductRow, receipt.product_code)
             name = product.name if product is not None else receipt.product_code
         return ReceivedLot(
-            lot_id, receipt.product_code, name, receipt.lot_number, receipt.containers
-        )
+            lot_id, receipt.product_code, name, receipt.lot_number, receipt.containers,
+            receipt.expiry_read,
+        )  # fmt: skip
 
     def discrepancies(self) -> list[tuple[int, int, int]]:
         """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""

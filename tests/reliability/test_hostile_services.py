@@ -513,7 +513,7 @@ def points(s: Services) -> list[Point]:
 HALVES = {
     "mixtures, patients and stock": lambda name: name.split(":")[0] in (
         "check", "dispense", "patient add", "patient weight", "receive", "stock", "lot adjust",
-        "lot return", "lot count", "lot status", "lot correct", "product reorder",
+        "lot waste", "lot return", "lot count", "lot status", "lot correct", "product reorder",
     ),
     "allergies, imports, accounts and reports": lambda name: name.split(":")[0] in (
         "allergy", "FHIR import", "CSV products", "CSV stock", "sign in", "user create",

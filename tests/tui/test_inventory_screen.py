@@ -81,14 +81,17 @@ async def test_a_delivery_is_received_by_the_name_on_the_box(demo):
         said = str(hint(pilot).render())
         assert hint(pilot).display and said.startswith("Receives into: Kybella")
         assert "kybella_2ml_vial" in said and "Receives into" in screen_text(app)
-        await fill(pilot, lot_number="KB0425", expiry="2028-03-31", containers="4")
+        await fill(pilot, lot_number="KB0425", expiry="02/2028", containers="4")  # a month
         assert problems(pilot) == ""
         await submit(pilot)
         assert isinstance(app.screen, InventoryScreen)
-        assert status(pilot).startswith("Received lot KB0425: 4 × Kybella")
-        assert status(pilot).endswith("· kybella_2ml_vial") and len(status(pilot)) <= 78
+        said, month = status(pilot).splitlines()
+        assert said.startswith("Received lot KB0425: 4 × Kybella")
+        assert said.endswith("· kybella_2ml_vial") and len(said) <= 78
+        assert month == "Expiry 02/2028 → 2028-02-29."
         lot = lot_named(demo, "KB0425")
         assert lot is not None and lot.product_code == "kybella_2ml_vial"
+        assert lot.expiry.isoformat() == "2028-02-29"  # the last day of the month printed
         assert lot.on_hand_ul == 4 * product(demo, "kybella_2ml_vial").container_volume_ul
         assert str(lot.id) in app.screen.query_one("#lot-list", DataTable).rows
     assert_ledger_exact(demo)
@@ -101,11 +104,11 @@ async def test_a_name_that_fits_several_products_is_refused_naming_them(demo):
         await fill(pilot, product="lidocaine 2%", lot_number="LD2301", expiry="2028-01-31")
         await fill(pilot, containers="5")
         said = problems(pilot)
-        assert "product: 'lidocaine 2%' fits 7 products — type more, or the code:" in said
-        assert LIDO in said and "… and 4 more" in said
+        assert "product: 'lidocaine 2%' fits 9 products — type more, or the code:" in said
+        assert LIDO in said and "… and 6 more" in said
         assert not hint(pilot).display  # no product is offered as the one
         await submit(pilot)
-        assert isinstance(app.screen, FormScreen) and "fits 7 products" in problems(pilot)
+        assert isinstance(app.screen, FormScreen) and "fits 9 products" in problems(pilot)
         assert "Cancel" in screen_text(app)  # the candidates leave the buttons on screen
         assert lot_named(demo, "LD2301") is None  # nothing written
 

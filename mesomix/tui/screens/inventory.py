@@ -274,8 +274,10 @@ class InventoryScreen(WorkScreen):
         def submit(values: Values) -> str:
             done = stock.receive_typed(user, cells(values))
             said = f"Received lot {done.lot_number}: {done.containers} × "
-            # one status line at 80 columns: the lot and the code whole, the name cut to fit
-            return said + product_line(done.product_name, done.product_code, 77 - len(said))
+            # one status line at 80 columns: the lot and the code whole, the name cut to fit;
+            # a month on the box, and the day it is read as, beneath
+            month = f"\nExpiry {done.expiry_read}." if "→" in done.expiry_read else ""
+            return said + product_line(done.product_name, done.product_code, 77 - len(said)) + month
 
         def check(values: Values) -> list[str]:
             problems = stock.check_receipt(cells(values))[1]
