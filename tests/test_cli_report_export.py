@@ -31,7 +31,8 @@ def test_an_existing_output_file_is_refused_with_status_2_and_kept(
     status, printed = _export(clinic_db, target)
     error = capsys.readouterr().err
     assert (status, printed) == (2, "")
-    assert f"{target} already exists: nothing was written; add --replace" in error
+    # the path may be shortened in the middle when long: its end and the words are whole
+    assert f"{target.name} already exists: nothing was written; add --replace" in error
     assert target.read_bytes() == b"an earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db", target.name]  # no part file
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from mesomix.domain.box import box_numbers
 from mesomix.domain.units import format_amount
 from mesomix.services.errors import ServiceError
-from mesomix.services.stock import box_numbers
 from tests.factories import lot_row, snapshot
 
 PLAIN_1PCT_20 = "xylocaine_1pct_20ml_mdv"
