@@ -78,7 +78,12 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
         await settle(pilot)
         status = app.screen.query_one("#status", Static)
         assert str(status.render()).startswith("Dispensed batch")
-        assert app.focused is app.screen.query(".what").first(Input)  # the next mixture
+        # The next mixture starts with choosing its patient: none is left selected.
+        patient = app.screen.query_one("#patient", Select)
+        assert app.focused is patient and patient.is_blank()
+        assert app.screen.query_one("#purpose", Select).is_blank()
+        assert "Choose a patient" in str(app.screen.query_one("#patient-info", Static).render())
+        app.screen.query(".what").first(Input).focus()
         await pilot.press("b")
         assert str(status.render()) == ""  # not left standing over the next mixture
 

@@ -120,11 +120,29 @@ async def test_a_database_that_cannot_be_opened_ends_the_app_with_the_reason(tmp
     assert problem is not None and str(damaged) in problem and "restore" in problem
 
 
-async def test_a_new_database_asks_for_its_first_admin(services):
+async def test_enter_in_the_name_goes_to_the_password_then_signs_in(services):
+    load_demo(services)
+    app = make_app(services)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(*"sam", "enter")
+        assert app.focused is app.screen.query_one("#signin-password", Input)
+        assert str(app.screen.query_one("#signin-problem", Static).render()) == ""
+        await pilot.press(*"demo-staff-2026", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+
+
+async def test_a_new_database_asks_for_its_first_admin_field_by_field(services):
     app = starting_app(services.settings, lambda: services)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, FirstAdminScreen)
+        for text in ("root", "Clinic Admin", "a long admin passphrase", "a long admin passphrase"):
+            await pilot.press(*text, "enter")  # Enter goes on, and creates from the last field
+        await settle(pilot)
+        assert not isinstance(app.screen, FirstAdminScreen)
+    assert services.accounts.sign_in("root", "a long admin passphrase").role == "admin"
 
 
 async def test_a_read_only_database_says_so_in_the_header(db_url, clock):

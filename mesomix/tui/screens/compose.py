@@ -676,7 +676,10 @@ class ComposeScreen(Screen[None]):
             for field in row.query(Input):
                 field.value = ""
         self.query_one("#final-volume", Input).value = ""
-        self.query(".what").first(Input).focus()  # the next mixture starts here
+        # The next mixture is chosen for its own patient: one left selected could receive it.
+        self.query_one("#patient", Select).clear()
+        self.query_one("#purpose", Select).clear()
+        self.query_one("#patient", Select).focus()  # the next mixture starts here
         result = message.result
         self.app.push_screen(
             LabelScreen(

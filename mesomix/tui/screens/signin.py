@@ -63,8 +63,19 @@ class SignInScreen(Screen[None]):
         self.title = "mesomix — sign in"
         self.query_one("#signin-password" if self._name else "#signin-name", Input).focus()
 
+    @on(Input.Submitted, "#signin-name")
+    def _name_typed(self) -> None:
+        """Enter in the name goes on to the password, as in every form; with both typed, signs in."""
+        if (
+            self.query_one("#signin-name", Input).value.strip()
+            and not self.query_one("#signin-password", Input).value
+        ):
+            self.query_one("#signin-password", Input).focus()
+            return
+        self._submit()
+
     @on(Button.Pressed, "#signin-go")
-    @on(Input.Submitted)
+    @on(Input.Submitted, "#signin-password")
     def _submit(self) -> None:
         name = self.query_one("#signin-name", Input).value.strip()
         password = self.query_one("#signin-password", Input).value
@@ -127,6 +138,15 @@ class FirstAdminScreen(Screen[None]):
             yield Button("Create the admin", id="admin-go", variant="primary")
             yield Static("", id="admin-problem", classes="problem")
         yield Footer(compact=True)
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        """Enter goes on to the next field, and creates the account from the last one."""
+        fields = list(self.query(Input))
+        if event.input is fields[-1]:
+            self._create()
+        else:
+            fields[fields.index(event.input) + 1].focus()
 
     @on(Button.Pressed, "#admin-go")
     def _create(self) -> None:
