@@ -7,7 +7,25 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from mesomix.tui.screens.reports import counted, readable
+from mesomix.tui.screens.reports import counted, detail, readable
+
+
+def manager_on_demo(services):
+    """The app on the demo data set, signed in as its manager."""
+    from mesomix.services.demo import load_demo
+    from mesomix.tui.app import make_app
+
+    load_demo(services)
+    return make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
+
+
+async def to_reports(pilot) -> None:
+    """F6 once the app has started, and the first report run."""
+    from tests.tui.pilot import settle
+
+    await settle(pilot)
+    await pilot.press("f6")
+    await settle(pilot)
 
 
 def test_a_report_reads_as_a_manager_would_write_it():
@@ -29,8 +47,37 @@ def test_a_report_reads_as_a_manager_would_write_it():
 
 
 def test_without_a_name_the_code_is_kept():
-    headings, _ = readable(pd.DataFrame({"product": ["x"], "lots": [1]}), ZoneInfo("UTC"))
-    assert headings == ["product", "lots"]
+    headings, _ = readable(pd.DataFrame({"product": ["x"], "batches": [1]}), ZoneInfo("UTC"))
+    assert headings == ["product", "batches"]
+
+
+def test_stock_by_product_heads_its_count_of_lots_as_the_usable_ones():
+    """'lots 1' beside 'unusable mL 120' read as wrong: the count is of usable lots only."""
+    headings, _ = readable(
+        pd.DataFrame({"product": ["x"], "unusable_ml": [120.0], "lots": [1]}), ZoneInfo("UTC")
+    )
+    assert headings == ["product", "unusable mL", "usable lots"]
+
+
+def test_the_line_under_the_table_names_the_product_whole_and_a_lot_by_its_number():
+    name = "Cyanocobalamin Injection USP 1000 mcg/mL 10 mL multiple-dose vial (benzyl alcohol 1.5%)"
+    code = "cyanocobalamin_1000mcg_10ml_mdv"
+    utc = ZoneInfo("UTC")
+    assert detail({"product": code, "product_name": name, "lots": 1}, utc) == f"{name} · {code}"
+    lot = {
+        "product": code,
+        "product_name": name,
+        "lot_id": 4,
+        "lot_number": "B1",
+        "status": "available",
+    }
+    assert detail({**lot, "expiry": "2026-11-01", "expired": True}, utc) == (
+        f"{name} · {code} · lot B1 · available · expiry 2026-11-01, expired"
+    )
+    assert detail({**lot, "expiry": "2027-03-31", "expired": False}, utc).endswith(
+        "lot B1 · available · expiry 2027-03-31"
+    )
+    assert detail({"practitioner": "Dr Chen", "mixtures": 3}, utc) == ""
 
 
 def test_counts_read_as_words():
@@ -46,20 +93,15 @@ async def test_a_lot_number_and_enter_run_the_recall_and_ctrl_e_exports_it_by_lo
 ):
     from textual.widgets import DataTable, Input, Select
 
-    from mesomix.services.demo import load_demo
-    from mesomix.tui.app import make_app
     from mesomix.tui.widgets.form import FormScreen
     from tests.tui.pilot import settle
     from tests.tui.test_inventory_screen import dispensed_lot
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    load_demo(services)
+    app = manager_on_demo(services)
     number, batches = dispensed_lot(services)
-    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f6")
-        await settle(pilot)
+        await to_reports(pilot)
         screen = app.screen
         assert screen.query_one("#report-name", Select).value == "stock-products"
         screen.query_one("#report-lot", Input).focus()
@@ -115,16 +157,13 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
     old file as it was; Export again on the same file replaces it, whole."""
     from textual.widgets import Input, Static
 
-    from mesomix.services.demo import load_demo
-    from mesomix.tui.app import make_app
     from mesomix.tui.screens.reports import ReportsScreen
     from mesomix.tui.widgets.form import FormScreen
     from tests.tui.pilot import screen_text, settle
 
-    load_demo(services)
+    app = manager_on_demo(services)
     target = tmp_path / "stock.csv"
     target.write_text("last month's count\n", encoding="utf-8")
-    app = make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
 
     async def export_to(pilot, path: str) -> None:
         await pilot.press("ctrl+e")
@@ -138,9 +177,7 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
         return str(app.screen.query_one("#form-problems", Static).render())
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f6")
-        await settle(pilot)
+        await to_reports(pilot)
         await export_to(pilot, str(target))
         assert isinstance(app.screen, FormScreen)  # refused: the form stays, with the reason
         assert "already exists. Export again to replace it" in said()
@@ -160,3 +197,43 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
     written = target.read_text(encoding="utf-8")
     assert written.startswith("product,product_name,sealed_containers,")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("stock")] == ["stock.csv"]
+
+
+async def test_at_80_by_24_the_line_under_stock_by_product_names_the_highlighted_product_whole(
+    services,
+):
+    """Two cyanocobalamin vials read alike in the cut name column: the line under the table
+    names the highlighted one whole with its code, follows the cursor down, and stays with the
+    row while Right scrolls the name out of view."""
+    from textual.widgets import DataTable, Static
+
+    from tests.tui.pilot import screen_text, settle
+
+    app = manager_on_demo(services)
+    catalog = services.catalog.catalog()
+    vial, multi = "cyanocobalamin_1000mcg_1ml_vial", "cyanocobalamin_1000mcg_10ml_mdv"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_reports(pilot)
+        screen = app.screen
+        table = screen.query_one("#report-table", DataTable)
+        codes = list(screen._frame["product"])
+        first = codes.index(vial)
+        assert codes[first + 1] == multi  # side by side, as the names sort
+        cut = [str(table.get_row_at(first + n)[0]) for n in (0, 1)]
+        assert cut[0] == cut[1]  # the table alone cannot tell them apart
+
+        def line() -> str:
+            return " ".join(str(screen.query_one("#report-detail", Static).render()).split())
+
+        table.focus()
+        await pilot.press(*["down"] * first)
+        await settle(pilot)
+        assert line() == f"{catalog.products[vial].name} · {vial}"
+        await pilot.press("down")
+        await settle(pilot)
+        assert line() == f"{catalog.products[multi].name} · {multi}"
+        await pilot.press("right", "right", "right", "right", "right", "right")
+        await settle(pilot)
+        assert line() == f"{catalog.products[multi].name} · {multi}"
+        assert multi in screen_text(app)  # in view at 80×24, not below the screen
+        assert "usable lots" in [str(column.label) for column in table.columns.values()]

@@ -8,6 +8,7 @@ frame it returns and hands the whole frame back to the service to export.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
@@ -24,8 +27,7 @@ from mesomix.bootstrap import Services
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
-from mesomix.services.stock import product_line
-from mesomix.tui.screens.base import WorkScreen, columns, short
+from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
@@ -42,8 +44,10 @@ NAME_WIDTH = 24  # at 80 columns the name and the first figures share the screen
 # blank rather than 0 on screen, so the few products holding any stand out. Exports keep the 0.
 BLANK_WHEN_NONE = {"unusable_ml", "unusable_value"}
 # Headed on screen as Inventory's low-stock list heads them, short enough that the figures a
-# manager compares with that list and the unusable stock all show at 80 columns.
-HEADINGS = {"sealed_containers": "sealed"}
+# manager compares with that list and the unusable stock all show at 80 columns; stock by
+# product counts only the lots that may be used, which "lots" beside "unusable mL" hid.
+HEADINGS = {"sealed_containers": "sealed", "lots": "usable lots"}
+DETAIL_LINES = 4  # the most the highlighted row's line under the table takes (see app.tcss)
 
 
 def counted(number: int, one: str, many: str = "") -> str:
@@ -93,6 +97,26 @@ def readable(frame: pd.DataFrame, zone: object) -> tuple[list[str], list[list[st
     return [heading(c) for c in kept], rows
 
 
+def detail(row: Mapping[str, object], zone: object) -> str:
+    """The highlighted row where the table cuts it: the product's whole name and code, and in
+    a report by lot the lot's number, status and expiry; empty for a report of no product."""
+    if "product_name" not in row:
+        return ""
+    said = [
+        shown("product_name", row["product_name"], zone),
+        shown("product", row.get("product"), zone),
+    ]
+    lot = shown("lot_number", row.get("lot_number"), zone)
+    if lot:
+        said.append(f"lot {lot}")
+        said.append(shown("status", row.get("status"), zone))
+        expiry = shown("expiry", row.get("expiry"), zone)
+        if expiry:
+            past = ", expired" if row.get("expired") is True else ""
+            said.append(f"expiry {expiry}{past}")
+    return " · ".join(part for part in said if part)
+
+
 def bars(labels: list[str], values: list[float], unit: str) -> str:
     """A horizontal bar chart in text, each bar with its number (a picture, and the figure)."""
     top = max(values, default=0) or 1
@@ -134,6 +158,7 @@ class ReportsScreen(WorkScreen):
         super().__init__(services, user)
         self._frame: pd.DataFrame | None = None
         self._name = ""
+        self._details: list[str] = []  # each row's line under the table, in the table's order
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -156,6 +181,7 @@ class ReportsScreen(WorkScreen):
         yield Static("", id="report-chart")
         yield Sparkline([], id="report-spark")
         yield DataTable(id="report-table", zebra_stripes=True)
+        yield Static("", id="report-detail")
         yield Static("", id="status")
         yield Footer(compact=True)
 
@@ -203,7 +229,8 @@ class ReportsScreen(WorkScreen):
         try:
             if name == "recall":
                 ref, frame = reports.recall(self.user.name, lot)
-                named = product_line(ref.product_name, ref.product_code, 72)
+                # Whole, code and all: the status line wraps, and every row is of this lot.
+                named = f"{ref.product_name} · {ref.product_code}"
                 about = f"lot {ref.lot_number} ({ref.status}) of {named}"
             else:
                 frame = reports.report(self.user.name, name, period=period)
@@ -230,6 +257,10 @@ class ReportsScreen(WorkScreen):
         )
         for row in cells:
             table.add_row(*[Text(value) for value in row])
+        zone = self.services.clock.zone
+        self._details = [detail(row, zone) for row in frame.head(ROWS_SHOWN).to_dict("records")]
+        self._fit_detail()
+        self._show_detail(0)
         more = f" (the first {ROWS_SHOWN}; export for all)" if len(frame) > ROWS_SHOWN else ""
         if message.about:  # a recall: which lot, and who received it
             received = counted(len(frame), "batch", "batches")
@@ -243,14 +274,39 @@ class ReportsScreen(WorkScreen):
             self.say(f"{message.name}: {rows}{unusable}{more}. Ctrl+E exports.")
         self._chart(message.name, frame)
 
+    @on(DataTable.CellHighlighted, "#report-table")
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._show_detail(event.coordinate.row)
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_detail()
+
+    def _show_detail(self, row: int) -> None:
+        text = self._details[row] if 0 <= row < len(self._details) else ""
+        update_text(self.query_one("#report-detail", Static), Text(text))
+
+    def _fit_detail(self) -> None:
+        """Room under the table for the longest line of this report's rows (up to
+        DETAIL_LINES): the table keeps its height while the cursor moves; none for a report
+        of no product (a recall names its one lot's product whole in the status line)."""
+        line = self.query_one("#report-detail", Static)
+        width = max(1, self.size.width - line.styles.gutter.width)
+        need = max(
+            (Content(text).get_height(line.styles, width) for text in self._details), default=0
+        )
+        line.display = need > 0
+        for lines in range(2, DETAIL_LINES + 1):
+            line.set_class(min(need, DETAIL_LINES) == lines, f"lines-{lines}")
+
     def on_work_screen_failed(self, message: WorkScreen.Failed) -> None:
         """A refused report leaves no other report's rows on screen to be read as its own (the
         base screen's handler, called next, says why)."""
         self._clear()
 
     def _clear(self) -> None:
-        self._frame, self._name = None, ""
+        self._frame, self._name, self._details = None, "", []
         self.query_one("#report-table", DataTable).clear(columns=True)
+        self._fit_detail()
         self.query_one("#report-chart", Static).display = False
         self.query_one("#report-spark", Sparkline).display = False
 
