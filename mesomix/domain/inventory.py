@@ -47,20 +47,43 @@ CONTAINER_WORDS = (
 )
 MAX_CONTAINERS = 100_000  # as many as one receipt may bring
 _COUNTED = re.compile(r"([\d.,]+)\s*([^\W\d_]+)", re.IGNORECASE)  # "2 vials", "1.5 ampoules"
+_LETTERS = re.compile(r"[^\W\d_]+")
 _EMPTY = re.compile(r"0\s*(ml)?|empty", re.IGNORECASE)  # an opened container counted empty
 
 
-def stock_volume_ul(typed: str, container_ul: int, what: str = "volume") -> int:
+@dataclass(frozen=True)
+class Shelved:
+    """What a product's containers are, as far as counting them in words needs."""
+
+    name: str  # as on the box: "… 2 mL ampoule", "… 10 mL multiple-dose vial"
+    container_ul: int
+
+    @property
+    def container_word(self) -> str:
+        """The kind of container its name says ("ampoule"), or "" when it says none."""
+        words = _LETTERS.findall(self.name.casefold())
+        return next((word for word in words if word in CONTAINER_WORDS), "")
+
+
+def stock_volume_ul(typed: str, product: Shelved, what: str = "volume") -> int:
     """Stock as a person takes it off the shelf, in microlitres: a volume ("2 mL", "0.5 mL") or
-    whole containers of the lot's product ("1 vial", "2 ampoules"), which the label counts in."""
+    whole containers of the lot's product ("1 vial", "2 ampoules"), which the label counts in.
+    A container word other than the product's own ("1 vial" of ampoules) is refused: it may be
+    a slip for another lot."""
+    container_ul = product.container_ul
     text = typed.strip()
     named = _containers_named(text)
     if named is None:
         return _volume_ul(text, what)
     number, word = named
+    own = _singular(product.container_word)
+    if word != "container" and own and word != own:
+        raise StockChangeError(
+            f"{what}: this lot holds {own}s, not {word}s: type e.g. 1 {own}, or 1 container"
+        )
     if not number.isdigit() or int(number) < 1:
         raise StockChangeError(
-            f"{what}: '{text}' is not a whole number of containers: type e.g. 1 {word.rstrip('s')}, "
+            f"{what}: '{text}' is not a whole number of containers: type e.g. 1 {word}, "
             "or a volume such as 2 mL"
         )
     if int(number) > MAX_CONTAINERS:
@@ -91,15 +114,22 @@ def open_volume_ul(typed: str, container_ul: int) -> int:
     return left
 
 
+def _singular(word: str) -> str:
+    """'ampoules' → 'ampoule', 'ampules' → 'ampoule' (the same container, spelt two ways)."""
+    for stem in (word, word.removesuffix("s"), word.removesuffix("es")):
+        if stem in CONTAINER_WORDS:
+            return "ampoule" if stem == "ampule" else stem
+    return word
+
+
 def _containers_named(text: str) -> tuple[str, str] | None:
-    """The number and the word when the text counts containers ("2 vials"), else None."""
+    """The number and the container, singular, when the text counts containers ("2 vials"),
+    else None."""
     counted = _COUNTED.fullmatch(text)
     if counted is None:
         return None
-    word = counted.group(2).casefold()
-    if word.removesuffix("s") in CONTAINER_WORDS or word.removesuffix("es") in CONTAINER_WORDS:
-        return counted.group(1), word
-    return None
+    word = _singular(counted.group(2).casefold())
+    return (counted.group(1), word) if word in CONTAINER_WORDS else None
 
 
 def _volume_ul(text: str, what: str) -> int:
@@ -146,6 +176,17 @@ def apply_change(
         if broken:
             return LotBalance(balance.on_hand_ul - taking, broken, opened=True)
     return LotBalance(balance.on_hand_ul - taking, left_open)
+
+
+def check_whole_containers(delta_ul: int, container_ul: int, lot_number: str) -> None:
+    """Single-dose containers move whole: part of one taken off would leave it open, and an
+    opened single-dose container is never used again; part of one put on is not on a shelf."""
+    if container_ul > 0 and delta_ul % container_ul:
+        raise StockChangeError(
+            f"lot {lot_number} is of single-dose containers of {container_ul / 1000:g} mL: "
+            f"give whole containers (e.g. 1 container, {container_ul / 1000:g} mL) — an opened "
+            "single-dose container is not kept"
+        )
 
 
 def booked_open_ul(on_hand_ul: int, open_ul: int, container_ul: int) -> int:

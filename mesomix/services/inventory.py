@@ -26,15 +26,17 @@ from mesomix.db.tables import (
     UserRow,
 )
 from mesomix.domain.allocation import LotStatus
-from mesomix.domain.catalog import fold
+from mesomix.domain.catalog import ContainerKind, fold
 from mesomix.domain.inventory import (
     CORRECTABLE,
     MAX_CONTAINERS,
     LotBalance,
+    Shelved,
     StockChangeError,
     apply_change,
     booked_open_ul,
     check_reason,
+    check_whole_containers,
     open_volume_ul,
     stock_volume_ul,
 )
@@ -125,14 +127,14 @@ class InventoryService:
             raise ServiceError(f"direction '{direction}' is not add or remove")
         sign = 1 if direction == "add" else -1
         return self._move(
-            user, lot_id, "adjust", lambda volume: sign * stock_volume_ul(typed, volume),
+            user, lot_id, "adjust", lambda product: sign * stock_volume_ul(typed, product),
             reason, note,
         )  # fmt: skip
 
     def waste_typed(self, user: str, lot_id: int, typed: str, reason: str, note: str = "") -> int:
         """Waste as typed, a volume or whole containers, taken off the lot."""
         return self._move(
-            user, lot_id, "waste", lambda volume: -stock_volume_ul(typed, volume), reason, note
+            user, lot_id, "waste", lambda product: -stock_volume_ul(typed, product), reason, note
         )
 
     def return_to_supplier(self, user: str, lot_id: int, containers: int, note: str = "") -> int:
@@ -176,6 +178,11 @@ class InventoryService:
                 open_ul = open_volume_ul(open_ml, volume) if open_ml.strip() else booked_open
             except StockChangeError as exc:
                 raise ServiceError(str(exc)) from None
+            if open_ul and product.container == ContainerKind.SINGLE_DOSE.value and open_ml.strip():
+                raise ServiceError(
+                    f"open vial: lot {lot.lot_number} is of single-dose containers, which are not "
+                    "kept open: count the sealed ones, and the open one as 0"
+                )
             counted = sealed_containers * volume + open_ul
             delta = counted - lot.on_hand_ul
             if delta == 0:
@@ -234,11 +241,11 @@ class InventoryService:
         user: str,
         lot_id: int,
         kind: str,
-        delta_ul: int | Callable[[int], int],
+        delta_ul: int | Callable[[Shelved], int],
         reason: str,
         note: str,
     ) -> int:
-        """One movement on a lot; a `delta_ul` given as a function of the container volume
+        """One movement on a lot; a `delta_ul` given as a function of the product on the shelf
         reads what was typed against the lot's own product, in the same transaction."""
         try:
             check_reason(reason, note)
@@ -248,7 +255,10 @@ class InventoryService:
             lot, product = self._lot(session, lot_id)
             volume = product.container_volume_ul
             try:
-                delta = delta_ul if isinstance(delta_ul, int) else delta_ul(volume)
+                shelved = Shelved(product.name, volume)
+                delta = delta_ul if isinstance(delta_ul, int) else delta_ul(shelved)
+                if product.container == ContainerKind.SINGLE_DOSE.value:
+                    check_whole_containers(delta, volume, lot.lot_number)
             except StockChangeError as exc:
                 raise ServiceError(str(exc)) from None
             return self._write(session, actor, lot, volume, kind, delta, reason, note)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mesomix.domain.inventory import StockChangeError, open_volume_ul, stock_volume_ul
+from mesomix.domain.inventory import (
+    Shelved,
+    StockChangeError,
+    check_whole_containers,
+    open_volume_ul,
+    stock_volume_ul,
+)
 
 AMPOULE = 2_000  # µL in one 2 mL ampoule
+ANY = Shelved("Saline 2 mL", AMPOULE)  # a name that says no kind of container
+AMPOULES = Shelved("Lidocaine Hydrochloride Injection 2% 2 mL ampoule", AMPOULE)
 
 
 @pytest.mark.parametrize(
@@ -23,25 +31,40 @@ AMPOULE = 2_000  # µL in one 2 mL ampoule
     ],
 )
 def test_a_volume_or_whole_containers_is_read_in_microlitres(typed, ul):
-    assert stock_volume_ul(typed, AMPOULE) == ul
+    assert stock_volume_ul(typed, ANY) == ul
 
 
 @pytest.mark.parametrize(
-    ("typed", "container", "says"),
+    ("typed", "product", "says"),
     [
-        ("1.5 vials", AMPOULE, "'1.5 vials' is not a whole number of containers"),
-        ("0 vials", AMPOULE, "not a whole number of containers"),
-        ("1,000 vials", AMPOULE, "not a whole number"),
-        ("100001 vials", AMPOULE, "more than 100,000 containers"),
-        ("1 vial", 0, "container size is not known"),
-        ("1 amp", AMPOULE, "ampere"),
-        ("2", AMPOULE, "volume"),
-        ("2 mg", AMPOULE, "volume: "),
+        ("1.5 vials", ANY, "'1.5 vials' is not a whole number of containers"),
+        ("0 vials", ANY, "not a whole number of containers"),
+        ("1,000 vials", ANY, "not a whole number"),
+        ("100001 vials", ANY, "more than 100,000 containers"),
+        ("1 vial", Shelved("Saline", 0), "container size is not known"),
+        ("1 amp", ANY, "ampere"),
+        ("2", ANY, "volume"),
+        ("2 mg", ANY, "volume: "),
+        ("1 vial", AMPOULES, "this lot holds ampoules, not vials: type e.g. 1 ampoule"),
+        ("2 bags", AMPOULES, "not bags"),
     ],
 )
-def test_what_is_not_a_volume_or_whole_containers_is_refused_in_words(typed, container, says):
+def test_what_is_not_a_volume_or_whole_containers_is_refused_in_words(typed, product, says):
     with pytest.raises(StockChangeError, match=says):
-        stock_volume_ul(typed, container)
+        stock_volume_ul(typed, product)
+
+
+@pytest.mark.parametrize("typed", ["2 ampoules", "2 ampules", "2 Ampoules", "2 containers"])
+def test_the_products_own_container_word_or_container_is_taken(typed):
+    assert stock_volume_ul(typed, AMPOULES) == 4_000
+
+
+def test_single_dose_containers_move_whole():
+    check_whole_containers(-4_000, AMPOULE, "K1")
+    check_whole_containers(2_000, AMPOULE, "K1")
+    for part in (-1_000, 500):
+        with pytest.raises(StockChangeError, match="single-dose containers of 2 mL: give whole"):
+            check_whole_containers(part, AMPOULE, "K1")
 
 
 @pytest.mark.parametrize("typed", ["0", "0 mL", "0ml", " empty ", "EMPTY"])

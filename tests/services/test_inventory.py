@@ -111,6 +111,26 @@ def test_a_mistake_is_corrected_by_a_new_movement(shelf):
             ServiceError,
             "not add or remove",
         ),
+        (
+            lambda s: s.inventory.waste_typed("nadia", s.b12, "0.5 mL", "damaged"),
+            ServiceError,
+            "lot B1 is of single-dose containers of 1 mL: give whole containers",
+        ),
+        (
+            lambda s: s.inventory.adjust("nadia", s.b12, 1_500, "found", "behind the fridge"),
+            ServiceError,
+            "single-dose containers",
+        ),
+        (
+            lambda s: s.inventory.count("nadia", s.b12, 9, "0.5 mL"),
+            ServiceError,
+            "single-dose containers, which are not kept open",
+        ),
+        (
+            lambda s: s.inventory.waste_typed("nadia", s.b12, "1 ampoule", "damaged"),
+            ServiceError,
+            "this lot holds vials, not ampoules",
+        ),
         (lambda s: s.inventory.correct("nadia", 1, "x"), ServiceError, "say why"),
         (
             lambda s: s.inventory.set_status("nadia", s.b12, "lost", "no idea"),
