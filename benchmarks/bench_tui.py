@@ -145,7 +145,7 @@ class BareCompose(App[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#plan", DataTable)
-        for label, width in (("Draw", 7), ("from → delivers", 39)):
+        for label, width in (("Draw", 7), ("from → delivers", 38)):
             table.add_column(label, width=width)
         for draw, product, delivers in self._rows:  # as Compose adds them: name, then delivers
             table.add_row(draw, f"{product}\n{delivers}" if delivers else product, height=None)

@@ -24,7 +24,13 @@ from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.mixture import PURPOSES, DraftIngredient, DraftMixture, Plan
+from mesomix.domain.mixture import (
+    DEFAULT_DILUENT,
+    PURPOSES,
+    DraftIngredient,
+    DraftMixture,
+    Plan,
+)
 from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.domain.search import Hit
 from mesomix.domain.units import format_quantity
@@ -39,7 +45,7 @@ from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
-FROM_WIDTH = 39  # the plan fits beside the ingredients at 80 columns
+FROM_WIDTH = 38  # the plan fits beside the ingredients at 80 columns
 # How a mixture is kept until given: (shown, storage, compounding category).
 KEEPING = {
     "room": ("room temp.", "room", "category_1"),
@@ -158,6 +164,7 @@ class ComposeScreen(Screen[None]):
         self._catalog: Catalog | None = None
         self._busy = False
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
+        self._findings_tall = 0  # the lines the findings box was last sized to
         self._origin: DraftMixture | None = None  # the formula's draft this one started from
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
@@ -190,7 +197,7 @@ class ComposeScreen(Screen[None]):
             yield Label("Final volume", id="final-label")
             # No number here: a grey "5 mL" was read as a volume already set.
             yield Input(placeholder="as drawn", id="final-volume", compact=True)
-            yield Select[str]([], prompt="Diluent (q.s.)", id="diluent", compact=True)
+            yield Select[str]([], prompt="q.s. default", id="diluent", compact=True)
             yield Select[str](
                 # How it is kept until given sets the beyond-use date (data/beyond_use.toml).
                 [(shown, value) for value, (shown, _, _) in KEEPING.items()],
@@ -237,6 +244,9 @@ class ComposeScreen(Screen[None]):
         )
         diluents = self.query_one("#diluent", Select)
         diluents.set_options((Text(p.name), p.code) for p in catalog.diluents())
+        default = catalog.products.get(DEFAULT_DILUENT)
+        if default is not None:  # none chosen is this one: the plan names it whole
+            diluents.tooltip = f"Diluent for the q.s.; left unchosen: {default.name}"
         self.query_one("#ingredients").mount_all(
             (IngredientRow(self._suggester) for _ in range(STARTING_ROWS)),
             before="#ingredient-hint",
@@ -508,13 +518,13 @@ class ComposeScreen(Screen[None]):
             return  # a keystroke that changed nothing the person sees redraws nothing
         shown_rows = self._shown[0] if self._shown else []
         self._shown = (rows, lines, disabled)
-        self._show_rows(shown_rows, rows, bold_last=bool(plan.draws))
-        self._show_findings(lines)
+        anew = self._show_rows(shown_rows, rows, bold_last=bool(plan.draws))
+        self._show_findings(lines, anew)
         self._dispense_button(disabled)
 
     def _show_rows(
         self, shown: list[tuple[str, str, str]], rows: list[tuple[str, str, str]], bold_last: bool
-    ) -> None:
+    ) -> bool:
         """Cell by cell while the plan keeps its shape — the same products, so every row keeps
         its height (the table keeps its size: no layout) — else every row anew, each as tall as
         its wrapped product name with what it delivers beneath; the final volume in bold."""
@@ -534,14 +544,17 @@ class ComposeScreen(Screen[None]):
                 if before != after:
                     for x, new in enumerate(cells(y, after)):
                         table.update_cell_at(Coordinate(y, x), new)
-            return
+            return False
         table.clear()
         for y, row in enumerate(rows):
             table.add_row(*cells(y, row), height=None)
+        return True
 
-    def _show_findings(self, lines: list[tuple[str, str]]) -> None:
+    def _show_findings(self, lines: list[tuple[str, str]], anew: bool) -> None:
         """Reuse the finding widgets already there: mounting, and laying the screen out again,
-        are the costly part of a redraw."""
+        are the costly part of a redraw. The box is as tall as the findings (up to half the
+        column), so the plan has the rest: it grows at once, and shrinks only when the plan
+        is laid out anew anyway — not back and forth while an amount is typed."""
         box = self.query_one("#findings", VerticalScroll)
         shown = list(box.query(".finding").results(Static))
         for widget, (text, severity) in zip(shown, lines, strict=False):
@@ -555,6 +568,12 @@ class ComposeScreen(Screen[None]):
                 Static(Text(text), classes=f"finding {severity}")
                 for text, severity in lines[len(shown) :]
             )
+        width = box.content_region.width - 2 - 4  # a finding's padding; a word carried over
+        if width > 0:
+            tall = max(sum(-(-len(text) // width) for text, _ in lines), 1)
+            if tall > self._findings_tall or (anew and tall != self._findings_tall):
+                self._findings_tall = tall
+                box.styles.height = tall
 
     def _unsigned(self, plan: Plan) -> list[Finding]:
         signed = {s.finding_key for s in self._signatures}
