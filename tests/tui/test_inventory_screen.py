@@ -4,6 +4,7 @@ Driven by the Pilot on a demo database; the database is checked afterwards, not 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -294,6 +295,8 @@ async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(de
         await press(pilot, "c")
         intro = str(app.screen.query_one(".form-intro", Static).render())
         assert "books say 3 sealed, 7 mL open" in intro
+        example = app.screen.query_one("#form-open", Input).placeholder
+        assert "e.g. 5 mL, or 0" in example  # one the 10 mL vial can hold
         await fill(pilot, sealed="3")
         await submit(pilot)
         assert isinstance(app.screen, InventoryScreen)
@@ -387,8 +390,10 @@ async def test_find_matches_every_word_anywhere_and_says_when_nothing_does(demo)
         await press(pilot, "ctrl+f")
         await pilot.press(*"lidocaine 2%")
         await settle(pilot)
-        shown = {app.screen._lots[int(key.value)].product_code for key in table.rows}
-        assert LIDO in shown and table.row_count >= 1
+        shown = {app.screen._lots[int(key.value)].product_name for key in table.rows}
+        assert any("2% 2 mL" in name for name in shown) and table.row_count >= 1
+        # a strength typed is that strength: not the 1% ampoules, nor a filler's 0.3% lidocaine
+        assert all(re.search(r"(?<![\d.])2 ?%", name) for name in shown), shown
         app.screen.query_one("#lot-find", Input).value = "zzlot"
         await settle(pilot)
         assert table.row_count == 0

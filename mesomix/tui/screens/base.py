@@ -3,6 +3,7 @@ table helper. Moving between screens is the App's job (F2–F6 and the command p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,11 +99,21 @@ def update_text(widget: Static, content: Text) -> None:
 
 def matches(typed: str, *texts: str) -> bool:
     """Whether every word typed in a find field is somewhere in the texts, in any order,
-    ignoring case, accents and "%" ("amelie" finds Amélie, "lidocaine 2%" finds "Lidocaine HCl
-    2 % 2 mL ampoule")."""
-    folded = [fold(text).replace("%", " ") for text in texts]
-    words = fold(typed).replace("%", " ").split()
-    return all(any(word in text for text in folded) for word in words)
+    ignoring case and accents ("amelie" finds Amélie). A strength typed ("2%", "2 %") is that
+    strength whole: "lidocaine 2%" finds "Lidocaine HCl 2 % 2 mL ampoule", not the 1% one whose
+    "2 mL" holds a 2, nor a 0.2% or 12% one."""
+    folded = [_PERCENT.sub(r"\1%", fold(text)) for text in texts]
+    words = _PERCENT.sub(r"\1%", fold(typed)).split()
+    return all(any(_found(word, text) for text in folded) for word in words)
+
+
+_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
+
+
+def _found(word: str, text: str) -> bool:
+    if word.endswith("%") and word[:-1]:
+        return re.search(rf"(?<![\d.,]){re.escape(word)}", text) is not None
+    return word in text
 
 
 @contextmanager

@@ -99,7 +99,9 @@ class InventoryScreen(WorkScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="find: product or lot number", id="lot-find", compact=True)
+        yield Input(
+            placeholder="find a lot: product or lot number (Ctrl+F)", id="lot-find", compact=True
+        )
         yield DataTable(id="lot-list", cursor_type="row", zebra_stripes=True)
         yield Static("", id="lot-detail")
         yield Label("Low stock (at or below the reorder level)", classes="section")
@@ -422,12 +424,13 @@ class InventoryScreen(WorkScreen):
             counted = inventory.count_lot(user, lot.lot_id, int(typed), values["open"])
             return f"Count of lot {lot.lot_number}: {counted.said()}."
 
+        half = f"{lot.container_volume_ul / 2000:g}"  # an example the container can hold
         self.ask(
             Form(
                 f"Count lot {lot.lot_number}",
                 [
                     FormField("sealed", "Sealed", "containers on the shelf"),
-                    FormField("open", "Open vial", "left in it: 12 mL, or 0 (blank: as booked)"),
+                    FormField("open", "Open vial", f"left in it: e.g. {half} mL, or 0 (blank: as booked)"),
                 ],
                 submit,
                 go="Book count",
