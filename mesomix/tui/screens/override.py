@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from mesomix.domain.findings import Finding
 from mesomix.domain.overrides import REASONS
 from mesomix.services.mixtures import Signature
+from mesomix.tui.widgets.form import FormSelect
 
 
 class SignOff(Static, can_focus=True):
@@ -87,7 +88,7 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
             with findings:
                 for index, finding in enumerate(self._findings):
                     yield SignOff(finding, id=f"finding-{index}")
-            yield Select[str](
+            yield FormSelect(
                 [(Text(name), code) for name, code in self._practitioners],
                 prompt="Practitioner",
                 id="override-practitioner",
@@ -99,7 +100,7 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
                 id="override-password",
                 compact=True,
             )
-            yield Select[str](
+            yield FormSelect(
                 [(label, code) for code, label in REASONS.items()],
                 prompt="Reason",
                 id="override-reason",
@@ -123,7 +124,16 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
 
     @on(Input.Submitted, "#override-password")
     def _password_typed(self) -> None:
-        self.focus_next()
+        """Enter signs once the reason and why are given (a password typed again after a
+        wrong one), and otherwise goes on to them."""
+        reason = self.query_one("#override-reason", Select).value
+        if (
+            isinstance(reason, str)
+            and len(self.query_one("#override-why", Input).value.strip()) >= 3
+        ):
+            self._sign()
+        else:
+            self.focus_next()
 
     @on(Input.Changed)
     @on(Select.Changed)
