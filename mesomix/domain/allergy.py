@@ -6,7 +6,12 @@ Tiering against alert fatigue (each finding says why it has its tier):
   (or unassessed) criticality: BLOCK, which a practitioner may override;
 - the same with an unconfirmed allergy or low criticality: WARN;
 - a cross-sensitivity (another member of a group, or a group that cross-reacts): WARN;
-- free text that names something in the syringe: WARN; free text that matches nothing coded: WARN
+- free text that very probably means a substance in the syringe — its name or synonym, an
+  allergen group's name, or a near spelling of one ("lidocain", "prokaine", "sulphites"), read the
+  way the allergy form reads it — is checked as if it were coded to that substance or group, with
+  the tiers above ("allergy.free_text_likely_match");
+- free text that otherwise mentions something in the syringe (a name among other words, a group's
+  trigger word such as "peanut" or "bee sting"): WARN; free text that matches nothing coded: WARN
   "not coded" until someone codes it;
 - refuted, entered in error, inactive or resolved allergies, and substances the patient has
   tolerated before: no alert.
@@ -16,13 +21,18 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from mesomix.domain.catalog import Catalog, Product, fold
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
+
+# The catalogue search's own typo allowance (none under four letters, one edit up to seven, two
+# from eight) and abbreviations: what the allergy form forgives is what the check forgives.
+from mesomix.domain.search import ABBREVIATIONS, distance
+from mesomix.domain.search import _allowed_edits as allowed_edits
 
 CLINICAL_STATUSES = ("active", "inactive", "resolved")
 VERIFICATIONS = ("unconfirmed", "confirmed", "refuted", "entered-in-error")  # FHIR R4
@@ -180,6 +190,16 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9]+", fold(text)))
 
 
+@dataclass(frozen=True)
+class Likely:
+    """What a free-text allergy very probably means: a substance or an allergen group whose name
+    or synonym the text (or one item of a list in it) spells, or nearly spells."""
+
+    phrase: str  # the name or synonym as mesomix knows it: "lidocaine", "Sulfites"
+    substance: str | None = None
+    group: str | None = None
+
+
 @dataclass
 class FreeTextIndex:
     """Names, synonyms and trigger words as word sequences, so free text is read in one pass;
@@ -189,6 +209,12 @@ class FreeTextIndex:
     groups: dict[tuple[str, ...], set[str]]
     longest: int
     seen: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    # Substances' names and synonyms and groups' names, by their number of words: what a whole
+    # free text (or one item of a list) is compared with, typos forgiven.
+    phrases: dict[int, list[tuple[tuple[str, ...], Likely]]] = field(default_factory=dict)
+    # Every word of those names, synonyms and trigger words: (substances, groups) it is part of.
+    word_meanings: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    likely: dict[str, tuple[Likely, ...]] = field(default_factory=dict)
 
     def read(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
         """(substance codes named, allergen group codes concerned) by whole-word mention."""
@@ -208,24 +234,121 @@ class FreeTextIndex:
         return found
 
 
+_ASIDE = re.compile(r"\s*\([^)]*\)")  # "Sulfites (sulfite antioxidants)" is named "Sulfites"
+
+
 def free_text_index(catalog: Catalog) -> FreeTextIndex:
     cached = getattr(catalog, "_free_text_index", None)
     if cached is not None:
         return cached
     substances: dict[tuple[str, ...], set[str]] = {}
     groups: dict[tuple[str, ...], set[str]] = {}
+    phrases: dict[int, list[tuple[tuple[str, ...], Likely]]] = {}
     for substance in catalog.substances.values():
         for name in (substance.name, substance.short_name, *substance.synonyms):
             if words := _words(name):
                 substances.setdefault(words, set()).add(substance.code)
+        names = (_ASIDE.sub("", substance.name), substance.short_name, *substance.synonyms)
+        for name in dict.fromkeys(name.strip() for name in names):
+            if words := _words(name):
+                phrases.setdefault(len(words), []).append((words, Likely(name, substance.code)))
     for group in catalog.groups.values():
         for trigger in group.triggers:
             if words := _words(trigger):
                 groups.setdefault(words, set()).add(group.code)
+        # The group's name, not its trigger words: many of those are cautions ("peanut" for soy,
+        # "bee sting" for hyaluronidase, "sulfa" for the esters), not what the allergen is.
+        for name in _ASIDE.sub("", group.name).split("/"):
+            if words := _words(name):
+                phrases.setdefault(len(words), []).append(
+                    (words, Likely(name.strip(), group=group.code))
+                )
+    meanings: dict[str, tuple[set[str], set[str]]] = {}
+    for table, side in ((substances, 0), (groups, 1)):
+        for words, codes in table.items():
+            for word in words:
+                meanings.setdefault(word, (set(), set()))[side].update(codes)
+    for group in catalog.groups.values():
+        for word in _words(group.name):
+            meanings.setdefault(word, (set(), set()))[1].add(group.code)
     longest = max(map(len, [*substances, *groups]), default=1)
-    built = FreeTextIndex(substances, groups, longest)
+    built = FreeTextIndex(
+        substances,
+        groups,
+        longest,
+        phrases=phrases,
+        word_meanings={w: (frozenset(s), frozenset(g)) for w, (s, g) in meanings.items()},
+    )
     object.__setattr__(catalog, "_free_text_index", built)
     return built
+
+
+# Where one allergen ends and the next begins in a list typed as free text.
+_ITEMS = re.compile(r"[,;/+&|()\[\]\n]|\s[-–]\s|\band\b|\bor\b", re.IGNORECASE)
+
+
+def likely_allergens(text: str, catalog: Catalog) -> tuple[Likely, ...]:
+    """What a free-text allergy very probably means, closest first.
+
+    Each item of the text (split at commas, slashes, brackets, "and", "or") is taken whole: it
+    must be a substance's name or synonym or an allergen group's name, word for word, each word
+    the same, a clinical abbreviation of it ("hcl"), or within the catalogue search's typo
+    allowance (words of four letters or more, one edit up to seven letters, two from eight):
+    "lidocain", "prokaine", "sulphites", "parabenes", "xylocane". A word among other words never
+    counts alone ("acid", "human", "epi pen"), and a word mesomix knows is never read as a
+    misspelling of something it does not mean ("sulfate" is not sulfites, "prilocaine" is not
+    procaine)."""
+    index = free_text_index(catalog)
+    found = index.likely.get(text)
+    if found is not None:
+        return found
+    graph = group_graph(catalog)
+    scored: list[tuple[int, Likely]] = []
+    for item in _ITEMS.split(text):
+        words = _words(item)
+        for known, likely in index.phrases.get(len(words), ()) if words else ():
+            edits = 0
+            for typed, word in zip(words, known, strict=True):
+                edit = _edits(typed, word)
+                if edit is None or (edit and not _may_mean(typed, likely, index, catalog, graph)):
+                    break
+                edits += edit
+            else:
+                scored.append((edits, likely))
+    best: dict[tuple[str | None, str | None], Likely] = {}
+    for _, likely in sorted(scored, key=lambda pair: pair[0]):
+        best.setdefault((likely.substance, likely.group), likely)
+    if len(index.likely) > 10_000:  # texts come from charts, but stay bounded
+        index.likely.clear()
+    found = index.likely[text] = tuple(best.values())
+    return found
+
+
+def _edits(typed: str, known: str) -> int | None:
+    """Edits from a typed word to a known one, or None beyond the search's allowance."""
+    if typed == known or known in ABBREVIATIONS.get(typed, ()):
+        return 0
+    allowed = allowed_edits(typed)
+    if not allowed or len(known) < 4 or not known.isalpha():
+        return None
+    edits = distance(typed, known, allowed)
+    return edits if edits <= allowed else None
+
+
+def _may_mean(
+    typed: str, likely: Likely, index: FreeTextIndex, catalog: Catalog, graph: GroupGraph
+) -> bool:
+    """Whether a typed word read with a typo may mean this guess: a word of no name mesomix
+    knows may; a word that is one, only when the guess is among what it means."""
+    meaning = index.word_meanings.get(typed)
+    if meaning is None:
+        return True
+    substances, groups = meaning
+    if likely.substance is not None:
+        own = set(catalog.substances[likely.substance].allergen_groups)
+        return likely.substance in substances or bool(groups & own)
+    members = graph.members.get(likely.group or "", frozenset())
+    return likely.group in groups or bool(substances & members)
 
 
 def free_text_groups(text: str, catalog: Catalog) -> frozenset[str]:
@@ -344,19 +467,22 @@ def _related(allergy: Allergy, contact: Contact, reach: _Reach, catalog: Catalog
     )
 
 
-def _direct(allergy: Allergy, contact: Contact, what: str) -> Finding:
+def _tier(allergy: Allergy) -> tuple[Severity, str]:
+    """Block or warn, and why, for an allergy that concerns the substance itself."""
     if allergy.firm:
-        why = "BLOCK because the allergy is confirmed and of high criticality"
         if allergy.criticality == "unable-to-assess":
-            why = "BLOCK because the allergy is confirmed and its criticality could not be assessed"
-        severity = Severity.BLOCK
-    else:
-        why = (
-            f"WARNING because the allergy is {allergy.verification}"
-            if allergy.verification != "confirmed"
-            else f"WARNING because its criticality is {allergy.criticality}"
-        )
-        severity = Severity.WARN
+            return (
+                Severity.BLOCK,
+                "BLOCK because the allergy is confirmed and its criticality could not be assessed",
+            )
+        return Severity.BLOCK, "BLOCK because the allergy is confirmed and of high criticality"
+    if allergy.verification != "confirmed":
+        return Severity.WARN, f"WARNING because the allergy is {allergy.verification}"
+    return Severity.WARN, f"WARNING because its criticality is {allergy.criticality}"
+
+
+def _direct(allergy: Allergy, contact: Contact, what: str) -> Finding:
+    severity, why = _tier(allergy)
     return Finding(
         severity,
         "allergy.direct_match",
@@ -368,12 +494,12 @@ def _direct(allergy: Allergy, contact: Contact, what: str) -> Finding:
 
 
 def _free_text(
-    allergy: Allergy, everything: Iterable[Contact], catalog: Catalog, groups: GroupGraph
+    allergy: Allergy, everything: Sequence[Contact], catalog: Catalog, groups: GroupGraph
 ) -> list[Finding]:
+    likely = likely_allergens(allergy.text, catalog)
+    findings, seen = _likely_matches(allergy, likely, everything, catalog, groups)
     named = set(free_text_substances(allergy.text, catalog))
     concerned = set(free_text_groups(allergy.text, catalog))
-    findings: list[Finding] = []
-    seen: set[str] = set()
     for contact in everything:
         if contact.substance in seen or contact.substance in allergy.tolerated:
             continue
@@ -399,7 +525,13 @@ def _free_text(
                 )
             )
     # Until it is coded, free text is only partly understood: say so every time.
-    understood = "matches nothing mesomix knows" if not named and not concerned else "is not coded"
+    if likely:
+        phrases = dict.fromkeys(guess.phrase for guess in likely)
+        understood = f"is not coded (probably {', '.join(phrases)})"
+    elif named or concerned:
+        understood = "is not coded"
+    else:
+        understood = "matches nothing mesomix knows"
     findings.append(
         Finding(
             Severity.WARN,
@@ -411,6 +543,65 @@ def _free_text(
         )
     )
     return findings
+
+
+def _likely_matches(
+    allergy: Allergy,
+    likely: Sequence[Likely],
+    everything: Sequence[Contact],
+    catalog: Catalog,
+    groups: GroupGraph,
+) -> tuple[list[Finding], set[str]]:
+    """Free text that very probably means a substance or group is checked as if it were coded
+    to it: the same reach (the substance, its group's members, the same element, cross-
+    sensitivities) and the same tiers, so a confirmed high-criticality 'lidocain' blocks
+    lidocaine and a practitioner may sign it off; the message says how it was read."""
+    best: dict[tuple[str, int | None], tuple[Contact, Likely, _Reach, bool]] = {}
+    for guess in likely:
+        reach = _reach(
+            replace(allergy, substance=guess.substance, group=guess.group), catalog, groups
+        )
+        for contact in everything:
+            if contact.substance in allergy.tolerated:
+                continue
+            direct = contact.substance in reach.direct
+            if not direct and contact.substance not in reach.related:
+                continue
+            key = (contact.substance, contact.ingredient)
+            if key not in best or (direct and not best[key][3]):
+                best[key] = (contact, guess, reach, direct)
+    findings: list[Finding] = []
+    read = f"allergy recorded as '{allergy.text}' (not coded) is probably"
+    for contact, guess, reach, direct in best.values():
+        where = _where(contact, catalog)
+        if direct:
+            severity, why = _tier(allergy)
+            element = catalog.substances[contact.substance].elemental
+            if contact.substance in reach.ions and element is not None:
+                where += f", which supplies {catalog.substances[element.substance].short_name}"
+            action = ", or a practitioner overrides" if severity is Severity.BLOCK else ""
+            message = (
+                f"{read} {guess.phrase}, which this mixture contains: {where} "
+                f"({allergy.why()}); {why}: code the allergy{action}"
+            )
+        else:
+            severity = Severity.WARN
+            message = (
+                f"{read} {guess.phrase}: {where} — {'; '.join(reach.related[contact.substance])} "
+                f"({allergy.why()}); WARNING because it is a group match, not the allergen "
+                "itself: code the allergy"
+            )
+        findings.append(
+            Finding(
+                severity,
+                "allergy.free_text_likely_match",
+                message,
+                contact.ingredient,
+                overridable=severity is Severity.BLOCK,
+                subject=f"{allergy.id}:{contact.substance}",
+            )
+        )
+    return findings, {substance for substance, _ in best}
 
 
 def code_typed(name: str, catalog: Catalog) -> tuple[str | None, str | None, str]:
@@ -427,9 +618,10 @@ def code_typed(name: str, catalog: Catalog) -> tuple[str | None, str | None, str
 
 
 def allergen_guesses(name: str, catalog: Catalog, substances: Sequence[str]) -> list[str]:
-    """Names a misspelt allergen may mean: allergen groups whose name holds what was typed,
-    then the substances the catalogue search found for it (typos forgiven), then groups with a
-    word close to it ("sulphites" for sulfites)."""
+    """Names a misspelt allergen may mean: what `likely_allergens` reads it as (what the check
+    acts on while it stays free text), allergen groups whose name holds what was typed, then
+    the substances the catalogue search found for it (typos forgiven), then groups with a word
+    close to it ("sulphites" for sulfites)."""
     key = fold(name).strip()
     if not key:
         return []
@@ -441,4 +633,9 @@ def allergen_guesses(name: str, catalog: Catalog, substances: Sequence[str]) -> 
         elif difflib.get_close_matches(key, re.findall(r"[a-z0-9]+", folded), n=1, cutoff=0.8):
             close.append(group.name)
     found = [catalog.substances[code].name for code in substances if code in catalog.substances]
-    return list(dict.fromkeys(holding + found + close))[:4]
+    # What the check will read the text as comes first: the practitioner sees what it will do.
+    likely = [
+        catalog.substances[g.substance].name if g.substance else catalog.groups[g.group or ""].name
+        for g in likely_allergens(name, catalog)
+    ]
+    return list(dict.fromkeys(likely + holding + found + close))[:4]

@@ -16,6 +16,7 @@ from mesomix.domain.allergy import (
     free_text_groups,
     free_text_substances,
     group_graph,
+    likely_allergens,
 )
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.dose import check_doses
@@ -49,6 +50,9 @@ def substances_to_avoid(patient: PatientFacts, catalog: Catalog) -> frozenset[st
             found |= set(free_text_substances(allergy.text, catalog))
             for group in free_text_groups(allergy.text, catalog):
                 found |= groups.members.get(group, frozenset())
+            for likely in likely_allergens(allergy.text, catalog):  # "lidocain", "sulphites"
+                found |= {likely.substance} if likely.substance else set()
+                found |= groups.members.get(likely.group or "", frozenset())
         avoid |= found - set(allergy.tolerated)
     return frozenset(avoid)
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from mesomix.domain.allergy import Allergy
+from mesomix.domain.allergy import Allergy, Reaction
 from mesomix.domain.checks import PatientFacts, check_mixture
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.reference import load_catalog
@@ -267,16 +267,134 @@ ALLERGY_CASES = [
         expect=(("allergy.direct_match", B),),
     ),
     Case(
-        "metal: free text 'copper'",
+        "metal: free text 'copper' is checked as copper until coded",
         (("cupric_chloride_04mgml_10ml_vial", "1 mL"),),
         (Allergy(id=1, text="copper", verification="confirmed", criticality="high"),),
-        expect=(("allergy.free_text_match", W), ("allergy.not_coded", W)),
+        expect=(("allergy.free_text_likely_match", B), ("allergy.not_coded", W)),
+        says=("which supplies Copper",),
     ),
     Case(
         "free text partly understood is still not coded",
         (("lidocaine", "20 mg"),),
         (Allergy(id=1, text="lidocaine, chlorhexidine"),),
-        expect=(("allergy.free_text_match", W), ("allergy.not_coded", W)),
+        expect=(("allergy.free_text_likely_match", W), ("allergy.not_coded", W)),
+        says=("allergy is unconfirmed",),
+    ),
+    # Free text that is (or nearly spells) a name mesomix knows is checked as if it were coded,
+    # with the same tiers: the outside reviewer's case first (P-0019, "lidocain", dispensed).
+    Case(
+        "reviewer: free text 'lidocain' (confirmed, high, anaphylaxis) and lidocaine 20 mg",
+        (("lidocaine", "20 mg"),),
+        (confirmed_high(text="lidocain", reactions=(Reaction("anaphylaxis"),)),),
+        expect=(("allergy.free_text_likely_match", B), ("allergy.not_coded", W)),
+        absent=("allergy.free_text_match",),
+        says=(
+            "allergy recorded as 'lidocain' (not coded) is probably lidocaine, which this "
+            "mixture contains: Lidocaine hydrochloride in",
+            "reaction: anaphylaxis",
+            "code the allergy, or a practitioner overrides",
+        ),
+    ),
+    Case(
+        "free text 'lidocain', unconfirmed, warns as a coded allergy would",
+        (("lidocaine", "20 mg"),),
+        (Allergy(id=1, text="lidocain", verification="unconfirmed", criticality="high"),),
+        expect=(("allergy.free_text_likely_match", W),),
+        says=("WARNING because the allergy is unconfirmed",),
+    ),
+    Case(
+        "free text 'lidocain', refuted, does not alert",
+        (("lidocaine", "20 mg"),),
+        (Allergy(id=1, text="lidocain", verification="refuted", criticality="high"),),
+        absent=("allergy.free_text_likely_match", "allergy.not_coded"),
+    ),
+    Case(
+        "free text 'prokaine' and procaine",
+        (("procaine", "20 mg"),),
+        (confirmed_high(text="prokaine"),),
+        expect=(("allergy.free_text_likely_match", B),),
+        says=("is probably procaine",),
+    ),
+    Case(
+        "free text 'prokaine' and a paraben vial: cross-sensitivity warns",
+        (("xylocaine_1pct_20ml_mdv", "2 mL"),),
+        (confirmed_high(text="prokaine"),),
+        expect=(("allergy.free_text_likely_match", W),),
+        says=("cross-sensitivity: Parabens",),
+    ),
+    Case(
+        "free text 'sulphites' and the metabisulfite of lidocaine with epinephrine",
+        (("xylocaine_mpf_1pct_epi200k_30ml_sdv", "2 mL"),),
+        (confirmed_high(text="sulphites"),),
+        expect=(("allergy.free_text_likely_match", B),),
+        says=("is probably Sulfites", "Sodium metabisulfite (excipient of"),
+    ),
+    Case(
+        "free text 'parabenes' and a methylparaben vial",
+        (("xylocaine_1pct_20ml_mdv", "2 mL"),),
+        (confirmed_high(text="parabenes"),),
+        expect=(("allergy.free_text_likely_match", B),),
+        says=("is probably Parabens",),
+    ),
+    Case(
+        "free text 'xylocane' (a brand, misspelt) and the lidocaine in a filler",
+        (("juvederm_ultra_xc_0_8ml_syringe", "0.8 mL"),),
+        (confirmed_high(text="xylocane"),),
+        expect=(("allergy.free_text_likely_match", B),),
+        says=("is probably xylocaine",),
+    ),
+    Case(
+        "free text 'kybela' (a brand, misspelt) and deoxycholic acid",
+        (("kybella_2ml_vial", "1 mL"),),
+        (confirmed_high(text="kybela"),),
+        expect=(("allergy.free_text_likely_match", B),),
+    ),
+    Case(
+        "free text 'penicillin' resembles nothing: the warning only",
+        (("lidocaine", "20 mg"),),
+        (confirmed_high(text="penicillin"),),
+        expect=(("allergy.not_coded", W),),
+        absent=("allergy.free_text_likely_match", "allergy.free_text_match"),
+        says=("matches nothing mesomix knows",),
+    ),
+    Case(
+        "free text 'latex' and no latex in the syringe",
+        (("tranexamic acid", "50 mg"),),
+        (confirmed_high(text="latex"),),
+        final="5 mL",
+        diluent="sodium_chloride_09_10ml_vial",
+        expect=(("allergy.not_coded", W),),
+        absent=("allergy.free_text_likely_match", "allergy.free_text_match"),
+    ),
+    Case(
+        "free text 'nuts' and soy phospholipids",
+        (("phosphonciale_mono_250mg_5ml_amp", "1 mL"),),
+        (confirmed_high(text="nuts"),),
+        absent=("allergy.free_text_likely_match", "allergy.free_text_match"),
+    ),
+    Case(
+        "free text 'bee stings' and no hyaluronidase",
+        (("tranexamic acid", "50 mg"),),
+        (confirmed_high(text="bee stings"),),
+        absent=("allergy.free_text_likely_match", "allergy.free_text_match"),
+    ),
+    Case(
+        "free text 'sulfate' is not sulfites",
+        (("xylocaine_mpf_1pct_epi200k_30ml_sdv", "2 mL"),),
+        (confirmed_high(text="sulfate"),),
+        absent=("allergy.free_text_likely_match",),
+    ),
+    Case(
+        "free text 'prilocaine' (an amide) is not procaine",
+        (("procaine", "20 mg"),),
+        (confirmed_high(text="prilocaine"),),
+        absent=("allergy.free_text_likely_match",),
+    ),
+    Case(
+        "free text 'acid': a common word of many names counts for none",
+        (("tranexamic acid", "50 mg"),),
+        (confirmed_high(text="acid"),),
+        absent=("allergy.free_text_likely_match",),
     ),
 ]
 DOSE_CASES = [

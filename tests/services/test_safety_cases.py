@@ -314,3 +314,82 @@ def test_the_label_shows_local_time_across_the_autumn_clock_change(clinic):
     )
     assert result.beyond_use.at == datetime(2026, 10, 25, 18, 0, tzinfo=UTC)
     assert "USE BY 2026-10-25 19:00" in result.label  # winter time again by then
+
+
+# --- a misspelt free-text allergy (an outside reviewer's case) ---------------------------
+
+DEMO_PRACTITIONER = ("drchen", "demo-practitioner-2026")  # data/demo/people.toml
+LIKELY = "allergy.free_text_likely_match"
+
+
+def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(services):
+    """P-0019: "lidocain" recorded through the allergy form as the reviewer did (free text,
+    confirmed, high, anaphylaxis), then lidocaine 20 mg, which was dispensed on a warning. Now
+    the check blocks, dispensing is refused writing nothing, and a practitioner's signature lets
+    it through, kept on the batch and named on its label."""
+    from mesomix.domain.findings import Severity
+    from mesomix.services.demo import load_demo
+    from tests.factories import snapshot
+
+    load_demo(services)
+    hint = services.allergies.meaning("lidocain")
+    assert hint.startswith("did you mean: Lidocaine hydrochloride")
+    services.allergies.record_typed(
+        "P-0019", "drchen", "lidocain", "confirmed", "high", "anaphylaxis", "severe"
+    )
+    (patient,) = [p for p in services.people.patients("sam") if p.ref == "P-0019"]
+    (allergy,) = patient.allergies
+    assert (allergy.substance, allergy.group, allergy.text) == (None, None, "lidocain")
+
+    draft_ = mixture(("lidocaine", "20 mg"), patient="P-0019")
+    plan = services.mixtures.check(draft_, "sam")
+    (block,) = [f for f in plan.findings if f.severity is Severity.BLOCK]
+    assert block.code == LIKELY and block.overridable
+    assert (
+        "allergy recorded as 'lidocain' (not coded) is probably lidocaine, which this mixture "
+        "contains: Lidocaine hydrochloride in " in block.message
+    )
+    assert "code the allergy, or a practitioner overrides" in block.message
+
+    before = snapshot(services)
+    with pytest.raises(DispenseRefused, match="is probably lidocaine") as refused:
+        services.mixtures.dispense(draft_, "sam")
+    assert [f.key for f in refused.value.unsigned] == [block.key]
+    assert snapshot(services) == before
+    with pytest.raises(PermissionDenied, match=r"sam \(staff\) may not sign an override"):
+        services.mixtures.dispense(
+            draft_, "sam", [Signature(block.key, "sam", "demo-staff-2026", "x", "y")]
+        )
+    assert snapshot(services) == before
+
+    who, password = DEMO_PRACTITIONER
+    why = "test dose given with resuscitation ready; no reaction"
+    signed = Signature(block.key, who, password, "benefit_outweighs_risk", why)
+    result = services.mixtures.dispense(draft_, "sam", [signed])
+    with unit_of_work(services.engine) as session:
+        (stored,) = session.exec(select(OverrideRow)).all()
+    assert (stored.batch_id, stored.finding_key, stored.finding_code) == (
+        result.batch_id,
+        block.key,
+        LIKELY,
+    )
+    assert (stored.finding_message, stored.reason_text) == (block.message, why)
+    label = " ".join(result.label.split())
+    assert (
+        "OVERRIDDEN: allergy recorded as 'lidocain' (not coded) is probably lidocaine, which "
+        "this mixture contains signed by Dr Mei Chen (benefit outweighs risk)" in label
+    )
+
+
+def test_a_refuted_free_text_allergy_no_longer_blocks_and_a_coded_one_still_does(clinic):
+    receive(clinic, "lidocaine_2pct_5ml_amp", "LID1", 5)
+    allergy_id = clinic.allergies.record_typed("P-1", "drchen", "lidocain", "confirmed", "high")
+    item = ("lidocaine", "20 mg")
+    assert (LIKELY, "block") in codes(clinic.mixtures.check(mixture(item), "sam"))
+    clinic.allergies.set_verification(allergy_id, "drchen", "refuted", "challenge test negative")
+    plan = clinic.mixtures.check(mixture(item), "sam")
+    assert not [f for f in plan.findings if f.code.startswith("allergy.")]
+    clinic.allergies.set_verification(allergy_id, "drchen", "confirmed", "reaction on re-test")
+    clinic.allergies.code_typed(allergy_id, "drchen", "lidocaine")
+    assert ("allergy.direct_match", "block") in codes(clinic.mixtures.check(mixture(item), "sam"))
+    assert LIKELY not in {code for code, _ in codes(clinic.mixtures.check(mixture(item), "sam"))}
