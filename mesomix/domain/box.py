@@ -161,19 +161,34 @@ def _agrees(number: BoxNumber, product: Product) -> bool:
     return any(fact in named and (fact[0], fact[2]) not in known for fact in number.facts)
 
 
+def _is_word(typed: str, word: str) -> bool:
+    """Whether a typed word is a word of a name: itself, its start (four letters or more), or
+    a letter off it (five or more: "lidocane")."""
+    return (
+        typed == word
+        or (len(typed) >= 4 and word.startswith(typed))
+        or (len(typed) >= 5 and distance(typed, word, 1, prefix=True) <= 1)
+    )
+
+
+def _name_words(substance: Substance) -> list[list[str]]:
+    """The words of each name a person may type for a substance (short name, synonyms)."""
+    return [_WORD.findall(fold(name)) for name in (substance.short_name, *substance.synonyms)]
+
+
 def _mentions(words: frozenset[str], substance: Substance) -> bool:
-    """Whether typed words name a substance: one of its names' words, its start (four letters
-    or more), or a letter off it (five or more: "lidocane")."""
-    names = {
-        word
-        for name in (substance.short_name, *substance.synonyms)
-        for word in _WORD.findall(fold(name))
-    }
+    """Whether typed words may name a substance: one word of one of its names ("acid" of
+    "adrenaline acid tartrate" too)."""
+    names = {word for name in _name_words(substance) for word in name}
+    return any(_is_word(typed, name) for typed in words for name in names)
+
+
+def _names(words: frozenset[str], substance: Substance) -> bool:
+    """Whether typed words surely name a substance: every word of one of its names
+    ("epinephrine", "adrenaline", "epi"), not a word it shares with others ("acid")."""
     return any(
-        typed in names
-        or (len(typed) >= 4 and any(name.startswith(typed) for name in names))
-        or (len(typed) >= 5 and any(distance(typed, name, 1, prefix=True) <= 1 for name in names))
-        for typed in words
+        name and all(any(_is_word(typed, word) for typed in words) for word in name)
+        for name in _name_words(substance)
     )
 
 
@@ -216,6 +231,39 @@ def fits(numbers: BoxNumbers, product: Product, catalog: Catalog) -> bool:
     return all(_agrees(number, product) for number in numbers.typed) and not _unpaired(
         numbers, product, catalog
     )
+
+
+def narrowed_by_actives(
+    numbers: BoxNumbers, products: Sequence[Product], catalog: Catalog
+) -> list[Product]:
+    """Of products that agree with the numbers typed, the ones the typed words leave: where one
+    product has every active of another and more (Xylocaine 1% with epinephrine beside
+    Xylocaine 1%), the words decide — a name of an additional active keeps the product with it
+    ("with adrenaline"), and no word that may be one keeps the product without it, since a box
+    names its actives. Products that differ otherwise (a preservative, another maker, an
+    active each that the other lacks, a product of no active) are all kept: nothing typed
+    tells them apart, so they stay several. Never empty when `products` is not."""
+    words = numbers.words
+    actives = {product.code: frozenset(product.strength_table) for product in products}
+
+    def known(codes: frozenset[str]) -> list[Substance]:
+        return [catalog.substances[code] for code in codes if code in catalog.substances]
+
+    def outdone(product: Product) -> bool:
+        mine = actives[product.code]
+        for other in products:
+            theirs = actives[other.code]
+            if theirs and theirs < mine:  # mine has more: kept if a word may name it
+                extra = known(mine - theirs)
+                if len(extra) == len(mine - theirs) and not any(
+                    _mentions(words, substance) for substance in extra
+                ):
+                    return True
+            if mine and mine < theirs and any(_names(words, s) for s in known(theirs - mine)):
+                return True  # the words name an active this one lacks and the other has
+        return False
+
+    return [product for product in products if not outdone(product)]
 
 
 def what_does_not_fit(numbers: BoxNumbers, products: Sequence[Product], catalog: Catalog) -> str:

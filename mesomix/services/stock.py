@@ -13,7 +13,13 @@ from sqlmodel import Session, func, select
 from mesomix.clock import Clock
 from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
-from mesomix.domain.box import BoxNumbers, box_numbers, fits, what_does_not_fit
+from mesomix.domain.box import (
+    BoxNumbers,
+    box_numbers,
+    fits,
+    narrowed_by_actives,
+    what_does_not_fit,
+)
 from mesomix.domain.catalog import Catalog, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import booked_open_ul, price_cents
@@ -136,7 +142,10 @@ def _by_numbers(
     """The product a name means whose strength and size agree with every number typed with
     it. The name alone is searched (numbers typed are not words to match: "1" would fit the
     "10 mL" vial), then each product found is weighed against the numbers: one that agrees
-    and fits the name as well as any is chosen; several are named; none says what there is."""
+    and fits the name as well as any is chosen; several are named; none says what there is.
+    Of several that agree, one with an active more than another ("with epinephrine") is kept
+    or left by whether the name typed says that active (`narrowed_by_actives`); when that
+    leaves one, it is chosen, else every one that agrees is named."""
     catalog = catalogue.catalog()
     hits = catalogue.search(numbers.rest, _SEARCHED_BY_NAME)
     products = [hit for hit in hits if hit.kind == "product" and hit.code in catalog.products]
@@ -157,8 +166,10 @@ def _by_numbers(
             f"'{numbers.rest}' finds, and perhaps more — type more of the name, or the code:",
             agreeing,
         )
-    if len(agreeing) == 1 and agreeing[0].score == products[0].score:
-        return ProductChoice(typed, agreeing[0].code, agreeing[0].name)
+    left = narrowed_by_actives(numbers, [catalog.products[h.code] for h in agreeing], catalog)
+    kept = [hit for hit in agreeing if hit.code in {product.code for product in left}]
+    if len(kept) == 1 and kept[0].score == products[0].score:
+        return ProductChoice(typed, kept[0].code, kept[0].name)
     if len(agreeing) > 1:
         return _several(
             typed, f"'{text}' fits {len(agreeing)} products — type more, or the code:", agreeing
@@ -287,6 +298,9 @@ class StockService:
         chooses none and names them. A strength or size typed with the name ("Xylocaine 1%
         10 mL") must agree with the product's: then the one product whose numbers agree is
         chosen, and a number no product of that name has is refused saying what there is.
+        Where the numbers agree with a product and with one that has an active more (its
+        twin with epinephrine), the name decides: without a word for that active (epinephrine,
+        adrenaline) it is the product without it; with one, the product with it.
         Substances are never chosen: stock is a product.
 
         Reads the catalogue only (everyone may), so it may run on every keystroke in a worker."""

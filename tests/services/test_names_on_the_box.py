@@ -54,7 +54,12 @@ def test_a_product_is_found_by_the_name_on_its_box(clinic, typed, code):
     [
         ("lidocaine 2%", "fits 9 products", LIDO),  # every 2% lidocaine, no 1% one
         ("procain 1%", "fits 3 products", "procain_puren_1pct_2ml_amp"),
-        ("Xylocaine 1% 20 mL", "fits 2 products", "xylocaine_1pct_epi100k_20ml_mdv"),
+        # with epinephrine typed, 1:100,000 and 1:200,000 (no methylparaben) are still two
+        (
+            "Xylocaine with epinephrine 2% 20 mL",
+            "fits 2 products",
+            "xylocaine_2pct_epi100k_20ml_mdv",
+        ),
         ("biotin", "finds the substance Biotin", "not a product"),
         ("zzzz", "no product matches 'zzzz'", "the name on the box"),
     ],

@@ -72,10 +72,17 @@ def test_the_strength_and_size_typed_choose_the_product(clinic, typed, code):
 @pytest.mark.parametrize(
     ("typed", "candidates"),
     [
-        ("Xylocaine 1% 20 mL", {PLAIN_1PCT_20, EPI_1PCT_20}),  # with epinephrine is never guessed
-        ("Xylocaine 1% 50 mL", {"xylocaine_1pct_50ml_mdv", "xylocaine_1pct_epi100k_50ml_mdv"}),
-        ("Xylocaine 2% 50 mL", {"xylocaine_2pct_50ml_mdv", "xylocaine_2pct_epi100k_50ml_mdv"}),
         ("lidocaine 2% 2 mL", {"lidocaine_2pct_2ml_amp", "lidocaine_hospira_2pct_2ml_amp"}),
+        # both with epinephrine, 1:200,000 without methylparaben and 1:100,000 with: not typed
+        (
+            "Xylocaine with epinephrine 2% 20 mL",
+            {"xylocaine_mpf_2pct_epi200k_20ml_sdv", "xylocaine_2pct_epi100k_20ml_mdv"},
+        ),
+        # sodium chloride beside no active at all is no "active more": never guessed
+        (
+            "Bacteriostatic 30 mL",
+            {"bacteriostatic_water_30ml_mdv", "bacteriostatic_sodium_chloride_09_30ml_mdv"},
+        ),
         (
             "lidocaine 0.3% 0.8 mL",
             {"juvederm_ultra_xc_0_8ml_syringe", "juvederm_ultra_plus_xc_0_8ml_syringe"},
@@ -86,6 +93,66 @@ def test_several_products_with_the_numbers_typed_stay_several(clinic, typed, can
     choice = clinic.stock.which_product(typed)
     assert choice.code == "" and {code for code, _ in choice.candidates} == candidates
     assert choice.problem.startswith(f"'{typed}' fits {len(candidates)} products")
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Xylocaine 1% 50 mL", "xylocaine_1pct_50ml_mdv"),
+        ("Xylocaine 1% 20 mL", PLAIN_1PCT_20),
+        ("Xylocaine 2% 50 mL", "xylocaine_2pct_50ml_mdv"),
+        ("Xylocaine 10 mg/mL 50 mL", "xylocaine_1pct_50ml_mdv"),
+        ("lidocaine 1% 50 mL", "xylocaine_1pct_50ml_mdv"),
+        # and the plain 2% 20 mL beside both 2% 20 mL vials with epinephrine
+        ("Xylocaine 2% 20 mL", "xylocaine_2pct_20ml_mdv"),
+    ],
+)
+def test_a_box_that_does_not_say_epinephrine_is_the_product_without_it(clinic, typed, code):
+    """'Xylocaine 1% 50 mL' agrees with the plain vial and the one with epinephrine 1:100,000:
+    a box with epinephrine says so, so the name typed without it is the plain vial."""
+    choice = clinic.stock.which_product(typed)
+    assert (choice.code, choice.problem, choice.candidates) == (code, "", ())
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Xylocaine with epinephrine 1% 50 mL", "xylocaine_1pct_epi100k_50ml_mdv"),
+        ("Xylocaine with adrenaline 1% 50 mL", "xylocaine_1pct_epi100k_50ml_mdv"),
+        ("Xylocaine 1% epinephrine 20 mL", EPI_1PCT_20),
+        ("xylocaine epi 1% 20 mL", EPI_1PCT_20),
+        ("lidocaine adrenaline 1% 50 mL", "xylocaine_1pct_epi100k_50ml_mdv"),
+        ("Xylocaine 2% with epinefrine 50 mL", "xylocaine_2pct_epi100k_50ml_mdv"),  # a typo
+    ],
+)
+def test_a_box_that_says_epinephrine_or_adrenaline_is_the_product_with_it(clinic, typed, code):
+    choice = clinic.stock.which_product(typed)
+    assert (choice.code, choice.problem, choice.candidates) == (code, "", ())
+
+
+def test_only_an_active_more_is_decided_by_the_words_never_a_preservative(clinic):
+    """The pure rule: of products agreeing with the numbers, one with an active more than
+    another is left when no word may name that active, kept alone when a word surely does;
+    a preservative-free twin and the vial with methylparaben stay side by side, and a word
+    that may be the active's ("acid", of "adrenaline acid tartrate") decides nothing."""
+    from dataclasses import replace
+
+    from mesomix.domain.box import narrowed_by_actives
+
+    catalog = clinic.catalog.catalog()
+    plain = catalog.products["xylocaine_1pct_50ml_mdv"]
+    epi = catalog.products["xylocaine_1pct_epi100k_50ml_mdv"]
+    free = replace(plain, code="xylocaine_pf_1pct_50ml", excipients=())
+
+    def left(typed: str, *products) -> list[str]:
+        return [p.code for p in narrowed_by_actives(box_numbers(typed), products, catalog)]
+
+    assert left("Xylocaine 1% 50 mL", plain, epi) == [plain.code]
+    assert left("Xylocaine 1% 50 mL", plain, free, epi) == [plain.code, free.code]
+    assert left("Xylocaine adrenaline 1% 50 mL", plain, free, epi) == [epi.code]
+    assert left("Xylocaine acid 1% 50 mL", plain, epi) == [plain.code, epi.code]
+    assert left("Xylocaine 1% 50 mL", epi) == [epi.code]  # alone, it is what agrees
+    assert left("Xylocaine 1% 50 mL") == []
 
 
 def test_every_product_named_stays_of_the_strength_typed(clinic):
@@ -172,8 +239,10 @@ def test_receiving_a_strength_no_product_has_is_refused_and_writes_nothing(clini
 
 def test_every_product_typed_by_its_first_word_strength_and_size_is_it_or_among_several(clinic):
     """Across the catalogue: the first word of the name with the product's own strength and
-    container volume chooses it, or names it among several — never another product; three
-    times its strength never chooses a product without that strength."""
+    container volume chooses it, or names it among several — or, for a product with an active
+    more than the one chosen (epinephrine), chooses that one, and finds it once the other
+    actives are named too; never another product. Three times its strength never chooses a
+    product without that strength."""
     catalog = clinic.catalog.catalog()
     for product in catalog.products.values():
         word = product.name.split()[0]
@@ -184,7 +253,22 @@ def test_every_product_typed_by_its_first_word_strength_and_size_is_it_or_among_
                 continue  # not shown exactly in three decimals
             choice = clinic.stock.which_product(f"{word} {strength} {volume}")
             found = {choice.code} | {code for code, _ in choice.candidates}
-            assert product.code in found, (product.code, choice.problem)
+            if product.code not in found:
+                chosen = catalog.products[choice.code] if choice.code else None
+                assert chosen is not None, (product.code, choice.problem)
+                assert set(chosen.strength_table) < set(product.strength_table), chosen.code
+                assert all(
+                    chosen.strength_table[s] == product.strength_table[s]
+                    for s in chosen.strength_table
+                )
+                more = [
+                    catalog.substances[s].short_name
+                    for s in product.strength_table
+                    if s not in chosen.strength_table
+                ]
+                choice = clinic.stock.which_product(f"{word} {' '.join(more)} {strength} {volume}")
+                found = {choice.code} | {code for code, _ in choice.candidates}
+                assert product.code in found, (product.code, more, choice.problem)
             wrong = f"{format_amount(per_ml * 3, dimension)}/mL"
             chosen = clinic.stock.which_product(f"{word} {wrong} {volume}").code
             if chosen:
