@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +66,11 @@ PLACES = (
     Place("inventory", "f5", Action.VIEW_STOCK, "mesomix.tui.screens.inventory:InventoryScreen"),
     Place("reports", "f6", Action.VIEW_REPORTS, "mesomix.tui.screens.reports:ReportsScreen"),
 )
+
+
+def _described(bindings: Iterable[object]) -> Iterator[Binding]:
+    """The bindings a person can name: those with a description (not the bare key aliases)."""
+    return (b for b in bindings if isinstance(b, Binding) and b.description)
 
 
 def places_for(role: Role) -> list[Place]:
@@ -305,15 +310,35 @@ class MesomixApp(App[None]):
                 f"Open the {place.name} screen ({place.key.upper()})",
                 partial(self.action_go, place.name),
             )
-        for binding in screen.BINDINGS:
-            name = binding.action.split("(")[0] if isinstance(binding, Binding) else ""
-            if (
-                isinstance(binding, Binding)
-                and binding.description
-                and screen.check_action(name, ()) is not False
-            ):
+        for binding in _described(screen.BINDINGS):
+            if screen.check_action(binding.action.split("(")[0], ()) is not False:
                 key = binding.key.split(",")[0].upper()
                 yield SystemCommand(binding.tooltip or binding.description, f"{key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
+        yield from self._elsewhere(screen)
+
+    def _elsewhere(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The other screens' actions by name ("Patients: Record an allergy"): the palette
+        opens the screen, then does it. What the role may not do is not offered (NEEDS)."""
+        assert self.user is not None
+        role = Role(self.user.role)
+        for place in places_for(role):
+            kind = place.screen_class()
+            if isinstance(screen, kind):  # type: ignore[arg-type]
+                continue
+            needs: dict[str, Action] = getattr(kind, "NEEDS", {})
+            for binding in _described(getattr(kind, "BINDINGS", [])):
+                needed = needs.get(binding.action.split("(")[0])
+                if needed is None or allowed(role, needed):
+                    key = binding.key.split(",")[0].upper()
+                    yield SystemCommand(
+                        f"{place.name.title()}: {binding.tooltip or binding.description}",
+                        f"{key} on the {place.name.title()} screen ({place.key.upper()})",
+                        partial(self._go_and_do, place.name, binding.action),
+                    )
+
+    async def _go_and_do(self, place: str, action: str) -> None:
+        await self.switch_mode(place)
+        await self.screen.run_action(action)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)) and not self._locked:

@@ -17,6 +17,7 @@ from mesomix.services.audit import show
 from mesomix.services.demo import load_demo
 from mesomix.tui.app import MesomixApp, make_app, starting_app
 from mesomix.tui.screens.compose import ComposeScreen
+from mesomix.tui.screens.patients import PatientsScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignInScreen
 from tests.tui.pilot import screen_text, settle
 
@@ -296,3 +297,20 @@ async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(servic
         assert "Lock" in offered and "Sign out" in offered and "Go to patients" in offered
         assert "Screenshot" not in offered  # an SVG of patients' data left in a folder
         assert not any(title.startswith("Save this mixture") for title in offered)  # staff
+        # the other screens' actions, by name, as far as the role may do them
+        assert offered["Formulas: Start for a patient"] == "S on the Formulas screen (F4)"
+        assert "Patients: Add an allergy" not in offered  # a practitioner's
+
+
+async def test_the_palette_does_another_screens_action_there(services):
+    load_demo(services)
+    app = make_app(services, services.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeScreen)
+        offered = {c.title: c for c in app.get_system_commands(app.screen)}
+        await offered["Patients: Add an allergy"].callback()
+        await settle(pilot)
+        # there, as the key would: a patient is chosen first, never the first one listed
+        assert isinstance(app.screen, PatientsScreen)
+        assert "Choose a patient first." in screen_text(app)

@@ -7,6 +7,7 @@ call the services and post messages back; nothing here parses a quantity or open
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -119,9 +120,12 @@ class ComposeScreen(Screen[None]):
                 show=False, tooltip="Take the first suggested name for the ingredient typed"),
     ]  # fmt: skip
 
+    # Saving a formula is a practitioner's: not offered to staff (footer, palette, help).
+    NEEDS: ClassVar[dict[str, Action]] = {"save_formula": Action.EDIT_FORMULAS}
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Saving a formula is a practitioner's: not offered to staff (footer, palette, help)."""
-        return action != "save_formula" or allowed(Role(self.user.role), Action.EDIT_FORMULAS)
+        needed = self.NEEDS.get(action)
+        return needed is None or allowed(Role(self.user.role), needed)
 
     @dataclass
     class Loaded(Message):
