@@ -7,6 +7,7 @@ you type) and the dispense service (which re-runs it inside its transaction).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
@@ -148,6 +149,9 @@ def containers_for(product: Product, volume_ul: int) -> int:
     return int((Decimal(volume_ul) / product.container_volume_ul).to_integral_value(ROUND_CEILING))
 
 
+_WORDS = re.compile(r"[^\W_]+")  # words of a name, for a name typed in part
+
+
 class _Planner:
     def __init__(
         self, catalog: Catalog, stock: Mapping[str, int] | None, avoid: frozenset[str]
@@ -211,6 +215,20 @@ class _Planner:
             fold(n): n for s in self.catalog.substances.values() for n in (s.name, *s.synonyms)
         }
         names |= {fold(p.name): p.name for p in self.catalog.products.values()}
+        words = _WORDS.findall(fold(typed))
+        fitting = sorted(  # every word typed begins a word of the name: a name typed in part
+            names[name]
+            for name in names
+            if words and all(any(w.startswith(t) for w in _WORDS.findall(name)) for t in words)
+        )
+        if fitting:
+            shown = "; ".join(fitting[:3]) + (
+                f"; and {len(fitting) - 3} more" if len(fitting) > 3 else ""
+            )
+            return (
+                f"'{typed.strip()}' is part of {'a name' if len(fitting) == 1 else f'{len(fitting)} names'}"
+                f" — type it whole, or take a suggestion (Ctrl+Space): {shown}"
+            )
         close = difflib.get_close_matches(fold(typed), list(names), n=2, cutoff=0.75)
         hint = f" — did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
         return f"'{typed.strip()}' is not a substance or product in the catalogue{hint}"

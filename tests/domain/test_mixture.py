@@ -204,3 +204,14 @@ def test_an_ambiguous_name_is_not_guessed():
     (finding,) = plan.findings
     assert finding.code == "ingredient.ambiguous"
     assert "Cyanocobalamin" in finding.message and "Hydroxocobalamin" in finding.message
+
+
+def test_a_name_typed_in_part_says_which_names_it_is_part_of():
+    """Not "not in the catalogue" when it is: the names it fits, to take one whole."""
+    (part,) = [
+        f for f in plan_of(("sodium chl", "1 mL")).findings if f.code == "ingredient.unknown"
+    ]
+    assert part.message.startswith("'sodium chl' is part of 3 names — type it whole, or take")
+    assert "Sodium chloride 0.9% 10 mL ampoule" in part.message
+    (unknown,) = [f for f in plan_of(("zzqx", "1 mL")).findings if f.code == "ingredient.unknown"]
+    assert unknown.message == "'zzqx' is not a substance or product in the catalogue"

@@ -63,11 +63,6 @@ def _sign_note(finding: Finding, signed: set[str]) -> str:
     return ""
 
 
-def _short(text: str, width: int = 34) -> str:
-    """Long label names cut to fit 80 columns; the full name is on the label."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 class IngredientRow(Vertical):
     """One ingredient: what (substance or product) and how much, as typed — on two lines, so
     the name has the column's whole width."""
@@ -499,14 +494,14 @@ class ComposeScreen(Screen[None]):
                 format_quantity(draw.volume),
                 # Whole, wrapped: strength, size and preservative are at the end of the name.
                 draw.product.name + (f" ×{draw.containers}" if draw.containers > 1 else ""),
+                # Whole too: a B complex delivers five vitamins.
                 "→ "
-                + _short(
+                + (
                     ", ".join(
                         f"{format_quantity(d.amount, 4)} {d.substance.short_name}"
                         for d in draw.delivered
                     )
-                    or "q.s. (diluent)",
-                    FROM_WIDTH - 2,
+                    or "q.s. (diluent)"
                 ),
             )
             for draw in plan.draws
@@ -529,9 +524,10 @@ class ComposeScreen(Screen[None]):
     def _show_rows(
         self, shown: list[tuple[str, str, str]], rows: list[tuple[str, str, str]], bold_last: bool
     ) -> bool:
-        """Cell by cell while the plan keeps its shape — the same products, so every row keeps
-        its height (the table keeps its size: no layout) — else every row anew, each as tall as
-        its wrapped product name with what it delivers beneath; the final volume in bold."""
+        """Cell by cell while the plan keeps its shape — the same products delivering about as
+        many words, so every row keeps its height (the table keeps its size: no layout) — else
+        every row anew, each as tall as its wrapped product name with what it delivers beneath;
+        the final volume in bold."""
 
         def cells(y: int, row: tuple[str, str, str]) -> tuple[Text, Text]:
             draw, product, delivers = row
@@ -542,8 +538,11 @@ class ComposeScreen(Screen[None]):
             return Text(draw, style="bold" if last else ""), source
 
         table = self.query_one("#plan", DataTable)
-        same_products = [row[1] for row in shown] == [row[1] for row in rows]
-        if same_products and len(shown) == len(rows) == table.row_count:
+        def shape(rows: list[tuple[str, str, str]]) -> list[tuple[str, int]]:
+            """The products, and about how many lines what each delivers wraps to."""
+            return [(product, len(delivers) // (FROM_WIDTH - 4)) for _, product, delivers in rows]
+
+        if shape(shown) == shape(rows) and len(shown) == len(rows) == table.row_count:
             for y, (before, after) in enumerate(zip(shown, rows, strict=True)):
                 if before != after:
                     for x, new in enumerate(cells(y, after)):
