@@ -21,6 +21,7 @@ from mesomix.domain.allergy import (
     allergen_guesses,
     code_typed,
 )
+from mesomix.domain.catalog import fold
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text
@@ -92,6 +93,17 @@ class AllergyService:
             return f"means the allergen group {catalog.groups[group].name}"
         found = [hit.code for hit in self._catalog.search(typed, 12) if hit.kind == "substance"]
         guesses = allergen_guesses(typed, catalog, found[:3])
+        listed = [
+            each.name
+            for each in catalog.groups.values()
+            if fold(typed) in (fold(trigger) for trigger in each.triggers)
+        ]
+        if listed and not (guesses and guesses[0].startswith(listed[0])):
+            # "prilocaine", a drug mesomix does not keep: never "did you mean procaine"
+            return (
+                f"not a substance mesomix keeps; its data lists it with the allergen group "
+                f"{listed[0]}: code it there if that is what is meant"
+            )
         if not guesses:
             return "no substance or allergen group by that name"
         return "did you mean: " + " · ".join(guesses)

@@ -177,6 +177,14 @@ def test_refusals_write_nothing(clinic, call, error, says):
         ("sulphites", "did you mean: ", "Sulfites"),  # a word close to the group's name
         ("amide", "did you mean: Amide local anaesthetics", ""),
         ("xyzzy", "no substance or allergen group by that name", ""),
+        # a drug mesomix does not keep is not offered another one ("procaine" for prilocaine)
+        (
+            "prilocaine",
+            "not a substance mesomix keeps; its data lists it with the allergen group "
+            "Amide local anaesthetics",
+            "",
+        ),
+        ("Articaine", "not a substance mesomix keeps", "Amide local anaesthetics"),
         ("   ", "", ""),
     ],
 )
