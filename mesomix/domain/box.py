@@ -266,6 +266,40 @@ def narrowed_by_actives(
     return [product for product in products if not outdone(product)]
 
 
+def unsaid_actives(
+    numbers: BoxNumbers,
+    product: Product,
+    found: Sequence[Product],
+    catalog: Catalog,
+    said: frozenset[str] = frozenset(),
+) -> list[Substance]:
+    """The actives of a product that a plainer product the name finds lacks (its epinephrine
+    beside plain Xylocaine) and that nothing typed says: no word that may name it, no strength
+    typed that is its ("1:200,000"), nor among `said` (substances a word is read as by the
+    search, typo and all: "epinefrine"). A box with epinephrine says so, so a product with such an
+    active is never chosen by a name that does not say it, even where no plain product has the
+    numbers typed ("Xylocaine 1% 30 mL" is not the MPF vial with epinephrine). A product of
+    one active, or with none a plainer product lacks, has none."""
+    mine = frozenset(product.strength_table)
+    extra: set[str] = set()
+    for other in found:
+        theirs = frozenset(other.strength_table)
+        if theirs and theirs < mine:
+            extra |= mine - theirs
+    if not extra:
+        return []
+    data = _data_facts(product)
+    by_numbers = {
+        code for number in numbers.typed for fact in number.facts for code in data.get(fact, ())
+    }
+    words = numbers.words
+    return [
+        catalog.substances[code]
+        for code in sorted(extra - by_numbers - said)
+        if code in catalog.substances and not _mentions(words, catalog.substances[code])
+    ]
+
+
 def what_does_not_fit(numbers: BoxNumbers, products: Sequence[Product], catalog: Catalog) -> str:
     """Which number typed no product of the name has, and the ones they have: "no Xylocaine
     product is 3%: there are 1% and 2%". The numbers are taken in the order typed, so the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,9 +19,10 @@ from mesomix.domain.box import (
     box_numbers,
     fits,
     narrowed_by_actives,
+    unsaid_actives,
     what_does_not_fit,
 )
-from mesomix.domain.catalog import Catalog, fold
+from mesomix.domain.catalog import Catalog, Product, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import booked_open_ul, price_cents
 from mesomix.domain.permissions import Action
@@ -136,6 +138,25 @@ def product_line(name: str, code: str, width: int = CANDIDATE_LINE) -> str:
     return f"{shown} · {code}"
 
 
+def rows_of(text: str, width: int) -> int:
+    """The rows a text takes wrapped at spaces to `width` columns, as a widget wraps it."""
+    return sum(
+        len(textwrap.wrap(line, width, break_on_hyphens=False)) or 1 for line in text.split("\n")
+    )
+
+
+def product_lines(lead: str, name: str, code: str, width: int, rows: int, tail: str = "") -> str:
+    """A product named whole with its code after `lead` (and `tail` after them), wrapped to at
+    most `rows` rows of `width` columns; only a name too long for them is cut at its end, as
+    `product_line` cuts it, the lead, the code and the tail kept whole."""
+    text = f"{lead}{name} · {code}{tail}"
+    room = len(name)
+    while rows_of(text, width) > rows and room > 24:
+        room -= 1
+        text = f"{lead}{product_line(name, code, room + len(code) + 3)}{tail}"
+    return text
+
+
 def _by_numbers(
     catalogue: CatalogService, typed: str, text: str, numbers: BoxNumbers
 ) -> ProductChoice:
@@ -145,7 +166,8 @@ def _by_numbers(
     and fits the name as well as any is chosen; several are named; none says what there is.
     Of several that agree, one with an active more than another ("with epinephrine") is kept
     or left by whether the name typed says that active (`narrowed_by_actives`); when that
-    leaves one, it is chosen, else every one that agrees is named."""
+    leaves one, it is chosen unless it has an active the name does not say and a plainer
+    product the name finds lacks, else every one that agrees is named."""
     catalog = catalogue.catalog()
     hits = catalogue.search(numbers.rest, _SEARCHED_BY_NAME)
     products = [hit for hit in hits if hit.kind == "product" and hit.code in catalog.products]
@@ -169,7 +191,7 @@ def _by_numbers(
     left = narrowed_by_actives(numbers, [catalog.products[h.code] for h in agreeing], catalog)
     kept = [hit for hit in agreeing if hit.code in {product.code for product in left}]
     if len(kept) == 1 and kept[0].score == products[0].score:
-        return ProductChoice(typed, kept[0].code, kept[0].name)
+        return _unless_an_active_is_unsaid(catalogue, typed, text, numbers, kept[0], products)
     if len(agreeing) > 1:
         return _several(
             typed, f"'{text}' fits {len(agreeing)} products — type more, or the code:", agreeing
@@ -182,6 +204,72 @@ def _by_numbers(
             f"type its code if it is the one:\n  {product_line(agreeing[0].name, agreeing[0].code)}"
         )
     return ProductChoice(typed, problem=problem)
+
+
+def _unless_an_active_is_unsaid(
+    catalogue: CatalogService,
+    typed: str,
+    text: str,
+    numbers: BoxNumbers,
+    hit: Hit,
+    hits: Sequence[Hit],
+) -> ProductChoice:
+    """The product a name has come to, unless it has an active that a plainer product the name
+    finds lacks and nothing typed says (`unsaid_actives`): then it is refused, named, with the
+    words that would choose it — stock booked as a vial with epinephrine and sulfite when the box
+    says neither is the worse mistake."""
+    catalog = catalogue.catalog()
+    product = catalog.products[hit.code]
+    if len(product.strength_table) < 2:
+        return ProductChoice(typed, hit.code, hit.name)
+    found = _found_by_name(catalogue, numbers, hits)
+    unsaid = unsaid_actives(numbers, product, found, catalog, _read_as(catalogue, numbers))
+    if not unsaid:
+        return ProductChoice(typed, hit.code, hit.name)
+    actives = [substance.short_name.lower() for substance in unsaid]
+    said = " and ".join(actives)
+    head = (
+        f"no plain {numbers.rest} is {' '.join(n.text for n in numbers.typed)}; "
+        f"one with {said} has these numbers"
+        if numbers.typed
+        else f"'{text}' finds one with {said}, and a box with {said} says so"
+    )
+    return ProductChoice(
+        typed,
+        problem=f"{head} — type 'with {actives[0]}', or its code, if it is the one:\n"
+        f"  {product_line(hit.name, hit.code)}",
+    )
+
+
+def _read_as(catalogue: CatalogService, numbers: BoxNumbers) -> frozenset[str]:
+    """The substances the words typed are read as by the search that forgives typos
+    ("epinefrine" is epinephrine): each word's best substance hits."""
+    said: set[str] = set()
+    for word in numbers.words:
+        hits = catalogue.search(word, _SEARCHED)
+        said |= {hit.code for hit in hits if hit.kind == "substance" and hit.score == hits[0].score}
+    return frozenset(said)
+
+
+def _found_by_name(
+    catalogue: CatalogService, numbers: BoxNumbers, hits: Sequence[Hit]
+) -> list[Product]:
+    """The products the name typed finds, and those a word of it finds alone with the strengths
+    typed ("Xylocaine" 1% of "Xylocaine MPF 1%", where the catalogue has MPF vials with
+    epinephrine only): the plainer products an additional active is weighed against. A word's
+    products of other strengths are not ("lidocaine" 2% ampoules beside "Juvederm lidocaine
+    0.3%", whose 0.3% no plain lidocaine has)."""
+    catalog = catalogue.catalog()
+    codes = dict.fromkeys(hit.code for hit in hits if hit.kind == "product")
+    strengths = BoxNumbers(
+        numbers.rest, tuple(number for number in numbers.typed if number.kind == "strength")
+    )
+    for word in sorted(numbers.words):
+        for hit in catalogue.search(word, _SEARCHED_BY_NAME):
+            product = catalog.products.get(hit.code) if hit.kind == "product" else None
+            if product is not None and fits(strengths, product, catalog):
+                codes[hit.code] = None
+    return [catalog.products[code] for code in codes if code in catalog.products]
 
 
 def _no_product(typed: str, text: str, hits: Sequence[Hit]) -> ProductChoice:
@@ -300,7 +388,10 @@ class StockService:
         chosen, and a number no product of that name has is refused saying what there is.
         Where the numbers agree with a product and with one that has an active more (its
         twin with epinephrine), the name decides: without a word for that active (epinephrine,
-        adrenaline) it is the product without it; with one, the product with it.
+        adrenaline) it is the product without it; with one, the product with it. A product
+        with an active that a plainer product the name finds lacks is never chosen unless
+        what is typed says it, even where no plainer product has the numbers ("Xylocaine 1%
+        30 mL" is refused naming the MPF vial with epinephrine, not booked as it).
         Substances are never chosen: stock is a product.
 
         Reads the catalogue only (everyone may), so it may run on every keystroke in a worker."""
@@ -334,7 +425,13 @@ class StockService:
                 return _by_numbers(self._catalog, typed, text, numbers)
             if not products:
                 return _no_product(typed, text, hits)
-        best = exact or [hit for hit in products if hit.score == products[0].score]
+            best = [hit for hit in products if hit.score == products[0].score]
+            if len(best) == 1 and self._catalog is not None:  # a name, not the product's own
+                return _unless_an_active_is_unsaid(
+                    self._catalog, typed, text, numbers, best[0], products
+                )
+        else:
+            best = exact
         if len(best) == 1:
             return ProductChoice(typed, best[0].code, best[0].name)
         counted = (

@@ -130,6 +130,66 @@ def test_a_box_that_says_epinephrine_or_adrenaline_is_the_product_with_it(clinic
     assert (choice.code, choice.problem, choice.candidates) == (code, "", ())
 
 
+MPF_EPI_1PCT_30 = "xylocaine_mpf_1pct_epi200k_30ml_sdv"
+
+
+@pytest.mark.parametrize(
+    ("name", "numbers"),
+    [
+        ("Xylocaine", "1% 30 mL"),
+        ("Xylocaine", "10 mg/mL 30 mL"),
+        ("Xylocaine MPF", "1% 30 mL"),  # the catalogue's MPF vials all have epinephrine; boxes not
+    ],
+)
+def test_a_product_with_epinephrine_is_never_chosen_by_a_name_that_does_not_say_it(
+    clinic, name, numbers
+):
+    """No plain Xylocaine is 1% 30 mL: the only product with these numbers is the MPF vial with
+    epinephrine and sulfite. A box with epinephrine says so, so it is refused, named, with the
+    words that would choose it — never booked as the box without them."""
+    choice = clinic.stock.which_product(f"{name} {numbers}")
+    assert (choice.code, choice.candidates) == ("", ())
+    first, line = choice.problem.splitlines()
+    assert first == (
+        f"no plain {name} is {numbers}; one with epinephrine has these numbers — "
+        "type 'with epinephrine', or its code, if it is the one:"
+    )
+    assert line.startswith("  Xylocaine MPF 1% with epinephri") and line.endswith(MPF_EPI_1PCT_30)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Xylocaine with epinephrine 1% 30 mL",
+        "Xylocaine adrenaline 1% 30 mL",
+        "xylocaine epi 1% 30 mL",
+        "Xylocaine 1% 1:200,000 30 mL",  # the epinephrine's strength says it
+        "Xylocaine MPF with epinefrine 1% 30 mL",  # a typo the search forgives
+        MPF_EPI_1PCT_30,
+    ],
+)
+def test_the_product_with_epinephrine_is_chosen_when_what_is_typed_says_it(clinic, typed):
+    choice = clinic.stock.which_product(typed)
+    assert (choice.code, choice.problem) == (MPF_EPI_1PCT_30, "")
+
+
+def test_a_name_alone_that_finds_only_a_product_with_epinephrine_does_not_choose_it(clinic):
+    choice = clinic.stock.which_product("Xylocaine MPF 30")  # no unit: a word of the name
+    assert choice.code == "" and choice.problem.endswith(f"· {MPF_EPI_1PCT_30}")
+    assert "type 'with epinephrine', or its code" in choice.problem
+
+
+def test_a_filler_with_lidocaine_is_not_chosen_by_a_lidocaine_strength_alone(clinic):
+    """'lidocaine 0.3% 1 mL' agrees only with Restylane Kysse, hyaluronic acid with lidocaine:
+    refused, since 'lidocaine' finds plain lidocaine; its brand name still chooses it."""
+    choice = clinic.stock.which_product("lidocaine 0.3% 1 mL")
+    assert choice.code == "" and "one with sodium hyaluronate" in choice.problem
+    assert (
+        clinic.stock.which_product("Restylane 20 mg/mL 1 mL").code == "restylane_kysse_1ml_syringe"
+    )
+    assert clinic.stock.which_product("Kysse").code == "restylane_kysse_1ml_syringe"
+
+
 def test_only_an_active_more_is_decided_by_the_words_never_a_preservative(clinic):
     """The pure rule: of products agreeing with the numbers, one with an active more than
     another is left when no word may name that active, kept alone when a word surely does;
@@ -223,27 +283,45 @@ def test_one_product_with_the_numbers_that_fits_the_name_less_well_is_named_not_
     assert rest[1].endswith("· xylocaine_mpf_1pct_epi200k_30ml_sdv")
 
 
-def test_receiving_xylocaine_1pct_10ml_books_that_vial(clinic):
-    done = clinic.stock.receive_typed("nadia", cells("Xylocaine 1% 10 mL"))
+@pytest.mark.parametrize(
+    ("typed", "code", "volume_ul"),
+    [
+        ("Xylocaine 1% 10 mL", "xylocaine_1pct_10ml_mdv", 10_000),
+        ("Xylocaine with epinephrine 1% 30 mL", MPF_EPI_1PCT_30, 30_000),
+    ],
+)
+def test_receiving_xylocaine_by_its_numbers_books_that_vial(clinic, typed, code, volume_ul):
+    done = clinic.stock.receive_typed("nadia", cells(typed))
     lot = lot_row(clinic, done.lot_id)
-    assert (lot.product_code, lot.on_hand_ul) == ("xylocaine_1pct_10ml_mdv", 3 * 10_000)
+    assert (lot.product_code, lot.on_hand_ul) == (code, 3 * volume_ul)
 
 
-def test_receiving_a_strength_no_product_has_is_refused_and_writes_nothing(clinic):
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("Xylocaine 3% 10 mL", "product: no Xylocaine product is 3%: there are 1% and 2%"),
+        ("Xylocaine 1% 30 mL", "product: no plain Xylocaine is 1% 30 mL; one with epinephrine"),
+    ],
+)
+def test_receiving_a_product_the_numbers_do_not_choose_is_refused_and_writes_nothing(
+    clinic, typed, says
+):
     before = snapshot(clinic)
     with pytest.raises(ServiceError) as refused:
-        clinic.stock.receive_typed("nadia", cells("Xylocaine 3% 10 mL"))
-    assert "product: no Xylocaine product is 3%: there are 1% and 2%" in str(refused.value)
+        clinic.stock.receive_typed("nadia", cells(typed))
+    assert says in str(refused.value)
     assert snapshot(clinic) == before
 
 
 def test_every_product_typed_by_its_first_word_strength_and_size_is_it_or_among_several(clinic):
     """Across the catalogue: the first word of the name with the product's own strength and
     container volume chooses it, or names it among several — or, for a product with an active
-    more than the one chosen (epinephrine), chooses that one, and finds it once the other
-    actives are named too; never another product. Three times its strength never chooses a
-    product without that strength."""
+    more than a plainer one (epinephrine), chooses the plainer one or refuses naming it when no
+    plainer one has the numbers (never choosing it unsaid), and finds it once the other actives
+    are named too; never another product. Three times its strength never chooses a product
+    without that strength."""
     catalog = clinic.catalog.catalog()
+    refused_naming_it = set()
     for product in catalog.products.values():
         word = product.name.split()[0]
         volume = format_amount(Decimal(product.container_volume_ul) / 1000, "volume")
@@ -255,16 +333,21 @@ def test_every_product_typed_by_its_first_word_strength_and_size_is_it_or_among_
             found = {choice.code} | {code for code, _ in choice.candidates}
             if product.code not in found:
                 chosen = catalog.products[choice.code] if choice.code else None
-                assert chosen is not None, (product.code, choice.problem)
-                assert set(chosen.strength_table) < set(product.strength_table), chosen.code
-                assert all(
-                    chosen.strength_table[s] == product.strength_table[s]
-                    for s in chosen.strength_table
-                )
+                if chosen is None:  # refused, naming it and the active to type
+                    assert choice.problem.startswith(f"no plain {word} is"), choice.problem
+                    assert choice.problem.endswith(f"· {product.code}"), choice.problem
+                    refused_naming_it.add(product.code)
+                else:
+                    assert set(chosen.strength_table) < set(product.strength_table), chosen.code
+                    assert all(
+                        chosen.strength_table[s] == product.strength_table[s]
+                        for s in chosen.strength_table
+                    )
+                plainer = set(chosen.strength_table) if chosen else {substance}
                 more = [
                     catalog.substances[s].short_name
                     for s in product.strength_table
-                    if s not in chosen.strength_table
+                    if s not in plainer
                 ]
                 choice = clinic.stock.which_product(f"{word} {' '.join(more)} {strength} {volume}")
                 found = {choice.code} | {code for code, _ in choice.candidates}
@@ -273,6 +356,8 @@ def test_every_product_typed_by_its_first_word_strength_and_size_is_it_or_among_
             chosen = clinic.stock.which_product(f"{word} {wrong} {volume}").code
             if chosen:
                 assert catalog.products[chosen].strength_table[substance] == (per_ml * 3, dimension)
+    # the one with epinephrine that no plain vial of its numbers stands beside
+    assert refused_naming_it == {"xylocaine_mpf_1pct_epi200k_30ml_sdv"}
 
 
 @pytest.mark.parametrize(

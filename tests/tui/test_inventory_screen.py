@@ -25,6 +25,11 @@ from tests.tui.test_journeys import choose_row, fill, problems, submit
 SIZE = (80, 24)
 LIDO = "lidocaine_2pct_2ml_amp"
 SALINE = "sodium_chloride_09_10ml_vial"  # reorder at 20 in the demo, far above it
+KYBELLA = (
+    "Kybella (deoxycholic acid) injection 10 mg/mL 2 mL single-patient-use vial "
+    "(benzyl alcohol 9 mg/mL)"
+)
+MPF = "xylocaine_mpf_1pct_epi200k_30ml_sdv"
 
 
 @pytest.fixture
@@ -86,16 +91,49 @@ async def test_a_delivery_is_received_by_the_name_on_the_box(demo):
         assert problems(pilot) == ""
         await submit(pilot)
         assert isinstance(app.screen, InventoryScreen)
-        said, month = status(pilot).splitlines()
-        assert said.startswith("Received lot KB0425: 4 × Kybella")
-        assert said.endswith("· kybella_2ml_vial") and len(said) <= 78
+        said, month = status(pilot).splitlines()  # the name whole, wrapped: no row cut off
+        assert said == f"Received lot KB0425: 4 × {KYBELLA} · kybella_2ml_vial"
         assert month == "Expiry 02/2028 → 2028-02-29."
+        assert app.screen.query_one("#status", Static).size.height == 3
+        assert "(benzyl alcohol 9 mg/mL) · kybella_2ml_vial" in screen_text(app)
         lot = lot_named(demo, "KB0425")
         assert lot is not None and lot.product_code == "kybella_2ml_vial"
         assert lot.expiry.isoformat() == "2028-02-29"  # the last day of the month printed
         assert lot.on_hand_ul == 4 * product(demo, "kybella_2ml_vial").container_volume_ul
         assert str(lot.id) in app.screen.query_one("#lot-list", DataTable).rows
     assert_ledger_exact(demo)
+
+
+async def test_the_product_received_into_is_named_whole_with_its_preservative(demo):
+    """The hint and the status line name the product whole: the MPF vial's sulfite and its
+    being methylparaben-free are at the end of its name, where a cut would lose them. A plain
+    'Xylocaine 1% 30 mL' is refused first: the only vial with those numbers has epinephrine."""
+    name = product(demo, MPF).name
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product="Xylocaine 1% 30 mL", lot_number="MPF1", expiry="2028-06-30")
+        await fill(pilot, containers="2")
+        said = problems(pilot)
+        assert "product: no plain Xylocaine is 1% 30 mL; one with epinephrine" in said
+        assert MPF in said and not hint(pilot).display  # named, not offered as the one
+        await submit(pilot)
+        assert isinstance(app.screen, FormScreen) and lot_named(demo, "MPF1") is None
+
+        await retype(pilot, product="Xylocaine with epinephrine 1% 30 mL")
+        assert str(hint(pilot).render()) == f"Receives into: {name} · {MPF}"
+        assert 2 <= hint(pilot).size.height <= 4
+        shown = screen_text(app)
+        assert "(sodium metabisulfite 0.5 mg/mL, methylparaben-free) ·" in shown
+        assert MPF in shown
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+        assert status(pilot) == f"Received lot MPF1: 2 × {name} · {MPF}"
+        assert app.screen.query_one("#status", Static).size.height <= 3
+        shown = screen_text(app)  # the status rows: the name's end, then the code whole
+        assert "(sodium metabisulfite 0.5 mg/mL, methylparaben-free) ·\n" + MPF in shown
+    lot = lot_named(demo, "MPF1")
+    assert lot is not None and lot.product_code == MPF
 
 
 async def test_a_name_that_fits_several_products_is_refused_naming_them(demo):

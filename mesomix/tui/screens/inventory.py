@@ -30,7 +30,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.inventory import LowStock, RecallLine, status_refusal
-from mesomix.services.stock import LotLine, product_line
+from mesomix.services.stock import LotLine, product_lines, rows_of
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
@@ -276,10 +276,17 @@ class InventoryScreen(WorkScreen):
         def submit(values: Values) -> str:
             done = stock.receive_typed(user, cells(values))
             said = f"Received lot {done.lot_number}: {done.containers} × "
-            # one status line at 80 columns: the lot and the code whole, the name cut to fit;
-            # a month on the box, and the day it is read as, beneath
-            month = f"\nExpiry {done.expiry_read}." if "→" in done.expiry_read else ""
-            return said + product_line(done.product_name, done.product_code, 77 - len(said)) + month
+            name, code = done.product_name, done.product_code
+            # the status line wraps to its three rows at 80 columns (78 inside its padding): the
+            # lot, the whole name and the code; a month on the box, and the day it is read as,
+            # beneath, or after them when the name needs the row — only then is the name cut
+            if "→" not in done.expiry_read:
+                return product_lines(said, name, code, 78, 3)
+            for tail in (f"\nExpiry {done.expiry_read}.", f"; expiry {done.expiry_read}."):
+                whole = f"{said}{name} · {code}{tail}"
+                if rows_of(whole, 78) <= 3:
+                    return whole
+            return product_lines(said, name, code, 78, 3, tail)
 
         def check(values: Values) -> list[str]:
             problems = stock.check_receipt(cells(values))[1]
@@ -289,12 +296,11 @@ class InventoryScreen(WorkScreen):
             if not values["product"].strip():
                 return ""
             choice = stock.which_product(values["product"])
-            # two lines of the form at most, the code whole
-            return (
-                f"Receives into: {product_line(choice.name, choice.code, 124)}"
-                if choice.code
-                else ""
-            )
+            # the whole name and code (a preservative or an active is at its end), wrapped to
+            # the form's width (72 columns, 70 beside a scrollbar), four rows at most
+            if not choice.code:
+                return ""
+            return product_lines("Receives into: ", choice.name, choice.code, 70, 4)
 
         self.ask(
             Form(
