@@ -22,7 +22,7 @@ from mesomix.domain.box import (
     unsaid_actives,
     what_does_not_fit,
 )
-from mesomix.domain.catalog import Catalog, Product, fold
+from mesomix.domain.catalog import Catalog, ContainerKind, Product, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import booked_open_ul, price_cents
 from mesomix.domain.permissions import Action
@@ -54,6 +54,8 @@ class LotLine:
     container_volume_ul: int
     reorder_level: int | None = None  # the product's, in containers
     reorder_quantity: int | None = None
+    single_dose: bool = False  # its containers move whole: none is kept open
+    actives: tuple[str, ...] = ()  # the names of what it holds, to find "lidocaine" by
 
     @property
     def sealed_containers(self) -> int:
@@ -320,6 +322,8 @@ class StockService:
             unit_of_work(self._engine) as session,
         ):
             require(session, user, Action.VIEW_STOCK)
+            rows = list(session.exec(query))
+            actives = self._actives({product.code for _, product in rows})
             return [
                 LotLine(
                     product.code,
@@ -334,9 +338,31 @@ class StockService:
                     product.container_volume_ul,
                     product.reorder_level,
                     product.reorder_quantity,
+                    product.container == ContainerKind.SINGLE_DOSE.value,
+                    actives.get(product.code, ()),
                 )
-                for lot, product in session.exec(query)
+                for lot, product in rows
             ]
+
+    def _actives(self, codes: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each product's active substances by name and synonyms ("Xylocaine 2% with
+        epinephrine" holds lidocaine): a find for a substance lists every product of it."""
+        if self._catalog is None:
+            return {}
+        catalog = self._catalog.catalog()
+        return {
+            code: tuple(
+                name
+                for substance in product.strength_table
+                if substance in catalog.substances
+                for name in (
+                    catalog.substances[substance].name,
+                    *catalog.substances[substance].synonyms,
+                )
+            )
+            for code in codes
+            if (product := catalog.products.get(code)) is not None
+        }
 
     def receive(
         self,

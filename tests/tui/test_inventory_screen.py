@@ -432,6 +432,8 @@ async def test_find_matches_every_word_anywhere_and_says_when_nothing_does(demo)
         assert any("2% 2 mL" in name for name in shown) and table.row_count >= 1
         # a strength typed is that strength: not the 1% ampoules, nor a filler's 0.3% lidocaine
         assert all(re.search(r"(?<![\d.])2 ?%", name) for name in shown), shown
+        # and a product of lidocaine whose name says Xylocaine only is found too
+        assert any(name.startswith("Xylocaine 2% with epinephrine") for name in shown), shown
         app.screen.query_one("#lot-find", Input).value = "zzlot"
         await settle(pilot)
         assert table.row_count == 0
@@ -452,3 +454,20 @@ async def test_an_expired_lot_reads_expired_where_its_status_is_and_its_name_sho
         assert row[4] == "EXPIRED"  # the status column, in a word
         detail = str(app.screen.query_one("#lot-detail", Static).render())
         assert detail.startswith(product(demo, LIDO).name) and f"{LIDO} · lot OLD-1" in detail
+
+
+async def test_the_examples_of_a_lot_of_ampoules_are_in_ampoules_and_whole(demo):
+    expiry = demo.clock.today() + timedelta(days=300)
+    lot = demo.stock.receive("nadia", LIDO, "AMP1", expiry, 10)  # 2 mL single-dose ampoules
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_row(pilot, "#lot-list", str(lot))
+        for key, field, says in [
+            ("w", "volume", "whole ones: e.g. 1 ampoule, or 2 mL"),
+            ("a", "volume", "whole ones: e.g. 1 ampoule, or 2 mL"),
+            ("c", "open", "0: single-dose ones are not kept open"),
+        ]:
+            await press(pilot, key)
+            assert app.screen.query_one(f"#form-{field}", Input).placeholder == says
+            await press(pilot, "escape")

@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from mesomix.bootstrap import Services
-from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, Shelved
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
@@ -165,7 +165,9 @@ class InventoryScreen(WorkScreen):
         with same_row(table):
             table.clear()
             for lot in self._lots.values():
-                if not matches(typed, lot.product_name, lot.lot_number, lot.product_code):
+                if not matches(
+                    typed, lot.product_name, lot.lot_number, lot.product_code, *lot.actives
+                ):
                     continue
                 word, style = expiry_word(lot.expiry, today)
                 if lot.status == "available" and word:  # usable by status, not by date
@@ -381,7 +383,7 @@ class InventoryScreen(WorkScreen):
                 f"Adjust lot {lot.lot_number}",
                 [
                     FormField("direction", "Direction", choices=[("take off", "remove"), ("put on", "add")]),
-                    FormField("volume", "Quantity", "e.g. 2 mL or 1 vial"),
+                    FormField("volume", "Quantity", _quantity_example(lot)),
                     FormField("reason", "Reason", choices=_REASONS),
                     FormField("note", "Note", "what happened"),
                 ],
@@ -407,7 +409,7 @@ class InventoryScreen(WorkScreen):
             Form(
                 f"Waste from lot {lot.lot_number}",
                 [
-                    FormField("volume", "Quantity", "e.g. 2 mL or 1 vial"),
+                    FormField("volume", "Quantity", _quantity_example(lot)),
                     FormField("reason", "Reason", choices=_REASONS),
                     FormField("note", "Note"),
                 ],
@@ -431,12 +433,17 @@ class InventoryScreen(WorkScreen):
             return f"Count of lot {lot.lot_number}: {counted.said()}."
 
         half = f"{lot.container_volume_ul / 2000:g}"  # an example the container can hold
+        left = (
+            "0: single-dose ones are not kept open"
+            if lot.single_dose
+            else f"left in it: e.g. {half} mL, or 0 (blank: as booked)"
+        )
         self.ask(
             Form(
                 f"Count lot {lot.lot_number}",
                 [
                     FormField("sealed", "Sealed", "containers on the shelf"),
-                    FormField("open", "Open vial", f"left in it: e.g. {half} mL, or 0 (blank: as booked)"),
+                    FormField("open", "Open vial", left),
                 ],
                 submit,
                 go="Book count",
@@ -531,3 +538,11 @@ class TraceScreen(ModalScreen[None]):
                 Text(line.made_by),
             )  # fmt: skip
         table.focus()
+
+
+def _quantity_example(lot: LotLine) -> str:
+    """An example in the lot's own words: its container ("1 ampoule"), whole for single-dose."""
+    word = Shelved(lot.product_name, lot.container_volume_ul).container_word or "container"
+    if lot.single_dose:
+        return f"whole ones: e.g. 1 {word}, or {lot.container_volume_ul / 1000:g} mL"
+    return f"e.g. {lot.container_volume_ul / 2000:g} mL or 1 {word}"
