@@ -50,6 +50,7 @@ from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
 from mesomix.services.mixtures import Signature
+from mesomix.services.people import WeightToConfirm
 
 EXIT_BLOCKED = 1
 
@@ -274,6 +275,11 @@ def parser() -> argparse.ArgumentParser:
     weigh = patient_commands.add_parser("weight", help="record a patient's weight")
     weigh.add_argument("ref")
     weigh.add_argument("weight", metavar='"70 kg"')
+    weigh.add_argument(
+        "--confirm",
+        action="store_true",
+        help="record it even a fifth or more from the weight recorded (asked otherwise)",
+    )
     _acting(weigh)
 
     audit_commands = _group(
@@ -770,7 +776,10 @@ def _patient(args: argparse.Namespace, out: TextIO) -> int:
         people.add_patient(args.actor, args.ref, args.name, args.born, args.weight)
         print(f"patient {args.ref} added", file=out)
     else:
-        people.set_weight(args.actor, args.ref, args.weight)
+        try:
+            people.set_weight(args.actor, args.ref, args.weight, confirmed=args.confirm)
+        except WeightToConfirm as exc:
+            raise WeightToConfirm(f"{exc}: if it is right, give --confirm") from None
         print(f"weight of {args.ref} recorded", file=out)
     return 0
 

@@ -493,6 +493,11 @@ def test_patients_from_the_command_line(demo_db, capsys):
         == 0
     )
     assert run("--db", demo_db, "patient", "weight", "P-0100", "65 kg", "--user", "drchen")[0] == 0
+    weigh = ("--db", demo_db, "patient", "weight", "P-0100", "30 kg", "--user", "drchen")
+    assert run(*weigh)[0] == 2  # 54% less than the 65 kg recorded: asked, not saved
+    said = capsys.readouterr().err
+    assert "54% less than the 65 kg recorded" in said and "give --confirm" in said
+    assert run(*weigh, "--confirm") == (0, "weight of P-0100 recorded\n")
     assert run("--db", demo_db, "patient", "weight", "P-0100", "650 kg", "--user", "drchen")[0] == 2
     assert "not a patient's weight" in capsys.readouterr().err
     assert run("--db", demo_db, "patient", "weight", "P-0100", "65", "--user", "drchen")[0] == 2

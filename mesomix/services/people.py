@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -159,14 +160,21 @@ class PeopleService:
             ]
 
     def add_patient(
-        self, user: str, ref: str, name: str, date_of_birth: date | None = None, weight: str = ""
+        self,
+        user: str,
+        ref: str,
+        name: str,
+        date_of_birth: date | str | None = None,
+        weight: str = "",
     ) -> int:
-        """A new patient; the weight as typed ("70 kg"), or none yet."""
+        """A new patient; the date of birth as typed ("1984-03-07") or a date, the weight as
+        typed ("70 kg"); either may be left for later."""
         ref, name = ref.strip(), name.strip()
         if not ref or len(ref) > 20 or not ref.isprintable():
             raise ServiceError("a patient reference is 1 to 20 printable characters")
         if not name or len(name) > 120 or not name.isprintable():
             raise ServiceError("a patient's name is 1 to 120 printable characters")
+        date_of_birth = _born(date_of_birth, self._clock.today())
         weight_g = _weight_g(weight) if weight.strip() else None
         with self._editing(user) as (session, actor):
             if session.exec(select(PatientRow).where(PatientRow.ref == ref)).first():
@@ -190,17 +198,25 @@ class PeopleService:
             )
             return patient.id or 0
 
-    def set_weight(self, user: str, ref: str, weight: str) -> None:
-        """Record a weight ("70 kg", "70.5 kg"): per-kg dose limits depend on it."""
+    def set_weight(self, user: str, ref: str, weight: str, confirmed: bool = False) -> None:
+        """Record a weight ("70 kg", "70.5 kg"): per-kg dose limits depend on it. One a fifth
+        or more from the weight recorded is refused (WeightToConfirm, nothing written) unless
+        the caller says the person confirmed it: 16.5 kg typed for 61.5 kg is a slip."""
         weight_g = _weight_g(weight)
         with self._editing(user) as (session, actor):
             patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
+            far = _far_from(weight_g, weight_kg(patient.weight_g))
+            if far and not confirmed:
+                raise WeightToConfirm(f"weight: {weight.strip()} is {far}")
             old = {"weight_g": patient.weight_g}
+            new: dict[str, object] = {"weight_g": weight_g}
+            if far:
+                new["confirmed"] = far  # what the person was asked, and said yes to
             patient.weight_g = weight_g
             session.add(patient)
-            self._audit(session, actor, "patient.weight", patient, old, {"weight_g": weight_g})
+            self._audit(session, actor, "patient.weight", patient, old, new)
 
     @staticmethod
     def check_weight(typed: str, recorded_kg: Decimal | None) -> list[str]:
@@ -212,15 +228,17 @@ class PeopleService:
             grams = _weight_g(typed)
         except ServiceError as exc:
             return [str(exc)]
-        if recorded_kg:
-            change = (Decimal(grams) / 1000 - recorded_kg) / recorded_kg
-            if abs(change) >= WEIGHT_CHANGE_TO_CHECK:
-                more = "more" if change > 0 else "less"
-                return [
-                    f"weight: check it — {abs(change):.0%} {more} than the "
-                    f"{recorded_kg.normalize():f} kg recorded; per-kg dose limits use it "
-                    "(it can still be saved)"
-                ]
+        far = _far_from(grams, recorded_kg)
+        if far:
+            return [f"weight: check it — {far} (saving asks you to confirm it)"]
+        return []
+
+    def check_born(self, typed: str) -> list[str]:
+        """What to say of a date of birth as it is typed: why it is refused, if it is."""
+        try:
+            _born(typed, self._clock.today())
+        except ServiceError as exc:
+            return [str(exc)]
         return []
 
     @contextmanager
@@ -277,7 +295,53 @@ def patient_by_ref(session: Session, ref: str) -> PatientRow | None:
 MAX_WEIGHT_KG = 350
 
 
-WEIGHT_CHANGE_TO_CHECK = Decimal("0.2")  # a fifth up or down: said before it is saved
+WEIGHT_CHANGE_TO_CHECK = Decimal("0.2")  # a fifth up or down: confirmed before it is saved
+OLDEST_YEARS = 130  # a date of birth further back is a slip
+
+
+class WeightToConfirm(ServiceError):
+    """A weight a fifth or more from the one recorded, refused until the person confirms it
+    (`set_weight(..., confirmed=True)`): nothing was written."""
+
+
+def _far_from(grams: int, recorded_kg: Decimal | None) -> str:
+    """How far a weight is from the one recorded ("50% less than the 66 kg recorded; …"), when
+    it is a fifth or more; "" when it is near, or nothing was recorded."""
+    if not recorded_kg:
+        return ""
+    change = (Decimal(grams) / 1000 - recorded_kg) / recorded_kg
+    if abs(change) < WEIGHT_CHANGE_TO_CHECK:
+        return ""
+    more = "more" if change > 0 else "less"
+    return (
+        f"{abs(change):.0%} {more} than the {recorded_kg.normalize():f} kg recorded; "
+        "per-kg dose limits use it"
+    )
+
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _born(typed: date | str | None, today: date) -> date | None:
+    """A date of birth as typed (YYYY-MM-DD) or given; refused if it is not a day of the
+    calendar, after today, or more than OLDEST_YEARS years ago."""
+    if isinstance(typed, str):
+        text = typed.strip()
+        if not text:
+            return None
+        if not _ISO_DAY.fullmatch(text):
+            raise ServiceError(f"date of birth '{text}': write it as YYYY-MM-DD")
+        try:
+            typed = date.fromisoformat(text)
+        except ValueError:
+            raise ServiceError(f"date of birth {text}: not a day of the calendar") from None
+    if typed is None:
+        return None
+    if typed > today:
+        raise ServiceError(f"date of birth {typed.isoformat()}: after today ({today.isoformat()})")
+    if (typed.year, typed.month, typed.day) < (today.year - OLDEST_YEARS, today.month, today.day):
+        raise ServiceError(f"date of birth {typed.isoformat()}: more than {OLDEST_YEARS} years ago")
+    return typed
 
 
 def _weight_g(typed: str) -> int:

@@ -176,6 +176,12 @@ async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confi
         app.screen.query_one("#form-weight", Input).value = ""
         await fill(pilot, weight="72.5 kg")
         await submit(pilot)
+        assert "72.5 kg is 25% more than the 57.8 kg recorded" in problems(pilot)  # not saved
+        assert isinstance(app.screen, FormScreen)
+        app.screen.query_one("#form-weight", Input).focus()
+        await pilot.press("enter")  # yes, it is right: saved
+        await settle(pilot)
+        assert isinstance(app.screen, PatientsScreen), problems(pilot)
         await pilot.press("a")
         await settle(pilot)
         await fill(pilot, allergen="grandma's eye drops", reaction="hives")

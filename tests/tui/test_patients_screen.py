@@ -9,6 +9,7 @@ from sqlmodel import select
 from textual.widgets import DataTable, Select, Static
 
 from mesomix.db.tables import AllergyRow, AuditRow, PatientRow
+from mesomix.domain.allergy import Allergy
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.services.demo import load_demo
 from mesomix.services.labels import OVERRIDDEN
@@ -242,6 +243,12 @@ async def test_a_formula_is_started_for_a_patient_chosen_from_the_list(demo):
         await press(pilot, "s")
         patient = app.screen.query_one("#form-patient", Select)
         assert patient.has_focus and patient.value == ""  # no one chosen for the person
+        assert intro(pilot) == "Patient: Space or the arrows open the list; type a name there."
+        await press(pilot, *"jean")  # on the closed list typing finds no one: the hint says so
+        await press(pilot, "enter", "enter", "enter")  # Enter alone, through every field
+        assert isinstance(app.screen, FormScreen)
+        assert "choose the patient first" in problems(pilot)  # refused; nothing started
+        assert patient.value == ""
         shown = [prompt for prompt, _ in patient._options]
         assert all(isinstance(prompt, Text) for prompt in shown)  # names are never markup
         assert "[bold]x[/] Moreau (P-9000)" in [prompt.plain for prompt in shown]
@@ -258,19 +265,109 @@ async def test_a_formula_is_started_for_a_patient_chosen_from_the_list(demo):
         assert compose.draft().patient == "P-0003"
 
 
-async def test_a_weight_far_from_the_recorded_one_is_questioned_but_can_be_saved(demo):
+def weight_of(services, ref: str) -> int | None:
+    with unit_of_work(services.engine) as session:
+        return session.exec(select(PatientRow).where(PatientRow.ref == ref)).one().weight_g
+
+
+async def test_a_weight_far_from_the_recorded_one_is_questioned_then_saved_on_a_second_enter(demo):
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0019")  # Alex Kowalczyk, 66 kg recorded
+        await press(pilot, "w", *"30 kg")
+        assert problems(pilot).startswith("weight: check it — 55% less than the 66 kg recorded")
+        assert "saving asks you to confirm it" in problems(pilot)
+        await press(pilot, "enter")  # the first Enter asks; it does not save
+        assert isinstance(app.screen, FormScreen)
+        said = problems(pilot)
+        assert said.startswith("weight: 30 kg is 55% less than the 66 kg recorded")
+        assert "Save again to record it" in said
+        shown = " ".join(screen_text(app).split())  # in view at 80×24, wrapped
+        assert "Is it right? Save again to record it" in shown, screen_text(app)
+        assert weight_of(demo, "P-0019") == 66_000
+        await press(pilot, "backspace", "backspace", "backspace", "backspace", *"1 kg")
+        assert weight_of(demo, "P-0019") == 66_000
+        await press(pilot, "enter")  # 31 kg is another weight: asked afresh
+        assert isinstance(app.screen, FormScreen)
+        assert problems(pilot).startswith("weight: 31 kg is 53% less")
+        assert weight_of(demo, "P-0019") == 66_000
+        await press(pilot, "enter")  # the same weight again: confirmed
+        assert isinstance(app.screen, PatientsScreen)
+        assert "Weight of Alex Kowalczyk recorded." in status(pilot)
+    assert weight_of(demo, "P-0019") == 31_000
+
+
+async def test_a_near_weight_is_saved_on_one_submit(demo):
     from decimal import Decimal
 
-    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
     async with app.run_test(size=SIZE) as pilot:
         await open_patient(pilot, "P-0001")  # 61.5 kg recorded
         await press(pilot, "w")
-        await fill(pilot, weight="16.5 kg")  # 65.1 read as 16.5: a slip
-        await settle(pilot)
-        assert problems(pilot).startswith("weight: check it — 73% less than the 61.5 kg")
-        await submit(pilot)  # a warning, not a refusal: a child may really weigh that
-    with unit_of_work(demo.engine) as session:
-        patient = session.exec(select(PatientRow).where(PatientRow.ref == "P-0001")).one()
-    assert patient.weight_g == 16_500
+        await fill(pilot, weight="62 kg")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, PatientsScreen)
+    assert weight_of(demo, "P-0001") == 62_000
     assert demo.people.check_weight("62 kg", Decimal("61.5")) == []
     assert demo.people.check_weight("62", Decimal("61.5"))[0].startswith("weight:")  # no unit
+
+
+async def test_a_date_of_birth_after_today_is_refused_and_the_form_parses_nothing(demo):
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "f3", "n")
+        await fill(pilot, ref="P-0100", name="Noor Haddad", born="2030-01-01")
+        assert problems(pilot) == "date of birth 2030-01-01: after today (2026-11-24)"
+        await fill(pilot, weight="64.5 kg")
+        await submit(pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert "after today" in problems(pilot)
+        assert demo.people.patient_id("P-0100") is None  # nothing written
+        born = app.screen.query_one("#form-born")
+        born.value = ""
+        await fill(pilot, born="1990-02-30")
+        assert problems(pilot) == "date of birth 1990-02-30: not a day of the calendar"
+        born.value = ""
+        await fill(pilot, born="1990-02-28")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, PatientsScreen)
+    row = patient_row(demo, "P-0100")
+    assert str(row.date_of_birth) == "1990-02-28" and row.weight_g == 64_500
+
+
+def patient_row(services, ref: str) -> PatientRow:
+    with unit_of_work(services.engine) as session:
+        return session.exec(select(PatientRow).where(PatientRow.ref == ref)).one()
+
+
+async def test_confirming_free_text_says_what_it_is_checked_for(demo):
+    demo.allergies.record(
+        "P-0008", "drchen", Allergy(text="xylocain", verification="unconfirmed")
+    )  # free text that very probably means lidocaine: it blocks as a coded allergy would
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0008")
+        await press(pilot, "v")
+        said = intro(pilot)
+        assert "can only warn" not in said
+        assert "it is checked only where its words clearly name a substance or group" in said
+        assert "code it (c) to check it in full" in said
+
+
+async def test_a_refused_code_is_no_longer_said_once_another_name_is_typed(demo):
+    _ester, bee_sting = allergies_of(demo, "P-0002")
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0002")
+        await choose_row(pilot, "#allergy-list", str(bee_sting.id))
+        await press(pilot, "c")
+        await fill(pilot, allergen="prilocaine")
+        await submit(pilot)
+        assert "'prilocaine' is not one substance" in problems(pilot)
+        await fill(pilot, allergen="x")  # typing on: the refusal was of the name before
+        assert problems(pilot) == ""
+        assert isinstance(app.screen, FormScreen)
+    assert allergies_of(demo, "P-0002")[1].group_code is None  # nothing coded

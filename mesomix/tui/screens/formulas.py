@@ -199,7 +199,7 @@ class FormulasScreen(WorkScreen):
             ],
             submit,
             go="Start",
-            intro="Patient: Space or the arrows open the list, typing finds a name.",
+            intro="Patient: Space or the arrows open the list; type a name there.",
         )  # fmt: skip
         self.app.push_screen(FormScreen(form), then)
 

@@ -9,7 +9,6 @@ submit calls a service, which checks the role and writes the audit row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from rich.text import Text
 from textual import on, work
@@ -26,7 +25,7 @@ from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.labels import OVERRIDDEN
-from mesomix.services.people import BatchSummary, PatientSummary
+from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfirm
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
@@ -314,12 +313,9 @@ class PatientsScreen(WorkScreen):
         people, user = self.services.people, self.user.name
 
         def submit(values: Values) -> str:
-            born = values["born"].strip()
-            try:
-                day = date.fromisoformat(born) if born else None
-            except ValueError:
-                raise ServiceError(f"date of birth '{born}': write it as YYYY-MM-DD") from None
-            people.add_patient(user, values["ref"], values["name"], day, values["weight"])
+            people.add_patient(
+                user, values["ref"], values["name"], values["born"], values["weight"]
+            )
             return f"Patient {values['ref'].strip()} added."
 
         self.ask(
@@ -332,6 +328,10 @@ class PatientsScreen(WorkScreen):
                     FormField("weight", "Weight", "e.g. 70 kg"),
                 ],
                 submit,
+                # Problems said as the fields are typed; a refusal goes as the person types on.
+                check=lambda values: (
+                    people.check_born(values["born"]) + people.check_weight(values["weight"], None)
+                ),
                 go="Add",
             ),
             self.reload,
@@ -342,9 +342,18 @@ class PatientsScreen(WorkScreen):
         if patient is None:
             return
         people, user = self.services.people, self.user.name
+        asked: list[str] = []  # the weight questioned: saving it again as typed confirms it
 
         def submit(values: Values) -> str:
-            people.set_weight(user, patient.ref, values["weight"])
+            typed = values["weight"].strip()
+            try:
+                people.set_weight(user, patient.ref, typed, confirmed=asked == [typed])
+            except WeightToConfirm as exc:
+                asked[:] = [typed]  # only this weight: another one submitted is asked afresh
+                raise ServiceError(
+                    f"{exc}. Is it right? Save again to record it, or correct it "
+                    "(Escape writes nothing)."
+                ) from None
             return f"Weight of {patient.name} recorded."
 
         self.ask(
@@ -397,6 +406,7 @@ class PatientsScreen(WorkScreen):
                 go="Record",
                 intro="A name that matches nothing is kept as typed, shown 'not coded', "
                 "and raises a finding until coded.",
+                check=_nothing_to_say,  # a refusal goes once the allergen is typed again
                 hint=lambda values: allergies.meaning(values["allergen"]),
             ),
             self.reload,
@@ -431,6 +441,7 @@ class PatientsScreen(WorkScreen):
                 submit,
                 go="Code",
                 intro=f"As recorded for {patient.name} ({patient.ref}): {self._allergen(chosen)}",
+                check=_nothing_to_say,  # "'prilocaine' is not one substance…" goes as one types
                 hint=lambda values: allergies.meaning(values["allergen"]),
             ),
             self.reload,
@@ -490,7 +501,10 @@ class PatientsScreen(WorkScreen):
                 "The reason is kept in the allergy's note and the audit trail.",
             )
         if not allergy.coded:
-            effect = "Not coded, it can only warn until it is coded (c)."
+            effect = (
+                "Not coded: it is checked only where its words clearly name a substance or "
+                "group — code it (c) to check it in full."
+            )
         elif allergy.criticality in ("high", "unable-to-assess"):
             effect = (
                 f"Confirmed, criticality {allergy.criticality}: it blocks every mixture with it."
@@ -506,6 +520,12 @@ class PatientsScreen(WorkScreen):
             go="Confirm",
             intro=f"{whose}\n{effect}",
         )
+
+
+def _nothing_to_say(values: Values) -> list[str]:
+    """The check of a form whose fields are judged only on submit: typing clears a refusal
+    (the hint already says what the typed text will be taken to mean)."""
+    return []
 
 
 def _weight(patient: PatientSummary, missing: str = "weight not recorded") -> str:
