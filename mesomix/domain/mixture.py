@@ -219,7 +219,8 @@ class _Planner:
         fitting = sorted(  # every word typed begins a word of the name: a name typed in part
             names[name]
             for name in names
-            if words and all(any(w.startswith(t) for w in _WORDS.findall(name)) for t in words)
+            if any(len(t) >= 3 and t.isalpha() for t in words)  # a name, not "5 mg"
+            and all(any(w.startswith(t) for w in _WORDS.findall(name)) for t in words)
         )
         if fitting:
             shown = "; ".join(fitting[:3]) + (
@@ -227,7 +228,7 @@ class _Planner:
             )
             return (
                 f"'{typed.strip()}' is part of {'a name' if len(fitting) == 1 else f'{len(fitting)} names'}"
-                f" — type it whole, or take a suggestion (Ctrl+Space): {shown}"
+                f" of substances and products — type it whole, or take a suggestion (Ctrl+Space): {shown}"
             )
         close = difflib.get_close_matches(fold(typed), list(names), n=2, cutoff=0.75)
         hint = f" — did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""

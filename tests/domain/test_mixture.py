@@ -211,7 +211,9 @@ def test_a_name_typed_in_part_says_which_names_it_is_part_of():
     (part,) = [
         f for f in plan_of(("sodium chl", "1 mL")).findings if f.code == "ingredient.unknown"
     ]
-    assert part.message.startswith("'sodium chl' is part of 3 names — type it whole, or take")
+    assert part.message.startswith(
+        "'sodium chl' is part of 3 names of substances and products — type"
+    )
     assert "Sodium chloride 0.9% 10 mL ampoule" in part.message
     (unknown,) = [f for f in plan_of(("zzqx", "1 mL")).findings if f.code == "ingredient.unknown"]
     assert unknown.message == "'zzqx' is not a substance or product in the catalogue"
