@@ -538,6 +538,7 @@ class ComposeScreen(Screen[None]):
             return Text(draw, style="bold" if last else ""), source
 
         table = self.query_one("#plan", DataTable)
+
         def shape(rows: list[tuple[str, str, str]]) -> list[tuple[str, int]]:
             """The products, and about how many lines what each delivers wraps to."""
             return [(product, len(delivers) // (FROM_WIDTH - 4)) for _, product, delivers in rows]
