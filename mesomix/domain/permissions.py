@@ -5,6 +5,7 @@ is not an action here; everything about patients, stock, batches, accounts and t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 
 
@@ -63,6 +64,12 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
 
 def allowed(role: Role, action: Action) -> bool:
     return role in _ALLOWED.get(action, frozenset())
+
+
+def may_do(role: Role, needs: Mapping[str, Action], action: str) -> bool:
+    """Whether a role may run a screen's action: one it lists in `needs`, else any."""
+    needed = needs.get(action)
+    return needed is None or allowed(role, needed)
 
 
 def matrix() -> dict[Action, frozenset[Role]]:

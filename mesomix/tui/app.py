@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
-from mesomix.domain.permissions import Action, Role, allowed
+from mesomix.domain.permissions import Action, Role, allowed, may_do
 from mesomix.settings import Settings
 from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.help import HelpScreen
@@ -327,8 +327,7 @@ class MesomixApp(App[None]):
                 continue
             needs: dict[str, Action] = getattr(kind, "NEEDS", {})
             for binding in _described(getattr(kind, "BINDINGS", [])):
-                needed = needs.get(binding.action.split("(")[0])
-                if needed is None or allowed(role, needed):
+                if may_do(role, needs, binding.action.split("(")[0]):
                     key = binding.key.split(",")[0].upper()
                     yield SystemCommand(
                         f"{place.name.title()}: {binding.tooltip or binding.description}",

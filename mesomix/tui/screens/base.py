@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from mesomix.bootstrap import Services
 from mesomix.domain.catalog import fold
-from mesomix.domain.permissions import Action, Role, allowed
+from mesomix.domain.permissions import Action, Role, may_do
 from mesomix.services.accounts import SignedIn
 from mesomix.tui.widgets.form import Form, FormScreen
 
@@ -39,8 +39,7 @@ class WorkScreen(Screen[None]):
     NEEDS: ClassVar[dict[str, Action]] = {}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needed = self.NEEDS.get(action)
-        return needed is None or allowed(Role(self.user.role), needed)
+        return may_do(Role(self.user.role), self.NEEDS, action)
 
     def reload(self) -> None:
         """Read what the screen shows again, in a worker."""

@@ -32,7 +32,7 @@ from mesomix.domain.mixture import (
     DraftMixture,
     Plan,
 )
-from mesomix.domain.permissions import Action, Role, allowed
+from mesomix.domain.permissions import Action, Role, may_do
 from mesomix.domain.search import Hit
 from mesomix.domain.units import format_quantity
 from mesomix.services.accounts import SignedIn
@@ -119,8 +119,7 @@ class ComposeScreen(Screen[None]):
     NEEDS: ClassVar[dict[str, Action]] = {"save_formula": Action.EDIT_FORMULAS}
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        needed = self.NEEDS.get(action)
-        return needed is None or allowed(Role(self.user.role), needed)
+        return may_do(Role(self.user.role), self.NEEDS, action)
 
     @dataclass
     class Loaded(Message):
