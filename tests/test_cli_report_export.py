@@ -52,7 +52,9 @@ def test_replace_writes_over_it_and_says_so(clinic_db, tmp_path, capsys):
     target.write_text("an earlier export", encoding="utf-8")
     status, printed = _export(clinic_db, target, "--replace")
     assert status == 0 and printed.strip().endswith(f"{target}, replacing the file there")
-    assert target.read_text(encoding="utf-8").startswith("product,product_name,sealed_containers")
+    assert target.read_text(encoding="utf-8").startswith(
+        '"product","product_name","sealed_containers"'
+    )
     fresh = tmp_path / "fresh.csv"
     status, printed = _export(clinic_db, fresh, "--replace")  # nothing there: written all the same
     assert status == 0 and "replacing" not in printed and fresh.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from mesomix.clock import Clock
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.reports import queries
+from mesomix.reports.cells import inert
 from mesomix.services.actors import require
 from mesomix.services.audit import denials_recorded
 from mesomix.services.errors import ServiceError
@@ -239,9 +241,10 @@ def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool =
     if path is None:
         if form == "xlsx":
             raise ServiceError("an XLSX report needs --output FILE")
-        return frame.to_csv(index=False)
+        return _csv(inert(frame))
     refuse_existing(path, replace)
     replacing = _there(path)  # as told to: said in the answer, so nobody takes it for a new file
+    frame = inert(frame)  # a name typed as a formula is text to whoever opens the file
     if form == "xlsx":
         frame = frame.assign(**{
             str(column): frame[column].dt.tz_localize(None)
@@ -250,7 +253,7 @@ def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool =
     partial = path.with_name(path.name + ".part")
     try:
         if form == "csv":
-            frame.to_csv(partial, index=False)
+            _csv(frame, partial)
         else:  # Excel has no time zones: local times are written as the clock on the wall
             frame.to_excel(partial, index=False, engine="openpyxl")
         partial.replace(path)
@@ -261,6 +264,12 @@ def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool =
     return f"{len(frame)} rows written to {path}" + (
         ", replacing the file there" if replacing else ""
     )
+
+
+def _csv(frame: pd.DataFrame, path: Path | None = None) -> str:
+    """Every text cell in quotes: a reader whose list separator is not the comma (a semicolon
+    in much of Europe) still sees one cell, so `a;=1+1` cannot become a cell of its own."""
+    return frame.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC) or ""
 
 
 def _why(exc: OSError, path: Path) -> str:

@@ -152,7 +152,7 @@ async def test_manager_receives_counts_recalls_and_exports(demo, tmp_path, monke
         await settle(pilot)
         await fill(pilot, format="csv", path="stock.csv")
         await submit(pilot)
-        assert (tmp_path / "stock.csv").read_text(encoding="utf-8").startswith("product,")
+        assert (tmp_path / "stock.csv").read_text(encoding="utf-8").startswith('"product",')
     assert_ledger_exact(demo)
 
 

@@ -195,7 +195,7 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
         assert isinstance(app.screen, ReportsScreen)
         assert "rows written to" in screen_text(app)
     written = target.read_text(encoding="utf-8")
-    assert written.startswith("product,product_name,sealed_containers,")
+    assert written.startswith('"product","product_name","sealed_containers",')
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("stock")] == ["stock.csv"]
 
 
