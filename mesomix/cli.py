@@ -64,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "check",
-        help="SQLite's integrity check, the ledger and the audit chain; writes nothing "
+        help="SQLite's integrity check, the append-only triggers, the ledger against the audit trail "
+        "and the audit chain; writes nothing "
         "(exit 0 sound, 1 problems found)",
     )
 
