@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from mesomix.clock import Clock, SystemClock
+from mesomix.db.append_only import trigger_problems
 from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
@@ -30,6 +31,7 @@ from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
 from mesomix.services.inventory import InventoryService
 from mesomix.services.labels import LabelService
+from mesomix.services.ledger import reconcile_ledger
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import verify_password
 from mesomix.services.people import PeopleService
@@ -190,7 +192,8 @@ class CheckLine:
 def check(settings: Settings) -> list[CheckLine]:
     """`mesomix check`: the database opened read-only; on SQLite its header, SQLite's own
     `integrity_check` and `foreign_key_check`; then, when its tables are this mesomix's, the
-    ledger (stock on hand equals the sum of movements) and the audit chain. Writes nothing and
+    append-only triggers, the ledger (stock on hand equals the sum of movements, and each
+    movement is what its audit row recorded) and the audit chain. Writes nothing and
     needs no sign-in: it shows no one's data. A database that cannot be opened or reached at
     all raises a DatabaseFault (the command line's exit status 2)."""
     try:
@@ -270,6 +273,19 @@ def _contents(engine: sa.Engine) -> list[CheckLine]:
         ledger = CheckLine(
             "ledger", True, "ok (stock on hand equals the sum of movements for every lot)"
         )
+    with engine.connect() as connection:
+        guards = _line("append-only triggers", trigger_problems(connection))
+    if guards.ok:
+        guards = CheckLine("append-only triggers", True, "ok (audit and movement refuse changes)")
+    reconciled = reconcile_ledger(engine)
+    trail = _line("ledger against the trail", reconciled.problems)
+    if trail.ok:
+        older = f"; {reconciled.older} older than the trail" if reconciled.older else ""
+        trail = CheckLine(
+            "ledger against the trail",
+            True,
+            f"ok ({reconciled.reconciled} movements as their audit rows recorded them{older})",
+        )
     verdict = verify(engine)
     chain = (
         f"ok ({verdict.rows} row{'' if verdict.rows == 1 else 's'})"
@@ -278,6 +294,8 @@ def _contents(engine: sa.Engine) -> list[CheckLine]:
     )
     return [
         CheckLine("tables", True, f"ok (revision {head})"),
+        guards,
         ledger,
+        trail,
         CheckLine("audit chain", verdict.intact, chain),
     ]

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from mesomix.bootstrap import Services, Settings, build, check
 from mesomix.domain.allergy import VERIFICATIONS
+from mesomix.domain.anchors import Anchor, AnchorError, parse_anchors, utc_text
 from mesomix.domain.conversions import (
     TARGET_UNITS,
     amount_in,
@@ -45,6 +46,7 @@ from mesomix.launch import (
 from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, refuse_existing
 from mesomix.services.accounts import ROLES
+from mesomix.services.audit import anchor as audit_anchor
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
@@ -62,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "check",
-        help="SQLite's integrity check, the ledger and the audit chain; writes nothing "
+        help="SQLite's integrity check, the append-only triggers, the ledger against the audit trail "
+        "and the audit chain; writes nothing "
         "(exit 0 sound, 1 problems found)",
     )
 
@@ -285,9 +288,23 @@ def parser() -> argparse.ArgumentParser:
     audit_commands = _group(
         commands, "audit", "the audit trail: verify the chain, show rows", "audit_command"
     )
-    _acting(
-        audit_commands.add_parser("verify", help="walk the chain, report the first broken link")
+    verify = audit_commands.add_parser(
+        "verify", help="walk the chain, report the first broken link"
     )
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        metavar="FILE",
+        help="and prove each head anchored in FILE is still in the chain as it was",
+    )
+    _acting(verify)
+    anchor = audit_commands.add_parser(
+        "anchor", help="print the chain's head (id, hash, UTC time) to keep outside the database"
+    )
+    anchor.add_argument(
+        "--output", type=Path, metavar="FILE", help="append the line to FILE instead"
+    )
+    _acting(anchor)
     show = audit_commands.add_parser("show", help="rows filtered by user, patient, lot and time")
     show.add_argument("--by", metavar="USER", help="rows written by this user")
     show.add_argument("--patient", metavar="REF")
@@ -735,17 +752,29 @@ def _new_password(name: str) -> str:
 
 
 def _audit(args: argparse.Namespace, out: TextIO) -> int:
+    anchors = _anchors(args.anchor) if args.audit_command == "verify" and args.anchor else []
+    if args.audit_command == "anchor" and args.output:
+        _anchors(args.output, empty_ok=True)  # refused before anything is written
     services = _services(args)
     services.accounts.require(args.actor, Action.VIEW_AUDIT)
+    if args.audit_command == "anchor":
+        return _anchor(services, args.actor, args.output, out)
     if args.audit_command == "verify":
-        verdict = audit_verify(services.engine)
+        verdict = audit_verify(services.engine, anchors)
         if verdict.intact:
-            print(f"audit chain intact: {verdict.rows} rows", file=out)
+            held = ""
+            if anchors:
+                last = max(anchors, key=lambda a: a.row_id)
+                held = f"; {len(anchors)} anchor{'s' if len(anchors) > 1 else ''} hold (the latest: row {last.row_id} at {utc_text(last.at)})"
+            print(f"audit chain intact: {verdict.rows} rows{held}", file=out)
             return 0
-        print(
-            f"mesomix: audit chain broken after {verdict.rows} good rows: {verdict.problem}",
-            file=sys.stderr,
-        )
+        if verdict.problem:
+            print(
+                f"mesomix: audit chain broken after {verdict.rows} good rows: {verdict.problem}",
+                file=sys.stderr,
+            )
+        for problem in verdict.anchor_problems:
+            print(f"mesomix: {args.anchor}: {problem}", file=sys.stderr)
         return EXIT_BLOCKED
     patient_id = None
     if args.patient:
@@ -767,6 +796,51 @@ def _audit(args: argparse.Namespace, out: TextIO) -> int:
             f"{line.id:>6} {line.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {line.user_name:<12} {line.action:<18} {line.record:<14} {line.reason} {change}".rstrip(),
             file=out,
         )
+    return 0
+
+
+def _anchors(path: Path, *, empty_ok: bool = False) -> list[Anchor]:
+    """The anchors kept in a file; a file that is not one is refused with the line at fault."""
+    if empty_ok and not path.exists():
+        if not path.parent.is_dir():
+            raise BadInput(f"cannot write the anchor file {path}: its folder does not exist")
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
+        raise BadInput(f"cannot read the anchor file {path}: {why}") from None
+    try:
+        return parse_anchors(text, empty_ok=empty_ok)
+    except AnchorError as exc:
+        raise BadInput(f"the anchor file {path} is not one: {exc}") from None
+
+
+def _anchor(services: Services, actor: str, output: Path | None, out: TextIO) -> int:
+    """The chain's head, printed or appended to the file the clinic keeps elsewhere."""
+    if output is not None and not os.access(output if output.exists() else output.parent, os.W_OK):
+        raise BadInput(f"cannot write the anchor file {output}: permission denied")
+    head = audit_anchor(services.engine, services.clock, actor, str(output or ""))
+    if output is None:
+        print(head.text(), file=out)
+        return 0
+    try:
+        with output.open("a+", encoding="utf-8") as file:
+            file.seek(0, os.SEEK_END)
+            if file.tell():
+                file.seek(file.tell() - 1)
+                ends_a_line = file.read(1) == "\n"
+            else:
+                ends_a_line = True
+            file.write(("" if ends_a_line else "\n") + head.text() + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as exc:
+        raise BadInput(
+            f"the head was anchored (audit row {head.row_id}) but could not be written to "
+            f"{output} ({exc.strerror}): keep this line instead: {head.text()}"
+        ) from None
+    print(f"anchored row {head.row_id} at {utc_text(head.at)} in {output}", file=out)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,9 +20,12 @@ import sqlalchemy as sa
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AuditHeadRow, AuditRow
+from mesomix.domain.anchors import Anchor, utc_text
+from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, storable
+from mesomix.services.actors import require
 from mesomix.services.errors import PermissionDenied, ServiceError
-from mesomix.services.uow import transaction
+from mesomix.services.uow import transaction, unit_of_work
 
 GENESIS = "0" * 64
 _AUDIT = AuditRow.__table__
@@ -129,44 +132,103 @@ def denials_recorded(engine: sa.Engine, clock: Clock, user: str, action: str) ->
 
 @dataclass(frozen=True)
 class Verdict:
-    intact: bool
+    intact: bool  # the chain, and every anchor given
     rows: int
-    problem: str = ""
+    problem: str = ""  # the chain's first broken link
+    anchor_problems: tuple[str, ...] = ()  # each anchor that fails, named by its line
 
 
-def verify(engine: sa.Engine) -> Verdict:
-    """Walk the chain: the first broken link, if any, and whether the recorded head is reached."""
-    expected_id, previous, rows = 1, GENESIS, 0
+def verify(engine: sa.Engine, anchors: Sequence[Anchor] = ()) -> Verdict:
+    """Walk the chain: the first broken link, if any, whether the recorded head is reached, and
+    whether each anchored head is still in the chain as it was anchored."""
+    expected_id, previous, rows, problem = 1, GENESIS, 0, ""
+    anchored = {anchor.row_id for anchor in anchors}
+    seen: dict[int, tuple[str, datetime]] = {}
     with transaction(engine) as connection:
         head = connection.execute(sa.select(_HEAD).where(_HEAD.c.id == 1)).one()
         for row in connection.execution_options(yield_per=2000).execute(
             sa.select(_AUDIT).order_by(_AUDIT.c.id)
         ):
-            values = row._asdict()
-            if row.id != expected_id:
-                return Verdict(
-                    False,
-                    rows,
-                    f"row {expected_id} is missing (deleted), the chain jumps to row {row.id}",
-                )
-            if row.prev_hash != previous:
-                return Verdict(
-                    False,
-                    rows,
-                    f"row {row.id} does not follow row {row.id - 1}: a row was deleted, edited or reordered",
-                )
-            if row_hash(values) != row.hash:
-                return Verdict(
-                    False, rows, f"row {row.id} was edited: its content does not match its hash"
-                )
+            problem = _broken(row, expected_id, previous)
+            if problem:
+                break
+            if row.id in anchored:
+                seen[row.id] = (row.hash, row.at)
             previous, expected_id, rows = row.hash, expected_id + 1, rows + 1
-    if rows != head.count or previous != head.last_hash:
-        return Verdict(
-            False,
-            rows,
-            f"the chain ends at row {rows} but its head records {head.count} rows: rows were cut from the end",
+    if not problem and (rows != head.count or previous != head.last_hash):
+        problem = f"the chain ends at row {rows} but its head records {head.count} rows: rows were cut from the end"
+    failed = tuple(
+        f"{anchor.named()}: {why}"
+        for anchor in anchors
+        if (why := _anchor_fails(anchor, seen, rows, bool(problem)))
+    )
+    return Verdict(not problem and not failed, rows, problem, failed)
+
+
+def _broken(row: sa.Row[Any], expected_id: int, previous: str) -> str:
+    """What is wrong with this link of the chain, or ""."""
+    if row.id != expected_id:
+        return f"row {expected_id} is missing (deleted), the chain jumps to row {row.id}"
+    if row.prev_hash != previous:
+        return (
+            f"row {row.id} does not follow row {row.id - 1}: a row was deleted, edited or reordered"
         )
-    return Verdict(True, rows)
+    if row_hash(row._asdict()) != row.hash:
+        return f"row {row.id} was edited: its content does not match its hash"
+    return ""
+
+
+def _anchor_fails(
+    anchor: Anchor, seen: dict[int, tuple[str, datetime]], rows: int, broken: bool
+) -> str:
+    """Why the chain no longer holds an anchored head, or ""."""
+    if anchor.row_id not in seen:
+        if broken:
+            return f"the chain breaks at row {rows + 1}, before the anchored row"
+        return (
+            f"the chain ends at row {rows}, before the anchored row: rows were removed "
+            "or the chain rewound"
+        )
+    hash_, at = seen[anchor.row_id]
+    if hash_ != anchor.hash:
+        return (
+            f"row {anchor.row_id} is not the row anchored (its hash differs): the chain was "
+            "cut back or rewritten at or before it"
+        )
+    if at != anchor.at:
+        return f"row {anchor.row_id} has the hash anchored but the time {utc_text(at)}"
+    return ""
+
+
+def anchor(engine: sa.Engine, clock: Clock, user: str, where: str = "") -> Anchor:
+    """The chain's head to keep outside the database: the chain is walked first (an anchor
+    vouches for what it pins), then the anchoring is itself appended and is the head anchored."""
+    with (
+        denials_recorded(engine, clock, user, Action.VIEW_AUDIT.value),
+        unit_of_work(engine) as session,
+    ):
+        require(session, user, Action.VIEW_AUDIT)
+    verdict = verify(engine)
+    if not verdict.intact:
+        raise ServiceError(
+            f"the audit chain is broken after {verdict.rows} good rows ({verdict.problem}): "
+            "it is not anchored, since an anchor would vouch for it"
+        )
+    with unit_of_work(engine, write=True) as session:
+        actor = require(session, user, Action.VIEW_AUDIT)
+        connection = session.connection()
+        row_id = append(
+            connection,
+            clock.now(),
+            Entry(
+                "audit.anchor", user_id=actor.id, user_name=actor.name,
+                reason="the chain's head anchored outside the database" + (f": {where}" if where else ""),
+            ),
+        )  # fmt: skip
+        row = connection.execute(
+            sa.select(_AUDIT.c.hash, _AUDIT.c.at).where(_AUDIT.c.id == row_id)
+        ).one()
+    return Anchor(row_id, row.hash, row.at)
 
 
 @dataclass(frozen=True)

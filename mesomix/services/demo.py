@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 
 from mesomix.clock import FixedClock
+from mesomix.db.append_only import ledger_guard_lifted
 from mesomix.db.tables import (
     AllergyRow,
     BatchLineRow,
@@ -28,9 +29,10 @@ from mesomix.db.tables import (
     UserRow,
 )
 from mesomix.domain.catalog import Product
+from mesomix.domain.ledger import WIPE_ACTION
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.units import data_dir
-from mesomix.services.audit import Entry, record
+from mesomix.services.audit import Entry, append, record
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import load_demo_formulas
 from mesomix.services.mixtures import MixtureService
@@ -72,8 +74,8 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
         )
     people = tomllib.loads((data_dir() / "demo" / "people.toml").read_text(encoding="utf-8"))
     with unit_of_work(engine, write=True) as session:
-        for table in _CLEARED:
-            session.execute(sa.delete(table))
+        if replace:
+            _wipe(session.connection(), now)
         for user in people["user"]:
             session.add(
                 UserRow(
@@ -141,6 +143,31 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
         "formulas": formulas,
         "reorder levels": reorder,
     }
+
+
+def _wipe(connection: sa.Connection, now: datetime) -> None:
+    """Empty the tables the demo fills, its ledger included, in the caller's transaction: the
+    ledger's append-only guard is lifted for the deletes alone, and the wipe is written to the
+    trail with what it removed, so `mesomix check` reconciles the ledger from there on."""
+    removed = {
+        table.__tablename__: connection.execute(
+            sa.select(func.count()).select_from(table)
+        ).scalar_one()
+        for table in _CLEARED
+    }
+    with ledger_guard_lifted(connection):
+        for table in _CLEARED:
+            connection.execute(sa.delete(table))
+    append(
+        connection,
+        now,
+        Entry(
+            WIPE_ACTION,
+            user_name="mesomix",
+            new={"removed": removed},
+            reason="the demo's --replace: users, patients, stock and its ledger removed",
+        ),
+    )
 
 
 def _reorder_levels(services: object) -> int:

@@ -40,6 +40,7 @@ from mesomix.domain.inventory import (
     open_volume_ul,
     stock_volume_ul,
 )
+from mesomix.domain.ledger import listed
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
 from mesomix.services.actors import require
@@ -290,6 +291,9 @@ class InventoryService:
             opened_at = now  # a sealed container opened to take part of it
         else:
             opened_at = lot.opened_at
+        # Read before the update: the ORM brings `lot` up to date with it (audit rows before
+        # revision 0008 recorded the new on-hand as the old one for that reason).
+        before = {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul}
         guarded = session.execute(
             sa.update(LotRow)
             .where(
@@ -314,8 +318,9 @@ class InventoryService:
         session.add(movement)
         session.flush()
         self._audit(
-            session, actor, f"stock.{kind}", lot, {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul},
-            {"on_hand_ul": after.on_hand_ul, "open_ul": open_ul, "movement": movement.id, "corrects": corrects},
+            session, actor, f"stock.{kind}", lot, before,
+            {"on_hand_ul": after.on_hand_ul, "open_ul": open_ul, "movement": movement.id, "corrects": corrects,
+             "movements": [listed(movement.id or 0, lot.id or 0, kind, delta_ul)]},
             f"{reason}: {note}".strip(": "),
         )  # fmt: skip
         return movement.id or 0

@@ -25,6 +25,7 @@ from mesomix.domain.box import (
 from mesomix.domain.catalog import Catalog, ContainerKind, Product, fold
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import booked_open_ul, price_cents
+from mesomix.domain.ledger import listed
 from mesomix.domain.permissions import Action
 from mesomix.domain.search import Hit
 from mesomix.domain.text import storable
@@ -574,20 +575,17 @@ def book_receipt(
     session.execute(
         sa.update(LotRow).where(LotRow.id == lot.id).values(on_hand_ul=LotRow.on_hand_ul + quantity)
     )
-    session.add(
-        MovementRow(
-            lot_id=lot.id,
-            kind="receive",
-            quantity_ul=quantity,
-            reason=reason,
-            actor_id=actor.id,
-            at=now,
-        )
-    )
+    movement = MovementRow(
+        lot_id=lot.id, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor.id,
+        at=now,
+    )  # fmt: skip
+    session.add(movement)
+    session.flush()
     entry = Entry(
         "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
         record_id=str(lot.id), lot_id=lot.id, reason=reason,
         new={"product": product.code, "lot_number": lot_number, "expiry": expiry.isoformat(),
-             "containers": containers, "quantity_ul": quantity},
+             "containers": containers, "quantity_ul": quantity,
+             "movements": [listed(movement.id or 0, lot.id or 0, "receive", quantity)]},
     )  # fmt: skip
     return lot.id or 0, entry

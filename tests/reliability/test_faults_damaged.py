@@ -112,6 +112,8 @@ def test_check_on_a_sound_database(clinic_file):
         "integrity_check: ok",
         "foreign_key_check: ok",
         f"tables: ok (revision {head_revision()})",
+        "append-only triggers: ok (audit and movement refuse changes)",
         "ledger: ok (stock on hand equals the sum of movements for every lot)",
+        "ledger against the trail: ok (100 movements as their audit rows recorded them)",
         "audit chain: ok (160 rows)",  # 40 receipts, 60 dispenses and their takes,
     ]

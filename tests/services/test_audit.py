@@ -127,3 +127,23 @@ def test_the_chain_and_its_guard_on_postgresql(postgres, clock):
         ):
             connection.exec_driver_sql(statement)
     services.close()
+
+
+def test_a_broken_chain_is_not_anchored_and_an_anchor_past_the_break_is_not_reached(clinic):
+    from mesomix.services.audit import anchor
+    from mesomix.services.errors import ServiceError
+
+    busy_day(clinic)
+    head = anchor(clinic.engine, clinic.clock, "nadia")
+    assert audit_rows(clinic)[-1].action == "audit.anchor" and head.row_id == len(
+        audit_rows(clinic)
+    )
+    assert verify(clinic.engine, [head]).intact
+    tamper(clinic, "UPDATE audit SET reason = 'nothing to see' WHERE id = 3")
+    with pytest.raises(ServiceError, match="it is not anchored"):
+        anchor(clinic.engine, clinic.clock, "nadia")
+    verdict = verify(clinic.engine, [head])
+    assert "row 3 was edited" in verdict.problem
+    assert verdict.anchor_problems == (
+        f"{head.named()}: the chain breaks at row 3, before the anchored row",
+    )

@@ -1,0 +1,33 @@
+"""The ledger read against the audit trail for `mesomix check` (the rules: domain/ledger.py)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from mesomix.db.tables import AuditRow, MovementRow
+from mesomix.domain.ledger import WIPE_ACTION, Movement, Reconciliation, TrailRow, reconcile
+from mesomix.services.uow import transaction
+
+_AUDIT, _MOVEMENT = AuditRow.__table__, MovementRow.__table__
+_TRAIL = (
+    sa.select(
+        _AUDIT.c.id, _AUDIT.c.at, _AUDIT.c.action, _AUDIT.c.lot_id, _AUDIT.c.new,
+        _AUDIT.c.reason,
+    )
+    .where(sa.or_(_AUDIT.c.action.like("stock.%"), _AUDIT.c.action == WIPE_ACTION))
+    .order_by(_AUDIT.c.id)
+)  # fmt: skip
+_MOVEMENTS = sa.select(
+    _MOVEMENT.c.id, _MOVEMENT.c.lot_id, _MOVEMENT.c.kind, _MOVEMENT.c.quantity_ul,
+    _MOVEMENT.c.batch_id, _MOVEMENT.c.at,
+)  # fmt: skip
+_TRAIL_BEGAN = sa.select(_AUDIT.c.at).order_by(_AUDIT.c.id).limit(1)
+
+
+def reconcile_ledger(engine: sa.Engine) -> Reconciliation:
+    """Every movement against the audit row that recorded it, in one read transaction."""
+    with transaction(engine) as connection:
+        began = connection.execute(_TRAIL_BEGAN).scalar()
+        trail = [TrailRow(*row) for row in connection.execute(_TRAIL)]
+        movements = [Movement(*row) for row in connection.execute(_MOVEMENTS)]
+    return reconcile(trail, movements, began)
