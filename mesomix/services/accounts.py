@@ -59,12 +59,9 @@ _LOCK = (
     .where(_USER.c.id == sa.bindparam("user_id"))
     .values(locked_until=sa.bindparam("until"))
 )
-_OPENED = (  # a right password clears the count (no write, and no row lock, when there is none)
+_OPENED = (
     sa.update(_USER)
-    .where(
-        _USER.c.id == sa.bindparam("user_id"),
-        sa.or_(_USER.c.failed_attempts != 0, _USER.c.locked_until.is_not(None)),
-    )
+    .where(_USER.c.id == sa.bindparam("user_id"))
     .values(failed_attempts=0, locked_until=None)
 )
 _REHASH = (
@@ -155,7 +152,7 @@ def settle(
     row. Returns what to tell the person: "" when the account opened."""
     user, kind = attempt.user, attempt.kind
     action = SIGNATURE if kind == SIGNATURE else SIGN_IN
-    context = dict(attempt.context or {}) | ({"not dispensed": note} if note else {})
+    context = dict(attempt.context or {}) | ({"not dispensed": readable(note)} if note else {})
     about: dict[str, Any] = {"patient_id": attempt.patient_id, "new": context or None}
     if user is None:
         typed = readable(attempt.typed[:80])
@@ -184,7 +181,8 @@ def settle(
                 "account.locked", **who, reason=f"{failures} wrong passwords in a row"
             ))  # fmt: skip
         return said(attempt, zone, now, failures)
-    connection.execute(_OPENED, {"user_id": user.id})
+    if user.failed_attempts or user.locked_until is not None:  # else no write, no row lock
+        connection.execute(_OPENED, {"user_id": user.id})
     if attempt.new_hash is not None:
         connection.execute(_REHASH, {"user_id": user.id, "new_hash": attempt.new_hash})
         append(connection, now, Entry(
@@ -250,7 +248,11 @@ def signature_context(
     dispensing: str, patient: str | None, findings: Sequence[str]
 ) -> dict[str, Any]:
     """What a signature is for, as the trail keeps it."""
-    return {"dispensing": dispensing, "patient": patient, "findings": list(findings)}
+    return {  # the keys as typed (a command line's, not yet checked), made safe to store
+        "dispensing": dispensing,
+        "patient": patient,
+        "findings": [readable(key, 200) for key in findings],
+    }
 
 
 class AccountService:
