@@ -245,10 +245,12 @@ def attempts_settled(engine: sa.Engine, clock: Clock) -> Iterator[list[Attempt]]
 
 
 def signature_context(
-    dispensing: str, patient: str | None, findings: Sequence[str]
+    where: str, dispensing: str, patient: str | None, findings: Sequence[str]
 ) -> dict[str, Any]:
-    """What a signature is for, as the trail keeps it."""
+    """What a signature is for, as the trail keeps it: checked in the override dialog, then again
+    in the dispense (two rows for one signature, each saying which)."""
     return {  # the keys as typed (a command line's, not yet checked), made safe to store
+        "checked": where,
         "dispensing": dispensing,
         "patient": patient,
         "findings": [readable(key, 200) for key in findings],
@@ -292,7 +294,7 @@ class AccountService:
         ):
             attempt = judge(
                 connection, now, SIGNATURE, name, password, needs=Action.SIGN_OVERRIDE,
-                context=signature_context(dispensing, patient, findings),
+                context=signature_context("override dialog", dispensing, patient, findings),
                 patient_id=_patient_id(connection, patient),
             )  # fmt: skip
             refused = self._settle(connection, now, attempt)

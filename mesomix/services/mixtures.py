@@ -409,7 +409,7 @@ class MixtureService:
         for (name, password), keys in findings.items():
             attempt = judge(
                 connection, now, SIGNATURE, name, password, needs=Action.SIGN_OVERRIDE,
-                context=signature_context(dispensing, patient.ref, keys),
+                context=signature_context("dispense", dispensing, patient.ref, keys),
                 patient_id=patient.patient_pk,
             )  # fmt: skip
             attempts.append(attempt)

@@ -111,9 +111,12 @@ def test_a_locked_practitioner_cannot_sign_even_with_her_password(signing):
     added = audit_rows(signing)[trail:]
     refusal = next(r for r in added if r.action == "signature.refused")
     assert (refusal.user_name, refusal.reason) == ("drchen", "account locked")
-    assert refusal.new == {"dispensing": "sam", "patient": "P-1", "findings": [key]} | {
-        "not dispensed": str(refused.value)
-    }
+    assert refusal.new == {
+        "checked": "dispense",
+        "dispensing": "sam",
+        "patient": "P-1",
+        "findings": [key],
+    } | {"not dispensed": str(refused.value)}
     # the override dialog says the same, and counts nothing either
     with pytest.raises(SignatureRefused, match=r"is locked until 10:15.*ask an admin"):
         signing.accounts.sign("drchen", PASSWORD, "sam", "P-1", [key])
@@ -133,7 +136,10 @@ def test_a_deactivated_practitioner_is_refused(signing):
         signing.accounts.sign("drchen", PASSWORD, "sam", "P-1", [key])
     assert counts(signing) == before
     refusals = [r for r in audit_rows(signing) if r.action == "signature.refused"]
-    assert [(r.user_name, r.reason) for r in refusals] == [("drchen", "account deactivated")] * 2
+    assert [(r.user_name, r.reason, r.new["checked"]) for r in refusals] == [
+        ("drchen", "account deactivated", "dispense"),
+        ("drchen", "account deactivated", "override dialog"),
+    ]
     assert account(signing).failed_attempts == 0
 
 
@@ -149,7 +155,12 @@ def test_a_right_signature_clears_the_count_as_signing_in_does(signing):
     assert account(signing).failed_attempts == 0
     good = [r for r in audit_rows(signing) if r.action == "signature"]
     assert len(good) == 1 and good[0].user_name == "drchen"
-    assert good[0].new == {"dispensing": "sam", "patient": "P-1", "findings": [key]}
+    assert good[0].new == {
+        "checked": "dispense",
+        "dispensing": "sam",
+        "patient": "P-1",
+        "findings": [key],
+    }
     dispensed = next(r for r in audit_rows(signing) if r.action == "dispense")
     assert (
         good[0].patient_id == dispensed.patient_id and str(result.batch_id) == dispensed.record_id

@@ -423,7 +423,9 @@ async def test_the_override_dialog_says_a_locked_practitioner_is_locked_at_80x24
         "drchen",
         "account locked",
     )
-    assert last.new is not None and (last.new["dispensing"], last.new["patient"]) == (
+    assert last.new is not None
+    assert (last.new["checked"], last.new["dispensing"], last.new["patient"]) == (
+        "override dialog",
         "sam",
         "P-0001",
     )
