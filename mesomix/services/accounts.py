@@ -139,7 +139,8 @@ def judge(
         return replace(attempt, refused=_LOCKED)
     if not verify_password(user.password_hash, password):
         return replace(attempt, refused=_WRONG)
-    if needs_rehash(user.password_hash or ""):
+    if kind != SIGNATURE and needs_rehash(user.password_hash or ""):
+        # a sign-in's work: an argon2 hash more is kept out of the dispense's transaction
         return replace(attempt, new_hash=hash_password(password))
     return attempt
 
