@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
 
 from mesomix.clock import Clock, SystemClock
 from mesomix.db.append_only import trigger_problems
@@ -19,10 +19,10 @@ from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
 from mesomix.db.migrate import current_revision, head_revision, migrate
-from mesomix.db.tables import MetaRow, UserRow
+from mesomix.db.tables import MetaRow
 from mesomix.domain.units import data_dir
 from mesomix.reports.service import ReportService
-from mesomix.services.accounts import AccountService, SignedIn, SignInRefused
+from mesomix.services.accounts import AccountService, Attempt, said
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
 from mesomix.services.catalog import CatalogService, sync_reference
@@ -33,7 +33,6 @@ from mesomix.services.inventory import InventoryService
 from mesomix.services.labels import LabelService
 from mesomix.services.ledger import reconcile_ledger
 from mesomix.services.mixtures import MixtureService
-from mesomix.services.passwords import verify_password
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
@@ -101,15 +100,10 @@ class ReadOnlyAccounts(AccountService):
     """Signing in to a database open read-only: the password is checked as always, but nothing
     can be written, so the sign-in is neither audited nor counted towards a lockout."""
 
-    def sign_in(self, name: str, password: str) -> SignedIn:
-        with unit_of_work(self._engine) as session:
-            user = session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
-        now = self._clock.now()
-        if user is None or not verify_password(user.password_hash, password):
-            raise SignInRefused("wrong user name or password")
-        if not user.active or (user.locked_until is not None and user.locked_until > now):
-            raise SignInRefused(f"the account '{user.name}' is deactivated or locked: ask an admin")
-        return SignedIn(user.id or 0, user.name, user.display_name, user.role, now)
+    _writes = False
+
+    def _settle(self, connection: sa.Connection, now: datetime, attempt: Attempt) -> str:
+        return said(attempt, self._clock.zone, now)
 
 
 def refusal(refused: DatabaseRefused) -> DatabaseFault:

@@ -8,7 +8,9 @@ import os
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -677,3 +679,80 @@ def test_search_forgives_typos_on_the_command_line(db, capsys):
     assert run("--db", db, "search", "zzzzqqq")[0] == 1
     assert "nothing in the catalogue" in capsys.readouterr().err
     assert run("--db", db, "search", "lido", "--limit", "0")[0] == 2
+
+
+def test_a_signature_on_the_command_line_counts_and_a_locked_practitioner_cannot_sign(
+    demo_db, tmp_path
+):
+    """`--signed-by` as a real process: five wrong passwords lock drchen, as five wrong sign-ins
+    would; then her right password is refused too, saying until when (the clinic's hours)."""
+    path = write(
+        tmp_path, 'patient = "P-0001"\n[[ingredient]]\nwhat = "procaine"\namount = "20 mg"\n'
+    )
+    status, printed = run("--db", demo_db, "mix", "check", path, "--user", "sam", "--json")
+    assert status == 1  # the allergy blocks
+    (key,) = [f["key"] for f in json.loads(printed)["findings"] if f["severity"] == "block"]
+    env = os.environ | {"MESOMIX_PASSWORD": DEMO_PASSWORDS["sam"], "MESOMIX_TIMEZONE": "Asia/Tokyo"}
+
+    def dispense(signature_password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mesomix", "--db", demo_db, "mix", "dispense", path,
+             "--user", "sam", "--override", key, "--signed-by", "drchen",
+             "--reason", "tolerated_before", "--why", "given in 2025 without reaction",
+             "--password-stdin"],
+            input=f"{signature_password}\n", capture_output=True, text=True, cwd=ROOT, env=env,
+            check=False,
+        )  # fmt: skip
+
+    def query(sql: str) -> list[list[object]]:
+        """Read in a process of its own: this one holds the demo's engine, and SQLite's file
+        locks are per process."""
+        code = (
+            "import json, sqlite3, sys; "
+            "print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, demo_db, sql], capture_output=True, text=True, check=True
+        )
+        return json.loads(done.stdout)
+
+    def drchen() -> list[object]:
+        return query(
+            "SELECT failed_attempts, locked_until FROM user_account WHERE name = 'drchen'"
+        )[0]
+
+    for attempt in range(1, 6):
+        done = dispense("not her password")
+        assert done.returncode == 2 and "signature of drchen was refused" in done.stderr
+        assert drchen()[0] == attempt
+    assert "is now locked until" in done.stderr
+    _, locked_until = drchen()
+    until = datetime.fromisoformat(locked_until).replace(tzinfo=UTC)
+    local = until.astimezone(ZoneInfo("Asia/Tokyo"))
+    done = dispense(DEMO_PASSWORDS["drchen"])
+    assert done.returncode == 2 and done.stdout == ""
+    assert (
+        f"the account 'drchen' is locked until {local:%H:%M} after repeated wrong passwords: "
+        "wait until then, or ask an admin to unlock it" in done.stderr
+    )
+    assert drchen() == [5, locked_until]
+    trail = query(
+        "SELECT action, user_name, reason, new FROM audit WHERE action LIKE 'signature%' "
+        "OR action = 'account.locked' ORDER BY id"
+    )
+    batches = query(
+        "SELECT count(*) FROM batch WHERE patient_id = (SELECT id FROM patient WHERE ref = 'P-0001')"
+    )[0][0]
+    assert [row[0] for row in trail] == [
+        *["signature.failed"] * 5,
+        "account.locked",
+        "signature.refused",
+    ]
+    assert all(row[1] == "drchen" for row in trail) and trail[-1][2] == "account locked"
+    assert json.loads(trail[-1][3])["dispensing"] == "sam"
+    assert batches == 0
+    sound = subprocess.run(
+        [sys.executable, "-m", "mesomix", "--db", demo_db, "check"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert sound.returncode == 0, sound.stdout  # the ledger and the audit chain are whole

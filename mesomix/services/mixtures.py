@@ -31,12 +31,21 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
 from mesomix.domain.units import format_amount, unit_word
 from mesomix.reference import beyond_use_rules
+from mesomix.services.accounts import (
+    SIGNATURE,
+    Attempt,
+    SignatureRefused,
+    attempts_settled,
+    judge,
+    said,
+    settle,
+    signature_context,
+)
 from mesomix.services.actors import check_permission
 from mesomix.services.audit import Entry, append_many, denials_recorded
 from mesomix.services.catalog import CatalogService
-from mesomix.services.errors import NotFound, PermissionDenied, ServiceError, StockError
+from mesomix.services.errors import NotFound, ServiceError, StockError
 from mesomix.services.labels import SignedOff, overridden_lines
-from mesomix.services.passwords import verify_password
 from mesomix.services.people import patient_facts
 from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
@@ -169,6 +178,7 @@ class MixtureService:
         catalog = self._catalog.catalog()
         with (
             denials_recorded(self._engine, self._clock, user, Action.DISPENSE.value),
+            attempts_settled(self._engine, self._clock) as attempts,
             transaction(self._engine, write=True) as connection,
         ):
             actor = self._actor(connection, user, Action.DISPENSE)
@@ -179,7 +189,7 @@ class MixtureService:
             lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
             assessed = self._assess(draft, catalog, lots, facts)
             plan = assessed.plan
-            signed = {s.practitioner: self._signer(connection, s) for s in signatures}
+            signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
             try:
                 unsigned = unsigned_blocks(plan.findings, [s.override() for s in signatures])
@@ -381,14 +391,36 @@ class MixtureService:
                 f"not dispensed: the draft names formula version {version_id}, which does not exist"
             )
 
-    def _signer(self, connection: sa.Connection, signature: Signature) -> sa.Row[Any]:
-        """The practitioner once their role and password are checked; else a refusal."""
-        signer = self._actor(connection, signature.practitioner, Action.SIGN_OVERRIDE)
-        if not verify_password(signer.password_hash, signature.password):
-            raise PermissionDenied(
-                f"not dispensed: the signature of {signer.name} was refused (wrong password)"
-            )
-        return signer
+    def _signers(
+        self,
+        connection: sa.Connection,
+        signatures: Sequence[Signature],
+        attempts: list[Attempt],
+        dispensing: str,
+        patient: sa.Row[Any],
+    ) -> dict[str, sa.Row[Any]]:
+        """Each practitioner once per password typed, checked as a sign-in is (the role first,
+        then a deactivated or locked account, then the password: accounts.judge); what each
+        attempt leads to is written with the batch, or on its own when the dispense rolls back."""
+        findings: dict[tuple[str, str], list[str]] = {}
+        for s in signatures:
+            findings.setdefault((s.practitioner, s.password), []).append(s.finding_key)
+        now, zone, signed = self._clock.now(), self._clock.zone, {}
+        for (name, password), keys in findings.items():
+            attempt = judge(
+                connection, now, SIGNATURE, name, password, needs=Action.SIGN_OVERRIDE,
+                context=signature_context("dispense", dispensing, patient.ref, keys),
+                patient_id=patient.patient_pk,
+            )  # fmt: skip
+            attempts.append(attempt)
+            if not attempt.ok:
+                raise SignatureRefused(
+                    f"not dispensed: the signature of {attempt.typed} was refused: "
+                    + said(attempt, zone, now)
+                )
+            settle(connection, now, zone, attempt)
+            signed[name] = attempt.user
+        return signed
 
     @staticmethod
     def _patient(connection: sa.Connection, ref: str | None) -> tuple[sa.Row[Any], PatientFacts]:

@@ -268,9 +268,13 @@ def run_point(
                 "sign_in",
                 "sign_in.failed",
                 "sign_in.refused",
+                "signature",
+                "signature.failed",
+                "signature.refused",
                 "account.locked",
             }:
-                allowed |= {"audit", "audit_head"}  # signing in is audited, refused or not
+                # signing in, and a signature, is audited, refused or not
+                allowed |= {"audit", "audit_head"}
             wrong = written - allowed
             if wrong:
                 tally.wrote_on_refusal += 1

@@ -304,6 +304,12 @@ def points(s: Services) -> list[Point]:
                 sa.update(UserRow).where(UserRow.name == "victim").values(failed_attempts=0, locked_until=None)
             )  # fmt: skip
 
+    def unlock_drchen(_entry: Hostile) -> None:  # each password judged, not the lock it made
+        with unit_of_work(s.engine, write=True) as session:
+            session.execute(
+                sa.update(UserRow).where(UserRow.name == "drchen").values(failed_attempts=0, locked_until=None)
+            )  # fmt: skip
+
     def user_named(entry: Hostile, _id) -> str | None:
         s.accounts.sign_in(entry.text, PASSWORD)  # signs in under the name as typed
         return None
@@ -379,7 +385,7 @@ def points(s: Services) -> list[Point]:
               None, ("finding", "override")),
         Point("dispense: override password",
               lambda e: s.mixtures.dispense(draft(patient="P-ALLERGIC"), "sam", signed(password=e.text)),
-              None, ("signature", "password")),
+              None, ("signature", "password"), refusal_writes=tables({"user_account"}), prepare=unlock_drchen),
         # patients
         Point("patient add: reference", lambda e: s.people.add_patient("drchen", e.text, "Hostile Reference"),
               new_patient, ("reference",), tables({"patient"})),

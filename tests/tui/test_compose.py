@@ -367,3 +367,65 @@ async def test_each_block_may_be_signed_off_with_its_own_reason(demo):
             (o.finding_code.split(".")[0], o.reason_code) for o in session.exec(select(OverrideRow))
         }
     assert reasons == {("allergy", "tolerated_before"), ("dose", "dose_clinically_justified")}
+
+
+async def test_the_override_dialog_says_a_locked_practitioner_is_locked_at_80x24(demo):
+    """Her right password in the dialog, while her account is locked: the dialog says locked,
+    until when and who unlocks it (not "wrong password"), counts nothing, and the trail says who
+    tried to sign for whose mixture."""
+    from sqlmodel import select
+
+    from mesomix.db.tables import UserRow
+    from mesomix.services.accounts import SignInRefused
+    from mesomix.services.audit import show
+    from mesomix.services.uow import unit_of_work
+    from mesomix.tui.screens.override import OverrideScreen
+
+    for _ in range(5):
+        with pytest.raises(SignInRefused):
+            demo.accounts.sign_in("drchen", "someone guessing")
+    before = counts(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0001")
+        await compose(pilot, ("procaine", "20 mg"))
+        await pilot.press("f8")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, OverrideScreen)
+        await pilot.press("space")
+        dialog.query_one("#override-practitioner", Select).value = "drchen"
+        await type_into(
+            pilot, dialog.query_one("#override-password", Input), "demo-practitioner-2026"
+        )
+        dialog.query_one("#override-reason", Select).value = "tolerated_before"
+        await type_into(
+            pilot, dialog.query_one("#override-why", Input), "procaine 2025, no reaction"
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is dialog  # not signed
+        said = str(dialog.query_one("#override-problem", Static).render())
+        assert said == (
+            "the account 'drchen' is locked until 09:15 after repeated wrong passwords: "
+            "wait until then, or ask an admin to unlock it"
+        )
+        shown = " ".join(screen_text(app).replace("█", " ").split())  # the box's sides apart
+        assert "locked until 09:15" in shown and "ask an admin to unlock it" in shown
+    with unit_of_work(demo.engine) as session:
+        drchen = session.exec(select(UserRow).where(UserRow.name == "drchen")).one()
+    assert counts(demo) == before  # nothing dispensed
+    assert drchen.failed_attempts == 5 and drchen.locked_until is not None
+    last = show(demo.engine, limit=1)[0]
+    assert (last.action, last.user_name, last.reason) == (
+        "signature.refused",
+        "drchen",
+        "account locked",
+    )
+    assert last.new is not None
+    assert (last.new["checked"], last.new["dispensing"], last.new["patient"]) == (
+        "override dialog",
+        "sam",
+        "P-0001",
+    )

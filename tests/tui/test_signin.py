@@ -314,3 +314,44 @@ async def test_the_palette_does_another_screens_action_there(services):
         # there, as the key would: a patient is chosen first, never the first one listed
         assert isinstance(app.screen, PatientsScreen)
         assert "Choose a patient first." in screen_text(app)
+
+
+async def test_the_lock_screen_says_the_account_is_locked_not_wrong_at_80x24(services):
+    """Five wrong passwords at the idle lock lock the account; then the right one is answered
+    with the lock, until when and who can unlock it — not "wrong password"."""
+    from sqlmodel import select
+
+    from mesomix.db.tables import UserRow
+    from mesomix.services.uow import unit_of_work
+
+    app = staff_app(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert isinstance(app.screen, LockScreen)
+        problem = app.screen.query_one("#lock-problem", Static)
+        await pilot.press(*"not my password", "enter")
+        await settle(pilot)
+        assert str(problem.render()) == (
+            "wrong password for sam: 4 more and the account locks for 15 minutes"
+        )
+        for _ in range(4):
+            await pilot.press(*"not my password", "enter")
+            await settle(pilot)
+        await pilot.press(*"demo-staff-2026", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)  # the right password does not open it now
+        assert str(problem.render()) == (
+            "the account 'sam' is locked until 09:15 after repeated wrong passwords: "
+            "wait until then, or ask an admin to unlock it"
+        )
+        shown = " ".join(screen_text(app).replace("█", " ").split())  # the box's sides apart
+        assert "locked until 09:15" in shown and "ask an admin to unlock it" in shown
+    with unit_of_work(services.engine) as session:
+        sam = session.exec(select(UserRow).where(UserRow.name == "sam")).one()
+    assert sam.failed_attempts == 5 and sam.locked_until == services.clock.now() + timedelta(
+        minutes=15
+    )
+    trail = [line.action for line in reversed(show(services.engine, user="sam", limit=7))]
+    assert trail == [*["sign_in.failed"] * 5, "account.locked", "sign_in.refused"]

@@ -600,8 +600,13 @@ class ComposeScreen(Screen[None]):
                 else "Nothing here may be overridden: only allergy and dose blocks can be signed off."
             )
             return
+        accounts, user, patient = self.services.accounts, self.user.name, self.draft().patient
         self.app.push_screen(
-            OverrideScreen(signable, self._practitioners, self.services.accounts.verify),
+            OverrideScreen(
+                signable,
+                self._practitioners,
+                lambda name, password, keys: accounts.sign(name, password, user, patient, keys),
+            ),
             self._signed,
         )
 

@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from mesomix.domain.findings import Finding
 from mesomix.domain.overrides import REASONS
+from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import Signature
 from mesomix.tui.widgets.form import FormSelect
 
@@ -61,7 +62,8 @@ class SignOff(Static, can_focus=True):
 
 class OverrideScreen(ModalScreen[list[Signature] | None]):
     """The password is checked when Sign is pressed, while the practitioner is still at the
-    terminal (a failure counts towards their lockout); dispensing checks it again."""
+    terminal, as a sign-in is (a failure counts towards their lockout; a locked account says until
+    when); dispensing checks it again."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
@@ -69,12 +71,12 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
         self,
         findings: list[Finding],
         practitioners: list[tuple[str, str]],
-        verify: Callable[[str, str], bool],
+        verify: Callable[[str, str, list[str]], None],
     ) -> None:
         super().__init__()
         self._findings = findings
         self._practitioners = practitioners
-        self._verify = verify  # (user name, password) -> the password is theirs; blocks
+        self._verify = verify  # (user name, password, finding keys); refuses, saying why; blocks
         self._busy = False
 
     def compose(self) -> ComposeResult:
@@ -175,13 +177,14 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
     @work(thread=True, exclusive=True, group="override")
     def _check(self, signatures: list[Signature]) -> None:
         first = signatures[0]
+        ok, problem = False, ""
         try:
-            ok = self._verify(first.practitioner, first.password)
-            problem = (
-                f"wrong password for {first.practitioner} (each failure counts towards the lockout)"
-            )
+            self._verify(first.practitioner, first.password, [s.finding_key for s in signatures])
+            ok = True
+        except ServiceError as refused:  # wrong (counted), locked until when, deactivated
+            problem = str(refused)
         except Exception as exc:  # the database could not be asked: nothing is signed
-            ok, problem = False, f"the signature could not be checked: {exc}"
+            problem = f"the signature could not be checked: {exc}"
         self.app.call_from_thread(self._checked, signatures if ok else None, problem)
 
     def _checked(self, signatures: list[Signature] | None, problem: str) -> None:

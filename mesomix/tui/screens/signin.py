@@ -223,11 +223,14 @@ class LockScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="unlock")
     def _check(self, password: str) -> None:
+        ok, problem = False, ""
         try:
-            ok = self.services.accounts.verify(self.user.name, password)
-            problem = "wrong password (each failure counts towards the lockout)"
+            self.services.accounts.reopen(self.user.name, password)
+            ok = True
+        except ServiceError as refused:  # wrong, locked (until when, who unlocks), or a fault
+            problem = str(refused)
         except Exception as exc:  # a database that cannot be asked does not unlock
-            ok, problem = False, f"the database could not be asked: {exc}"
+            problem = f"the database could not be asked: {exc}"
         self.app.call_from_thread(self._checked, ok, problem)
 
     def _checked(self, ok: bool, problem: str) -> None:
