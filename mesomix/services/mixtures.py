@@ -37,7 +37,7 @@ from mesomix.domain.overrides import (
     unsigned_blocks,
 )
 from mesomix.domain.permissions import Action
-from mesomix.domain.text import storable
+from mesomix.domain.text import readable, storable
 from mesomix.domain.units import CANONICAL, format_amount, unit_word
 from mesomix.reference import beyond_use_rules
 from mesomix.services.actors import check_permission
@@ -57,9 +57,12 @@ class DispenseRefused(ServiceError):
     """Blocking findings no signed override covers, and warnings the person dispensing has not
     acknowledged; they travel with the refusal."""
 
-    def __init__(self, plan: Plan, unsigned: Sequence[Finding] | None = None) -> None:
+    def __init__(
+        self, plan: Plan, unsigned: Sequence[Finding] | None = None, stray: Sequence[str] = ()
+    ) -> None:
         self.plan = plan
         self.unsigned = list(unsigned if unsigned is not None else plan.findings)
+        self.stray = list(stray)  # keys acknowledged that name no warning of this mixture
         blocks = [f.message for f in self.unsigned if f.severity is Severity.BLOCK]
         unread = [f"{f.message} [{f.key}]" for f in self.unacknowledged]
         if unread:
@@ -67,6 +70,7 @@ class DispenseRefused(ServiceError):
                 "each warning must be acknowledged by the person dispensing, and these are not: "
                 + "; ".join(unread)
             )
+        blocks.extend(_no_such_warning(key) for key in self.stray)
         super().__init__("not dispensed: " + "; ".join(blocks))
 
     @property
@@ -250,14 +254,11 @@ class MixtureService:
             except OverrideError as exc:
                 raise ServiceError(f"not dispensed: {exc}") from exc
             read, unread = read_warnings(plan.findings, set(acknowledged), acknowledge_all)
-            if unsigned or unread:
-                raise DispenseRefused(plan, [*unsigned, *unread])
             stray = stray_acknowledgements(plan.findings, acknowledged)
+            if unsigned or unread:
+                raise DispenseRefused(plan, [*unsigned, *unread], stray)
             if stray:
-                raise ServiceError(
-                    f"not dispensed: no warning '{stray[0]}' in this mixture: it may have "
-                    "changed — check it again"
-                )
+                raise ServiceError(f"not dispensed: {_no_such_warning(stray[0])}")
             if assessed.picks is None or assessed.beyond_use is None:
                 raise StockError("not dispensed: the lots could not cover the mixture")
             picks = assessed.picks
@@ -666,6 +667,10 @@ def _movements(
 def _exact(value: Decimal, dimension: str) -> str:
     """An amount as exact text (every digit kept) in its canonical unit: '30 mg', '0.5 mg'."""
     return f"{format(value.normalize(), 'f')} {unit_word(dimension)}"
+
+
+def _no_such_warning(key: str) -> str:
+    return readable(f"no warning '{key}' in this mixture: it may have changed — check it again")
 
 
 def _amount(text: str, batch_id: int) -> tuple[Decimal, str]:
