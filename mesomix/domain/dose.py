@@ -13,7 +13,7 @@ the session to the mixture now composed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -57,6 +57,25 @@ class Received:
 
 
 NOTHING_RECEIVED = Received()
+
+
+def may_meet_a_limit(products: Iterable[str], catalog: Catalog) -> bool:
+    """Whether a mixture drawn from these products carries a substance with a dose limit (or a
+    salt of an element with one): only then does what the patient already received matter."""
+    for code in products:
+        product = catalog.products.get(code)
+        for carried in product.strength_table if product else ():
+            substance = catalog.substances.get(carried)
+            if substance is None:
+                continue
+            element = (
+                catalog.substances.get(substance.elemental.substance)
+                if substance.elemental
+                else None
+            )
+            if substance.dose_limits or (element is not None and element.dose_limits):
+                return True
+    return False
 
 
 def substance_totals(plan: Plan, catalog: Catalog) -> dict[str, _Total]:

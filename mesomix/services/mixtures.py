@@ -26,7 +26,7 @@ from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick,
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
-from mesomix.domain.dose import PriorBatch, Received
+from mesomix.domain.dose import PriorBatch, Received, may_meet_a_limit
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.overrides import (
@@ -206,11 +206,14 @@ class MixtureService:
         ):
             self._actor(connection, user, Action.CHECK_MIXTURE)
             self._prescriber(connection, draft.prescriber)
-            lots = lots_of(connection, candidate_products(draft, catalog))
+            candidates = candidate_products(draft, catalog)
+            lots = lots_of(connection, candidates)
             facts = None
             if draft.patient:
                 patient, facts = self._patient(connection, draft.patient)
-                facts = replace(facts, received=self._received(connection, patient.patient_pk))
+                if may_meet_a_limit(candidates, catalog):
+                    received = self._received(connection, patient.patient_pk)
+                    facts = replace(facts, received=received)
         return self._assess(draft, catalog, lots, facts).plan
 
     def dispense(
@@ -242,9 +245,11 @@ class MixtureService:
             self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
-            lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
-            connection.execute(_LOCK_PATIENT, {"patient": patient.patient_pk})
-            facts = replace(facts, received=self._received(connection, patient.patient_pk))
+            candidates = candidate_products(draft, catalog)
+            lots = lots_of(connection, candidates, lock=True)
+            if may_meet_a_limit(candidates, catalog):
+                connection.execute(_LOCK_PATIENT, {"patient": patient.patient_pk})
+                facts = replace(facts, received=self._received(connection, patient.patient_pk))
             assessed = self._assess(draft, catalog, lots, facts)
             plan = assessed.plan
             signed = {s.practitioner: self._signer(connection, s) for s in signatures}

@@ -105,7 +105,8 @@ def test_a_signature_for_the_mixture_alone_does_not_cover_the_sum():
     assert alone.key != summed.key
 
 
-def test_a_salt_received_counts_towards_its_element():
+def zinc_catalog():
+    """The small catalogue with a limit on zinc and an ampoule of one of its salts."""
     records = copy.deepcopy(RECORDS)
     zinc = next(s for s in records["substance"] if s["code"] == "zinc")
     zinc["dose_limit"] = [{"max": "20 mg", "per": "session", "source": SOURCE}]
@@ -118,7 +119,11 @@ def test_a_salt_received_counts_towards_its_element():
             "strength": [{"substance": "zinc_sulfate_heptahydrate", "per_ml": "10 mg/mL"}],
         }
     )
-    catalog = catalog_from_records(records)
+    return catalog_from_records(records)
+
+
+def test_a_salt_received_counts_towards_its_element():
+    catalog = zinc_catalog()
     salt = PriorBatch(5, AT_10_42, {"zinc_sulfate_heptahydrate": (Decimal(80), "mass")}, SESSION)
     draft = DraftMixture((DraftIngredient("zinc sulfate heptahydrate", "10 mg"),), patient="P-1")
     assert dose_findings(draft, patient(), catalog) == []
@@ -141,3 +146,11 @@ def test_a_daily_limit_counts_the_day_and_a_session_limit_does_not():
     assert "6 mg dispensed today at 10:42 (batch 2) + 5 mg now = 11 mg > 10 mg maximum per day" in (
         finding.message
     )
+
+
+def test_what_was_received_is_read_only_for_mixtures_that_may_meet_a_limit():
+    from mesomix.domain.dose import may_meet_a_limit
+
+    assert may_meet_a_limit({"lidocaine_2pct_2ml_amp", "sodium_chloride_09_10ml_vial"}, CATALOG)
+    assert not may_meet_a_limit({"bepamedin_500mg_2ml_amp", "no_such_product"}, CATALOG)
+    assert may_meet_a_limit({"znso4_amp"}, zinc_catalog())  # through the element
