@@ -153,3 +153,15 @@ def test_a_dose_limit_per_session_counts_what_was_dispensed_today(db, tmp_path):
     refused = mesomix(db, "mix", "dispense", second)
     assert refused.returncode == 2
     assert f"(batch {batch}) + 190 mg now = 440 mg > 200 mg maximum" in refused.stderr
+
+
+def test_the_session_window_is_a_whole_number_of_hours(db, tmp_path, monkeypatch, capsys):
+    path = mixture_file(tmp_path, WARNED)
+    for wrong in ("day", "0", "73", "1.5", "２"):
+        monkeypatch.setenv("MESOMIX_SESSION_HOURS", wrong)
+        assert run("--db", db, "mix", "check", path, "--user", "sam")[0] == 2
+        assert "MESOMIX_SESSION_HOURS must be a whole number of hours from 1 to 72" in (
+            capsys.readouterr().err
+        )
+    monkeypatch.setenv("MESOMIX_SESSION_HOURS", "6")
+    assert run("--db", db, "mix", "check", path, "--user", "sam")[0] == 0
