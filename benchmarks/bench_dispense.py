@@ -22,8 +22,14 @@ from mesomix.bootstrap import Settings, build
 from mesomix.settings import BUSY_TIMEOUT_MS
 from tests.factories import mixture, receive, seed_people
 
-DRAFT = mixture(("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
-PRODUCTS = ("lidocaine_2pct_2ml_amp", "cyklokapron_500mg_5ml_amp", "sodium_chloride_09_10ml_vial")
+# Substances without dose limits: one patient receives it hundreds of times here (lidocaine and
+# tranexamic acid would be refused once a session's limit is reached).
+DRAFT = mixture(("dexpanthenol", "250 mg"), ("ascorbic acid", "75 mg"), final="5 mL")
+PRODUCTS = (
+    "bepamedin_500mg_2ml_amp",
+    "vitamin_c_injektopas_300mg_2ml_amp",
+    "sodium_chloride_09_10ml_vial",
+)
 ROUNDS = 5
 PER_ROUND = 60
 GOAL_RATIO = 0.15

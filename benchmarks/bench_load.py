@@ -1,6 +1,6 @@
 """Dispenses per second with many terminals at once, against one terminal alone, same database.
 
-The mixture is tests/reliability/test_load.py's (lidocaine from an ampoule, cyanocobalamin from a
+The mixture is tests/reliability/test_load.py's (dexpanthenol from an ampoule, cyanocobalamin from a
 vial, saline q.s. to 5 mL: three draws, two wastes) with stock for all of them. Baseline: the same
 number of dispenses one after another in this process, on the same database, after one to warm up.
 Load: 8 forked terminals × 50 on a SQLite file, 16 × 50 on PostgreSQL (16 connections), each with
@@ -26,7 +26,14 @@ from pathlib import Path
 from benchmarks.common import Figure
 from mesomix.bootstrap import Services, Settings, build
 from tests.factories import receive, seed_people
-from tests.reliability.dispense_worker import B12, LIDOCAINE, SALINE, THREE_PRODUCTS, draft_of, race
+from tests.reliability.dispense_worker import (
+    B12,
+    DEXPANTHENOL,
+    SALINE,
+    THREE_PRODUCTS,
+    draft_of,
+    race,
+)
 
 ATTEMPTS = 50
 GOAL_RATIO = 0.25
@@ -35,7 +42,7 @@ GOAL_RATIO = 0.25
 def _stocked(url: str, mixtures: int) -> Services:
     services = build(Settings(database_url=url))
     seed_people(services)
-    for code in (LIDOCAINE, B12, SALINE):
+    for code in (DEXPANTHENOL, B12, SALINE):
         receive(services, code, "LOAD1", mixtures)
     return services
 

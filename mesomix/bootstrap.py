@@ -154,7 +154,7 @@ def build(settings: Settings) -> Services:
         settings=settings,
         engine=engine,
         catalog=catalog,
-        mixtures=MixtureService(engine, catalog, settings.clock),
+        mixtures=MixtureService(engine, catalog, settings.clock, settings.session_hours),
         stock=StockService(engine, settings.clock, catalog),
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),

@@ -28,6 +28,7 @@ from mesomix.domain.conversions import (
     to_elemental,
     volume_for,
 )
+from mesomix.domain.findings import Severity
 from mesomix.domain.imports import ImportRefused
 from mesomix.domain.inventory import ADJUSTMENT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
@@ -51,7 +52,7 @@ from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
-from mesomix.services.mixtures import Signature
+from mesomix.services.mixtures import DispenseRefused, Signature
 from mesomix.services.people import WeightToConfirm
 
 EXIT_BLOCKED = 1
@@ -115,6 +116,19 @@ def parser() -> argparse.ArgumentParser:
         "--password-stdin",
         action="store_true",
         help="read the practitioner's password from standard input",
+    )
+    reading = dispense.add_mutually_exclusive_group()
+    reading.add_argument(
+        "--acknowledge",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a WARNING you have read (its key, as `mix check` prints it); repeatable",
+    )
+    reading.add_argument(
+        "--acknowledge-all",
+        action="store_true",
+        help="you have read every WARNING `mix check` prints for this mixture",
     )
     label = mix_commands.add_parser(
         "label", help="a dispensed batch's label again: shown, saved or printed"
@@ -594,7 +608,13 @@ def print_plan(plan: Plan, out: TextIO) -> None:
             file=out,
         )
     for finding in plan.findings:
-        signable = " — a practitioner may override" if finding.overridable else ""
+        signable = (
+            " — acknowledge it to dispense"
+            if finding.severity is Severity.WARN
+            else " — a practitioner may override"
+            if finding.overridable
+            else ""
+        )
         print(f"  {finding.severity.word}: {finding.message} [{finding.key}{signable}]", file=out)
 
 
@@ -610,10 +630,36 @@ def _mix(args: argparse.Namespace, out: TextIO) -> int:
         else:
             print_plan(plan, out)
         return EXIT_BLOCKED if plan.blocked else 0
-    result = services.mixtures.dispense(draft, args.actor, _signatures(args))
+    try:
+        result = services.mixtures.dispense(
+            draft, args.actor, _signatures(args), args.acknowledge, args.acknowledge_all
+        )
+    except DispenseRefused as refused:
+        if not refused.unacknowledged:
+            raise
+        _unacknowledged(refused)
+        return EXIT_BAD_INPUT
     print(f"dispensed batch {result.batch_id}", file=out)
     print(result.label, file=out)
     return 0
+
+
+def _unacknowledged(refused: DispenseRefused) -> None:
+    """Each finding that stopped the dispense on a line of its own, with its key: the warnings
+    to read and acknowledge, and any block still to sign off."""
+    count = len(refused.unacknowledged)
+    print(
+        f"mesomix: not dispensed: {count} WARNING{'s' if count > 1 else ''} not acknowledged — "
+        "read each, then give --acknowledge KEY for each (or --acknowledge-all):",
+        file=sys.stderr,
+    )
+    for finding in refused.unsigned:
+        print(
+            readable(f"  {finding.severity.word}: {finding.message} [{finding.key}]"),
+            file=sys.stderr,
+        )
+    for key in refused.stray:
+        print(readable(f"  no WARNING of this mixture has the key '{key}'"), file=sys.stderr)
 
 
 def _label(args: argparse.Namespace, out: TextIO) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,6 +39,11 @@ def local_zone() -> tzinfo:
     except (OSError, ZoneInfoNotFoundError, ValueError):
         pass
     return datetime.now().astimezone().tzinfo or UTC
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first instant of a day of the clinic's calendar, in UTC (local midnight)."""
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 class SystemClock:

@@ -25,6 +25,7 @@ EXIT_BAD_INPUT = 2
 IDLE_ENV = "MESOMIX_IDLE_MINUTES"
 LABELS_ENV = "MESOMIX_LABELS"  # the folder labels are saved in
 PRINTER_ENV = "MESOMIX_PRINTER"  # the printer labels are sent to
+SESSION_ENV = "MESOMIX_SESSION_HOURS"  # the window a dose limit per session counts
 
 
 class BadInput(Exception):
@@ -71,6 +72,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise BadInput("--idle-minutes must be between 1 and 1440 (a day)")
     path = args.db or (demo_database_path() if args.demo else None)
     labels = os.environ.get(LABELS_ENV, "").strip()
+    session = os.environ.get(SESSION_ENV, "").strip()
+    if session and not (session.isascii() and session.isdigit() and 1 <= int(session) <= 72):
+        raise BadInput(
+            f"{SESSION_ENV} must be a whole number of hours from 1 to 72 (unset: the clinic's "
+            f"calendar day), not {session!r}"
+        )
     return Settings(
         database_url=database_url(path),
         user=args.app_user,
@@ -78,6 +85,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         read_only=args.read_only,
         labels_folder=Path(labels).expanduser() if labels else None,
         printer=os.environ.get(PRINTER_ENV, "").strip(),
+        session_hours=int(session) if session else None,
     )
 
 

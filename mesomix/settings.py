@@ -28,6 +28,9 @@ class Settings:
     read_only: bool = False  # nothing can be written; stock and reports can still be seen
     labels_folder: Path | None = None  # where labels are saved; None: the user's data folder
     printer: str = ""  # the printer labels go to; "": the terminal's default printer
+    # Dose limits per session count the batches of this many hours back; None: the clinic's
+    # calendar day (MESOMIX_SESSION_HOURS).
+    session_hours: int | None = None
 
 
 def default_labels_folder() -> Path:

@@ -214,6 +214,19 @@ class OverrideRow(SQLModel, table=True):
     at: datetime = _utc()
 
 
+class AcknowledgementRow(SQLModel, table=True):
+    """The person dispensing has read one WARNING of the batch, exactly as it was shown."""
+
+    __tablename__ = "acknowledgement"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    finding_key: str  # code/ingredient/subject/digest, as overrides name a finding
+    finding_code: str
+    finding_message: str  # whole, as shown
+    user_id: int = Field(foreign_key="user_account.id")  # who read it: the person dispensing
+    at: datetime = _utc()
+
+
 class AuditRow(SQLModel, table=True):
     """One append-only audit row, chained by hash to the one before it (see services/audit.py).
 

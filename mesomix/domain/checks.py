@@ -19,7 +19,7 @@ from mesomix.domain.allergy import (
     likely_allergens,
 )
 from mesomix.domain.catalog import Catalog
-from mesomix.domain.dose import check_doses
+from mesomix.domain.dose import NOTHING_RECEIVED, Received, check_doses
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import DraftMixture, Plan, plan_mixture
 
@@ -32,6 +32,7 @@ class PatientFacts:
     name: str
     weight_kg: Decimal | None = None
     allergies: tuple[Allergy, ...] = ()
+    received: Received = NOTHING_RECEIVED  # earlier batches the dose limits count
 
 
 def substances_to_avoid(patient: PatientFacts, catalog: Catalog) -> frozenset[str]:
@@ -74,5 +75,7 @@ def check_mixture(
         return replace(plan, findings=(missing, *plan.findings))
     plan = plan_mixture(draft, catalog, stock, substances_to_avoid(patient, catalog))
     extra = check_allergies(plan, patient.allergies, catalog)
-    extra += check_doses(plan, catalog, patient.weight_kg, f"{patient.name} ({patient.ref})")
+    extra += check_doses(
+        plan, catalog, patient.weight_kg, f"{patient.name} ({patient.ref})", patient.received
+    )
     return replace(plan, findings=(*plan.findings, *extra))

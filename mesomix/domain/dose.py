@@ -4,11 +4,18 @@ The sum over every ingredient that carries a substance counts (lidocaine from a 
 lidocaine from a filler), salts count towards their element, and the limit that applies may depend
 on the mixture (lidocaine with or without epinephrine). A per-kg limit without a recorded weight is
 never a silent pass.
+
+A limit counts what the patient already received in its period too: the service reads the
+batches dispensed for them (`Received`), each tagged with the periods it falls in ("session",
+"day"; a course's window can add its own), and a limit per session adds every earlier batch of
+the session to the mixture now composed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from mesomix.domain.catalog import Catalog, DoseLimit, Substance
@@ -31,10 +38,55 @@ class _Total:
     dimension: str
 
 
+@dataclass(frozen=True)
+class PriorBatch:
+    """A batch the patient already received, as the dose limits count it."""
+
+    batch_id: int
+    at: datetime  # when it was dispensed, in the clinic's time zone
+    sums: Mapping[str, tuple[Decimal, str]]  # substance code -> (canonical value, dimension)
+    periods: frozenset[str]  # the limit periods it falls in ("session", "day")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the patient already received that dose limits must count, oldest first."""
+
+    today: date | None = None  # the clinic's date, to say "today at 10:42"
+    batches: tuple[PriorBatch, ...] = ()
+
+
+NOTHING_RECEIVED = Received()
+
+
+def may_meet_a_limit(products: Iterable[str], catalog: Catalog) -> bool:
+    """Whether a mixture drawn from these products carries a substance with a dose limit (or a
+    salt of an element with one): only then does what the patient already received matter."""
+    for code in products:
+        product = catalog.products.get(code)
+        for carried in product.strength_table if product else ():
+            substance = catalog.substances.get(carried)
+            if substance is None:
+                continue
+            element = (
+                catalog.substances.get(substance.elemental.substance)
+                if substance.elemental
+                else None
+            )
+            if substance.dose_limits or (element is not None and element.dose_limits):
+                return True
+    return False
+
+
 def substance_totals(plan: Plan, catalog: Catalog) -> dict[str, _Total]:
     """Each substance's total in the mixture, with salts also counted as their element."""
+    return _totals(plan.sums, catalog)
+
+
+def _totals(sums: Mapping[str, tuple[Decimal, str]], catalog: Catalog) -> dict[str, _Total]:
+    """Each substance's total, with salts also counted as their element."""
     totals: dict[str, _Total] = {}
-    for code, (value, dimension) in plan.sums.items():
+    for code, (value, dimension) in sums.items():
         _add(totals, code, value, dimension)
         substance = catalog.substances.get(code)
         if substance and substance.elemental and dimension == "mass":
@@ -74,12 +126,27 @@ def _in(value: Decimal, dimension: str, substance: Substance, target: str) -> De
         return None
 
 
+@dataclass(frozen=True)
+class _Earlier:
+    """One earlier batch's amount of one substance, counted towards a limit."""
+
+    batch_id: int
+    at: datetime
+    value: Decimal
+
+
 def check_doses(
-    plan: Plan, catalog: Catalog, weight_kg: Decimal | None, patient: str = "the patient"
+    plan: Plan,
+    catalog: Catalog,
+    weight_kg: Decimal | None,
+    patient: str = "the patient",
+    received: Received = NOTHING_RECEIVED,
 ) -> list[Finding]:
-    """A finding for each limit the mixture exceeds, and for each per-kg limit with no weight."""
+    """A finding for each limit the mixture exceeds — with what the patient already received in
+    the limit's period — and for each per-kg limit with no weight."""
     totals = substance_totals(plan, catalog)
     with_epinephrine = _vasoconstricted(totals, plan.final_volume_ul)
+    earlier = [(prior, _totals(prior.sums, catalog)) for prior in received.batches]
     findings: list[Finding] = []
     for code, total in totals.items():
         substance = catalog.substances.get(code)
@@ -87,16 +154,43 @@ def check_doses(
             continue
         for limit in substance.dose_limits:
             if _applies(limit, with_epinephrine):
-                finding = _check(substance, total, limit, weight_kg, patient)
+                before = [
+                    _Earlier(prior.batch_id, prior.at, amounts[code].value)
+                    for prior, amounts in earlier
+                    if limit.per in prior.periods
+                    and code in amounts
+                    and amounts[code].dimension == total.dimension
+                    and amounts[code].value
+                ]
+                finding = _check(
+                    substance, total, limit, weight_kg, patient, before, received.today
+                )
                 if finding is not None:
                     findings.append(finding)
     return findings
 
 
+def _when(at: datetime, today: date | None) -> str:
+    """'today at 10:42', 'yesterday at 23:10', 'on 2026-11-20 at 09:05'."""
+    day = at.date()
+    if day == today:
+        return f"today at {at:%H:%M}"
+    if today is not None and day == today - timedelta(days=1):
+        return f"yesterday at {at:%H:%M}"
+    return f"on {day.isoformat()} at {at:%H:%M}"
+
+
 def _check(
-    substance: Substance, total: _Total, limit: DoseLimit, weight_kg: Decimal | None, patient: str
+    substance: Substance,
+    now: _Total,
+    limit: DoseLimit,
+    weight_kg: Decimal | None,
+    patient: str,
+    earlier: Sequence[_Earlier] = (),
+    today: date | None = None,
 ) -> Finding | None:
     """Numbers first; words only for a limit that is exceeded (this runs on every keystroke)."""
+    total = _Total(now.value + sum((e.value for e in earlier), Decimal(0)), now.dimension)
     subject = f"{substance.code}:{limit.per}:{limit.condition or 'any'}"
     absolute = per_kg = by_weight = None
     if limit.max_canonical is not None:
@@ -135,8 +229,19 @@ def _check(
     condition = _CONDITION_WORDS.get(limit.condition or "", "")
     where = f" {condition}" if condition else ""
     per = {"session": "", "day": " per day"}.get(limit.per, f" per {limit.per}")
+    amount = show(total.value)
+    if earlier:  # "250 mg dispensed today at 10:42 (batch 7) + 190 mg now = 440 mg"
+        amount = " + ".join(
+            [
+                *(
+                    f"{show(e.value)} dispensed {_when(e.at, today)} (batch {e.batch_id})"
+                    for e in earlier
+                ),
+                f"{show(now.value)} now = {amount}",
+            ]
+        )
     message = (
-        f"{substance.short_name} {show(total.value)} > {show(binding)} maximum{per}{where} "
+        f"{substance.short_name} {amount} > {show(binding)} maximum{per}{where} "
         f"({how}) — source: {limit.source}"
     )
     if limit.per == "session":

@@ -1,12 +1,16 @@
-"""Overrides: a practitioner's signed decision to dispense despite one blocking finding.
+"""Overrides and acknowledgements: what a person decides about a finding before dispensing.
 
-Only findings marked overridable (allergy, dose) can be signed off; an expired lot, missing stock
-or a unit error never can. An override names the finding by its key and holds for one dispense.
+An override is a practitioner's signed decision to dispense despite one blocking finding. Only
+findings marked overridable (allergy, dose) can be signed off; an expired lot, missing stock or a
+unit error never can. An acknowledgement is the person dispensing saying they have read one
+WARNING. Both name the finding by its key (code/ingredient/subject/digest of the message), so a
+changed mixture — other amounts, other words — is not covered by them, and both hold for one
+dispense.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from mesomix.domain.findings import Finding, Severity
@@ -56,3 +60,19 @@ def unsigned_blocks(findings: Sequence[Finding], overrides: Sequence[Override]) 
             raise OverrideError(f"'{finding.key}' can never be overridden: {finding.message}")
     signed = {o.finding_key for o in overrides}
     return [f for key, f in blocking.items() if key not in signed]
+
+
+def read_warnings(
+    findings: Sequence[Finding], keys: Collection[str], every: bool = False
+) -> tuple[list[Finding], list[Finding]]:
+    """(the warnings acknowledged, the warnings not): by their keys, or `every` one shown.
+    Notes need no acknowledgement."""
+    warnings = [f for f in findings if f.severity is Severity.WARN]
+    read = [f for f in warnings if every or f.key in keys]
+    return read, [f for f in warnings if not (every or f.key in keys)]
+
+
+def stray_acknowledgements(findings: Sequence[Finding], keys: Collection[str]) -> list[str]:
+    """Keys acknowledged that name no warning of this mixture: it changed, or a key was mistyped."""
+    warnings = {f.key for f in findings if f.severity is Severity.WARN}
+    return [key for key in keys if key not in warnings]

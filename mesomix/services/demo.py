@@ -18,6 +18,7 @@ from sqlmodel import func, select
 from mesomix.clock import FixedClock
 from mesomix.db.append_only import ledger_guard_lifted
 from mesomix.db.tables import (
+    AcknowledgementRow,
     AllergyRow,
     BatchLineRow,
     BatchRow,
@@ -25,6 +26,7 @@ from mesomix.db.tables import (
     FormulaVersionRow,
     LotRow,
     MovementRow,
+    OverrideRow,
     PatientRow,
     UserRow,
 )
@@ -41,7 +43,7 @@ from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
 _CLEARED = (
-    MovementRow, BatchLineRow, BatchRow, FormulaVersionRow, FormulaRow, LotRow, AllergyRow,
+    MovementRow, BatchLineRow, AcknowledgementRow, OverrideRow, BatchRow, FormulaVersionRow, FormulaRow, LotRow, AllergyRow,
     PatientRow, UserRow,
 )  # fmt: skip
 DEMO_MANAGER = "nadia"
@@ -255,6 +257,6 @@ def _history(services: object, now: datetime, patients: list[dict[str, object]])
             purpose=purpose,
             prescriber=DEMO_PRACTITIONER,
         )
-        mixtures.dispense(draft, DEMO_STAFF)
+        mixtures.dispense(draft, DEMO_STAFF, acknowledge_all=True)  # as read at the time
         made += 1
     return made

@@ -2,7 +2,8 @@
 
 The label text is written once, when the batch is dispensed, and kept with it; reprinting sends
 exactly those words (a label kept from before labels named their signed-off blocks gets those
-lines, read from the overrides stored with the batch). Printing goes through the terminal's own print command (CUPS `lp`, or BSD
+lines, read from the overrides stored with the batch). It names every block signed off and every
+warning the person dispensing acknowledged. Printing goes through the terminal's own print command (CUPS `lp`, or BSD
 `lpr`), to MESOMIX_PRINTER when it is set, else to the default printer.
 """
 
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import BatchRow, OverrideRow, UserRow
+from mesomix.db.tables import AcknowledgementRow, BatchRow, OverrideRow, UserRow
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
@@ -33,6 +34,7 @@ from mesomix.services.uow import unit_of_work
 PRINT_TIMEOUT_S = 15
 LABEL_WIDTH = 80
 OVERRIDDEN = "OVERRIDDEN"  # opens each signed-off block on a label: it can be looked for
+ACKNOWLEDGED = "ACKNOWLEDGED"  # opens each warning read by the person dispensing
 # Where a finding's head ends and its details begin: "allergy to X: … in … (confirmed…)",
 # "lidocaine 300 mg > 200 mg maximum (…) — source: …".
 _HEAD_ENDS = re.compile(r": | — |; ")
@@ -68,6 +70,51 @@ class SignedOff:
             *textwrap.wrap(f"{OVERRIDDEN}: {self.head}", width, subsequent_indent="  "),
             *textwrap.wrap(self.signed, width, initial_indent="  ", subsequent_indent="    "),
         ]
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """A warning the person dispensing read before dispensing: whoever reads the label or the
+    patient's history must see that the mixture was made knowing it."""
+
+    finding: str  # the warning's message, whole, as it was shown
+    read_by: str  # the display name of the person dispensing
+
+    @property
+    def head(self) -> str:
+        """The warning in short; the whole message stays with the batch."""
+        return _HEAD_ENDS.split(self.finding, maxsplit=1)[0].strip()
+
+    @property
+    def read(self) -> str:
+        return f"read by {self.read_by} before dispensing"
+
+    def lines(self, width: int = LABEL_WIDTH) -> list[str]:
+        """For the label: wrapped to the paper's 80 columns, nothing cut."""
+        return [
+            *textwrap.wrap(f"{ACKNOWLEDGED}: {self.head}", width, subsequent_indent="  "),
+            *textwrap.wrap(self.read, width, initial_indent="  ", subsequent_indent="    "),
+        ]
+
+
+def acknowledged_lines(read: Iterable[Acknowledged]) -> list[str]:
+    return [line for one in read for line in one.lines()]
+
+
+def acknowledged(session: Session, batch_ids: Sequence[int]) -> dict[int, list[Acknowledged]]:
+    """The warnings acknowledged for these batches, in the order they were shown."""
+    found: dict[int, list[Acknowledged]] = {}
+    if not batch_ids:
+        return found
+    rows = session.exec(
+        select(AcknowledgementRow, UserRow.display_name)
+        .join(UserRow, col(UserRow.id) == AcknowledgementRow.user_id)
+        .where(col(AcknowledgementRow.batch_id).in_(batch_ids))
+        .order_by(col(AcknowledgementRow.id))
+    )
+    for row, name in rows:
+        found.setdefault(row.batch_id, []).append(Acknowledged(row.finding_message, name))
+    return found
 
 
 def overridden_lines(signed: Iterable[SignedOff]) -> list[str]:

@@ -4,32 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from mesomix.clock import Clock
+from mesomix.clock import Clock, day_start
 from mesomix.db.tables import (
+    AcknowledgementRow,
     BatchLineRow,
     BatchRow,
     FormulaVersionRow,
     LotRow,
     MovementRow,
     OverrideRow,
+    PatientRow,
     UserRow,
 )
 from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
+from mesomix.domain.dose import PriorBatch, Received, may_meet_a_limit
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
-from mesomix.domain.overrides import Override, OverrideError, unsigned_blocks
+from mesomix.domain.overrides import (
+    Override,
+    OverrideError,
+    read_warnings,
+    stray_acknowledgements,
+    unsigned_blocks,
+)
 from mesomix.domain.permissions import Action
-from mesomix.domain.text import storable
-from mesomix.domain.units import format_amount, unit_word
+from mesomix.domain.text import readable, storable
+from mesomix.domain.units import CANONICAL, format_amount, unit_word
 from mesomix.reference import beyond_use_rules
 from mesomix.services.accounts import (
     SIGNATURE,
@@ -45,7 +54,7 @@ from mesomix.services.actors import check_permission
 from mesomix.services.audit import Entry, append_many, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
-from mesomix.services.labels import SignedOff, overridden_lines
+from mesomix.services.labels import Acknowledged, SignedOff, acknowledged_lines, overridden_lines
 from mesomix.services.people import patient_facts
 from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
@@ -54,13 +63,28 @@ STORAGES = ("room", "refrigerated")
 
 
 class DispenseRefused(ServiceError):
-    """Blocking findings no signed override covers; they travel with the refusal."""
+    """Blocking findings no signed override covers, and warnings the person dispensing has not
+    acknowledged; they travel with the refusal."""
 
-    def __init__(self, plan: Plan, unsigned: Sequence[Finding] | None = None) -> None:
+    def __init__(
+        self, plan: Plan, unsigned: Sequence[Finding] | None = None, stray: Sequence[str] = ()
+    ) -> None:
         self.plan = plan
         self.unsigned = list(unsigned if unsigned is not None else plan.findings)
+        self.stray = list(stray)  # keys acknowledged that name no warning of this mixture
         blocks = [f.message for f in self.unsigned if f.severity is Severity.BLOCK]
+        unread = [f"{f.message} [{f.key}]" for f in self.unacknowledged]
+        if unread:
+            blocks.append(
+                "each warning must be acknowledged by the person dispensing, and these are not: "
+                + "; ".join(unread)
+            )
+        blocks.extend(_no_such_warning(key) for key in self.stray)
         super().__init__("not dispensed: " + "; ".join(blocks))
+
+    @property
+    def unacknowledged(self) -> list[Finding]:
+        return [f for f in self.unsigned if f.severity is Severity.WARN]
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,7 @@ class DispenseResult:
     label: str
     beyond_use: BeyondUse
     overrides: tuple[Override, ...] = ()
+    acknowledged: tuple[Finding, ...] = ()  # the warnings read by the person dispensing
 
 
 def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
@@ -145,13 +170,41 @@ _ADD_BATCH = sa.insert(_BATCH).returning(_BATCH.c.id)
 _ADD_LINES = sa.insert(BatchLineRow.__table__)
 _ADD_MOVEMENTS = sa.insert(MovementRow.__table__)
 _ADD_OVERRIDES = sa.insert(OverrideRow.__table__)
+_ADD_ACKNOWLEDGEMENTS = sa.insert(AcknowledgementRow.__table__)
+_LINE = BatchLineRow.__table__
+# What the patient received since a moment: every line of their batches, oldest first.
+_RECEIVED = (
+    sa.select(_BATCH.c.id, _BATCH.c.created_at, _LINE.c.delivered)
+    .select_from(_BATCH.join(_LINE, _LINE.c.batch_id == _BATCH.c.id))
+    .where(
+        _BATCH.c.patient_id == sa.bindparam("patient"),
+        _BATCH.c.created_at >= sa.bindparam("since"),
+    )
+    .order_by(_BATCH.c.created_at, _BATCH.c.id, _LINE.c.position)
+)
+_PATIENT_TABLE = PatientRow.__table__
+# Dispenses for one patient wait for each other on PostgreSQL, so each counts the one before it
+# (SQLite's BEGIN IMMEDIATE already serialises every dispense).
+_LOCK_PATIENT = (
+    sa.select(_PATIENT_TABLE.c.id)
+    .where(_PATIENT_TABLE.c.id == sa.bindparam("patient"))
+    .with_for_update()
+)
+_DIMENSION_OF_WORD = {unit_word(dimension): dimension for dimension in CANONICAL}
 
 
 class MixtureService:
-    def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        catalog: CatalogService,
+        clock: Clock,
+        session_hours: int | None = None,
+    ) -> None:
         self._engine = engine
         self._catalog = catalog
         self._clock = clock
+        self._session_hours = session_hours  # None: a session is the clinic's calendar day
 
     def check(self, draft: DraftMixture, user: str) -> Plan:
         """The plan and every finding as the shelf is now, with the beyond-use date; writes nothing."""
@@ -162,15 +215,31 @@ class MixtureService:
         ):
             self._actor(connection, user, Action.CHECK_MIXTURE)
             self._prescriber(connection, draft.prescriber)
-            lots = lots_of(connection, candidate_products(draft, catalog))
-            facts = self._patient(connection, draft.patient)[1] if draft.patient else None
+            candidates = candidate_products(draft, catalog)
+            lots = lots_of(connection, candidates)
+            facts = None
+            if draft.patient:
+                patient, facts = self._patient(connection, draft.patient)
+                if may_meet_a_limit(candidates, catalog):
+                    received = self._received(connection, patient.patient_pk)
+                    facts = replace(facts, received=received)
         return self._assess(draft, catalog, lots, facts).plan
 
     def dispense(
-        self, draft: DraftMixture, user: str, signatures: Sequence[Signature] = ()
+        self,
+        draft: DraftMixture,
+        user: str,
+        signatures: Sequence[Signature] = (),
+        acknowledged: Sequence[str] = (),
+        acknowledge_all: bool = False,
     ) -> DispenseResult:
-        """Re-check, allocate lots, take the stock, record the batch and any signed overrides:
-        all of it or none of it.
+        """Re-check, allocate lots, take the stock, record the batch, any signed overrides and
+        the warnings acknowledged: all of it or none of it.
+
+        Every WARNING of the re-check must be acknowledged by the person dispensing — by its key
+        as shown (`acknowledged`), or every one shown (`acknowledge_all`) — else it is refused:
+        a changed mixture's warnings have other keys, so earlier acknowledgements do not cover
+        them.
 
         Written in SQL expressions built once, not through the ORM: a dispense is the hot path
         (see benchmarks/bench_dispense.py).
@@ -186,7 +255,11 @@ class MixtureService:
             self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
-            lots = lots_of(connection, candidate_products(draft, catalog), lock=True)
+            candidates = candidate_products(draft, catalog)
+            lots = lots_of(connection, candidates, lock=True)
+            if may_meet_a_limit(candidates, catalog):
+                connection.execute(_LOCK_PATIENT, {"patient": patient.patient_pk})
+                facts = replace(facts, received=self._received(connection, patient.patient_pk))
             assessed = self._assess(draft, catalog, lots, facts)
             plan = assessed.plan
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
@@ -195,8 +268,12 @@ class MixtureService:
                 unsigned = unsigned_blocks(plan.findings, [s.override() for s in signatures])
             except OverrideError as exc:
                 raise ServiceError(f"not dispensed: {exc}") from exc
-            if unsigned:
-                raise DispenseRefused(plan, unsigned)
+            read, unread = read_warnings(plan.findings, set(acknowledged), acknowledge_all)
+            stray = stray_acknowledgements(plan.findings, acknowledged)
+            if unsigned or unread:
+                raise DispenseRefused(plan, [*unsigned, *unread], stray)
+            if stray:
+                raise ServiceError(f"not dispensed: {_no_such_warning(stray[0])}")
             if assessed.picks is None or assessed.beyond_use is None:
                 raise StockError("not dispensed: the lots could not cover the mixture")
             picks = assessed.picks
@@ -223,6 +300,7 @@ class MixtureService:
                 bud,
                 self._clock,
                 overridden,
+                [Acknowledged(f.message, actor.display_name) for f in read],
             )
             batch_id = connection.execute(
                 _ADD_BATCH,
@@ -264,7 +342,7 @@ class MixtureService:
                 connection,
                 now,
                 _audit_entries(
-                    actor, patient.patient_pk, batch_id, plan, picks, signatures, signers, bud
+                    actor, patient.patient_pk, batch_id, plan, picks, signatures, signers, bud, read
                 ),
             )
             if signatures:
@@ -284,6 +362,21 @@ class MixtureService:
                         for s in signatures
                     ],
                 )
+            if read:
+                connection.execute(
+                    _ADD_ACKNOWLEDGEMENTS,
+                    [
+                        {
+                            "batch_id": batch_id,
+                            "finding_key": f.key,
+                            "finding_code": f.code,
+                            "finding_message": f.message,
+                            "user_id": actor.id,
+                            "at": now,
+                        }
+                        for f in read
+                    ],
+                )
             return DispenseResult(
                 batch_id,
                 plan,
@@ -292,7 +385,40 @@ class MixtureService:
                 label,
                 bud,
                 tuple(s.override() for s in signatures),
+                tuple(read),
             )
+
+    def _received(self, connection: sa.Connection, patient_pk: int) -> Received:
+        """The batches the patient received in the session window (by default the clinic's
+        calendar day) and in the calendar day, for the dose limits of each period."""
+        now, zone = self._clock.now(), self._clock.zone
+        today = self._clock.today()
+        day = day_start(today, zone)
+        session = day if self._session_hours is None else now - timedelta(hours=self._session_hours)
+        batches: dict[int, tuple[datetime, dict[str, tuple[Decimal, str]]]] = {}
+        rows = connection.execute(_RECEIVED, {"patient": patient_pk, "since": min(day, session)})
+        for batch_id, at, delivered in rows:
+            _, sums = batches.setdefault(batch_id, (at, {}))
+            for code, amount in delivered.items():
+                value, dimension = _amount(amount, batch_id)
+                before = sums.get(code, (Decimal(0), dimension))[0]
+                sums[code] = (before + value, dimension)
+        return Received(
+            today,
+            tuple(
+                PriorBatch(
+                    batch_id,
+                    at.astimezone(zone),
+                    sums,
+                    frozenset(
+                        period
+                        for period, start in (("session", session), ("day", day))
+                        if at >= start
+                    ),
+                )
+                for batch_id, (at, sums) in batches.items()
+            ),
+        )
 
     def _assess(
         self,
@@ -466,8 +592,10 @@ def _audit_entries(
     signatures: Sequence[Signature],
     signers: Mapping[str, int],
     bud: BeyondUse,
+    read: Sequence[Finding] = (),
 ) -> list[Entry]:
-    """The dispense, each lot it took from (old and new on hand), each signed override."""
+    """The dispense, each lot it took from (old and new on hand), each signed override, each
+    warning acknowledged."""
     who = {"user_id": actor.id, "user_name": actor.name, "patient_id": patient_id}
     entries = [
         Entry(
@@ -512,6 +640,16 @@ def _audit_entries(
                 patient_id=patient_id,
                 new={"finding": signature.finding_key, "reason_code": signature.reason_code},
                 reason=signature.reason_text.strip(),
+            )
+        )
+    for finding in read:
+        entries.append(
+            Entry(
+                "warning.acknowledged",
+                record_type="batch",
+                record_id=str(batch_id),
+                new={"finding": finding.key, "message": finding.message},
+                **who,
             )
         )
     return entries
@@ -568,6 +706,22 @@ def _exact(value: Decimal, dimension: str) -> str:
     return f"{format(value.normalize(), 'f')} {unit_word(dimension)}"
 
 
+def _no_such_warning(key: str) -> str:
+    return readable(f"no warning '{key}' in this mixture: it may have changed — check it again")
+
+
+def _amount(text: str, batch_id: int) -> tuple[Decimal, str]:
+    """An amount a batch line keeps ('30 mg', as `_exact` wrote it) as (value, dimension)."""
+    value, _, word = text.partition(" ")
+    try:
+        return Decimal(value), _DIMENSION_OF_WORD[word]
+    except (ArithmeticError, KeyError):
+        raise ServiceError(
+            f"batch {batch_id} holds an amount that cannot be read ({text!r}): the dose limits "
+            "cannot count what the patient received — run `mesomix check`"
+        ) from None
+
+
 def _ml(microlitres: int) -> str:
     return format_amount(Decimal(microlitres) / 1000, "volume")
 
@@ -582,9 +736,10 @@ def label_text(
     bud: BeyondUse,
     clock: Clock,
     overridden: Sequence[SignedOff] = (),
+    acknowledged: Sequence[Acknowledged] = (),
 ) -> str:
     """The label that goes on the syringe: patient, contents, lots, any block signed off (and
-    by whom, why), beyond-use date, who and when."""
+    by whom, why), any warning acknowledged, beyond-use date, who and when."""
     zone = clock.zone
     lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
     for item in drawn:
@@ -597,6 +752,7 @@ def label_text(
         head = contents or f"{draw.product.name} q.s."
         lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")
     lines.extend(overridden_lines(overridden))
+    lines.extend(acknowledged_lines(acknowledged))
     lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
     lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)

@@ -23,7 +23,13 @@ from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.labels import SignedOff, signed_off, with_overrides
+from mesomix.services.labels import (
+    Acknowledged,
+    SignedOff,
+    acknowledged,
+    signed_off,
+    with_overrides,
+)
 from mesomix.services.uow import unit_of_work
 
 _PATIENT = PatientRow.__table__
@@ -64,6 +70,7 @@ class BatchSummary:
     contents: str  # the ingredients as they were typed
     label: str
     overridden: tuple[SignedOff, ...] = ()  # blocks signed off to make it
+    acknowledged: tuple[Acknowledged, ...] = ()  # warnings read by the person dispensing
 
 
 def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
@@ -144,7 +151,8 @@ class PeopleService:
                 .where(BatchRow.patient_id == patient.id)
                 .order_by(BatchRow.created_at.desc(), BatchRow.id.desc())  # type: ignore[attr-defined]
             ).all()
-            signed = signed_off(session, [batch.id or 0 for batch, _ in rows])
+            ids = [batch.id or 0 for batch, _ in rows]
+            signed, read = signed_off(session, ids), acknowledged(session, ids)
             return [
                 BatchSummary(
                     batch.id or 0,
@@ -155,6 +163,7 @@ class PeopleService:
                     contents(batch.draft),
                     with_overrides(batch.label, signed.get(batch.id or 0, [])),
                     tuple(signed.get(batch.id or 0, ())),
+                    tuple(read.get(batch.id or 0, ())),
                 )
                 for batch, made_by in rows
             ]

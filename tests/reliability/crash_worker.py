@@ -20,12 +20,12 @@ from mesomix.bootstrap import Settings, build
 from mesomix.services.errors import ServiceError
 from tests.factories import mixture
 
-VIAL = "xylocaine_1pct_20ml_mdv"  # multi-dose: opened once, then drawn from
+VIAL = "thiamine_100mgml_2ml_mdv"  # multi-dose: opened once, then drawn from
 B12 = "cyanocobalamin_1000mcg_1ml_vial"  # single-dose: the rest of each ampoule is waste
 SALINE = "sodium_chloride_09_10ml_vial"  # the diluent, single-dose
 MIXTURE = mixture(
-    ("lidocaine", "10 mg"), ("cyanocobalamin", "500 mcg"), final="4 mL", diluent=SALINE
-)
+    ("thiamine", "100 mg"), ("cyanocobalamin", "500 mcg"), final="4 mL", diluent=SALINE
+)  # no dose limits: one patient receives it any number of times
 
 
 def stocked_clinic(url: str, mixtures: int) -> None:
@@ -35,7 +35,7 @@ def stocked_clinic(url: str, mixtures: int) -> None:
 
     services = build(Settings(database_url=url))
     seed_people(services)
-    for product, containers in ((VIAL, mixtures // 20 + 1), (B12, mixtures), (SALINE, mixtures)):
+    for product, containers in ((VIAL, mixtures // 2 + 1), (B12, mixtures), (SALINE, mixtures)):
         receive(services, product, f"L{product[:6].upper()}", containers)
     services.close()
 

@@ -6,7 +6,7 @@ mixture, N times; the outcomes as a JSON list on stdout.
 With `--processes P` it is P terminals: this process imports mesomix once, then forks P children
 (a fork takes milliseconds where a fresh interpreter takes a second), each builds its own engine,
 and all start dispensing together once every one is ready. `--mixture JSON` names what they
-dispense: {"ingredients": [["lidocaine", "20 mg"], ...], "final": "5 mL", "diluent": CODE}. The
+dispense: {"ingredients": [["dexpanthenol", "250 mg"], ...], "final": "5 mL", "diluent": CODE}. The
 output is then {"go": TIME, "outcomes": [...]}, each outcome with its start and end times (t0, t1).
 """
 
@@ -28,15 +28,17 @@ from mesomix.services.errors import DatabaseBusy, ServiceError
 from tests.factories import mixture
 
 ONE_AMPOULE = {"ingredients": [["cyanocobalamin", "1000 mcg"]], "final": ""}
-LIDOCAINE = "lidocaine_2pct_2ml_amp"  # 20 mg is 1 mL of a 2 mL ampoule: the rest is waste
+# 250 mg is 1 mL of a 2 mL ampoule: the rest is waste. Dexpanthenol has no dose limit, so one
+# patient may receive the mixture any number of times (lidocaine would stop at 200 mg a session).
+DEXPANTHENOL = "bepamedin_500mg_2ml_amp"
 B12 = "cyanocobalamin_1000mcg_1ml_vial"  # one whole vial per mixture
 SALINE = "sodium_chloride_09_10ml_vial"  # the q.s. to 5 mL, from a single-dose vial
 THREE_PRODUCTS = {
-    "ingredients": [["lidocaine", "20 mg"], ["cyanocobalamin", "1000 mcg"]],
+    "ingredients": [["dexpanthenol", "250 mg"], ["cyanocobalamin", "1000 mcg"]],
     "final": "5 mL",
     "diluent": SALINE,
 }
-UL_PER_MIXTURE = {LIDOCAINE: 2_000, B12: 1_000, SALINE: 10_000}  # drawn and wasted, per product
+UL_PER_MIXTURE = {DEXPANTHENOL: 2_000, B12: 1_000, SALINE: 10_000}  # drawn and wasted, per product
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,7 +18,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -77,7 +77,7 @@ EXPIRY = date(2027, 11, 24)
 def open_clinic(url: str) -> Services:
     """The program on a database with people, stock, an allergic patient and a user to lock out."""
     with quick_passwords():
-        services = build(Settings(database_url=url, clock=FixedClock(NOW)))
+        services = build(Settings(database_url=url, clock=FixedClock(NOW), session_hours=1))
         seed_people(services)
         for code, lot, containers in (
             (LIDOCAINE, "H-LIDO", 5_000),
@@ -170,6 +170,12 @@ def points(s: Services) -> list[Point]:
 
     def check(**changes):
         return _plan_outcome(s.mixtures.check(draft(**changes), "sam"))
+
+    def dispense(*args, **kwargs):
+        """Each dispense in a session of its own (an hour, and an hour later): what the accepted
+        ones add up to is not what the hostile inputs are refused for."""
+        s.clock.advance(timedelta(minutes=61))  # type: ignore[attr-defined]
+        return s.mixtures.dispense(*args, **kwargs)
 
     def amount_read(entry: Hostile, plan) -> str | None:
         delivered = plan.draws[0].delivered[0]
@@ -366,25 +372,25 @@ def points(s: Services) -> list[Point]:
         Point("check: prescriber", lambda e: check(prescriber=e.text), None, ("practitioner",)),
         Point("check: acting user", lambda e: s.mixtures.check(draft(), e.text), None, ("user",)),
         Point("dispense: ingredient amount",
-              lambda e: s.mixtures.dispense(draft(ingredients=(DraftIngredient("lidocaine", e.text),)), "sam"),
+              lambda e: dispense(draft(ingredients=(DraftIngredient("lidocaine", e.text),)), "sam"),
               lambda e, r: _equal("amount", batch_draft(e, r)["ingredients"][0]["amount"], e.text),
               amount, tables({"lot", "movement", "batch", "batch_line"}), must_refuse=_hostile_quantity),
         Point("dispense: ingredient name",
-              lambda e: s.mixtures.dispense(draft(ingredients=(DraftIngredient(e.text, "20 mg"),)), "sam"),
+              lambda e: dispense(draft(ingredients=(DraftIngredient(e.text, "20 mg"),)), "sam"),
               lambda e, r: _equal("ingredient", batch_draft(e, r)["ingredients"][0]["what"], e.text),
               ("ingredient", "substance", "product"), tables({"lot", "movement", "batch", "batch_line"})),
-        Point("dispense: final volume", lambda e: s.mixtures.dispense(draft(final_volume=e.text), "sam"),
+        Point("dispense: final volume", lambda e: dispense(draft(final_volume=e.text), "sam"),
               lambda e, r: _equal("final volume", batch_draft(e, r)["final_volume"], e.text),
               volume, tables({"lot", "movement", "batch", "batch_line"}), must_refuse=_hostile_volume),
         Point("dispense: override reason text",
-              lambda e: s.mixtures.dispense(draft(patient="P-ALLERGIC"), "sam", signed(reason_text=e.text)),
+              lambda e: dispense(draft(patient="P-ALLERGIC"), "sam", signed(reason_text=e.text)),
               override_text, ("override", "why", "reason"),
               tables({"lot", "movement", "batch", "batch_line", "override"})),
         Point("dispense: override finding key",
-              lambda e: s.mixtures.dispense(draft(patient="P-ALLERGIC"), "sam", signed(finding_key=e.text)),
+              lambda e: dispense(draft(patient="P-ALLERGIC"), "sam", signed(finding_key=e.text)),
               None, ("finding", "override")),
         Point("dispense: override password",
-              lambda e: s.mixtures.dispense(draft(patient="P-ALLERGIC"), "sam", signed(password=e.text)),
+              lambda e: dispense(draft(patient="P-ALLERGIC"), "sam", signed(password=e.text)),
               None, ("signature", "password"), refusal_writes=tables({"user_account"}), prepare=unlock_drchen),
         # patients
         Point("patient add: reference", lambda e: s.people.add_patient("drchen", e.text, "Hostile Reference"),

@@ -2,7 +2,7 @@
 
 SQLite: 8 processes × 50 dispenses; PostgreSQL: 16 processes (16 connections) × 50. The
 cyanocobalamin lots hold 100 vials between them, so exactly 100 dispenses succeed and every other
-is refused for stock; lidocaine comes from two lots, the first to expire drained first. Afterwards:
+is refused for stock; dexpanthenol comes from two lots, the first to expire drained first. Afterwards:
 exactly the stock there was is dispensed, no lot below zero, every lot equal to the sum of its
 movements, no "database is locked" (the busy timeout waits it out), the audit chain whole. The
 throughput is printed (`pytest -s`, or -rP); benchmarks/bench_load.py compares it with one terminal.
@@ -18,21 +18,21 @@ from mesomix.db.tables import LotRow, MovementRow
 from mesomix.services.audit import verify
 from mesomix.services.uow import unit_of_work
 from tests.factories import assert_ledger_exact, audit_rows, counts, receive, seed_people
-from tests.reliability.dispense_worker import B12, LIDOCAINE, SALINE, UL_PER_MIXTURE, Load, race
+from tests.reliability.dispense_worker import B12, DEXPANTHENOL, SALINE, UL_PER_MIXTURE, Load, race
 
 ATTEMPTS = 50
 SCARCE = (("B12-EARLY", 60, 200), ("B12-LATE", 40, 400))  # lot, vials, days to expiry
-LIDOCAINE_LOTS = (("LIDO-EARLY", 70, 200), ("LIDO-LATE", 1_000, 400))
+DEXPANTHENOL_LOTS = (("DEX-EARLY", 70, 200), ("DEX-LATE", 1_000, 400))
 SALINE_LOTS = (("SALINE", 1_000, 300),)
 DISPENSABLE = sum(vials for _, vials, _ in SCARCE)
-AMPOULE_UL, VIAL_UL = 2_000, 10_000  # lidocaine's and the saline's containers
+AMPOULE_UL, VIAL_UL = 2_000, 10_000  # dexpanthenol's and the saline's containers
 
 
 def stock_up(services: Services) -> dict[str, int]:
     """The lots of the race; their ids by lot number."""
     seed_people(services)
     lots = {}
-    for code, batches in ((B12, SCARCE), (LIDOCAINE, LIDOCAINE_LOTS), (SALINE, SALINE_LOTS)):
+    for code, batches in ((B12, SCARCE), (DEXPANTHENOL, DEXPANTHENOL_LOTS), (SALINE, SALINE_LOTS)):
         for number, containers, days in batches:
             lots[number] = receive(services, code, number, containers, expires_in_days=days)
     return lots
@@ -70,9 +70,9 @@ def check_the_aftermath(services: Services, lots: dict[str, int], load: Load, pr
     left = on_hand(services)
     assert min(left.values()) >= 0
     assert left["B12-EARLY"] == left["B12-LATE"] == 0
-    assert left["LIDO-EARLY"] == 0
-    lidocaine = sum(n for _, n, _ in LIDOCAINE_LOTS) * AMPOULE_UL
-    assert left["LIDO-LATE"] == lidocaine - DISPENSABLE * UL_PER_MIXTURE[LIDOCAINE]
+    assert left["DEX-EARLY"] == 0
+    dexpanthenol = sum(n for _, n, _ in DEXPANTHENOL_LOTS) * AMPOULE_UL
+    assert left["DEX-LATE"] == dexpanthenol - DISPENSABLE * UL_PER_MIXTURE[DEXPANTHENOL]
     saline = sum(n for _, n, _ in SALINE_LOTS) * VIAL_UL
     assert left["SALINE"] == saline - DISPENSABLE * UL_PER_MIXTURE[SALINE]
     taken = dispensed_by_lot(services)

@@ -110,7 +110,9 @@ def test_beyond_use_dates(clinic, case):
     clinic.clock.current = now
     receive(clinic, B12, "L1", 5, expires_in_days=expiry_days)
     result = clinic.mixtures.dispense(
-        draft(("cyanocobalamin", "500 mcg"), storage=storage, category=category), "sam"
+        draft(("cyanocobalamin", "500 mcg"), storage=storage, category=category),
+        "sam",
+        acknowledge_all=True,  # the lot's warning, read by the person dispensing
     )
     if hours is not None:
         assert result.beyond_use.at == now + timedelta(hours=hours)
@@ -118,6 +120,9 @@ def test_beyond_use_dates(clinic, case):
         assert result.beyond_use.at == datetime(2026, 11, 24, 23, 59, 59, 999999, tzinfo=UTC)
     assert words in result.beyond_use.rule
     assert ("lot.expires_before_beyond_use", "warn") in codes(result.plan) if warns else True
+    assert [f.code for f in result.acknowledged] == (
+        ["lot.expires_before_beyond_use"] if warns else []
+    )
     assert "USE BY" in result.label
     with unit_of_work(clinic.engine) as session:
         batch = session.exec(select(BatchRow)).one()
@@ -354,7 +359,10 @@ def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(services
     before = snapshot(services)
     with pytest.raises(DispenseRefused, match="is probably lidocaine") as refused:
         services.mixtures.dispense(draft_, "sam")
-    assert [f.key for f in refused.value.unsigned] == [block.key]
+    # The block, and the WARNING every free-text allergy gives, which the person dispensing
+    # must acknowledge.
+    (warning,) = [f for f in plan.findings if f.severity is Severity.WARN]
+    assert [f.key for f in refused.value.unsigned] == [block.key, warning.key]
     assert snapshot(services) == before
     with pytest.raises(PermissionDenied, match=r"sam \(staff\) may not sign an override"):
         services.mixtures.dispense(
@@ -365,7 +373,7 @@ def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(services
     who, password = DEMO_PRACTITIONER
     why = "test dose given with resuscitation ready; no reaction"
     signed = Signature(block.key, who, password, "benefit_outweighs_risk", why)
-    result = services.mixtures.dispense(draft_, "sam", [signed])
+    result = services.mixtures.dispense(draft_, "sam", [signed], acknowledged=[warning.key])
     with unit_of_work(services.engine) as session:
         (stored,) = session.exec(select(OverrideRow)).all()
     assert (stored.batch_id, stored.finding_key, stored.finding_code) == (

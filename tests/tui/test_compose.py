@@ -11,6 +11,7 @@ from textual.widgets import Button, DataTable, Input, Select, Static
 from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
+from mesomix.tui.screens.acknowledge import AcknowledgeScreen
 from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
 from tests.factories import assert_ledger_exact, counts
 from tests.tui.pilot import screen_text, settle
@@ -360,6 +361,11 @@ async def test_each_block_may_be_signed_off_with_its_own_reason(demo):
         await sign(pilot, "dose_clinically_justified", "large area, divided over two sessions")
         assert "F9 dispenses" in str(app.screen.query_one("#status", Static).render())
         await pilot.press("f9")
+        await settle(pilot)
+        # The methylparaben of the lidocaine vial (a paraben-procaine cross-reaction) warns:
+        # read and acknowledged (Enter on it, then on the button) before dispensing.
+        assert isinstance(app.screen, AcknowledgeScreen)
+        await pilot.press("enter", "enter")
         await settle(pilot)
         assert isinstance(app.screen, LabelScreen)
     with unit_of_work(demo.engine) as session:

@@ -40,6 +40,7 @@ from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
 from mesomix.tui.messages import Unfinished
+from mesomix.tui.screens.acknowledge import AcknowledgeScreen
 from mesomix.tui.screens.base import columns, update_text
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
@@ -144,6 +145,14 @@ class ComposeScreen(Screen[None]):
     @dataclass
     class Dispensed(Message):
         result: DispenseResult
+
+    @dataclass
+    class Unread(Message):
+        """The dispense's re-check found warnings not acknowledged (the shelf or the patient
+        changed since the check shown): they are asked again."""
+
+        draft: DraftMixture
+        warnings: list[Finding]
 
     @dataclass
     class Failed(Message):
@@ -632,25 +641,64 @@ class ComposeScreen(Screen[None]):
     # --- dispensing -----------------------------------------------------------------------
 
     def action_dispense(self) -> None:
+        """Every WARNING is read and acknowledged first, in a dialog: nothing is dispensed
+        without it."""
         if self._busy:
             return
+        draft, plan = self.draft(), self._plan
+        warnings = [f for f in plan.findings if f.severity is Severity.WARN] if plan else []
+        if plan is not None and warnings and not self._unsigned(plan):
+            self._acknowledge(draft, warnings)
+        else:  # blocks first: the service names them
+            self._start_dispense(draft, [])
+
+    def _acknowledge(self, draft: DraftMixture, warnings: list[Finding]) -> None:
+        self._busy = True  # until the dialog closes: the draft it is about is this one
+
+        def read(keys: list[str] | None) -> None:
+            self._busy = False
+            if keys is None:
+                self._say("Not dispensed: each warning must be read and acknowledged (F9).")
+            else:
+                self._start_dispense(draft, keys)
+
+        self.app.push_screen(AcknowledgeScreen(warnings), read)
+
+    def on_compose_screen_unread(self, message: Unread) -> None:
+        self._busy = False
+        self._dispense_button(self._plan is None or bool(self._unsigned(self._plan)))
+        self._say("The warnings changed since they were read: read them again.", error=True)
+        self._acknowledge(message.draft, message.warnings)
+
+    def _start_dispense(self, draft: DraftMixture, acknowledged: list[str]) -> None:
         self._busy = True
         self._shown = ()  # the button is set here, so the next plan redraws in full
         self._dispense_button(True, "Dispensing…")
         self._say("Dispensing…")
-        self._dispense(self.draft(), self.user.name, list(self._signatures))
+        self._dispense(draft, self.user.name, list(self._signatures), acknowledged)
 
     @on(Button.Pressed, "#dispense")
     def _dispense_pressed(self) -> None:
         self.action_dispense()
 
     @work(thread=True, exclusive=True, group="dispense")
-    def _dispense(self, draft: DraftMixture, user: str, signatures: list[Signature]) -> None:
+    def _dispense(
+        self,
+        draft: DraftMixture,
+        user: str,
+        signatures: list[Signature],
+        acknowledged: list[str],
+    ) -> None:
         try:
-            result = self.services.mixtures.dispense(draft, user, signatures)
+            result = self.services.mixtures.dispense(draft, user, signatures, acknowledged)
         except DispenseRefused as refused:
             self.post_message(self.Checked(refused.plan))
-            self.post_message(self.Failed(str(refused), recheck=True))
+            if refused.unacknowledged and not any(
+                f.severity is Severity.BLOCK for f in refused.unsigned
+            ):
+                self.post_message(self.Unread(draft, refused.unacknowledged))
+            else:
+                self.post_message(self.Failed(str(refused), recheck=True))
         except ServiceError as exc:
             self.post_message(self.Failed(str(exc), recheck=True))
         except Exception as exc:  # the transaction rolled back: say so rather than crash
@@ -698,7 +746,11 @@ class ComposeScreen(Screen[None]):
         self._busy = False
         self._origin = None
         self._signatures = []
-        self._say(f"Dispensed batch {message.result.batch_id}.")
+        read = len(message.result.acknowledged)
+        self._say(
+            f"Dispensed batch {message.result.batch_id}"
+            + (f", {read} warning(s) acknowledged." if read else ".")
+        )
         for row in self.query(IngredientRow):
             for field in row.query(Input):
                 field.value = ""
