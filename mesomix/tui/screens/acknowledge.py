@@ -120,12 +120,14 @@ class AcknowledgeScreen(ModalScreen[list[str] | None]):
         items = list(self.query(ReadIt))
         after = items[items.index(item) + 1 :] + items[: items.index(item)]
         unread = [other for other in after if not other.read]
+        # Focus moves at once (not after the next refresh), so that the next key of a burst
+        # lands on the warning now in view, never again on the one just read.
         if unread:
-            unread[0].focus()
+            self.set_focus(unread[0])
             return
         button = self.query_one("#acknowledge-dispense", Button)
         button.disabled = False
-        button.focus()
+        self.set_focus(button)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

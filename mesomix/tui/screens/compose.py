@@ -667,6 +667,10 @@ class ComposeScreen(Screen[None]):
     def on_compose_screen_unread(self, message: Unread) -> None:
         self._busy = False
         self._dispense_button(self._plan is None or bool(self._unsigned(self._plan)))
+        if self.draft() != message.draft:  # typed into meanwhile: what is shown is checked
+            self._say("Not dispensed: the mixture changed; F9 again.", error=True)
+            self._recheck()
+            return
         self._say("The warnings changed since they were read: read them again.", error=True)
         self._acknowledge(message.draft, message.warnings)
 
