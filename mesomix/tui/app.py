@@ -27,6 +27,7 @@ from textual.screen import Screen
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed, may_do
 from mesomix.settings import Settings
+from mesomix.tui.keys import KeyGate
 from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.help import HelpScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignedInMessage, SignInScreen
@@ -120,6 +121,7 @@ class MesomixApp(App[None]):
         self._warned: tuple[str, datetime] | None = None  # (action, when) asked once already
         self.start_error: Exception | None = None  # why the program could not be built
         super().__init__()
+        self.typing = KeyGate(self)  # keys in order, each where the one before left the cursor
 
     @property
     def services(self) -> Services:
@@ -340,9 +342,19 @@ class MesomixApp(App[None]):
         await self.screen.run_action(action)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown)) and not self._locked:
+        """Keys from the terminal go through the gate (tui/keys.py) before Textual routes them."""
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if isinstance(event, events.Key) and not self._locked:
+                self.idle.touch(self.settings.clock.now())
+            if not self.typing.admit(event):
+                return
+        elif isinstance(event, events.MouseDown) and not self._locked:
             self.idle.touch(self.settings.clock.now())
-        await super().on_event(event)
+        self.typing.handling += 1
+        try:
+            await super().on_event(event)
+        finally:
+            self.typing.handling -= 1
 
     def lock_if_idle(self) -> None:
         """Lock a signed-in session that has been idle too long; the password opens it again.

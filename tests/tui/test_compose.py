@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
-from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
+from mesomix.tui.screens.compose import ComposeScreen, LabelScreen, PlanLine
 from tests.factories import assert_ledger_exact, counts
 from tests.tui.pilot import screen_text, settle
 
@@ -63,9 +63,8 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
         await choose_patient(pilot, "P-0003")
         await compose(pilot, ("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
 
-        table = app.screen.query_one("#plan", DataTable)
-        first = [str(cell) for cell in table.get_row_at(0)]
-        assert first[0] == "2 mL" and "Lidocaine" in first[1] and "→ 20 mg" in first[1]
+        draw, product, delivers = app.screen.query(PlanLine).first().row
+        assert draw == "2 mL" and "Lidocaine" in product and delivers.startswith("→ 20 mg")
         assert not any(text.startswith("BLOCK") for text in findings(app.screen))
         assert not app.screen.query_one("#dispense", Button).disabled
 

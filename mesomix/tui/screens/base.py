@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -84,7 +85,7 @@ def columns(table: DataTable[object], *widths: tuple[str, int]) -> None:
         table.add_column(label, width=width)
 
 
-def update_text(widget: Static, content: Text) -> None:
+def update_text(widget: Static, content: RenderableType) -> None:
     """New words in place; the screen is laid out again only when their height changes (a
     layout of the whole screen is most of what a keystroke costs)."""
     width, height = widget.content_size

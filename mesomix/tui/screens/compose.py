@@ -6,19 +6,20 @@ call the services and post messages back; nothing here parses a quantity or open
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from mesomix.bootstrap import Services
@@ -41,13 +42,15 @@ from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
 from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
-from mesomix.tui.screens.base import columns, update_text
+from mesomix.tui.screens.base import update_text
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
-FROM_WIDTH = 38  # the plan fits beside the ingredients at 80 columns
+CHECK_AFTER = 0.1  # seconds without a keystroke before the mixture is checked (typing: once)
+DRAW_WIDTH = 7  # "12.5 mL": the rest of the plan's width is the product and what it delivers
+PlanRow = tuple[str, str, str]  # (draw, product, what it delivers)
 # How a mixture is kept until given: (shown, storage, compounding category).
 KEEPING = {
     "room": ("room temp.", "room", "category_1"),
@@ -64,6 +67,33 @@ def _sign_note(finding: Finding, signed: set[str]) -> str:
     return ""
 
 
+def plan_line(row: PlanRow, bold: bool = False) -> Table:
+    """A draw, then its product's whole name with what it delivers beneath (strength, size and
+    preservative are at the end of a name), wrapped beside the draw."""
+    draw, product, delivers = row
+    source = Text(product)
+    if delivers:
+        source.append(f"\n{delivers}", style="dim")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=DRAW_WIDTH, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(draw, style="bold" if bold else ""), source)
+    return grid
+
+
+class PlanLine(Static):
+    """One line of the plan; it keeps what it shows, to be drawn again only when that changes."""
+
+    def __init__(self, row: PlanRow, bold: bool, classes: str = "") -> None:
+        super().__init__(plan_line(row, bold), classes=f"plan-line {classes}".strip())
+        self.row, self.bold = row, bold
+
+    def show(self, row: PlanRow, bold: bool) -> None:
+        if (row, bold) != (self.row, self.bold):
+            self.row, self.bold = row, bold
+            update_text(self, plan_line(row, bold))
+
+
 class IngredientRow(Vertical):
     """One ingredient: what (substance or product) and how much, as typed — on two lines, so
     the name has the column's whole width."""
@@ -72,30 +102,30 @@ class IngredientRow(Vertical):
         super().__init__(classes="ingredient-row")
         self._suggester = suggester
         self._chosen: tuple[str, str] | None = None  # (name shown, product code) from a formula
+        self._what = Input(
+            placeholder="ingredient", classes="what", suggester=suggester, compact=True
+        )
+        self._amount = Input(placeholder="e.g. 40 mg", classes="amount", compact=True)
+
+    def suggest(self, suggester: SuggestFromList | None) -> None:
+        """The catalogue's names, once read, complete what is typed (Right takes them)."""
+        self._suggester = suggester
+        self._what.suggester = suggester
 
     def choose(self, item: DraftIngredient | None) -> None:
         """Show an ingredient; a product a formula names stays chosen while its name is unedited."""
-        what, amount = self.query(Input)
-        what.value, amount.value = (item.what, item.amount) if item else ("", "")
+        self._what.value, self._amount.value = (item.what, item.amount) if item else ("", "")
         self._chosen = (item.what, item.product) if item and item.product else None
 
     def compose(self) -> ComposeResult:
-        yield Input(
-            placeholder="ingredient",
-            classes="what",
-            suggester=self._suggester,
-            compact=True,
-        )
-        yield Input(placeholder="e.g. 40 mg", classes="amount", compact=True)
+        yield self._what
+        yield self._amount
 
-    def ingredient(self) -> DraftIngredient | None:
-        """What the row holds; None while the row is still being mounted."""
-        fields = list(self.query(Input))
-        if len(fields) != 2:
-            return None
-        what, amount = fields
-        product = self._chosen[1] if self._chosen and self._chosen[0] == what.value else None
-        return DraftIngredient(what.value, amount.value, product)
+    def ingredient(self) -> DraftIngredient:
+        """What the row holds, read from its fields (kept, not queried: read on every key)."""
+        what = self._what.value
+        product = self._chosen[1] if self._chosen and self._chosen[0] == what else None
+        return DraftIngredient(what, self._amount.value, product)
 
 
 class ComposeScreen(Screen[None]):
@@ -179,6 +209,7 @@ class ComposeScreen(Screen[None]):
         self._told = ""  # what the app was last told is unfinished here
         self._said = False  # the status line holds something
         self._origin_name = ""  # the name of the formula the mixture was started from
+        self._filling = False  # a formula's draft is being written into the fields
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -195,10 +226,15 @@ class ComposeScreen(Screen[None]):
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients", can_focus=False):
                 yield Label("Ingredients", classes="section")
+                # There from the first frame: nothing is mounted, and no focus moves, when the
+                # catalogue arrives (the names' suggestions come with it).
+                for _ in range(STARTING_ROWS):
+                    yield IngredientRow(None)
                 yield Static("", id="ingredient-hint")
             with Vertical(id="results"):
                 # The plan and findings are in the Tab order so the arrows can scroll them.
-                yield DataTable(id="plan", cursor_type="none", zebra_stripes=True)
+                with VerticalScroll(id="plan"):
+                    yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
                 yield VerticalScroll(id="findings")
         with Horizontal(id="bottom"):
             yield Label("Final volume", id="final-label")
@@ -221,9 +257,14 @@ class ComposeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Compose"
-        table = self.query_one("#plan", DataTable)
-        columns(table, ("Draw", 7), ("from → delivers", FROM_WIDTH))
+        self.query_one("#patient", Select).focus()
         self._load()
+
+    @property
+    def takes_keys(self) -> bool:
+        """Not while dispensing, nor while a formula's draft is being filled in: keys typed then
+        wait, and go nowhere if the screen has moved on (tui/keys.py)."""
+        return not (self._busy or self._filling)
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
@@ -254,11 +295,8 @@ class ComposeScreen(Screen[None]):
         default = catalog.products.get(DEFAULT_DILUENT)
         if default is not None:  # none chosen is this one: the plan names it whole
             diluents.tooltip = f"Diluent for the q.s.; left unchosen: {default.name}"
-        self.query_one("#ingredients").mount_all(
-            (IngredientRow(self._suggester) for _ in range(STARTING_ROWS)),
-            before="#ingredient-hint",
-        )
-        self.query_one("#patient", Select).focus()
+        for row in self.query(IngredientRow):
+            row.suggest(self._suggester)
         if self._pending is not None:
             self.load(self._pending)
         self._recheck()
@@ -304,7 +342,9 @@ class ComposeScreen(Screen[None]):
         purpose = self.query_one("#purpose", Select).value
         return DraftMixture(
             ingredients=tuple(
-                item for row in self.query(IngredientRow) if (item := row.ingredient()) is not None
+                row.ingredient()
+                for row in self.query_one("#ingredients").children
+                if isinstance(row, IngredientRow)
             ),
             final_volume=self.query_one("#final-volume", Input).value,
             diluent=diluent if isinstance(diluent, str) else None,
@@ -318,6 +358,7 @@ class ComposeScreen(Screen[None]):
     def load(self, draft: DraftMixture) -> None:
         """Fill the screen from a draft (a formula started for a patient); the batch will record
         the formula version it came from."""
+        self._filling = True  # until _fill: keys typed meanwhile wait
         if self._catalog is None:
             self._pending = draft
             return
@@ -329,12 +370,16 @@ class ComposeScreen(Screen[None]):
     async def _rows_for(self, draft: DraftMixture) -> None:
         """Rows enough for every ingredient, filled once they are mounted (a row's fields exist
         only then)."""
-        missing = len(draft.ingredients) - len(self.query(IngredientRow))
-        if missing > 0:
-            await self.query_one("#ingredients").mount_all(
-                (IngredientRow(self._suggester) for _ in range(missing)), before="#ingredient-hint"
-            )
-        self._fill(draft)
+        try:
+            missing = len(draft.ingredients) - len(self.query(IngredientRow))
+            if missing > 0:
+                await self.query_one("#ingredients").mount_all(
+                    (IngredientRow(self._suggester) for _ in range(missing)),
+                    before="#ingredient-hint",
+                )
+            self._fill(draft)
+        finally:
+            self._filling = False
 
     def _fill(self, draft: DraftMixture) -> None:
         items = list(draft.ingredients)
@@ -483,6 +528,11 @@ class ComposeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="check")
     def _check(self, draft: DraftMixture) -> None:
+        """The draft of the latest keystroke: a newer one cancels this worker while it waits,
+        so a burst is checked once, for its last value, never for a value it passed through."""
+        time.sleep(CHECK_AFTER)
+        if get_current_worker().is_cancelled:
+            return
         try:
             plan = self.services.mixtures.check(draft, self.user.name)
         except Exception as exc:  # a worker reports; it never takes the app down
@@ -523,44 +573,29 @@ class ComposeScreen(Screen[None]):
         disabled = bool(self._unsigned(plan)) or self._busy
         if (rows, lines, disabled) == self._shown:
             return  # a keystroke that changed nothing the person sees redraws nothing
-        shown_rows = self._shown[0] if self._shown else []
         self._shown = (rows, lines, disabled)
-        anew = self._show_rows(shown_rows, rows, bold_last=bool(plan.draws))
+        anew = self._show_rows(rows, bold_last=bool(plan.draws))
         self._show_findings(lines, anew)
         self._dispense_button(disabled)
 
-    def _show_rows(
-        self, shown: list[tuple[str, str, str]], rows: list[tuple[str, str, str]], bold_last: bool
-    ) -> bool:
-        """Cell by cell while the plan keeps its shape — the same products delivering about as
-        many words, so every row keeps its height (the table keeps its size: no layout) — else
-        every row anew, each as tall as its wrapped product name with what it delivers beneath;
-        the final volume in bold."""
-
-        def cells(y: int, row: tuple[str, str, str]) -> tuple[Text, Text]:
-            draw, product, delivers = row
-            last = bold_last and y == len(rows) - 1
-            source = Text(product)
-            if delivers:
-                source.append(f"\n{delivers}", style="dim")
-            return Text(draw, style="bold" if last else ""), source
-
-        table = self.query_one("#plan", DataTable)
-
-        def shape(rows: list[tuple[str, str, str]]) -> list[tuple[str, int]]:
-            """The products, and about how many lines what each delivers wraps to."""
-            return [(product, len(delivers) // (FROM_WIDTH - 4)) for _, product, delivers in rows]
-
-        if shape(shown) == shape(rows) and len(shown) == len(rows) == table.row_count:
-            for y, (before, after) in enumerate(zip(shown, rows, strict=True)):
-                if before != after:
-                    for x, new in enumerate(cells(y, after)):
-                        table.update_cell_at(Coordinate(y, x), new)
-            return False
-        table.clear()
-        for y, row in enumerate(rows):
-            table.add_row(*cells(y, row), height=None)
-        return True
+    def _show_rows(self, rows: list[PlanRow], bold_last: bool) -> bool:
+        """Only the lines that changed are drawn again, each a widget of its own (a table
+        repaints all its rows for one changed cell); the screen is laid out again only when a
+        line's height, or their number, changes. The final volume in bold. True when the
+        number of lines changed (the plan was laid out anew)."""
+        box = self.query_one("#plan", VerticalScroll)
+        lines = list(box.query(PlanLine))
+        after = [(row, bold_last and y == len(rows) - 1) for y, row in enumerate(rows)]
+        for line, (row, bold) in zip(lines, after, strict=False):
+            line.show(row, bold)
+        for line in lines[len(after) :]:
+            line.remove()
+        if len(after) > len(lines):
+            box.mount_all(
+                PlanLine(row, bold, classes="odd" if y % 2 else "")
+                for y, (row, bold) in enumerate(after[len(lines) :], start=len(lines))
+            )
+        return len(after) != len(lines)
 
     def _show_findings(self, lines: list[tuple[str, str]], anew: bool) -> None:
         """Reuse the finding widgets already there: mounting, and laying the screen out again,

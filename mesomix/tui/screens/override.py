@@ -117,6 +117,11 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
     def on_mount(self) -> None:
         self.query_one("#finding-0", SignOff).focus()
 
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the signature is checked wait (tui/keys.py)."""
+        return not self._busy
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 

@@ -42,6 +42,13 @@ class SignInScreen(Screen[None]):
         self._program = program  # blocks until the program is built: called in workers only
         self._name = name
         self._opening = opening  # the program is still being built behind this screen
+        self._signing = False  # a name and password are being checked
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while signing in wait, and go nowhere once the work screen opens: a
+        password typed ahead never lands in the next screen's fields (tui/keys.py)."""
+        return not self._signing
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -83,6 +90,7 @@ class SignInScreen(Screen[None]):
             self._problem("type your user name and your password")
             return
         self.query_one("#signin-go", Button).disabled = True
+        self._signing = True
         if self._opening:
             self.query_one("#signin-status", Static).update(
                 "opening the database… you are signed in as soon as it is open"
@@ -102,6 +110,7 @@ class SignInScreen(Screen[None]):
         self.query_one("#signin-go", Button).disabled = False
         self.query_one("#signin-status", Static).update("")
         if message.user is None:
+            self._signing = False  # the keys typed meanwhile go into the emptied password
             self.query_one("#signin-password", Input).value = ""
             self._problem(message.problem)
             return
@@ -124,6 +133,12 @@ class FirstAdminScreen(Screen[None]):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
+        self._creating = False
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the account is written wait (tui/keys.py)."""
+        return not self._creating
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -157,6 +172,7 @@ class FirstAdminScreen(Screen[None]):
             self.query_one("#admin-problem", Static).update("the two passwords differ")
             return
         self.query_one("#admin-go", Button).disabled = True
+        self._creating = True
         self._create_admin(name, display, password)
 
     @work(thread=True, exclusive=True, group="first-admin")
@@ -170,6 +186,7 @@ class FirstAdminScreen(Screen[None]):
         self.app.call_from_thread(self.app.switch_screen, SignInScreen(lambda: self.services, name))
 
     def _refused(self, problem: str) -> None:
+        self._creating = False
         self.query_one("#admin-go", Button).disabled = False
         self.query_one("#admin-problem", Static).update(Text(problem))
 
@@ -188,6 +205,12 @@ class LockScreen(Screen[bool]):
         super().__init__()
         self.services = services
         self.user = user
+        self._checking = False
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the password is checked wait, and go nowhere once unlocked."""
+        return not self._checking
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -219,6 +242,7 @@ class LockScreen(Screen[bool]):
     @on(Input.Submitted, "#lock-password")
     def _unlock(self, event: Input.Submitted) -> None:
         if event.value:
+            self._checking = True
             self._check(event.value)
 
     @work(thread=True, exclusive=True, group="unlock")
@@ -237,5 +261,6 @@ class LockScreen(Screen[bool]):
         if ok:
             self.dismiss(True)
             return
+        self._checking = False  # the keys typed meanwhile go into the emptied password
         self.query_one("#lock-password", Input).value = ""
         self.query_one("#lock-problem", Static).update(Text(problem))

@@ -87,6 +87,12 @@ class FormScreen(ModalScreen[str | None]):
         self._busy = False
         self._touched: set[str] = set()  # fields typed in: their problems show while typing
 
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the form is being sent wait: they go into the form if it is
+        refused, and nowhere if it closes (tui/keys.py)."""
+        return not self._busy
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="form-box"):
             yield Label(Text(self.form.title), classes="form-title")
