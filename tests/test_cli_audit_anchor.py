@@ -21,14 +21,22 @@ B12 = "cyanocobalamin_1000mcg_1ml_vial"
 AUDIT, HEAD = AuditRow.__table__, AuditHeadRow.__table__
 
 
-@pytest.fixture
-def clinic_file(tmp_path) -> Path:
-    path = tmp_path / "clinic.sqlite"
+@pytest.fixture(scope="module")
+def clinic_template(tmp_path_factory) -> Path:
+    """One clinic for the module (people, a receipt, a dispense); each test works on a copy."""
+    path = tmp_path_factory.mktemp("clinic") / "clinic.sqlite"
     services = build(Settings(database_url=f"sqlite:///{path}"))
     seed_people(services)
     receive(services, B12, "B1", 10)
     services.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
     services.close()
+    return path
+
+
+@pytest.fixture
+def clinic_file(clinic_template, tmp_path) -> Path:
+    path = tmp_path / "clinic.sqlite"
+    path.write_bytes(clinic_template.read_bytes())
     return path
 
 
