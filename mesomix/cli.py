@@ -20,10 +20,15 @@ import sqlalchemy as sa
 from mesomix.bootstrap import Services, Settings, build, check
 from mesomix.domain.allergy import VERIFICATIONS
 from mesomix.domain.anchors import Anchor, AnchorError, parse_anchors, utc_text
+from mesomix.domain.catalog import Catalog, Product, Substance
 from mesomix.domain.conversions import (
+    STRENGTH_TARGETS,
     TARGET_UNITS,
+    SubstanceNeeded,
     amount_in,
     convert,
+    convert_plain,
+    convert_strength,
     dimension_of,
     to_elemental,
     volume_for,
@@ -80,12 +85,24 @@ def parser() -> argparse.ArgumentParser:
     find.add_argument("text", help='a few letters, a synonym or a misspelling: "hyaluronc acid"')
     find.add_argument("--limit", type=int, default=5, help="how many (1 to 50)")
 
-    conv = commands.add_parser("convert", help="convert an amount through a substance or product")
-    conv.add_argument("amount", help='e.g. "1000 IU"')
-    which = conv.add_mutually_exclusive_group(required=True)
-    which.add_argument("--substance", metavar="NAME")
-    which.add_argument("--product", metavar="CODE")
-    conv.add_argument("--to", required=True, metavar="UNIT", help="mg, mcg, g, IU, mEq, mmol or mL")
+    conv = commands.add_parser(
+        "convert",
+        help="convert an amount or a strength; through a substance or product when it depends on one",
+    )
+    conv.add_argument(
+        "amount", help='an amount ("0.25 mg", "1000 IU") or a strength ("2 %%", "1:1000")'
+    )
+    which = conv.add_mutually_exclusive_group()
+    which.add_argument(
+        "--substance", metavar="NAME", help="needed for IU, mEq, mmol and --elemental"
+    )
+    which.add_argument("--product", metavar="CODE", help="needed between a volume and an amount")
+    conv.add_argument(
+        "--to",
+        required=True,
+        metavar="UNIT",
+        help="mg, mcg, g, IU, mEq, mmol or mL; for a strength mg/mL, mcg/mL, IU/mL … or %%",
+    )
     conv.add_argument("--elemental", action="store_true", help="the element a salt supplies")
 
     mix_commands = _group(
@@ -462,22 +479,33 @@ def _search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _convert(args: argparse.Namespace, out: TextIO) -> int:
-    amount = parse_quantity(args.amount, Field.AMOUNT)
-    if args.to not in TARGET_UNITS:
-        raise BadInput(f"--to {args.to}: use one of mg, mcg, g, IU, mEq, mmol, mL")
+    """A plain unit or a strength converts alone; a substance or product only when the
+    conversion depends on it (IU, mEq, mmol, a salt's element, a volume of a product)."""
     if (args.product is not None and not args.product.strip()) or (
         args.substance is not None and not args.substance.strip()
     ):
         raise BadInput("--product and --substance need a name or code, not an empty text")
+    if _is_strength(args.amount):
+        return _convert_strength(args, out)
+    amount = parse_quantity(args.amount, Field.AMOUNT)
+    if args.to not in TARGET_UNITS:
+        kind = f"{args.amount.strip()} is an amount, not a strength: " * (args.to in STRENGTH_TARGETS)
+        raise BadInput(f"--to {args.to}: {kind}use one of mg, mcg, g, IU, mEq, mmol, mL")
+    if args.product is None and args.substance is None:
+        if args.elemental:
+            raise BadInput(
+                "--elemental: the element a salt supplies depends on the salt: "
+                "add --substance NAME (e.g. zinc_sulfate_heptahydrate)"
+            )
+        try:
+            result = convert_plain(amount, args.to)
+        except SubstanceNeeded as exc:
+            raise BadInput(f"{exc}: add {_which_flag(exc.by)}") from None
+        print(format_quantity(result, places=4), file=out)
+        return 0
     catalog = _services(args).catalog.catalog()  # only once the arguments are sound
     if args.product is not None:
-        product = catalog.products.get(args.product) or catalog.resolve(args.product)
-        if product is None or product.code not in catalog.products:
-            raise BadInput(f"unknown product '{args.product}'")
-        product = catalog.products[product.code]
-        if not product.strengths:
-            raise BadInput(f"{product.name} is a diluent: it has no strength to convert through")
-        substance = catalog.substance(product.strengths[0].substance)
+        product, substance = _product_substance(catalog, args.product)
         if args.to == "mL":
             result = volume_for(amount, product, substance)
         elif dimension_of(amount) == "volume":
@@ -485,20 +513,73 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
         else:
             result = convert(amount, substance, args.to)
     else:
-        found = catalog.resolve(args.substance)
-        if found is None or found.code not in catalog.substances:
-            raise BadInput(f"unknown substance '{args.substance}'")
-        substance = catalog.substances[found.code]
+        substance = _substance(catalog, args.substance)
         if args.elemental:
             element, mass = to_elemental(amount, substance, catalog)
             result = convert(mass, element, args.to)
             print(f"{format_quantity(result)} {element.name.lower()}", file=out)
             return 0
-        if args.to == "mL":
-            raise BadInput("a volume depends on the product: use --product to convert to mL")
+        if args.to == "mL" or dimension_of(amount) == "volume":
+            raise BadInput(
+                "a volume to an amount depends on the product's strength: "
+                "use --product CODE instead of --substance"
+            )
         result = convert(amount, substance, args.to)
     print(format_quantity(result, places=4), file=out)
     return 0
+
+
+def _is_strength(text: str) -> bool:
+    """A concentration is typed with a slash, a percent sign or a ratio colon."""
+    return any(mark in text for mark in "/%:")
+
+
+def _which_flag(by: str) -> str:
+    return "--product CODE" if by == "product" else "--substance NAME (or --product CODE)"
+
+
+def _convert_strength(args: argparse.Namespace, out: TextIO) -> int:
+    """2 % to mg/mL, 1:1000 to mg/mL, 20 mg/mL to %: alone; mg/mL to IU/mL through a
+    substance."""
+    strength = parse_quantity(args.amount, Field.STRENGTH)
+    if args.to not in STRENGTH_TARGETS:
+        raise BadInput(
+            f"--to {args.to}: {args.amount.strip()} is a strength: convert it to a strength, "
+            "one of mg/mL, mcg/mL, g/mL, IU/mL, mEq/mL, mmol/mL or %"
+        )
+    if args.elemental:
+        raise BadInput("--elemental converts an amount of a salt, not a strength")
+    substance = None
+    if args.substance is not None or args.product is not None:
+        catalog = _services(args).catalog.catalog()
+        if args.product is not None:
+            substance = _product_substance(catalog, args.product)[1]
+        else:
+            substance = _substance(catalog, args.substance)
+    try:
+        result = convert_strength(strength, args.to, substance)
+    except SubstanceNeeded as exc:
+        raise BadInput(f"{exc}: add --substance NAME") from None
+    print(format_quantity(result, places=4), file=out)
+    return 0
+
+
+def _substance(catalog: Catalog, name: str) -> Substance:
+    found = catalog.resolve(name)
+    if found is None or found.code not in catalog.substances:
+        raise BadInput(f"unknown substance '{name}'")
+    return catalog.substances[found.code]
+
+
+def _product_substance(catalog: Catalog, name: str) -> tuple[Product, Substance]:
+    """A product and the substance its strength is of (its first active)."""
+    product = catalog.products.get(name) or catalog.resolve(name)
+    if product is None or product.code not in catalog.products:
+        raise BadInput(f"unknown product '{name}'")
+    product = catalog.products[product.code]
+    if not product.strengths:
+        raise BadInput(f"{product.name} is a diluent: it has no strength to convert through")
+    return product, catalog.substance(product.strengths[0].substance)
 
 
 def _read_text(path: Path) -> str:

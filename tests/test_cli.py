@@ -123,9 +123,9 @@ def test_convert_refusals(db, capsys, argv, says):
 
 def test_argument_mistakes_exit_2(db, capsys):
     with pytest.raises(SystemExit) as exited:
-        main(["--db", db, "convert", "5 mg", "--to", "mg"])
+        main(["--db", db, "convert", "5 mg", "--substance", "biotin"])
     assert exited.value.code == 2
-    assert "--substance" in capsys.readouterr().err
+    assert "--to" in capsys.readouterr().err
 
 
 def test_demo_fills_and_refuses_to_mix_with_other_data(db, capsys):

@@ -511,6 +511,7 @@ _SHOWN_UNITS = {
     "milliequivalent": "mEq",
     "millimole": "mmol",
     "mole": "mol",
+    "percent": "%",
 }
 
 
