@@ -4,6 +4,7 @@ nothing written."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import getpass
 import json
 import os
@@ -344,7 +345,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--until", type=_day, metavar="YYYY-MM-DD")
     show.add_argument("--limit", type=int, default=200)
     _acting(show)
-    stock.add_argument("--product", metavar="CODE")
+    stock.add_argument("--product", metavar="CODE", help="one product, by its code")
     return top
 
 
@@ -489,7 +490,9 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
         return _convert_strength(args, out)
     amount = parse_quantity(args.amount, Field.AMOUNT)
     if args.to not in TARGET_UNITS:
-        kind = f"{args.amount.strip()} is an amount, not a strength: " * (args.to in STRENGTH_TARGETS)
+        kind = f"{args.amount.strip()} is an amount, not a strength: " * (
+            args.to in STRENGTH_TARGETS
+        )
         raise BadInput(f"--to {args.to}: {kind}use one of mg, mcg, g, IU, mEq, mmol, mL")
     if args.product is None and args.substance is None:
         if args.elemental:
@@ -758,11 +761,14 @@ def _label(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _stock(args: argparse.Namespace, out: TextIO) -> int:
+    if args.product is not None and not args.product.strip():
+        raise BadInput("--product needs a product's code, not an empty text")
     services = _services(args)
     today = services.clock.today()
     lines = services.stock.lots(args.actor, args.product)
     if args.product and not lines:
-        print(f"no stock of {args.product}", file=out)
+        product = _product_code(services, args.product)
+        print(f"no stock of {product.name} ({product.code})", file=out)
         return 0
     header = f"{'product':<44} {'lot':<12} {'expiry':<10} {'status':<11} {'on hand':>10} {'sealed':>6} {'open':>8}"
     print(header, file=out)
@@ -777,6 +783,24 @@ def _stock(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return 0
+
+
+def _product_code(services: Services, typed: str) -> Product:
+    """The product a code names; an unknown code is refused with the codes it is close to
+    (spelling) and those whose names it matches."""
+    products = services.catalog.catalog().products
+    if typed in products:
+        return products[typed]
+    close = difflib.get_close_matches(typed.strip().casefold(), list(products), n=3, cutoff=0.6)
+    named = [h.code for h in services.catalog.search(typed, 10) if h.kind == "product"]
+    guesses = list(dict.fromkeys([*close, *named]))[:5]
+    if not guesses:
+        raise BadInput(
+            f"no product has the code '{typed}': find it with mesomix search NAME, "
+            "then give its code to --product"
+        )
+    shown = " · ".join(f"{code} ({products[code].name})" for code in guesses if code in products)
+    raise BadInput(f"no product has the code '{typed}': did you mean {shown}")
 
 
 def _signatures(args: argparse.Namespace) -> list[Signature]:
