@@ -658,6 +658,10 @@ def read_mixture_file(path: Path) -> DraftMixture:
 def plan_as_dict(plan: Plan) -> dict[str, Any]:
     return {
         "final_volume": format_quantity(plan.final_volume),
+        "final_volume_asked": None
+        if plan.asked_ul is None
+        else format_quantity(Q(Decimal(plan.asked_ul) / 1000, "milliliter")),
+        "ingredients_volume": format_quantity(Q(Decimal(plan.ingredients_ul) / 1000, "milliliter")),
         "dispensable": not plan.blocked,
         "draws": [
             {
@@ -679,8 +683,24 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+def volume_line(plan: Plan) -> str:
+    """The final volume as asked beside what the ingredients add up to, whenever they differ:
+    never the ingredients' total alone under the name of the final volume."""
+    drawn = format_quantity(Q(Decimal(plan.ingredients_ul) / 1000, "milliliter"))
+    if plan.asked_ul is None:
+        return f"Final volume: none asked; the ingredients add up to {drawn}"
+    asked = format_quantity(Q(Decimal(plan.asked_ul) / 1000, "milliliter"))
+    if plan.ingredients_ul > plan.asked_ul:
+        return f"Final volume asked {asked}; the ingredients add up to {drawn}, more than that"
+    return (
+        f"Final volume {asked}; the ingredients add up to {drawn}, the diluent makes up the rest"
+        if plan.ingredients_ul < plan.asked_ul
+        else f"Final volume {asked}; the ingredients add up to it"
+    )
+
+
 def print_plan(plan: Plan, out: TextIO) -> None:
-    print(f"Final volume {format_quantity(plan.final_volume)}", file=out)
+    print(volume_line(plan), file=out)
     for draw in plan.draws:
         what = ", ".join(
             f"{d.substance.short_name} {format_quantity(d.amount, 4)}" for d in draw.delivered

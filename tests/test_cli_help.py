@@ -7,6 +7,7 @@ test); one real process per point, the rest in this process."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -85,3 +86,66 @@ def test_a_product_with_no_stock_is_named_and_not_an_error(demo_db):
     assert status == 0
     assert printed.startswith("no stock of Amphadase (hyaluronidase injection, bovine) 150 units")
     assert printed.endswith(" (amphadase_150u_1ml_vial)\n")
+
+
+# --- mix check: the final volume asked and what the ingredients add up to -------------------
+
+MIXTURE = """patient = "P-0003"
+storage = "room"
+{final}
+[[ingredient]]
+what = "lidocaine"
+amount = "20 mg"
+
+[[ingredient]]
+what = "tranexamic acid"
+amount = "{tranexamic}"
+"""
+
+
+def _mixture(tmp_path, *, final: str = 'final_volume = "5 mL"', tranexamic: str = "50 mg"):
+    path = tmp_path / "mixture.toml"
+    path.write_text(MIXTURE.format(final=final, tranexamic=tranexamic), encoding="utf-8")
+    return str(path)
+
+
+def test_over_the_final_volume_says_what_was_asked_and_what_the_ingredients_add_up_to(
+    demo_db, tmp_path
+):
+    """2 mL of lidocaine 1 % and 30 mL of tranexamic acid into 5 mL: never "Final volume 32 mL"."""
+    done = mesomix(demo_db, "mix", "check", _mixture(tmp_path, tranexamic="3000 mg"), user="sam")
+    assert done.returncode == 1  # it blocks
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Final volume asked 5 mL; the ingredients add up to 32 mL, more than that"
+    assert not any(line.startswith("Final volume 32") for line in lines)
+    assert (
+        "  BLOCK: the ingredients add up to 32 mL, more than the final volume 5 mL asked: ask for "
+        "a larger final volume, or less of an ingredient [mixture.over_final_volume/"
+    ) in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("final", "first_line"),
+    [
+        (
+            'final_volume = "5 mL"',
+            "Final volume 5 mL; the ingredients add up to 2.5 mL, the diluent makes up the rest",
+        ),
+        ('final_volume = "2.5 mL"', "Final volume 2.5 mL; the ingredients add up to it"),
+        ("", "Final volume: none asked; the ingredients add up to 2.5 mL"),
+    ],
+)
+def test_the_final_volume_line(demo_db, tmp_path, final, first_line):
+    status, printed = run(
+        "--db", demo_db, "mix", "check", _mixture(tmp_path, final=final), "--user", "sam"
+    )
+    assert status == 0
+    assert printed.splitlines()[0] == first_line
+
+
+def test_json_gives_both_volumes(demo_db, tmp_path):
+    path = _mixture(tmp_path, tranexamic="3000 mg")
+    status, printed = run("--db", demo_db, "mix", "check", path, "--json", "--user", "sam")
+    plan = json.loads(printed)
+    assert status == 1
+    assert (plan["final_volume_asked"], plan["ingredients_volume"]) == ("5 mL", "32 mL")
