@@ -524,8 +524,8 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         if args.to == "mL" or dimension_of(amount) == "volume":
             raise BadInput(
-                "a volume to an amount depends on the product's strength: "
-                "use --product CODE instead of --substance"
+                f"--to {args.to}: a volume to an amount, or an amount to a volume, depends on "
+                "the product's strength: use --product CODE instead of --substance"
             )
         result = convert(amount, substance, args.to)
     print(format_quantity(result, places=4), file=out)
@@ -544,7 +544,10 @@ def _which_flag(by: str) -> str:
 def _convert_strength(args: argparse.Namespace, out: TextIO) -> int:
     """2 % to mg/mL, 1:1000 to mg/mL, 20 mg/mL to %: alone; mg/mL to IU/mL through a
     substance."""
-    strength = parse_quantity(args.amount, Field.STRENGTH)
+    try:
+        strength = parse_quantity(args.amount, Field.STRENGTH)
+    except QuantityError as exc:
+        raise BadInput(f"the amount to convert, read as a strength: {exc}") from None
     if args.to not in STRENGTH_TARGETS:
         raise BadInput(
             f"--to {args.to}: {args.amount.strip()} is a strength: convert it to a strength, "
@@ -585,18 +588,54 @@ def _product_substance(catalog: Catalog, name: str) -> tuple[Product, Substance]
     return product, catalog.substance(product.strengths[0].substance)
 
 
-def _read_text(path: Path) -> str:
-    """A file a person named, or a message saying why it cannot be read."""
+# The most a file named on the command line may hold, read no further: a file larger than what
+# it claims to be is refused before it is parsed, saying its size and the limit.
+MIXTURE_FILE_LIMIT = 64 * 1024  # a mixture of a dozen ingredients is under 1 KiB
+FHIR_FILE_LIMIT = 16 * 1024 * 1024  # one patient's allergies, however many, with their reactions
+ANCHOR_FILE_LIMIT = 16 * 1024 * 1024  # a line (about 110 bytes) a day for four centuries
+
+
+def size_text(size: int) -> str:
+    """A file size to the byte, with its order of size: 65,536 bytes (64 KiB)."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size:,} bytes ({size / factor:.3g} {unit})"
+    return f"{size:,} bytes"
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a file, reading at most `limit` (a pipe or a device too): a larger file is
+    refused with its size (or "more than") and the limit."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+            size = os.fstat(file.fileno()).st_size
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        most = size_text(limit)
+        said = (
+            f"is {size_text(size)}: {what} may be at most {most}"
+            if size > limit
+            else f"goes on past {most}, the most {what} may be"
+        )
+        raise BadInput(f"{path} {said} — is it the right file? Nothing was done")
+    return data
+
+
+def _read_text(path: Path, limit: int, what: str) -> str:
+    """A file a person named, or a message saying why it cannot be read."""
+    data = read_limited(path, limit, what)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(
             f"{path}: byte {exc.start} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"
         ) from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read ({exc})") from None
 
 
 _DRAFT_TEXT_KEYS = (
@@ -614,7 +653,7 @@ def read_mixture_file(path: Path) -> DraftMixture:
     """A mixture in TOML: patient, final_volume, diluent, storage, category, purpose, prescriber,
     and [[ingredient]] what/amount/product."""
     try:
-        raw = tomllib.loads(_read_text(path))
+        raw = tomllib.loads(_read_text(path, MIXTURE_FILE_LIMIT, "a mixture file"))
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
     unknown = set(raw) - {"ingredient", *_DRAFT_TEXT_KEYS}
@@ -866,7 +905,7 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.allergy_command == "import":
         try:
-            data = json.loads(_read_text(args.file))
+            data = json.loads(_read_text(args.file, FHIR_FILE_LIMIT, "an allergy file"))
         except ValueError as exc:  # JSONDecodeError, and a number too long to read
             raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
         ids = _services(args).allergies.import_fhir(args.patient, args.actor, data)
@@ -977,10 +1016,9 @@ def _anchors(path: Path, *, empty_ok: bool = False) -> list[Anchor]:
             raise BadInput(f"cannot write the anchor file {path}: its folder does not exist")
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
-        raise BadInput(f"cannot read the anchor file {path}: {why}") from None
+        text = read_limited(path, ANCHOR_FILE_LIMIT, "an anchor file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"cannot read the anchor file {path}: it is not text") from None
     try:
         return parse_anchors(text, empty_ok=empty_ok)
     except AnchorError as exc:

@@ -149,3 +149,79 @@ def test_json_gives_both_volumes(demo_db, tmp_path):
     plan = json.loads(printed)
     assert status == 1
     assert (plan["final_volume_asked"], plan["ingredients_volume"]) == ("5 mL", "32 mL")
+
+
+# --- files too big to be what they claim -----------------------------------------------------
+
+
+def _counts(db: str) -> tuple[int, ...]:
+    with sqlite3.connect(db) as connection:
+        return tuple(
+            connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("batch", "movement", "audit", "allergy")
+        )
+
+
+def test_a_50_mb_mixture_file_is_refused_and_nothing_dispensed(demo_db, tmp_path):
+    """A real mixture followed by 50 MB (sparse: made at once, never read whole)."""
+    path = tmp_path / "mixture.toml"
+    path.write_text(MIXTURE.format(final='final_volume = "5 mL"', tranexamic="50 mg"))
+    with path.open("r+b") as file:
+        file.truncate(50 * 1024 * 1024)
+    before = _counts(demo_db)
+    done = mesomix(demo_db, "mix", "dispense", str(path), "--acknowledge-all", user="sam")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"mesomix: {path} is 52,428,800 bytes (50 MiB): a mixture file may be at most "
+        "65,536 bytes (64 KiB) — is it the right file? Nothing was done\n"
+    )
+    assert _counts(demo_db) == before
+
+
+def test_a_mixture_file_at_the_limit_is_read(demo_db, tmp_path):
+    text = MIXTURE.format(final='final_volume = "5 mL"', tranexamic="50 mg")
+    path = tmp_path / "mixture.toml"
+    path.write_text(text + "#" * (64 * 1024 - len(text) - 1) + "\n", encoding="utf-8")
+    assert path.stat().st_size == 64 * 1024
+    assert run("--db", demo_db, "mix", "check", str(path), "--user", "sam")[0] == 0
+    with path.open("a") as file:
+        file.write("\n")
+    assert run("--db", demo_db, "mix", "check", str(path), "--user", "sam")[0] == 2
+
+
+def test_a_file_without_an_end_is_read_no_further_than_the_limit(demo_db, capsys):
+    assert run("--db", demo_db, "mix", "check", "/dev/zero", "--user", "sam") == (2, "")
+    assert "/dev/zero goes on past 65,536 bytes (64 KiB), the most a mixture file may be" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "size", "says"),
+    [
+        (
+            ("allergy", "import", "{file}", "--patient", "P-0001", "--user", "drchen"),
+            17 * 1024 * 1024,
+            "is 17,825,792 bytes (17 MiB): an allergy file may be at most 16,777,216 bytes (16 MiB)",
+        ),
+        (
+            ("audit", "verify", "--anchor", "{file}", "--user", "nadia"),
+            17 * 1024 * 1024,
+            "is 17,825,792 bytes (17 MiB): an anchor file may be at most 16,777,216 bytes (16 MiB)",
+        ),
+        (
+            ("import", "stock", "{file}", "--user", "nadia"),
+            100_000_001,
+            "is 100,000,001 bytes: an import may be at most 100,000,000 bytes (100 MB) — split",
+        ),
+    ],
+)
+def test_every_file_the_command_line_reads_has_a_limit(demo_db, tmp_path, capsys, argv, size, says):
+    path = tmp_path / "big"
+    with path.open("wb") as file:
+        file.truncate(size)
+    before = _counts(demo_db)
+    status, printed = run("--db", demo_db, *(a.format(file=path) for a in argv))
+    assert (status, printed) == (2, "")
+    assert says in capsys.readouterr().err
+    assert _counts(demo_db) == before

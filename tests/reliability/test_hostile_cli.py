@@ -234,7 +234,9 @@ def points(c: Clinic) -> list[Point]:
 
     quantity = ("amount", "quantity", "volume", "mg", "mL", "unit", "number")
     csv_problem = ("row", "file", "CSV", "column")
-    file = ("UTF-8",)  # text no UTF-8 file can hold (lone surrogates) makes the file unreadable
+    # text no UTF-8 file can hold (lone surrogates) makes the file unreadable; a value of a
+    # million characters makes it larger than a mixture file may be
+    file = ("UTF-8", "mixture file")
     return [
         Point("convert: amount", lambda e: outcome(cli(c, "convert", e.text, "--substance", "cholecalciferol", "--to", "mcg")),
               None, quantity, must_refuse=_hostile_quantity),
