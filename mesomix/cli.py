@@ -52,6 +52,7 @@ from mesomix.launch import (
 )
 from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, refuse_existing
+from mesomix.reports.table import UnknownColumns, table
 from mesomix.services.accounts import ROLES
 from mesomix.services.audit import anchor as audit_anchor
 from mesomix.services.audit import show as audit_show
@@ -281,6 +282,14 @@ def parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="FILE", help="an existing FILE is kept unless --replace"
     )
     report.add_argument("--replace", action="store_true", help="write over an existing FILE")
+    report.add_argument(
+        "--columns",
+        metavar="NAME,…",
+        help="the table's columns, by the export's names (e.g. product_name,lot_number,on_hand_ml)",
+    )
+    report.add_argument(
+        "--wide", action="store_true", help="the table with every column, names whole"
+    )
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
     report.add_argument(
         "--periods", type=int, metavar="N", help="for usage: how many (13 weeks, 12 months)"
@@ -1170,14 +1179,38 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         raise BadInput("an XLSX report needs --output FILE")
     if args.replace and args.output is None:
         raise BadInput("--replace goes with --output FILE: the file to write over")
+    columns = [c.strip() for c in (args.columns or "").split(",") if c.strip()]
+    if args.columns is not None and not columns:
+        raise BadInput("--columns needs the names of columns, e.g. --columns product_name,value")
+    if (columns or args.wide) and args.form != "table":
+        raise BadInput(
+            "--columns and --wide choose what the printed table shows: an export keeps every column"
+        )
+    if columns and args.wide:
+        raise BadInput("give --columns or --wide, not both")
     try:
         if args.form != "table":  # before the password and the report: nothing to wait for
             refuse_existing(args.output, args.replace)
-        frame = _services(args).reports.report(
-            args.actor, args.name, period=args.period, periods=args.periods,
-            lot_id=args.lot_id, lot=args.lot, product=args.product,
-        )  # fmt: skip
-        print(export(frame, args.form, args.output, replace=args.replace), file=out)
+        services = _services(args)
+        title = ""
+        if args.name == "recall":  # the lot found, said once above its batches
+            ref, frame = services.reports.recall(
+                args.actor, args.lot, args.product, lot_id=args.lot_id
+            )
+            name = ref.product_name if len(ref.product_name) <= 80 else ref.product_name[:79] + "…"
+            title = f"lot {ref.lot_number} ({ref.status}) · {ref.product_code}\n{name}\n"
+        else:
+            frame = services.reports.report(
+                args.actor, args.name, period=args.period, periods=args.periods
+            )
+        if args.form == "table":
+            zone = services.clock.zone
+            shown = table(frame, args.name, zone, columns=columns, wide=args.wide)
+            print(title + shown, file=out)
+        else:
+            print(export(frame, args.form, args.output, replace=args.replace), file=out)
+    except UnknownColumns as exc:
+        raise BadInput(str(exc)) from None
     except ExportExists as exc:
         raise BadInput(
             f"{exc.path} already exists: nothing was written; add --replace to write over it, "

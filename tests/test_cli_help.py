@@ -7,8 +7,10 @@ test); one real process per point, the rest in this process."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -225,3 +227,124 @@ def test_every_file_the_command_line_reads_has_a_limit(demo_db, tmp_path, capsys
     assert (status, printed) == (2, "")
     assert says in capsys.readouterr().err
     assert _counts(demo_db) == before
+
+
+# --- report: a table a person reads at 80 columns -------------------------------------------
+
+REPORTS = ("stock", "stock-products", "expiring", "usage", "waste", "mixtures", "makers")
+RAW = ("<NA>", "NaN", "None", "False", "True", "nan")
+
+
+def _report(db: str, *argv: str) -> tuple[int, str]:
+    return run("--db", db, "report", *argv, "--user", "nadia")
+
+
+def test_report_stock_is_a_table_at_80_columns_with_the_exports_data(demo_db, tmp_path):
+    """The issue's command as a process: words for headings, every lot of the export, no raw
+    frame values, nothing past column 80."""
+    done = mesomix(demo_db, "report", "stock")
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].split() == ["product", "lot", "expiry", "status", "on", "hand", "mL", "value"]
+    assert lines[-1] == "(6 of 10 columns: --wide for all, --columns to choose)"
+    assert not any(raw in line.split() for line in lines for raw in RAW)
+    export = tmp_path / "stock.csv"
+    assert mesomix(demo_db, "report", "stock", "--output", str(export)).returncode == 0
+    with export.open(encoding="utf-8") as file:
+        exported = list(csv.DictReader(file))
+    rows = lines[1:-1]
+    assert len(rows) == len(exported) > 100
+    for row, record in zip(rows, exported, strict=True):
+        name, lot, expiry, state, on_hand, value = re.split(r"\s{2,}", row.strip())
+        assert record["product_name"].startswith(name.removesuffix("…"))
+        assert (lot, expiry) == (record["lot_number"], record["expiry"])
+        assert (on_hand, value) == (
+            f"{float(record['on_hand_ml']):,g}",
+            f"{float(record['value']):,.2f}",
+        )
+        if record["expired"] == "True":  # said in the status, as `mesomix stock` says it
+            assert state == (
+                "expired" if record["status"] == "available" else f"{record['status']}, expired"
+            )
+        else:
+            assert state == record["status"]
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_every_report_prints_words_within_80_columns(demo_db, name):
+    status, printed = _report(demo_db, name)
+    lines = printed.splitlines()
+    assert status == 0 and len(lines) >= 2
+    assert max(len(line) for line in lines) <= 80
+    assert "_" not in lines[0]  # headings in words, not the export's names
+    assert not any(raw in line.split() for line in lines for raw in RAW)
+
+
+def test_usage_shows_the_latest_months_that_fit_and_the_totals(demo_db):
+    def months(*more: str) -> list[str]:
+        status, printed = _report(demo_db, "usage", *more)
+        assert status == 0
+        heading = printed.splitlines()[0].split()
+        assert heading[-3:] == ["batches", "total", "mL"]
+        return [word for word in heading if word[:4].isdigit()]
+
+    shown, every = months(), months("--wide")
+    assert len(every) == 12 and 2 <= len(shown) < 12
+    assert shown == every[-len(shown) :]
+
+
+def test_wide_shows_every_column_and_names_whole(demo_db):
+    status, printed = _report(demo_db, "stock", "--wide")
+    lines = printed.splitlines()
+    assert status == 0
+    assert lines[0].split()[:3] == ["code", "product", "lot"]
+    assert lines[0].rstrip().endswith("expired")
+    assert (
+        "Amphadase (hyaluronidase injection, bovine) 150 units/mL 1 mL single-dose vial" in printed
+    )
+    assert "…" not in printed and not lines[-1].startswith("(")
+
+
+def test_columns_chooses_by_the_exports_names_in_the_order_given(demo_db):
+    status, printed = _report(demo_db, "stock", "--columns", "lot_number, expired,product")
+    lines = printed.splitlines()
+    assert status == 0
+    assert lines[0].split() == ["lot", "expired", "code"]
+    assert lines[1].split() == ["9WU6987", "no", "amphadase_150u_1ml_vial"]
+
+
+def test_recall_names_batches_and_patients(demo_db):
+    with sqlite3.connect(demo_db) as connection:
+        (lot,) = connection.execute(
+            "SELECT lot_id FROM movement WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    status, printed = _report(demo_db, "recall", "--lot-id", str(lot))
+    lines = printed.splitlines()
+    assert status == 0
+    assert re.fullmatch(r"lot \S+ \(available\) · [a-z0-9_]+", lines[0])
+    headings = ["batch", "made", "at", "patient", "name", "volume", "mL", "made", "by"]
+    assert lines[2].split() == headings
+    assert re.match(r"\s*\d+  \d{4}-\d\d-\d\d \d\d:\d\d  P-\d{4}", lines[3])
+    assert max(len(line) for line in lines) <= 80
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            ("stock", "--columns", "lot_number,nope"),
+            "the stock report has no column 'nope': it has product, product_name, lot_id",
+        ),
+        (("stock", "--columns", " , "), "--columns needs the names of columns"),
+        (("stock", "--wide", "--columns", "lot_number"), "give --columns or --wide, not both"),
+        (("stock", "--wide", "--format", "csv"), "an export keeps every column"),
+        (
+            ("stock", "--columns", "lot_number", "--output", "x.xlsx"),
+            "an export keeps every column",
+        ),
+    ],
+)
+def test_table_options_refused(demo_db, capsys, argv, says):
+    assert _report(demo_db, *argv) == (2, "")
+    assert says in capsys.readouterr().err
