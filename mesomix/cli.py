@@ -433,8 +433,15 @@ def build_services(settings: Settings) -> Services:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    """The program on the chosen database, with the acting person signed in if there is one."""
+    """The program on the chosen database, with the acting person signed in if there is one.
+    `--demo` fills the demo database on first use, as the application does, so that every
+    command of the README runs as written on it."""
     services = build_services(settings_from(args))
+    if args.demo and args.command != "demo":
+        from mesomix.services.demo import holds_data, load_demo
+
+        if not holds_data(services.engine):
+            load_demo(services)
     if getattr(args, "actor", None):
         services.accounts.sign_in(args.actor, _password(f"password of {args.actor}: "))
     return services
