@@ -564,8 +564,11 @@ class ComposeScreen(Screen[None]):
             )
             for draw in plan.draws
         ]
-        if plan.draws:
-            rows.append((format_quantity(plan.final_volume), "final volume", ""))
+        if plan.draws:  # over the final volume asked, the total is the ingredients', said so
+            over = plan.asked_ul is not None and plan.ingredients_ul > plan.asked_ul
+            asked = f"{(plan.asked_ul or 0) / 1000:g} mL"
+            said = f"ingredients: over the {asked} asked" if over else "final volume"
+            rows.append((format_quantity(plan.final_volume), said, ""))
         lines = [
             (f"{f.severity.word}: {f.message}{_sign_note(f, signed)}", f.severity.value)
             for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
