@@ -349,3 +349,19 @@ def test_recall_names_batches_and_patients(demo_db):
 def test_table_options_refused(demo_db, capsys, argv, says):
     assert _report(demo_db, *argv) == (2, "")
     assert says in capsys.readouterr().err
+
+
+# --- --demo: the README's commands on the demo database ---------------------------------------
+
+
+def test_demo_makes_and_fills_the_demo_database_for_any_command(tmp_path, monkeypatch):
+    """As the application does: the first command with --demo finds the demo set there, so a
+    demo user signs in; the `demo` command itself is not filled twice."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("MESOMIX_DATABASE_URL", raising=False)
+    status, printed = run(
+        "--demo", "stock", "--product", "lidocaine_1pct_2ml_amp", "--user", "nadia"
+    )
+    assert status == 0 and "Lidocaine Hydrochloride Injection 1% 2 mL" in printed
+    assert (tmp_path / "mesomix" / "demo.sqlite").exists()
+    assert run("--demo", "demo", "--replace", "--user", "admin")[0] == 0
