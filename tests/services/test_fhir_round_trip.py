@@ -43,3 +43,19 @@ def test_a_refutal_in_mesomix_goes_out_with_everything_else_given(clinic):
     assert "text" not in resource  # the narrative said "confirmed"
     (row,) = [r for r in audit_rows(clinic) if r.action == "allergy.verify"]
     assert row.record_id == str(allergy_id)
+
+
+def test_coding_an_imported_allergy_in_mesomix_keeps_the_words_and_codes_given(clinic):
+    add_hl7_patients(clinic)
+    given = example("fishallergy")
+    (allergy_id,) = clinic.allergies.import_fhir("example", "drchen", given)
+    clinic.allergies.code(allergy_id, "drchen", group="natural_rubber_latex")  # any group
+    (entry,) = clinic.allergies.export_fhir("example", "drchen")["entry"]
+    code = entry["resource"]["code"]
+    assert code["text"] == given["code"]["text"]
+    assert code["coding"][0] == given["code"]["coding"][0]
+    assert code["coding"][1]["code"] == "natural_rubber_latex"
+    assert entry["resource"]["note"] == [
+        {"text": "coded from free text 'Allergic to fresh fish. Tolerates canned fish'"}
+    ]
+    assert entry["resource"]["identifier"] == given["identifier"]
