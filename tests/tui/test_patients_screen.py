@@ -404,3 +404,18 @@ async def test_no_known_allergy_shows_as_a_statement_and_is_set_aside_by_a_real_
     after = rows(demo)
     assert after[nkla].clinical_status == "inactive"  # set aside: a latex allergy is recorded
     assert after[nkda].clinical_status == "active"  # latex is not a drug allergy
+
+
+async def test_an_allergy_whose_code_relates_to_nothing_held_says_so_not_not_coded(demo):
+    demo.allergies.import_fhir(
+        "P-0008", "drchen", example("medication") | {"patient": {"reference": "Patient/P-0008"}}
+    )
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0008")
+        table = app.screen.query_one("#allergy-list", DataTable)
+        (line,) = (str(row[0]) for row in map(table.get_row_at, range(table.row_count)))
+        assert line.startswith("'Penicillin G' (RxNorm 7980: relates to nothing mesomix holds)")
+        assert "RxNorm 7980" in screen_text(app) and "not coded" not in screen_text(app)
+        await press(pilot, "c")  # nothing mesomix holds to code it to
+        assert "No allergy of Björn Lindqvist needs coding." in status(pilot)

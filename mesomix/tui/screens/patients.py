@@ -8,7 +8,7 @@ submit calls a service, which checks the role and writes the audit row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -215,11 +215,18 @@ class PatientsScreen(WorkScreen):
         """A "no known allergy" statement: never an allergen, never coded."""
         return self._catalog is not None and allergy.no_known(self._catalog) is not None
 
+    def _unrelated(self, allergy: Allergy) -> str:
+        """Its code, when known to relate to nothing mesomix holds: there is nothing to code."""
+        found = allergy.unrelated(self._catalog) if self._catalog else None
+        return str(replace(found.coding, display="")) if found else ""
+
     def _needs_coding(self, allergy: Allergy) -> bool:
-        return not allergy.coded and not self._statement(allergy)
+        return not allergy.coded and not self._statement(allergy) and not self._unrelated(allergy)
 
     def _allergen(self, allergy: Allergy) -> str:
         label = allergy.label(self._catalog) if self._catalog else allergy.text
+        if code := self._unrelated(allergy):
+            return f"{label} ({code}: relates to nothing mesomix holds)"
         return f"{label} (not coded)" if self._needs_coding(allergy) else label
 
     def _allergy_line(self, allergy: Allergy) -> Text:
