@@ -175,7 +175,7 @@ def test_a_50_mb_mixture_file_is_refused_and_nothing_dispensed(demo_db, tmp_path
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("mesomix: ")  # a long path is shortened in its middle
     assert done.stderr.endswith(
-        "mixture.toml is 52,428,800 bytes (50 MiB): a mixture file may be at most "
+        " is 52,428,800 bytes (50 MiB): a mixture file may be at most "
         "65,536 bytes (64 KiB) — is it the right file? Nothing was done\n"
     )
     assert _counts(demo_db) == before
