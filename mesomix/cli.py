@@ -53,6 +53,7 @@ from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
 from mesomix.services.mixtures import DispenseRefused, Signature
+from mesomix.services.passwords import PASSWORD_RULE
 from mesomix.services.people import WeightToConfirm
 
 EXIT_BLOCKED = 1
@@ -197,6 +198,10 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("name")
         _acting(one)
     _acting(create)
+    role = user_commands.add_parser("role", help="change what an account may do")
+    role.add_argument("name")
+    role.add_argument("--role", required=True, choices=ROLES)
+    _acting(role)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
     lot_commands = _group(commands, "lot", "the manager's stock work on one lot", "lot_command")
@@ -777,6 +782,8 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
         accounts.create_user(
             args.actor, args.name, args.display_name, args.role, _new_password(args.name)
         )
+    elif args.user_command == "role":
+        accounts.set_role(args.actor, args.name, args.role)
     elif args.user_command == "reset-password":
         accounts.reset_password(args.actor, args.name, _new_password(args.name))
     else:
@@ -790,7 +797,10 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _new_password(name: str) -> str:
-    """A new password, typed twice at the prompt (or MESOMIX_NEW_PASSWORD for a script)."""
+    """A new password, typed twice at the prompt after its rule (or MESOMIX_NEW_PASSWORD for a
+    script)."""
+    if "MESOMIX_NEW_PASSWORD" not in os.environ:
+        print(PASSWORD_RULE, file=sys.stderr)
     first = _password(f"new password for {name}: ", "MESOMIX_NEW_PASSWORD")
     if "MESOMIX_NEW_PASSWORD" not in os.environ and getpass.getpass("again: ") != first:
         raise BadInput("the two passwords differ")
