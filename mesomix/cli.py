@@ -30,7 +30,7 @@ from mesomix.domain.conversions import (
 )
 from mesomix.domain.findings import Severity
 from mesomix.domain.imports import ImportRefused
-from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
@@ -230,6 +230,14 @@ def parser() -> argparse.ArgumentParser:
         metavar='"12 mL"',
         help='left in the opened container; "0" when it is empty or gone',
     )
+    count.add_argument(
+        "--reason",
+        default="",
+        choices=COUNT_REASONS,
+        help="why the shelf differs from the books (needed when it does): "
+        + "; ".join(f"{code}: {words}" for code, (words, _) in COUNT_REASONS.items()),
+    )
+    count.add_argument("--note", default="", help="your own words (needed for 'other')")
     status = lot_commands.add_parser("status", help="quarantine, release or recall")
     status.add_argument("lot_id", type=int)
     status.add_argument("status", choices=("available", "quarantined", "recalled"))
@@ -936,7 +944,9 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
     elif command == "return":
         done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
     elif command == "count":
-        done = inventory.count(args.actor, args.lot_id, args.sealed, args.open)
+        done = inventory.count(
+            args.actor, args.lot_id, args.sealed, args.open, args.reason, args.note
+        )
     elif command == "status":
         inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
         done = None

@@ -1,5 +1,5 @@
 """The admin's and the manager's commands as real processes: the role change, and the rule said
-before a new password is typed."""
+before a new password is typed, and a count that differs from the books booked with its reason."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import pytest
 from sqlmodel import select
 
 from mesomix.bootstrap import Settings, build
-from mesomix.db.tables import AuditRow, UserRow
+from mesomix.db.tables import AuditRow, LotRow, MovementRow, UserRow
 from mesomix.services.passwords import PASSWORD_RULE
 from mesomix.services.uow import unit_of_work
+
+LIDO = "lidocaine_2pct_2ml_amp"  # 2 mL single-dose ampoules
 
 
 def mesomix(db: str, *argv: str, password: str, new_password: str | None = None):
@@ -84,3 +86,40 @@ def test_the_password_rule_is_said_before_the_prompt(demo_db):
         input="", capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert PASSWORD_RULE in done.stderr
+
+
+def lot_and_counts(db: str):
+    """The demo's first lot of lidocaine ampoules, and its count movements."""
+    services = build(Settings(database_url=f"sqlite:///{db}"))
+    try:
+        with unit_of_work(services.engine) as session:
+            lot = session.exec(
+                select(LotRow).where(LotRow.product_code == LIDO).order_by(LotRow.id)
+            ).first()
+            moved = session.exec(
+                select(MovementRow).where(MovementRow.lot_id == lot.id, MovementRow.kind == "count")
+            )
+            return lot, list(moved)
+    finally:
+        services.close()
+
+
+def test_a_count_that_differs_needs_a_reason_on_the_command_line(demo_db):
+    lot, _ = lot_and_counts(demo_db)
+    sealed = lot.on_hand_ul // 2_000  # 2 mL ampoules, none open
+    manager = {"password": "demo-manager-2026"}
+    argv = ["lot", "count", str(lot.id), "--sealed", str(sealed - 1), "--user", "nadia"]
+    refused = mesomix(demo_db, *argv, **manager)
+    assert refused.returncode == 2
+    assert "2 mL less than the books: choose why it differs" in refused.stderr
+    assert lot_and_counts(demo_db) == (lot, [])
+    wrong_way = mesomix(demo_db, *argv, "--reason", "found_stock", **manager)
+    assert wrong_way.returncode == 2 and "does not explain" in wrong_way.stderr
+    done = mesomix(demo_db, *argv, "--reason", "breakage", "--note", "dropped", **manager)
+    assert done.returncode == 0, done.stderr
+    after, (movement,) = lot_and_counts(demo_db)
+    assert after.on_hand_ul == lot.on_hand_ul - 2_000
+    assert (movement.reason, movement.quantity_ul) == ("breakage", -2_000)
+    report = mesomix(demo_db, "report", "waste", "--user", "nadia", **manager)
+    assert report.returncode == 0, report.stderr
+    assert "breakage: broken or spoilt, not booked as waste" in report.stdout

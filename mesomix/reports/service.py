@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.domain.inventory import reason_words
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.reports import queries
@@ -165,6 +166,9 @@ class ReportService:
             frame = self._read(connection, queries.waste())
             frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
+            # Words where a person reads the reason; the code stays beside them for a sheet.
+            frame["reason_code"] = frame["reason"]
+            frame["reason"] = frame["reason"].map(reason_words)
             return frame
         if name == "mixtures":
             frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())

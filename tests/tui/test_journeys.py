@@ -124,7 +124,7 @@ async def test_manager_receives_counts_recalls_and_exports(demo, tmp_path, monke
         await choose_row(pilot, "#lot-list", str(lot.id))
         await pilot.press("c")
         await settle(pilot)
-        await fill(pilot, sealed="10")
+        await fill(pilot, sealed="10", reason="breakage")
         await submit(pilot)
         with unit_of_work(demo.engine) as session:
             counted = session.get(LotRow, lot.id)
