@@ -24,7 +24,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
-from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN
+from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN, RECALLED
 from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfirm
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
@@ -260,6 +260,10 @@ class PatientsScreen(WorkScreen):
                 what.append("\n")
                 what.append(ACKNOWLEDGED, style="bold")
                 what.append(f" {read.head}, {read.read}")
+            for lot in batch.recalled:  # in words: the label first printed could not say it
+                what.append("\n")
+                what.append(RECALLED, style="bold reverse")
+                what.append(f" {lot.said}: {lot.why}")
             table.add_row(str(batch.batch_id), what, key=str(batch.batch_id), height=None)
 
     # --- actions --------------------------------------------------------------------------
