@@ -89,7 +89,9 @@ async def test_refuting_asks_why_names_the_allergy_and_keeps_the_reason(demo):
         assert row.note.endswith("by Dr Mei Chen: tolerated procaine at the dentist, 2026-10")
         (audit,) = verify_rows(demo)
         assert audit.reason == "tolerated procaine at the dentist, 2026-10"
-        shown = app.screen.query_one("#allergy-list", DataTable).get_row(str(procaine.id))[0]
+        shown = app.screen.query_one("#allergy-list", DataTable).get_cell(
+            str(procaine.id), "allergy"
+        )
         assert "refuted" in str(shown)
         await press(pilot, "x")  # again: said, no form
         assert isinstance(app.screen, PatientsScreen)
