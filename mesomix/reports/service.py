@@ -166,9 +166,11 @@ class ReportService:
             frame = self._read(connection, queries.waste())
             frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
-            # Words where a person reads the reason; the code stays beside them for a sheet.
-            frame["reason_code"] = frame["reason"]
-            frame["reason"] = frame["reason"].map(reason_words)
+            # Words where a person reads the reason; a coded one keeps its code beside them for
+            # a sheet (a reason kept in words, a dispense's waste, has none).
+            words = frame["reason"].map(reason_words)
+            frame["reason_code"] = frame["reason"].where(words != frame["reason"], "")
+            frame["reason"] = words
             return frame
         if name == "mixtures":
             frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())

@@ -47,7 +47,7 @@ async def test_a_count_short_of_the_books_asks_why_then_reports_it_in_words(demo
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)
         await fill(pilot, sealed="4")
-        assert "10 mL less than the books: choose a reason." in screen_text(app)
+        assert "1 vial (10 mL) less than the books: choose a reason." in screen_text(app)
         await submit(pilot)
         assert isinstance(app.screen, FormScreen)  # refused: stays open, nothing written
         assert "the shelf holds 10 mL less than the books: choose why" in problems(pilot)

@@ -43,6 +43,17 @@ _COUNT_REASONS = [
 ]
 
 
+def _counted(volume_ul: int, lot: LotLine) -> str:
+    """A difference as a count reads it: whole containers, with their volume ("2 ampoules
+    (4 mL)"), or a volume alone."""
+    volume = f"{volume_ul / 1000:g} mL"
+    containers, rest = divmod(volume_ul, lot.container_volume_ul or volume_ul + 1)
+    if not containers or rest:
+        return volume
+    word = Shelved(lot.product_name, lot.container_volume_ul).container_word or "container"
+    return f"{containers} {word}{'s' if containers > 1 else ''} ({volume})"
+
+
 def expiry_word(expiry: date, today: date) -> tuple[str, str]:
     """How an expiry reads on the shelf list, and its style class: a word, never colour alone."""
     days = (expiry - today).days
@@ -455,7 +466,7 @@ class InventoryScreen(WorkScreen):
             if not difference:
                 return "Matches the books: no reason needed."
             way = "more" if difference > 0 else "less"
-            return f"{abs(difference) / 1000:g} mL {way} than the books: choose a reason."
+            return f"{_counted(abs(difference), lot)} {way} than the books: choose a reason."
 
         half = f"{lot.container_volume_ul / 2000:g}"  # an example the container can hold
         left = (
