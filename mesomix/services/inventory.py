@@ -181,7 +181,7 @@ class InventoryService:
             unit_of_work(self._engine) as session,
         ):
             require(session, user, Action.ADJUST_STOCK)
-            lot, product = self._lot(session, lot_id)
+            lot, product = self._lot(session, lot_id, lock=False)
             return _counted_ul(lot, product, sealed_containers, open_ml) - lot.on_hand_ul
 
     def count_lot(
@@ -516,12 +516,16 @@ class InventoryService:
     # --- helpers --------------------------------------------------------------------------
 
     @staticmethod
-    def _lot(session: Session, lot_id: int) -> tuple[LotRow, ProductRow]:
+    def _lot(session: Session, lot_id: int, lock: bool = True) -> tuple[LotRow, ProductRow]:
+        """The lot and its product; locked for the change about to be written, unless only read."""
         if not fits_bigint(lot_id):
             raise NotFound(f"no lot {lot_id}")
-        found = session.exec(
-            select(LotRow, ProductRow).join(ProductRow, ProductRow.code == LotRow.product_code).where(LotRow.id == lot_id).with_for_update()
-        ).first()  # fmt: skip
+        query = (
+            select(LotRow, ProductRow)
+            .join(ProductRow, ProductRow.code == LotRow.product_code)
+            .where(LotRow.id == lot_id)
+        )
+        found = session.exec(query.with_for_update() if lock else query).first()  # fmt: skip
         if found is None:
             raise NotFound(f"no lot {lot_id}")
         return found

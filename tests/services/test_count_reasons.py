@@ -1,15 +1,17 @@
 """A count that differs from the books is booked with a coded reason that fits the way it
-differs; the waste report says the reason in words, and keeps the code beside them."""
+differs; the waste report says the reason in words, and keeps the code beside them. On
+PostgreSQL too, with the admin's role change and a recalled lot's flag."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
+from mesomix.bootstrap import Settings, build
 from mesomix.db.tables import AuditRow, MovementRow
 from mesomix.services.errors import ServiceError
 from mesomix.services.uow import unit_of_work
-from tests.factories import assert_ledger_exact, receive, snapshot
+from tests.factories import assert_ledger_exact, mixture, receive, seed_people, snapshot
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"  # 1 mL single-dose
 
@@ -72,3 +74,30 @@ def test_the_waste_report_says_the_reason_in_words_and_keeps_the_code(clinic):
     assert rows["breakage"]["reason"] == "breakage: broken or spoilt, not booked as waste"
     assert rows["breakage"]["wasted_ml"] == 2
     assert rows["count_correction"]["reason"] == "count correction"
+
+
+def test_roles_counts_and_recalls_on_postgresql(postgres, clock):
+    """The same on PostgreSQL: a role changed and refused, a count asked why, a recall flagged."""
+    services = build(Settings(database_url=postgres.create_database("roles"), clock=clock))
+    try:
+        seed_people(services)
+        services.accounts.set_role("root", "sam", "manager")
+        with pytest.raises(ServiceError, match="cannot take the admin role"):
+            services.accounts.set_role("root", "root", "staff")
+        assert {a.name: a.role for a in services.accounts.users("root")}["sam"] == "manager"
+        lot = receive(services, B12, "B1", 10)
+        assert services.inventory.count_difference("nadia", lot, 8) == -2_000
+        with pytest.raises(ServiceError, match="choose why"):
+            services.inventory.count("nadia", lot, 8)
+        services.inventory.count("nadia", lot, 8, "", "breakage")
+        waste = services.reports.report("nadia", "waste")
+        assert list(waste["reason_code"]) == ["breakage"]
+        batch = services.mixtures.dispense(mixture(("cyanocobalamin", "500 mcg")), "drchen")
+        services.inventory.set_status("nadia", lot, "recalled", "supplier recall")
+        assert services.labels.label("drchen", batch.batch_id).text.startswith(
+            f"RECALLED lot B1 — recalled on {clock.today().isoformat()}"
+        )
+        (summary,) = services.people.history("drchen", "P-1")
+        assert [r.lot_number for r in summary.recalled] == ["B1"]
+    finally:
+        services.close()
