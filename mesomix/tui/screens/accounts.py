@@ -26,6 +26,12 @@ from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 _ROLE_CHOICES = [(role, role) for role in ROLES]
+# What each role is for, as the permission matrix (domain/permissions.py) allows it.
+ROLE_WORK = (
+    "Staff check and dispense; practitioners also edit patients and allergies, sign overrides "
+    "and save formulas; managers receive and count stock, see reports and the audit trail; "
+    "admins manage accounts."
+)
 
 
 def password_fields() -> list[FormField]:
@@ -206,7 +212,7 @@ class AccountsScreen(WorkScreen):
                 [FormField("role", "Role", choices=_ROLE_CHOICES, value=account.role)],
                 submit,
                 go="Change",
-                intro=f"Now {account.role}. What each role may do: Help (F1).",
+                intro=f"Now {account.role}. {ROLE_WORK}",
             ),
             self.reload,
         )
