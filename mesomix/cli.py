@@ -36,7 +36,7 @@ from mesomix.domain.conversions import (
 )
 from mesomix.domain.findings import Severity
 from mesomix.domain.imports import ImportRefused
-from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
@@ -60,6 +60,7 @@ from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
 from mesomix.services.mixtures import DispenseRefused, Signature
+from mesomix.services.passwords import PASSWORD_RULE
 from mesomix.services.people import WeightToConfirm
 
 EXIT_BLOCKED = 1
@@ -216,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("name")
         _acting(one)
     _acting(create)
+    role = user_commands.add_parser("role", help="change what an account may do")
+    role.add_argument("name")
+    role.add_argument("--role", required=True, choices=ROLES)
+    _acting(role)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
     lot_commands = _group(commands, "lot", "the manager's stock work on one lot", "lot_command")
@@ -244,6 +249,14 @@ def parser() -> argparse.ArgumentParser:
         metavar='"12 mL"',
         help='left in the opened container; "0" when it is empty or gone',
     )
+    count.add_argument(
+        "--reason",
+        default="",
+        choices=COUNT_REASONS,
+        help="why the shelf differs from the books (needed when it does): "
+        + "; ".join(f"{code}: {words}" for code, (words, _) in COUNT_REASONS.items()),
+    )
+    count.add_argument("--note", default="", help="your own words (needed for 'other')")
     status = lot_commands.add_parser("status", help="quarantine, release or recall")
     status.add_argument("lot_id", type=int)
     status.add_argument("status", choices=("available", "quarantined", "recalled"))
@@ -957,6 +970,8 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
         accounts.create_user(
             args.actor, args.name, args.display_name, args.role, _new_password(args.name)
         )
+    elif args.user_command == "role":
+        accounts.set_role(args.actor, args.name, args.role)
     elif args.user_command == "reset-password":
         accounts.reset_password(args.actor, args.name, _new_password(args.name))
     else:
@@ -970,7 +985,10 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _new_password(name: str) -> str:
-    """A new password, typed twice at the prompt (or MESOMIX_NEW_PASSWORD for a script)."""
+    """A new password, typed twice at the prompt after its rule (or MESOMIX_NEW_PASSWORD for a
+    script)."""
+    if "MESOMIX_NEW_PASSWORD" not in os.environ:
+        print(PASSWORD_RULE, file=sys.stderr)
     first = _password(f"new password for {name}: ", "MESOMIX_NEW_PASSWORD")
     if "MESOMIX_NEW_PASSWORD" not in os.environ and getpass.getpass("again: ") != first:
         raise BadInput("the two passwords differ")
@@ -1105,7 +1123,9 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
     elif command == "return":
         done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
     elif command == "count":
-        done = inventory.count(args.actor, args.lot_id, args.sealed, args.open)
+        done = inventory.count(
+            args.actor, args.lot_id, args.sealed, args.open, args.reason, args.note
+        )
     elif command == "status":
         inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
         done = None

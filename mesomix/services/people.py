@@ -26,10 +26,13 @@ from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.labels import (
     Acknowledged,
+    RecalledLot,
     SignedOff,
     acknowledged,
+    recalled_lots,
     signed_off,
     with_overrides,
+    with_recalls,
 )
 from mesomix.services.uow import unit_of_work
 
@@ -72,6 +75,7 @@ class BatchSummary:
     label: str
     overridden: tuple[SignedOff, ...] = ()  # blocks signed off to make it
     acknowledged: tuple[Acknowledged, ...] = ()  # warnings read by the person dispensing
+    recalled: tuple[RecalledLot, ...] = ()  # lots drawn into it that are recalled now
 
 
 def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
@@ -159,6 +163,7 @@ class PeopleService:
             ).all()
             ids = [batch.id or 0 for batch, _ in rows]
             signed, read = signed_off(session, ids), acknowledged(session, ids)
+            recalled = recalled_lots(session, ids, self._clock.zone)
             return [
                 BatchSummary(
                     batch.id or 0,
@@ -167,9 +172,13 @@ class PeopleService:
                     batch.purpose,
                     made_by,
                     contents(batch.draft),
-                    with_overrides(batch.label, signed.get(batch.id or 0, [])),
+                    with_recalls(
+                        with_overrides(batch.label, signed.get(batch.id or 0, [])),
+                        recalled.get(batch.id or 0, []),
+                    ),
                     tuple(signed.get(batch.id or 0, ())),
                     tuple(read.get(batch.id or 0, ())),
+                    tuple(recalled.get(batch.id or 0, ())),
                 )
                 for batch, made_by in rows
             ]

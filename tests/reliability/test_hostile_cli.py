@@ -276,7 +276,7 @@ def points(c: Clinic) -> list[Point]:
               last_note, ("note",), frozenset({"lot", "movement"})),
         Point("lot adjust: LOT_ID", lambda e: outcome(cli(c, "lot", "adjust", e.text, "--add", "1 mL", "--reason", "found", "--user", "nadia")),
               None, ("lot_id", "lot", "int"), frozenset({"lot", "movement"})),
-        Point("lot count: --open", lambda e: outcome(cli(c, "lot", "count", str(mdv.id), "--sealed", str(_one(s, select(LotRow).where(LotRow.id == mdv.id)).on_hand_ul // 10_000), "--open", e.text, "--user", "nadia")),
+        Point("lot count: --open", lambda e: outcome(cli(c, "lot", "count", str(mdv.id), "--sealed", str(_one(s, select(LotRow).where(LotRow.id == mdv.id)).on_hand_ul // 10_000), "--open", e.text, "--reason", "miscount_previously", "--user", "nadia")),
               None, ("open vial", "open volume", "opened container", *quantity), frozenset({"lot", "movement"})),
         Point("lot status: --reason", lambda e: outcome(cli(c, "lot", "status", str(mdv.id), next(statuses), "--reason", e.text, "--user", "nadia")),
               None, ("reason", "why"), frozenset({"lot"})),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,13 +24,16 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
-from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN
+from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN, RECALLED
 from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfirm
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
+# Marks the allergy that v, x and c act on (the cursor's row while the list has focus): a
+# character as well as the cursor's colour.
+CHOSEN = "▶"
 MIXTURE_WIDTH = 29  # the date leads the mixture's cell: a signed-off block has room to wrap
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
 
@@ -126,7 +129,9 @@ class PatientsScreen(WorkScreen):
         self.title = "mesomix — Patients"
         # At 80 columns the list keeps the whole weight; the details wrap rather than cut.
         columns(self.query_one("#patient-list", DataTable), ("Ref", 6), ("Name", 17), ("Weight", 8))
-        columns(self.query_one("#allergy-list", DataTable), ("Allergy", ALLERGY_WIDTH))
+        allergies = self.query_one("#allergy-list", DataTable)
+        allergies.add_column("", width=1, key="chosen")
+        allergies.add_column("Allergy", width=ALLERGY_WIDTH - 3, key="allergy")
         columns(
             self.query_one("#history-list", DataTable),
             ("Batch", 5), ("Made: mixture", MIXTURE_WIDTH),
@@ -207,7 +212,8 @@ class PatientsScreen(WorkScreen):
         with same_row(allergies):
             allergies.clear()
             for allergy in patient.allergies:
-                allergies.add_row(self._allergy_line(allergy), key=str(allergy.id), height=None)
+                allergies.add_row("", self._allergy_line(allergy), key=str(allergy.id), height=None)
+        self._mark_chosen()
         self._empty(allergies=not patient.allergies, history=False)
         self._history(ref)
 
@@ -222,6 +228,23 @@ class PatientsScreen(WorkScreen):
 
     def _needs_coding(self, allergy: Allergy) -> bool:
         return not allergy.coded and not self._statement(allergy) and not self._unrelated(allergy)
+
+    @on(DataTable.RowHighlighted, "#allergy-list")
+    def _mark_chosen(self) -> None:
+        """The mark on the allergy the actions will act on, and on no other row."""
+        table = self.query_one("#allergy-list", DataTable)
+        for index, key in enumerate(list(table.rows)):
+            mark = CHOSEN if table.has_focus and index == table.cursor_row else ""
+            if table.get_cell(key, "chosen") != mark:
+                table.update_cell(key, "chosen", mark)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "allergy-list":
+            self._mark_chosen()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "allergy-list":
+            self._mark_chosen()
 
     def _allergen(self, allergy: Allergy) -> str:
         label = allergy.label(self._catalog) if self._catalog else allergy.text
@@ -292,6 +315,10 @@ class PatientsScreen(WorkScreen):
                 what.append("\n")
                 what.append(ACKNOWLEDGED, style="bold")
                 what.append(f" {read.head}, {read.read}")
+            for lot in batch.recalled:  # in words: the label first printed could not say it
+                what.append("\n")
+                what.append(RECALLED, style="bold reverse")
+                what.append(f" {lot.said}: {lot.why}")
             table.add_row(str(batch.batch_id), what, key=str(batch.batch_id), height=None)
 
     # --- actions --------------------------------------------------------------------------
