@@ -98,14 +98,16 @@ def unreachable(app: App[object]) -> list[str]:
             continue
         if not region:
             continue  # scrolled out of view (reachable), or an empty line
+        over = widget.styles.overlay == "screen"  # drawn over the screen, not in its parent
         if isinstance(widget, SelectOverlay):
             found.extend(misplaced(widget, screen.region))
-        elif inside_scroll:
+        elif inside_scroll and not over:
             continue  # its scrolling frame is checked instead
         elif not screen.region.contains_region(region):
             found.append(f"{widget!r} at {region} is off the {screen.region.size} screen")
         elif (
-            isinstance(parent, Widget)
+            not over
+            and isinstance(parent, Widget)
             and parent is not screen
             and not scrolls(parent)
             and not parent.region.contains_region(region)
