@@ -238,6 +238,15 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await pilot.press(*"nadia", "tab", *"demo-manager-2026", "enter")
     await still(pilot)
     yield "inventory-manager"
+    await pilot.press("w")
+    await still(pilot)
+    yield "waste-form"
+    app.screen.query_one("#form-reason", Select).focus()
+    await pilot.press("space")
+    await still(pilot)
+    yield "waste-form-reason-list"
+    await pilot.press("escape", "escape")
+    await still(pilot)
     app.screen.query_one("#lot-find", Input).value = traced
     await still(pilot)
     app.screen.query_one("#lot-list", DataTable).focus()
@@ -276,3 +285,12 @@ async def test_every_screen_and_dialog_fits(demo, size, snapshot):
     assert not problems, "\n".join(
         f"{stop}: {said}" for stop, all in problems.items() for said in all
     )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: "{}x{}".format(*size))
+async def test_a_new_databases_first_admin_screen_fits(services, size):
+    app = make_app(services)
+    async with app.run_test(size=size) as pilot:
+        await still(pilot)
+        assert type(app.screen).__name__ == "FirstAdminScreen"
+        assert not unreachable(app), unreachable(app)
