@@ -5,6 +5,7 @@ then as the manager); a few snapshots keep the pictures (pytest-textual-snapshot
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -16,12 +17,15 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Select
-from textual.widgets._select import SelectOverlay
+from textual.widgets._select import SelectOverlay  # not exported; its place is what is tested
 
+from mesomix.bootstrap import Settings, build
+from mesomix.clock import FixedClock
 from mesomix.db.tables import LotRow, MovementRow
 from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
+from tests.conftest import NOW
 from tests.tui.pilot import screen_text, settle
 
 SIZES = [(80, 24), (60, 20), (160, 48)]
@@ -40,10 +44,6 @@ SHOWN = {
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory) -> str:
     """One demo database for the module, built once; each test works on its own copy."""
-    from mesomix.bootstrap import Settings, build
-    from mesomix.clock import FixedClock
-    from tests.conftest import NOW
-
     path = tmp_path_factory.mktemp("sizes") / "demo.sqlite"
     built = build(Settings(database_url=f"sqlite:///{path}", clock=FixedClock(NOW)))
     load_demo(built)
@@ -53,10 +53,6 @@ def demo_file(tmp_path_factory) -> str:
 
 @pytest.fixture
 def demo(demo_file, tmp_path, clock):
-    import shutil
-
-    from mesomix.bootstrap import Settings, build
-
     copy = tmp_path / "demo.sqlite"
     shutil.copy(demo_file, copy)
     built = build(Settings(database_url=f"sqlite:///{copy}", clock=clock))
@@ -268,13 +264,7 @@ async def test_every_screen_and_dialog_fits(demo, size, snapshot):
     app = make_app(demo)
     problems: dict[str, list[str]] = {}
     async with app.run_test(size=size) as pilot:
-        import time
-
-        t0 = time.perf_counter()
-        print("start", t0)
         async for stop in stops(pilot, most_traced_lot(demo)):
-            print(stop, round(time.perf_counter() - t0, 2))
-            t0 = time.perf_counter()
             found = unreachable(app)
             shown = screen_text(app) if stop in SHOWN else ""
             found += [f"{word!r} not shown" for word in SHOWN.get(stop, ()) if word not in shown]
@@ -283,7 +273,7 @@ async def test_every_screen_and_dialog_fits(demo, size, snapshot):
             if found:
                 problems[stop] = found
     assert not problems, "\n".join(
-        f"{stop}: {said}" for stop, all in problems.items() for said in all
+        f"{stop}: {said}" for stop, faults in problems.items() for said in faults
     )
 
 
@@ -294,3 +284,26 @@ async def test_a_new_databases_first_admin_screen_fits(services, size):
         await still(pilot)
         assert type(app.screen).__name__ == "FirstAdminScreen"
         assert not unreachable(app), unreachable(app)
+
+
+async def test_compose_widens_its_ingredients_and_keeps_the_diluent_as_the_terminal_is_resized(
+    demo,
+):
+    """One Compose, its terminal resized under it: the names' column grows with the width
+    (28 columns at 80), and the diluent keeps a field wide enough to read at every size."""
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    widths: dict[tuple[int, int], tuple[int, int]] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await still(pilot)
+        for size in [(120, 40), (160, 48), (60, 20), (80, 24)]:
+            await pilot.resize_terminal(*size)
+            await still(pilot)
+            assert not unreachable(app), (size, unreachable(app))
+            screen = app.screen
+            widths[size] = (
+                screen.query_one("#ingredients").region.width,
+                screen.query_one("#diluent").region.width,
+            )
+    assert widths[(80, 24)][0] == 28  # as before sizes were looked at: the 80×24 pictures hold
+    assert widths[(60, 20)][0] < widths[(80, 24)][0] < widths[(120, 40)][0] < widths[(160, 48)][0]
+    assert min(diluent for _, diluent in widths.values()) >= len("q.s. default") + 2
