@@ -148,8 +148,6 @@ async def still(pilot: Pilot[object]) -> None:
     sizes its columns when the app is next idle after rows arrive)."""
     await settle(pilot)
     await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
-    await pilot.pause()
 
 
 def most_traced_lot(services) -> str:
