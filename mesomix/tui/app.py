@@ -84,6 +84,8 @@ def places_for(role: Role) -> list[Place]:
 class MesomixApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "mesomix"
+    # Each screen carries the class of its terminal's width, for the layouts in app.tcss.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),  # in Help: the footer is full
         Binding("f1", "help", "Help", id="app.help"),

@@ -567,13 +567,15 @@ class TraceScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#trace-list", DataTable)
-        table.add_columns("Batch", "Made", "Patient", "Drawn", "By")
+        # What was drawn before the names, whose length has no bound: a long name scrolls
+        # sideways and never pushes the amount out of a narrow dialog.
+        table.add_columns("Batch", "Made", "Drawn", "Patient", "By")
         for line in self._lines:
             table.add_row(
                 str(line.batch_id),
                 f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",  # type: ignore[arg-type]
-                Text(f"{line.patient_name} ({line.patient_ref})"),
                 f"{line.volume_ul / 1000:g} mL",
+                Text(f"{line.patient_name} ({line.patient_ref})"),
                 Text(line.made_by),
             )  # fmt: skip
         table.focus()
