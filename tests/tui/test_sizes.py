@@ -38,6 +38,8 @@ PICTURED = {"compose-diluent-list", "override-reason-list", "patients", "recall-
 SHOWN = {
     "compose": ("q.s. default", "room temp.", "Blocked (F9)"),
     "recall-trace": ("Drawn", "2.5 mL"),
+    "accounts": ("drchen", "nadia"),
+    "account-form": ("Display name", "Again"),
 }
 
 
@@ -169,7 +171,7 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await still(pilot)
     yield "compose"
     screen = app.screen
-    for name in ("#diluent", "#storage", "#patient"):
+    for name in ("#diluent", "#storage", "#patient", "#prescriber"):
         select = screen.query_one(name, Select)
         select.focus()
         await pilot.press("space")
@@ -254,6 +256,20 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await pilot.press("space")
     await still(pilot)
     yield "reports-list"
+    await pilot.press("escape", "ctrl+o")
+    await still(pilot)
+    await pilot.press(*"admin", "tab", *"demo-admin-2026", "enter")
+    await still(pilot)
+    yield "accounts"
+    await pilot.press("n")
+    await still(pilot)
+    yield "account-form"
+    for select in app.screen.query(Select):
+        select.focus()
+        await pilot.press("space")
+        await still(pilot)
+        yield f"account-form-{select.id}-list"
+        await pilot.press("escape")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda size: "{}x{}".format(*size))
