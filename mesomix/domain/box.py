@@ -300,6 +300,30 @@ def unsaid_actives(
     ]
 
 
+def unsaid_besides(
+    numbers: BoxNumbers, product: Product, catalog: Catalog, substance: Substance
+) -> list[str]:
+    """The actives of a product other than the substance named that nothing typed says: no
+    word that may name it, no strength typed that is its. "lidocaine 1%" says neither the
+    epinephrine of Xylocaine with epinephrine nor the hyaluronic acid of a filler."""
+    data = _data_facts(product)
+    by_numbers = {
+        code
+        for number in numbers.typed
+        for fact in number.facts
+        for code in data.get(fact, ())
+        if code != substance.code
+    }
+    words = numbers.words
+    return [
+        code
+        for code in product.strength_table
+        if code != substance.code
+        and code not in by_numbers
+        and not (code in catalog.substances and _mentions(words, catalog.substances[code]))
+    ]
+
+
 def what_does_not_fit(numbers: BoxNumbers, products: Sequence[Product], catalog: Catalog) -> str:
     """Which number typed no product of the name has, and the ones they have: "no Xylocaine
     product is 3%: there are 1% and 2%". The numbers are taken in the order typed, so the

@@ -16,6 +16,7 @@ from functools import cached_property
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
 from mesomix.domain.conversions import ConversionError, measure_as, volume_ml
 from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.matcher import Reading
 from mesomix.domain.units import (
     CANONICAL,
     Field,
@@ -154,11 +155,16 @@ _WORDS = re.compile(r"[^\W_]+")  # words of a name, for a name typed in part
 
 class _Planner:
     def __init__(
-        self, catalog: Catalog, stock: Mapping[str, int] | None, avoid: frozenset[str]
+        self,
+        catalog: Catalog,
+        stock: Mapping[str, int] | None,
+        avoid: frozenset[str],
+        readings: Mapping[str, Reading],
     ) -> None:
         self.catalog = catalog
         self.stock = stock
         self.avoid = avoid  # substances this patient reacts to: products without them come first
+        self.readings = readings  # names typed with a strength or size, read by the matcher
         self.findings: list[Finding] = []
 
     def add(
@@ -188,6 +194,9 @@ class _Planner:
             )
             return None
         resolved = target or self.catalog.resolve(item.what)
+        reading = self.readings.get(item.what) if resolved is None else None
+        if reading is not None:
+            return self._from_reading(index, item, reading)
         if resolved is None:
             meanings = self.catalog.meanings(item.what)
             if len(meanings) > 1:
@@ -209,6 +218,31 @@ class _Planner:
         if isinstance(resolved, Product):
             return self._from_product(index, resolved, amount)
         return self._from_substance(index, resolved, amount)
+
+    def _from_reading(self, index: int, item: DraftIngredient, reading: Reading) -> Draw | None:
+        """A name typed with a strength or size: the product it means, or the products of the
+        same strengths it fits (the planner chooses, as for a substance), or why none."""
+        if not reading.products:
+            pick = " — pick one from the list (↑ ↓, Ctrl+Space)" if reading.candidates else ""
+            self.add(
+                Severity.BLOCK,
+                "ingredient.unread",
+                f"'{item.what.strip()}': {reading.problem.splitlines()[0]}{pick}",
+                index,
+            )
+            return None
+        first = reading.products[0]
+        try:
+            amount = parse_quantity(item.amount, Field.AMOUNT)
+        except QuantityError as exc:
+            named = first.name if len(reading.products) == 1 else item.what.strip()
+            self.add(Severity.BLOCK, "amount.invalid", f"{named}: {exc}", index)
+            return None
+        if len(reading.products) == 1:
+            return self._from_product(index, first, amount)
+        substance = reading.substance or self.catalog.substance(first.strengths[0].substance)
+        # every active of these products is the one named or was typed: no "name the product"
+        return self._from_substance(index, substance, amount, reading.products, said=True)
 
     def _unknown(self, typed: str) -> str:
         names = {
@@ -261,8 +295,20 @@ class _Planner:
             )
         return self._draw(index, product, microlitres, amount)
 
-    def _from_substance(self, index: int, substance: Substance, amount: Quantity) -> Draw | None:
-        products = [p for p in self.catalog.products_supplying(substance.code) if not p.diluent]
+    def _from_substance(
+        self,
+        index: int,
+        substance: Substance,
+        amount: Quantity,
+        among: tuple[Product, ...] = (),
+        said: bool = False,
+    ) -> Draw | None:
+        """An amount of a substance from the product that measures it best (`among` the
+        products a strength or size typed leaves, when one was; `said`: their other actives
+        were typed, so a combination needs no confirming)."""
+        products = list(among) or [
+            p for p in self.catalog.products_supplying(substance.code) if not p.diluent
+        ]
         products = products or list(self.catalog.products_supplying(substance.code))
         if not products:
             self.add(
@@ -321,7 +367,7 @@ class _Planner:
             return None
         candidates = [p for p in products if p.code in volumes]
         product = self._best(candidates, volumes)
-        if len(product.strengths) > 1:
+        if len(product.strengths) > 1 and not said:
             extras = [self.catalog.substance(s.substance).short_name for s in product.strengths]
             self.add(
                 Severity.WARN,
@@ -391,7 +437,9 @@ class _Planner:
         return Draw(index, product, rounded, containers_for(product, rounded))
 
 
-def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
+def candidate_products(
+    draft: DraftMixture, catalog: Catalog, readings: Mapping[str, Reading] | None = None
+) -> set[str]:
     """Every product the plan might draw from: whose stock it needs to know."""
     codes = {draft.diluent or DEFAULT_DILUENT}
     for item in draft.ingredients:
@@ -399,6 +447,10 @@ def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
             codes.add(item.product)
             continue
         found = catalog.resolve(item.what) if item.what.strip() else None
+        reading = (readings or {}).get(item.what) if found is None else None
+        if reading is not None:
+            codes.update(p.code for p in reading.products)
+            continue
         if isinstance(found, Product):
             codes.add(found.code)
         elif found is not None:
@@ -411,10 +463,13 @@ def plan_mixture(
     catalog: Catalog,
     stock: Mapping[str, int] | None = None,
     avoid: frozenset[str] = frozenset(),
+    readings: Mapping[str, Reading] | None = None,
 ) -> Plan:
     """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware,
-    `avoid` (substance codes) steers the choice of product away from what the patient reacts to."""
-    planner = _Planner(catalog, stock, avoid)
+    `avoid` (substance codes) steers the choice of product away from what the patient reacts to,
+    `readings` are the names typed with a strength or size as the matcher read them
+    (`Matcher.readings`)."""
+    planner = _Planner(catalog, stock, avoid, readings or {})
     rows = [
         (i, item)
         for i, item in enumerate(draft.ingredients)

@@ -471,3 +471,50 @@ async def test_the_examples_of_a_lot_of_ampoules_are_in_ampoules_and_whole(demo)
             await press(pilot, key)
             assert app.screen.query_one(f"#form-{field}", Input).placeholder == says
             await press(pilot, "escape")
+
+
+# --- the one matcher: the same reading of a name, strength and size as Compose and search ---
+
+
+@pytest.mark.parametrize(
+    "typed, code",
+    [
+        ("Lidocaine Hydrochloride Injection 2% 2 mL ampoule", LIDO),
+        ("Xylocaine 2% 10 mL", "xylocaine_2pct_10ml_mdv"),
+        ("lidocaine 20mg/ml 5 mL", "lidocaine_2pct_5ml_amp"),
+    ],
+)
+async def test_a_delivery_named_with_strength_and_size_is_received_into_its_product(
+    demo, typed, code
+):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product=typed, lot_number="BOX-1", expiry="2028-06-30", containers="3")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+    lot = lot_named(demo, "BOX-1")
+    assert lot is not None and lot.product_code == code
+    assert lot.on_hand_ul == 3 * product(demo, code).container_volume_ul
+    assert_ledger_exact(demo)
+
+
+@pytest.mark.parametrize(
+    "typed, codes",
+    [
+        ("Xylocaine 2% 10 mL", {"xylocaine_2pct_10ml_mdv"}),
+        ("lidocaine 20 mg/mL 5 mL", {"lidocaine_2pct_5ml_amp"}),
+        ("xylocaine 1% 1:100000", {"xylocaine_1pct_epi100k_20ml_mdv", "xylocaine_1pct_epi100k_50ml_mdv"}),
+    ],
+)  # fmt: skip
+async def test_find_reads_a_strength_and_size_as_the_matcher_does(demo, typed, codes):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#lot-list", DataTable)
+        await press(pilot, "ctrl+f")
+        await pilot.press(*typed)
+        await settle(pilot)
+        shown = {app.screen._lots[int(key.value)].product_code for key in table.rows}
+        assert shown == codes
