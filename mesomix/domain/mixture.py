@@ -14,7 +14,13 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
 
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
-from mesomix.domain.conversions import ConversionError, measure_as, volume_ml
+from mesomix.domain.conversions import (
+    ConversionError,
+    element_per_ml,
+    element_volume_ml,
+    measure_as,
+    volume_ml,
+)
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.matcher import Reading
 from mesomix.domain.units import (
@@ -305,9 +311,16 @@ class _Planner:
     ) -> Draw | None:
         """An amount of a substance from the product that measures it best (`among` the
         products a strength or size typed leaves, when one was; `said`: their other actives
-        were typed, so a combination needs no confirming)."""
+        were typed, so a combination needs no confirming). An element is also drawn from a
+        product stated as one of its salts (copper from cupric chloride 1.07 mg/mL)."""
+        carriers = {
+            p.code: salt
+            for p in self.catalog.products_carrying(substance.code)
+            if not p.diluent and (salt := self.catalog.salt_of(substance.code, p)) is not None
+        }
         products = list(among) or [
-            p for p in self.catalog.products_supplying(substance.code) if not p.diluent
+            *(p for p in self.catalog.products_supplying(substance.code) if not p.diluent),
+            *(self.catalog.products[code] for code in carriers),
         ]
         products = products or list(self.catalog.products_supplying(substance.code))
         if not products:
@@ -320,7 +333,7 @@ class _Planner:
             return None
         value, dimension = canonical(amount)
         if dimension == "volume":
-            strengths = {p.strength_table[substance.code] for p in products}
+            strengths = {p.strength_table.get(substance.code, p.code) for p in products}
             if len(strengths) > 1:
                 self.add(
                     Severity.BLOCK,
@@ -353,8 +366,15 @@ class _Planner:
         reasons: list[str] = []
         single = [p for p in products if len(p.strengths) == 1]
         for product in single or products:  # a combination only when nothing else supplies it
+            salt = (
+                carriers.get(product.code) if substance.code not in product.strength_table else None
+            )
             try:
-                volumes[product.code] = volume_ml(value, dimension, product, substance) * 1000
+                volumes[product.code] = 1000 * (
+                    element_volume_ml(value, dimension, product, substance, salt)
+                    if salt is not None
+                    else volume_ml(value, dimension, product, substance)
+                )
             except ConversionError as exc:
                 reasons.append(str(exc))
         if not volumes:
@@ -374,6 +394,17 @@ class _Planner:
                 "product.combination",
                 f"{substance.name} is only available combined: {product.name} also delivers "
                 f"{', '.join(e for e in extras if e != substance.short_name)} — name the product to confirm",
+                index,
+            )
+        salt = carriers.get(product.code) if substance.code not in product.strength_table else None
+        if salt is not None:
+            self.add(
+                Severity.INFO,
+                "amount.as_salt",
+                f"{format_quantity(amount)} {substance.short_name.lower()} drawn as "
+                f"{salt.short_name.lower()}, "
+                f"{format_decimal(element_per_ml(product, substance, salt), 4)} mg/mL as "
+                f"{substance.short_name.lower()}",
                 index,
             )
         return self._draw(index, product, volumes[product.code], amount)
@@ -455,6 +486,7 @@ def candidate_products(
             codes.add(found.code)
         elif found is not None:
             codes.update(p.code for p in catalog.products_supplying(found.code))
+            codes.update(p.code for p in catalog.products_carrying(found.code))
     return codes
 
 
