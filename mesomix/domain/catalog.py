@@ -143,6 +143,7 @@ class Product:
     in_use_days: int | None = None
     latex_stopper: bool = False
     source: str = ""
+    not_for_admixture: str = ""  # the label's own words against diluting or mixing it, if any
 
     @property
     def is_multi_dose(self) -> bool:

@@ -519,6 +519,7 @@ def plan_mixture(
         draws.append(diluent)
     final_ul = max(final_ul, drawn_ul)
     draws = [_with_delivered(d, catalog, final_ul) for d in draws]
+    _check_admixture(planner, draws)
     if stock is not None:
         _check_stock(planner, draws, stock)
     sums: dict[str, tuple[Decimal, str]] = {}
@@ -599,6 +600,28 @@ def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
             Delivered(catalog.substance(code), millilitres * per_ml, dimension, final_ul)
         )
     return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
+
+
+def _check_admixture(planner: _Planner, draws: list[Draw]) -> None:
+    """A product whose label advises against diluting or mixing it (Kybella: "dilution or
+    admixture with other compounds is not recommended") drawn with anything else, a diluent's
+    q.s. included: a BLOCK a practitioner may sign off. Not a WARN, which the person dispensing
+    acknowledges: going against a label is a prescriber's decision, with a reason; overridable,
+    since the label advises rather than contraindicates and mixing is practised."""
+    products = {draw.product.code: draw.product for draw in draws}
+    for draw in draws:
+        statement = draw.product.not_for_admixture
+        others = [p.name for code, p in products.items() if code != draw.product.code]
+        if statement and others:
+            planner.add(
+                Severity.BLOCK,
+                "product.not_for_admixture",
+                f'{draw.product.name}: its label says "{statement}" — here it is mixed with '
+                f"{'; '.join(others)}",
+                draw.ingredient,
+                overridable=True,
+            )
+            products.pop(draw.product.code)  # said once, however many draws of it
 
 
 def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int]) -> None:

@@ -697,7 +697,7 @@ class ComposeScreen(Screen[None]):
             self._say(
                 "Every block that may be overridden is signed off: F9 dispenses."
                 if blocks
-                else "Nothing here may be overridden: only allergy and dose blocks can be signed off."
+                else "Nothing here may be overridden: only allergy, dose and label-advice blocks can be signed off."
             )
             return
         accounts, user, patient = self.services.accounts, self.user.name, self.draft().patient
