@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import pandas as pd
 
-# What makes a spreadsheet read a cell as a formula (OWASP's list): =, +, -, @, tab, return.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula (OWASP's list): =, +, -, @, tab, return;
+# and their full-width forms (＝ ＋ － ＠), which a spreadsheet with an East Asian input method
+# may take for the ASCII ones: the cautious reading, though OWASP does not list them.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # Excel's error values: in a CSV, or written by openpyxl, they are errors, not text.
 ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
 
 
 def runs(cell: object) -> bool:
     """A text cell a spreadsheet would run as a formula, or read as an error value."""
-    return isinstance(cell, str) and (cell.startswith(FORMULA_STARTS) or cell in ERROR_VALUES)
+    if not isinstance(cell, str):
+        return False
+    # A spreadsheet may trim leading blanks before it reads the cell: look past them.
+    shown = cell.lstrip(" \u00a0\u3000\n")
+    return shown.startswith(FORMULA_STARTS) or shown in ERROR_VALUES
 
 
 def as_text(cell: object) -> object:

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from mesomix.clock import Clock
 from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
+from mesomix.domain.catalog import Coding
 from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
@@ -88,6 +89,11 @@ def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
         note=row.note,
         tolerated=tuple(row.tolerated or ()),
         recorded_on=row.recorded_on,
+        codings=tuple(
+            Coding(c.get("system", ""), c.get("code", ""), c.get("display", ""))
+            for c in row.codings or ()
+        ),
+        origin=row.fhir_origin,
     )
 
 

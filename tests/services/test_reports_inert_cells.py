@@ -174,6 +174,13 @@ def test_a_negative_number_is_a_number_and_text_that_looks_like_one_is_text(tmp_
         ("\t=1+1", "'\t=1+1"),
         ("\r=1+1", "'\r=1+1"),
         ("#N/A", "'#N/A"),
+        ("\uff1d1+1", "'\uff1d1+1"),  # full-width ＝, ＋, －, ＠
+        ("\uff0bSUM(A1)", "'\uff0bSUM(A1)"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+        ("  =1+1", "'  =1+1"),  # blanks a spreadsheet may trim first
+        ("\u3000=1+1", "'\u3000=1+1"),
+        ("\n#N/A", "'\n#N/A"),
         ("'=1+1", "'=1+1"),  # already text to a spreadsheet: as it was
         ("A-1=2", "A-1=2"),
         ("", ""),

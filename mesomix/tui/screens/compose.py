@@ -555,12 +555,21 @@ class ComposeScreen(Screen[None]):
         # risk and are only counted (the Patients screen lists them).
         alerting = [a for a in patient.allergies if a.verification != "refuted"]
         refuted = len(patient.allergies) - len(alerting)
-        allergies = "; ".join(
-            f"{self._allergy_label(a)}{'' if a.coded else ' [not coded]'} ({a.verification}, {a.criticality})"
-            for a in alerting
-        ) or ("none recorded" if not refuted else "none that alert")
+        allergies = "; ".join(self._allergy_said(a) for a in alerting if self._allergy_said(a)) or (
+            "none recorded" if not refuted else "none that alert"
+        )
         more = f"; {refuted} refuted" if refuted else ""
         info.update(Text(f"{patient.name} · {weight} · allergies: {allergies}{more}"))
+
+    def _allergy_said(self, allergy: Allergy) -> str:
+        """An allergy in the patient line; a "no known allergy" statement in words, and not at
+        all once set aside."""
+        if self._catalog and allergy.no_known(self._catalog) is not None:
+            return self._allergy_label(allergy) if allergy.clinical_status == "active" else ""
+        coded = "" if allergy.coded else " [not coded]"
+        return (
+            f"{self._allergy_label(allergy)}{coded} ({allergy.verification}, {allergy.criticality})"
+        )
 
     def _allergy_label(self, allergy: Allergy) -> str:
         """A coded allergen by its name; free text as typed."""

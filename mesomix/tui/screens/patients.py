@@ -8,7 +8,7 @@ submit calls a service, which checks the role and writes the audit row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual import on, work
@@ -211,13 +211,29 @@ class PatientsScreen(WorkScreen):
         self._empty(allergies=not patient.allergies, history=False)
         self._history(ref)
 
+    def _statement(self, allergy: Allergy) -> bool:
+        """A "no known allergy" statement: never an allergen, never coded."""
+        return self._catalog is not None and allergy.no_known(self._catalog) is not None
+
+    def _unrelated(self, allergy: Allergy) -> str:
+        """Its code, when known to relate to nothing mesomix holds: there is nothing to code."""
+        found = allergy.unrelated(self._catalog) if self._catalog else None
+        return str(replace(found.coding, display="")) if found else ""
+
+    def _needs_coding(self, allergy: Allergy) -> bool:
+        return not allergy.coded and not self._statement(allergy) and not self._unrelated(allergy)
+
     def _allergen(self, allergy: Allergy) -> str:
         label = allergy.label(self._catalog) if self._catalog else allergy.text
-        return label if allergy.coded else f"{label} (not coded)"
+        if code := self._unrelated(allergy):
+            return f"{label} ({code}: relates to nothing mesomix holds)"
+        return f"{label} (not coded)" if self._needs_coding(allergy) else label
 
     def _allergy_line(self, allergy: Allergy) -> Text:
         """The allergen, then how sure and how serious, then the reaction: wrapped to the
         column, never cut (criticality is what a practitioner reads first after the name)."""
+        if self._statement(allergy):
+            return self._statement_line(allergy)
         refuted = allergy.verification == "refuted"
         line = Text(self._allergen(allergy), style="strike dim" if refuted else "bold")
         line.append(f" · {allergy.verification}")
@@ -227,6 +243,22 @@ class PatientsScreen(WorkScreen):
         reactions = "; ".join(r.manifestation for r in allergy.reactions)
         if reactions:
             line.append(f" · {reactions}")
+        if allergy.clinical_status != "active":
+            line.append(f" · {allergy.clinical_status}: no longer current")
+        return line
+
+    def _statement_line(self, allergy: Allergy) -> Text:
+        """A statement in words: what it says, and whether it still stands."""
+        name = allergy.label(self._catalog) if self._catalog else allergy.text
+        if allergy.clinical_status == "active" and allergy.verification not in (
+            "refuted",
+            "entered-in-error",
+        ):
+            line = Text(name, style="bold")
+            line.append(f" · {allergy.verification} · a statement, not an allergen: none known")
+        else:
+            line = Text(name, style="strike dim")
+            line.append(" · SET ASIDE: an allergy of that kind is recorded · kept for the history")
         return line
 
     @work(thread=True, exclusive=True, group="history")
@@ -421,11 +453,18 @@ class PatientsScreen(WorkScreen):
         if patient is None:
             return
         chosen = self._chosen_allergy(patient)
+        if chosen is not None and self._statement(chosen):
+            self.say(
+                f"{self._allergen(chosen)} says no allergy is known: there is no allergen to "
+                "code. Record the allergy itself (a).",
+                error=True,
+            )
+            return
         if chosen is not None and chosen.coded:
             self.say(f"{self._allergen(chosen)} is coded already: nothing to code.", error=True)
             return
         if chosen is None:  # from the patient list: the first allergy kept as free text
-            chosen = next((a for a in patient.allergies if not a.coded), None)
+            chosen = next((a for a in patient.allergies if self._needs_coding(a)), None)
         if chosen is None:
             self.say(f"No allergy of {patient.name} needs coding.", error=True)
             return
@@ -504,7 +543,9 @@ class PatientsScreen(WorkScreen):
                 intro=f"{whose}\nRefuted, it no longer blocks or warns on any mixture for them. "
                 "The reason is kept in the allergy's note and the audit trail.",
             )
-        if not allergy.coded:
+        if self._statement(allergy):
+            effect = "A statement that no allergy of this kind is known: it never blocks or warns."
+        elif not allergy.coded:
             effect = (
                 "Not coded: it is checked only where its words clearly name a substance or "
                 "group — code it (c) to check it in full."
