@@ -85,7 +85,11 @@ def parser() -> argparse.ArgumentParser:
     )
 
     find = commands.add_parser("search", help="find a substance or product; forgives typos")
-    find.add_argument("text", help='a few letters, a synonym or a misspelling: "hyaluronc acid"')
+    find.add_argument(
+        "text",
+        help='a few letters, a synonym or a misspelling: "hyaluronc acid"; a strength or size '
+        'is matched whole: "lidocaine 2%%"',
+    )
     find.add_argument("--limit", type=int, default=5, help="how many (1 to 50)")
 
     conv = commands.add_parser(
@@ -499,11 +503,11 @@ def _search(args: argparse.Namespace, out: TextIO) -> int:
     """The catalogue is everyone's to read: no sign-in."""
     if not 1 <= args.limit <= 50:
         raise BadInput(f"--limit {args.limit}: ask for 1 to 50 results")
-    hits = _services(args).catalog.search(args.text, args.limit)
+    hits, why = _services(args).catalog.search_typed(args.text, args.limit)
     for hit in hits:
         print(f"{hit.kind:<9} {hit.code:<40} {hit.name}  ({hit.match})", file=out)
     if not hits:
-        print(f"nothing in the catalogue looks like '{args.text}'", file=sys.stderr)
+        print(why or f"nothing in the catalogue looks like '{args.text}'", file=sys.stderr)
         return 1
     return 0
 

@@ -153,6 +153,7 @@ def product_from_record(raw: dict[str, Any]) -> Product:
         ),
         latex_stopper=bool(raw.get("latex_stopper", False)),
         source=raw.get("source", ""),
+        not_for_admixture=raw.get("admixture", {}).get("statement", ""),
     )
 
 

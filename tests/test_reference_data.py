@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from mesomix.domain.catalog import ContainerKind, Measure
@@ -19,7 +21,7 @@ REQUIRED_SUBSTANCES = [
     "dl_alpha_tocopherol", "zinc", "copper", "magnesium", "selenium", "monomethylsilanetriol",
     "arginine", "glycine", "proline", "dmae", "glutathione", "tranexamic_acid", "l_carnitine",
     "caffeine", "sodium_chloride", "benzyl_alcohol", "water_for_injection", "methylparaben",
-    "sodium_metabisulfite", "natural_rubber_latex",
+    "sodium_metabisulfite", "natural_rubber_latex", "mepivacaine_hcl", "articaine_hcl",
 ]  # fmt: skip
 
 REQUIRED_GROUPS = [
@@ -116,3 +118,65 @@ def test_a_code_without_its_source_is_refused():
     ]
     with pytest.raises(ReferenceDataError, match="387480006 has no source"):
         catalog_from_records(records)
+
+
+def test_a_second_amide_local_anaesthetic_with_the_label_s_limits():
+    mepivacaine, articaine = (
+        CATALOG.substance("mepivacaine_hcl"),
+        CATALOG.substance("articaine_hcl"),
+    )
+    assert "amide_local_anaesthetics" in mepivacaine.allergen_groups
+    # an amide with an ester group: also flagged with the esters, cautiously, and said why
+    assert {"amide_local_anaesthetics", "ester_local_anaesthetics"} <= set(
+        articaine.allergen_groups
+    )
+    (raw,) = [r for r in load_records()["substance"] if r["code"] == "articaine_hcl"]
+    assert "ester group" in raw["allergen_note"] and "http" in raw["allergen_note"]
+    limits = {
+        (format_quantity(lim.max), format_quantity(lim.per_kg))
+        for lim in mepivacaine.dose_limits
+        if lim.per == "session"
+    }
+    assert limits == {("400 mg", "7 mg/kg")}
+    assert {format_quantity(lim.max) for lim in mepivacaine.dose_limits if lim.per == "day"} == {
+        "1000 mg"
+    }
+    (limit,) = articaine.dose_limits
+    assert (format_quantity(limit.max), format_quantity(limit.per_kg)) == ("500 mg", "7 mg/kg")
+    mepivacaine_products = CATALOG.products_supplying("mepivacaine_hcl")
+    strengths = {p.strength_table["mepivacaine_hcl"][0] for p in mepivacaine_products}
+    assert {10, 20} <= strengths  # 1% and 2%
+    assert any("methylparaben" in p.excipients for p in mepivacaine_products)
+    assert any(not p.excipients for p in mepivacaine_products)  # a preservative-free one
+    epinephrine = set()
+    for product in CATALOG.products_supplying("articaine_hcl"):
+        assert product.strength_table["articaine_hcl"][0] == 40  # 4%
+        assert "sodium_metabisulfite" in product.excipients  # with epinephrine: a sulfite
+        epinephrine.add(product.strength_table["epinephrine"][0])
+    assert epinephrine == {Decimal("0.005"), Decimal("0.01")}  # 1:200,000 and 1:100,000
+
+
+def test_deoxycholate_products_as_sold_for_injection_lipolysis():
+    sodium = CATALOG.products_supplying("sodium_deoxycholate")
+    assert sodium and all(p.source for p in sodium)
+    mixtures = [
+        p for p in CATALOG.products_supplying("phosphatidylcholine")
+        if {"sodium_deoxycholate", "deoxycholic_acid"} & set(p.strength_table)
+    ]  # fmt: skip
+    assert len(mixtures) >= 2
+    assert all(p.source and "benzyl_alcohol" in p.excipients for p in mixtures)
+
+
+def test_a_label_statement_against_admixture_carries_its_source():
+    records = load_records()["product"]
+    statements = [r for r in records if "admixture" in r]
+    assert {r["code"] for r in statements} >= {"kybella_2ml_vial"}
+    for raw in statements:
+        assert raw["admixture"]["statement"] and "http" in raw["admixture"]["source"]
+    assert CATALOG.product("kybella_2ml_vial").not_for_admixture.startswith("Dilution or admixture")
+
+
+def test_deoxycholic_acid_keeps_the_label_s_limit_per_treatment_not_a_safety_margin():
+    (limit,) = CATALOG.substance("deoxycholic_acid").dose_limits
+    assert format_quantity(limit.max) == "100 mg" and limit.per_kg is None
+    assert "10 mL" in limit.source and "1.7 mg/kg" in limit.note

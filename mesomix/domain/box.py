@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from mesomix.domain.catalog import UL_PER_ML, Catalog, Product, Substance, fold
 from mesomix.domain.search import distance
@@ -84,9 +84,10 @@ class BoxNumbers:
     typed: tuple[BoxNumber, ...] = ()
     unreadable: str = ""
 
-    @property
+    @cached_property
     def words(self) -> frozenset[str]:
-        """The rest's words that may name a substance (three letters or more, folded)."""
+        """The rest's words that may name a substance (three letters or more, folded); worked
+        out once, being read for every product weighed."""
         return frozenset(word for word in _WORD.findall(fold(self.rest)) if len(word) >= 3)
 
 
@@ -171,16 +172,28 @@ def _is_word(typed: str, word: str) -> bool:
     )
 
 
-def _name_words(substance: Substance) -> list[list[str]]:
+def _name_words(substance: Substance) -> tuple[tuple[str, ...], ...]:
     """The words of each name a person may type for a substance (short name, synonyms)."""
-    return [_WORD.findall(fold(name)) for name in (substance.short_name, *substance.synonyms)]
+    return _words_of((substance.short_name, *substance.synonyms))
+
+
+@lru_cache(maxsize=4096)
+def _words_of(names: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    """Folded once per set of names: it is read for every product weighed, every keystroke."""
+    return tuple(tuple(_WORD.findall(fold(name))) for name in names)
 
 
 def _mentions(words: frozenset[str], substance: Substance) -> bool:
     """Whether typed words may name a substance: one word of one of its names ("acid" of
     "adrenaline acid tartrate" too)."""
-    names = {word for name in _name_words(substance) for word in name}
-    return any(_is_word(typed, name) for typed in words for name in names)
+    return _mentioned(words, (substance.short_name, *substance.synonyms))
+
+
+@lru_cache(maxsize=8192)
+def _mentioned(words: frozenset[str], names: tuple[str, ...]) -> bool:
+    """`_mentions`, remembered: the typo allowance costs an edit distance per pair of words."""
+    known = {word for name in _words_of(names) for word in name}
+    return any(_is_word(typed, name) for typed in words for name in known)
 
 
 def _names(words: frozenset[str], substance: Substance) -> bool:
@@ -297,6 +310,30 @@ def unsaid_actives(
         catalog.substances[code]
         for code in sorted(extra - by_numbers - said)
         if code in catalog.substances and not _mentions(words, catalog.substances[code])
+    ]
+
+
+def unsaid_besides(
+    numbers: BoxNumbers, product: Product, catalog: Catalog, substance: Substance
+) -> list[str]:
+    """The actives of a product other than the substance named that nothing typed says: no
+    word that may name it, no strength typed that is its. "lidocaine 1%" says neither the
+    epinephrine of Xylocaine with epinephrine nor the hyaluronic acid of a filler."""
+    data = _data_facts(product)
+    by_numbers = {
+        code
+        for number in numbers.typed
+        for fact in number.facts
+        for code in data.get(fact, ())
+        if code != substance.code
+    }
+    words = numbers.words
+    return [
+        code
+        for code in product.strength_table
+        if code != substance.code
+        and code not in by_numbers
+        and not (code in catalog.substances and _mentions(words, catalog.substances[code]))
     ]
 
 

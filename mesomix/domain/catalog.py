@@ -191,6 +191,7 @@ class Product:
     in_use_days: int | None = None
     latex_stopper: bool = False
     source: str = ""
+    not_for_admixture: str = ""  # the label's own words against diluting or mixing it, if any
 
     @property
     def is_multi_dose(self) -> bool:
@@ -233,12 +234,17 @@ class Catalog:
             for name in (product.code, product.name):
                 products.setdefault(fold(name), set()).add(product.code)
         supplying: dict[str, list[str]] = {}
+        carrying: dict[str, list[str]] = {}  # element -> products of one of its salts
         for product in self.products.values():
             for strength in product.strengths:
                 supplying.setdefault(strength.substance, []).append(product.code)
+                salt = self.substances.get(strength.substance)
+                if salt is not None and salt.elemental is not None:
+                    carrying.setdefault(salt.elemental.substance, []).append(product.code)
         object.__setattr__(self, "_substance_names", substances)
         object.__setattr__(self, "_product_names", products)
         object.__setattr__(self, "_supplying", {k: tuple(v) for k, v in supplying.items()})
+        object.__setattr__(self, "_carrying", {k: tuple(v) for k, v in carrying.items()})
         coded: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         for substance in self.substances.values():
             coded.update((c.key, (substance.code, None)) for c in substance.codes)
@@ -279,6 +285,20 @@ class Catalog:
     def products_supplying(self, substance: str) -> tuple[Product, ...]:
         codes: Iterable[str] = self._supplying.get(substance, ())  # type: ignore[attr-defined]
         return tuple(self.products[c] for c in codes)
+
+    def products_carrying(self, element: str) -> tuple[Product, ...]:
+        """Products whose strength is stated as a salt of this element (cupric chloride for
+        copper): they supply the element through the salt."""
+        codes: Iterable[str] = self._carrying.get(element, ())  # type: ignore[attr-defined]
+        return tuple(self.products[c] for c in codes)
+
+    def salt_of(self, element: str, product: Product) -> Substance | None:
+        """The salt of an element a product's strength is stated in, if any."""
+        for code in product.strength_table:
+            salt = self.substances.get(code)
+            if salt is not None and salt.elemental and salt.elemental.substance == element:
+                return salt
+        return None
 
     def diluents(self) -> tuple[Product, ...]:
         return tuple(p for p in self.products.values() if p.diluent)

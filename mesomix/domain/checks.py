@@ -21,6 +21,7 @@ from mesomix.domain.allergy import (
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.dose import NOTHING_RECEIVED, Received, check_doses
 from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.matcher import Reading
 from mesomix.domain.mixture import DraftMixture, Plan, plan_mixture
 
 
@@ -63,17 +64,18 @@ def check_mixture(
     catalog: Catalog,
     stock: Mapping[str, int] | None = None,
     patient: PatientFacts | None = None,
+    readings: Mapping[str, Reading] | None = None,
 ) -> Plan:
     """The plan with every finding: composition, stock, allergies, dose limits."""
     if patient is None:
-        plan = plan_mixture(draft, catalog, stock)
+        plan = plan_mixture(draft, catalog, stock, readings=readings)
         missing = Finding(
             Severity.BLOCK,
             "patient.missing",
             "choose the patient: allergies and dose limits are checked against them",
         )
         return replace(plan, findings=(missing, *plan.findings))
-    plan = plan_mixture(draft, catalog, stock, substances_to_avoid(patient, catalog))
+    plan = plan_mixture(draft, catalog, stock, substances_to_avoid(patient, catalog), readings)
     extra = check_allergies(plan, patient.allergies, catalog)
     extra += check_doses(
         plan, catalog, patient.weight_kg, f"{patient.name} ({patient.ref})", patient.received

@@ -186,6 +186,25 @@ def volume_ml(value: Decimal, dimension: str, product: Product, substance: Subst
     return measure_as(value, dimension, substance, strength_dimension) / per_ml
 
 
+def element_per_ml(product: Product, element: Substance, salt: Substance) -> Decimal:
+    """mg of an element in one mL of a product whose strength is stated as its salt: Copper
+    0.4 mg/mL is cupric chloride dihydrate 1.07 mg/mL × 63.546 / 170.48."""
+    per_ml, dimension = product.strength_table.get(salt.code, (None, ""))
+    if per_ml is None or salt.elemental is None or salt.elemental.substance != element.code:
+        raise ConversionError(f"{product.name} does not carry {element.name}")
+    if salt.molar_mass_g is None or element.molar_mass_g is None:
+        raise ConversionError(f"{salt.name}: molar masses are needed for the elemental amount")
+    salt_mg = measure_as(per_ml, dimension, salt, "mass")
+    return salt_mg * salt.elemental.atoms * element.molar_mass_g / salt.molar_mass_g
+
+
+def element_volume_ml(
+    value: Decimal, dimension: str, product: Product, element: Substance, salt: Substance
+) -> Decimal:
+    """mL of a product, stated as a salt, holding an amount of the element the salt carries."""
+    return measure_as(value, dimension, element, "mass") / element_per_ml(product, element, salt)
+
+
 def volume_for(amount: Quantity, product: Product, substance: Substance) -> Quantity:
     """The volume of a product that holds an amount of one of its substances."""
     value, dimension = canonical(amount)

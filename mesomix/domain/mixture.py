@@ -14,8 +14,15 @@ from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
 
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
-from mesomix.domain.conversions import ConversionError, measure_as, volume_ml
+from mesomix.domain.conversions import (
+    ConversionError,
+    element_per_ml,
+    element_volume_ml,
+    measure_as,
+    volume_ml,
+)
 from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.matcher import Reading
 from mesomix.domain.units import (
     CANONICAL,
     Field,
@@ -158,11 +165,16 @@ _WORDS = re.compile(r"[^\W_]+")  # words of a name, for a name typed in part
 
 class _Planner:
     def __init__(
-        self, catalog: Catalog, stock: Mapping[str, int] | None, avoid: frozenset[str]
+        self,
+        catalog: Catalog,
+        stock: Mapping[str, int] | None,
+        avoid: frozenset[str],
+        readings: Mapping[str, Reading],
     ) -> None:
         self.catalog = catalog
         self.stock = stock
         self.avoid = avoid  # substances this patient reacts to: products without them come first
+        self.readings = readings  # names typed with a strength or size, read by the matcher
         self.findings: list[Finding] = []
 
     def add(
@@ -192,6 +204,9 @@ class _Planner:
             )
             return None
         resolved = target or self.catalog.resolve(item.what)
+        reading = self.readings.get(item.what) if resolved is None else None
+        if reading is not None:
+            return self._from_reading(index, item, reading)
         if resolved is None:
             meanings = self.catalog.meanings(item.what)
             if len(meanings) > 1:
@@ -213,6 +228,31 @@ class _Planner:
         if isinstance(resolved, Product):
             return self._from_product(index, resolved, amount)
         return self._from_substance(index, resolved, amount)
+
+    def _from_reading(self, index: int, item: DraftIngredient, reading: Reading) -> Draw | None:
+        """A name typed with a strength or size: the product it means, or the products of the
+        same strengths it fits (the planner chooses, as for a substance), or why none."""
+        if not reading.products:
+            pick = " — pick one from the list (↑ ↓, Ctrl+Space)" if reading.candidates else ""
+            self.add(
+                Severity.BLOCK,
+                "ingredient.unread",
+                f"'{item.what.strip()}': {reading.problem.splitlines()[0]}{pick}",
+                index,
+            )
+            return None
+        first = reading.products[0]
+        try:
+            amount = parse_quantity(item.amount, Field.AMOUNT)
+        except QuantityError as exc:
+            named = first.name if len(reading.products) == 1 else item.what.strip()
+            self.add(Severity.BLOCK, "amount.invalid", f"{named}: {exc}", index)
+            return None
+        if len(reading.products) == 1:
+            return self._from_product(index, first, amount)
+        substance = reading.substance or self.catalog.substance(first.strengths[0].substance)
+        # every active of these products is the one named or was typed: no "name the product"
+        return self._from_substance(index, substance, amount, reading.products, said=True)
 
     def _unknown(self, typed: str) -> str:
         names = {
@@ -265,8 +305,27 @@ class _Planner:
             )
         return self._draw(index, product, microlitres, amount)
 
-    def _from_substance(self, index: int, substance: Substance, amount: Quantity) -> Draw | None:
-        products = [p for p in self.catalog.products_supplying(substance.code) if not p.diluent]
+    def _from_substance(
+        self,
+        index: int,
+        substance: Substance,
+        amount: Quantity,
+        among: tuple[Product, ...] = (),
+        said: bool = False,
+    ) -> Draw | None:
+        """An amount of a substance from the product that measures it best (`among` the
+        products a strength or size typed leaves, when one was; `said`: their other actives
+        were typed, so a combination needs no confirming). An element is also drawn from a
+        product stated as one of its salts (copper from cupric chloride 1.07 mg/mL)."""
+        carriers = {
+            p.code: salt
+            for p in self.catalog.products_carrying(substance.code)
+            if not p.diluent and (salt := self.catalog.salt_of(substance.code, p)) is not None
+        }
+        products = list(among) or [
+            *(p for p in self.catalog.products_supplying(substance.code) if not p.diluent),
+            *(self.catalog.products[code] for code in carriers),
+        ]
         products = products or list(self.catalog.products_supplying(substance.code))
         if not products:
             self.add(
@@ -278,7 +337,7 @@ class _Planner:
             return None
         value, dimension = canonical(amount)
         if dimension == "volume":
-            strengths = {p.strength_table[substance.code] for p in products}
+            strengths = {p.strength_table.get(substance.code, p.code) for p in products}
             if len(strengths) > 1:
                 self.add(
                     Severity.BLOCK,
@@ -311,8 +370,15 @@ class _Planner:
         reasons: list[str] = []
         single = [p for p in products if len(p.strengths) == 1]
         for product in single or products:  # a combination only when nothing else supplies it
+            salt = (
+                carriers.get(product.code) if substance.code not in product.strength_table else None
+            )
             try:
-                volumes[product.code] = volume_ml(value, dimension, product, substance) * 1000
+                volumes[product.code] = 1000 * (
+                    element_volume_ml(value, dimension, product, substance, salt)
+                    if salt is not None
+                    else volume_ml(value, dimension, product, substance)
+                )
             except ConversionError as exc:
                 reasons.append(str(exc))
         if not volumes:
@@ -325,13 +391,24 @@ class _Planner:
             return None
         candidates = [p for p in products if p.code in volumes]
         product = self._best(candidates, volumes)
-        if len(product.strengths) > 1:
+        if len(product.strengths) > 1 and not said:
             extras = [self.catalog.substance(s.substance).short_name for s in product.strengths]
             self.add(
                 Severity.WARN,
                 "product.combination",
                 f"{substance.name} is only available combined: {product.name} also delivers "
                 f"{', '.join(e for e in extras if e != substance.short_name)} — name the product to confirm",
+                index,
+            )
+        salt = carriers.get(product.code) if substance.code not in product.strength_table else None
+        if salt is not None:
+            self.add(
+                Severity.INFO,
+                "amount.as_salt",
+                f"{format_quantity(amount)} {substance.short_name.lower()} drawn as "
+                f"{salt.short_name.lower()}, "
+                f"{format_decimal(element_per_ml(product, substance, salt), 4)} mg/mL as "
+                f"{substance.short_name.lower()}",
                 index,
             )
         return self._draw(index, product, volumes[product.code], amount)
@@ -395,7 +472,9 @@ class _Planner:
         return Draw(index, product, rounded, containers_for(product, rounded))
 
 
-def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
+def candidate_products(
+    draft: DraftMixture, catalog: Catalog, readings: Mapping[str, Reading] | None = None
+) -> set[str]:
     """Every product the plan might draw from: whose stock it needs to know."""
     codes = {draft.diluent or DEFAULT_DILUENT}
     for item in draft.ingredients:
@@ -403,10 +482,15 @@ def candidate_products(draft: DraftMixture, catalog: Catalog) -> set[str]:
             codes.add(item.product)
             continue
         found = catalog.resolve(item.what) if item.what.strip() else None
+        reading = (readings or {}).get(item.what) if found is None else None
+        if reading is not None:
+            codes.update(p.code for p in reading.products)
+            continue
         if isinstance(found, Product):
             codes.add(found.code)
         elif found is not None:
             codes.update(p.code for p in catalog.products_supplying(found.code))
+            codes.update(p.code for p in catalog.products_carrying(found.code))
     return codes
 
 
@@ -415,10 +499,13 @@ def plan_mixture(
     catalog: Catalog,
     stock: Mapping[str, int] | None = None,
     avoid: frozenset[str] = frozenset(),
+    readings: Mapping[str, Reading] | None = None,
 ) -> Plan:
     """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware,
-    `avoid` (substance codes) steers the choice of product away from what the patient reacts to."""
-    planner = _Planner(catalog, stock, avoid)
+    `avoid` (substance codes) steers the choice of product away from what the patient reacts to,
+    `readings` are the names typed with a strength or size as the matcher read them
+    (`Matcher.readings`)."""
+    planner = _Planner(catalog, stock, avoid, readings or {})
     rows = [
         (i, item)
         for i, item in enumerate(draft.ingredients)
@@ -436,6 +523,7 @@ def plan_mixture(
         draws.append(diluent)
     final_ul = max(final_ul, drawn_ul)
     draws = [_with_delivered(d, catalog, final_ul) for d in draws]
+    _check_admixture(planner, draws)
     if stock is not None:
         _check_stock(planner, draws, stock)
     sums: dict[str, tuple[Decimal, str]] = {}
@@ -518,6 +606,28 @@ def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
             Delivered(catalog.substance(code), millilitres * per_ml, dimension, final_ul)
         )
     return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
+
+
+def _check_admixture(planner: _Planner, draws: list[Draw]) -> None:
+    """A product whose label advises against diluting or mixing it (Kybella: "dilution or
+    admixture with other compounds is not recommended") drawn with anything else, a diluent's
+    q.s. included: a BLOCK a practitioner may sign off. Not a WARN, which the person dispensing
+    acknowledges: going against a label is a prescriber's decision, with a reason; overridable,
+    since the label advises rather than contraindicates and mixing is practised."""
+    products = {draw.product.code: draw.product for draw in draws}
+    for draw in draws:
+        statement = draw.product.not_for_admixture
+        others = [p.name for code, p in products.items() if code != draw.product.code]
+        if statement and others:
+            planner.add(
+                Severity.BLOCK,
+                "product.not_for_admixture",
+                f'{draw.product.name}: its label says "{statement}" — here it is mixed with '
+                f"{'; '.join(others)}",
+                draw.ingredient,
+                overridable=True,
+            )
+            products.pop(draw.product.code)  # said once, however many draws of it
 
 
 def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int]) -> None:

@@ -1,7 +1,7 @@
 """Overrides and acknowledgements: what a person decides about a finding before dispensing.
 
 An override is a practitioner's signed decision to dispense despite one blocking finding. Only
-findings marked overridable (allergy, dose) can be signed off; an expired lot, missing stock or a
+findings marked overridable (allergy, dose, a label's advice against mixing) can be signed off; an expired lot, missing stock or a
 unit error never can. An acknowledgement is the person dispensing saying they have read one
 WARNING. Both name the finding by its key (code/ingredient/subject/digest of the message), so a
 changed mixture — other amounts, other words — is not covered by them, and both hold for one

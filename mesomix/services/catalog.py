@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from mesomix.db.tables import AllergenGroupRow, ProductRow, SubstanceRow
 from mesomix.domain.catalog import Catalog, Substance
+from mesomix.domain.matcher import Matcher
 from mesomix.domain.search import (
     CatalogueIndex,
     Hit,
@@ -116,6 +117,16 @@ class CatalogService:
         best first. Reading the catalogue is open to every role, so nothing is checked; safe to
         call from worker threads, on every keystroke."""
         return self.search_index().search(query, limit)
+
+    def matcher(self) -> Matcher:
+        """The one matcher of names, strengths and sizes over the catalogue and its index
+        (Compose, Receive, Inventory's find, `search`, `mix check`)."""
+        return Matcher(self.catalog(), self.search_index())
+
+    def search_typed(self, query: str, limit: int = 5) -> tuple[list[Hit], str]:
+        """The search with a strength or size typed matched whole (`Matcher.search`): the
+        hits, or why none has the numbers typed."""
+        return self.matcher().search(query, limit)
 
     def search_index(self) -> CatalogueIndex:
         """The search index, built on first use from the database's active products."""

@@ -43,12 +43,12 @@ from mesomix.domain.inventory import (
     stock_volume_ul,
 )
 from mesomix.domain.ledger import listed
+from mesomix.domain.matcher import product_line
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, Refusals, ServiceError
-from mesomix.services.stock import product_line
 from mesomix.services.uow import unit_of_work
 
 _WORD = re.compile(r"[^\W_]+")

@@ -28,6 +28,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
 from mesomix.domain.dose import PriorBatch, Received, may_meet_a_limit
 from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.matcher import Reading
 from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
 from mesomix.domain.overrides import (
     Override,
@@ -215,7 +216,8 @@ class MixtureService:
         ):
             self._actor(connection, user, Action.CHECK_MIXTURE)
             self._prescriber(connection, draft.prescriber)
-            candidates = candidate_products(draft, catalog)
+            readings = self._readings(draft, catalog)
+            candidates = candidate_products(draft, catalog, readings)
             lots = lots_of(connection, candidates)
             facts = None
             if draft.patient:
@@ -223,7 +225,17 @@ class MixtureService:
                 if may_meet_a_limit(candidates, catalog):
                     received = self._received(connection, patient.patient_pk)
                     facts = replace(facts, received=received)
-        return self._assess(draft, catalog, lots, facts).plan
+        return self._assess(draft, catalog, lots, facts, readings).plan
+
+    def _readings(self, draft: DraftMixture, catalog: Catalog) -> dict[str, Reading]:
+        """The ingredients typed with a strength or size, read by the one matcher; the search
+        index is only built when a name is not known whole."""
+        unknown = [
+            item.what
+            for item in draft.ingredients
+            if not item.product and item.what.strip() and not catalog.meanings(item.what)
+        ]
+        return self._catalog.matcher().readings(unknown) if unknown else {}
 
     def dispense(
         self,
@@ -255,12 +267,13 @@ class MixtureService:
             self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
-            candidates = candidate_products(draft, catalog)
+            readings = self._readings(draft, catalog)
+            candidates = candidate_products(draft, catalog, readings)
             lots = lots_of(connection, candidates, lock=True)
             if may_meet_a_limit(candidates, catalog):
                 connection.execute(_LOCK_PATIENT, {"patient": patient.patient_pk})
                 facts = replace(facts, received=self._received(connection, patient.patient_pk))
-            assessed = self._assess(draft, catalog, lots, facts)
+            assessed = self._assess(draft, catalog, lots, facts, readings)
             plan = assessed.plan
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
@@ -427,10 +440,12 @@ class MixtureService:
         catalog: Catalog,
         lots: dict[str, list[LotState]],
         facts: PatientFacts | None,
+        readings: Mapping[str, Reading],
     ) -> Assessment:
         """Every check, then a dry run of the allocation for the lots and the beyond-use date."""
         now, today, zone = self._clock.now(), self._clock.today(), self._clock.zone
-        plan = check_mixture(draft, catalog, usable_by_product(catalog, lots, now, today), facts)
+        usable = usable_by_product(catalog, lots, now, today)
+        plan = check_mixture(draft, catalog, usable, facts, readings)
         categories, _ = beyond_use_rules()
         category = categories.get(draft.category)
         problems = []

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,31 +13,18 @@ from sqlmodel import Session, func, select
 from mesomix.clock import Clock
 from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState, usable_ul
-from mesomix.domain.box import (
-    BoxNumbers,
-    box_numbers,
-    fits,
-    narrowed_by_actives,
-    unsaid_actives,
-    what_does_not_fit,
-)
-from mesomix.domain.catalog import Catalog, ContainerKind, Product, fold
+from mesomix.domain.catalog import Catalog, ContainerKind
 from mesomix.domain.imports import Receipt, check_receipt_form
 from mesomix.domain.inventory import booked_open_ul, price_cents
 from mesomix.domain.ledger import listed
+from mesomix.domain.matcher import ProductChoice
 from mesomix.domain.permissions import Action
-from mesomix.domain.search import Hit
 from mesomix.domain.text import storable
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, Refusals, ServiceError
 from mesomix.services.uow import unit_of_work
-
-CANDIDATES_NAMED = 3  # products named when a typed name fits several; the others are counted
-CANDIDATE_LINE = 70  # a named product and its code fit one line of a form at 80 columns
-_SEARCHED = 25  # catalogue hits read to tell one product from several
-_SEARCHED_BY_NAME = 200  # products of a name weighed against the strength or size typed with it
 
 
 @dataclass(frozen=True)
@@ -66,18 +52,6 @@ class LotLine:
     def booked_open_ul(self) -> int:
         """What the books hold in the opened container (beyond the whole sealed ones)."""
         return booked_open_ul(self.on_hand_ul, self.open_ul, self.container_volume_ul)
-
-
-@dataclass(frozen=True)
-class ProductChoice:
-    """What a typed product name or code comes to: the one product it means (`code`), or why
-    it means none (`problem`), with the products it fits equally well when there are several."""
-
-    typed: str
-    code: str = ""
-    name: str = ""
-    candidates: tuple[tuple[str, str], ...] = ()  # (code, name)
-    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,171 +105,6 @@ def usable_by_product(
         for code, states in lots.items()
         if code in catalog.products
     }
-
-
-def product_line(name: str, code: str, width: int = CANDIDATE_LINE) -> str:
-    """A product named on one line with its whole code (what to type): the name is cut from its
-    end, where the bracketed detail is, and never below 24 characters."""
-    room = max(24, width - len(code) - 3)
-    shown = name if len(name) <= room else name[: room - 1].rstrip() + "…"
-    return f"{shown} · {code}"
-
-
-def rows_of(text: str, width: int) -> int:
-    """The rows a text takes wrapped at spaces to `width` columns, as a widget wraps it."""
-    return sum(
-        len(textwrap.wrap(line, width, break_on_hyphens=False)) or 1 for line in text.split("\n")
-    )
-
-
-def product_lines(lead: str, name: str, code: str, width: int, rows: int, tail: str = "") -> str:
-    """A product named whole with its code after `lead` (and `tail` after them), wrapped to at
-    most `rows` rows of `width` columns; only a name too long for them is cut at its end, as
-    `product_line` cuts it, the lead, the code and the tail kept whole."""
-    text = f"{lead}{name} · {code}{tail}"
-    room = len(name)
-    while rows_of(text, width) > rows and room > 24:
-        room -= 1
-        text = f"{lead}{product_line(name, code, room + len(code) + 3)}{tail}"
-    return text
-
-
-def _by_numbers(
-    catalogue: CatalogService, typed: str, text: str, numbers: BoxNumbers
-) -> ProductChoice:
-    """The product a name means whose strength and size agree with every number typed with
-    it. The name alone is searched (numbers typed are not words to match: "1" would fit the
-    "10 mL" vial), then each product found is weighed against the numbers: one that agrees
-    and fits the name as well as any is chosen; several are named; none says what there is.
-    Of several that agree, one with an active more than another ("with epinephrine") is kept
-    or left by whether the name typed says that active (`narrowed_by_actives`); when that
-    leaves one, it is chosen unless it has an active the name does not say and a plainer
-    product the name finds lacks, else every one that agrees is named."""
-    catalog = catalogue.catalog()
-    hits = catalogue.search(numbers.rest, _SEARCHED_BY_NAME)
-    products = [hit for hit in hits if hit.kind == "product" and hit.code in catalog.products]
-    if not products:
-        return _no_product(typed, text, hits)
-    agreeing = [hit for hit in products if fits(numbers, catalog.products[hit.code], catalog)]
-    if len(hits) >= _SEARCHED_BY_NAME:  # more products have this name than were weighed
-        if not agreeing:
-            return ProductChoice(
-                typed,
-                problem=f"none of the first {len(products)} products '{numbers.rest}' finds "
-                f"is {' '.join(n.text for n in numbers.typed)}: type more of the name, "
-                "or the code",
-            )
-        return _several(
-            typed,
-            f"'{text}' fits {len(agreeing)} of the first {len(products)} products "
-            f"'{numbers.rest}' finds, and perhaps more — type more of the name, or the code:",
-            agreeing,
-        )
-    left = narrowed_by_actives(numbers, [catalog.products[h.code] for h in agreeing], catalog)
-    kept = [hit for hit in agreeing if hit.code in {product.code for product in left}]
-    if len(kept) == 1 and kept[0].score == products[0].score:
-        return _unless_an_active_is_unsaid(catalogue, typed, text, numbers, kept[0], products)
-    if len(agreeing) > 1:
-        return _several(
-            typed, f"'{text}' fits {len(agreeing)} products — type more, or the code:", agreeing
-        )
-    closest = [catalog.products[hit.code] for hit in products if hit.score == products[0].score]
-    problem = what_does_not_fit(numbers, closest, catalog)
-    if agreeing:  # one product agrees, but it fits the name less well than others do
-        problem += (
-            "\none product has these numbers but fits the name less well — "
-            f"type its code if it is the one:\n  {product_line(agreeing[0].name, agreeing[0].code)}"
-        )
-    return ProductChoice(typed, problem=problem)
-
-
-def _unless_an_active_is_unsaid(
-    catalogue: CatalogService,
-    typed: str,
-    text: str,
-    numbers: BoxNumbers,
-    hit: Hit,
-    hits: Sequence[Hit],
-) -> ProductChoice:
-    """The product a name has come to, unless it has an active that a plainer product the name
-    finds lacks and nothing typed says (`unsaid_actives`): then it is refused, named, with the
-    words that would choose it — stock booked as a vial with epinephrine and sulfite when the box
-    says neither is the worse mistake."""
-    catalog = catalogue.catalog()
-    product = catalog.products[hit.code]
-    if len(product.strength_table) < 2:
-        return ProductChoice(typed, hit.code, hit.name)
-    found = _found_by_name(catalogue, numbers, hits)
-    unsaid = unsaid_actives(numbers, product, found, catalog, _read_as(catalogue, numbers))
-    if not unsaid:
-        return ProductChoice(typed, hit.code, hit.name)
-    actives = [substance.short_name.lower() for substance in unsaid]
-    said = " and ".join(actives)
-    head = (
-        f"no plain {numbers.rest} is {' '.join(n.text for n in numbers.typed)}; "
-        f"one with {said} has these numbers"
-        if numbers.typed
-        else f"'{text}' finds one with {said}, and a box with {said} says so"
-    )
-    return ProductChoice(
-        typed,
-        problem=f"{head} — type 'with {actives[0]}', or its code, if it is the one:\n"
-        f"  {product_line(hit.name, hit.code)}",
-    )
-
-
-def _read_as(catalogue: CatalogService, numbers: BoxNumbers) -> frozenset[str]:
-    """The substances the words typed are read as by the search that forgives typos
-    ("epinefrine" is epinephrine): each word's best substance hits."""
-    said: set[str] = set()
-    for word in numbers.words:
-        hits = catalogue.search(word, _SEARCHED)
-        said |= {hit.code for hit in hits if hit.kind == "substance" and hit.score == hits[0].score}
-    return frozenset(said)
-
-
-def _found_by_name(
-    catalogue: CatalogService, numbers: BoxNumbers, hits: Sequence[Hit]
-) -> list[Product]:
-    """The products the name typed finds, and those a word of it finds alone with the strengths
-    typed ("Xylocaine" 1% of "Xylocaine MPF 1%", where the catalogue has MPF vials with
-    epinephrine only): the plainer products an additional active is weighed against. A word's
-    products of other strengths are not ("lidocaine" 2% ampoules beside "Juvederm lidocaine
-    0.3%", whose 0.3% no plain lidocaine has)."""
-    catalog = catalogue.catalog()
-    codes = dict.fromkeys(hit.code for hit in hits if hit.kind == "product")
-    strengths = BoxNumbers(
-        numbers.rest, tuple(number for number in numbers.typed if number.kind == "strength")
-    )
-    for word in sorted(numbers.words):
-        for hit in catalogue.search(word, _SEARCHED_BY_NAME):
-            product = catalog.products.get(hit.code) if hit.kind == "product" else None
-            if product is not None and fits(strengths, product, catalog):
-                codes[hit.code] = None
-    return [catalog.products[code] for code in codes if code in catalog.products]
-
-
-def _no_product(typed: str, text: str, hits: Sequence[Hit]) -> ProductChoice:
-    if hits:
-        return ProductChoice(
-            typed,
-            problem=f"'{text}' finds the substance {hits[0].name}, not a product: "
-            "stock is received as the product on the box — type its name or code",
-        )
-    return ProductChoice(
-        typed, problem=f"no product matches '{text}': type the name on the box, or the code"
-    )
-
-
-def _several(typed: str, head: str, hits: Sequence[Hit]) -> ProductChoice:
-    """A text that fits several products chooses none: the first few named, one a line."""
-    named = [f"  {product_line(hit.name, hit.code)}" for hit in hits[:CANDIDATES_NAMED]]
-    more = [f"  … and {len(hits) - len(named)} more"] if len(hits) > len(named) else []
-    return ProductChoice(
-        typed,
-        candidates=tuple((hit.code, hit.name) for hit in hits),
-        problem="\n".join([head, *named, *more]),
-    )
 
 
 class StockService:
@@ -437,36 +246,11 @@ class StockService:
                     typed, problem=f"{row.name} ({row.code}) is withdrawn from the catalogue"
                 )
             return ProductChoice(typed, row.code, row.name)
-        hits = self._catalog.search(text, _SEARCHED) if self._catalog is not None else []
-        products = [hit for hit in hits if hit.kind == "product"]
-        wanted = fold(text)
-        exact = [hit for hit in products if hit.code.casefold() == text.casefold()]
-        exact = exact or [
-            hit for hit in products if wanted in (fold(hit.name), fold(hit.name.split(" (", 1)[0]))
-        ]
-        if not exact:
-            numbers = box_numbers(text)
-            if numbers.unreadable:
-                return ProductChoice(typed, problem=numbers.unreadable)
-            if numbers.typed and self._catalog is not None:
-                return _by_numbers(self._catalog, typed, text, numbers)
-            if not products:
-                return _no_product(typed, text, hits)
-            best = [hit for hit in products if hit.score == products[0].score]
-            if len(best) == 1 and self._catalog is not None:  # a name, not the product's own
-                return _unless_an_active_is_unsaid(
-                    self._catalog, typed, text, numbers, best[0], products
-                )
-        else:
-            best = exact
-        if len(best) == 1:
-            return ProductChoice(typed, best[0].code, best[0].name)
-        counted = (
-            f"at least {len(best)}"
-            if len(hits) == _SEARCHED and best[-1] == hits[-1]
-            else str(len(best))
-        )
-        return _several(typed, f"'{text}' fits {counted} products — type more, or the code:", best)
+        if self._catalog is None:
+            return ProductChoice(
+                typed, problem=f"no product matches '{text}': type the name on the box, or the code"
+            )
+        return self._catalog.matcher().which_product(typed)
 
     def check_receipt(self, cells: Mapping[str, str]) -> tuple[Receipt | None, list[str]]:
         """A receipt as typed into a form (product by name or code, lot_number, expiry,

@@ -396,6 +396,13 @@ ALLERGY_CASES = [
         (confirmed_high(text="acid"),),
         absent=("allergy.free_text_likely_match",),
     ),
+    Case(
+        "articaine: an ester-anaesthetic allergy flags it (amide with an ester group)",
+        (("ultracain_ds_4pct_epi200k_2ml_amp", "1 mL"),),
+        (confirmed_high(group="ester_local_anaesthetics"),),
+        expect=(("allergy.direct_match", B),),  # a member of the group the allergy names
+        says=("belongs to that group",),
+    ),
 ]
 DOSE_CASES = [
     Case(
@@ -450,10 +457,11 @@ DOSE_CASES = [
         expect=(("dose.over_maximum", B),),
     ),
     Case(
-        "deoxycholic acid per kg",
+        # the label's 1.7 mg/kg is a safety-margin figure, not a limit: 90 mg at 50 kg passes
+        "deoxycholic acid within the label's 10 mL whatever the weight",
         (("kybella_2ml_vial", "9 mL"),),
         weight="50",
-        expect=(("dose.over_per_kg", B),),
+        expect=(),
     ),
     Case(
         "procaine over the session maximum",
@@ -507,6 +515,29 @@ DOSE_CASES = [
         final="20 mL",
         expect=(("dose.over_maximum", B),),
         says=("without epinephrine",),
+    ),
+    Case(
+        "mepivacaine over the label's 400 mg",
+        (("carbocaine_2pct_50ml_mdv", "22.5 mL"),),
+        weight="80",
+        expect=(("dose.over_maximum", B),),
+    ),
+    Case(
+        "mepivacaine over 7 mg/kg for a light patient",
+        (("carbocaine_2pct_20ml_sdv", "17 mL"),),
+        weight="45",
+        expect=(("dose.over_per_kg", B),),
+    ),
+    Case(
+        "articaine over 7 mg/kg",
+        (("ultracain_ds_4pct_epi200k_2ml_amp", "11 mL"),),
+        weight="60",
+        expect=(("dose.over_per_kg", B),),
+    ),
+    Case(
+        "sodium deoxycholate of a PC/DC ampoule over the cautious 100 mg",
+        (("lipostabil_n_250mg_5ml_amp", "5 mL"),),
+        expect=(("dose.over_maximum", B),),
     ),
 ]
 

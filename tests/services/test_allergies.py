@@ -184,7 +184,8 @@ def test_refusals_write_nothing(clinic, call, error, says):
             "Amide local anaesthetics",
             "",
         ),
-        ("Articaine", "not a substance mesomix keeps", "Amide local anaesthetics"),
+        ("Bupivacaine", "not a substance mesomix keeps", "Amide local anaesthetics"),
+        ("Articaine", "means the substance Articaine hydrochloride", ""),  # on the shelf now
         ("   ", "", ""),
     ],
 )

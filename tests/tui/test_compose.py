@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from textual.widgets import Button, Input, Select, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
@@ -256,7 +256,9 @@ async def test_a_misspelt_ingredient_is_offered_its_right_name(demo):
         await compose(pilot, ("dexpantenol", "100 mg"), final="4 mL")
         assert any("not a substance or product" in f for f in findings(app.screen))
         hint = str(app.screen.query_one("#ingredient-hint", Static).render())
-        assert "did you mean" in hint and "anthenol" in hint.lower()
+        picks = app.screen.query_one("#picks", OptionList)
+        first = str(picks.get_option_at_index(0).prompt)
+        assert "did you mean" in hint and "anthenol" in first.lower()
         app.screen.query(".ingredient-row").first().query(Input).first().focus()
         await pilot.press("ctrl+space")
         await settle(pilot)

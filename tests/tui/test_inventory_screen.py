@@ -210,18 +210,24 @@ async def test_the_reorder_level_of_the_selected_lot_is_set_and_shows_in_the_low
         assert "low at 70 or fewer sealed, order 40" in status(pilot)
 
 
+def low(services) -> str:
+    """A product the demo starts low on (which ones depends on its random stock)."""
+    return services.inventory.low_stock("nadia")[0].product_code
+
+
 async def test_a_product_in_the_low_list_gets_its_level_from_there(demo):
+    code = low(demo)
     app = manager(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await choose_row(pilot, "#low-list", "kybella_2ml_vial")
+        await choose_row(pilot, "#low-list", code)
         await press(pilot, "o")
-        assert "kybella_2ml_vial" in str(app.screen.query_one(".form-intro", Static).render())
+        assert code in str(app.screen.query_one(".form-intro", Static).render())
         await retype(pilot, level="0")
         await submit(pilot)
         await settle(pilot)
-        assert product(demo, "kybella_2ml_vial").reorder_level == 0
-        assert "kybella_2ml_vial" not in app.screen.query_one("#low-list", DataTable).rows
+        assert product(demo, code).reorder_level == 0
+        assert code not in app.screen.query_one("#low-list", DataTable).rows
 
 
 async def test_a_fresh_demo_shows_low_stock_and_only_managers_set_levels(demo):
@@ -417,7 +423,7 @@ async def test_lot_keys_in_the_low_list_ask_for_a_lot_in_the_stock_list(demo, ke
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         before = [(lot.lot_number, lot.status, lot.on_hand_ul) for lot in app.screen._lots.values()]
-        await choose_row(pilot, "#low-list", "kybella_2ml_vial")
+        await choose_row(pilot, "#low-list", low(demo))
         await press(pilot, key)
         assert isinstance(app.screen, InventoryScreen)  # no form, no trace
         assert "Choose a lot in the stock list" in status(pilot)
@@ -478,3 +484,50 @@ async def test_the_examples_of_a_lot_of_ampoules_are_in_ampoules_and_whole(demo)
             await press(pilot, key)
             assert app.screen.query_one(f"#form-{field}", Input).placeholder == says
             await press(pilot, "escape")
+
+
+# --- the one matcher: the same reading of a name, strength and size as Compose and search ---
+
+
+@pytest.mark.parametrize(
+    "typed, code",
+    [
+        ("Lidocaine Hydrochloride Injection 2% 2 mL ampoule", LIDO),
+        ("Xylocaine 2% 10 mL", "xylocaine_2pct_10ml_mdv"),
+        ("lidocaine 20mg/ml 5 mL", "lidocaine_2pct_5ml_amp"),
+    ],
+)
+async def test_a_delivery_named_with_strength_and_size_is_received_into_its_product(
+    demo, typed, code
+):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await fill(pilot, product=typed, lot_number="BOX-1", expiry="2028-06-30", containers="3")
+        assert problems(pilot) == ""
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen)
+    lot = lot_named(demo, "BOX-1")
+    assert lot is not None and lot.product_code == code
+    assert lot.on_hand_ul == 3 * product(demo, code).container_volume_ul
+    assert_ledger_exact(demo)
+
+
+@pytest.mark.parametrize(
+    "typed, codes",
+    [
+        ("Xylocaine 2% 10 mL", {"xylocaine_2pct_10ml_mdv"}),
+        ("lidocaine 20 mg/mL 5 mL", {"lidocaine_2pct_5ml_amp"}),
+        ("xylocaine 1% 1:100000", {"xylocaine_1pct_epi100k_20ml_mdv", "xylocaine_1pct_epi100k_50ml_mdv"}),
+    ],
+)  # fmt: skip
+async def test_find_reads_a_strength_and_size_as_the_matcher_does(demo, typed, codes):
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#lot-list", DataTable)
+        await press(pilot, "ctrl+f")
+        await pilot.press(*typed)
+        await settle(pilot)
+        shown = {app.screen._lots[int(key.value)].product_code for key in table.rows}
+        assert shown == codes

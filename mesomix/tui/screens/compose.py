@@ -13,13 +13,15 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from mesomix.bootstrap import Services
@@ -48,6 +50,7 @@ from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
 STARTING_ROWS = 3
+PICKS = 8  # names offered for an ingredient typed, to pick from with the arrows
 CHECK_AFTER = 0.1  # seconds without a keystroke before the mixture is checked (typing: once)
 DRAW_WIDTH = 7  # "12.5 mL": the rest of the plan's width is the product and what it delivers
 PlanRow = tuple[str, str, str]  # (draw, product, what it delivers)
@@ -65,6 +68,11 @@ def _sign_note(finding: Finding, signed: set[str]) -> str:
     if finding.severity is Severity.BLOCK and finding.overridable:
         return " — a practitioner may override (F8)"
     return ""
+
+
+def _pick(name: str, chosen: bool) -> Text:
+    """A name offered for an ingredient; the one Ctrl+Space takes is marked ▶, not only lit."""
+    return Text(f"{'▶' if chosen else ' '} {name}")
 
 
 def plan_line(row: PlanRow, bold: bool = False) -> Table:
@@ -96,7 +104,13 @@ class PlanLine(Static):
 
 class IngredientRow(Vertical):
     """One ingredient: what (substance or product) and how much, as typed — on two lines, so
-    the name has the column's whole width."""
+    the name has the column's whole width. While names are offered for what it holds, the
+    arrows move among them (otherwise they scroll the column, as before)."""
+
+    BINDINGS = [
+        Binding("up", "pick(-1)", "Previous name", show=False),
+        Binding("down", "pick(1)", "Next name", show=False),
+    ]
 
     def __init__(self, suggester: SuggestFromList | None) -> None:
         super().__init__(classes="ingredient-row")
@@ -120,6 +134,11 @@ class IngredientRow(Vertical):
     def compose(self) -> ComposeResult:
         yield self._what
         yield self._amount
+
+    def action_pick(self, step: int) -> None:
+        screen = self.screen
+        if not (isinstance(screen, ComposeScreen) and screen.move_pick(self._what, step)):
+            raise SkipAction()
 
     def ingredient(self) -> DraftIngredient:
         """What the row holds, read from its fields (kept, not queried: read on every key)."""
@@ -234,6 +253,11 @@ class ComposeScreen(Screen[None]):
                     yield IngredientRow(None)
                 yield Static("", id="ingredient-hint")
             with Vertical(id="results"):
+                # The names a typed ingredient may mean, to pick with the arrows and Ctrl+Space;
+                # never focused: the cursor stays in the field typed in.
+                picks = OptionList(id="picks", compact=True)
+                picks.can_focus = False
+                yield picks
                 # The plan and findings are in the Tab order so the arrows can scroll them.
                 with VerticalScroll(id="plan"):
                     yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
@@ -470,31 +494,63 @@ class ComposeScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="hint")
     def _search(self, field: Input, typed: str) -> None:
-        hits = self.services.catalog.search(typed, 2) if typed.strip() else []
+        """Names are offered unless the one typed is known whole; a strength or size typed is
+        matched whole (only products that have it)."""
+        catalog = self._catalog
+        known = not typed.strip() or (catalog is not None and bool(catalog.meanings(typed)))
+        hits = [] if known else self.services.catalog.search_typed(typed, PICKS)[0]
         if not get_current_worker().is_cancelled:
             self.post_message(self.Hinted(field, typed, hits))
 
     def on_compose_screen_hinted(self, message: Hinted) -> None:
         hint = self.query_one("#ingredient-hint", Static)
-        # A name the catalogue knows as typed (or as a synonym) needs no hint.
-        known = not message.hits or message.hits[0].match in ("exact", "synonym")
-        if known or message.field.value != message.typed:
-            self._hints = []
-            hint.update("")
+        picks = self.query_one("#picks", OptionList)
+        if not message.hits or message.field.value != message.typed:
+            if self._hints:
+                self._hints = []
+                hint.update("")
+                picks.clear_options()
+                picks.remove_class("shown")
             return
-        self._hints = [(message.field, hit.name) for hit in message.hits]
-        # Whole names, one a line: two presentations of a product differ at the end of theirs.
-        names = "\n".join(f"· {hit.name}" for hit in message.hits)
-        hint.update(Text(f"did you mean (Ctrl+Space takes the first):\n{names}"))
+        names = [(message.field, hit.name) for hit in message.hits]
+        if names == self._hints:
+            return
+        self._hints = names
+        hint.update(Text("did you mean (↑ ↓ choose, Ctrl+Space takes it):"))
+        picks.clear_options()
+        # Whole names, wrapped: two presentations of a product differ at the end of theirs.
+        picks.add_options(Option(_pick(hit.name, y == 0)) for y, hit in enumerate(message.hits))
+        picks.highlighted = 0
+        picks.add_class("shown")
+
+    def move_pick(self, field: Input, step: int) -> bool:
+        """The arrows in a field offered names move the highlight among them; False when that
+        field has none offered (the arrow then does what it did)."""
+        if not self._hints or self._hints[0][0] is not field:
+            return False
+        picks = self.query_one("#picks", OptionList)
+        at = picks.highlighted or 0
+        to = max(0, min(len(self._hints) - 1, at + step))
+        if to != at:  # marked in words too, not by its colour alone
+            picks.replace_option_prompt_at_index(at, _pick(self._hints[at][1], False))
+            picks.replace_option_prompt_at_index(to, _pick(self._hints[to][1], True))
+            picks.highlighted = to
+        return True
 
     def action_take_hint(self) -> None:
+        """The person's own choice of a name offered: the highlighted one goes into the field."""
         if self._hints:
-            field, name = self._hints[0]
+            picks = self.query_one("#picks", OptionList)
+            at = picks.highlighted or 0
+            _, name = self._hints[min(at, len(self._hints) - 1)]
+            field = self._hints[0][0]
             field.value = name
             field.focus()
             field.cursor_position = len(name)
             self._hints = []
             self.query_one("#ingredient-hint", Static).update("")
+            picks.clear_options()
+            picks.remove_class("shown")
 
     @on(Select.Changed, "#patient")
     def _patient_chosen(self, event: Select.Changed) -> None:
@@ -669,7 +725,7 @@ class ComposeScreen(Screen[None]):
             self._say(
                 "Every block that may be overridden is signed off: F9 dispenses."
                 if blocks
-                else "Nothing here may be overridden: only allergy and dose blocks can be signed off."
+                else "Nothing here may be overridden: only allergy, dose and label-advice blocks can be signed off."
             )
             return
         accounts, user, patient = self.services.accounts, self.user.name, self.draft().patient

@@ -25,12 +25,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from mesomix.bootstrap import Services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
+from mesomix.domain.matcher import product_lines, rows_of
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.inventory import LowStock, RecallLine, status_refusal
-from mesomix.services.stock import LotLine, product_lines, rows_of
+from mesomix.services.stock import LotLine
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
@@ -99,6 +100,13 @@ class InventoryScreen(WorkScreen):
     }
 
     @dataclass
+    class Matched(Message):
+        """The products a find's text means by name, strength and size (the one matcher)."""
+
+        typed: str
+        codes: frozenset[str] | None
+
+    @dataclass
     class Loaded(Message):
         lots: list[LotLine]
         low: list[LowStock]
@@ -112,6 +120,7 @@ class InventoryScreen(WorkScreen):
         super().__init__(services, user)
         self._lots: dict[int, LotLine] = {}
         self._low: dict[str, LowStock] = {}
+        self._matched: tuple[str, frozenset[str] | None] = ("", None)  # (typed, product codes)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -174,6 +183,33 @@ class InventoryScreen(WorkScreen):
             )
 
     @on(Input.Changed, "#lot-find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        """Words are found at once; a strength or size typed ("lidocaine 2%", "Xylocaine 2%
+        10 mL") is weighed by the one matcher in a worker, and the list narrowed when it says."""
+        self._match(event.value)
+        self._fill()
+
+    @work(thread=True, exclusive=True, group="find")
+    def _match(self, typed: str) -> None:
+        try:
+            codes = self.services.catalog.matcher().product_codes(typed)
+        except Exception:  # the words found stay listed
+            return
+        self.post_message(self.Matched(typed, codes))
+
+    def on_inventory_screen_matched(self, message: Matched) -> None:
+        if message.typed == self.query_one("#lot-find", Input).value:
+            self._matched = (message.typed, message.codes)
+            self._fill()
+
+    def _shown(self, typed: str, lot: LotLine) -> bool:
+        """A lot by its number, or by its product as the matcher reads a strength or size typed
+        (once it has answered for this text), else by the words typed."""
+        said, codes = self._matched
+        if said == typed and codes is not None:
+            return lot.product_code in codes or matches(typed, lot.lot_number)
+        return matches(typed, lot.product_name, lot.lot_number, lot.product_code, *lot.actives)
+
     def _fill(self) -> None:
         typed = self.query_one("#lot-find", Input).value
         today = self.services.clock.today()
@@ -181,9 +217,7 @@ class InventoryScreen(WorkScreen):
         with same_row(table):
             table.clear()
             for lot in self._lots.values():
-                if not matches(
-                    typed, lot.product_name, lot.lot_number, lot.product_code, *lot.actives
-                ):
+                if not self._shown(typed, lot):
                     continue
                 word, style = expiry_word(lot.expiry, today)
                 if lot.status == "available" and word:  # usable by status, not by date
