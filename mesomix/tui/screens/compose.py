@@ -115,9 +115,28 @@ class FindingsView(LineView):
         f"findings-view--{severity.value}" for severity in Severity
     }
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._tall = 0  # the lines the box was last sized to
+
     def show_findings(self, lines: list[tuple[str, str]]) -> None:
         """(text, severity value) a finding."""
         self.show((text, f"findings-view--{severity}") for text, severity in lines)
+
+    def refit(self) -> None:
+        """For the next mixture: the box shrinks to the findings it shows, once."""
+        self._tall = 0
+        self._render()
+
+    def _render(self) -> None:
+        """The box is as tall as its findings (up to half the column, the stylesheet's; the plan
+        has the rest): it grows at once, and shrinks only for the next mixture — not back and
+        forth while an amount is typed, which would lay the screen out on every check."""
+        super()._render()
+        tall = max(self.line_count, 1)
+        if self._width and tall > self._tall:
+            self._tall = tall
+            self.styles.height = tall
 
     def draw(self, entry: Hashable) -> RenderableType:
         return Padding(Text(str(entry)), (0, 1))
@@ -238,7 +257,6 @@ class ComposeScreen(Screen[None]):
         self._catalog: Catalog | None = None
         self._busy = False
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
-        self._findings_tall = 0  # the lines the findings box was last sized to
         self._plan_view = PlanView(id="plan")  # kept, not queried: redrawn on every check
         self._findings_view = FindingsView(id="findings")
         self._origin: DraftMixture | None = None  # the formula's draft this one started from
@@ -407,7 +425,7 @@ class ComposeScreen(Screen[None]):
             self._pending = draft
             return
         self._pending, self._origin, self._origin_name = None, draft, ""
-        self._findings_tall = 0  # a new mixture: the findings box fits its own findings
+        self._findings_view.refit()  # a new mixture: the box fits its own findings
         if draft.formula_version is not None:
             self._name_origin(draft.formula_version)
         self.run_worker(self._rows_for(draft), exclusive=True, group="load")
@@ -627,19 +645,8 @@ class ComposeScreen(Screen[None]):
             return  # a keystroke that changed nothing the person sees redraws nothing
         self._shown = (rows, lines, disabled)
         self._plan_view.show_rows(rows, bold_last=bool(plan.draws))
-        self._show_findings(lines)
+        self._findings_view.show_findings(lines)
         self._dispense_button(disabled)
-
-    def _show_findings(self, lines: list[tuple[str, str]]) -> None:
-        """The box is as tall as its findings (up to half the column; the plan has the rest):
-        it grows at once, and shrinks only for the next mixture — not back and forth while an
-        amount is typed, which would lay the screen out on every check."""
-        box = self._findings_view
-        box.show_findings(lines)
-        tall = max(box.line_count, 1)
-        if tall > self._findings_tall:
-            self._findings_tall = tall
-            box.styles.height = tall
 
     def _unsigned(self, plan: Plan) -> list[Finding]:
         signed = {s.finding_key for s in self._signatures}
@@ -804,7 +811,7 @@ class ComposeScreen(Screen[None]):
         self._busy = False
         self._origin = None
         self._signatures = []
-        self._findings_tall = 0  # the next mixture: the findings box fits its own findings
+        self._findings_view.refit()  # the next mixture: the box fits its own findings
         read = len(message.result.acknowledged)
         self._say(
             f"Dispensed batch {message.result.batch_id}"
