@@ -46,7 +46,7 @@ class LineView(ScrollView, can_focus=True):
         self._shown: dict[Hashable, list[Strip]] = {}  # the lines of the entries shown
         self._styles: dict[str, Style] = {}  # each component's whole style, from the stylesheet
         self._width = 0
-        self._laid_out: tuple[Size, Size] | None = None  # (size, virtual size) at the last layout
+        self._laid_out: tuple[Size, Size] | None = None  # (outer size, virtual size), last layout
 
     def draw(self, entry: Hashable) -> RenderableType:
         """What an entry shows (a subclass's)."""
@@ -118,7 +118,7 @@ class LineView(ScrollView, can_focus=True):
             self.vertical_scrollbar.window_virtual_size = height
             self.vertical_scrollbar.refresh()
         self.scroll_y = self.scroll_y  # kept within the new height
-        self._laid_out = (self.size, size)  # the scrollbar knows already
+        self._laid_out = (self.outer_size, size)  # the scrollbar knows already
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
