@@ -35,7 +35,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from benchmarks.common import Figure
 from mesomix.tui.app import MesomixApp
-from mesomix.tui.screens.compose import ComposeScreen, plan_line
+from mesomix.tui.screens.compose import ComposeScreen, FindingsView, PlanView, plan_line
 
 if TYPE_CHECKING:
     from mesomix.bootstrap import Services
@@ -105,10 +105,13 @@ class BareCompose(App[None]):
     the final-volume field and nothing else."""
 
     CSS_PATH = ROOT / "mesomix" / "tui" / "app.tcss"
+    # An action a key, as Compose's: the footer shows one key an action, so keys that all did
+    # "nothing" made a footer of one key where Compose's has five. Those staff may not use
+    # (saving a formula) are not offered, as Compose does not offer them to sam.
     BINDINGS = [
-        Binding(b.key, "nothing", b.description, show=b.show)
+        Binding(b.key, f"nothing({b.action!r})", b.description, show=b.show)
         for b in (*MesomixApp.BINDINGS, *ComposeScreen.BINDINGS)
-        if isinstance(b, Binding)
+        if isinstance(b, Binding) and b.action not in ComposeScreen.NEEDS
     ]
 
     def __init__(self, rows: list[tuple[str, str, str]], findings: list[tuple[str, str]]) -> None:
@@ -130,17 +133,10 @@ class BareCompose(App[None]):
                         yield Input(value=what, classes="what", compact=True)
                         yield Input(value=amount, classes="amount", compact=True)
                 yield Static("", id="ingredient-hint")
-            with Vertical(id="results"):
-                with VerticalScroll(id="plan"):  # as Compose draws it: a line a widget
-                    yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
-                    for y, row in enumerate(self._rows):
-                        last = y == len(self._rows) - 1
-                        yield Static(
-                            plan_line(row, last), classes="plan-line odd" if y % 2 else "plan-line"
-                        )
-                with VerticalScroll(id="findings", can_focus=False):
-                    for text, severity in self._findings:
-                        yield Static(text, classes=f"finding {severity}")
+            with Vertical(id="results"):  # as Compose draws them, shown once (on_mount)
+                yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
+                yield PlanView(id="plan")
+                yield FindingsView(id="findings")
         with Horizontal(id="bottom"):
             yield Label("Final volume", id="final-label")
             yield Input(placeholder="as drawn", id="final-volume", compact=True)
@@ -150,7 +146,11 @@ class BareCompose(App[None]):
         yield Static("", id="status")
         yield Footer()
 
-    def action_nothing(self) -> None:
+    def on_mount(self) -> None:
+        self.query_one(PlanView).show_rows(self._rows, bold_last=True)
+        self.query_one(FindingsView).show_findings(self._findings)
+
+    def action_nothing(self, action: str) -> None:
         """The same keys in the footer; none does anything here."""
 
 

@@ -12,7 +12,7 @@ from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
-from mesomix.tui.screens.compose import ComposeScreen, LabelScreen, PlanLine
+from mesomix.tui.screens.compose import ComposeScreen, FindingsView, LabelScreen, PlanView
 from tests.factories import assert_ledger_exact, counts
 from tests.tui.pilot import screen_text, settle
 
@@ -52,7 +52,7 @@ async def compose(pilot, *ingredients: tuple[str, str], final: str = "") -> None
 
 
 def findings(screen) -> list[str]:
-    return [str(widget.render()) for widget in screen.query(".finding").results(Static)]
+    return screen.query_one(FindingsView).texts
 
 
 async def test_staff_composes_sees_the_plan_and_dispenses(demo):
@@ -63,7 +63,7 @@ async def test_staff_composes_sees_the_plan_and_dispenses(demo):
         await choose_patient(pilot, "P-0003")
         await compose(pilot, ("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), final="5 mL")
 
-        draw, product, delivers = app.screen.query(PlanLine).first().row
+        draw, product, delivers = app.screen.query_one(PlanView).rows[0]
         assert draw == "2 mL" and "Lidocaine" in product and delivers.startswith("→ 20 mg")
         assert not any(text.startswith("BLOCK") for text in findings(app.screen))
         assert not app.screen.query_one("#dispense", Button).disabled

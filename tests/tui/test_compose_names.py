@@ -12,7 +12,7 @@ from mesomix.db.tables import BatchLineRow, LotRow, MovementRow
 from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
-from mesomix.tui.screens.compose import PlanLine
+from mesomix.tui.screens.compose import PlanView
 from mesomix.tui.screens.label import LabelScreen
 from tests.factories import assert_ledger_exact
 from tests.tui.pilot import settle
@@ -33,7 +33,7 @@ def offered(screen) -> list[str]:
 
 
 def plan_products(screen) -> list[str]:
-    return [line.row[1] for line in screen.query(PlanLine)]
+    return [row[1] for row in screen.query_one(PlanView).rows]
 
 
 async def test_lidocaine_2_percent_is_planned_and_a_listed_name_is_taken_with_the_arrows(demo):

@@ -6,10 +6,14 @@ call the services and post messages back; nothing here parses a quantity or open
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.console import RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -22,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
@@ -44,10 +48,10 @@ from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.services.people import PatientSummary
 from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
-from mesomix.tui.screens.base import update_text
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
+from mesomix.tui.widgets.lines import LineView
 
 STARTING_ROWS = 3
 PICKS = 8  # names offered for an ingredient typed, to pick from with the arrows
@@ -89,17 +93,65 @@ def plan_line(row: PlanRow, bold: bool = False) -> Table:
     return grid
 
 
-class PlanLine(Static):
-    """One line of the plan; it keeps what it shows, to be drawn again only when that changes."""
+class PlanView(LineView):
+    """The plan, a draw a line (the final volume in bold, every other line striped as a table
+    has them): a keystroke that changes one draw redraws that line alone."""
 
-    def __init__(self, row: PlanRow, bold: bool, classes: str = "") -> None:
-        super().__init__(plan_line(row, bold), classes=f"plan-line {classes}".strip())
-        self.row, self.bold = row, bold
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"plan-view--odd"}
 
-    def show(self, row: PlanRow, bold: bool) -> None:
-        if (row, bold) != (self.row, self.bold):
-            self.row, self.bold = row, bold
-            update_text(self, plan_line(row, bold))
+    def show_rows(self, rows: list[PlanRow], bold_last: bool) -> None:
+        last = len(rows) - 1
+        self.show(
+            ((row, bold_last and y == last), "plan-view--odd" if y % 2 else "")
+            for y, row in enumerate(rows)
+        )
+
+    def draw(self, entry: Hashable) -> RenderableType:
+        row, bold = entry  # type: ignore[misc]
+        return plan_line(row, bold)
+
+    @property
+    def rows(self) -> list[PlanRow]:
+        return [entry[0] for entry, _ in self.entries]  # type: ignore[index]
+
+
+class FindingsView(LineView):
+    """The findings, most severe first, each wrapped whole (a warning cut to a line could not be
+    read) and marked by its word and its colour."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"findings-view--{severity.value}" for severity in Severity
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._tall = 0  # the lines the box was last sized to
+
+    def show_findings(self, lines: list[tuple[str, str]]) -> None:
+        """(text, severity value) a finding."""
+        self.show((text, f"findings-view--{severity}") for text, severity in lines)
+
+    def refit(self) -> None:
+        """For the next mixture: the box shrinks to the findings it shows, once."""
+        self._tall = 0
+        self._render()
+
+    def _render(self) -> None:
+        """The box is as tall as its findings (up to half the column, the stylesheet's; the plan
+        has the rest): it grows at once, and shrinks only for the next mixture — not back and
+        forth while an amount is typed, which would lay the screen out on every check."""
+        super()._render()
+        tall = max(self.line_count, 1)
+        if self._width and tall > self._tall:
+            self._tall = tall
+            self.styles.height = tall
+
+    def draw(self, entry: Hashable) -> RenderableType:
+        return Padding(Text(str(entry)), (0, 1))
+
+    @property
+    def texts(self) -> list[str]:
+        return [str(entry) for entry, _ in self.entries]
 
 
 class IngredientRow(Vertical):
@@ -139,6 +191,10 @@ class IngredientRow(Vertical):
         screen = self.screen
         if not (isinstance(screen, ComposeScreen) and screen.move_pick(self._what, step)):
             raise SkipAction()
+
+    @property
+    def typed(self) -> bool:
+        return bool(self._what.value.strip() or self._amount.value.strip())
 
     def ingredient(self) -> DraftIngredient:
         """What the row holds, read from its fields (kept, not queried: read on every key)."""
@@ -220,7 +276,8 @@ class ComposeScreen(Screen[None]):
         self._catalog: Catalog | None = None
         self._busy = False
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
-        self._findings_tall = 0  # the lines the findings box was last sized to
+        self._plan_view = PlanView(id="plan")  # kept, not queried: redrawn on every check
+        self._findings_view = FindingsView(id="findings")
         self._origin: DraftMixture | None = None  # the formula's draft this one started from
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
         self._hints: list[tuple[Input, str]] = []  # (field, name) the search offers for it
@@ -229,6 +286,8 @@ class ComposeScreen(Screen[None]):
         self._said = False  # the status line holds something
         self._origin_name = ""  # the name of the formula the mixture was started from
         self._filling = False  # a formula's draft is being written into the fields
+        self._check_due = 0.0  # when the check is due: CHECK_AFTER after the last change
+        self._checker: Worker[None] | None = None  # waiting for a pause, or checking
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -259,9 +318,9 @@ class ComposeScreen(Screen[None]):
                 picks.can_focus = False
                 yield picks
                 # The plan and findings are in the Tab order so the arrows can scroll them.
-                with VerticalScroll(id="plan"):
-                    yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
-                yield VerticalScroll(id="findings")
+                yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
+                yield self._plan_view
+                yield self._findings_view
         with Horizontal(id="bottom"):
             yield Label("Final volume", id="final-label")
             # No number here: a grey "5 mL" was read as a volume already set.
@@ -377,11 +436,7 @@ class ComposeScreen(Screen[None]):
         purpose = self.query_one("#purpose", Select).value
         prescriber = self.query_one("#prescriber", Select).value
         return DraftMixture(
-            ingredients=tuple(
-                row.ingredient()
-                for row in self.query_one("#ingredients").children
-                if isinstance(row, IngredientRow)
-            ),
+            ingredients=tuple(row.ingredient() for row in self._rows()),
             final_volume=self.query_one("#final-volume", Input).value,
             diluent=diluent if isinstance(diluent, str) else None,
             patient=patient if isinstance(patient, str) else None,
@@ -392,6 +447,13 @@ class ComposeScreen(Screen[None]):
             formula_version=self._origin.formula_version if self._origin else None,
         )
 
+    def _rows(self) -> Iterator[IngredientRow]:
+        """The ingredient rows, in order (their container's children: not a query of the DOM,
+        which cost as much as the rest of a keystroke)."""
+        for row in self.query_one("#ingredients").children:
+            if isinstance(row, IngredientRow):
+                yield row
+
     def load(self, draft: DraftMixture) -> None:
         """Fill the screen from a draft (a formula started for a patient); the batch will record
         the formula version it came from."""
@@ -400,6 +462,7 @@ class ComposeScreen(Screen[None]):
             self._pending = draft
             return
         self._pending, self._origin, self._origin_name = None, draft, ""
+        self._findings_view.refit()  # a new mixture: the box fits its own findings
         if draft.formula_version is not None:
             self._name_origin(draft.formula_version)
         self.run_worker(self._rows_for(draft), exclusive=True, group="load")
@@ -594,33 +657,40 @@ class ComposeScreen(Screen[None]):
     # --- checking -------------------------------------------------------------------------
 
     def _recheck(self) -> None:
-        """Gather the draft here, on the event loop; the worker only computes."""
-        draft = self.draft()
-        self._tell_unfinished(draft)
-        self._check(draft)
+        """On every change: the check waits for a pause in typing (CHECK_AFTER without a key),
+        then checks the fields as they are then — a burst is checked once, for its last value,
+        never for one it passed through. A key only moves the time the check is due: no worker
+        (and no thread) is started a keystroke."""
+        self._tell_unfinished()
+        self._check_due = time.monotonic() + CHECK_AFTER
+        if self._checker is None or self._checker.is_finished:
+            self._checker = self._check()
 
-    def _tell_unfinished(self, draft: DraftMixture) -> None:
+    def _tell_unfinished(self) -> None:
         """Let the app know whether signing out or quitting would drop a typed mixture."""
-        typed = any(item.what.strip() or item.amount.strip() for item in draft.ingredients)
+        typed = any(row.typed for row in self._rows())
         what = "The mixture in Compose" if typed else ""
         if what != self._told:
             self._told = what
             self.app.post_message(Unfinished(what))
 
-    @work(thread=True, exclusive=True, group="check")
-    def _check(self, draft: DraftMixture) -> None:
-        """The draft of the latest keystroke: a newer one cancels this worker while it waits,
-        so a burst is checked once, for its last value, never for a value it passed through."""
-        time.sleep(CHECK_AFTER)
-        if get_current_worker().is_cancelled:
-            return
-        try:
-            plan = self.services.mixtures.check(draft, self.user.name)
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not check the mixture: {exc}"))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Checked(plan))
+    @work(group="check")
+    async def _check(self) -> None:
+        """Once typing pauses, the draft is read here, on the event loop, and checked in a
+        thread; a key typed during the check means another check, once typing pauses again
+        (the plan shown is always that of what the fields hold)."""
+        while True:
+            while (wait := self._check_due - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            due, draft = self._check_due, self.draft()
+            try:
+                plan = await asyncio.to_thread(self.services.mixtures.check, draft, self.user.name)
+            except Exception as exc:  # a worker reports; it never takes the app down
+                self._say(f"could not check the mixture: {exc}", error=True)
+                return
+            if due == self._check_due:  # no key since the draft was read
+                self._show_plan(plan)
+                return
 
     def on_compose_screen_checked(self, message: Checked) -> None:
         self._show_plan(message.plan)
@@ -658,53 +728,9 @@ class ComposeScreen(Screen[None]):
         if (rows, lines, disabled) == self._shown:
             return  # a keystroke that changed nothing the person sees redraws nothing
         self._shown = (rows, lines, disabled)
-        anew = self._show_rows(rows, bold_last=bool(plan.draws))
-        self._show_findings(lines, anew)
+        self._plan_view.show_rows(rows, bold_last=bool(plan.draws))
+        self._findings_view.show_findings(lines)
         self._dispense_button(disabled)
-
-    def _show_rows(self, rows: list[PlanRow], bold_last: bool) -> bool:
-        """Only the lines that changed are drawn again, each a widget of its own (a table
-        repaints all its rows for one changed cell); the screen is laid out again only when a
-        line's height, or their number, changes. The final volume in bold. True when the
-        number of lines changed (the plan was laid out anew)."""
-        box = self.query_one("#plan", VerticalScroll)
-        lines = list(box.query(PlanLine))
-        after = [(row, bold_last and y == len(rows) - 1) for y, row in enumerate(rows)]
-        for line, (row, bold) in zip(lines, after, strict=False):
-            line.show(row, bold)
-        for line in lines[len(after) :]:
-            line.remove()
-        if len(after) > len(lines):
-            box.mount_all(
-                PlanLine(row, bold, classes="odd" if y % 2 else "")
-                for y, (row, bold) in enumerate(after[len(lines) :], start=len(lines))
-            )
-        return len(after) != len(lines)
-
-    def _show_findings(self, lines: list[tuple[str, str]], anew: bool) -> None:
-        """Reuse the finding widgets already there: mounting, and laying the screen out again,
-        are the costly part of a redraw. The box is as tall as the findings (up to half the
-        column), so the plan has the rest: it grows at once, and shrinks only when the plan
-        is laid out anew anyway — not back and forth while an amount is typed."""
-        box = self.query_one("#findings", VerticalScroll)
-        shown = list(box.query(".finding").results(Static))
-        for widget, (text, severity) in zip(shown, lines, strict=False):
-            update_text(widget, Text(text))
-            if not widget.has_class(severity):  # a class change restyles: only when it changes
-                widget.set_classes(f"finding {severity}")
-        for widget in shown[len(lines) :]:
-            widget.remove()
-        if len(lines) > len(shown):
-            box.mount_all(
-                Static(Text(text), classes=f"finding {severity}")
-                for text, severity in lines[len(shown) :]
-            )
-        width = box.content_region.width - 2 - 4  # a finding's padding; a word carried over
-        if width > 0:
-            tall = max(sum(-(-len(text) // width) for text, _ in lines), 1)
-            if tall > self._findings_tall or (anew and tall != self._findings_tall):
-                self._findings_tall = tall
-                box.styles.height = tall
 
     def _unsigned(self, plan: Plan) -> list[Finding]:
         signed = {s.finding_key for s in self._signatures}
@@ -869,6 +895,7 @@ class ComposeScreen(Screen[None]):
         self._busy = False
         self._origin = None
         self._signatures = []
+        self._findings_view.refit()  # the next mixture: the box fits its own findings
         read = len(message.result.acknowledged)
         self._say(
             f"Dispensed batch {message.result.batch_id}"
