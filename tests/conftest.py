@@ -104,9 +104,15 @@ def postgres():
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules holding a slow journey run first, each module's tests still together and in
-    their order: with several workers, a minute-long test started last keeps the whole run
-    waiting for it, while started first it overlaps the hundreds of short ones (`make test`
-    hands the workers two tests at a time, so the slow ones spread over them)."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)
+    """The modules holding a slow journey run first — those that are nothing but slow journeys
+    before those that also hold quick tests — each module's tests still together and in their
+    order: with several workers, a minute-long test started last keeps the whole run waiting
+    for it, while started first it overlaps the hundreds of short ones (`make test` hands the
+    workers two tests at a time, so the slow ones spread over them)."""
+    tests: dict[Path, int] = {}
+    slow: dict[Path, int] = {}
+    for item in items:
+        tests[item.path] = tests.get(item.path, 0) + 1
+        if item.get_closest_marker("slow"):
+            slow[item.path] = slow.get(item.path, 0) + 1
+    items.sort(key=lambda item: -slow.get(item.path, 0) / tests[item.path])
