@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,7 @@ def mixture_file(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def stock(db: str, run_as=mesomix) -> str:
+def stock(db: str, run_as: Callable[..., subprocess.CompletedProcess] = mesomix) -> str:
     done = run_as(db, "stock")
     assert done.returncode == 0, done.stderr
     return done.stdout

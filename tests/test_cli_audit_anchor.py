@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,9 @@ def chain(path: Path) -> list[dict]:
     return rows
 
 
-def anchored(path: Path, anchors: Path, run_as=mesomix) -> int:
+def anchored(
+    path: Path, anchors: Path, run_as: Callable[..., subprocess.CompletedProcess[str]] = mesomix
+) -> int:
     done = run_as(path, "audit", "anchor", "--user", "nadia", "--output", str(anchors))
     assert done.returncode == 0, done.stderr
     return int(anchors.read_text().splitlines()[-1].split()[0])
