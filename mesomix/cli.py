@@ -4,6 +4,7 @@ nothing written."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import getpass
 import json
 import os
@@ -20,17 +21,22 @@ import sqlalchemy as sa
 from mesomix.bootstrap import Services, Settings, build, check
 from mesomix.domain.allergy import VERIFICATIONS
 from mesomix.domain.anchors import Anchor, AnchorError, parse_anchors, utc_text
+from mesomix.domain.catalog import Catalog, Product, Substance
 from mesomix.domain.conversions import (
+    STRENGTH_TARGETS,
     TARGET_UNITS,
+    SubstanceNeeded,
     amount_in,
     convert,
+    convert_plain,
+    convert_strength,
     dimension_of,
     to_elemental,
     volume_for,
 )
 from mesomix.domain.findings import Severity
 from mesomix.domain.imports import ImportRefused
-from mesomix.domain.inventory import ADJUSTMENT_REASONS
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
@@ -46,6 +52,7 @@ from mesomix.launch import (
 )
 from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, refuse_existing
+from mesomix.reports.table import UnknownColumns, table
 from mesomix.services.accounts import ROLES
 from mesomix.services.audit import anchor as audit_anchor
 from mesomix.services.audit import show as audit_show
@@ -53,6 +60,7 @@ from mesomix.services.audit import verify as audit_verify
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.imports import read_import_file
 from mesomix.services.mixtures import DispenseRefused, Signature
+from mesomix.services.passwords import PASSWORD_RULE
 from mesomix.services.people import WeightToConfirm
 
 EXIT_BLOCKED = 1
@@ -80,12 +88,24 @@ def parser() -> argparse.ArgumentParser:
     find.add_argument("text", help='a few letters, a synonym or a misspelling: "hyaluronc acid"')
     find.add_argument("--limit", type=int, default=5, help="how many (1 to 50)")
 
-    conv = commands.add_parser("convert", help="convert an amount through a substance or product")
-    conv.add_argument("amount", help='e.g. "1000 IU"')
-    which = conv.add_mutually_exclusive_group(required=True)
-    which.add_argument("--substance", metavar="NAME")
-    which.add_argument("--product", metavar="CODE")
-    conv.add_argument("--to", required=True, metavar="UNIT", help="mg, mcg, g, IU, mEq, mmol or mL")
+    conv = commands.add_parser(
+        "convert",
+        help="convert an amount or a strength; through a substance or product when it depends on one",
+    )
+    conv.add_argument(
+        "amount", help='an amount ("0.25 mg", "1000 IU") or a strength ("2 %%", "1:1000")'
+    )
+    which = conv.add_mutually_exclusive_group()
+    which.add_argument(
+        "--substance", metavar="NAME", help="needed for IU, mEq, mmol and --elemental"
+    )
+    which.add_argument("--product", metavar="CODE", help="needed between a volume and an amount")
+    conv.add_argument(
+        "--to",
+        required=True,
+        metavar="UNIT",
+        help="mg, mcg, g, IU, mEq, mmol or mL; for a strength mg/mL, mcg/mL, IU/mL … or %%",
+    )
     conv.add_argument("--elemental", action="store_true", help="the element a salt supplies")
 
     mix_commands = _group(
@@ -197,6 +217,10 @@ def parser() -> argparse.ArgumentParser:
         one.add_argument("name")
         _acting(one)
     _acting(create)
+    role = user_commands.add_parser("role", help="change what an account may do")
+    role.add_argument("name")
+    role.add_argument("--role", required=True, choices=ROLES)
+    _acting(role)
     _acting(user_commands.add_parser("list", help="every account (admin only)"))
 
     lot_commands = _group(commands, "lot", "the manager's stock work on one lot", "lot_command")
@@ -225,6 +249,14 @@ def parser() -> argparse.ArgumentParser:
         metavar='"12 mL"',
         help='left in the opened container; "0" when it is empty or gone',
     )
+    count.add_argument(
+        "--reason",
+        default="",
+        choices=COUNT_REASONS,
+        help="why the shelf differs from the books (needed when it does): "
+        + "; ".join(f"{code}: {words}" for code, (words, _) in COUNT_REASONS.items()),
+    )
+    count.add_argument("--note", default="", help="your own words (needed for 'other')")
     status = lot_commands.add_parser("status", help="quarantine, release or recall")
     status.add_argument("lot_id", type=int)
     status.add_argument("status", choices=("available", "quarantined", "recalled"))
@@ -263,6 +295,14 @@ def parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="FILE", help="an existing FILE is kept unless --replace"
     )
     report.add_argument("--replace", action="store_true", help="write over an existing FILE")
+    report.add_argument(
+        "--columns",
+        metavar="NAME,…",
+        help="the table's columns, by the export's names (e.g. product_name,lot_number,on_hand_ml)",
+    )
+    report.add_argument(
+        "--wide", action="store_true", help="the table with every column, names whole"
+    )
     report.add_argument("--period", choices=("week", "month"), default="month", help="for usage")
     report.add_argument(
         "--periods", type=int, metavar="N", help="for usage: how many (13 weeks, 12 months)"
@@ -327,7 +367,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--until", type=_day, metavar="YYYY-MM-DD")
     show.add_argument("--limit", type=int, default=200)
     _acting(show)
-    stock.add_argument("--product", metavar="CODE")
+    stock.add_argument("--product", metavar="CODE", help="one product, by its code")
     return top
 
 
@@ -406,8 +446,15 @@ def build_services(settings: Settings) -> Services:
 
 
 def _services(args: argparse.Namespace) -> Services:
-    """The program on the chosen database, with the acting person signed in if there is one."""
+    """The program on the chosen database, with the acting person signed in if there is one.
+    `--demo` fills the demo database on first use, as the application does, so that every
+    command of the README runs as written on it."""
     services = build_services(settings_from(args))
+    if args.demo and args.command != "demo":
+        from mesomix.services.demo import holds_data, load_demo
+
+        if not holds_data(services.engine):
+            load_demo(services)
     if getattr(args, "actor", None):
         services.accounts.sign_in(args.actor, _password(f"password of {args.actor}: "))
     return services
@@ -462,22 +509,35 @@ def _search(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _convert(args: argparse.Namespace, out: TextIO) -> int:
-    amount = parse_quantity(args.amount, Field.AMOUNT)
-    if args.to not in TARGET_UNITS:
-        raise BadInput(f"--to {args.to}: use one of mg, mcg, g, IU, mEq, mmol, mL")
+    """A plain unit or a strength converts alone; a substance or product only when the
+    conversion depends on it (IU, mEq, mmol, a salt's element, a volume of a product)."""
     if (args.product is not None and not args.product.strip()) or (
         args.substance is not None and not args.substance.strip()
     ):
         raise BadInput("--product and --substance need a name or code, not an empty text")
+    if _is_strength(args.amount):
+        return _convert_strength(args, out)
+    amount = parse_quantity(args.amount, Field.AMOUNT)
+    if args.to not in TARGET_UNITS:
+        kind = f"{args.amount.strip()} is an amount, not a strength: " * (
+            args.to in STRENGTH_TARGETS
+        )
+        raise BadInput(f"--to {args.to}: {kind}use one of mg, mcg, g, IU, mEq, mmol, mL")
+    if args.product is None and args.substance is None:
+        if args.elemental:
+            raise BadInput(
+                "--elemental: the element a salt supplies depends on the salt: "
+                "add --substance NAME (e.g. zinc_sulfate_heptahydrate)"
+            )
+        try:
+            result = convert_plain(amount, args.to)
+        except SubstanceNeeded as exc:
+            raise BadInput(f"{exc}: add {_which_flag(exc.by)}") from None
+        print(format_quantity(result, places=4), file=out)
+        return 0
     catalog = _services(args).catalog.catalog()  # only once the arguments are sound
     if args.product is not None:
-        product = catalog.products.get(args.product) or catalog.resolve(args.product)
-        if product is None or product.code not in catalog.products:
-            raise BadInput(f"unknown product '{args.product}'")
-        product = catalog.products[product.code]
-        if not product.strengths:
-            raise BadInput(f"{product.name} is a diluent: it has no strength to convert through")
-        substance = catalog.substance(product.strengths[0].substance)
+        product, substance = _product_substance(catalog, args.product)
         if args.to == "mL":
             result = volume_for(amount, product, substance)
         elif dimension_of(amount) == "volume":
@@ -485,34 +545,126 @@ def _convert(args: argparse.Namespace, out: TextIO) -> int:
         else:
             result = convert(amount, substance, args.to)
     else:
-        found = catalog.resolve(args.substance)
-        if found is None or found.code not in catalog.substances:
-            raise BadInput(f"unknown substance '{args.substance}'")
-        substance = catalog.substances[found.code]
+        substance = _substance(catalog, args.substance)
         if args.elemental:
             element, mass = to_elemental(amount, substance, catalog)
             result = convert(mass, element, args.to)
             print(f"{format_quantity(result)} {element.name.lower()}", file=out)
             return 0
-        if args.to == "mL":
-            raise BadInput("a volume depends on the product: use --product to convert to mL")
+        if args.to == "mL" or dimension_of(amount) == "volume":
+            raise BadInput(
+                f"--to {args.to}: a volume to an amount, or an amount to a volume, depends on "
+                "the product's strength: use --product CODE instead of --substance"
+            )
         result = convert(amount, substance, args.to)
     print(format_quantity(result, places=4), file=out)
     return 0
 
 
-def _read_text(path: Path) -> str:
-    """A file a person named, or a message saying why it cannot be read."""
+def _is_strength(text: str) -> bool:
+    """A concentration is typed with a slash, a percent sign or a ratio colon."""
+    return any(mark in text for mark in "/%:")
+
+
+def _which_flag(by: str) -> str:
+    return "--product CODE" if by == "product" else "--substance NAME (or --product CODE)"
+
+
+def _convert_strength(args: argparse.Namespace, out: TextIO) -> int:
+    """2 % to mg/mL, 1:1000 to mg/mL, 20 mg/mL to %: alone; mg/mL to IU/mL through a
+    substance."""
     try:
-        return path.read_text(encoding="utf-8")
+        strength = parse_quantity(args.amount, Field.STRENGTH)
+    except QuantityError as exc:
+        raise BadInput(f"the amount to convert, read as a strength: {exc}") from None
+    if args.to not in STRENGTH_TARGETS:
+        raise BadInput(
+            f"--to {args.to}: {args.amount.strip()} is a strength: convert it to a strength, "
+            "one of mg/mL, mcg/mL, g/mL, IU/mL, mEq/mL, mmol/mL or %"
+        )
+    if args.elemental:
+        raise BadInput("--elemental converts an amount of a salt, not a strength")
+    substance = None
+    if args.substance is not None or args.product is not None:
+        catalog = _services(args).catalog.catalog()
+        if args.product is not None:
+            substance = _product_substance(catalog, args.product)[1]
+        else:
+            substance = _substance(catalog, args.substance)
+    try:
+        result = convert_strength(strength, args.to, substance)
+    except SubstanceNeeded as exc:
+        raise BadInput(f"{exc}: add --substance NAME") from None
+    print(format_quantity(result, places=4), file=out)
+    return 0
+
+
+def _substance(catalog: Catalog, name: str) -> Substance:
+    found = catalog.resolve(name)
+    if found is None or found.code not in catalog.substances:
+        raise BadInput(f"unknown substance '{name}'")
+    return catalog.substances[found.code]
+
+
+def _product_substance(catalog: Catalog, name: str) -> tuple[Product, Substance]:
+    """A product and the substance its strength is of (its first active)."""
+    product = catalog.products.get(name) or catalog.resolve(name)
+    if product is None or product.code not in catalog.products:
+        raise BadInput(f"unknown product '{name}'")
+    product = catalog.products[product.code]
+    if not product.strengths:
+        raise BadInput(f"{product.name} is a diluent: it has no strength to convert through")
+    return product, catalog.substance(product.strengths[0].substance)
+
+
+# The most a file named on the command line may hold, read no further: a file larger than what
+# it claims to be is refused before it is parsed, saying its size and the limit.
+MIXTURE_FILE_LIMIT = 64 * 1024  # a mixture of a dozen ingredients is under 1 KiB
+FHIR_FILE_LIMIT = 16 * 1024 * 1024  # one patient's allergies, however many, with their reactions
+ANCHOR_FILE_LIMIT = 16 * 1024 * 1024  # a line (about 110 bytes) a day for four centuries
+
+
+def size_text(size: int) -> str:
+    """A file size to the byte, with its order of size: 65,536 bytes (64 KiB)."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size:,} bytes ({size / factor:.3g} {unit})"
+    return f"{size:,} bytes"
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a file, reading at most `limit` (a pipe or a device too): a larger file is
+    refused with its size (or "more than") and the limit."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(limit + 1)
+            size = os.fstat(file.fileno()).st_size
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        most = size_text(limit)
+        said = (
+            f"is {size_text(size)}: {what} may be at most {most}"
+            if size > limit
+            else f"goes on past {most}, the most {what} may be"
+        )
+        raise BadInput(f"{path} {said} — is it the right file? Nothing was done")
+    return data
+
+
+def _read_text(path: Path, limit: int, what: str) -> str:
+    """A file a person named, or a message saying why it cannot be read."""
+    data = read_limited(path, limit, what)
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadInput(
             f"{path}: byte {exc.start} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"
         ) from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot be read ({exc})") from None
 
 
 _DRAFT_TEXT_KEYS = (
@@ -530,7 +682,7 @@ def read_mixture_file(path: Path) -> DraftMixture:
     """A mixture in TOML: patient, final_volume, diluent, storage, category, purpose, prescriber,
     and [[ingredient]] what/amount/product."""
     try:
-        raw = tomllib.loads(_read_text(path))
+        raw = tomllib.loads(_read_text(path, MIXTURE_FILE_LIMIT, "a mixture file"))
     except tomllib.TOMLDecodeError as exc:
         raise BadInput(f"{path}: not valid TOML: {exc}") from None
     unknown = set(raw) - {"ingredient", *_DRAFT_TEXT_KEYS}
@@ -574,6 +726,10 @@ def read_mixture_file(path: Path) -> DraftMixture:
 def plan_as_dict(plan: Plan) -> dict[str, Any]:
     return {
         "final_volume": format_quantity(plan.final_volume),
+        "final_volume_asked": None
+        if plan.asked_ul is None
+        else format_quantity(Q(Decimal(plan.asked_ul) / 1000, "milliliter")),
+        "ingredients_volume": format_quantity(Q(Decimal(plan.ingredients_ul) / 1000, "milliliter")),
         "dispensable": not plan.blocked,
         "draws": [
             {
@@ -595,8 +751,24 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+def volume_line(plan: Plan) -> str:
+    """The final volume as asked beside what the ingredients add up to, whenever they differ:
+    never the ingredients' total alone under the name of the final volume."""
+    drawn = format_quantity(Q(Decimal(plan.ingredients_ul) / 1000, "milliliter"))
+    if plan.asked_ul is None:
+        return f"Final volume: none asked; the ingredients add up to {drawn}"
+    asked = format_quantity(Q(Decimal(plan.asked_ul) / 1000, "milliliter"))
+    if plan.ingredients_ul > plan.asked_ul:
+        return f"Final volume asked {asked}; the ingredients add up to {drawn}, more than that"
+    return (
+        f"Final volume {asked}; the ingredients add up to {drawn}, the diluent makes up the rest"
+        if plan.ingredients_ul < plan.asked_ul
+        else f"Final volume {asked}; the ingredients add up to it"
+    )
+
+
 def print_plan(plan: Plan, out: TextIO) -> None:
-    print(f"Final volume {format_quantity(plan.final_volume)}", file=out)
+    print(volume_line(plan), file=out)
     for draw in plan.draws:
         what = ", ".join(
             f"{d.substance.short_name} {format_quantity(d.amount, 4)}" for d in draw.delivered
@@ -677,11 +849,14 @@ def _label(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _stock(args: argparse.Namespace, out: TextIO) -> int:
+    if args.product is not None and not args.product.strip():
+        raise BadInput("--product needs a product's code, not an empty text")
     services = _services(args)
     today = services.clock.today()
     lines = services.stock.lots(args.actor, args.product)
     if args.product and not lines:
-        print(f"no stock of {args.product}", file=out)
+        product = _product_code(services, args.product)
+        print(f"no stock of {product.name} ({product.code})", file=out)
         return 0
     header = f"{'product':<44} {'lot':<12} {'expiry':<10} {'status':<11} {'on hand':>10} {'sealed':>6} {'open':>8}"
     print(header, file=out)
@@ -696,6 +871,24 @@ def _stock(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     return 0
+
+
+def _product_code(services: Services, typed: str) -> Product:
+    """The product a code names; an unknown code is refused with the codes it is close to
+    (spelling) and those whose names it matches."""
+    products = services.catalog.catalog().products
+    if typed in products:
+        return products[typed]
+    close = difflib.get_close_matches(typed.strip().casefold(), list(products), n=3, cutoff=0.6)
+    named = [h.code for h in services.catalog.search(typed, 10) if h.kind == "product"]
+    guesses = list(dict.fromkeys([*close, *named]))[:5]
+    if not guesses:
+        raise BadInput(
+            f"no product has the code '{typed}': find it with mesomix search NAME, "
+            "then give its code to --product"
+        )
+    shown = " · ".join(f"{code} ({products[code].name})" for code in guesses if code in products)
+    raise BadInput(f"no product has the code '{typed}': did you mean {shown}")
 
 
 def _signatures(args: argparse.Namespace) -> list[Signature]:
@@ -741,7 +934,7 @@ def _allergy(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.allergy_command == "import":
         try:
-            data = json.loads(_read_text(args.file))
+            data = json.loads(_read_text(args.file, FHIR_FILE_LIMIT, "an allergy file"))
         except ValueError as exc:  # JSONDecodeError, and a number too long to read
             raise BadInput(f"{args.file}: not valid JSON: {exc}") from None
         ids = _services(args).allergies.import_fhir(args.patient, args.actor, data)
@@ -777,6 +970,8 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
         accounts.create_user(
             args.actor, args.name, args.display_name, args.role, _new_password(args.name)
         )
+    elif args.user_command == "role":
+        accounts.set_role(args.actor, args.name, args.role)
     elif args.user_command == "reset-password":
         accounts.reset_password(args.actor, args.name, _new_password(args.name))
     else:
@@ -790,7 +985,10 @@ def _user(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _new_password(name: str) -> str:
-    """A new password, typed twice at the prompt (or MESOMIX_NEW_PASSWORD for a script)."""
+    """A new password, typed twice at the prompt after its rule (or MESOMIX_NEW_PASSWORD for a
+    script)."""
+    if "MESOMIX_NEW_PASSWORD" not in os.environ:
+        print(PASSWORD_RULE, file=sys.stderr)
     first = _password(f"new password for {name}: ", "MESOMIX_NEW_PASSWORD")
     if "MESOMIX_NEW_PASSWORD" not in os.environ and getpass.getpass("again: ") != first:
         raise BadInput("the two passwords differ")
@@ -852,10 +1050,9 @@ def _anchors(path: Path, *, empty_ok: bool = False) -> list[Anchor]:
             raise BadInput(f"cannot write the anchor file {path}: its folder does not exist")
         return []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) else "it is not text"
-        raise BadInput(f"cannot read the anchor file {path}: {why}") from None
+        text = read_limited(path, ANCHOR_FILE_LIMIT, "an anchor file").decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"cannot read the anchor file {path}: it is not text") from None
     try:
         return parse_anchors(text, empty_ok=empty_ok)
     except AnchorError as exc:
@@ -926,7 +1123,9 @@ def _lot(args: argparse.Namespace, out: TextIO) -> int:
     elif command == "return":
         done = inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
     elif command == "count":
-        done = inventory.count(args.actor, args.lot_id, args.sealed, args.open)
+        done = inventory.count(
+            args.actor, args.lot_id, args.sealed, args.open, args.reason, args.note
+        )
     elif command == "status":
         inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
         done = None
@@ -1007,14 +1206,38 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         raise BadInput("an XLSX report needs --output FILE")
     if args.replace and args.output is None:
         raise BadInput("--replace goes with --output FILE: the file to write over")
+    columns = [c.strip() for c in (args.columns or "").split(",") if c.strip()]
+    if args.columns is not None and not columns:
+        raise BadInput("--columns needs the names of columns, e.g. --columns product_name,value")
+    if (columns or args.wide) and args.form != "table":
+        raise BadInput(
+            "--columns and --wide choose what the printed table shows: an export keeps every column"
+        )
+    if columns and args.wide:
+        raise BadInput("give --columns or --wide, not both")
     try:
         if args.form != "table":  # before the password and the report: nothing to wait for
             refuse_existing(args.output, args.replace)
-        frame = _services(args).reports.report(
-            args.actor, args.name, period=args.period, periods=args.periods,
-            lot_id=args.lot_id, lot=args.lot, product=args.product,
-        )  # fmt: skip
-        print(export(frame, args.form, args.output, replace=args.replace), file=out)
+        services = _services(args)
+        title = ""
+        if args.name == "recall":  # the lot found, said once above its batches
+            ref, frame = services.reports.recall(
+                args.actor, args.lot, args.product, lot_id=args.lot_id
+            )
+            name = ref.product_name if len(ref.product_name) <= 80 else ref.product_name[:79] + "…"
+            title = f"lot {ref.lot_number} ({ref.status}) · {ref.product_code}\n{name}\n"
+        else:
+            frame = services.reports.report(
+                args.actor, args.name, period=args.period, periods=args.periods
+            )
+        if args.form == "table":
+            zone = services.clock.zone
+            shown = table(frame, args.name, zone, columns=columns, wide=args.wide)
+            print(title + shown, file=out)
+        else:
+            print(export(frame, args.form, args.output, replace=args.replace), file=out)
+    except UnknownColumns as exc:
+        raise BadInput(str(exc)) from None
     except ExportExists as exc:
         raise BadInput(
             f"{exc.path} already exists: nothing was written; add --replace to write over it, "

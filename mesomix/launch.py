@@ -45,7 +45,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
         "--db", metavar="PATH", help="SQLite database file (default: the user's data folder)"
     )
     parser.add_argument(
-        "--demo", action="store_true", help="open the demo database, made on first use"
+        "--demo",
+        action="store_true",
+        help="use the demo database, made and filled on first use (the app or any command)",
     )
     parser.add_argument(
         "--read-only",

@@ -12,14 +12,17 @@ from mesomix.domain.beyond_use import Category
 from mesomix.domain.catalog import (
     AllergenGroup,
     Catalog,
+    Coding,
     ContainerKind,
     DoseLimit,
     Elemental,
     IUDefinition,
     Measure,
+    NoKnownAllergy,
     Product,
     Strength,
     Substance,
+    UnrelatedAllergen,
 )
 from mesomix.domain.units import Field, QuantityError, data_dir, parse_quantity, parse_reference
 
@@ -82,7 +85,19 @@ def substance_from_record(raw: dict[str, Any]) -> Substance:
         ),
         allergen_groups=tuple(raw.get("allergen_groups", ())),
         dose_limits=tuple(limits),
+        codes=_codes(raw, where),
     )
+
+
+def _coding(raw: dict[str, Any], where: str) -> Coding:
+    """A code of another system, which must say where it was taken from."""
+    if not raw.get("source"):
+        raise ReferenceDataError(f"{where}: code {raw.get('code', '?')} has no source")
+    return Coding(str(raw["system"]), str(raw["code"]), str(raw.get("display", "")))
+
+
+def _codes(raw: dict[str, Any], where: str) -> tuple[Coding, ...]:
+    return tuple(_coding(code, where) for code in raw.get("codes", ()))
 
 
 def _volume_ul(text: str, where: str) -> int:
@@ -150,7 +165,23 @@ def group_from_record(raw: dict[str, Any]) -> AllergenGroup:
         does_not_cross_react_with=tuple(raw.get("does_not_cross_react_with", ())),
         triggers=tuple(raw.get("triggers", ())),
         source=raw.get("source", ""),
+        codes=_codes(raw, f"allergen_groups.toml [{raw.get('code', '?')}]"),
     )
+
+
+def no_known_from_record(raw: dict[str, Any]) -> NoKnownAllergy:
+    where = f"allergy_codes.toml no_known [{raw.get('code', '?')}]"
+    return NoKnownAllergy(
+        _coding(raw, where), raw["name"], raw.get("category", ""), raw.get("group", ""),
+        raw["source"], tuple(raw.get("abbreviations", ())),
+    )  # fmt: skip
+
+
+def unrelated_from_record(raw: dict[str, Any]) -> UnrelatedAllergen:
+    where = f"allergy_codes.toml unrelated [{raw.get('code', '?')}]"
+    if not raw.get("why"):
+        raise ReferenceDataError(f"{where}: says not why it relates to nothing mesomix holds")
+    return UnrelatedAllergen(_coding(raw, where), raw["why"], raw["source"])
 
 
 def load_records(folder: Path | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -160,7 +191,15 @@ def load_records(folder: Path | None = None) -> dict[str, list[dict[str, Any]]]:
         "group": _load(folder / "allergen_groups.toml")["group"],
         "substance": _load(folder / "substances.toml")["substance"],
         "product": _load(folder / "products.toml")["product"],
+        **allergy_code_records(folder),
     }
+
+
+def allergy_code_records(folder: Path | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Codes of other systems' allergy records that name no allergen mesomix holds: "no known
+    allergy" statements, and allergens known to relate to nothing mesomix holds."""
+    raw = _load((folder or data_dir()) / "allergy_codes.toml")
+    return {"no_known": raw.get("no_known", []), "unrelated": raw.get("unrelated", [])}
 
 
 def catalog_from_records(records: dict[str, list[dict[str, Any]]]) -> Catalog:
@@ -170,6 +209,12 @@ def catalog_from_records(records: dict[str, list[dict[str, Any]]]) -> Catalog:
             substances={s.code: s for s in map(substance_from_record, records["substance"])},
             products={p.code: p for p in map(product_from_record, records["product"])},
             groups={g.code: g for g in map(group_from_record, records["group"])},
+            no_known={
+                n.coding.key: n for n in map(no_known_from_record, records.get("no_known", ()))
+            },
+            unrelated={
+                u.coding.key: u for u in map(unrelated_from_record, records.get("unrelated", ()))
+            },
         )
     except KeyError as exc:
         raise ReferenceDataError(f"reference data is missing the field {exc}") from None
@@ -210,5 +255,11 @@ def validate(catalog: Catalog) -> None:
             for o in (*g.cross_reacts_with, *g.does_not_cross_react_with)
             if o not in catalog.groups
         ]
+    for n in catalog.no_known.values():
+        if n.group and n.group not in catalog.groups:
+            problems.append(f"no known allergy {n.coding.code}: unknown group {n.group}")
+    for key in (*catalog.no_known, *catalog.unrelated):
+        if catalog.by_code(Coding(*key)) is not None:
+            problems.append(f"code {key[1]} of {key[0]} is also a substance's or group's code")
     if problems:
         raise ReferenceDataError("; ".join(problems))

@@ -47,6 +47,13 @@ def test_every_fact_carries_its_source():
             assert limit.get("source"), raw["code"]
     assert all(raw.get("source") for raw in records["product"])
     assert all(raw.get("source") for raw in records["group"])
+    # every code of another system, on a substance, a group, a statement or an unrelated allergen
+    coded = [*records["substance"], *records["group"]]
+    codes = [code for raw in coded for code in raw.get("codes", ())]
+    codes += [*records["no_known"], *records["unrelated"]]
+    assert len(codes) >= 10
+    assert all(code.get("source") and code.get("system") and code.get("code") for code in codes)
+    assert all(raw.get("why") for raw in records["unrelated"])
 
 
 def test_shelf_variety():
@@ -98,3 +105,14 @@ def test_inconsistent_data_is_refused_whole():
     bad_unit = {**records, "product": [{**records["product"][0], "container_volume": "5 ML"}]}
     with pytest.raises(ReferenceDataError, match="megalitres"):
         catalog_from_records(bad_unit)
+
+
+def test_a_code_without_its_source_is_refused():
+    records = load_records()
+    lidocaine = next(raw for raw in records["substance"] if raw["code"] == "lidocaine_hcl")
+    unsourced = {"system": "http://snomed.info/sct", "code": "387480006"}
+    records["substance"] = [
+        raw | {"codes": [unsourced]} if raw is lidocaine else raw for raw in records["substance"]
+    ]
+    with pytest.raises(ReferenceDataError, match="387480006 has no source"):
+        catalog_from_records(records)

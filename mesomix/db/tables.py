@@ -118,6 +118,10 @@ class AllergyRow(SQLModel, table=True):
     note: str = ""
     recorded_on: date | None = None
     recorded_by: int | None = Field(default=None, foreign_key="user_account.id")
+    # The allergen in other systems' codes: [{system, code, display}] (SNOMED CT, RxNorm...)
+    codings: list[dict[str, str]] = _json(default_factory=list)
+    # An imported FHIR resource as received, and the allergy as first read from it
+    fhir_origin: dict[str, Any] | None = _json(default=None)
 
 
 class LotRow(SQLModel, table=True):

@@ -21,11 +21,19 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
-from mesomix.domain.catalog import Catalog, Product, fold
+from mesomix.domain.catalog import (
+    Catalog,
+    Coding,
+    NoKnownAllergy,
+    Product,
+    UnrelatedAllergen,
+    fold,
+)
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.mixture import Plan
 
@@ -62,10 +70,39 @@ class Allergy:
     tolerated: tuple[str, ...] = ()  # substance codes given before without reaction
     recorded_by: str = ""
     recorded_on: date | None = None
+    # The allergen as other systems code it (SNOMED CT, RxNorm...), from an import or a statement.
+    codings: tuple[Coding, ...] = ()
+    # The FHIR resource as received and the allergy as first read from it (fhir.py): what was
+    # given is exported as given, with mesomix's own changes merged. Not a medical fact.
+    origin: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def coded(self) -> bool:
         return bool(self.substance or self.group)
+
+    def no_known(self, catalog: Catalog) -> NoKnownAllergy | None:
+        """The statement this is when it says no allergy of a kind is known: not an allergen."""
+        return next(
+            (catalog.no_known[c.key] for c in self.codings if c.key in catalog.no_known), None
+        )
+
+    def unrelated(self, catalog: Catalog) -> UnrelatedAllergen | None:
+        """What its code says when that code is known to relate to nothing mesomix holds."""
+        if self.coded:
+            return None
+        return next(
+            (catalog.unrelated[c.key] for c in self.codings if c.key in catalog.unrelated), None
+        )
+
+    def by_code(self, catalog: Catalog) -> Allergy:
+        """Free text whose code is that of a substance or group mesomix holds, coded to it."""
+        if self.coded:
+            return self
+        for coding in self.codings:
+            found = catalog.by_code(coding)
+            if found is not None:
+                return replace(self, substance=found[0], group=found[1])
+        return self
 
     @property
     def alerts(self) -> bool:
@@ -81,6 +118,9 @@ class Allergy:
         return self.verification == "confirmed" and self.criticality in ("high", "unable-to-assess")
 
     def label(self, catalog: Catalog) -> str:
+        statement = self.no_known(catalog)
+        if statement is not None:
+            return statement.name
         if self.substance:
             found = catalog.substances.get(self.substance)
             return found.short_name if found else self.substance
@@ -367,8 +407,9 @@ def check_allergies(plan: Plan, allergies: Sequence[Allergy], catalog: Catalog) 
     everything = contacts(plan, catalog)
     groups = group_graph(catalog)
     for allergy in allergies:
-        if not allergy.alerts:
-            continue
+        if not allergy.alerts or allergy.no_known(catalog) is not None:
+            continue  # a statement that no allergy is known is never an allergen
+        allergy = allergy.by_code(catalog)
         if not allergy.coded:
             findings += _free_text(allergy, everything, catalog, groups)
             continue
@@ -524,6 +565,20 @@ def _free_text(
                     subject=f"{allergy.id}:{contact.substance}",
                 )
             )
+    unrelated = allergy.unrelated(catalog)
+    if unrelated is not None and not findings:
+        # Its code is known, and known to concern nothing mesomix holds: a note, not a warning.
+        findings.append(
+            Finding(
+                Severity.INFO,
+                "allergy.unrelated_code",
+                f"allergy to {unrelated.coding} ({allergy.why()}): nothing in this mixture "
+                f"relates to it — {unrelated.why}",
+                None,
+                subject=str(allergy.id),
+            )
+        )
+        return findings
     # Until it is coded, free text is only partly understood: say so every time.
     if likely:
         phrases = dict.fromkeys(guess.phrase for guess in likely)
@@ -639,3 +694,62 @@ def allergen_guesses(name: str, catalog: Catalog, substances: Sequence[str]) -> 
         for g in likely_allergens(name, catalog)
     ]
     return list(dict.fromkeys(likely + holding + found + close))[:4]
+
+
+def concerned_groups(allergy: Allergy, catalog: Catalog) -> frozenset[str]:
+    """Allergen groups an allergy concerns: its group, its substance's groups, or those its free
+    text names or very probably means."""
+    allergy = allergy.by_code(catalog)
+    if allergy.group:
+        return frozenset({allergy.group})
+    if allergy.substance:
+        substance = catalog.substances.get(allergy.substance)
+        return frozenset(substance.allergen_groups if substance else ())
+    found = set(free_text_groups(allergy.text, catalog))
+    named = set(free_text_substances(allergy.text, catalog))
+    for guess in likely_allergens(allergy.text, catalog):
+        if guess.group:
+            found.add(guess.group)
+        if guess.substance:
+            named.add(guess.substance)
+    for code in named:
+        found.update(catalog.substances[code].allergen_groups if code in catalog.substances else ())
+    return frozenset(found)
+
+
+def categories(allergy: Allergy, catalog: Catalog) -> frozenset[str]:
+    """FHIR categories of a real allergy (food, medication, environment, biologic): as its
+    source record gave them, else what mesomix knows of its allergen; empty when unknown."""
+    given = (allergy.origin or {}).get("resource", {}).get("category")
+    if isinstance(given, list) and given and all(isinstance(c, str) for c in given):
+        return frozenset(given)
+    coded = allergy.by_code(catalog)
+    if not coded.coded:
+        return frozenset()
+    if LATEX in concerned_groups(coded, catalog):
+        return frozenset({"environment"})  # a latex stopper is not a drug allergy
+    return frozenset({"medication"})
+
+
+def sets_aside(statement: NoKnownAllergy, allergy: Allergy, catalog: Catalog) -> bool:
+    """Whether a recorded allergy contradicts a "no known allergy" statement. When the kind of
+    the allergy is not known (free text), the statement is set aside: an assurance that no
+    allergy is known must never stand beside an allergy that may be of that kind."""
+    if not allergy.alerts or allergy.no_known(catalog) is not None:
+        return False
+    if statement.group:
+        return statement.group in concerned_groups(allergy, catalog)
+    if statement.category:
+        kinds = categories(allergy, catalog)
+        return not kinds or statement.category in kinds
+    return True
+
+
+def no_known_typed(typed: str, catalog: Catalog) -> NoKnownAllergy | None:
+    """The statement a typed allergen means ("NKDA", "no known drug allergy"), if any."""
+    key = fold(typed).strip()
+    for statement in catalog.no_known.values():
+        names = (statement.name, statement.coding.display, *statement.abbreviations)
+        if key in (fold(name) for name in names):
+            return statement
+    return None

@@ -73,6 +73,52 @@ class DoseLimit:
         return Decimal(self.per_kg.magnitude) * factor * Decimal(1000000) / weight_factor, dimension
 
 
+SNOMED_CT = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+KNOWN_SYSTEMS = {SNOMED_CT: "SNOMED CT", RXNORM: "RxNorm"}  # terminologies mesomix reads codes of
+
+
+@dataclass(frozen=True)
+class Coding:
+    """A code in another system (SNOMED CT, RxNorm...), as FHIR carries it."""
+
+    system: str
+    code: str
+    display: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.system, self.code
+
+    def __str__(self) -> str:
+        system = KNOWN_SYSTEMS.get(self.system, self.system)
+        return f"{self.display} ({system} {self.code})" if self.display else f"{system} {self.code}"
+
+
+@dataclass(frozen=True)
+class NoKnownAllergy:
+    """A code that states no allergy of a kind is known (no known drug allergy): never an
+    allergen. A real allergy of that kind sets it aside: any allergy (`category` and `group`
+    empty), one of a FHIR category ("medication"), or one that concerns an allergen group."""
+
+    coding: Coding
+    name: str  # in words, as the Patients screen shows it
+    category: str = ""
+    group: str = ""
+    source: str = ""
+    abbreviations: tuple[str, ...] = ()  # what a person types for it: "NKDA"
+
+
+@dataclass(frozen=True)
+class UnrelatedAllergen:
+    """An allergen from another system's record that relates to nothing mesomix holds (no
+    substance, no allergen group, no cross-sensitivity): an allergy coded to it is a note."""
+
+    coding: Coding
+    why: str
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class Substance:
     code: str
@@ -87,6 +133,7 @@ class Substance:
     elemental: Elemental | None = None
     allergen_groups: tuple[str, ...] = ()
     dose_limits: tuple[DoseLimit, ...] = ()
+    codes: tuple[Coding, ...] = ()  # the same substance in SNOMED CT, RxNorm...
 
     def names(self) -> tuple[str, ...]:
         return (self.name, self.code, *self.synonyms)
@@ -118,6 +165,7 @@ class AllergenGroup:
     does_not_cross_react_with: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
     source: str = ""
+    codes: tuple[Coding, ...] = ()  # the same group in SNOMED CT, RxNorm...
 
 
 @dataclass(frozen=True)
@@ -184,6 +232,8 @@ class Catalog:
     substances: Mapping[str, Substance]
     products: Mapping[str, Product]
     groups: Mapping[str, AllergenGroup] = field(default_factory=dict)
+    no_known: Mapping[tuple[str, str], NoKnownAllergy] = field(default_factory=dict)
+    unrelated: Mapping[tuple[str, str], UnrelatedAllergen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A name may mean several things ("B12", "vitamin E"): keep every meaning, guess none.
@@ -202,6 +252,16 @@ class Catalog:
         object.__setattr__(self, "_substance_names", substances)
         object.__setattr__(self, "_product_names", products)
         object.__setattr__(self, "_supplying", {k: tuple(v) for k, v in supplying.items()})
+        coded: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        for substance in self.substances.values():
+            coded.update((c.key, (substance.code, None)) for c in substance.codes)
+        for group in self.groups.values():
+            coded.update((c.key, (None, group.code)) for c in group.codes)
+        object.__setattr__(self, "_coded", coded)
+
+    def by_code(self, coding: Coding) -> tuple[str | None, str | None] | None:
+        """(substance, None) or (None, group) that a code of another system means, if any."""
+        return self._coded.get(coding.key)  # type: ignore[attr-defined]
 
     def meanings(self, typed: str) -> list[Substance | Product]:
         """Everything a typed name can mean: substances first (they win over a product of the

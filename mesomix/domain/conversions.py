@@ -21,6 +21,7 @@ from mesomix.domain.units import (
     Quantity,
     QuantityError,
     canonical,
+    strength_canonical,
     unit_text,
 )
 
@@ -37,8 +38,71 @@ TARGET_UNITS = {
 }
 
 
+# A strength in another unit: an amount per mL, or a percentage (w/v, grams per 100 mL).
+STRENGTH_TARGETS = {f"{shown}/mL": f"{unit} / milliliter" for shown, unit in TARGET_UNITS.items()}
+del STRENGTH_TARGETS["mL/mL"]
+STRENGTH_TARGETS["%"] = "percent"
+
+
 class ConversionError(QuantityError):
     """A conversion the substance or product cannot support; the message says why."""
+
+
+class SubstanceNeeded(ConversionError):
+    """A conversion between kinds of amount that only a substance (or a product) can make; `by`
+    is "substance" or "product", the message says why."""
+
+    def __init__(self, message: str, by: str) -> None:
+        super().__init__(message)
+        self.by = by
+
+
+def _needs(typed: str, target: str) -> SubstanceNeeded:
+    """Why one kind of amount cannot become another without knowing what it is an amount of."""
+    kinds = {typed, target}
+    if "volume" in kinds:
+        return SubstanceNeeded(
+            f"{_word(typed)} to {_word(target)} depends on the product's strength", "product"
+        )
+    if "IU" in kinds:
+        return SubstanceNeeded(
+            "an IU is a different amount for each substance (1000 IU is 25 mcg of vitamin D3 "
+            "but 670 mg of vitamin E)",
+            "substance",
+        )
+    if "mass" in kinds:
+        return SubstanceNeeded(
+            f"{_word(typed)} to {_word(target)} depends on the substance's molar mass"
+            + (" and valence" if "mEq" in kinds else ""),
+            "substance",
+        )
+    return SubstanceNeeded("mEq to mmol depends on the substance's valence", "substance")
+
+
+def convert_plain(amount: Quantity, target: str) -> Quantity:
+    """An amount in another unit of its own kind (mg to mcg, L to mL): no substance needed."""
+    unit = TARGET_UNITS[target]
+    dimension, factor = UNITS[unit]
+    value, typed = canonical(amount)
+    if typed != dimension:
+        raise _needs(typed, dimension)
+    return Q(value / factor, unit)
+
+
+def convert_strength(strength: Quantity, target: str, substance: Substance | None) -> Quantity:
+    """A strength in another unit (2 % is 20 mg/mL, 1:1000 is 1 mg/mL); a substance only when
+    the kind of amount changes (mg/mL to IU/mL)."""
+    per_ml, typed = strength_canonical(strength)
+    unit = STRENGTH_TARGETS[target]
+    if target == "%":
+        dimension, factor = "mass", Decimal(10)  # w/v: 1 % is 10 mg/mL
+    else:
+        dimension, factor = UNITS[unit.split(" / ")[0]]
+    if typed != dimension:
+        if substance is None:
+            raise _needs(typed, dimension)
+        per_ml = measure_as(per_ml, typed, substance, dimension)
+    return Q(per_ml / factor, unit)
 
 
 def dimension_of(quantity: Quantity) -> str:
@@ -83,7 +147,9 @@ def _mg_per(dimension: str, substance: Substance) -> Decimal:
 
 
 def _word(dimension: str) -> str:
-    return {"mass": "a mass", "mEq": "mEq", "mmol": "mmol", "IU": "IU"}.get(dimension, dimension)
+    return {"mass": "a mass", "volume": "a volume", "mEq": "mEq", "mmol": "mmol", "IU": "IU"}.get(
+        dimension, dimension
+    )
 
 
 def convert(amount: Quantity, substance: Substance, target: str) -> Quantity:

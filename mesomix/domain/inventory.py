@@ -26,6 +26,19 @@ ADJUSTMENT_REASONS = {
     "contaminated": "contaminated",
     "other": "other (say why in the note)",
 }
+# Why a count differs from the books: asked whenever it does, and kept as the count movement's
+# reason. Each says which way the shelf may differ from the books ("less", "more", or "either"),
+# so a shelf short of the books is never put down to stock found.
+COUNT_REASONS: dict[str, tuple[str, str]] = {
+    "breakage": ("breakage: broken or spoilt, not booked as waste", "less"),
+    "expired_disposed": ("expired or disposed of, not booked as waste", "less"),
+    "used_unbooked": ("used without being booked", "less"),
+    "theft_loss_suspected": ("theft or loss suspected", "less"),
+    "found_stock": ("found stock, not booked in", "more"),
+    "miscount_previously": ("miscounted previously", "either"),
+    "booking_error": ("a receipt or movement booked wrongly", "either"),
+    "other": ("other (say why in the note)", "either"),
+}
 MAX_LOT_UL = 10**15  # a billion litres: far above any real lot, far below a 64-bit integer
 MOVEMENT_KINDS = ("receive", "dispense", "waste", "adjust", "count", "return")
 CORRECTABLE = ("receive", "waste", "adjust", "count", "return")  # a dispense is undone by a return
@@ -207,6 +220,37 @@ def check_reason(reason: str, note: str) -> None:
         raise StockChangeError("reason 'other' needs a note saying why")
     if len(note) > 500 or not note.isprintable():
         raise StockChangeError("a note is at most 500 printable characters")
+
+
+def check_count_reason(reason: str, note: str, difference_ul: int) -> None:
+    """A count that differs from the books needs a coded reason that fits the way it differs
+    (and a note for 'other'); the message names the field, so the form shows it there."""
+    said = f"{abs(difference_ul) / 1000:g} mL {'more' if difference_ul > 0 else 'less'}"
+    if not reason:
+        raise StockChangeError(
+            f"reason: the shelf holds {said} than the books: choose why it differs"
+        )
+    if reason not in COUNT_REASONS:
+        raise StockChangeError(
+            f"reason: '{reason}' is not a count reason: use one of {', '.join(COUNT_REASONS)}"
+        )
+    words, way = COUNT_REASONS[reason]
+    if way != "either" and (way == "more") != (difference_ul > 0):
+        raise StockChangeError(
+            f"reason: the shelf holds {said} than the books, which '{words}' does not explain"
+        )
+    if reason == "other" and len(note.strip()) < 3:
+        raise StockChangeError("note: reason 'other' needs a note saying why")
+    if len(note) > 500 or not note.isprintable():
+        raise StockChangeError("note: a note is at most 500 printable characters")
+
+
+def reason_words(reason: str) -> str:
+    """A movement's reason as a person reads it: the words of a code, and a reason written in
+    words (a dispense's waste, a receipt) as it is."""
+    if reason in COUNT_REASONS:
+        return COUNT_REASONS[reason][0]
+    return ADJUSTMENT_REASONS.get(reason, reason)
 
 
 def price_cents(typed: str) -> int:

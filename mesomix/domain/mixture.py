@@ -110,6 +110,10 @@ class Plan:
     sums: Mapping[str, tuple[Decimal, str]] = field(
         default_factory=dict
     )  # code -> (value, dimension)
+    # The final volume as asked (None when none was given, or it could not be read) and what the
+    # ingredients drawn add up to: `final_volume_ul` is the larger, the mixture as it would be.
+    asked_ul: int | None = None
+    ingredients_ul: int = 0
 
     @cached_property
     def totals(self) -> dict[str, Quantity]:
@@ -424,7 +428,7 @@ def plan_mixture(
         planner.add(Severity.BLOCK, "mixture.empty", "the mixture has no ingredients yet")
     draws = [d for i, item in rows if (d := planner.ingredient(i, item)) is not None]
     drawn_ul = sum(d.volume_ul for d in draws)
-    final_ul = _final_volume(planner, draft, drawn_ul)
+    final_ul, asked_ul = _final_volume(planner, draft, drawn_ul)
     diluent = (
         _diluent(planner, draft, catalog, final_ul - drawn_ul) if final_ul > drawn_ul else None
     )
@@ -439,10 +443,11 @@ def plan_mixture(
         for code, (per_ml, dimension) in draw.product.strength_table.items():
             before = sums.get(code, (Decimal(0), dimension))[0]
             sums[code] = (before + Decimal(draw.volume_ul) / 1000 * per_ml, dimension)
-    return Plan(tuple(draws), final_ul, tuple(planner.findings), sums)
+    return Plan(tuple(draws), final_ul, tuple(planner.findings), sums, asked_ul, drawn_ul)
 
 
-def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
+def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> tuple[int, int | None]:
+    """The mixture's volume, and the final volume asked (None: none given or unreadable)."""
     if not draft.final_volume.strip():
         if drawn_ul:
             planner.add(
@@ -451,12 +456,12 @@ def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
                 f"no final volume given: the mixture is what is drawn, "
                 f"{format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}",
             )
-        return drawn_ul
+        return drawn_ul, None
     try:
         typed = to_ul(parse_quantity(draft.final_volume, Field.VOLUME))
     except QuantityError as exc:
         planner.add(Severity.BLOCK, "final_volume.invalid", f"final volume: {exc}")
-        return drawn_ul
+        return drawn_ul, None
     final = round_draw(typed)
     if final != typed:
         planner.add(
@@ -465,20 +470,21 @@ def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> int:
             f"final volume {draft.final_volume.strip()}: a syringe measures 0.01 mL — "
             f"write {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))} or another volume",
         )
-        return drawn_ul
+        return drawn_ul, None
     if final == 0:
         planner.add(
             Severity.BLOCK, "final_volume.invalid", "final volume: must be at least 0.01 mL"
         )
-        return drawn_ul
+        return drawn_ul, None
     if drawn_ul > final:
         planner.add(
             Severity.BLOCK,
             "mixture.over_final_volume",
             f"the ingredients add up to {format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}, "
-            f"more than the final volume {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))}",
+            f"more than the final volume {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))} asked: "
+            "ask for a larger final volume, or less of an ingredient",
         )
-    return final
+    return final, final
 
 
 def _diluent(planner: _Planner, draft: DraftMixture, catalog: Catalog, qs_ul: int) -> Draw | None:

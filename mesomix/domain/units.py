@@ -521,6 +521,7 @@ _SHOWN_UNITS = {
     "milliequivalent": "mEq",
     "millimole": "mmol",
     "mole": "mol",
+    "percent": "%",
 }
 
 

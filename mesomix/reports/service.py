@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.domain.inventory import reason_words
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.reports import queries
@@ -165,6 +166,11 @@ class ReportService:
             frame = self._read(connection, queries.waste())
             frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
+            # Words where a person reads the reason; a coded one keeps its code beside them for
+            # a sheet (a reason kept in words, a dispense's waste, has none).
+            words = frame["reason"].map(reason_words)
+            frame["reason_code"] = frame["reason"].where(words != frame["reason"], "")
+            frame["reason"] = words
             return frame
         if name == "mixtures":
             frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())

@@ -86,6 +86,26 @@ class SignatureRefused(PermissionDenied):
 
 
 @dataclass(frozen=True)
+class Account:
+    """An account as the admin sees it: never its password hash."""
+
+    name: str
+    display_name: str
+    role: str
+    active: bool
+    locked_until: datetime | None
+    failed_attempts: int
+
+    def state(self, now: datetime) -> str:
+        """In words, the first that holds: deactivated, locked, active."""
+        if not self.active:
+            return "deactivated"
+        if self.locked_until is not None and self.locked_until > now:
+            return "locked"
+        return "active"
+
+
+@dataclass(frozen=True)
 class SignedIn:
     user_id: int
     name: str
@@ -365,8 +385,24 @@ class AccountService:
 
     def deactivate(self, admin: str, name: str) -> None:
         if admin.strip() == name.strip():
-            raise ServiceError("an admin cannot deactivate their own account")
+            raise ServiceError(
+                "an admin cannot deactivate their own account: another admin can, so nobody "
+                "locks the clinic out of its accounts"
+            )
         self._change(admin, name, "user.deactivate", active=False)
+
+    def set_role(self, admin: str, name: str, role: str) -> None:
+        """Change what an account may do. An admin's own role is changed by another admin, as
+        their own deactivation is: so the last active admin, who is the one acting, always keeps
+        it, and the clinic is never left with nobody to manage the accounts."""
+        if role not in ROLES:
+            raise ServiceError(f"role '{role}' is not one of {', '.join(ROLES)}")
+        if admin.strip() == name.strip() and role != Role.ADMIN.value:
+            raise ServiceError(
+                "an admin cannot take the admin role from their own account: another admin can, "
+                "so nobody locks the clinic out of its accounts"
+            )
+        self._change(admin, name, "user.role", role=role)
 
     def reactivate(self, admin: str, name: str) -> None:
         self._change(admin, name, "user.reactivate", active=True)
@@ -392,13 +428,16 @@ class AccountService:
         ):
             require(session, user, action)
 
-    def users(self, admin: str) -> list[UserRow]:
+    def users(self, admin: str) -> list[Account]:
         with (
             denials_recorded(self._engine, self._clock, admin, "list users"),
             unit_of_work(self._engine) as session,
         ):
             require(session, admin, Action.MANAGE_USERS)
-            return list(session.exec(select(UserRow).order_by(UserRow.name)))
+            return [
+                Account(r.name, r.display_name, r.role, r.active, r.locked_until, r.failed_attempts)
+                for r in session.exec(select(UserRow).order_by(UserRow.name))
+            ]
 
     def _change(self, admin: str, name: str, action: str, **values: object) -> None:
         with (

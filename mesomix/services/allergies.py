@@ -20,6 +20,8 @@ from mesomix.domain.allergy import (
     Reaction,
     allergen_guesses,
     code_typed,
+    no_known_typed,
+    sets_aside,
 )
 from mesomix.domain.catalog import fold
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
@@ -62,7 +64,18 @@ class AllergyService:
         free text that shows as 'not coded' and raises a finding until it is coded."""
         if not allergen.strip():
             raise ServiceError("what is the patient allergic to? type a substance or group name")
-        substance, group, text = code_typed(allergen, self._catalog.catalog())
+        catalog = self._catalog.catalog()
+        statement = no_known_typed(allergen, catalog)
+        if statement is not None:
+            if reaction.strip():
+                raise ServiceError(
+                    f"'{statement.name}' says no allergy is known: it has no reaction to record"
+                )
+            return self.record(patient_ref, user, Allergy(
+                text=statement.name, codings=(statement.coding,), verification=verification,
+                criticality=criticality, note=note.strip(),
+            ))  # fmt: skip
+        substance, group, text = code_typed(allergen, catalog)
         reactions = (Reaction(reaction.strip(), severity),) if reaction.strip() else ()
         allergy = Allergy(
             substance=substance, group=group, text=text, verification=verification,
@@ -86,6 +99,9 @@ class AllergyService:
         if not typed.strip():
             return ""
         catalog = self._catalog.catalog()
+        statement = no_known_typed(typed, catalog)
+        if statement is not None:
+            return f"means the statement '{statement.name}' (not an allergen)"
         substance, group, _ = code_typed(typed, catalog)
         if substance is not None:
             return f"means the substance {catalog.substances[substance].name}"
@@ -121,6 +137,11 @@ class AllergyService:
             raise ServiceError(f"unknown allergen group '{group}'")
         with self._work(user, "code an allergy") as (session, actor):
             row = self._allergy(session, allergy_id)
+            if allergy_from_row(row).no_known(catalog) is not None:
+                raise ServiceError(
+                    "this allergy says no allergy is known: it is not coded to an allergen; "
+                    "record the allergy itself instead"
+                )
             old = {"substance": row.substance_code, "group": row.group_code, "text": row.text}
             note = f"coded from free text '{row.text}'" if row.text else ""
             row.substance_code, row.group_code, row.text = substance, group, ""
@@ -134,6 +155,7 @@ class AllergyService:
                 old,
                 {"substance": substance, "group": group, "text": ""},
             )
+            self._set_aside(session, actor, row.patient_id)
 
     def set_verification(
         self, allergy_id: int, user: str, verification: str, reason: str = ""
@@ -227,6 +249,11 @@ class AllergyService:
                     note=a.note,
                     recorded_on=a.recorded_on or self._clock.today(),
                     recorded_by=actor.id,
+                    codings=[
+                        {"system": c.system, "code": c.code, "display": c.display}
+                        for c in a.codings
+                    ],
+                    fhir_origin=dict(a.origin) if a.origin is not None else None,
                 )
                 for a in allergies
             ]
@@ -234,7 +261,36 @@ class AllergyService:
             session.flush()
             for row in rows:
                 self._audit(session, actor, "allergy.record", row, None, _facts(row), reason)
+            self._set_aside(session, actor, patient.id or 0)
             return [row.id or 0 for row in rows]
+
+    def _set_aside(self, session: Session, actor: UserRow, patient_id: int) -> None:
+        """Set aside every current "no known allergy" statement of the patient that a recorded
+        allergy contradicts: kept, with a dated note saying why, no longer current."""
+        catalog = self._catalog.catalog()
+        rows = list(session.exec(select(AllergyRow).where(AllergyRow.patient_id == patient_id)))
+        allergies = {row.id: allergy_from_row(row) for row in rows}
+        for row in rows:
+            statement = allergies[row.id].no_known(catalog)
+            if statement is None or row.clinical_status != "active":
+                continue
+            real = [
+                a for key, a in allergies.items()
+                if key != row.id and sets_aside(statement, a, catalog)
+            ]  # fmt: skip
+            if not real:
+                continue
+            why = (
+                f"set aside on {self._clock.today():%Y-%m-%d}: allergy to "
+                f"{', '.join(a.label(catalog) for a in real)} recorded"
+            )
+            row.clinical_status = "inactive"
+            row.note = "\n".join(part for part in (row.note, why) if part)
+            session.add(row)
+            self._audit(
+                session, actor, "allergy.set_aside", row, {"clinical_status": "active"},
+                {"clinical_status": "inactive"}, why,
+            )  # fmt: skip
 
     @contextmanager
     def _work(self, user: str, what: str) -> Iterator[tuple[Session, UserRow]]:
@@ -318,4 +374,5 @@ def _facts(row: AllergyRow) -> dict[str, Any]:
         "criticality": row.criticality,
         "reactions": row.reactions,
         "tolerated": row.tolerated,
+        "codings": row.codings,
     }

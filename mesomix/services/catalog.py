@@ -19,7 +19,12 @@ from mesomix.domain.search import (
     carried_words,
     substance_entry,
 )
-from mesomix.reference import catalog_from_records, load_records, product_from_record
+from mesomix.reference import (
+    allergy_code_records,
+    catalog_from_records,
+    load_records,
+    product_from_record,
+)
 from mesomix.services.uow import unit_of_work
 
 
@@ -102,6 +107,7 @@ class CatalogService:
                 "product": [
                     r.record for r in session.exec(select(ProductRow).where(ProductRow.active))
                 ],
+                **allergy_code_records(),  # shipped, not edited: read from data/ as it is
             }
         return catalog_from_records(records)
 

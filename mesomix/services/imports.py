@@ -4,6 +4,7 @@ transaction with its audit rows — or nothing is written at all."""
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,13 +42,23 @@ MAX_IMPORT_BYTES = 100_000_000
 
 
 def read_import_file(path: Path) -> str:
-    """The text of a file a person named to import, or a refusal saying why it cannot be read."""
+    """The text of a file a person named to import, or a refusal saying why it cannot be read.
+    Read no further than the limit (a pipe or a device too): a larger file is refused with its
+    size, before a row is checked."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_IMPORT_BYTES:
+        with path.open("rb") as file:
+            data = file.read(MAX_IMPORT_BYTES + 1)
+            size = os.fstat(file.fileno()).st_size
+        if len(data) > MAX_IMPORT_BYTES:
+            said = f"is {size:,} bytes:" if size > MAX_IMPORT_BYTES else "goes on past"
             raise ServiceError(
-                readable(f"{path}: larger than {MAX_IMPORT_BYTES // 1_000_000} MB: split it")
+                readable(
+                    f"{path} {said} an import may be at most {MAX_IMPORT_BYTES:,} bytes "
+                    f"({MAX_IMPORT_BYTES // 1_000_000} MB) — split it into several files; "
+                    "nothing was done"
+                )
             )
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise ServiceError(readable(f"{path}: no such file")) from None
     except IsADirectoryError:

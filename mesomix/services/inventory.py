@@ -35,9 +35,11 @@ from mesomix.domain.inventory import (
     StockChangeError,
     apply_change,
     booked_open_ul,
+    check_count_reason,
     check_reason,
     check_whole_containers,
     open_volume_ul,
+    reason_words,
     stock_volume_ul,
 )
 from mesomix.domain.ledger import listed
@@ -78,12 +80,13 @@ class LotRef:
 class Counted:
     movement_id: int | None  # None: the count matched the books
     difference_ul: int  # counted less booked
+    reason: str = ""  # the coded reason of a difference (COUNT_REASONS)
 
     def said(self) -> str:
         if self.movement_id is None:
             return "matches the books"
         sign = "+" if self.difference_ul > 0 else "−"
-        return f"{sign}{abs(self.difference_ul) / 1000:g} mL booked as a count correction"
+        return f"{sign}{abs(self.difference_ul) / 1000:g} mL booked: {reason_words(self.reason)}"
 
 
 @dataclass(frozen=True)
@@ -156,35 +159,48 @@ class InventoryService:
             )
 
     def count(
-        self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
+        self,
+        user: str,
+        lot_id: int,
+        sealed_containers: int,
+        open_ml: str = "",
+        reason: str = "",
+        note: str = "",
     ) -> int | None:
         """What is on the shelf; the difference from the books becomes a 'count' movement
-        (its id), or None when the count matches the books."""
-        return self.count_lot(user, lot_id, sealed_containers, open_ml).movement_id
+        (its id) with its coded reason, or None when the count matches the books."""
+        return self.count_lot(user, lot_id, sealed_containers, open_ml, reason, note).movement_id
+
+    def count_difference(
+        self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
+    ) -> int:
+        """How far a count as typed is from the books, in µL (counted less booked); writes
+        nothing: for the form to ask why before the count is booked."""
+        with (
+            denials_recorded(self._engine, self._clock, user, Action.ADJUST_STOCK.value),
+            unit_of_work(self._engine) as session,
+        ):
+            require(session, user, Action.ADJUST_STOCK)
+            lot, product = self._lot(session, lot_id, lock=False)
+            return _counted_ul(lot, product, sealed_containers, open_ml) - lot.on_hand_ul
 
     def count_lot(
-        self, user: str, lot_id: int, sealed_containers: int, open_ml: str = ""
+        self,
+        user: str,
+        lot_id: int,
+        sealed_containers: int,
+        open_ml: str = "",
+        reason: str = "",
+        note: str = "",
     ) -> Counted:
         """A count, and by how much it differed from the books. An open volume left blank is
-        the one booked: what the lot holds beyond its whole sealed containers."""
-        if sealed_containers < 0:
-            raise ServiceError("a count cannot be negative")
-        if sealed_containers > MAX_CONTAINERS:
-            raise ServiceError(f"a count is at most {MAX_CONTAINERS:,} sealed containers")
+        the one booked: what the lot holds beyond its whole sealed containers. A count that
+        differs needs a coded reason (COUNT_REASONS) that fits the way it differs."""
         with self._work(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
             volume = product.container_volume_ul
-            booked_open = booked_open_ul(lot.on_hand_ul, lot.open_ul, volume)
-            try:
-                open_ul = open_volume_ul(open_ml, volume) if open_ml.strip() else booked_open
-            except StockChangeError as exc:
-                raise ServiceError(str(exc)) from None
-            if open_ul and product.container == ContainerKind.SINGLE_DOSE.value and open_ml.strip():
-                raise ServiceError(
-                    f"open vial: lot {lot.lot_number} is of single-dose containers, which are not "
-                    "kept open: count the sealed ones, and the open one as 0"
-                )
-            counted = sealed_containers * volume + open_ul
+            counted = _counted_ul(lot, product, sealed_containers, open_ml)
+            open_ul = counted - sealed_containers * volume
             delta = counted - lot.on_hand_ul
             if delta == 0:
                 self._audit(
@@ -197,12 +213,16 @@ class InventoryService:
                     "count matches the books",
                 )
                 return Counted(None, 0)
-            note = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
+            try:
+                check_count_reason(reason, note, delta)
+            except StockChangeError as exc:
+                raise ServiceError(str(exc)) from None
+            said = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
             moved = self._write(
-                session, actor, lot, volume, "count", delta, "count_correction", note,
-                open_after=open_ul,
+                session, actor, lot, volume, "count", delta, reason,
+                f"{note.strip()} ({said})" if note.strip() else said, open_after=open_ul,
             )  # fmt: skip
-            return Counted(moved, delta)
+            return Counted(moved, delta, reason)
 
     def correct(self, user: str, movement_id: int, note: str) -> int:
         """Undo a mistaken movement with a new one pointing at it."""
@@ -496,12 +516,16 @@ class InventoryService:
     # --- helpers --------------------------------------------------------------------------
 
     @staticmethod
-    def _lot(session: Session, lot_id: int) -> tuple[LotRow, ProductRow]:
+    def _lot(session: Session, lot_id: int, lock: bool = True) -> tuple[LotRow, ProductRow]:
+        """The lot and its product; locked for the change about to be written, unless only read."""
         if not fits_bigint(lot_id):
             raise NotFound(f"no lot {lot_id}")
-        found = session.exec(
-            select(LotRow, ProductRow).join(ProductRow, ProductRow.code == LotRow.product_code).where(LotRow.id == lot_id).with_for_update()
-        ).first()  # fmt: skip
+        query = (
+            select(LotRow, ProductRow)
+            .join(ProductRow, ProductRow.code == LotRow.product_code)
+            .where(LotRow.id == lot_id)
+        )
+        found = session.exec(query.with_for_update() if lock else query).first()  # fmt: skip
         if found is None:
             raise NotFound(f"no lot {lot_id}")
         return found
@@ -591,3 +615,27 @@ def _listed(lots: list[LotRef]) -> str:
 def _check_note(note: str) -> None:
     if not plain_text(note, MAX_NOTE):
         raise ServiceError(f"a note is at most {MAX_NOTE} printable characters")
+
+
+def _counted_ul(lot: LotRow, product: ProductRow, sealed_containers: int, open_ml: str) -> int:
+    """What a count as typed finds on the shelf, in µL: the sealed containers, and what is left
+    in the opened one (left blank: as booked). Refused when it cannot be so."""
+    if sealed_containers < 0:
+        raise ServiceError("a count cannot be negative")
+    if sealed_containers > MAX_CONTAINERS:
+        raise ServiceError(f"a count is at most {MAX_CONTAINERS:,} sealed containers")
+    volume = product.container_volume_ul
+    try:
+        open_ul = (
+            open_volume_ul(open_ml, volume)
+            if open_ml.strip()
+            else booked_open_ul(lot.on_hand_ul, lot.open_ul, volume)
+        )
+    except StockChangeError as exc:
+        raise ServiceError(str(exc)) from None
+    if open_ul and product.container == ContainerKind.SINGLE_DOSE.value and open_ml.strip():
+        raise ServiceError(
+            f"open vial: lot {lot.lot_number} is of single-dose containers, which are not "
+            "kept open: count the sealed ones, and the open one as 0"
+        )
+    return sealed_containers * volume + open_ul

@@ -16,13 +16,23 @@ import subprocess
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, tzinfo
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from mesomix.clock import Clock
-from mesomix.db.tables import AcknowledgementRow, BatchRow, OverrideRow, UserRow
+from mesomix.db.tables import (
+    AcknowledgementRow,
+    AuditRow,
+    BatchRow,
+    LotRow,
+    MovementRow,
+    OverrideRow,
+    ProductRow,
+    UserRow,
+)
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
@@ -35,6 +45,7 @@ PRINT_TIMEOUT_S = 15
 LABEL_WIDTH = 80
 OVERRIDDEN = "OVERRIDDEN"  # opens each signed-off block on a label: it can be looked for
 ACKNOWLEDGED = "ACKNOWLEDGED"  # opens each warning read by the person dispensing
+RECALLED = "RECALLED"  # opens each lot drawn into the batch that has been recalled since
 # Where a finding's head ends and its details begin: "allergy to X: … in … (confirmed…)",
 # "lidocaine 300 mg > 200 mg maximum (…) — source: …".
 _HEAD_ENDS = re.compile(r": | — |; ")
@@ -95,6 +106,73 @@ class Acknowledged:
             *textwrap.wrap(f"{ACKNOWLEDGED}: {self.head}", width, subsequent_indent="  "),
             *textwrap.wrap(self.read, width, initial_indent="  ", subsequent_indent="    "),
         ]
+
+
+@dataclass(frozen=True)
+class RecalledLot:
+    """A lot drawn into a batch and recalled since: whoever reads the patient's history or a
+    label printed again must see it, in words (the label first printed could not say it)."""
+
+    lot_number: str
+    product: str  # the product's name, as on the box
+    recalled_on: date | None  # the clinic's day the recall was recorded (None: not in the trail)
+    reason: str  # as the manager gave it
+
+    @property
+    def said(self) -> str:
+        on = f" — recalled on {self.recalled_on.isoformat()}" if self.recalled_on else ""
+        return f"lot {self.lot_number}{on}"
+
+    @property
+    def why(self) -> str:
+        return f"{self.product}: {self.reason}" if self.reason else self.product
+
+    def lines(self, width: int = LABEL_WIDTH) -> list[str]:
+        """For the label: wrapped to the paper's 80 columns, nothing cut."""
+        return [
+            *textwrap.wrap(f"{RECALLED} {self.said}", width, subsequent_indent="  "),
+            *textwrap.wrap(self.why, width, initial_indent="  ", subsequent_indent="    "),
+        ]
+
+
+def recalled_lots(
+    session: Session, batch_ids: Sequence[int], zone: tzinfo
+) -> dict[int, list[RecalledLot]]:
+    """The lots drawn into these batches that are recalled now, with the day each recall was
+    recorded (its latest `lot.recalled` row in the trail)."""
+    found: dict[int, list[RecalledLot]] = {}
+    if not batch_ids:
+        return found
+    rows = session.exec(
+        select(MovementRow.batch_id, LotRow.id, LotRow.lot_number, LotRow.status_reason, ProductRow.name)
+        .join(LotRow, col(LotRow.id) == MovementRow.lot_id)
+        .join(ProductRow, col(ProductRow.code) == LotRow.product_code)
+        .where(col(MovementRow.batch_id).in_(batch_ids), LotRow.status == "recalled")
+        .distinct()
+        .order_by(col(MovementRow.batch_id), col(LotRow.lot_number))
+    ).all()  # fmt: skip
+    if not rows:
+        return found
+    lot_ids = {row[1] for row in rows}
+    when = dict(
+        session.exec(
+            select(AuditRow.lot_id, func.max(AuditRow.at))
+            .where(AuditRow.action == "lot.recalled", col(AuditRow.lot_id).in_(lot_ids))
+            .group_by(col(AuditRow.lot_id))
+        ).all()
+    )
+    for batch_id, lot_id, number, reason, product in rows:
+        at = when.get(lot_id)
+        day = at.astimezone(zone).date() if at is not None else None
+        found.setdefault(batch_id, []).append(RecalledLot(number, product, day, reason))
+    return found
+
+
+def with_recalls(text: str, recalled: Sequence[RecalledLot]) -> str:
+    """A label printed again names, before anything else, each of its lots recalled since."""
+    if not recalled:
+        return text
+    return "\n".join([*(line for lot in recalled for line in lot.lines()), text])
 
 
 def acknowledged_lines(read: Iterable[Acknowledged]) -> list[str]:
@@ -173,7 +251,8 @@ class LabelService:
 
     def label(self, user: str, batch_id: int) -> BatchLabel:
         """The label as it was printed when the batch was dispensed (with its overrides named,
-        should it be older than labels that name them)."""
+        should it be older than labels that name them), headed by each of its lots recalled
+        since."""
         with (
             denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
             unit_of_work(self._engine) as session,
@@ -183,7 +262,8 @@ class LabelService:
             if batch is None:
                 raise NotFound(f"no batch {batch_id}")
             signed = signed_off(session, [batch_id]).get(batch_id, [])
-            return BatchLabel(batch_id, with_overrides(batch.label, signed))
+            recalled = recalled_lots(session, [batch_id], self._clock.zone).get(batch_id, [])
+            return BatchLabel(batch_id, with_recalls(with_overrides(batch.label, signed), recalled))
 
     def save(self, user: str, batch_id: int, folder: Path | None = None) -> Path:
         """The label as a text file (written whole or not at all); its path."""

@@ -251,7 +251,7 @@ class MixtureService:
             transaction(self._engine, write=True) as connection,
         ):
             actor = self._actor(connection, user, Action.DISPENSE)
-            prescriber_id = self._prescriber(connection, draft.prescriber)
+            prescriber_id, prescriber = self._prescriber(connection, draft.prescriber)
             self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
@@ -301,6 +301,7 @@ class MixtureService:
                 self._clock,
                 overridden,
                 [Acknowledged(f.message, actor.display_name) for f in read],
+                prescriber,
             )
             batch_id = connection.execute(
                 _ADD_BATCH,
@@ -497,15 +498,16 @@ class MixtureService:
         return actor
 
     @staticmethod
-    def _prescriber(connection: sa.Connection, name: str | None) -> int | None:
-        """The ordering practitioner's id; a name that is not an active practitioner is refused."""
+    def _prescriber(connection: sa.Connection, name: str | None) -> tuple[int | None, str]:
+        """The ordering practitioner's id and display name; a name that is not an active
+        practitioner is refused."""
         if name is None or not name.strip():
-            return None
+            return None, ""
         typed = name.strip()
         found = connection.execute(_FIND_USER, {"name": typed}).first() if storable(typed) else None
         if found is None or found.role != "practitioner" or not found.active:
             raise ServiceError(f"'{name}' is not an active practitioner: choose who ordered it")
-        return int(found.id)
+        return int(found.id), str(found.display_name)
 
     @staticmethod
     def _formula_version(connection: sa.Connection, version_id: int | None) -> None:
@@ -737,9 +739,11 @@ def label_text(
     clock: Clock,
     overridden: Sequence[SignedOff] = (),
     acknowledged: Sequence[Acknowledged] = (),
+    prescriber: str = "",
 ) -> str:
     """The label that goes on the syringe: patient, contents, lots, any block signed off (and
-    by whom, why), any warning acknowledged, beyond-use date, who and when."""
+    by whom, why), any warning acknowledged, beyond-use date, who ordered it, who made it and
+    when."""
     zone = clock.zone
     lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
     for item in drawn:
@@ -754,5 +758,7 @@ def label_text(
     lines.extend(overridden_lines(overridden))
     lines.extend(acknowledged_lines(acknowledged))
     lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
+    if prescriber:
+        lines.append(f"Ordered by {prescriber}")
     lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
     return "\n".join(lines)

@@ -12,6 +12,9 @@ from mesomix.domain.text import encodable
 
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 MIN_LENGTH = 12
+# Said before a new password is typed (the admin's forms, the command line's prompt), so nobody
+# learns the rule from a refusal.
+PASSWORD_RULE = f"A password has at least {MIN_LENGTH} characters; a phrase of a few words is best."
 
 
 def password_problem(password: str) -> str | None:

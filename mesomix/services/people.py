@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from mesomix.clock import Clock
 from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy, Reaction
+from mesomix.domain.catalog import Coding
 from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
@@ -25,10 +26,13 @@ from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.labels import (
     Acknowledged,
+    RecalledLot,
     SignedOff,
     acknowledged,
+    recalled_lots,
     signed_off,
     with_overrides,
+    with_recalls,
 )
 from mesomix.services.uow import unit_of_work
 
@@ -71,6 +75,7 @@ class BatchSummary:
     label: str
     overridden: tuple[SignedOff, ...] = ()  # blocks signed off to make it
     acknowledged: tuple[Acknowledged, ...] = ()  # warnings read by the person dispensing
+    recalled: tuple[RecalledLot, ...] = ()  # lots drawn into it that are recalled now
 
 
 def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
@@ -88,6 +93,11 @@ def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
         note=row.note,
         tolerated=tuple(row.tolerated or ()),
         recorded_on=row.recorded_on,
+        codings=tuple(
+            Coding(c.get("system", ""), c.get("code", ""), c.get("display", ""))
+            for c in row.codings or ()
+        ),
+        origin=row.fhir_origin,
     )
 
 
@@ -153,6 +163,7 @@ class PeopleService:
             ).all()
             ids = [batch.id or 0 for batch, _ in rows]
             signed, read = signed_off(session, ids), acknowledged(session, ids)
+            recalled = recalled_lots(session, ids, self._clock.zone)
             return [
                 BatchSummary(
                     batch.id or 0,
@@ -161,9 +172,13 @@ class PeopleService:
                     batch.purpose,
                     made_by,
                     contents(batch.draft),
-                    with_overrides(batch.label, signed.get(batch.id or 0, [])),
+                    with_recalls(
+                        with_overrides(batch.label, signed.get(batch.id or 0, [])),
+                        recalled.get(batch.id or 0, []),
+                    ),
                     tuple(signed.get(batch.id or 0, ())),
                     tuple(read.get(batch.id or 0, ())),
+                    tuple(recalled.get(batch.id or 0, ())),
                 )
                 for batch, made_by in rows
             ]

@@ -64,6 +64,8 @@ PLACES = (
     Place("compose", "f2", Action.CHECK_MIXTURE, "mesomix.tui.screens.compose:ComposeScreen"),
     Place("patients", "f3", Action.VIEW_PATIENTS, "mesomix.tui.screens.patients:PatientsScreen"),
     Place("formulas", "f4", Action.CHECK_MIXTURE, "mesomix.tui.screens.formulas:FormulasScreen"),
+    # Before inventory: an admin, who has only these two, lands on the accounts.
+    Place("accounts", "f7", Action.MANAGE_USERS, "mesomix.tui.screens.accounts:AccountsScreen"),
     Place("inventory", "f5", Action.VIEW_STOCK, "mesomix.tui.screens.inventory:InventoryScreen"),
     Place("reports", "f6", Action.VIEW_REPORTS, "mesomix.tui.screens.reports:ReportsScreen"),
 )
@@ -82,6 +84,8 @@ def places_for(role: Role) -> list[Place]:
 class MesomixApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "mesomix"
+    # Each screen carries the class of its terminal's width, for the layouts in app.tcss.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),  # in Help: the footer is full
         Binding("f1", "help", "Help", id="app.help"),
@@ -209,7 +213,7 @@ class MesomixApp(App[None]):
         self.switch_mode(name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No screen before sign-in; after it, F2–F6 always answer (action_go says when a
+        """No screen before sign-in; after it, F2–F7 always answer (action_go says when a
         role has no work on a screen) but the palette offers only the role's screens. A locked
         session offers nothing but quitting: no palette, no help over the lock."""
         if self._locked:

@@ -234,7 +234,9 @@ def points(c: Clinic) -> list[Point]:
 
     quantity = ("amount", "quantity", "volume", "mg", "mL", "unit", "number")
     csv_problem = ("row", "file", "CSV", "column")
-    file = ("UTF-8",)  # text no UTF-8 file can hold (lone surrogates) makes the file unreadable
+    # text no UTF-8 file can hold (lone surrogates) makes the file unreadable; a value of a
+    # million characters makes it larger than a mixture file may be
+    file = ("UTF-8", "mixture file")
     return [
         Point("convert: amount", lambda e: outcome(cli(c, "convert", e.text, "--substance", "cholecalciferol", "--to", "mcg")),
               None, quantity, must_refuse=_hostile_quantity),
@@ -274,7 +276,7 @@ def points(c: Clinic) -> list[Point]:
               last_note, ("note",), frozenset({"lot", "movement"})),
         Point("lot adjust: LOT_ID", lambda e: outcome(cli(c, "lot", "adjust", e.text, "--add", "1 mL", "--reason", "found", "--user", "nadia")),
               None, ("lot_id", "lot", "int"), frozenset({"lot", "movement"})),
-        Point("lot count: --open", lambda e: outcome(cli(c, "lot", "count", str(mdv.id), "--sealed", str(_one(s, select(LotRow).where(LotRow.id == mdv.id)).on_hand_ul // 10_000), "--open", e.text, "--user", "nadia")),
+        Point("lot count: --open", lambda e: outcome(cli(c, "lot", "count", str(mdv.id), "--sealed", str(_one(s, select(LotRow).where(LotRow.id == mdv.id)).on_hand_ul // 10_000), "--open", e.text, "--reason", "miscount_previously", "--user", "nadia")),
               None, ("open vial", "open volume", "opened container", *quantity), frozenset({"lot", "movement"})),
         Point("lot status: --reason", lambda e: outcome(cli(c, "lot", "status", str(mdv.id), next(statuses), "--reason", e.text, "--user", "nadia")),
               None, ("reason", "why"), frozenset({"lot"})),

@@ -427,7 +427,7 @@ def points(s: Services) -> list[Point]:
               lambda e, m: movement_note(e, m) if e.text.strip() else None, ("note",),
               tables({"lot", "movement"})),
         Point("lot count: open volume",
-              lambda e: s.inventory.count("nadia", mdv.id, _lot(s, "H-MDV").on_hand_ul // 10_000, e.text),
+              lambda e: s.inventory.count("nadia", mdv.id, _lot(s, "H-MDV").on_hand_ul // 10_000, e.text, "miscount_previously"),
               lambda e, _m: None if _blank(e) else _open_equal(e.text, Decimal(_lot(s, "H-MDV").open_ul) / 1000),
               ("open vial", "open volume", "opened container"), tables({"lot", "movement"})),
         Point("lot status: reason", lambda e: s.inventory.set_status("nadia", mdv.id, next(statuses), e.text),

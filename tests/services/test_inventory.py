@@ -43,7 +43,7 @@ def test_adjust_waste_return_each_leave_a_movement_and_an_audit_row(shelf):
 
 
 def test_a_count_becomes_a_movement_for_the_difference(shelf):
-    movement = shelf.inventory.count("nadia", shelf.b12, 8)
+    movement = shelf.inventory.count("nadia", shelf.b12, 8, reason="breakage")
     assert movement is not None and lot_row(shelf, shelf.b12).on_hand_ul == 8_000
     assert shelf.inventory.count("nadia", shelf.b12, 8) is None  # matches: nothing to move
     assert_ledger_exact(shelf)
@@ -52,7 +52,7 @@ def test_a_count_becomes_a_movement_for_the_difference(shelf):
 def test_an_open_vial_is_counted_too(clinic):
     lot = receive(clinic, VIAL, "V1", 2)
     clinic.mixtures.dispense(mixture(("lidocaine", "50 mg")), "sam")  # 5 mL from one vial
-    clinic.inventory.count("nadia", lot, 1, "12 mL")
+    clinic.inventory.count("nadia", lot, 1, "12 mL", "used_unbooked")
     row = lot_row(clinic, lot)
     assert (row.on_hand_ul, row.open_ul) == (32_000, 12_000)
     assert_ledger_exact(clinic)
@@ -205,9 +205,9 @@ def test_part_of_a_container_taken_off_leaves_it_open_and_a_count_keeps_it(clini
     counted = clinic.inventory.count_lot("nadia", lot, 3)  # open vial blank: as booked
     assert counted.movement_id is None and counted.said() == "matches the books"
     assert lot_row(clinic, lot).on_hand_ul == 37_000
-    counted = clinic.inventory.count_lot("nadia", lot, 3, "5 mL")
+    counted = clinic.inventory.count_lot("nadia", lot, 3, "5 mL", "miscount_previously")
     assert counted.difference_ul == -2_000
-    assert counted.said() == "−2 mL booked as a count correction"
+    assert counted.said() == "−2 mL booked: miscounted previously"
     assert (lot_row(clinic, lot).on_hand_ul, lot_row(clinic, lot).open_ul) == (35_000, 5_000)
     assert_ledger_exact(clinic)
 
@@ -230,7 +230,7 @@ def test_an_open_vial_counted_empty_is_booked_as_gone(clinic):
     clinic.inventory.waste_typed("nadia", lot, "4 mL", "contaminated", "dropped")
     assert lot_row(clinic, lot).open_ul == 6_000
     for empty in ("0", "0 mL", "empty"):
-        counted = clinic.inventory.count_lot("nadia", lot, 2, empty)
+        counted = clinic.inventory.count_lot("nadia", lot, 2, empty, "expired_disposed")
         row = lot_row(clinic, lot)
         assert (row.on_hand_ul, row.open_ul, row.opened_at) == (20_000, 0, None), empty
     assert counted.said() == "matches the books"  # the first booked the 6 mL; then nothing

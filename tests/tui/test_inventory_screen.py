@@ -336,10 +336,13 @@ async def test_a_count_of_a_part_used_vial_shows_the_open_volume_and_keeps_it(de
         assert lot_named(demo, "PART1").on_hand_ul == 37_000
         await choose_row(pilot, "#lot-list", str(lot))
         await press(pilot, "c")
-        await fill(pilot, sealed="3", open="2 mL")  # 5 mL less in the open vial than booked
+        await fill(pilot, sealed="3", open="2 mL", reason="expired_disposed")  # 5 mL less
         await submit(pilot)
         await settle(pilot)
-        assert "Count of lot PART1: −5 mL booked as a count correction." in status(pilot)
+        assert (
+            "Count of lot PART1: −5 mL booked: expired or disposed of, not booked as waste."
+            in status(pilot)
+        )
         row = lot_named(demo, "PART1")
         assert (row.on_hand_ul, row.open_ul) == (32_000, 2_000)
     assert_ledger_exact(demo)
@@ -359,10 +362,14 @@ async def test_waste_is_taken_in_whole_vials_and_an_empty_open_vial_is_counted_a
         assert lot_named(demo, "PART1").on_hand_ul == 27_000  # one sealed vial less
         await choose_row(pilot, "#lot-list", str(lot))
         await press(pilot, "c")
-        await fill(pilot, sealed="2", open="0")  # the opened vial is empty and thrown away
+        # the opened vial is empty and thrown away
+        await fill(pilot, sealed="2", open="0", reason="expired_disposed")
         await submit(pilot)
         await settle(pilot)
-        assert "Count of lot PART1: −7 mL booked as a count correction." in status(pilot)
+        assert (
+            "Count of lot PART1: −7 mL booked: expired or disposed of, not booked as waste."
+            in status(pilot)
+        )
         row = lot_named(demo, "PART1")
         assert (row.on_hand_ul, row.open_ul, row.opened_at) == (20_000, 0, None)
     assert_ledger_exact(demo)

@@ -116,7 +116,7 @@ async def test_manager_receives_counts_recalls_and_exports(demo, tmp_path, monke
         await choose_row(pilot, "#lot-list", str(lot.id))
         await pilot.press("c")
         await settle(pilot)
-        await fill(pilot, sealed="10")
+        await fill(pilot, sealed="10", reason="breakage")
         await submit(pilot)
         with unit_of_work(demo.engine) as session:
             counted = session.get(LotRow, lot.id)
@@ -211,7 +211,7 @@ async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confi
             coded = session.get(AllergyRow, allergy.id)
         assert (coded.group_code or coded.substance_code) and coded.verification == "confirmed"
         assert "not coded" not in str(
-            app.screen.query_one("#allergy-list", DataTable).get_row(str(allergy.id))[0]
+            app.screen.query_one("#allergy-list", DataTable).get_cell(str(allergy.id), "allergy")
         )
 
 

@@ -19,7 +19,9 @@ from mesomix.tui.screens.formulas import FormulasScreen
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.patients import PatientsScreen
 from mesomix.tui.widgets.form import FormScreen
+from tests.domain.test_fhir_examples import example
 from tests.services.test_labels import fake_printer
+from tests.services.test_no_known_allergy import rows
 from tests.tui.pilot import screen_text, settle
 from tests.tui.test_journeys import choose_row, fill, open_patient, problems, submit
 
@@ -81,7 +83,9 @@ async def test_refuting_asks_why_names_the_allergy_and_keeps_the_reason(demo):
         assert row.note.endswith("by Dr Mei Chen: tolerated procaine at the dentist, 2026-10")
         (audit,) = verify_rows(demo)
         assert audit.reason == "tolerated procaine at the dentist, 2026-10"
-        shown = app.screen.query_one("#allergy-list", DataTable).get_row(str(procaine.id))[0]
+        shown = app.screen.query_one("#allergy-list", DataTable).get_cell(
+            str(procaine.id), "allergy"
+        )
         assert "refuted" in str(shown)
         await press(pilot, "x")  # again: said, no form
         assert isinstance(app.screen, PatientsScreen)
@@ -363,3 +367,50 @@ async def test_a_refused_code_is_no_longer_said_once_another_name_is_typed(demo)
         assert problems(pilot) == ""
         assert isinstance(app.screen, FormScreen)
     assert allergies_of(demo, "P-0002")[1].group_code is None  # nothing coded
+
+
+async def test_no_known_allergy_shows_as_a_statement_and_is_set_aside_by_a_real_one(demo):
+    """Imported 'no known latex allergy' and 'no known drug allergy' read as what they are;
+    recording a latex allergy sets the latex statement aside, kept in the list."""
+    for name in ("nkla", "nkda"):
+        demo.allergies.import_fhir(
+            "P-0008", "drchen", example(name) | {"patient": {"reference": "Patient/P-0008"}}
+        )
+    nkla, nkda = (row.id for row in allergies_of(demo, "P-0008"))
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0008")
+        shown = screen_text(app)
+        for words in ("No known latex allergy", "No known drug allergy", "not an allergen"):
+            assert words in shown, words
+        assert "not coded" not in shown
+        await press(pilot, "c")  # nothing to code: statements are not allergens
+        assert "No allergy of Björn Lindqvist needs coding." in status(pilot)
+        await press(pilot, "a")
+        await fill(pilot, allergen="latex")
+        await submit(pilot)
+        assert isinstance(app.screen, PatientsScreen), problems(pilot)
+        await settle(pilot)
+        table = app.screen.query_one("#allergy-list", DataTable)
+        lines = [str(table.get_cell(key, "allergy")) for key in table.rows]  # wrapped on screen
+        assert any("SET ASIDE" in line and "latex" in line for line in lines)
+        assert any(line.startswith("Natural rubber latex") for line in lines)
+        assert table.row_count == 3 and table.max_scroll_y == 0
+    after = rows(demo)
+    assert after[nkla].clinical_status == "inactive"  # set aside: a latex allergy is recorded
+    assert after[nkda].clinical_status == "active"  # latex is not a drug allergy
+
+
+async def test_an_allergy_whose_code_relates_to_nothing_held_says_so_not_not_coded(demo):
+    demo.allergies.import_fhir(
+        "P-0008", "drchen", example("medication") | {"patient": {"reference": "Patient/P-0008"}}
+    )
+    app = make_app(demo, demo.accounts.sign_in(*DRCHEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_patient(pilot, "P-0008")
+        table = app.screen.query_one("#allergy-list", DataTable)
+        (line,) = (str(table.get_cell(key, "allergy")) for key in table.rows)
+        assert line.startswith("'Penicillin G' (RxNorm 7980: relates to nothing mesomix holds)")
+        assert "RxNorm 7980" in screen_text(app) and "not coded" not in screen_text(app)
+        await press(pilot, "c")  # nothing mesomix holds to code it to
+        assert "No allergy of Björn Lindqvist needs coding." in status(pilot)

@@ -221,7 +221,9 @@ class ComposeScreen(Screen[None]):
                 id="purpose",
                 compact=True,
             )
-            yield Label(Text(f"made by {self.user.display_name} ({self.user.role})"), id="made-by")
+            # Who ordered the mixture (an active practitioner): on the batch, its label, reports.
+            yield Select[str]([], prompt="Ordered by", id="prescriber", compact=True)
+            yield Label(Text(f"made by {self.user.display_name}"), id="made-by")
         yield Static("Choose a patient.", id="patient-info")
         with Horizontal(id="work"):
             with VerticalScroll(id="ingredients", can_focus=False):
@@ -281,6 +283,7 @@ class ComposeScreen(Screen[None]):
     def on_compose_screen_loaded(self, message: Loaded) -> None:
         catalog = self._catalog = message.catalog
         self._practitioners = message.practitioners
+        self._offer_prescribers()
         names = sorted(
             {s.name for s in catalog.substances.values()}
             | {p.name for p in catalog.products.values()}
@@ -300,6 +303,14 @@ class ComposeScreen(Screen[None]):
         if self._pending is not None:
             self.load(self._pending)
         self._recheck()
+
+    def _offer_prescribers(self) -> None:
+        """The practitioners on record to choose from; a practitioner making it ordered it
+        unless they choose someone else."""
+        picker = self.query_one("#prescriber", Select)
+        picker.set_options((Text(shown), name) for shown, name in self._practitioners)
+        if any(name == self.user.name for _, name in self._practitioners):
+            picker.value = self.user.name
 
     def on_screen_suspend(self) -> None:
         self._away = not isinstance(self.app.screen, ModalScreen)
@@ -340,6 +351,7 @@ class ComposeScreen(Screen[None]):
         storage = self.query_one("#storage", Select).value
         _, kept, category = KEEPING[storage if isinstance(storage, str) else "room"]
         purpose = self.query_one("#purpose", Select).value
+        prescriber = self.query_one("#prescriber", Select).value
         return DraftMixture(
             ingredients=tuple(
                 row.ingredient()
@@ -352,6 +364,7 @@ class ComposeScreen(Screen[None]):
             storage=kept,
             category=category,
             purpose=purpose if isinstance(purpose, str) else "",
+            prescriber=prescriber if isinstance(prescriber, str) else None,
             formula_version=self._origin.formula_version if self._origin else None,
         )
 
@@ -395,6 +408,8 @@ class ComposeScreen(Screen[None]):
             "room",
         )  # fmt: skip
         self.query_one("#purpose", Select).value = draft.purpose or Select.BLANK
+        if draft.prescriber:
+            self.query_one("#prescriber", Select).value = draft.prescriber
         self._say("Started from a formula: check the amounts, then dispense (F9).")
 
     @work(thread=True, exclusive=True, group="origin")
@@ -430,8 +445,9 @@ class ComposeScreen(Screen[None]):
     @on(Select.Changed)
     def _changed(self, event: Input.Changed | Select.Changed | None = None) -> None:
         """Any change to the draft: signatures were for the mixture as it was, so they go.
-        (The purpose is only recorded: it changes neither the checks nor the signatures.)"""
-        if isinstance(event, Select.Changed) and event.select.id == "purpose":
+        (The purpose and who ordered it are only recorded: they change neither the checks nor
+        the signatures.)"""
+        if isinstance(event, Select.Changed) and event.select.id in ("purpose", "prescriber"):
             return
         if (
             self._said
@@ -499,12 +515,21 @@ class ComposeScreen(Screen[None]):
         # risk and are only counted (the Patients screen lists them).
         alerting = [a for a in patient.allergies if a.verification != "refuted"]
         refuted = len(patient.allergies) - len(alerting)
-        allergies = "; ".join(
-            f"{self._allergy_label(a)}{'' if a.coded else ' [not coded]'} ({a.verification}, {a.criticality})"
-            for a in alerting
-        ) or ("none recorded" if not refuted else "none that alert")
+        allergies = "; ".join(self._allergy_said(a) for a in alerting if self._allergy_said(a)) or (
+            "none recorded" if not refuted else "none that alert"
+        )
         more = f"; {refuted} refuted" if refuted else ""
         info.update(Text(f"{patient.name} · {weight} · allergies: {allergies}{more}"))
+
+    def _allergy_said(self, allergy: Allergy) -> str:
+        """An allergy in the patient line; a "no known allergy" statement in words, and not at
+        all once set aside."""
+        if self._catalog and allergy.no_known(self._catalog) is not None:
+            return self._allergy_label(allergy) if allergy.clinical_status == "active" else ""
+        coded = "" if allergy.coded else " [not coded]"
+        return (
+            f"{self._allergy_label(allergy)}{coded} ({allergy.verification}, {allergy.criticality})"
+        )
 
     def _allergy_label(self, allergy: Allergy) -> str:
         """A coded allergen by its name; free text as typed."""
@@ -564,8 +589,11 @@ class ComposeScreen(Screen[None]):
             )
             for draw in plan.draws
         ]
-        if plan.draws:
-            rows.append((format_quantity(plan.final_volume), "final volume", ""))
+        if plan.draws:  # over the final volume asked, the total is the ingredients', said so
+            over = plan.asked_ul is not None and plan.ingredients_ul > plan.asked_ul
+            asked = f"{(plan.asked_ul or 0) / 1000:g} mL"
+            said = f"ingredients: over the {asked} asked" if over else "final volume"
+            rows.append((format_quantity(plan.final_volume), said, ""))
         lines = [
             (f"{f.severity.word}: {f.message}{_sign_note(f, signed)}", f.severity.value)
             for f in sorted(plan.findings, key=lambda f: list(Severity).index(f.severity))
@@ -797,6 +825,8 @@ class ComposeScreen(Screen[None]):
         # The next mixture is chosen for its own patient: one left selected could receive it.
         self.query_one("#patient", Select).clear()
         self.query_one("#purpose", Select).clear()
+        self.query_one("#prescriber", Select).clear()
+        self._offer_prescribers()
         self.query_one("#patient", Select).focus()  # the next mixture starts here
         result = message.result
         self.app.push_screen(

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 GENERAL = "\n".join(
     (
         "· F1 help · F2 Compose · F3 Patients · F4 Formulas · F5 Inventory · F6 Reports "
-        "(as your role allows)",
+        "· F7 Accounts (as your role allows)",
         "· Ctrl+P the command palette: every action by name · Ctrl+T dark or light · Ctrl+Q quit",
         "· Tab and Shift+Tab move between fields; Enter goes on to the next field and submits "
         "from the last one or a button; Space or the arrows open a list; Escape closes a dialog.",

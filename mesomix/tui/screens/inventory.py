@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from mesomix.bootstrap import Services
-from mesomix.domain.inventory import ADJUSTMENT_REASONS, Shelved
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
@@ -36,6 +36,22 @@ from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
 EXPIRING_DAYS = 30
 _REASONS = [(label, code) for code, label in ADJUSTMENT_REASONS.items()]
+# A count that matches the books needs no reason; one that differs is refused without one.
+_COUNT_REASONS = [
+    ("only if the count differs", ""),
+    *((words, code) for code, (words, _) in COUNT_REASONS.items()),
+]
+
+
+def _counted(volume_ul: int, lot: LotLine) -> str:
+    """A difference as a count reads it: whole containers, with their volume ("2 ampoules
+    (4 mL)"), or a volume alone."""
+    volume = f"{volume_ul / 1000:g} mL"
+    containers, rest = divmod(volume_ul, lot.container_volume_ul or volume_ul + 1)
+    if not containers or rest:
+        return volume
+    word = Shelved(lot.product_name, lot.container_volume_ul).container_word or "container"
+    return f"{containers} {word}{'s' if containers > 1 else ''} ({volume})"
 
 
 def expiry_word(expiry: date, today: date) -> tuple[str, str]:
@@ -425,12 +441,32 @@ class InventoryScreen(WorkScreen):
             return
         inventory, user = self.services.inventory, self.user.name
 
-        def submit(values: Values) -> str:
+        def sealed(values: Values) -> int:
             typed = values["sealed"].strip()
             if not typed.isascii() or not typed.isdigit():
-                raise ServiceError(f"sealed containers: '{typed}' is not a whole number")
-            counted = inventory.count_lot(user, lot.lot_id, int(typed), values["open"])
+                raise ServiceError(f"sealed: '{typed}' is not a whole number of containers")
+            return int(typed)
+
+        def submit(values: Values) -> str:
+            counted = inventory.count_lot(
+                user, lot.lot_id, sealed(values), values["open"], values["reason"], values["note"]
+            )
             return f"Count of lot {lot.lot_number}: {counted.said()}."
+
+        def hint(values: Values) -> str:
+            """How the count typed so far differs from the books: the reason is asked for that."""
+            if not values["sealed"].strip():
+                return ""
+            try:
+                difference = inventory.count_difference(
+                    user, lot.lot_id, sealed(values), values["open"]
+                )
+            except ServiceError:
+                return ""  # said when the count is booked, in the service's words
+            if not difference:
+                return "Matches the books: no reason needed."
+            way = "more" if difference > 0 else "less"
+            return f"{_counted(abs(difference), lot)} {way} than the books: choose a reason."
 
         half = f"{lot.container_volume_ul / 2000:g}"  # an example the container can hold
         left = (
@@ -444,8 +480,11 @@ class InventoryScreen(WorkScreen):
                 [
                     FormField("sealed", "Sealed", "containers on the shelf"),
                     FormField("open", "Open vial", left),
+                    FormField("reason", "Reason", choices=_COUNT_REASONS),
+                    FormField("note", "Note", "your own words (needed for other)"),
                 ],
                 submit,
+                hint=hint,
                 go="Book count",
                 intro=f"{lot.product_name}: books say {lot.sealed_containers} sealed, {lot.booked_open_ul / 1000:g} mL open",
             ),
@@ -528,13 +567,15 @@ class TraceScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#trace-list", DataTable)
-        table.add_columns("Batch", "Made", "Patient", "Drawn", "By")
+        # What was drawn before the names, whose length has no bound: a long name scrolls
+        # sideways and never pushes the amount out of a narrow dialog.
+        table.add_columns("Batch", "Made", "Drawn", "Patient", "By")
         for line in self._lines:
             table.add_row(
                 str(line.batch_id),
                 f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",  # type: ignore[arg-type]
-                Text(f"{line.patient_name} ({line.patient_ref})"),
                 f"{line.volume_ul / 1000:g} mL",
+                Text(f"{line.patient_name} ({line.patient_ref})"),
                 Text(line.made_by),
             )  # fmt: skip
         table.focus()

@@ -8,10 +8,10 @@ submit calls a service, which checks the role and writes the audit row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -24,13 +24,16 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
-from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN
+from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN, RECALLED
 from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfirm
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
+# Marks the allergy that v, x and c act on (the cursor's row while the list has focus): a
+# character as well as the cursor's colour.
+CHOSEN = "▶"
 MIXTURE_WIDTH = 29  # the date leads the mixture's cell: a signed-off block has room to wrap
 _SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
 
@@ -126,7 +129,9 @@ class PatientsScreen(WorkScreen):
         self.title = "mesomix — Patients"
         # At 80 columns the list keeps the whole weight; the details wrap rather than cut.
         columns(self.query_one("#patient-list", DataTable), ("Ref", 6), ("Name", 17), ("Weight", 8))
-        columns(self.query_one("#allergy-list", DataTable), ("Allergy", ALLERGY_WIDTH))
+        allergies = self.query_one("#allergy-list", DataTable)
+        allergies.add_column("", width=1, key="chosen")
+        allergies.add_column("Allergy", width=ALLERGY_WIDTH - 3, key="allergy")
         columns(
             self.query_one("#history-list", DataTable),
             ("Batch", 5), ("Made: mixture", MIXTURE_WIDTH),
@@ -207,17 +212,51 @@ class PatientsScreen(WorkScreen):
         with same_row(allergies):
             allergies.clear()
             for allergy in patient.allergies:
-                allergies.add_row(self._allergy_line(allergy), key=str(allergy.id), height=None)
+                allergies.add_row("", self._allergy_line(allergy), key=str(allergy.id), height=None)
+        self._mark_chosen()
         self._empty(allergies=not patient.allergies, history=False)
         self._history(ref)
 
+    def _statement(self, allergy: Allergy) -> bool:
+        """A "no known allergy" statement: never an allergen, never coded."""
+        return self._catalog is not None and allergy.no_known(self._catalog) is not None
+
+    def _unrelated(self, allergy: Allergy) -> str:
+        """Its code, when known to relate to nothing mesomix holds: there is nothing to code."""
+        found = allergy.unrelated(self._catalog) if self._catalog else None
+        return str(replace(found.coding, display="")) if found else ""
+
+    def _needs_coding(self, allergy: Allergy) -> bool:
+        return not allergy.coded and not self._statement(allergy) and not self._unrelated(allergy)
+
+    @on(DataTable.RowHighlighted, "#allergy-list")
+    def _mark_chosen(self) -> None:
+        """The mark on the allergy the actions will act on, and on no other row."""
+        table = self.query_one("#allergy-list", DataTable)
+        for index, key in enumerate(list(table.rows)):
+            mark = CHOSEN if table.has_focus and index == table.cursor_row else ""
+            if table.get_cell(key, "chosen") != mark:
+                table.update_cell(key, "chosen", mark)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "allergy-list":
+            self._mark_chosen()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "allergy-list":
+            self._mark_chosen()
+
     def _allergen(self, allergy: Allergy) -> str:
         label = allergy.label(self._catalog) if self._catalog else allergy.text
-        return label if allergy.coded else f"{label} (not coded)"
+        if code := self._unrelated(allergy):
+            return f"{label} ({code}: relates to nothing mesomix holds)"
+        return f"{label} (not coded)" if self._needs_coding(allergy) else label
 
     def _allergy_line(self, allergy: Allergy) -> Text:
         """The allergen, then how sure and how serious, then the reaction: wrapped to the
         column, never cut (criticality is what a practitioner reads first after the name)."""
+        if self._statement(allergy):
+            return self._statement_line(allergy)
         refuted = allergy.verification == "refuted"
         line = Text(self._allergen(allergy), style="strike dim" if refuted else "bold")
         line.append(f" · {allergy.verification}")
@@ -227,6 +266,22 @@ class PatientsScreen(WorkScreen):
         reactions = "; ".join(r.manifestation for r in allergy.reactions)
         if reactions:
             line.append(f" · {reactions}")
+        if allergy.clinical_status != "active":
+            line.append(f" · {allergy.clinical_status}: no longer current")
+        return line
+
+    def _statement_line(self, allergy: Allergy) -> Text:
+        """A statement in words: what it says, and whether it still stands."""
+        name = allergy.label(self._catalog) if self._catalog else allergy.text
+        if allergy.clinical_status == "active" and allergy.verification not in (
+            "refuted",
+            "entered-in-error",
+        ):
+            line = Text(name, style="bold")
+            line.append(f" · {allergy.verification} · a statement, not an allergen: none known")
+        else:
+            line = Text(name, style="strike dim")
+            line.append(" · SET ASIDE: an allergy of that kind is recorded · kept for the history")
         return line
 
     @work(thread=True, exclusive=True, group="history")
@@ -260,6 +315,10 @@ class PatientsScreen(WorkScreen):
                 what.append("\n")
                 what.append(ACKNOWLEDGED, style="bold")
                 what.append(f" {read.head}, {read.read}")
+            for lot in batch.recalled:  # in words: the label first printed could not say it
+                what.append("\n")
+                what.append(RECALLED, style="bold reverse")
+                what.append(f" {lot.said}: {lot.why}")
             table.add_row(str(batch.batch_id), what, key=str(batch.batch_id), height=None)
 
     # --- actions --------------------------------------------------------------------------
@@ -421,11 +480,18 @@ class PatientsScreen(WorkScreen):
         if patient is None:
             return
         chosen = self._chosen_allergy(patient)
+        if chosen is not None and self._statement(chosen):
+            self.say(
+                f"{self._allergen(chosen)} says no allergy is known: there is no allergen to "
+                "code. Record the allergy itself (a).",
+                error=True,
+            )
+            return
         if chosen is not None and chosen.coded:
             self.say(f"{self._allergen(chosen)} is coded already: nothing to code.", error=True)
             return
         if chosen is None:  # from the patient list: the first allergy kept as free text
-            chosen = next((a for a in patient.allergies if not a.coded), None)
+            chosen = next((a for a in patient.allergies if self._needs_coding(a)), None)
         if chosen is None:
             self.say(f"No allergy of {patient.name} needs coding.", error=True)
             return
@@ -504,7 +570,9 @@ class PatientsScreen(WorkScreen):
                 intro=f"{whose}\nRefuted, it no longer blocks or warns on any mixture for them. "
                 "The reason is kept in the allergy's note and the audit trail.",
             )
-        if not allergy.coded:
+        if self._statement(allergy):
+            effect = "A statement that no allergy of this kind is known: it never blocks or warns."
+        elif not allergy.coded:
             effect = (
                 "Not coded: it is checked only where its words clearly name a substance or "
                 "group — code it (c) to check it in full."

@@ -37,7 +37,7 @@ BAR_WIDTH = 30
 
 # Shown on screen but not needed to read it: the code beside the product's name, the lot's
 # internal id, a parameter repeated on every row. Exports keep every column.
-HIDDEN = {"lot_id", "within_days"}
+HIDDEN = {"lot_id", "within_days", "reason_code"}  # the reason is shown in words
 NAMES = ("product_name",)  # long text: first, cut to NAME_WIDTH, and then no code beside it
 NAME_WIDTH = 24  # at 80 columns the name and the first figures share the screen
 # Figures that only matter when there are some (stock in recalled, quarantined or expired lots):

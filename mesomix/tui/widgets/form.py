@@ -140,9 +140,10 @@ class FormScreen(ModalScreen[str | None]):
             yield progress
 
     def on_mount(self) -> None:
-        """The cursor starts in the first field, whether typed or chosen."""
-        if self.form.fields:
-            self.call_after_refresh(self.query_one(f"#form-{self.form.fields[0].key}").focus)
+        """The cursor starts in the first field, whether typed or chosen; a form that only
+        confirms starts on its button, so Enter does it and Escape does not."""
+        first = f"#form-{self.form.fields[0].key}" if self.form.fields else "#form-go"
+        self.call_after_refresh(self.query_one(first).focus)
 
     def values(self) -> Values:
         found: Values = {}
