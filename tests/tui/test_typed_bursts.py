@@ -35,7 +35,6 @@ from mesomix.services.demo import load_demo
 ROOT = Path(__file__).resolve().parents[2]
 SETTLED = 1.0  # seconds a wrong field must stay unchanged before it counts as wrong
 STAYS = 0.05  # seconds a right field must stay right: no key of the burst still on its way
-POLL = 0.02  # seconds between two looks at the fields: each look is work on the app's own loop
 GAPS = (0.0, 0.010)  # seconds between the keys of a burst
 
 # Keys that are not characters, as a terminal sends them.
@@ -196,7 +195,7 @@ class Terminal:
                 state = {}
             if state and test(state):
                 return state
-            time.sleep(POLL)
+            time.sleep(0.01)
         raise AssertionError(f"never {what}: {state}; the screen: {self.screen()}")
 
     def on(self, screen: str, focused: str | None = None) -> dict[str, Any]:
@@ -263,14 +262,14 @@ def burst(term: Terminal, tally: Tally, keys: Burst, gap: float, *, then: str = 
             right = right or time.monotonic()
             if time.monotonic() - right >= STAYS:
                 return
-            time.sleep(POLL)
+            time.sleep(0.01)
             continue
         right = 0.0
         if state != last:
             last, since = state, time.monotonic()
         elif time.monotonic() - since > SETTLED:
             break
-        time.sleep(POLL)
+        time.sleep(0.005)
     held = {name: shown["value"] for name, shown in state["fields"].items()}
     wrong = {name: held.get(name) for name in want if held.get(name) != want[name]}
     tally.lost += sum(lost(want[name], got or "") for name, got in wrong.items()) or 1
