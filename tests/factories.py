@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sqlite3
 from datetime import date, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import func, select
@@ -26,6 +29,17 @@ PASSWORD = "correct horse battery"  # every test user's, hashed for real
 @functools.cache
 def _password_hash() -> str:
     return hash_password(PASSWORD)
+
+
+def copy_of(template: Path, target: Path) -> str:
+    """A database made once, copied for one test (by SQLite's backup, which takes what is still
+    in the write-ahead log too); the copy's path, as `--db` takes it."""
+    with (
+        contextlib.closing(sqlite3.connect(template)) as source,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        source.backup(copy)
+    return str(target)
 
 
 def seed_people(services: Services) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mesomix.cli import main
+from tests.factories import copy_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,16 +44,35 @@ def run(*argv: str) -> tuple[int, str]:
             os.environ["MESOMIX_PASSWORD"] = previous
 
 
+def in_process(
+    *argv: str, password: str, stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command through `main` in this process, answering as its process would: the exit
+    status (argparse's own refusals included), stdout and stderr. For tests about what a command
+    decides rather than about the process boundary: a process costs a second and more to start."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MESOMIX_PASSWORD", password)
+        patch.setattr(sys, "stdin", io.StringIO(stdin))
+        if cwd is not None:
+            patch.chdir(cwd)
+        with contextlib.redirect_stderr(err):
+            try:
+                status = main(list(argv), out)
+            except SystemExit as exited:
+                status = exited.code
+    return subprocess.CompletedProcess(list(argv), status, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def db(tmp_path) -> str:
     return str(tmp_path / "cli.sqlite")
 
 
 @pytest.fixture
-def demo_db(db) -> str:
-    status, _ = run("--db", db, "demo")
-    assert status == 0
-    return db
+def demo_db(db, cli_demo) -> str:
+    """A copy of the demo database `mesomix demo` made once for the test process."""
+    return copy_of(cli_demo, Path(db))
 
 
 def test_convert_as_a_real_process(db):
@@ -681,6 +702,7 @@ def test_search_forgives_typos_on_the_command_line(db, capsys):
     assert run("--db", db, "search", "lido", "--limit", "0")[0] == 2
 
 
+@pytest.mark.slow
 def test_a_signature_on_the_command_line_counts_and_a_locked_practitioner_cannot_sign(
     demo_db, tmp_path
 ):

@@ -1,6 +1,11 @@
-"""The command line, as real processes: a mixture with warnings is dispensed only with each one
-acknowledged (`--acknowledge KEY`, or `--acknowledge-all`), else exit 2 naming them with their
-keys and nothing written; a dose limit per session counts what the patient received today."""
+"""The command line: a mixture with warnings is dispensed only with each one acknowledged
+(`--acknowledge KEY`, or `--acknowledge-all`), else exit 2 naming them with their keys and nothing
+written; a dose limit per session counts what the patient received today.
+
+The acknowledgement's journey runs as real processes; the other tests call the command line's
+`main` in this process (as tests/test_cli.py does), with its own stdin, stdout, stderr and exit
+status: they are about what the command decides, not about the process boundary, and a process
+costs a second and a half of start-up each."""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.test_cli import DEMO_PASSWORDS, ROOT, run
+from tests.factories import copy_of
+from tests.test_cli import DEMO_PASSWORDS, ROOT, in_process, run
 
 WARNED = """
 patient = "P-0020"
@@ -25,6 +32,7 @@ amount = "20 mg"
 
 
 def mesomix(db: str, *argv: str, user: str = "sam", stdin: str = "") -> subprocess.CompletedProcess:
+    """The command as a real process."""
     env = {**os.environ, "MESOMIX_PASSWORD": DEMO_PASSWORDS[user]}
     return subprocess.run(
         [sys.executable, "-m", "mesomix", "--db", db, *argv, "--user", user],
@@ -37,19 +45,15 @@ def mesomix(db: str, *argv: str, user: str = "sam", stdin: str = "") -> subproce
     )
 
 
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory) -> Path:
-    """One demo database for the module; each test works on its own copy."""
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
-    assert run("--db", str(path), "demo")[0] == 0
-    return path
+def on_main(db: str, *argv: str, user: str = "sam", stdin: str = "") -> subprocess.CompletedProcess:
+    """The same command through `main` in this process."""
+    return in_process("--db", db, *argv, "--user", user, password=DEMO_PASSWORDS[user], stdin=stdin)
 
 
 @pytest.fixture
-def db(demo_template, tmp_path) -> str:
-    copy = tmp_path / "cli.sqlite"
-    copy.write_bytes(demo_template.read_bytes())
-    return str(copy)
+def db(cli_demo, tmp_path) -> str:
+    """A copy of the demo database made once for the test process."""
+    return copy_of(cli_demo, tmp_path / "cli.sqlite")
 
 
 def mixture_file(tmp_path: Path, text: str) -> str:
@@ -58,12 +62,13 @@ def mixture_file(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def stock(db: str) -> str:
-    done = mesomix(db, "stock")
+def stock(db: str, run_as: Callable[..., subprocess.CompletedProcess] = mesomix) -> str:
+    done = run_as(db, "stock")
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
+@pytest.mark.slow
 def test_warnings_must_be_acknowledged_by_key_or_all(db, tmp_path):
     path = mixture_file(tmp_path, WARNED)
     checked = mesomix(db, "mix", "check", path, "--json")
@@ -106,15 +111,15 @@ def test_warnings_must_be_acknowledged_by_key_or_all(db, tmp_path):
 
 def test_a_key_not_in_the_mixture_and_both_flags_are_refused(db, tmp_path):
     path = mixture_file(tmp_path, WARNED)
-    before = stock(db)
-    stray = mesomix(db, "mix", "dispense", path, "--acknowledge-all", "--acknowledge", "x")
+    before = stock(db, on_main)
+    stray = on_main(db, "mix", "dispense", path, "--acknowledge-all", "--acknowledge", "x")
     assert stray.returncode == 2 and "not allowed with argument" in stray.stderr
-    wrong = mesomix(db, "mix", "dispense", path, "--acknowledge", "allergy.not_coded/mix/9/0")
+    wrong = on_main(db, "mix", "dispense", path, "--acknowledge", "allergy.not_coded/mix/9/0")
     assert wrong.returncode == 2
     assert wrong.stderr.splitlines()[-1] == (
         "  no WARNING of this mixture has the key 'allergy.not_coded/mix/9/0'"
     )
-    assert stock(db) == before
+    assert stock(db, on_main) == before
 
 
 def test_a_dose_limit_per_session_counts_what_was_dispensed_today(db, tmp_path):
@@ -122,9 +127,9 @@ def test_a_dose_limit_per_session_counts_what_was_dispensed_today(db, tmp_path):
     first = mixture_file(
         tmp_path, 'patient = "P-0003"\n[[ingredient]]\nwhat = "lidocaine"\namount = "250 mg"\n'
     )
-    checked = json.loads(mesomix(db, "mix", "check", first, "--json").stdout)
+    checked = json.loads(on_main(db, "mix", "check", first, "--json").stdout)
     (block,) = [f for f in checked["findings"] if f["severity"] == "block"]
-    signed = mesomix(
+    signed = on_main(
         db,
         "mix",
         "dispense",
@@ -146,11 +151,11 @@ def test_a_dose_limit_per_session_counts_what_was_dispensed_today(db, tmp_path):
     second = mixture_file(
         tmp_path, 'patient = "P-0003"\n[[ingredient]]\nwhat = "lidocaine"\namount = "190 mg"\n'
     )
-    checked = mesomix(db, "mix", "check", second)
+    checked = on_main(db, "mix", "check", second)
     assert checked.returncode == 1
     assert "250 mg dispensed today at " in checked.stdout
     assert f"(batch {batch}) + 190 mg now = 440 mg > 200 mg maximum" in checked.stdout
-    refused = mesomix(db, "mix", "dispense", second)
+    refused = on_main(db, "mix", "dispense", second)
     assert refused.returncode == 2
     assert f"(batch {batch}) + 190 mg now = 440 mg > 200 mg maximum" in refused.stderr
 

@@ -1,11 +1,15 @@
 """`mesomix audit anchor` keeps the chain's head outside the database; `audit verify --anchor`
 proves that nothing up to each anchored head was removed, rewound or rewritten — which the chain
-alone cannot, once someone with the file has moved its recorded head back or hashed it anew."""
+alone cannot, once someone with the file has moved its recorded head back or hashed it anew.
+
+The first journey runs as real processes; the attacks and the malformed files call the command
+line's `main` in this process, each command answering with its exit status, stdout and stderr."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,7 @@ from mesomix.bootstrap import Settings, build
 from mesomix.db.tables import AuditHeadRow, AuditRow
 from mesomix.services.audit import row_hash
 from tests.factories import PASSWORD, mixture, receive, seed_people
+from tests.test_cli import in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
@@ -48,6 +53,11 @@ def mesomix(path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
+def on_main(path: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The same command through `main` in this process (tests/test_cli.py's `in_process`)."""
+    return in_process("--db", str(path), *args, password=PASSWORD, cwd=cwd)
+
+
 def chain(path: Path) -> list[dict]:
     engine = sa.create_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
@@ -56,8 +66,10 @@ def chain(path: Path) -> list[dict]:
     return rows
 
 
-def anchored(path: Path, anchors: Path) -> int:
-    done = mesomix(path, "audit", "anchor", "--user", "nadia", "--output", str(anchors))
+def anchored(
+    path: Path, anchors: Path, run_as: Callable[..., subprocess.CompletedProcess[str]] = mesomix
+) -> int:
+    done = run_as(path, "audit", "anchor", "--user", "nadia", "--output", str(anchors))
     assert done.returncode == 0, done.stderr
     return int(anchors.read_text().splitlines()[-1].split()[0])
 
@@ -135,12 +147,12 @@ def test_a_chain_cut_back_or_rewritten_fails_its_anchors_and_names_them(
     hashed anew from the row after it. Each verify signs in, which appends a row: once cut back,
     the chain grows a new row where the second head was, and ends before the third."""
     anchors = tmp_path / "anchors.txt"
-    first, second, third = (anchored(clinic_file, anchors) for _ in range(3))
+    first, second, third = (anchored(clinic_file, anchors, on_main) for _ in range(3))
     attack(clinic_file, first)
-    plain = mesomix(clinic_file, "audit", "verify", "--user", "nadia")
+    plain = on_main(clinic_file, "audit", "verify", "--user", "nadia")
     assert plain.returncode == 0, plain.stderr  # the chain alone cannot tell
 
-    verified = mesomix(clinic_file, "audit", "verify", "--user", "nadia", "--anchor", str(anchors))
+    verified = on_main(clinic_file, "audit", "verify", "--user", "nadia", "--anchor", str(anchors))
     assert verified.returncode == 1 and "Traceback" not in verified.stderr
     failing = verified.stderr.splitlines()
     assert [line.split(" (row ")[0] for line in failing] == [
@@ -172,7 +184,7 @@ def test_a_malformed_anchor_file_is_refused_with_words(clinic_file, tmp_path, te
     for command in (["verify", "--anchor"], ["anchor", "--output"]):
         if command[0] == "anchor" and not text:
             continue  # an empty file is where anchors start
-        done = mesomix(
+        done = on_main(
             clinic_file, "audit", *command, "anchors.txt", "--user", "nadia", cwd=tmp_path
         )
         assert done.returncode == 2, done.stdout

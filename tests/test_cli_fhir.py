@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.domain.test_fhir_examples import SET_BY_MESOMIX, example, without
-from tests.test_cli_acknowledge import db, demo_template, mesomix  # noqa: F401 (fixtures)
+from tests.test_cli_acknowledge import db, mesomix  # noqa: F401 (fixtures)
 
 
 def test_hl7_examples_through_the_command_line(db, tmp_path):  # noqa: F811

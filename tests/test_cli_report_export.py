@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import copy_of
 from tests.test_cli import run
 
 
 @pytest.fixture
-def clinic_db(tmp_path) -> str:
+def clinic_db(tmp_path, cli_demo) -> str:
     """The demo database, in a folder of its own: the exports' folder holds only exports."""
     path = tmp_path / "db" / "cli.sqlite"
     path.parent.mkdir()
-    assert run("--db", str(path), "demo")[0] == 0
-    return str(path)
+    return copy_of(cli_demo, path)
 
 
 def _export(db: str, target, *more: str, user: str = "nadia") -> tuple[int, str]:

@@ -141,5 +141,11 @@ def _read_only_uri(path: Path) -> str:
 
 
 def writer(engine: sa.Engine) -> sa.Engine:
-    """The same engine, for units of work that write (BEGIN IMMEDIATE on SQLite)."""
-    return engine.execution_options(write=True)
+    """The same engine, for units of work that write (BEGIN IMMEDIATE on SQLite): made once and
+    kept on the engine it derives from (its own, never a derived engine's: each carries its own
+    options, the clock among them), not made again for every write."""
+    found = vars(engine).get("_mesomix_writer")
+    if found is None:
+        found = engine.execution_options(write=True)
+        engine._mesomix_writer = found  # type: ignore[attr-defined]
+    return found

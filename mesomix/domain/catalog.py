@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from mesomix.domain.units import UNITS, Quantity, canonical, strength_canonical
 
@@ -207,7 +207,20 @@ class Product:
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced: how names are compared."""
+    """Lower-case, accent-free, single-spaced: how names are compared. A name is folded each
+    time a mixture is checked or dispensed, so the short ones are remembered."""
+    return _fold_short(text) if len(text) <= _REMEMBERED else _fold(text)
+
+
+_REMEMBERED = 120  # characters: any name or code; a pasted page is folded, not kept
+
+
+@lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.casefold().replace("-", " ").replace("_", " ").split())

@@ -8,6 +8,7 @@ with a message that names the problem and, where it can, the likely intent.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -197,6 +198,15 @@ def _parse(text: str, field: Field) -> Quantity:
             f"the {field.value} is {len(text.strip()):,} characters long: "
             f"type a number and a unit, e.g. {_example(field)}"
         )
+    return _read(text, field)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read(text: str, field: Field) -> Quantity:
+    """What a text means, read once per spelling and field: a mixture's amounts are read when
+    it is checked, again when it is dispensed, and a keystroke re-checks every row. Quantities
+    are values here (no caller changes one in place), so the same one is handed out again; a
+    refusal is raised anew each time."""
     cleaned = _clean(text, field)
     if not cleaned.strip():
         raise QuantityError(

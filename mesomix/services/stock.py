@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -77,12 +78,19 @@ def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
 
 
 _LOT = LotRow.__table__
-_LOTS_OF = (
-    sa.select(_LOT)
-    .where(_LOT.c.product_code.in_(sa.bindparam("codes", expanding=True)), _LOT.c.on_hand_ul > 0)
-    .order_by(_LOT.c.id)
-)
-_LOTS_OF_LOCKED = _LOTS_OF.with_for_update()
+
+
+@functools.lru_cache(maxsize=64)
+def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
+    """The query for `count` products, built once per count: an expanding IN list would be
+    rendered again on every dispense (the hot path, benchmarks/bench_dispense.py)."""
+    codes = [sa.bindparam(f"code_{at}") for at in range(count)]
+    query = (
+        sa.select(_LOT)
+        .where(_LOT.c.product_code.in_(codes), _LOT.c.on_hand_ul > 0)
+        .order_by(_LOT.c.id)
+    )
+    return query.with_for_update() if lock else query
 
 
 def lots_of(
@@ -91,7 +99,10 @@ def lots_of(
     """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
     wanted = sorted(code for code in codes if storable(code))  # no product has another code
     lots: dict[str, list[LotState]] = {code: [] for code in wanted}
-    for row in connection.execute(_LOTS_OF_LOCKED if lock else _LOTS_OF, {"codes": wanted}):
+    if not wanted:
+        return lots
+    given = {f"code_{at}": code for at, code in enumerate(wanted)}
+    for row in connection.execute(_lots_of(len(wanted), lock), given):
         lots[row.product_code].append(lot_state(row))
     return lots
 

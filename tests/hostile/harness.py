@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 import time
 import traceback
@@ -208,16 +209,27 @@ def last_audit_actions(engine: sa.Engine, rows: int) -> list[str]:
         )
 
 
-def fingerprint(engine: sa.Engine) -> dict[str, str]:
-    """A digest of every table's rows but the audit trail's, read raw: to compare before and
-    after a batch cheaply."""
+def watched_tables(engine: sa.Engine) -> list[str]:
+    """Every table but the audit trail's (which refusals may write) and Alembic's."""
+    with engine.connect() as connection:
+        names = sa.inspect(connection).get_table_names()
+    return [name for name in names if name not in ("audit", "audit_head", "alembic_version")]
+
+
+def fingerprint(engine: sa.Engine, tables: Iterable[str]) -> dict[str, str]:
+    """A digest of every row of each table, read raw through the driver's own cursor and
+    pickled (not repr'd: a tenth of the time, on a database that grows with the corpus), to
+    compare before and after a batch cheaply."""
     digests = {}
     with engine.connect() as connection:
-        for name in sa.inspect(connection).get_table_names():
-            if name in ("audit", "audit_head", "alembic_version"):
-                continue
-            rows = connection.exec_driver_sql(f'SELECT * FROM "{name}"').fetchall()
-            digests[name] = hashlib.sha256(repr(rows).encode()).hexdigest()  # in rowid order
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for name in tables:
+                cursor.execute(f'SELECT * FROM "{name}"')  # in rowid order
+                rows = cursor.fetchall()
+                digests[name] = hashlib.sha256(pickle.dumps(rows, protocol=5)).hexdigest()
+        finally:
+            cursor.close()
     return digests
 
 
@@ -312,11 +324,12 @@ def run_points(
     only the tables its accepted inputs write (and the trail)."""
     watch = WriteWatch()
     tallies: dict[str, Tally] = {}
+    tables = watched_tables(engine)
     with watch.watching():
-        before = fingerprint(engine)
+        before = fingerprint(engine, tables)
         for point in points:
             tallies[point.name] = tally = run_point(point, watch, engine, entries)
-            after = fingerprint(engine)
+            after = fingerprint(engine, tables)
             changed = {name for name, digest in after.items() if digest != before.get(name)}
             before = after
             stray = changed - point.writes - point.refusal_writes - {"audit", "audit_head"}

@@ -336,6 +336,7 @@ def test_every_command_line_entry_point_is_in_a_half(clinic):
     assert sorted(n for n in names for half in HALVES.values() if n in half) == sorted(names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("half", list(HALVES))
 def test_every_hostile_input_through_the_command_line(clinic, half):
     chosen = [point for point in points(clinic) if point.name.split(":")[0] in HALVES[half]]

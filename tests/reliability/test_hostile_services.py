@@ -539,6 +539,7 @@ def test_every_service_entry_point_is_in_a_half(clinic):
     assert sorted(n for n in names for half in HALVES.values() if half(n)) == sorted(names)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("half", list(HALVES))
 def test_every_hostile_input_through_every_service_entry_point(clinic, half):
     chosen = [point for point in points(clinic) if HALVES[half](point.name)]
@@ -571,6 +572,7 @@ def _differs_on_postgresql(entry: Hostile) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_the_inputs_postgresql_treats_differently(postgres):
     services = open_clinic(postgres.create_database("hostile"))
     chosen = [point for point in points(services) if point.name in ON_POSTGRESQL]
@@ -592,6 +594,7 @@ NAME_FIELDS = (
 )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.text(max_size=300))
 def test_random_text_in_the_name_fields(clinic, text):

@@ -13,7 +13,6 @@ from mesomix.bootstrap import Settings, build
 from mesomix.db.tables import BatchRow, FormulaVersionRow
 from mesomix.domain.findings import Severity
 from mesomix.services.audit import verify
-from mesomix.services.demo import load_demo
 from mesomix.services.errors import NotFound, PermissionDenied
 from mesomix.services.formulas import (
     FormulaNotFound,
@@ -221,24 +220,21 @@ def test_staff_read_and_start_formulas(clinic):
     assert clinic.formulas.start("sam", "hair_restoration", "P-2").patient == "P-2"
 
 
-def test_every_demo_formula_checks_clean_for_a_weighed_patient_without_allergies(services):
-    load_demo(services)
+def test_every_demo_formula_checks_clean_for_a_weighed_patient_without_allergies(demo):
     shipped = demo_formulas()
     assert 5 <= len(shipped) <= 6
     assert all(f.note.startswith("Source: ") and len(f.note) > 30 for f in shipped)
-    listed = services.formulas.formulas("sam")
+    listed = demo.formulas.formulas("sam")
     assert sorted(f.name for f in listed) == sorted(f.name for f in shipped)
     for summary in listed:
         for patient in ("P-0003", "P-0011", "P-0015"):  # adults, weighed, no allergies
             for volume in (None, "10 mL", "2.5 mL"):
-                draft = services.formulas.start("sam", summary.code, patient, volume)
-                plan = services.mixtures.check(draft, "sam")
+                draft = demo.formulas.start("sam", summary.code, patient, volume)
+                plan = demo.mixtures.check(draft, "sam")
                 blocks = [f.message for f in plan.findings if f.severity is Severity.BLOCK]
                 assert blocks == [], (summary.name, patient, volume)
-    made = services.mixtures.dispense(
-        services.formulas.start("sam", listed[0].code, "P-0003"), "sam"
-    )
-    assert batch_row(services, made.batch_id).formula_version_id is not None
+    made = demo.mixtures.dispense(demo.formulas.start("sam", listed[0].code, "P-0003"), "sam")
+    assert batch_row(demo, made.batch_id).formula_version_id is not None
 
 
 def test_formulas_on_postgresql(postgres, clock):

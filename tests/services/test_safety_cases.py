@@ -327,27 +327,25 @@ DEMO_PRACTITIONER = ("drchen", "demo-practitioner-2026")  # data/demo/people.tom
 LIKELY = "allergy.free_text_likely_match"
 
 
-def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(services):
+def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(demo):
     """P-0019: "lidocain" recorded through the allergy form as the reviewer did (free text,
     confirmed, high, anaphylaxis), then lidocaine 20 mg, which was dispensed on a warning. Now
     the check blocks, dispensing is refused writing nothing, and a practitioner's signature lets
     it through, kept on the batch and named on its label."""
     from mesomix.domain.findings import Severity
-    from mesomix.services.demo import load_demo
     from tests.factories import snapshot
 
-    load_demo(services)
-    hint = services.allergies.meaning("lidocain")
+    hint = demo.allergies.meaning("lidocain")
     assert hint.startswith("did you mean: Lidocaine hydrochloride")
-    services.allergies.record_typed(
+    demo.allergies.record_typed(
         "P-0019", "drchen", "lidocain", "confirmed", "high", "anaphylaxis", "severe"
     )
-    (patient,) = [p for p in services.people.patients("sam") if p.ref == "P-0019"]
+    (patient,) = [p for p in demo.people.patients("sam") if p.ref == "P-0019"]
     (allergy,) = patient.allergies
     assert (allergy.substance, allergy.group, allergy.text) == (None, None, "lidocain")
 
     draft_ = mixture(("lidocaine", "20 mg"), patient="P-0019")
-    plan = services.mixtures.check(draft_, "sam")
+    plan = demo.mixtures.check(draft_, "sam")
     (block,) = [f for f in plan.findings if f.severity is Severity.BLOCK]
     assert block.code == LIKELY and block.overridable
     assert (
@@ -356,25 +354,25 @@ def test_a_misspelt_free_text_allergy_blocks_until_a_practitioner_signs(services
     )
     assert "code the allergy, or a practitioner overrides" in block.message
 
-    before = snapshot(services)
+    before = snapshot(demo)
     with pytest.raises(DispenseRefused, match="is probably lidocaine") as refused:
-        services.mixtures.dispense(draft_, "sam")
+        demo.mixtures.dispense(draft_, "sam")
     # The block, and the WARNING every free-text allergy gives, which the person dispensing
     # must acknowledge.
     (warning,) = [f for f in plan.findings if f.severity is Severity.WARN]
     assert [f.key for f in refused.value.unsigned] == [block.key, warning.key]
-    assert snapshot(services) == before
+    assert snapshot(demo) == before
     with pytest.raises(PermissionDenied, match=r"sam \(staff\) may not sign an override"):
-        services.mixtures.dispense(
+        demo.mixtures.dispense(
             draft_, "sam", [Signature(block.key, "sam", "demo-staff-2026", "x", "y")]
         )
-    assert snapshot(services) == before
+    assert snapshot(demo) == before
 
     who, password = DEMO_PRACTITIONER
     why = "test dose given with resuscitation ready; no reaction"
     signed = Signature(block.key, who, password, "benefit_outweighs_risk", why)
-    result = services.mixtures.dispense(draft_, "sam", [signed], acknowledged=[warning.key])
-    with unit_of_work(services.engine) as session:
+    result = demo.mixtures.dispense(draft_, "sam", [signed], acknowledged=[warning.key])
+    with unit_of_work(demo.engine) as session:
         (stored,) = session.exec(select(OverrideRow)).all()
     assert (stored.batch_id, stored.finding_key, stored.finding_code) == (
         result.batch_id,

@@ -7,7 +7,6 @@ import pytest
 from sqlmodel import select
 
 from mesomix.db.tables import AuditRow, UserRow
-from mesomix.services.demo import load_demo
 from mesomix.services.errors import PermissionDenied
 from mesomix.services.passwords import PASSWORD_RULE, verify_password
 from mesomix.services.uow import unit_of_work
@@ -19,12 +18,6 @@ from tests.tui.test_journeys import choose_row, fill, problems, submit
 
 SIZE = (80, 24)
 NEW_PASSWORD = "a long enough phrase"
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def account(services, name: str) -> UserRow | None:

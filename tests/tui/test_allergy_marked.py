@@ -4,11 +4,9 @@ row otherwise; the allergy marked is the one changed in the database."""
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from mesomix.db.tables import AllergyRow, PatientRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.patients import CHOSEN
@@ -17,12 +15,6 @@ from tests.tui.test_journeys import fill, open_patient, submit
 
 SIZE = (80, 24)
 DRCHEN = ("drchen", "demo-practitioner-2026")
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def allergies_of(services, ref: str) -> list[AllergyRow]:

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Button, Input, OptionList, Select, Static
 
-from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
@@ -17,12 +16,6 @@ from tests.factories import assert_ledger_exact, counts
 from tests.tui.pilot import screen_text, settle
 
 SIZE = (100, 34)
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 async def choose_patient(pilot, ref: str) -> None:

@@ -4,14 +4,12 @@ read what. A dose limit per session shows what the patient received earlier toda
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 from textual.widgets import Button, Select, Static
 
 from mesomix.db.tables import AcknowledgementRow, BatchRow
 from mesomix.domain.findings import Severity
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
-from mesomix.services.demo import load_demo
 from mesomix.services.mixtures import Signature
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
@@ -23,12 +21,6 @@ from tests.tui.test_compose import choose_patient, compose, findings
 
 SIZE = (80, 24)
 BACTERIOSTATIC = "bacteriostatic_water_30ml_mdv"
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 async def choose_diluent(pilot, code: str) -> None:

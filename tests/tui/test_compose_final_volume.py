@@ -8,10 +8,10 @@ from textual.widgets import Button
 from mesomix.tui.app import make_app
 from tests.factories import counts
 from tests.tui.pilot import screen_text, settle
-from tests.tui.test_compose import choose_patient, compose, demo, findings  # noqa: F401
+from tests.tui.test_compose import choose_patient, compose, findings
 
 
-async def test_over_the_final_volume_says_what_was_asked(demo):  # noqa: F811
+async def test_over_the_final_volume_says_what_was_asked(demo):
     app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     before = counts(demo)
     async with app.run_test(size=(80, 24)) as pilot:

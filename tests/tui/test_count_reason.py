@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from textual.widgets import DataTable, Select
 
 from mesomix.db.tables import MovementRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.inventory import InventoryScreen
@@ -22,12 +20,6 @@ from tests.tui.test_journeys import choose_row, fill, problems, submit
 
 SIZE = (80, 24)
 MDV10 = "cyanocobalamin_1000mcg_10ml_mdv"
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def count_movements(services, lot: int) -> list[MovementRow]:

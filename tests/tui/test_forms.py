@@ -7,7 +7,6 @@ from sqlmodel import select
 from textual.widgets import Input
 
 from mesomix.db.tables import LotRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import MesomixApp, make_app
 from mesomix.tui.screens.inventory import InventoryScreen
@@ -21,7 +20,6 @@ def lots_numbered(services, number: str) -> list[LotRow]:
 
 
 def manager(services) -> MesomixApp:
-    load_demo(services)
     return make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
 
 
@@ -33,8 +31,8 @@ async def open_form(pilot, key: str) -> None:
         await settle(pilot)
 
 
-async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
-    app = manager(services)
+async def test_enter_goes_on_field_by_field_and_submits_from_the_last(demo):
+    app = manager(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot, "r")
         form = app.screen
@@ -50,17 +48,17 @@ async def test_enter_goes_on_field_by_field_and_submits_from_the_last(services):
             assert app.focused is form.query_one(f"#form-{key}", Input)
             await pilot.press(*value, "enter")
             await settle(pilot)
-            assert app.screen is form and not lots_numbered(services, "KB-ENTER")
+            assert app.screen is form and not lots_numbered(demo, "KB-ENTER")
         assert app.focused is form.query_one("#form-unit_cost", Input)
         await pilot.press(*"12.50", "enter")  # the last field: this one submits
         await settle(pilot)
         assert isinstance(app.screen, InventoryScreen)
-    (lot,) = lots_numbered(services, "KB-ENTER")
+    (lot,) = lots_numbered(demo, "KB-ENTER")
     assert lot.product_code == "kybella_2ml_vial"
 
 
-async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(services):
-    app = manager(services)
+async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(demo):
+    app = manager(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot, "a")  # adjust: its first field is the direction, a choice
         form = app.screen
@@ -71,8 +69,8 @@ async def test_a_choice_first_takes_the_cursor_and_enter_goes_on_from_it(service
         assert app.focused is form.query_one("#form-volume", Input)
 
 
-async def test_a_long_refusal_scrolls_and_the_buttons_stay_on_a_24_row_screen(services):
-    app = manager(services)
+async def test_a_long_refusal_scrolls_and_the_buttons_stay_on_a_24_row_screen(demo):
+    app = manager(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_form(pilot, "r")
         form = app.screen

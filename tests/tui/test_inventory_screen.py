@@ -12,7 +12,6 @@ from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
 
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.inventory import InventoryScreen
@@ -30,12 +29,6 @@ KYBELLA = (
     "(benzyl alcohol 9 mg/mL)"
 )
 MPF = "xylocaine_mpf_1pct_epi200k_30ml_sdv"
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def manager(services):

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 from textual.widgets import DataTable, Input, Select, Static
 
 from mesomix.db.tables import AllergyRow, LotRow, MovementRow, PatientRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen
@@ -25,12 +23,6 @@ from tests.tui.pilot import settle
 
 SIZE = (100, 34)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 async def fill(pilot, **values: str) -> None:

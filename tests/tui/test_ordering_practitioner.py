@@ -3,12 +3,10 @@ batch, printed on its label and counted under their name in the mixtures report.
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 from textual.widgets import Select, Static
 
 from mesomix.db.tables import BatchRow, UserRow
-from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen, LabelScreen
@@ -16,12 +14,6 @@ from tests.tui.pilot import settle
 from tests.tui.test_compose import choose_patient, compose
 
 SIZE = (80, 24)
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def last_batch(services) -> tuple[BatchRow, str | None]:

@@ -3,7 +3,6 @@ Pilot: every change through a form that names what it changes, and the database 
 
 from __future__ import annotations
 
-import pytest
 from rich.text import Text
 from sqlmodel import select
 from textual.widgets import DataTable, Select, Static
@@ -11,7 +10,6 @@ from textual.widgets import DataTable, Select, Static
 from mesomix.db.tables import AllergyRow, AuditRow, PatientRow
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
-from mesomix.services.demo import load_demo
 from mesomix.services.labels import OVERRIDDEN
 from mesomix.services.mixtures import Signature
 from mesomix.services.uow import unit_of_work
@@ -29,12 +27,6 @@ from tests.tui.test_journeys import choose_row, fill, open_patient, problems, su
 
 SIZE = (80, 24)
 DRCHEN = ("drchen", "demo-practitioner-2026")
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def allergies_of(services, ref: str) -> list[AllergyRow]:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from mesomix.db.tables import BatchRow, LotRow, MovementRow
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
-from mesomix.services.demo import load_demo
 from mesomix.services.labels import RECALLED
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
@@ -23,12 +21,6 @@ from tests.tui.test_journeys import choose_row, open_patient
 
 SIZE = (80, 24)
 DRCHEN = ("drchen", "demo-practitioner-2026")
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def dispensed_with_its_lot(services) -> tuple[int, LotRow]:

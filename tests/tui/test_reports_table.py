@@ -12,10 +12,8 @@ from mesomix.tui.screens.reports import counted, detail, readable
 
 def manager_on_demo(services):
     """The app on the demo data set, signed in as its manager."""
-    from mesomix.services.demo import load_demo
     from mesomix.tui.app import make_app
 
-    load_demo(services)
     return make_app(services, services.accounts.sign_in("nadia", "demo-manager-2026"))
 
 
@@ -89,7 +87,7 @@ def test_counts_read_as_words():
 
 
 async def test_a_lot_number_and_enter_run_the_recall_and_ctrl_e_exports_it_by_lot(
-    services, tmp_path, monkeypatch
+    demo, tmp_path, monkeypatch
 ):
     from textual.widgets import DataTable, Input, Select
 
@@ -98,8 +96,8 @@ async def test_a_lot_number_and_enter_run_the_recall_and_ctrl_e_exports_it_by_lo
     from tests.tui.test_inventory_screen import dispensed_lot
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    app = manager_on_demo(services)
-    number, batches = dispensed_lot(services)
+    app = manager_on_demo(demo)
+    number, batches = dispensed_lot(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_reports(pilot)
         screen = app.screen
@@ -151,7 +149,7 @@ def test_stock_by_product_puts_the_low_stock_figures_first_and_unusable_stock_wh
 
 
 async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_replaces_it(
-    services, tmp_path
+    demo, tmp_path
 ):
     """At 80×24: Export onto a file that is there says so and writes nothing; Escape leaves the
     old file as it was; Export again on the same file replaces it, whole."""
@@ -161,7 +159,7 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
     from mesomix.tui.widgets.form import FormScreen
     from tests.tui.pilot import screen_text, settle
 
-    app = manager_on_demo(services)
+    app = manager_on_demo(demo)
     target = tmp_path / "stock.csv"
     target.write_text("last month's count\n", encoding="utf-8")
 
@@ -200,7 +198,7 @@ async def test_an_export_onto_an_existing_file_asks_and_only_a_second_export_rep
 
 
 async def test_at_80_by_24_the_line_under_stock_by_product_names_the_highlighted_product_whole(
-    services,
+    demo,
 ):
     """Two cyanocobalamin vials read alike in the cut name column: the line under the table
     names the highlighted one whole with its code, follows the cursor down, and stays with the
@@ -209,8 +207,8 @@ async def test_at_80_by_24_the_line_under_stock_by_product_names_the_highlighted
 
     from tests.tui.pilot import screen_text, settle
 
-    app = manager_on_demo(services)
-    catalog = services.catalog.catalog()
+    app = manager_on_demo(demo)
+    catalog = demo.catalog.catalog()
     vial, multi = "cyanocobalamin_1000mcg_1ml_vial", "cyanocobalamin_1000mcg_10ml_mdv"
     async with app.run_test(size=(80, 24)) as pilot:
         await to_reports(pilot)

@@ -26,7 +26,6 @@ SIZE = (100, 34)
 
 def staff_app(services: Services) -> MesomixApp:
     """The app on the demo database with Sam (staff) signed in."""
-    load_demo(services)
     return make_app(services, services.accounts.sign_in("sam", "demo-staff-2026"))
 
 
@@ -38,9 +37,8 @@ async def sign_in(pilot, name: str, password: str) -> None:
     await settle(pilot)
 
 
-async def test_staff_signs_in_and_lands_in_compose(services):
-    load_demo(services)
-    app = make_app(services)
+async def test_staff_signs_in_and_lands_in_compose(demo):
+    app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
@@ -53,9 +51,8 @@ async def test_staff_signs_in_and_lands_in_compose(services):
         assert "Sam Ortega" in str(app.screen.query_one("#made-by").render())
 
 
-async def test_five_failures_lock_the_account(services):
-    load_demo(services)
-    app = make_app(services)
+async def test_five_failures_lock_the_account(demo):
+    app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for _ in range(5):
@@ -65,13 +62,12 @@ async def test_five_failures_lock_the_account(services):
         assert "is locked until" in str(app.screen.query_one("#signin-problem", Static).render())
 
 
-async def test_an_idle_session_locks_and_the_password_opens_it(services):
-    load_demo(services)
-    user = services.accounts.sign_in("sam", "demo-staff-2026")
-    app = make_app(services, user, idle=timedelta(minutes=5))
+async def test_an_idle_session_locks_and_the_password_opens_it(demo):
+    user = demo.accounts.sign_in("sam", "demo-staff-2026")
+    app = make_app(demo, user, idle=timedelta(minutes=5))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        services.clock.advance(timedelta(minutes=6))
+        demo.clock.advance(timedelta(minutes=6))
         app.lock_if_idle()
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
@@ -82,16 +78,15 @@ async def test_an_idle_session_locks_and_the_password_opens_it(services):
         assert isinstance(app.screen, ComposeScreen)
 
 
-async def test_the_sign_in_screen_comes_before_the_program_is_built(services):
+async def test_the_sign_in_screen_comes_before_the_program_is_built(demo):
     """The first frame does not wait for the database: the program is built behind it."""
-    load_demo(services)
     release = threading.Event()
 
     def build() -> Services:
         release.wait(timeout=30)
-        return services
+        return demo
 
-    app = starting_app(services.settings, build)
+    app = starting_app(demo.settings, build)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, SignInScreen)
@@ -121,9 +116,8 @@ async def test_a_database_that_cannot_be_opened_ends_the_app_with_the_reason(tmp
     assert problem is not None and str(damaged) in problem and "restore" in problem
 
 
-async def test_enter_in_the_name_goes_to_the_password_then_signs_in(services):
-    load_demo(services)
-    app = make_app(services)
+async def test_enter_in_the_name_goes_to_the_password_then_signs_in(demo):
+    app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press(*"sam", "enter")
@@ -171,8 +165,8 @@ def test_opening_the_app_loads_nothing_heavy_before_its_first_frame():
     assert done.stdout.strip() == "[]"
 
 
-async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(services):
-    app = staff_app(services)
+async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(demo):
+    app = staff_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         what = app.screen.query(".what").first(Input)
@@ -194,14 +188,13 @@ async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(services
         assert app.screen.query(".what").first(Input).value == "lidocaine"  # nothing lost
 
 
-async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselves(services):
-    load_demo(services)
-    user = services.accounts.sign_in("sam", "demo-staff-2026")
-    app = make_app(services, user, idle=timedelta(minutes=5))
+async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselves(demo):
+    user = demo.accounts.sign_in("sam", "demo-staff-2026")
+    app = make_app(demo, user, idle=timedelta(minutes=5))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.screen.query(".what").first(Input).value = "biotin"
-        services.clock.advance(timedelta(minutes=6))
+        demo.clock.advance(timedelta(minutes=6))
         app.lock_if_idle()
         await pilot.pause()
         await pilot.press("ctrl+o")
@@ -225,7 +218,7 @@ async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselve
         await sign_in(pilot, "sam", "demo-staff-2026")
         assert isinstance(app.screen, ComposeScreen)
 
-    trail = [(line.user_name, line.action, line.reason) for line in show(services.engine)]
+    trail = [(line.user_name, line.action, line.reason) for line in show(demo.engine)]
     assert ("sam", "sign_out", "signed out at the lock") in trail
     assert ("drchen", "sign_out", "signed out") in trail
 
@@ -244,8 +237,8 @@ def test_the_app_does_not_shadow_textuals_own_methods():
     assert shared <= meant, shared - meant
 
 
-async def test_ctrl_l_locks_over_a_dialog_and_the_palette(services):
-    app = staff_app(services)
+async def test_ctrl_l_locks_over_a_dialog_and_the_palette(demo):
+    app = staff_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for opening in ("f1", "ctrl+p"):
@@ -262,8 +255,8 @@ async def test_ctrl_l_locks_over_a_dialog_and_the_palette(services):
             assert isinstance(app.screen, ComposeScreen)
 
 
-async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(services):
-    app = staff_app(services)
+async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(demo):
+    app = staff_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         what = app.screen.query(".what").first(Input)
@@ -286,8 +279,8 @@ async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(servi
         assert isinstance(app.screen, SignInScreen) and app.user is None
 
 
-async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(services):
-    app = staff_app(services)
+async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(demo):
+    app = staff_app(demo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         offered = {c.title: c.help for c in app.get_system_commands(app.screen)}
@@ -302,9 +295,8 @@ async def test_the_palette_names_actions_in_full_and_offers_no_screenshot(servic
         assert "Patients: Add an allergy" not in offered  # a practitioner's
 
 
-async def test_the_palette_does_another_screens_action_there(services):
-    load_demo(services)
-    app = make_app(services, services.accounts.sign_in("drchen", "demo-practitioner-2026"))
+async def test_the_palette_does_another_screens_action_there(demo):
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)
@@ -316,7 +308,7 @@ async def test_the_palette_does_another_screens_action_there(services):
         assert "Choose a patient first." in screen_text(app)
 
 
-async def test_the_lock_screen_says_the_account_is_locked_not_wrong_at_80x24(services):
+async def test_the_lock_screen_says_the_account_is_locked_not_wrong_at_80x24(demo):
     """Five wrong passwords at the idle lock lock the account; then the right one is answered
     with the lock, until when and who can unlock it — not "wrong password"."""
     from sqlmodel import select
@@ -324,7 +316,7 @@ async def test_the_lock_screen_says_the_account_is_locked_not_wrong_at_80x24(ser
     from mesomix.db.tables import UserRow
     from mesomix.services.uow import unit_of_work
 
-    app = staff_app(services)
+    app = staff_app(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+l")
@@ -348,10 +340,8 @@ async def test_the_lock_screen_says_the_account_is_locked_not_wrong_at_80x24(ser
         )
         shown = " ".join(screen_text(app).replace("█", " ").split())  # the box's sides apart
         assert "locked until 09:15" in shown and "ask an admin to unlock it" in shown
-    with unit_of_work(services.engine) as session:
+    with unit_of_work(demo.engine) as session:
         sam = session.exec(select(UserRow).where(UserRow.name == "sam")).one()
-    assert sam.failed_attempts == 5 and sam.locked_until == services.clock.now() + timedelta(
-        minutes=15
-    )
-    trail = [line.action for line in reversed(show(services.engine, user="sam", limit=7))]
+    assert sam.failed_attempts == 5 and sam.locked_until == demo.clock.now() + timedelta(minutes=15)
+    trail = [line.action for line in reversed(show(demo.engine, user="sam", limit=7))]
     assert trail == [*["sign_in.failed"] * 5, "account.locked", "sign_in.refused"]

@@ -3,10 +3,8 @@ screen's logic is tested elsewhere, these catch layouts that break (pytest-textu
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input
 
-from mesomix.services.demo import load_demo
 from mesomix.tui.app import make_app
 from tests.tui.pilot import settle
 
@@ -16,12 +14,6 @@ PASSWORDS = {
     "drchen": "demo-practitioner-2026",
     "nadia": "demo-manager-2026",
 }
-
-
-@pytest.fixture
-def demo(services):
-    load_demo(services)
-    return services
 
 
 def app_for(demo, name: str):
