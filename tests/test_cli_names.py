@@ -7,10 +7,9 @@ import json
 import subprocess
 import sys
 
-from tests.test_cli_acknowledge import (  # noqa: F401 (fixtures: one demo database a module)
+from tests.test_cli_acknowledge import (  # noqa: F401 (fixture: a copy of the session's demo)
     ROOT,
     db,
-    demo_template,
     mesomix,
     mixture_file,
 )
