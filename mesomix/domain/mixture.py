@@ -631,9 +631,14 @@ def _check_admixture(planner: _Planner, draws: list[Draw]) -> None:
 
 
 def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int]) -> None:
+    """One finding a product short, naming what draws it (ingredient 2, the diluent): the
+    person sees which row to change, whatever name the matcher read the row's text as."""
     needed: dict[str, int] = {}
+    drawn_for: dict[str, list[str]] = {}
     for draw in draws:
         needed[draw.product.code] = needed.get(draw.product.code, 0) + draw.volume_ul
+        row = "the diluent" if draw.ingredient is None else f"ingredient {draw.ingredient + 1}"
+        drawn_for.setdefault(draw.product.code, []).append(row)
     for code, microlitres in needed.items():
         product = planner.catalog.products[code]
         if not product.is_multi_dose:
@@ -643,7 +648,7 @@ def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int])
             planner.add(
                 Severity.BLOCK,
                 "stock.insufficient",
-                f"not enough stock of {product.name}: "
+                f"not enough stock of {product.name} for {' and '.join(drawn_for[code])}: "
                 f"{format_quantity(Q(Decimal(microlitres) / 1000, 'milliliter'))} needed, "
                 f"{format_quantity(Q(Decimal(available) / 1000, 'milliliter'))} in usable lots",
             )

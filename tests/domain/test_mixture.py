@@ -135,6 +135,20 @@ def test_not_enough_stock_blocks_with_whole_ampoules_counted():
     assert "2 mL needed, 1 mL in usable lots" in plan.findings[-1].message
 
 
+def test_not_enough_stock_names_the_rows_that_draw_the_product():
+    """Which row to change: the ingredient by its place, or the diluent, however its name was
+    typed (a code in capitals reads as the substance)."""
+    stock = {"biotin_1ml_amp": 0, "sodium_chloride_09_10ml_vial": 0}
+    plan = plan_of(
+        ("biotin", "1 mg"), ("BIOTIN", "1 mg"), final="5 mL",
+        diluent="sodium_chloride_09_10ml_vial", stock=stock,
+    )  # fmt: skip
+    short = [f.message for f in plan.findings if f.code == "stock.insufficient"]
+    assert len(short) == 2
+    assert any("for ingredient 1 and ingredient 2:" in message for message in short), short
+    assert any("for the diluent:" in message for message in short), short
+
+
 amounts = st.decimals(min_value=Decimal("0.1"), max_value=Decimal(60), places=2)
 
 
