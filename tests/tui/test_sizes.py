@@ -25,6 +25,7 @@ from mesomix.db.tables import LotRow, MovementRow
 from mesomix.services.demo import load_demo
 from mesomix.services.uow import unit_of_work
 from mesomix.tui.app import make_app
+from mesomix.tui.screens.compose import FindingsView, PlanView
 from tests.conftest import NOW
 from tests.tui.pilot import screen_text, settle
 
@@ -321,3 +322,25 @@ async def test_compose_widens_its_ingredients_and_keeps_the_diluent_as_the_termi
     assert widths[(80, 24)][0] == 28  # as before sizes were looked at: the 80×24 pictures hold
     assert widths[(60, 20)][0] < widths[(80, 24)][0] < widths[(120, 40)][0] < widths[(160, 48)][0]
     assert min(diluent for _, diluent in widths.values()) >= len("q.s. default") + 2
+
+
+async def test_plan_and_findings_rewrap_when_their_scrollbar_comes(demo):
+    """At 60×20 a long plan and its findings need a scrollbar: their words are wrapped again to
+    the narrower width, never cut under the bar (a product's name lost its last letters)."""
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await still(pilot)
+        rows = list(app.screen.query(".ingredient-row"))[:2]  # three rows from the start
+        for row, (what, amount) in zip(
+            rows, [("kybella", "20 mg"), ("lidocaine", "10 mg")], strict=True
+        ):
+            name, quantity = row.query(Input)
+            name.value, quantity.value = what, amount
+        await still(pilot)
+        views = [app.screen.query_one(PlanView), app.screen.query_one(FindingsView)]
+        assert any(view.show_vertical_scrollbar for view in views)
+        for view in views:
+            width = view.scrollable_content_region.width
+            assert all(len(line) <= width for line in view.text()), (width, view.text())
+        words = " ".join(" ".join(views[0].text()).split())
+        assert "Kybella (deoxycholic acid) injection" in words

@@ -129,7 +129,12 @@ class LineView(ScrollView, can_focus=True):
         if (size, self.virtual_size) == self._laid_out:
             return False
         self._laid_out = (size, self.virtual_size)
-        return super()._size_updated(size, virtual_size, container_size, layout)
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        if self._width and self.scrollable_content_region.width != self._width:
+            # the scrollbar came or went (the box kept its size, so no resize event): the words
+            # are wrapped again to the width left for them, never cut under the bar
+            self.call_later(self._render)
+        return changed
 
     def render_line(self, y: int) -> Strip:
         at = self.scroll_offset.y + y
