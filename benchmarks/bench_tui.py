@@ -31,7 +31,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 
 from benchmarks.common import Figure
 from mesomix.tui.app import MesomixApp
@@ -123,6 +123,7 @@ class BareCompose(App[None]):
         with Horizontal(id="people"):
             yield Select([("patient", "p")], prompt="Patient", id="patient", compact=True)
             yield Select([("pain", "pain")], prompt="Purpose", id="purpose", compact=True)
+            yield Select([("Dr Mei Chen", "drchen")], prompt="Ordered by", id="prescriber", compact=True)  # fmt: skip
             yield Label("made by Sam Ortega (staff)", id="made-by")
         yield Static("a patient · 70 kg · allergies: none recorded", id="patient-info")
         with Horizontal(id="work"):
@@ -134,6 +135,9 @@ class BareCompose(App[None]):
                         yield Input(value=amount, classes="amount", compact=True)
                 yield Static("", id="ingredient-hint")
             with Vertical(id="results"):  # as Compose draws them, shown once (on_mount)
+                picks = OptionList(id="picks", compact=True)  # the names list, hidden until used
+                picks.can_focus = False
+                yield picks
                 yield Static(plan_line(("Draw", "from → delivers", "")), id="plan-head")
                 yield PlanView(id="plan")
                 yield FindingsView(id="findings")
@@ -144,7 +148,7 @@ class BareCompose(App[None]):
             yield Select([("room temp.", "room")], value="room", allow_blank=False, id="storage", compact=True)  # fmt: skip
             yield Button("Dispense (F9)", id="dispense", variant="success", compact=True)
         yield Static("", id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(PlanView).show_rows(self._rows, bold_last=True)
