@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from mesomix.domain.text import readable
+from mesomix.errors import Refused
 from mesomix.settings import Settings, database_url, demo_database_path
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ PRINTER_ENV = "MESOMIX_PRINTER"  # the printer labels are sent to
 SESSION_ENV = "MESOMIX_SESSION_HOURS"  # the window a dose limit per session counts
 
 
-class BadInput(Exception):
+class BadInput(Refused):
     """A command-line mistake; the message goes to stderr and the exit status is 2."""
 
 

@@ -25,9 +25,10 @@ from mesomix.domain.catalog import (
     UnrelatedAllergen,
 )
 from mesomix.domain.units import Field, QuantityError, data_dir, parse_quantity, parse_reference
+from mesomix.errors import Refused
 
 
-class ReferenceDataError(ValueError):
+class ReferenceDataError(Refused, ValueError):
     """The shipped data contradicts itself; names the file and the entry."""
 
 

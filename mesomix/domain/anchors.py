@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mesomix.errors import Refused
+
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[1-9][0-9]{0,18}$")
 SHAPE = "ID HASH TIME, as `mesomix audit anchor` writes it"
 
 
-class AnchorError(ValueError):
+class AnchorError(Refused, ValueError):
     """An anchor file that cannot be read as anchors; the message names the line."""
 
 

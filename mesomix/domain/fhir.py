@@ -33,6 +33,7 @@ from mesomix.domain.allergy import (
     code_typed,
 )
 from mesomix.domain.catalog import Catalog, Coding
+from mesomix.errors import Refused
 
 CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
@@ -41,7 +42,7 @@ GROUP_SYSTEM = "urn:mesomix:allergen-group"
 TOLERATED_EXTENSION = "urn:mesomix:fhir:tolerated-substance"
 
 
-class FhirError(ValueError):
+class FhirError(Refused, ValueError):
     """Resources that cannot be read; `problems` lists each one with its path."""
 
     def __init__(self, problems: list[str]) -> None:

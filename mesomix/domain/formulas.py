@@ -35,6 +35,7 @@ from mesomix.domain.units import (
     parse_quantity,
     unit_text,
 )
+from mesomix.errors import Refused
 
 MAX_NAME = 80
 MAX_TEXT = 500  # a description or a note
@@ -46,7 +47,7 @@ SIGNIFICANT = 4  # digits kept when a scaled amount has no exact decimal the par
 _MAX_DECIMALS = 6  # what the quantity parser accepts after the point
 
 
-class FormulaError(ValueError):
+class FormulaError(Refused, ValueError):
     """A formula refused; the message is meant for the person who asked."""
 
 

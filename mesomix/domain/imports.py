@@ -29,6 +29,7 @@ from mesomix.domain.units import (
     format_decimal,
     parse_quantity,
 )
+from mesomix.errors import Refused
 
 MAX_ROWS = 200_000
 MAX_PROBLEMS_SHOWN = 50
@@ -77,7 +78,7 @@ class RowProblem:
         return readable(f"{where}: {self.message}")  # cells and headers quoted are typed text
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """The file was refused; nothing was written. Carries every problem found."""
 
     def __init__(self, problems: list[RowProblem]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pint
 
 from mesomix.domain.text import readable
+from mesomix.errors import Refused
 
 Quantity = (
     Any  # pint.Quantity with a Decimal magnitude; pint's generic alias is not worth the noise
@@ -29,7 +30,7 @@ Quantity = (
 _DEFINITIONS = "units.txt"
 
 
-class QuantityError(ValueError):
+class QuantityError(Refused, ValueError):
     """A typed quantity that cannot be read safely; the message is meant for the person who typed it."""
 
     def __init__(self, message: str) -> None:

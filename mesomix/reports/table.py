@@ -13,6 +13,8 @@ from datetime import tzinfo
 
 import pandas as pd
 
+from mesomix.errors import Refused
+
 WIDTH = 80
 GAP = "  "
 NAME_NARROWEST = 20  # a long text is cut to fit, but never below this
@@ -91,7 +93,7 @@ LAYOUTS = {
 }
 
 
-class UnknownColumns(ValueError):
+class UnknownColumns(Refused, ValueError):
     """--columns named a column the report does not have; the message lists those it has."""
 
 
