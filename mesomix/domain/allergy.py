@@ -202,12 +202,12 @@ def _product_contacts(
 
 def group_graph(catalog: Catalog) -> GroupGraph:
     cached = getattr(catalog, "_allergy_groups", None)
-    if cached is not None:
+    if isinstance(cached, GroupGraph):
         return cached
     members: dict[str, set[str]] = {code: set() for code in catalog.groups}
     for substance in catalog.substances.values():
-        for group in substance.allergen_groups:
-            members.setdefault(group, set()).add(substance.code)
+        for group_code in substance.allergen_groups:
+            members.setdefault(group_code, set()).add(substance.code)
     related: dict[str, set[str]] = {code: set() for code in catalog.groups}
     for group in catalog.groups.values():
         for other in group.cross_reacts_with:
@@ -279,7 +279,7 @@ _ASIDE = re.compile(r"\s*\([^)]*\)")  # "Sulfites (sulfite antioxidants)" is nam
 
 def free_text_index(catalog: Catalog) -> FreeTextIndex:
     cached = getattr(catalog, "_free_text_index", None)
-    if cached is not None:
+    if isinstance(cached, FreeTextIndex):
         return cached
     substances: dict[tuple[str, ...], set[str]] = {}
     groups: dict[tuple[str, ...], set[str]] = {}

@@ -149,13 +149,15 @@ def _merged(allergy: Allergy, own: dict[str, Any], origin: Any) -> dict[str, Any
         _put(resource, "reaction", own.get("reaction"))
     if "note" in changed:
         before = str(was.get("note") or "")
-        notes = resource.get("note") if isinstance(resource.get("note"), list) else []
+        given_notes = resource.get("note")
+        notes = given_notes if isinstance(given_notes, list) else []
         if allergy.note.startswith(before) and (added := allergy.note[len(before) :].strip()):
             _put(resource, "note", [*notes, {"text": added}])  # added here, after what was given
         else:
             _put(resource, "note", own.get("note"))
     if "tolerated" in changed:
-        given = resource.get("extension") if isinstance(resource.get("extension"), list) else []
+        extensions = resource.get("extension")
+        given = extensions if isinstance(extensions, list) else []
         others = [
             e for e in given if not (isinstance(e, dict) and e.get("url") == TOLERATED_EXTENSION)
         ]
@@ -171,7 +173,8 @@ def _merged(allergy: Allergy, own: dict[str, Any], origin: Any) -> dict[str, Any
 def _merged_code(given: Any, own: dict[str, Any]) -> dict[str, Any]:
     """The code as received, mesomix's own coding (if any) beside the original codings."""
     code = dict(given) if isinstance(given, dict) else {}
-    codings = code.get("coding") if isinstance(code.get("coding"), list) else []
+    given_codings = code.get("coding")
+    codings = given_codings if isinstance(given_codings, list) else []
     kept = [
         c for c in codings
         if not (isinstance(c, dict) and c.get("system") in (SUBSTANCE_SYSTEM, GROUP_SYSTEM))

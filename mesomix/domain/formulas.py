@@ -365,7 +365,8 @@ def _decimal_text(value: Fraction) -> tuple[str, bool]:
 
 def _terminates_within(denominator: int, decimals: int) -> bool:
     """Whether 1/denominator is a decimal of at most `decimals` places (only 2s and 5s, few)."""
-    return (10**decimals) % denominator == 0
+    power: int = 10**decimals
+    return power % denominator == 0
 
 
 def _plain(value: Decimal) -> str:

@@ -260,7 +260,8 @@ def check_products(
 ) -> tuple[list[ProductImport], int]:
     """The products to add (from `read_rows(text, PRODUCT_COLUMNS, "products")`), and how many
     rows repeat a product already on record unchanged."""
-    problems, found, unchanged, seen = rows.problems, [], 0, {}
+    problems, found, unchanged = rows.problems, [], 0
+    seen: dict[str, int] = {}
     for done, (number, cells) in enumerate(rows.rows, start=1):
         check = _RowCheck(number, cells, problems)
         checked = _product(check, catalog)
@@ -441,7 +442,8 @@ def check_receipts(
                 )
             ]
         )
-    problems, found, seen = rows.problems, [], {}
+    problems, found = rows.problems, []
+    seen: dict[tuple[str, str], tuple[int, date]] = {}
     for done, (number, cells) in enumerate(rows.rows, start=1):
         check = _RowCheck(number, cells, problems)
         receipt = _receipt(check, catalog_volumes, today)

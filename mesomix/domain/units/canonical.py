@@ -86,7 +86,8 @@ def format_decimal(value: Decimal, places: int = 3) -> str:
 
 def unit_text(quantity: Quantity) -> str:
     """The unit as clinicians write it: mcg, mL, mg/mL, IU/mL."""
-    parts_up, parts_down = [], []
+    parts_up: list[str] = []
+    parts_down: list[str] = []
     for name, power in quantity.unit_items():
         shown = _SHOWN_UNITS.get(name, name)
         target = parts_up if power > 0 else parts_down
