@@ -26,9 +26,10 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -55,7 +56,7 @@ class Waiting:
 class KeyGate:
     """The order keys are handled in: see the module's docstring. One per App."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.received = 0  # keys received so far: a result may move the focus only if none came
         self.handling = 0  # the App is inside a handler (an awaited action may still be running)
@@ -153,11 +154,9 @@ class KeyGate:
         return True
 
 
-def _idle(node: object) -> bool:
+def _idle(node: MessagePump) -> bool:
     if getattr(node, "_closed", False):
         return True
     return not (
-        node.message_queue_size  # type: ignore[attr-defined]
-        or node._pending_message is not None  # type: ignore[attr-defined]
-        or node._next_callbacks  # type: ignore[attr-defined]
+        node.message_queue_size or node._pending_message is not None or node._next_callbacks
     )
