@@ -31,14 +31,16 @@ test: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The inner loop: everything but the tests marked slow (which `make test` and CI still run).
 quick: $(DEV)
 	$(BIN)/python -m pytest -q -n 4 --maxschedchunk 2 -m "not slow"
 
-# ruff, then mypy ([tool.mypy] in pyproject.toml: the domain strict, the rest checked).
+# ruff, mypy ([tool.mypy] in pyproject.toml: the domain strict, the rest checked), and the layers
+# ([tool.importlinter]: imports point downward only).
 lint: $(DEV)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 format: $(DEV)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
