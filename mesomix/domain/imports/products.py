@@ -78,7 +78,7 @@ def check_products(
         found.append(checked)
     if problems:
         raise ImportRefused(problems)
-    return found, unchanged  # fmt: skip
+    return found, unchanged
 
 
 def _product(check: RowCheck, catalog: Catalog) -> ProductImport | None:
@@ -199,7 +199,7 @@ def _strengths(check: RowCheck, catalog: Catalog) -> list[tuple[str, str]]:
         substance = _substance(check, "strengths", " ".join(words[:split]), catalog)
         if substance is not None:
             found.append((substance.code, " ".join(words[split:])))
-    return found  # fmt: skip
+    return found
 
 
 def _reads_as_strength(typed: str) -> bool:

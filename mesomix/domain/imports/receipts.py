@@ -104,7 +104,7 @@ def check_receipts(
         found.append(receipt)
     if problems:
         raise ImportRefused(problems)
-    return found  # fmt: skip
+    return found
 
 
 def _receipt(check: RowCheck, volumes: Mapping[str, int], today: date) -> Receipt | None:
@@ -126,7 +126,7 @@ def _receipt(check: RowCheck, volumes: Mapping[str, int], today: date) -> Receip
     if check.failed or expiry is None or containers is None:
         return None
     typed = check.cells.get("expiry", "").strip()
-    return Receipt(check.number, product, lot_number, expiry, containers, supplier, cost, typed)  # fmt: skip
+    return Receipt(check.number, product, lot_number, expiry, containers, supplier, cost, typed)
 
 
 _DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")

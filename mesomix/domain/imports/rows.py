@@ -108,7 +108,7 @@ def read_rows(text: str, columns: Mapping[str, bool], what: str) -> CsvRows:
         found.problems.append(RowProblem(number + 1, "", f"cannot be read as CSV ({exc})"))
     if not found.rows and not found.problems:
         found.problems.append(RowProblem(0, "", f"no {what} rows under the header"))
-    return found  # fmt: skip
+    return found
 
 
 def _header_problems(header: list[str], columns: Mapping[str, bool], what: str) -> list[RowProblem]:
@@ -128,7 +128,7 @@ def _header_problems(header: list[str], columns: Mapping[str, bool], what: str) 
         if name in seen:
             problems.append(RowProblem(1, name, "this column appears twice"))
         seen.add(name)
-    return problems  # fmt: skip
+    return problems
 
 
 class RowCheck:
