@@ -13,8 +13,7 @@ from mesomix.domain.catalog import Catalog, fold
 
 # The catalogue search's own typo allowance (none under four letters, one edit up to seven, two
 # from eight) and abbreviations: what the allergy form forgives is what the check forgives.
-from mesomix.domain.search import ABBREVIATIONS, distance
-from mesomix.domain.search import _allowed_edits as allowed_edits
+from mesomix.domain.search import ABBREVIATIONS, allowed_edits, distance
 
 
 def _words(text: str) -> tuple[str, ...]:
