@@ -3,7 +3,7 @@
 pint reads far more than a clinician means: `ML` is a megalitre, `U` an enzyme unit, `units` a
 luminance unit, `gr` a grain. So nothing a person types reaches pint's own parser: a small scanner
 accepts the spellings below and builds quantities from exact decimals; everything else is refused
-with a message that names the problem and, where it can, the likely intent. At about 370 lines it
+with a message that names the problem and, where it can, the likely intent. At 400 lines it
 is one idea (one scanner, its spellings and its messages), kept whole.
 """
 
