@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -154,9 +153,11 @@ class KeyGate:
         return True
 
 
-def _idle(node: MessagePump) -> bool:
+def _idle(node: object) -> bool:
     if getattr(node, "_closed", False):
         return True
     return not (
-        node.message_queue_size or node._pending_message is not None or node._next_callbacks
+        node.message_queue_size  # type: ignore[attr-defined]
+        or node._pending_message is not None  # type: ignore[attr-defined]
+        or node._next_callbacks  # type: ignore[attr-defined]
     )

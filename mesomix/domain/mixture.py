@@ -1,12 +1,17 @@
-"""One ingredient at a time: the product to draw it from and the volume to draw, or the finding
-that says why not."""
+"""Draft mixtures and their plans: what to draw from which product, and what is wrong with it.
+
+The draft holds text exactly as typed, so the same function serves the live screen (findings as
+you type) and the dispense service (which re-runs it inside its transaction).
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from functools import cached_property
 
 from mesomix.domain.catalog import Catalog, Product, Substance, fold
 from mesomix.domain.conversions import (
@@ -18,16 +23,8 @@ from mesomix.domain.conversions import (
 )
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.matcher import Reading
-from mesomix.domain.mixture.draft import (
-    MEASURABLE_UL,
-    ROUNDING_BLOCK_PERCENT,
-    ROUNDING_WARN_PERCENT,
-    DraftIngredient,
-    Draw,
-    containers_for,
-    round_draw,
-)
 from mesomix.domain.units import (
+    CANONICAL,
     Field,
     Q,
     Quantity,
@@ -38,10 +35,135 @@ from mesomix.domain.units import (
     parse_quantity,
 )
 
+MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
+ROUNDING_WARN_PERCENT = Decimal(2)  # rounding to the syringe moves the dose this much: warn
+ROUNDING_BLOCK_PERCENT = Decimal(10)  # ... this much: block
+DEFAULT_DILUENT = "sodium_chloride_09_10ml_vial"
+
+
+@dataclass(frozen=True)
+class DraftIngredient:
+    what: str  # a substance or a product: name, synonym or code, as typed
+    amount: str  # as typed: "40 mg", "0.5 mL", "1000 IU"
+    product: str | None = None  # a product code chosen explicitly, if any
+
+
+@dataclass(frozen=True)
+class DraftMixture:
+    ingredients: tuple[DraftIngredient, ...]
+    final_volume: str = ""  # as typed; empty means "the sum of what is drawn"
+    diluent: str | None = None  # product code for the q.s.; None: the catalogue's default
+    patient: str | None = None  # patient reference
+    storage: str = "room"  # room | refrigerated, until it is given
+    category: str = "category_1"  # compounding category (data/beyond_use.toml)
+    purpose: str = ""  # what the mixture treats, one of PURPOSES; empty when not said
+    prescriber: str | None = None  # user name of the practitioner who ordered it
+    formula_version: int | None = None  # id of the formula version it was started from
+
+
+# What a mesotherapy mixture is for, as the clinic's reports count it.
+PURPOSES = (
+    "facial rejuvenation",
+    "skin quality",
+    "hair loss",
+    "cellulite",
+    "localised fat",
+    "pain",
+    "sports injury",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    substance: Substance
+    value: Decimal  # in the canonical unit of its dimension (mg, IU, ...)
+    dimension: str
+    final_ul: int  # the mixture's final volume, for the concentration
+
+    @cached_property
+    def amount(self) -> Quantity:
+        """The amount as a quantity, built only when someone looks (the check itself needs none)."""
+        return Q(self.value, CANONICAL[self.dimension])
+
+    @property
+    def concentration(self) -> Quantity | None:
+        """Strength of this substance in the final mixture (worked out only when shown)."""
+        if not self.final_ul:
+            return None
+        return self.amount / Q(Decimal(self.final_ul) / 1000, "milliliter")
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One syringe's worth: a volume from one product (the lots are chosen when dispensing)."""
+
+    ingredient: int | None  # position in the draft; None for the diluent q.s.
+    product: Product
+    volume_ul: int
+    containers: int  # containers this volume spans when drawn from fresh ones
+    delivered: tuple[Delivered, ...] = ()
+
+    @property
+    def volume(self) -> Quantity:
+        return Q(Decimal(self.volume_ul) / 1000, "milliliter")
+
+
+@dataclass(frozen=True)
+class Plan:
+    draws: tuple[Draw, ...]
+    final_volume_ul: int
+    findings: tuple[Finding, ...]
+    sums: Mapping[str, tuple[Decimal, str]] = field(
+        default_factory=dict
+    )  # code -> (value, dimension)
+    # The final volume as asked (None when none was given, or it could not be read) and what the
+    # ingredients drawn add up to: `final_volume_ul` is the larger, the mixture as it would be.
+    asked_ul: int | None = None
+    ingredients_ul: int = 0
+
+    @cached_property
+    def totals(self) -> dict[str, Quantity]:
+        """Each substance's amount in the whole mixture, as quantities."""
+        return {
+            code: Q(value, CANONICAL[dimension]) for code, (value, dimension) in self.sums.items()
+        }
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity is Severity.BLOCK for f in self.findings)
+
+    @property
+    def final_volume(self) -> Quantity:
+        return Q(Decimal(self.final_volume_ul) / 1000, "milliliter")
+
+    def needs_by_product(self) -> dict[str, int]:
+        """Microlitres to draw per product code, over every draw."""
+        needs: dict[str, int] = {}
+        for draw in self.draws:
+            needs[draw.product.code] = needs.get(draw.product.code, 0) + draw.volume_ul
+        return needs
+
+
+def to_ul(volume: Quantity) -> Decimal:
+    millilitres, _ = canonical(volume)
+    return millilitres * 1000
+
+
+def round_draw(microlitres: Decimal) -> int:
+    """Round a volume to what a syringe measures (0.01 mL)."""
+    steps = (microlitres / MEASURABLE_UL).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return int(steps) * MEASURABLE_UL
+
+
+def containers_for(product: Product, volume_ul: int) -> int:
+    return int((Decimal(volume_ul) / product.container_volume_ul).to_integral_value(ROUND_CEILING))
+
+
 _WORDS = re.compile(r"[^\W_]+")  # words of a name, for a name typed in part
 
 
-class Planner:
+class _Planner:
     def __init__(
         self,
         catalog: Catalog,
@@ -348,3 +470,185 @@ class Planner:
                 index,
             )
         return Draw(index, product, rounded, containers_for(product, rounded))
+
+
+def candidate_products(
+    draft: DraftMixture, catalog: Catalog, readings: Mapping[str, Reading] | None = None
+) -> set[str]:
+    """Every product the plan might draw from: whose stock it needs to know."""
+    codes = {draft.diluent or DEFAULT_DILUENT}
+    for item in draft.ingredients:
+        if item.product:
+            codes.add(item.product)
+            continue
+        found = catalog.resolve(item.what) if item.what.strip() else None
+        reading = (readings or {}).get(item.what) if found is None else None
+        if reading is not None:
+            codes.update(p.code for p in reading.products)
+            continue
+        if isinstance(found, Product):
+            codes.add(found.code)
+        elif found is not None:
+            codes.update(p.code for p in catalog.products_supplying(found.code))
+            codes.update(p.code for p in catalog.products_carrying(found.code))
+    return codes
+
+
+def plan_mixture(
+    draft: DraftMixture,
+    catalog: Catalog,
+    stock: Mapping[str, int] | None = None,
+    avoid: frozenset[str] = frozenset(),
+    readings: Mapping[str, Reading] | None = None,
+) -> Plan:
+    """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware,
+    `avoid` (substance codes) steers the choice of product away from what the patient reacts to,
+    `readings` are the names typed with a strength or size as the matcher read them
+    (`Matcher.readings`)."""
+    planner = _Planner(catalog, stock, avoid, readings or {})
+    rows = [
+        (i, item)
+        for i, item in enumerate(draft.ingredients)
+        if item.what.strip() or item.amount.strip()
+    ]
+    if not rows:
+        planner.add(Severity.BLOCK, "mixture.empty", "the mixture has no ingredients yet")
+    draws = [d for i, item in rows if (d := planner.ingredient(i, item)) is not None]
+    drawn_ul = sum(d.volume_ul for d in draws)
+    final_ul, asked_ul = _final_volume(planner, draft, drawn_ul)
+    diluent = (
+        _diluent(planner, draft, catalog, final_ul - drawn_ul) if final_ul > drawn_ul else None
+    )
+    if diluent is not None:
+        draws.append(diluent)
+    final_ul = max(final_ul, drawn_ul)
+    draws = [_with_delivered(d, catalog, final_ul) for d in draws]
+    _check_admixture(planner, draws)
+    if stock is not None:
+        _check_stock(planner, draws, stock)
+    sums: dict[str, tuple[Decimal, str]] = {}
+    for draw in draws:
+        for code, (per_ml, dimension) in draw.product.strength_table.items():
+            before = sums.get(code, (Decimal(0), dimension))[0]
+            sums[code] = (before + Decimal(draw.volume_ul) / 1000 * per_ml, dimension)
+    return Plan(tuple(draws), final_ul, tuple(planner.findings), sums, asked_ul, drawn_ul)
+
+
+def _final_volume(planner: _Planner, draft: DraftMixture, drawn_ul: int) -> tuple[int, int | None]:
+    """The mixture's volume, and the final volume asked (None: none given or unreadable)."""
+    if not draft.final_volume.strip():
+        if drawn_ul:
+            planner.add(
+                Severity.INFO,
+                "mixture.no_final_volume",
+                f"no final volume given: the mixture is what is drawn, "
+                f"{format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}",
+            )
+        return drawn_ul, None
+    try:
+        typed = to_ul(parse_quantity(draft.final_volume, Field.VOLUME))
+    except QuantityError as exc:
+        planner.add(Severity.BLOCK, "final_volume.invalid", f"final volume: {exc}")
+        return drawn_ul, None
+    final = round_draw(typed)
+    if final != typed:
+        planner.add(
+            Severity.BLOCK,
+            "final_volume.unmeasurable",
+            f"final volume {draft.final_volume.strip()}: a syringe measures 0.01 mL — "
+            f"write {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))} or another volume",
+        )
+        return drawn_ul, None
+    if final == 0:
+        planner.add(
+            Severity.BLOCK, "final_volume.invalid", "final volume: must be at least 0.01 mL"
+        )
+        return drawn_ul, None
+    if drawn_ul > final:
+        planner.add(
+            Severity.BLOCK,
+            "mixture.over_final_volume",
+            f"the ingredients add up to {format_quantity(Q(Decimal(drawn_ul) / 1000, 'milliliter'))}, "
+            f"more than the final volume {format_quantity(Q(Decimal(final) / 1000, 'milliliter'))} asked: "
+            "ask for a larger final volume, or less of an ingredient",
+        )
+    return final, final
+
+
+def _diluent(planner: _Planner, draft: DraftMixture, catalog: Catalog, qs_ul: int) -> Draw | None:
+    code = draft.diluent or DEFAULT_DILUENT
+    product = catalog.products.get(code) or (catalog.diluents() or (None,))[0]
+    if product is None or (draft.diluent and draft.diluent not in catalog.products):
+        planner.add(Severity.BLOCK, "diluent.unknown", f"unknown diluent '{code}'")
+        return None
+    if not product.diluent:
+        planner.add(
+            Severity.BLOCK,
+            "diluent.not_a_diluent",
+            f"{product.name} is not a diluent: the q.s. must be sodium chloride or water for injection",
+        )
+        return None
+    if qs_ul < MEASURABLE_UL:
+        planner.add(
+            Severity.INFO,
+            "diluent.negligible",
+            f"the diluent needed ({qs_ul} microlitres) is below 0.01 mL and is left out",
+        )
+        return None
+    return Draw(None, product, qs_ul, containers_for(product, qs_ul))
+
+
+def _with_delivered(draw: Draw, catalog: Catalog, final_ul: int) -> Draw:
+    delivered = []
+    millilitres = Decimal(draw.volume_ul) / 1000
+    for code, (per_ml, dimension) in draw.product.strength_table.items():
+        delivered.append(
+            Delivered(catalog.substance(code), millilitres * per_ml, dimension, final_ul)
+        )
+    return Draw(draw.ingredient, draw.product, draw.volume_ul, draw.containers, tuple(delivered))
+
+
+def _check_admixture(planner: _Planner, draws: list[Draw]) -> None:
+    """A product whose label advises against diluting or mixing it (Kybella: "dilution or
+    admixture with other compounds is not recommended") drawn with anything else, a diluent's
+    q.s. included: a BLOCK a practitioner may sign off. Not a WARN, which the person dispensing
+    acknowledges: going against a label is a prescriber's decision, with a reason; overridable,
+    since the label advises rather than contraindicates and mixing is practised."""
+    products = {draw.product.code: draw.product for draw in draws}
+    for draw in draws:
+        statement = draw.product.not_for_admixture
+        others = [p.name for code, p in products.items() if code != draw.product.code]
+        if statement and others:
+            planner.add(
+                Severity.BLOCK,
+                "product.not_for_admixture",
+                f'{draw.product.name}: its label says "{statement}" — here it is mixed with '
+                f"{'; '.join(others)}",
+                draw.ingredient,
+                overridable=True,
+            )
+            products.pop(draw.product.code)  # said once, however many draws of it
+
+
+def _check_stock(planner: _Planner, draws: list[Draw], stock: Mapping[str, int]) -> None:
+    """One finding a product short, naming what draws it (ingredient 2, the diluent): the
+    person sees which row to change, whatever name the matcher read the row's text as."""
+    needed: dict[str, int] = {}
+    drawn_for: dict[str, list[str]] = {}
+    for draw in draws:
+        needed[draw.product.code] = needed.get(draw.product.code, 0) + draw.volume_ul
+        row = "the diluent" if draw.ingredient is None else f"ingredient {draw.ingredient + 1}"
+        drawn_for.setdefault(draw.product.code, []).append(row)
+    for code, microlitres in needed.items():
+        product = planner.catalog.products[code]
+        if not product.is_multi_dose:
+            microlitres = containers_for(product, microlitres) * product.container_volume_ul
+        available = stock.get(code, 0)
+        if available < microlitres:
+            planner.add(
+                Severity.BLOCK,
+                "stock.insufficient",
+                f"not enough stock of {product.name} for {' and '.join(drawn_for[code])}: "
+                f"{format_quantity(Q(Decimal(microlitres) / 1000, 'milliliter'))} needed, "
+                f"{format_quantity(Q(Decimal(available) / 1000, 'milliliter'))} in usable lots",
+            )
