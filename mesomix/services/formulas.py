@@ -48,7 +48,7 @@ from mesomix.domain.formulas import (
 )
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
 from mesomix.domain.permissions import Action
-from mesomix.domain.units import data_dir
+from mesomix.reference import data_dir
 from mesomix.services.actors import require
 from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.catalog import CatalogService

@@ -328,6 +328,7 @@ class MesomixApp(App[None]):
         role = Role(self.user.role)
         for place in places_for(role):
             kind = place.screen_class()
+            # screen_class() is typed as what builds the screen (for its arguments), not as a class
             if isinstance(screen, kind):  # type: ignore[arg-type]
                 continue
             needs: dict[str, Action] = getattr(kind, "NEEDS", {})
