@@ -32,9 +32,22 @@ from mesomix.cli.output import explain, refused
 from mesomix.options import Parser, add_global_options
 from mesomix.settings import Settings
 
-# In the order `mesomix --help` lists them.
-COMMANDS = (check, demo, search, convert, mix, allergy, stock, user, lot, product, report, imports)
-COMMANDS += (patient, audit)
+COMMANDS = (  # in the order `mesomix --help` lists them
+    check,
+    demo,
+    search,
+    convert,
+    mix,
+    allergy,
+    stock,
+    user,
+    lot,
+    product,
+    report,
+    imports,
+    patient,
+    audit,
+)
 
 
 def parser() -> argparse.ArgumentParser:
