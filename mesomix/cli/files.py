@@ -54,3 +54,18 @@ def read_text(path: Path, limit: int, what: str) -> str:
         raise BadInput(
             f"{path}: byte {exc.start} is not UTF-8 text: save the file as UTF-8 (CSV UTF-8)"
         ) from None
+
+
+def append_line(path: Path, line: str) -> None:
+    """A line added at the end of a file kept by hand, on a line of its own even when the file's
+    last line has no newline, and on the disk before this returns; OSError if it cannot be."""
+    with path.open("a+", encoding="utf-8") as file:
+        file.seek(0, os.SEEK_END)
+        if file.tell():
+            file.seek(file.tell() - 1)
+            ends_a_line = file.read(1) == "\n"
+        else:
+            ends_a_line = True
+        file.write(("" if ends_a_line else "\n") + line + "\n")
+        file.flush()
+        os.fsync(file.fileno())

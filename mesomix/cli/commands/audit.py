@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from mesomix.cli.arguments import acting, day, group
-from mesomix.cli.files import ANCHOR_FILE_LIMIT, read_limited
+from mesomix.cli.files import ANCHOR_FILE_LIMIT, append_line, read_limited
 from mesomix.cli.output import EXIT_BLOCKED
 from mesomix.cli.signin import services
 from mesomix.domain.anchors import Anchor, AnchorError, parse_anchors, utc_text
@@ -82,16 +81,7 @@ def run_anchor(args: argparse.Namespace, out: TextIO) -> int:
         print(head.text(), file=out)
         return 0
     try:
-        with output.open("a+", encoding="utf-8") as file:
-            file.seek(0, os.SEEK_END)
-            if file.tell():
-                file.seek(file.tell() - 1)
-                ends_a_line = file.read(1) == "\n"
-            else:
-                ends_a_line = True
-            file.write(("" if ends_a_line else "\n") + head.text() + "\n")
-            file.flush()
-            os.fsync(file.fileno())
+        append_line(output, head.text())
     except OSError as exc:
         raise BadInput(
             f"the head was anchored (audit row {head.row_id}) but could not be written to "
