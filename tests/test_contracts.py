@@ -69,6 +69,9 @@ def module_name(path: Path) -> str:
 def mesomix_imports(path: Path, modules: set[str]) -> set[str]:
     """The mesomix modules a module imports, at its top or inside a function (a cycle through an
     import put off until run time is still a cycle); those under `if TYPE_CHECKING:` never run."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
     found: set[str] = set()
     pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
     while pending:
@@ -78,10 +81,15 @@ def mesomix_imports(path: Path, modules: set[str]) -> set[str]:
             continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(
+                [*package[: len(package) - node.level + 1], node.module or ""]
+                if node.level
+                else [node.module or ""]
+            ).strip(".")
             for alias in node.names:  # `from mesomix.cli import output` imports a module
-                whole = f"{node.module}.{alias.name}"
-                found.add(whole if whole in modules else node.module)
+                whole = f"{base}.{alias.name}"
+                found.add(whole if whole in modules else base)
         pending.extend(ast.iter_child_nodes(node))
     return found & modules
 
