@@ -8,9 +8,14 @@ with its traceback kept in a file for whoever fixes it.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from mesomix.bugs import keep_details
-from mesomix.launch import app_arguments, open_app
+from mesomix.options import app_arguments
+
+if TYPE_CHECKING:
+    from mesomix.bootstrap import Services
+    from mesomix.settings import Settings
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE
@@ -21,10 +26,27 @@ def run(argv: list[str]) -> int:
     before anything heavy); anything else is a command."""
     args = app_arguments(argv)
     if args is not None:
-        return open_app(args)
+        from mesomix.tui.start import open_app
+
+        return open_app(args, lambda settings: _program(settings, demo=args.demo), _explain)
     from mesomix.cli import main as cli_main
 
     return cli_main(argv)
+
+
+def _program(settings: Settings, *, demo: bool) -> Services:
+    """Everything behind the sign-in screen, built in the application's worker: the database
+    checked and migrated, the services built, the demo data made on first use."""
+    from mesomix.bootstrap import build_services
+
+    return build_services(settings, demo=demo)
+
+
+def _explain(error: Exception) -> str | None:
+    """A failed start in the command line's words: its database faults and refusals."""
+    from mesomix.cli.output import explain
+
+    return explain(error)
 
 
 def main() -> None:

@@ -20,12 +20,15 @@ from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
 from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
+from mesomix.options import BadInput
 from mesomix.reference import data_dir
 from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService, Attempt, said
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
+from mesomix.services.audit_trail import AuditTrailService
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.demo import holds_data, load_demo
 from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
@@ -56,6 +59,7 @@ class Services:
     imports: ImportService
     formulas: FormulaService
     labels: LabelService
+    audit: AuditTrailService
 
     @property
     def clock(self) -> Clock:
@@ -150,17 +154,19 @@ def build(settings: Settings) -> Services:
     engine = open_database(settings)
     catalog = CatalogService(engine)
     inventory = InventoryService(engine, settings.clock)
+    accounts = (ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
+        engine, settings.clock
+    )
+    people = PeopleService(engine, settings.clock)
     return Services(
         settings=settings,
         engine=engine,
         catalog=catalog,
         mixtures=MixtureService(engine, catalog, settings.clock, settings.session_hours),
         stock=StockService(engine, settings.clock, catalog),
-        people=PeopleService(engine, settings.clock),
+        people=people,
         allergies=AllergyService(engine, catalog, settings.clock),
-        accounts=(ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
-            engine, settings.clock
-        ),
+        accounts=accounts,
         inventory=inventory,
         reports=ReportService(engine, settings.clock, inventory),
         imports=ImportService(engine, catalog, settings.clock),
@@ -171,7 +177,23 @@ def build(settings: Settings) -> Services:
             settings.labels_folder or default_labels_folder(),
             settings.printer,
         ),
+        audit=AuditTrailService(engine, settings.clock, accounts, people),
     )
+
+
+def build_services(
+    settings: Settings, *, demo: bool = False, build: Callable[[Settings], Services] = build
+) -> Services:
+    """The program as a person starts it, the application (in its worker) or a command: a URL
+    that cannot be used is bad input, and `--demo` fills the demo database on first use, so
+    that every command of the README runs as written on it."""
+    try:
+        services = build(settings)
+    except (ValueError, ImportError) as exc:  # an in-memory URL, a driver that is not installed
+        raise BadInput(f"the database {settings.database_url!r} cannot be used: {exc}") from None
+    if demo and not holds_data(services.engine):
+        load_demo(services)
+    return services
 
 
 @dataclass(frozen=True)

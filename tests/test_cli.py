@@ -675,7 +675,7 @@ def test_import_from_the_command_line(demo_db, tmp_path, capsys):
 
 
 def test_the_import_progress_bar_draws_on_a_terminal_only():
-    from mesomix.cli import ProgressBar
+    from mesomix.cli.output import ProgressBar
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

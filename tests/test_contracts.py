@@ -59,3 +59,64 @@ def test_importing_the_domain_loads_no_ui_or_database(module):
     code = f"import sys, {module}; print(sorted(m for m in ('textual', 'sqlalchemy', 'sqlmodel') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def mesomix_imports(path: Path, modules: set[str]) -> set[str]:
+    """The mesomix modules a module imports, at its top or inside a function (a cycle through an
+    import put off until run time is still a cycle); those under `if TYPE_CHECKING:` never run."""
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found: set[str] = set()
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"))]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            pending.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(
+                [*package[: len(package) - node.level + 1], node.module or ""]
+                if node.level
+                else [node.module or ""]
+            ).strip(".")
+            for alias in node.names:  # `from mesomix.cli import output` imports a module
+                whole = f"{base}.{alias.name}"
+                found.add(whole if whole in modules else base)
+        pending.extend(ast.iter_child_nodes(node))
+    return found & modules
+
+
+def import_cycles() -> list[list[str]]:
+    """Every cycle of imports among mesomix's modules, each as the path that closes it."""
+    paths = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+    graph = {name: sorted(mesomix_imports(path, set(paths))) for name, path in paths.items()}
+    cycles: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(name: str, trail: list[str]) -> None:
+        if name in trail:
+            cycles.append([*trail[trail.index(name) :], name])
+            return
+        if name in done:
+            return
+        for imported in graph[name]:
+            walk(imported, [*trail, name])
+        done.add(name)
+
+    for name in graph:
+        walk(name, [])
+    return cycles
+
+
+def test_no_module_of_mesomix_imports_itself_back():
+    """`launch` and `cli` imported each other: a module can then not be read, tested or moved
+    alone. The command line, the application and the wiring import downward only."""
+    assert import_cycles() == []

@@ -11,7 +11,7 @@ import pkgutil
 import pytest
 
 import mesomix
-from mesomix.cli import exit_status, explain
+from mesomix.cli.output import exit_status, explain
 from mesomix.domain.formulas import ScaleError
 from mesomix.domain.units import QuantityError
 from mesomix.errors import Refused

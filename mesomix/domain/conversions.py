@@ -220,3 +220,15 @@ def amount_in(volume: Quantity, product: Product, substance: Substance) -> Quant
     if typed != "volume":
         raise ConversionError(f"{unit_text(volume)} is not a volume")
     return Q(millilitres * per_ml, CANONICAL[dimension])
+
+
+def convert_through_product(
+    amount: Quantity, product: Product, substance: Substance, target: str
+) -> Quantity:
+    """An amount to a volume of the product, a volume of it to an amount, or an amount to
+    another unit of the substance its strength is of."""
+    if target == "mL":
+        return volume_for(amount, product, substance)
+    if dimension_of(amount) == "volume":
+        return convert(amount_in(amount, product, substance), substance, target)
+    return convert(amount, substance, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.db.tables import AllergenGroupRow, ProductRow, SubstanceRow
-from mesomix.domain.catalog import Catalog, Substance
+from mesomix.domain.catalog import Catalog, Product, Substance
 from mesomix.domain.matcher import Matcher
 from mesomix.domain.search import (
     CatalogueIndex,
@@ -26,6 +27,7 @@ from mesomix.reference import (
     load_records,
     product_from_record,
 )
+from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import unit_of_work
 
 
@@ -127,6 +129,48 @@ class CatalogService:
         """The search with a strength or size typed matched whole (`Matcher.search`): the
         hits, or why none has the numbers typed."""
         return self.matcher().search(query, limit)
+
+    def substance_named(self, name: str) -> Substance:
+        """The substance a name, synonym or code means; NotFound for anything else (a product
+        too)."""
+        catalog = self.catalog()
+        found = catalog.resolve(name)
+        if found is None or found.code not in catalog.substances:
+            raise NotFound(f"unknown substance '{name}'")
+        return catalog.substances[found.code]
+
+    def product_and_strength(self, name: str) -> tuple[Product, Substance]:
+        """A product by its code or name, and the substance its strength is of (its first
+        active): what a volume of it is converted through. A diluent has none."""
+        catalog = self.catalog()
+        product = catalog.products.get(name) or catalog.resolve(name)
+        if product is None or product.code not in catalog.products:
+            raise NotFound(f"unknown product '{name}'")
+        product = catalog.products[product.code]
+        if not product.strengths:
+            raise ServiceError(
+                f"{product.name} is a diluent: it has no strength to convert through"
+            )
+        return product, catalog.substance(product.strengths[0].substance)
+
+    def product_coded(self, typed: str) -> Product:
+        """The product a code names; an unknown code is refused with the codes it is close to
+        (spelling) and those whose names it matches."""
+        products = self.catalog().products
+        if typed in products:
+            return products[typed]
+        close = difflib.get_close_matches(typed.strip().casefold(), list(products), n=3, cutoff=0.6)
+        named = [h.code for h in self.search(typed, 10) if h.kind == "product"]
+        guesses = list(dict.fromkeys([*close, *named]))[:5]
+        if not guesses:
+            raise NotFound(
+                f"no product has the code '{typed}': find it with mesomix search NAME, "
+                "then give its code to --product"
+            )
+        shown = " · ".join(
+            f"{code} ({products[code].name})" for code in guesses if code in products
+        )
+        raise NotFound(f"no product has the code '{typed}': did you mean {shown}")
 
     def search_index(self) -> CatalogueIndex:
         """The search index, built on first use from the database's active products."""

@@ -33,7 +33,9 @@ from mesomix.db.tables import (
 from mesomix.domain.catalog import Product
 from mesomix.domain.ledger import WIPE_ACTION
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.domain.permissions import Action
 from mesomix.reference import data_dir
+from mesomix.services.accounts import AccountService
 from mesomix.services.audit import Entry, append, record
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import load_demo_formulas
@@ -63,6 +65,16 @@ def holds_data(engine: sa.Engine) -> bool:
             session.exec(select(func.count()).select_from(table)).one()
             for table in (UserRow, PatientRow, LotRow)
         )
+
+
+def require_replacing(engine: sa.Engine, accounts: AccountService, actor: str | None) -> None:
+    """Wiping a database that holds data takes an admin, signed in; an empty one anybody may
+    fill."""
+    if not holds_data(engine):
+        return
+    if not actor:
+        raise ServiceError("replacing a database's data needs an admin: add --user NAME")
+    accounts.require(actor, Action.LOAD_DEMO)
 
 
 def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> dict[str, int]:

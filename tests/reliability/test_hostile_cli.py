@@ -58,6 +58,10 @@ class Clinic:
     services: Services
     folder: Path
 
+    def built(self, settings: Settings) -> Services:
+        """The clinic's program, built once: every command runs on it."""
+        return {self.services.settings.database_url: self.services}[settings.database_url]
+
 
 @pytest.fixture(scope="module")
 def clinic(tmp_path_factory) -> Iterator[Clinic]:
@@ -71,10 +75,8 @@ def clinic(tmp_path_factory) -> Iterator[Clinic]:
         for code, lot, containers in ((LIDOCAINE, "C-LIDO", 3_000), (SALINE, "C-SAL", 3_000), (MULTI_DOSE, "C-MDV", 500)):  # fmt: skip
             receive(services, code, lot, containers)
         services.accounts.create_user("root", "victim", "Vic Tim", "staff", PASSWORD)
-        built = {services.settings.database_url: services}
         parser = mesomix.cli.parser()
         patch.setattr(mesomix.cli, "parser", lambda: parser)
-        patch.setattr(mesomix.cli, "build", lambda settings: built[settings.database_url])
         yield Clinic(str(db), services, folder)
         services.close()
 
@@ -96,7 +98,7 @@ def cli(clinic: Clinic, *argv: str, password: str = PASSWORD, new_password: str 
     try:
         with contextlib.redirect_stderr(err):
             try:
-                status = mesomix.cli.main(["--db", clinic.db, *argv], out)
+                status = mesomix.cli.main(["--db", clinic.db, *argv], out, build=clinic.built)
             except SystemExit as exited:  # argparse's own refusals
                 status = exited.code
     finally:

@@ -11,8 +11,8 @@ from datetime import timedelta
 from textual.app import App
 from textual.widgets import Input, Static
 
-from mesomix.bootstrap import Services, Settings, build
-from mesomix.cli import build_services, explain
+from mesomix.bootstrap import Services, Settings, build, build_services
+from mesomix.cli.output import explain
 from mesomix.services.audit import show
 from mesomix.services.demo import load_demo
 from mesomix.tui.app import MesomixApp, make_app, starting_app

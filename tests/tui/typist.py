@@ -21,7 +21,8 @@ from typing import Any
 from textual.app import App
 from textual.widgets import Input, Select
 
-from mesomix.launch import _program, app_arguments, settings_from
+from mesomix.bootstrap import build_services as _program
+from mesomix.options import app_arguments, settings_from
 from mesomix.tui.app import starting_app
 
 

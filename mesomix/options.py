@@ -1,9 +1,9 @@
-"""Starting mesomix: the options every command shares, and the application opened so that its
-first frame comes before anything heavy.
+"""The options every start of mesomix shares, the application's and each command's: `--db`,
+`--demo`, `--read-only`, `--user`, `--idle-minutes` and the environment (MESOMIX_DATABASE_URL,
+MESOMIX_IDLE_MINUTES, MESOMIX_LABELS, MESOMIX_PRINTER, MESOMIX_SESSION_HOURS), read into Settings.
 
-`mesomix` alone opens the application; `mesomix COMMAND …` is the command line (cli.py). This
-module decides which without importing the database, pint or pandas: the sign-in screen is drawn
-first and the program is built behind it, in a worker (tui/app.py).
+Light on purpose, and outside the command line's package: `mesomix` alone reads these before the
+application's first frame, without loading the commands, the database, pint or pandas.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from mesomix.domain.text import readable
 from mesomix.errors import Refused
 from mesomix.settings import Settings, database_url, demo_database_path
-
-if TYPE_CHECKING:
-    from mesomix.bootstrap import Services
 
 EXIT_BAD_INPUT = 2
 IDLE_ENV = "MESOMIX_IDLE_MINUTES"
@@ -103,38 +100,3 @@ def app_arguments(argv: Sequence[str]) -> argparse.Namespace | None:
     add_global_options(parser)
     args, rest = parser.parse_known_args(argv)
     return None if rest else args
-
-
-def open_app(args: argparse.Namespace) -> int:
-    """Run the application; a database that cannot be opened is explained on stderr (status 2)
-    once the terminal is given back."""
-    from mesomix.tui.app import starting_app
-
-    try:
-        settings = settings_from(args)
-    except BadInput as exc:
-        print(f"mesomix: {readable(str(exc))}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    app = starting_app(settings, lambda: _program(settings, demo=args.demo))
-    app.run()
-    if app.start_error is not None:
-        from mesomix.cli import exit_status, explain  # the command line words refusals
-
-        problem = explain(app.start_error)
-        if problem is None:
-            raise app.start_error
-        print(f"mesomix: {problem}", file=sys.stderr)
-        return exit_status(app.start_error)
-    return app.return_code or 0
-
-
-def _program(settings: Settings, *, demo: bool) -> Services:
-    """Everything behind the sign-in screen (run in a worker): the database checked and
-    migrated, the services built, the demo data made on first use."""
-    from mesomix.cli import build_services
-    from mesomix.services.demo import holds_data, load_demo
-
-    services = build_services(settings)
-    if demo and not holds_data(services.engine):
-        load_demo(services)
-    return services

@@ -1,0 +1,118 @@
+"""`mesomix lot …`: the manager's stock work on one lot."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from mesomix.cli.arguments import acting, group
+from mesomix.cli.signin import services
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
+from mesomix.services.inventory import InventoryService
+
+
+def register(commands: Any) -> None:
+    lot_commands = group(commands, "lot", "the manager's stock work on one lot", "lot_command")
+    adjust = lot_commands.add_parser("adjust", help="put stock on or take it off, with a reason")
+    adjust.add_argument("lot_id", type=int)
+    direction = adjust.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--add", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
+    direction.add_argument("--remove", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
+    adjust.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
+    adjust.add_argument("--note", default="")
+    adjust.set_defaults(run=_done(_adjust))
+    waste = lot_commands.add_parser("waste", help="take stock off as waste, with a reason")
+    waste.add_argument("lot_id", type=int)
+    waste.add_argument("volume", metavar='"2 mL"', help='a volume, or containers: "1 vial"')
+    waste.add_argument("--reason", required=True, choices=ADJUSTMENT_REASONS)
+    waste.add_argument("--note", default="")
+    waste.set_defaults(run=_done(_waste))
+    back = lot_commands.add_parser("return", help="containers returned to the supplier")
+    back.add_argument("lot_id", type=int)
+    back.add_argument("--containers", type=int, required=True)
+    back.add_argument("--note", default="")
+    back.set_defaults(run=_done(_return))
+    count = lot_commands.add_parser("count", help="what is on the shelf; the difference is booked")
+    count.add_argument("lot_id", type=int)
+    count.add_argument("--sealed", type=int, required=True, help="sealed containers counted")
+    count.add_argument(
+        "--open",
+        default="",
+        metavar='"12 mL"',
+        help='left in the opened container; "0" when it is empty or gone',
+    )
+    count.add_argument(
+        "--reason",
+        default="",
+        choices=COUNT_REASONS,
+        help="why the shelf differs from the books (needed when it does): "
+        + "; ".join(f"{code}: {words}" for code, (words, _) in COUNT_REASONS.items()),
+    )
+    count.add_argument("--note", default="", help="your own words (needed for 'other')")
+    count.set_defaults(run=_done(_count))
+    status = lot_commands.add_parser("status", help="quarantine, release or recall")
+    status.add_argument("lot_id", type=int)
+    status.add_argument("status", choices=("available", "quarantined", "recalled"))
+    status.add_argument("--reason", required=True)
+    status.set_defaults(run=_done(_status))
+    correct = lot_commands.add_parser("correct", help="undo a mistaken movement with a new one")
+    correct.add_argument("movement_id", type=int)
+    correct.add_argument("--note", required=True)
+    correct.set_defaults(run=_done(_correct))
+    trace = lot_commands.add_parser("trace", help="every batch and patient that received the lot")
+    trace.add_argument("lot_id", type=int)
+    trace.set_defaults(run=run_trace)
+    for command in (adjust, waste, back, count, status, correct, trace):
+        acting(command)
+
+
+def run_trace(args: argparse.Namespace, out: TextIO) -> int:
+    lines = services(args).inventory.recall_trace(args.actor, args.lot_id)
+    for line in lines:
+        print(
+            f"batch {line.batch_id:>6}  {line.made_at:%Y-%m-%d %H:%M}  {line.patient_ref:<10} {line.patient_name:<30} {line.volume_ul / 1000:g} mL  by {line.made_by}",
+            file=out,
+        )
+    print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
+    return 0
+
+
+def _adjust(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    direction, typed = ("add", args.add) if args.add is not None else ("remove", args.remove)
+    return inventory.adjust_typed(args.actor, args.lot_id, typed, direction, args.reason, args.note)
+
+
+def _waste(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    return inventory.waste_typed(args.actor, args.lot_id, args.volume, args.reason, args.note)
+
+
+def _return(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    return inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
+
+
+def _count(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    return inventory.count(args.actor, args.lot_id, args.sealed, args.open, args.reason, args.note)
+
+
+def _status(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
+    return None
+
+
+def _correct(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+    return inventory.correct(args.actor, args.movement_id, args.note)
+
+
+Work = Callable[[InventoryService, argparse.Namespace], int | None]
+
+
+def _done(work: Work) -> Callable[[argparse.Namespace, TextIO], int]:
+    """One piece of stock work, said done with the movement it booked (if it booked one)."""
+
+    def run(args: argparse.Namespace, out: TextIO) -> int:
+        done = work(services(args).inventory, args)
+        print(f"lot {args.lot_command}: done" + (f" (movement {done})" if done else ""), file=out)
+        return 0
+
+    return run
