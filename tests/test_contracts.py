@@ -52,6 +52,38 @@ def test_ui_never_opens_a_session_or_parses_quantities_itself():
     assert offending(PACKAGE / "tui", forbidden) == {}
 
 
+def run_time_imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs: those under `if TYPE_CHECKING:` are left out."""
+    checked_only: set[int] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            checked_only |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in checked_only:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_ui_imports_neither_the_database_nor_the_wiring_at_run_time():
+    """The screens get the program built (`Services`) and name its type for the reader only:
+    importing `bootstrap` would load the database layer before the first frame, and tie the UI
+    to how the program is wired."""
+    forbidden = ("mesomix.db", "mesomix.bootstrap")
+    found = {
+        str(path.relative_to(PACKAGE.parent)): sorted(
+            name for name in run_time_imports(path) if name.startswith(forbidden)
+        )
+        for path in sorted((PACKAGE / "tui").rglob("*.py"))
+    }
+    assert {path: names for path, names in found.items() if names} == {}
+
+
 @pytest.mark.parametrize(
     "module", ["mesomix.domain.mixture", "mesomix.domain.allocation", "mesomix.domain.conversions"]
 )

@@ -9,6 +9,7 @@ admin. A new password is typed twice, after the rule it must meet has been said.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -17,13 +18,15 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import ROLES, Account, SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.passwords import PASSWORD_RULE, password_problem
 from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 _ROLE_CHOICES = [(role, role) for role in ROLES]
 # What each role is for, as the permission matrix (domain/permissions.py) allows it.

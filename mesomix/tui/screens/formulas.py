@@ -5,6 +5,7 @@ in Compose (F7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -14,7 +15,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.formulas import Formula
 from mesomix.domain.mixture import DraftMixture
 from mesomix.domain.permissions import Action, Role, allowed
@@ -23,6 +23,9 @@ from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaSummary
 from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 NO_PATIENT = ("choose the patient", "")  # no one by default: a formula for the wrong patient
 

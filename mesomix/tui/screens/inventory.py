@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -23,7 +24,6 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
 from mesomix.domain.matcher import product_lines, rows_of
 from mesomix.domain.permissions import Action
@@ -34,6 +34,9 @@ from mesomix.services.inventory import LowStock, RecallLine, status_refusal
 from mesomix.services.stock import LotLine
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 EXPIRING_DAYS = 30
 _REASONS = [(label, code) for code, label in ADJUSTMENT_REASONS.items()]

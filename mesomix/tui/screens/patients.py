@@ -9,6 +9,7 @@ submit calls a service, which checks the role and writes the audit row.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -18,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.allergy import CRITICALITIES, VERIFICATIONS, Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
@@ -29,6 +29,9 @@ from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfir
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.widgets.form import Form, FormField, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
 # Marks the allergy that v, x and c act on (the cursor's row while the list has focus): a

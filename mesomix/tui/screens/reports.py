@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.text import Text
@@ -23,12 +24,14 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
-from mesomix.bootstrap import Services
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
 from mesomix.tui.widgets.form import Form, FormField, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
 COLUMN_WIDEST = 40
