@@ -82,9 +82,9 @@ def places_for(role: Role) -> list[Place]:
 
 
 class MesomixApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = "styles/base.tcss"  # what every screen shares; each screen loads its own sheet
     TITLE = "mesomix"
-    # Each screen carries the class of its terminal's width, for the layouts in app.tcss.
+    # Each screen carries the class of its terminal's width, for the layouts in its sheet.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),  # in Help: the footer is full

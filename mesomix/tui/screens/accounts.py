@@ -66,6 +66,7 @@ def checked_password(values: Values) -> str:
 
 
 class AccountsScreen(WorkScreen):
+    CSS_PATH = "../styles/accounts.tcss"
     BINDINGS = [
         Binding("n", "create", "New", id="accounts.create", tooltip="Create an account"),
         Binding("r", "role", "Role", id="accounts.role", tooltip="Change the account's role"),

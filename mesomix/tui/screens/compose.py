@@ -206,6 +206,7 @@ class IngredientRow(Vertical):
 
 
 class ComposeScreen(Screen[None]):
+    CSS_PATH = "../styles/compose.tcss"
     BINDINGS = [
         # A word in the footer; what it does in Help and the palette (the tooltip).
         Binding("f9", "dispense", "Dispense", id="compose.dispense",

@@ -31,6 +31,7 @@ NO_PATIENT = ("choose the patient", "")  # no one by default: a formula for the 
 
 
 class FormulasScreen(WorkScreen):
+    CSS_PATH = "../styles/formulas.tcss"
     BINDINGS = [
         Binding("s", "start", "Start for a patient", id="formulas.start"),
         Binding("x", "retire", "Retire", id="formulas.retire"),

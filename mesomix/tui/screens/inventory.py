@@ -69,6 +69,7 @@ def expiry_word(expiry: date, today: date) -> tuple[str, str]:
 
 
 class InventoryScreen(WorkScreen):
+    CSS_PATH = "../styles/inventory.tcss"
     # The footer keeps short words and what fits in 80 columns; Help and the palette list every
     # key with its full words (the tooltip).
     BINDINGS = [
@@ -585,6 +586,8 @@ _STYLES = {
 
 class TraceScreen(ModalScreen[None]):
     """Every batch and patient that received a lot."""
+
+    CSS_PATH = "../styles/inventory.tcss"
 
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 

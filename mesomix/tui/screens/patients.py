@@ -46,6 +46,7 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 class PatientsScreen(WorkScreen):
+    CSS_PATH = "../styles/patients.tcss"
     BINDINGS = [
         # Short words in the footer (80 columns), the full ones in Help and the palette.
         Binding("ctrl+f", "find", "Find", id="patients.find", show=False),

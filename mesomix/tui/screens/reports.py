@@ -50,7 +50,9 @@ BLANK_WHEN_NONE = {"unusable_ml", "unusable_value"}
 # manager compares with that list and the unusable stock all show at 80 columns; stock by
 # product counts only the lots that may be used, which "lots" beside "unusable mL" hid.
 HEADINGS = {"sealed_containers": "sealed", "lots": "usable lots"}
-DETAIL_LINES = 4  # the most the highlighted row's line under the table takes (see app.tcss)
+DETAIL_LINES = (
+    4  # the most the highlighted row's line under the table takes (see styles/reports.tcss)
+)
 
 
 def counted(number: int, one: str, many: str = "") -> str:
@@ -131,6 +133,7 @@ def bars(labels: list[str], values: list[float], unit: str) -> str:
 
 
 class ReportsScreen(WorkScreen):
+    CSS_PATH = "../styles/reports.tcss"
     BINDINGS = [
         # Priority: the lot field's own Ctrl+E (end of line) would take the key otherwise.
         Binding(
