@@ -307,9 +307,10 @@ class MesomixApp(App[None]):
             return
         yield SystemCommand("Lock", "Lock the screen now (Ctrl+L)", self.action_lock)
         yield SystemCommand(
-            "Sign out", "Close your screens so someone else can sign in (Ctrl+O)",
+            "Sign out",
+            "Close your screens so someone else can sign in (Ctrl+O)",
             self.action_sign_out,
-        )  # fmt: skip
+        )
         for place in places_for(Role(self.user.role)):
             yield SystemCommand(
                 f"Go to {place.name}",
@@ -319,7 +320,11 @@ class MesomixApp(App[None]):
         for binding in _described(screen.BINDINGS):
             if screen.check_action(binding.action.split("(")[0], ()) is not False:
                 key = binding.key.split(",")[0].upper()
-                yield SystemCommand(binding.tooltip or binding.description, f"{key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
+                yield SystemCommand(
+                    binding.tooltip or binding.description,
+                    f"{key} on this screen",
+                    partial(screen.run_action, binding.action),
+                )
         yield from self._elsewhere(screen)
 
     def _elsewhere(self, screen: Screen[object]) -> Iterable[SystemCommand]:

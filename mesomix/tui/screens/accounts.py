@@ -76,7 +76,7 @@ class AccountsScreen(WorkScreen):
                 tooltip="Unlock the account after wrong passwords"),
         Binding("d", "active", "(De)activate", id="accounts.active",
                 tooltip="Deactivate or reactivate the account"),
-    ]  # fmt: skip
+    ]  # fmt: skip # a table of keys: one binding to a line or two, as it reads
     NEEDS = {
         "create": Action.MANAGE_USERS,
         "role": Action.MANAGE_USERS,
@@ -102,11 +102,9 @@ class AccountsScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Accounts"
-        columns(
-            self.query_one("#account-list", DataTable),
-            ("User name", 14), ("Display name", 24), ("Role", 12), ("State", 16),
-        )  # fmt: skip
-        self.query_one("#account-list", DataTable).focus()
+        table = self.query_one("#account-list", DataTable)
+        columns(table, ("User name", 14), ("Display name", 24), ("Role", 12), ("State", 16))
+        table.focus()
         self.reload()
 
     @work(thread=True, exclusive=True, group="accounts")
@@ -154,8 +152,10 @@ class AccountsScreen(WorkScreen):
             else ""
         )
         card.update(
-            Text(f"{account.display_name} ({account.name}), {account.role}: {self._state(account)}{wrong}")
-        )  # fmt: skip
+            Text(
+                f"{account.display_name} ({account.name}), {account.role}: {self._state(account)}{wrong}"
+            )
+        )
 
     def _chosen(self) -> Account | None:
         table = self.query_one("#account-list", DataTable)

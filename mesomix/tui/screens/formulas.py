@@ -78,10 +78,8 @@ class FormulasScreen(WorkScreen):
             self.query_one("#formula-list", DataTable), ("Formula", 24), ("v", 2), ("Volume", 7)
         )
         columns(self.query_one("#formula-ingredients", DataTable), ("Amount", 10), ("What", 22))
-        columns(
-            self.query_one("#formula-versions", DataTable),
-            ("v", 2), ("Saved", 10), ("By: note", 18),
-        )  # fmt: skip
+        versions = self.query_one("#formula-versions", DataTable)
+        columns(versions, ("v", 2), ("Saved", 10), ("By: note", 18))
         self.query_one("#formula-list", DataTable).focus()
         self.reload()
 
@@ -137,8 +135,10 @@ class FormulasScreen(WorkScreen):
             return
         latest = formula.latest
         self.query_one("#formula-card", Static).update(
-            Text(f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip())
-        )  # fmt: skip
+            Text(
+                f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip()
+            )
+        )
         ingredients = self.query_one("#formula-ingredients", DataTable)
         ingredients.clear()
         for item in latest.ingredients:
@@ -198,13 +198,17 @@ class FormulasScreen(WorkScreen):
             f"Start {formula.name}",
             [
                 FormField("patient", "Patient", choices=[NO_PATIENT, *self._patients]),
-                FormField("final_volume", "Final volume", f"blank: as saved ({formula.final_volume or 'as drawn'})"),
+                FormField(
+                    "final_volume",
+                    "Final volume",
+                    f"blank: as saved ({formula.final_volume or 'as drawn'})",
+                ),
                 FormField("version", "Version", f"blank: the latest ({formula.latest_version})"),
             ],
             submit,
             go="Start",
             intro="Patient: Space or the arrows open the list; type a name there.",
-        )  # fmt: skip
+        )
         self.app.push_screen(FormScreen(form), then)
 
     async def on_formulas_screen_started(self, message: Started) -> None:

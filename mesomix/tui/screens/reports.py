@@ -343,7 +343,7 @@ class ReportsScreen(WorkScreen):
             )
         else:
             chart.update("")
-            chart.display = False  # fmt: skip
+            chart.display = False
 
     def action_export(self) -> None:
         if self._frame is None:
