@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,39 @@ def test_importing_the_domain_loads_no_ui_or_database(module):
     code = f"import sys, {module}; print(sorted(m for m in ('textual', 'sqlalchemy', 'sqlmodel') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def sheet_loaders() -> dict[str, set[str]]:
+    """Each stylesheet's name, and the classes that load it by their CSS_PATH."""
+    found: dict[str, set[str]] = {}
+    for path in (PACKAGE / "tui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "CSS_PATH" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                ):
+                    found.setdefault(Path(stmt.value.value).name, set()).add(node.name)
+    return found
+
+
+def test_a_screens_stylesheet_styles_that_screen_alone():
+    """A sheet a screen loads (its CSS_PATH) applies to the whole app once loaded: Textual scopes
+    a screen's inline CSS, not its CSS_PATH. So every rule of a screen's sheet begins with the
+    class of a screen that loads it, and only the App's base.tcss styles everything."""
+    loaders = sheet_loaders()
+    assert loaders.pop("base.tcss") == {"MesomixApp"}
+    unscoped: dict[str, list[str]] = {}
+    for sheet in sorted((PACKAGE / "tui" / "styles").glob("*.tcss")):
+        if sheet.name == "base.tcss":
+            continue
+        text = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
+        selectors = [s.strip() for rule in re.findall(r"([^{}]+)\{", text) for s in rule.split(",")]
+        screens = loaders.get(sheet.name, set())
+        wrong = [s for s in selectors if re.split(r"[\s.#:>]", s, maxsplit=1)[0] not in screens]
+        if wrong or not screens:
+            unscoped[sheet.name] = wrong or ["loaded by no screen"]
+    assert unscoped == {}
