@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 GOAL_START, GOAL_KEY = 1.6, 1.3
 ROOT = Path(__file__).resolve().parents[1]
+STYLES = ROOT / "mesomix" / "tui" / "styles"
 INGREDIENTS = [
     ("lidocaine", "20 mg"), ("tranexamic acid", "50 mg"), ("dexpanthenol", "125 mg"),
     ("cyanocobalamin", "500 mcg"), ("ascorbic acid", "150 mg"), ("thiamine", "25 mg"),
@@ -104,7 +105,9 @@ class BareCompose(App[None]):
     plan and findings of the typed mixture shown once — with nothing behind them: typing changes
     the final-volume field and nothing else."""
 
-    CSS_PATH = ROOT / "mesomix" / "tui" / "app.tcss"
+    CSS_PATH = STYLES / "base.tcss"
+    # Compose's own sheet, its rules (which begin with the screen's class) on this app's screen.
+    CSS = (STYLES / "compose.tcss").read_text(encoding="utf-8").replace("ComposeScreen", "Screen")
     # An action a key, as Compose's: the footer shows one key an action, so keys that all did
     # "nothing" made a footer of one key where Compose's has five. Those staff may not use
     # (saving a formula) are not offered, as Compose does not offer them to sam.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,38 @@ def test_domain_imports_neither_ui_nor_database():
 def test_ui_never_opens_a_session_or_parses_quantities_itself():
     forbidden = ("sqlmodel", "sqlalchemy", "mesomix.db", "pint", "mesomix.services.uow")
     assert offending(PACKAGE / "tui", forbidden) == {}
+
+
+def run_time_imports(path: Path) -> set[str]:
+    """The modules a file imports when it runs: those under `if TYPE_CHECKING:` are left out."""
+    checked_only: set[int] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            checked_only |= {id(inner) for stmt in node.body for inner in ast.walk(stmt)}
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in checked_only:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_ui_imports_neither_the_database_nor_the_wiring_at_run_time():
+    """The screens get the program built (`Services`) and name its type for the reader only:
+    importing `bootstrap` would load the database layer before the first frame, and tie the UI
+    to how the program is wired."""
+    forbidden = ("mesomix.db", "mesomix.bootstrap")
+    found = {
+        str(path.relative_to(PACKAGE.parent)): sorted(
+            name for name in run_time_imports(path) if name.startswith(forbidden)
+        )
+        for path in sorted((PACKAGE / "tui").rglob("*.py"))
+    }
+    assert {path: names for path, names in found.items() if names} == {}
 
 
 @pytest.mark.parametrize(
@@ -120,3 +153,39 @@ def test_no_module_of_mesomix_imports_itself_back():
     """`launch` and `cli` imported each other: a module can then not be read, tested or moved
     alone. The command line, the application and the wiring import downward only."""
     assert import_cycles() == []
+
+
+def sheet_loaders() -> dict[str, set[str]]:
+    """Each stylesheet's name, and the classes that load it by their CSS_PATH."""
+    found: dict[str, set[str]] = {}
+    for path in (PACKAGE / "tui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "CSS_PATH" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                ):
+                    found.setdefault(Path(stmt.value.value).name, set()).add(node.name)
+    return found
+
+
+def test_a_screens_stylesheet_styles_that_screen_alone():
+    """A sheet a screen loads (its CSS_PATH) applies to the whole app once loaded: Textual scopes
+    a screen's inline CSS, not its CSS_PATH. So every rule of a screen's sheet begins with the
+    class of a screen that loads it, and only the App's base.tcss styles everything."""
+    loaders = sheet_loaders()
+    assert loaders.pop("base.tcss") == {"MesomixApp"}
+    unscoped: dict[str, list[str]] = {}
+    for sheet in sorted((PACKAGE / "tui" / "styles").glob("*.tcss")):
+        if sheet.name == "base.tcss":
+            continue
+        text = re.sub(r"/\*.*?\*/", "", sheet.read_text(encoding="utf-8"), flags=re.S)
+        selectors = [s.strip() for rule in re.findall(r"([^{}]+)\{", text) for s in rule.split(",")]
+        screens = loaders.get(sheet.name, set())
+        wrong = [s for s in selectors if re.split(r"[\s.#:>]", s, maxsplit=1)[0] not in screens]
+        if wrong or not screens:
+            unscoped[sheet.name] = wrong or ["loaded by no screen"]
+    assert unscoped == {}

@@ -2,7 +2,7 @@
 virtual environment from the package registry alone, without requirements.lock. Whatever the
 program imports at run time must then be declared in pyproject.toml (openpyxl was not, and every
 XLSX export of an installed mesomix stopped with exit status 70); the reference data must travel
-in the wheel; the demo must open and take a sign-in.
+in the wheel, and every screen's stylesheet; the demo must open and take a sign-in.
 
 Slow: building and installing take about a minute (pip's own cache is reused between runs)."""
 
@@ -58,6 +58,8 @@ def installed(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
         if p.is_file()
     }
     assert shipped and shipped <= packed, f"missing from the wheel: {sorted(shipped - packed)}"
+    sheets = {p.relative_to(ROOT).as_posix() for p in (ROOT / "mesomix").rglob("*.tcss")}
+    assert sheets and sheets <= packed, f"styles missing from the wheel: {sorted(sheets - packed)}"
 
     # A new environment, and pip resolving every dependency from the registry: no lock file.
     # The environment's own pip is not needed: this pip installs into it (--python), without

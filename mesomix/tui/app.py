@@ -83,9 +83,9 @@ def places_for(role: Role) -> list[Place]:
 
 
 class MesomixApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = "styles/base.tcss"  # what every screen shares; each screen loads its own sheet
     TITLE = "mesomix"
-    # Each screen carries the class of its terminal's width, for the layouts in app.tcss.
+    # Each screen carries the class of its terminal's width, for the layouts in its sheet.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", show=False),  # in Help: the footer is full
@@ -306,9 +306,10 @@ class MesomixApp(App[None]):
             return
         yield SystemCommand("Lock", "Lock the screen now (Ctrl+L)", self.action_lock)
         yield SystemCommand(
-            "Sign out", "Close your screens so someone else can sign in (Ctrl+O)",
+            "Sign out",
+            "Close your screens so someone else can sign in (Ctrl+O)",
             self.action_sign_out,
-        )  # fmt: skip
+        )
         for place in places_for(Role(self.user.role)):
             yield SystemCommand(
                 f"Go to {place.name}",
@@ -318,7 +319,11 @@ class MesomixApp(App[None]):
         for binding in _described(screen.BINDINGS):
             if screen.check_action(binding.action.split("(")[0], ()) is not False:
                 key = binding.key.split(",")[0].upper()
-                yield SystemCommand(binding.tooltip or binding.description, f"{key} on this screen", partial(screen.run_action, binding.action))  # fmt: skip
+                yield SystemCommand(
+                    binding.tooltip or binding.description,
+                    f"{key} on this screen",
+                    partial(screen.run_action, binding.action),
+                )
         yield from self._elsewhere(screen)
 
     def _elsewhere(self, screen: Screen[object]) -> Iterable[SystemCommand]:

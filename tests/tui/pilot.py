@@ -7,6 +7,8 @@ import html
 import re
 
 from textual.app import App
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerState
 
@@ -44,3 +46,15 @@ def screen_text(app: App[object]) -> str:
     ):
         lines.setdefault(float(y), []).append(html.unescape(text).replace("\xa0", " "))
     return "\n".join("".join(parts) for _, parts in sorted(lines.items()))
+
+
+class Toasts:
+    """What the app said in its toasts, in order: a `run_test(message_hook=...)` that keeps each
+    `Notify` message as the app receives it (Textual's own list of them is private)."""
+
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.said.append(message.notification.message)

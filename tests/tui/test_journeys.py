@@ -19,7 +19,7 @@ from mesomix.tui.screens.patients import PatientsScreen
 from mesomix.tui.screens.reports import ReportsScreen
 from mesomix.tui.widgets.form import FormScreen
 from tests.factories import assert_ledger_exact
-from tests.tui.pilot import settle
+from tests.tui.pilot import Toasts, settle
 
 SIZE = (100, 34)
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,14 +217,13 @@ async def test_practitioner_records_a_weight_and_an_allergy_then_codes_and_confi
 
 async def test_staff_may_not_open_the_managers_screens_and_help_says_why(demo):
     app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
-    async with app.run_test(size=SIZE) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=SIZE, message_hook=toasts) as pilot:
         await settle(pilot)
         await pilot.press("f6")
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen)  # F6 answers: staff have no work there
-        assert "staff has no work on the reports screen" in " ".join(
-            n.message for n in app._notifications
-        )
+        assert "staff has no work on the reports screen" in " ".join(toasts.said)
         assert not app.screen.check_action("save_formula", ())  # a practitioner's job
         await pilot.press("f5")
         await settle(pilot)

@@ -19,7 +19,7 @@ from mesomix.tui.app import MesomixApp, make_app, starting_app
 from mesomix.tui.screens.compose import ComposeScreen
 from mesomix.tui.screens.patients import PatientsScreen
 from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignInScreen
-from tests.tui.pilot import screen_text, settle
+from tests.tui.pilot import Toasts, screen_text, settle
 
 SIZE = (100, 34)
 
@@ -191,7 +191,8 @@ async def test_a_locked_screen_hides_the_work_and_opens_nothing_over_it(demo):
 async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselves(demo):
     user = demo.accounts.sign_in("sam", "demo-staff-2026")
     app = make_app(demo, user, idle=timedelta(minutes=5))
-    async with app.run_test(size=SIZE) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=SIZE, message_hook=toasts) as pilot:
         await settle(pilot)
         app.screen.query(".what").first(Input).value = "biotin"
         demo.clock.advance(timedelta(minutes=6))
@@ -201,7 +202,7 @@ async def test_someone_else_signs_out_the_idle_session_and_signs_in_as_themselve
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
         assert app.user is None
-        said = [note.message for note in app._notifications]  # the toast: plain text, no markup
+        said = toasts.said  # the toast: plain text, no markup
         assert "Sam Ortega signed out." in said and all(isinstance(m, str) for m in said)
         assert app.screen.query_one("#signin-name", Input).value == ""
         await pilot.press("f2")  # nothing opens before someone signs in
@@ -257,7 +258,8 @@ async def test_ctrl_l_locks_over_a_dialog_and_the_palette(demo):
 
 async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(demo):
     app = staff_app(demo)
-    async with app.run_test(size=SIZE) as pilot:
+    toasts = Toasts()
+    async with app.run_test(size=SIZE, message_hook=toasts) as pilot:
         await settle(pilot)
         what = app.screen.query(".what").first(Input)
         what.focus()
@@ -266,8 +268,7 @@ async def test_signing_out_or_quitting_with_a_typed_mixture_asks_once_more(demo)
         await pilot.press("ctrl+o")
         await settle(pilot)
         assert isinstance(app.screen, ComposeScreen) and app.user is not None
-        said = [note.message for note in app._notifications]
-        assert any("press Ctrl+O again to sign out and drop it" in m for m in said)
+        assert any("press Ctrl+O again to sign out and drop it" in m for m in toasts.said)
         await pilot.press("ctrl+q")  # another key: asked on its own
         await settle(pilot)
         assert app.is_running and isinstance(app.screen, ComposeScreen)

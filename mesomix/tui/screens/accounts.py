@@ -9,6 +9,7 @@ admin. A new password is typed twice, after the rule it must meet has been said.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -17,13 +18,15 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import ROLES, Account, SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.services.passwords import PASSWORD_RULE, password_problem
 from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 _ROLE_CHOICES = [(role, role) for role in ROLES]
 # What each role is for, as the permission matrix (domain/permissions.py) allows it.
@@ -63,6 +66,7 @@ def checked_password(values: Values) -> str:
 
 
 class AccountsScreen(WorkScreen):
+    CSS_PATH = "../styles/accounts.tcss"
     BINDINGS = [
         Binding("n", "create", "New", id="accounts.create", tooltip="Create an account"),
         Binding("r", "role", "Role", id="accounts.role", tooltip="Change the account's role"),
@@ -72,7 +76,7 @@ class AccountsScreen(WorkScreen):
                 tooltip="Unlock the account after wrong passwords"),
         Binding("d", "active", "(De)activate", id="accounts.active",
                 tooltip="Deactivate or reactivate the account"),
-    ]  # fmt: skip
+    ]  # fmt: skip # a table of keys: one binding to a line or two, as it reads
     NEEDS = {
         "create": Action.MANAGE_USERS,
         "role": Action.MANAGE_USERS,
@@ -98,11 +102,9 @@ class AccountsScreen(WorkScreen):
 
     def on_mount(self) -> None:
         self.title = "mesomix — Accounts"
-        columns(
-            self.query_one("#account-list", DataTable),
-            ("User name", 14), ("Display name", 24), ("Role", 12), ("State", 16),
-        )  # fmt: skip
-        self.query_one("#account-list", DataTable).focus()
+        table = self.query_one("#account-list", DataTable)
+        columns(table, ("User name", 14), ("Display name", 24), ("Role", 12), ("State", 16))
+        table.focus()
         self.reload()
 
     @work(thread=True, exclusive=True, group="accounts")
@@ -146,8 +148,10 @@ class AccountsScreen(WorkScreen):
             else ""
         )
         card.update(
-            Text(f"{account.display_name} ({account.name}), {account.role}: {self._state(account)}{wrong}")
-        )  # fmt: skip
+            Text(
+                f"{account.display_name} ({account.name}), {account.role}: {self._state(account)}{wrong}"
+            )
+        )
 
     def _chosen(self) -> Account | None:
         table = self.query_one("#account-list", DataTable)

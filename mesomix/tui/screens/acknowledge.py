@@ -67,6 +67,8 @@ class AcknowledgeScreen(ModalScreen[list[str] | None]):
     """Every WARNING of the mixture, each to be marked read; then the mixture is dispensed with
     their keys. Escape goes back to the mixture, dispensing nothing."""
 
+    CSS_PATH = "../styles/acknowledge.tcss"
+
     BINDINGS = [Binding("escape", "cancel", "Back to the mixture")]
 
     def __init__(self, warnings: list[Finding]) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -15,12 +15,14 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.catalog import fold
 from mesomix.domain.permissions import Action, Role, may_do
 from mesomix.services.accounts import SignedIn
 from mesomix.tui.failures import reported
 from mesomix.tui.widgets.form import Form, FormScreen
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 
 class WorkScreen(Screen[None]):

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.console import RenderableType
 from rich.padding import Padding
@@ -28,7 +28,6 @@ from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Se
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
-from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.findings import Finding, Severity
@@ -52,6 +51,9 @@ from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.override import OverrideScreen
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 from mesomix.tui.widgets.lines import LineView
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 STARTING_ROWS = 3
 PICKS = 8  # names offered for an ingredient typed, to pick from with the arrows
@@ -204,6 +206,7 @@ class IngredientRow(Vertical):
 
 
 class ComposeScreen(Screen[None]):
+    CSS_PATH = "../styles/compose.tcss"
     BINDINGS = [
         # A word in the footer; what it does in Help and the palette (the tooltip).
         Binding("f9", "dispense", "Dispense", id="compose.dispense",

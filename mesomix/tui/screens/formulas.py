@@ -5,6 +5,7 @@ in Compose (F7)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -14,7 +15,6 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from mesomix.bootstrap import Services
 from mesomix.domain.formulas import Formula
 from mesomix.domain.mixture import DraftMixture
 from mesomix.domain.permissions import Action, Role, allowed
@@ -24,10 +24,14 @@ from mesomix.services.formulas import FormulaSummary
 from mesomix.tui.screens.base import WorkScreen, columns, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, FormScreen, Values
 
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
+
 NO_PATIENT = ("choose the patient", "")  # no one by default: a formula for the wrong patient
 
 
 class FormulasScreen(WorkScreen):
+    CSS_PATH = "../styles/formulas.tcss"
     BINDINGS = [
         Binding("s", "start", "Start for a patient", id="formulas.start"),
         Binding("x", "retire", "Retire", id="formulas.retire"),
@@ -74,10 +78,8 @@ class FormulasScreen(WorkScreen):
             self.query_one("#formula-list", DataTable), ("Formula", 24), ("v", 2), ("Volume", 7)
         )
         columns(self.query_one("#formula-ingredients", DataTable), ("Amount", 10), ("What", 22))
-        columns(
-            self.query_one("#formula-versions", DataTable),
-            ("v", 2), ("Saved", 10), ("By: note", 18),
-        )  # fmt: skip
+        versions = self.query_one("#formula-versions", DataTable)
+        columns(versions, ("v", 2), ("Saved", 10), ("By: note", 18))
         self.query_one("#formula-list", DataTable).focus()
         self.reload()
 
@@ -126,8 +128,10 @@ class FormulasScreen(WorkScreen):
             return
         latest = formula.latest
         self.query_one("#formula-card", Static).update(
-            Text(f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip())
-        )  # fmt: skip
+            Text(
+                f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip()
+            )
+        )
         ingredients = self.query_one("#formula-ingredients", DataTable)
         ingredients.clear()
         for item in latest.ingredients:
@@ -187,13 +191,17 @@ class FormulasScreen(WorkScreen):
             f"Start {formula.name}",
             [
                 FormField("patient", "Patient", choices=[NO_PATIENT, *self._patients]),
-                FormField("final_volume", "Final volume", f"blank: as saved ({formula.final_volume or 'as drawn'})"),
+                FormField(
+                    "final_volume",
+                    "Final volume",
+                    f"blank: as saved ({formula.final_volume or 'as drawn'})",
+                ),
                 FormField("version", "Version", f"blank: the latest ({formula.latest_version})"),
             ],
             submit,
             go="Start",
             intro="Patient: Space or the arrows open the list; type a name there.",
-        )  # fmt: skip
+        )
         self.app.push_screen(FormScreen(form), then)
 
     async def on_formulas_screen_started(self, message: Started) -> None:

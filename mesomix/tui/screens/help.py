@@ -33,6 +33,7 @@ GENERAL = "\n".join(
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "../styles/help.tcss"
     BINDINGS = [Binding("escape,f1,enter", "dismiss", "Close")]
 
     def __init__(self, user: SignedIn | None, came_from: Screen[object]) -> None:

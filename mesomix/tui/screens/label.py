@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 class LabelScreen(ModalScreen[None]):
     """The label of one batch, with what can be done with it."""
 
+    CSS_PATH = "../styles/label.tcss"
+
     BINDINGS = [
         Binding("escape,enter", "dismiss", "Close"),
         # Either case: the buttons read "Print (P)" and "Save (S)", and caps lock may be on

@@ -65,6 +65,8 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
     terminal, as a sign-in is (a failure counts towards their lockout; a locked account says until
     when); dispensing checks it again."""
 
+    CSS_PATH = "../styles/override.tcss"
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(

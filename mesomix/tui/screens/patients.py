@@ -2,13 +2,15 @@
 block signed off to make them); practitioners record weights and allergies, code free text,
 confirm or refute — each through a form naming the allergy and the patient.
 
-Everything shown comes from the services in workers; every change goes through a form whose
-submit calls a service, which checks the role and writes the audit row.
+Everything shown comes from the services in workers; every change goes through a form
+(patient_forms.py) whose submit calls a service, which checks the role and writes the audit row.
+An allergy and a weight are put in words by patient_words.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -18,31 +20,35 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from mesomix.bootstrap import Services
-from mesomix.domain.allergy import CRITICALITIES, VERIFICATIONS, Allergy
+from mesomix.domain.allergy import Allergy
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
-from mesomix.services.errors import ServiceError
 from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN, RECALLED
-from mesomix.services.people import BatchSummary, PatientSummary, WeightToConfirm
+from mesomix.services.people import BatchSummary, PatientSummary
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
-from mesomix.tui.widgets.form import Form, FormField, Values
+from mesomix.tui.screens.patient_forms import (
+    allergy_form,
+    code_form,
+    new_patient_form,
+    verify_form,
+    weight_form,
+)
+from mesomix.tui.screens.patient_words import AllergyWords, weight_text
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 ALLERGY_WIDTH = 36  # the detail pane's width at 80 columns, less padding and scroll bar
 # Marks the allergy that v, x and c act on (the cursor's row while the list has focus): a
 # character as well as the cursor's colour.
 CHOSEN = "▶"
 MIXTURE_WIDTH = 29  # the date leads the mixture's cell: a signed-off block has room to wrap
-_SEVERITIES = (("not said", ""), ("mild", "mild"), ("moderate", "moderate"), ("severe", "severe"))
-
-
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, value) for value in values]
 
 
 class PatientsScreen(WorkScreen):
+    CSS_PATH = "../styles/patients.tcss"
     BINDINGS = [
         # Short words in the footer (80 columns), the full ones in Help and the palette.
         Binding("ctrl+f", "find", "Find", id="patients.find", show=False),
@@ -101,7 +107,7 @@ class PatientsScreen(WorkScreen):
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__(services, user)
         self._patients: dict[str, PatientSummary] = {}
-        self._catalog: Catalog | None = None
+        self._words = AllergyWords()  # the catalogue's words once it is read
         self._chosen: str | None = None
         self._batches: list[BatchSummary] = []  # the chosen patient's, as the table lists them
 
@@ -132,10 +138,8 @@ class PatientsScreen(WorkScreen):
         allergies = self.query_one("#allergy-list", DataTable)
         allergies.add_column("", width=1, key="chosen")
         allergies.add_column("Allergy", width=ALLERGY_WIDTH - 3, key="allergy")
-        columns(
-            self.query_one("#history-list", DataTable),
-            ("Batch", 5), ("Made: mixture", MIXTURE_WIDTH),
-        )  # fmt: skip
+        history = self.query_one("#history-list", DataTable)
+        columns(history, ("Batch", 5), ("Made: mixture", MIXTURE_WIDTH))
         self.query_one("#patient-list", DataTable).focus()  # letters are actions here, not typing
         self._empty(allergies=False, history=False)  # nothing said until a patient is chosen
         self.reload()
@@ -161,7 +165,7 @@ class PatientsScreen(WorkScreen):
             self.post_message(self.Loaded(patients, catalog))
 
     def on_patients_screen_loaded(self, message: Loaded) -> None:
-        self._catalog = message.catalog
+        self._words = AllergyWords(message.catalog)
         self._patients = {p.ref: p for p in message.patients}
         self._fill_list()
         if self._chosen in self._patients:
@@ -178,7 +182,7 @@ class PatientsScreen(WorkScreen):
                     table.add_row(
                         Text(patient.ref),
                         Text(short(patient.name, 17)),
-                        Text(_weight(patient, missing="—")),
+                        Text(weight_text(patient, missing="—")),
                         key=patient.ref,
                     )
         if table.row_count == 0:  # nothing found: nothing chosen, so no key acts on anyone
@@ -203,28 +207,16 @@ class PatientsScreen(WorkScreen):
             else "date of birth not recorded"
         )
         self.query_one("#patient-card", Static).update(
-            Text(f"{patient.name} ({patient.ref}) · {born} · {_weight(patient)}")
+            Text(f"{patient.name} ({patient.ref}) · {born} · {weight_text(patient)}")
         )
         allergies = self.query_one("#allergy-list", DataTable)
         with same_row(allergies):
             allergies.clear()
             for allergy in patient.allergies:
-                allergies.add_row("", self._allergy_line(allergy), key=str(allergy.id), height=None)
+                allergies.add_row("", self._words.line(allergy), key=str(allergy.id), height=None)
         self._mark_chosen()
         self._empty(allergies=not patient.allergies, history=False)
         self._history(ref)
-
-    def _statement(self, allergy: Allergy) -> bool:
-        """A "no known allergy" statement: never an allergen, never coded."""
-        return self._catalog is not None and allergy.no_known(self._catalog) is not None
-
-    def _unrelated(self, allergy: Allergy) -> str:
-        """Its code, when known to relate to nothing mesomix holds: there is nothing to code."""
-        found = allergy.unrelated(self._catalog) if self._catalog else None
-        return str(replace(found.coding, display="")) if found else ""
-
-    def _needs_coding(self, allergy: Allergy) -> bool:
-        return not allergy.coded and not self._statement(allergy) and not self._unrelated(allergy)
 
     @on(DataTable.RowHighlighted, "#allergy-list")
     def _mark_chosen(self) -> None:
@@ -242,44 +234,6 @@ class PatientsScreen(WorkScreen):
     def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         if event.widget.id == "allergy-list":
             self._mark_chosen()
-
-    def _allergen(self, allergy: Allergy) -> str:
-        label = allergy.label(self._catalog) if self._catalog else allergy.text
-        if code := self._unrelated(allergy):
-            return f"{label} ({code}: relates to nothing mesomix holds)"
-        return f"{label} (not coded)" if self._needs_coding(allergy) else label
-
-    def _allergy_line(self, allergy: Allergy) -> Text:
-        """The allergen, then how sure and how serious, then the reaction: wrapped to the
-        column, never cut (criticality is what a practitioner reads first after the name)."""
-        if self._statement(allergy):
-            return self._statement_line(allergy)
-        refuted = allergy.verification == "refuted"
-        line = Text(self._allergen(allergy), style="strike dim" if refuted else "bold")
-        line.append(f" · {allergy.verification}")
-        if not refuted:
-            line.append(" · criticality ")
-            line.append(allergy.criticality, style="bold" if allergy.criticality != "low" else "")
-        reactions = "; ".join(r.manifestation for r in allergy.reactions)
-        if reactions:
-            line.append(f" · {reactions}")
-        if allergy.clinical_status != "active":
-            line.append(f" · {allergy.clinical_status}: no longer current")
-        return line
-
-    def _statement_line(self, allergy: Allergy) -> Text:
-        """A statement in words: what it says, and whether it still stands."""
-        name = allergy.label(self._catalog) if self._catalog else allergy.text
-        if allergy.clinical_status == "active" and allergy.verification not in (
-            "refuted",
-            "entered-in-error",
-        ):
-            line = Text(name, style="bold")
-            line.append(f" · {allergy.verification} · a statement, not an allergen: none known")
-        else:
-            line = Text(name, style="strike dim")
-            line.append(" · SET ASIDE: an allergy of that kind is recorded · kept for the history")
-        return line
 
     @work(thread=True, exclusive=True, group="history")
     def _history(self, ref: str) -> None:
@@ -368,149 +322,41 @@ class PatientsScreen(WorkScreen):
         self.say(said)
 
     def action_new_patient(self) -> None:
-        people, user = self.services.people, self.user.name
-
-        def submit(values: Values) -> str:
-            people.add_patient(
-                user, values["ref"], values["name"], values["born"], values["weight"]
-            )
-            return f"Patient {values['ref'].strip()} added."
-
-        self.ask(
-            Form(
-                "New patient",
-                [
-                    FormField("ref", "Reference", "e.g. P-1042"),
-                    FormField("name", "Name"),
-                    FormField("born", "Born", "YYYY-MM-DD"),
-                    FormField("weight", "Weight", "e.g. 70 kg"),
-                ],
-                submit,
-                # Problems said as the fields are typed; a refusal goes as the person types on.
-                check=lambda values: (
-                    people.check_born(values["born"]) + people.check_weight(values["weight"], None)
-                ),
-                go="Add",
-            ),
-            self.reload,
-        )
+        self.ask(new_patient_form(self.services, self.user.name), self.reload)
 
     def action_weight(self) -> None:
-        patient = self._patient_or_say()
-        if patient is None:
-            return
-        people, user = self.services.people, self.user.name
-        asked: list[str] = []  # the weight questioned: saving it again as typed confirms it
-
-        def submit(values: Values) -> str:
-            typed = values["weight"].strip()
-            try:
-                people.set_weight(user, patient.ref, typed, confirmed=asked == [typed])
-            except WeightToConfirm as exc:
-                asked[:] = [typed]  # only this weight: another one submitted is asked afresh
-                raise ServiceError(
-                    f"{exc}. Is it right? Save again to record it, or correct it "
-                    "(Escape writes nothing)."
-                ) from None
-            return f"Weight of {patient.name} recorded."
-
-        self.ask(
-            Form(
-                f"Weight of {patient.name}",
-                [FormField("weight", "Weight", "e.g. 70 kg", value="")],
-                submit,
-                check=lambda values: people.check_weight(values["weight"], patient.weight_kg),
-                intro=f"Now: {_weight(patient)}",
-            ),
-            self.reload,
-        )
+        if (patient := self._patient_or_say()) is not None:
+            self.ask(weight_form(self.services, self.user.name, patient), self.reload)
 
     def action_add_allergy(self) -> None:
-        patient = self._patient_or_say()
-        if patient is None:
-            return
-        allergies, user = self.services.allergies, self.user.name
-
-        def submit(values: Values) -> str:
-            allergies.record_typed(
-                patient.ref,
-                user,
-                values["allergen"],
-                values["verification"],
-                values["criticality"],
-                values["reaction"],
-                values["severity"],
-                values["note"],
-            )
-            return f"Allergy recorded for {patient.name}."
-
-        self.ask(
-            Form(
-                f"Allergy of {patient.name}",
-                [
-                    FormField("allergen", "Allergic to", "substance, group, or as told"),
-                    FormField("verification", "Verification", choices=_choices(VERIFICATIONS)),
-                    FormField(
-                        "criticality",
-                        "Criticality",
-                        choices=_choices(CRITICALITIES),
-                        value="unable-to-assess",
-                    ),
-                    FormField("reaction", "Reaction", "e.g. urticaria"),
-                    FormField("severity", "Severity", choices=_SEVERITIES),
-                    FormField("note", "Note"),
-                ],
-                submit,
-                go="Record",
-                intro="A name that matches nothing is kept as typed, shown 'not coded', "
-                "and raises a finding until coded.",
-                check=_nothing_to_say,  # a refusal goes once the allergen is typed again
-                hint=lambda values: allergies.meaning(values["allergen"]),
-            ),
-            self.reload,
-        )
+        if (patient := self._patient_or_say()) is not None:
+            self.ask(allergy_form(self.services, self.user.name, patient), self.reload)
 
     def action_code_allergy(self) -> None:
         patient = self._patient_or_say()
         if patient is None:
             return
+        words = self._words
         chosen = self._chosen_allergy(patient)
-        if chosen is not None and self._statement(chosen):
+        if chosen is not None and words.statement(chosen):
             self.say(
-                f"{self._allergen(chosen)} says no allergy is known: there is no allergen to "
+                f"{words.allergen(chosen)} says no allergy is known: there is no allergen to "
                 "code. Record the allergy itself (a).",
                 error=True,
             )
             return
         if chosen is not None and chosen.coded:
-            self.say(f"{self._allergen(chosen)} is coded already: nothing to code.", error=True)
+            self.say(f"{words.allergen(chosen)} is coded already: nothing to code.", error=True)
             return
         if chosen is None:  # from the patient list: the first allergy kept as free text
-            chosen = next((a for a in patient.allergies if self._needs_coding(a)), None)
+            chosen = next((a for a in patient.allergies if words.needs_coding(a)), None)
         if chosen is None:
             self.say(f"No allergy of {patient.name} needs coding.", error=True)
             return
-        allergy_id = chosen.id
-        if allergy_id is None:
+        if chosen.id is None:
             return
-        allergies, user = self.services.allergies, self.user.name
-
-        def submit(values: Values) -> str:
-            allergies.code_typed(allergy_id, user, values["allergen"])
-            return "Allergy coded: it is checked against every mixture from now on."
-
-        self.ask(
-            Form(
-                "Code an allergy",
-                [FormField("allergen", "Means", "substance or allergen group")],
-                submit,
-                go="Code",
-                intro=f"As recorded for {patient.name} ({patient.ref}): {self._allergen(chosen)}",
-                check=_nothing_to_say,  # "'prilocaine' is not one substance…" goes as one types
-                hint=lambda values: allergies.meaning(values["allergen"]),
-            ),
-            self.reload,
-        )  # fmt: skip
+        form = code_form(self.services, self.user.name, patient, chosen.id, words.allergen(chosen))
+        self.ask(form, self.reload)
 
     def action_verify(self, verification: str) -> None:
         """Confirm (v) or refute (x) through a form that names the allergy and the patient:
@@ -537,65 +383,11 @@ class PatientsScreen(WorkScreen):
                 return
             allergy = others[0]
         if allergy.verification == verification:
-            self.say(f"{self._allergen(allergy)} is {verification} already.", error=True)
+            self.say(f"{self._words.allergen(allergy)} is {verification} already.", error=True)
             return
         if allergy.id is None:
             return
-        self.ask(self._verify_form(patient, allergy, allergy.id, verification), self.reload)
-
-    def _verify_form(
-        self, patient: PatientSummary, allergy: Allergy, allergy_id: int, verification: str
-    ) -> Form:
-        allergies, user = self.services.allergies, self.user.name
-        allergen = self._allergen(allergy)
-        whose = (
-            f"{allergen}: allergy of {patient.name} ({patient.ref}), now {allergy.verification}."
+        form = verify_form(
+            self.services, self.user.name, self._words, patient, allergy, allergy.id, verification
         )
-
-        def submit(values: Values) -> str:
-            allergies.set_verification(allergy_id, user, verification, values["reason"])
-            return f"{allergen} of {patient.name} marked {verification}."
-
-        if verification == "refuted":
-            return Form(
-                "Refute an allergy",
-                [FormField("reason", "Reason", "needed: e.g. tolerated it in 2026, test negative")],
-                submit,
-                go="Refute",
-                intro=f"{whose}\nRefuted, it no longer blocks or warns on any mixture for them. "
-                "The reason is kept in the allergy's note and the audit trail.",
-            )
-        if self._statement(allergy):
-            effect = "A statement that no allergy of this kind is known: it never blocks or warns."
-        elif not allergy.coded:
-            effect = (
-                "Not coded: it is checked only where its words clearly name a substance or "
-                "group — code it (c) to check it in full."
-            )
-        elif allergy.criticality in ("high", "unable-to-assess"):
-            effect = (
-                f"Confirmed, criticality {allergy.criticality}: it blocks every mixture with it."
-            )
-        else:
-            effect = (
-                f"Confirmed, criticality {allergy.criticality}: it warns on every mixture with it."
-            )
-        return Form(
-            "Confirm an allergy",
-            [FormField("reason", "Reason", "optional: how it was confirmed")],
-            submit,
-            go="Confirm",
-            intro=f"{whose}\n{effect}",
-        )
-
-
-def _nothing_to_say(values: Values) -> list[str]:
-    """The check of a form whose fields are judged only on submit: typing clears a refusal
-    (the hint already says what the typed text will be taken to mean)."""
-    return []
-
-
-def _weight(patient: PatientSummary, missing: str = "weight not recorded") -> str:
-    if patient.weight_kg is None:
-        return missing
-    return f"{patient.weight_kg.normalize():f} kg"
+        self.ask(form, self.reload)

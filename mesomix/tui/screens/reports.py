@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.text import Text
@@ -23,12 +24,14 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
-from mesomix.bootstrap import Services
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
 from mesomix.tui.widgets.form import Form, FormField, Values
+
+if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
+    from mesomix.bootstrap import Services
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
 COLUMN_WIDEST = 40
@@ -47,7 +50,9 @@ BLANK_WHEN_NONE = {"unusable_ml", "unusable_value"}
 # manager compares with that list and the unusable stock all show at 80 columns; stock by
 # product counts only the lots that may be used, which "lots" beside "unusable mL" hid.
 HEADINGS = {"sealed_containers": "sealed", "lots": "usable lots"}
-DETAIL_LINES = 4  # the most the highlighted row's line under the table takes (see app.tcss)
+DETAIL_LINES = (
+    4  # the most the highlighted row's line under the table takes (see styles/reports.tcss)
+)
 
 
 def counted(number: int, one: str, many: str = "") -> str:
@@ -128,6 +133,7 @@ def bars(labels: list[str], values: list[float], unit: str) -> str:
 
 
 class ReportsScreen(WorkScreen):
+    CSS_PATH = "../styles/reports.tcss"
     BINDINGS = [
         # Priority: the lot field's own Ctrl+E (end of line) would take the key otherwise.
         Binding(
@@ -331,7 +337,7 @@ class ReportsScreen(WorkScreen):
             )
         else:
             chart.update("")
-            chart.display = False  # fmt: skip
+            chart.display = False
 
     def action_export(self) -> None:
         if self._frame is None:

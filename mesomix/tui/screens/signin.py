@@ -30,6 +30,8 @@ class SignInScreen(Screen[None]):
     """Who is at the terminal. The first frame shows at once, before the program behind it is
     built; signing in waits for the program, in a worker."""
 
+    CSS_PATH = "../styles/signin.tcss"
+
     @dataclass
     class Done(Message):
         user: SignedIn | None
@@ -129,6 +131,8 @@ class SignedInMessage(Message):
 class FirstAdminScreen(Screen[None]):
     """A new database has no users: whoever installs mesomix creates its first admin."""
 
+    CSS_PATH = "../styles/signin.tcss"
+
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
@@ -197,6 +201,8 @@ class LockScreen(Screen[bool]):
     """The session went idle (or its person locked it): the work behind is hidden. The same
     person types their password to go on; anyone else signs them out and signs in as themselves.
     Dismissed with True when unlocked, False to sign out."""
+
+    CSS_PATH = "../styles/signin.tcss"
 
     BINDINGS = [
         Binding("escape", "noop", show=False),

@@ -61,7 +61,56 @@ class FormSelect(Select[str]):
 
 
 class FormScreen(ModalScreen[str | None]):
-    """A small form over the current screen: Enter or the button submits, Escape cancels."""
+    """A small form over the current screen: Enter or the button submits, Escape cancels.
+    Its frame and title are the dialogs' own (`.form-box`, `.form-title` in base.tcss)."""
+
+    DEFAULT_CSS = """
+    FormScreen {
+        align: center middle;
+    }
+
+    FormScreen .form-intro {
+        color: $text-muted;
+        margin: 0 0 1 0;
+    }
+
+    FormScreen .form-row {
+        height: 1;
+        margin: 0 0 1 0;
+    }
+
+    FormScreen .form-label {
+        width: 14;
+    }
+
+    FormScreen .form-row Input, FormScreen .form-row Select {
+        width: 1fr;
+    }
+
+    FormScreen .form-body {
+        height: auto;
+        max-height: 16;  /* with the title, the buttons and the border: 24 rows */
+    }
+
+    FormScreen .form-buttons {
+        height: 1;
+        align-horizontal: right;
+    }
+
+    FormScreen .form-buttons Button {
+        margin: 0 0 0 2;
+    }
+
+    FormScreen #form-problems {
+        color: $error;
+        height: auto;
+    }
+
+    FormScreen #form-hint {
+        height: auto;
+        color: $text-success;
+    }
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
 
