@@ -99,8 +99,11 @@ class UnknownColumns(Refused, ValueError):
 
 def heading(column: str) -> str:
     """A column in words: on_hand_ml → on hand mL; a period (2026-11) as it is."""
-    if column in HEADINGS:
-        return HEADINGS[column]
+    return HEADINGS.get(column) or in_words(column)
+
+
+def in_words(column: str) -> str:
+    """A column's name in words, its unit beside it: on_hand_ml → on hand mL."""
     words = column.removesuffix("_ml").replace("_", " ")
     return f"{words} mL" if column.endswith("_ml") else words
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
+from mesomix.reports.table import cell, in_words
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import ServiceError
 from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
@@ -63,28 +65,19 @@ def counted(number: int, one: str, many: str = "") -> str:
 
 def heading(column: str) -> str:
     """A column as a manager reads it: on_hand_ml → on hand mL."""
-    if column in HEADINGS:
-        return HEADINGS[column]
-    words = column.removesuffix("_ml").replace("_", " ")
-    return f"{words} mL" if column.endswith("_ml") else words
+    return HEADINGS.get(column) or in_words(column)
 
 
-def shown(column: str, value: object, zone: object) -> str:
-    """A cell as a person reads it: yes/no, money with two decimals, no '19.0', times local."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+def shown(column: str, value: object, zone: tzinfo) -> str:
+    """A cell as a person reads it (as the command line's table shows it), and blank rather
+    than 0 where only a figure matters."""
+    text = cell(column, value, zone)  # "" for none, read before comparing (pd.NA == 0 is NA)
+    if column in BLANK_WHEN_NONE and text and float(text.replace(",", "")) == 0:
         return ""
-    if column in BLANK_WHEN_NONE and value == 0:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, pd.Timestamp):
-        return f"{value.tz_convert(zone) if value.tzinfo else value:%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
-    if isinstance(value, float):
-        return f"{value:,.2f}" if "value" in column else f"{value:,.10g}"
-    return str(value)
+    return text
 
 
-def readable(frame: pd.DataFrame, zone: object) -> tuple[list[str], list[list[str]]]:
+def readable(frame: pd.DataFrame, zone: tzinfo) -> tuple[list[str], list[list[str]]]:
     """The report's columns and rows for the screen: the name first, cut so that the figures
     beside it show at 80 columns (the export has it whole), and plain words."""
     every = [str(c) for c in frame.columns]
@@ -102,7 +95,7 @@ def readable(frame: pd.DataFrame, zone: object) -> tuple[list[str], list[list[st
     return [heading(c) for c in kept], rows
 
 
-def detail(row: Mapping[str, object], zone: object) -> str:
+def detail(row: Mapping[str, object], zone: tzinfo) -> str:
     """The highlighted row where the table cuts it: the product's whole name and code, and in
     a report by lot the lot's number, status and expiry; empty for a report of no product."""
     if "product_name" not in row:
