@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import events
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -153,11 +154,9 @@ class KeyGate:
         return True
 
 
-def _idle(node: object) -> bool:
-    if getattr(node, "_closed", False):
-        return True
-    return not (
-        node.message_queue_size  # type: ignore[attr-defined]
-        or node._pending_message is not None  # type: ignore[attr-defined]
-        or node._next_callbacks  # type: ignore[attr-defined]
+def _idle(node: MessagePump) -> bool:
+    """No message queued, none being handled, no callback pending (or the node is closed).
+    Asked of every node a few times a key: read straight from the attributes, no property."""
+    return node._closed or not (
+        node._message_queue.qsize() or node._pending_message is not None or node._next_callbacks
     )

@@ -26,7 +26,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from mesomix.bootstrap import Services
 from mesomix.domain.allergy import Allergy
@@ -288,6 +288,8 @@ class ComposeScreen(Screen[None]):
         self._filling = False  # a formula's draft is being written into the fields
         self._check_due = 0.0  # when the check is due: CHECK_AFTER after the last change
         self._checker: Worker[None] | None = None  # waiting for a pause, or checking
+        self._to_search: tuple[Input, str] | None = None  # (field, name) typed, not searched yet
+        self._searcher: Worker[None] | None = None  # searching the names typed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -552,18 +554,27 @@ class ComposeScreen(Screen[None]):
 
     @on(Input.Changed, ".what")
     def _hint(self, event: Input.Changed) -> None:
-        """What a typed name may mean, typos forgiven: the catalogue search, in a worker."""
-        self._search(event.input, event.value)
+        """What a typed name may mean, typos forgiven: the catalogue search, off the event loop.
+        A key only says what is to be searched; one search runs at a time, for the latest
+        name typed (no thread is started a keystroke, and none is cancelled)."""
+        self._to_search = (event.input, event.value)
+        if self._searcher is None or self._searcher.is_finished:
+            self._searcher = self._search()
 
-    @work(thread=True, exclusive=True, group="hint")
-    def _search(self, field: Input, typed: str) -> None:
+    @work(group="hint")
+    async def _search(self) -> None:
         """Names are offered unless the one typed is known whole; a strength or size typed is
         matched whole (only products that have it)."""
+        while self._to_search is not None:
+            (field, typed), self._to_search = self._to_search, None
+            hits = await asyncio.to_thread(self._names_for, typed)
+            if self._to_search is None:  # nothing typed meanwhile: these are for the field
+                self.post_message(self.Hinted(field, typed, hits))
+
+    def _names_for(self, typed: str) -> list[Hit]:
         catalog = self._catalog
         known = not typed.strip() or (catalog is not None and bool(catalog.meanings(typed)))
-        hits = [] if known else self.services.catalog.search_typed(typed, PICKS)[0]
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Hinted(field, typed, hits))
+        return [] if known else self.services.catalog.search_typed(typed, PICKS)[0]
 
     def on_compose_screen_hinted(self, message: Hinted) -> None:
         hint = self.query_one("#ingredient-hint", Static)
