@@ -146,17 +146,19 @@ class KeyGate:
         app = self.app
         if self.handling or self._released or not _idle(app):
             return False
+        # Every node, a few times a key: the test inlined, read straight from the attributes.
         for node in list(app._registry):
-            if not _idle(node):
+            if node._closed:
+                continue
+            if node._message_queue.qsize() or node._pending_message is not None:
                 return False
-            if isinstance(node, Screen) and node._callbacks:
+            if node._next_callbacks or (isinstance(node, Screen) and node._callbacks):
                 return False
         return True
 
 
 def _idle(node: MessagePump) -> bool:
-    """No message queued, none being handled, no callback pending (or the node is closed).
-    Asked of every node a few times a key: read straight from the attributes, no property."""
+    """No message queued, none being handled, no callback pending (or the node is closed)."""
     return node._closed or not (
         node._message_queue.qsize() or node._pending_message is not None or node._next_callbacks
     )
