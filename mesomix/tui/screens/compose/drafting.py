@@ -310,8 +310,9 @@ class DraftScreen(WorkScreen):
     @on(Input.Changed, ".what")
     def _hint(self, event: Input.Changed) -> None:
         """What a typed name may mean, typos forgiven: the catalogue search, off the event loop.
-        A key only says what is to be searched; one search runs at a time, for the latest
-        name typed (no thread is started a keystroke, and none is cancelled)."""
+        A key only says what is to be searched; one search runs at a time, for the latest name
+        typed, so the names a burst passed through are never searched (a worker a key, each
+        cancelling the one before, still ran every search to its end in the executor)."""
         self._to_search = (event.input, event.value)
         if self._searcher is None or self._searcher.is_finished:
             self._searcher = self._search()
