@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import events
+from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -145,19 +146,19 @@ class KeyGate:
         app = self.app
         if self.handling or self._released or not _idle(app):
             return False
+        # Every node, a few times a key: the test inlined, read straight from the attributes.
         for node in list(app._registry):
-            if not _idle(node):
+            if node._closed:
+                continue
+            if node._message_queue.qsize() or node._pending_message is not None:
                 return False
-            if isinstance(node, Screen) and node._callbacks:
+            if node._next_callbacks or (isinstance(node, Screen) and node._callbacks):
                 return False
         return True
 
 
-def _idle(node: object) -> bool:
-    if getattr(node, "_closed", False):
-        return True
-    return not (
-        node.message_queue_size  # type: ignore[attr-defined]
-        or node._pending_message is not None  # type: ignore[attr-defined]
-        or node._next_callbacks  # type: ignore[attr-defined]
+def _idle(node: MessagePump) -> bool:
+    """No message queued, none being handled, no callback pending (or the node is closed)."""
+    return node._closed or not (
+        node._message_queue.qsize() or node._pending_message is not None or node._next_callbacks
     )

@@ -3,6 +3,7 @@ database checked afterwards, not only the screen."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -429,3 +430,36 @@ async def test_the_override_dialog_says_a_locked_practitioner_is_locked_at_80x24
         "sam",
         "P-0001",
     )
+
+
+async def test_a_check_returning_while_the_app_closes_draws_nothing(demo, monkeypatch):
+    """CI once failed at the end of the journey above: the key typed last started a check, and
+    its thread returned while the app was closing — the screen's widgets already removed, its
+    workers not yet cancelled — so drawing the plan found no dispense button. A check that
+    returns to a screen being taken down draws nothing."""
+    closing: list[ComposeScreen] = []
+    check = demo.mixtures.check
+
+    def check_until_the_widgets_are_gone(draft, user):
+        plan = check(draft, user)
+        if closing:  # the app is closing: return once the screen's widgets are removed
+            screen = closing[0]
+            deadline = time.monotonic() + 5
+            while (screen.is_running or screen.children) and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return plan
+
+    monkeypatch.setattr(demo.mixtures, "check", check_until_the_widgets_are_gone)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    # Textual cancels a screen's workers at its unmount, after its widgets are gone; held back
+    # here, the window a loaded machine opens by chance is open every time.
+    monkeypatch.setattr(app.workers, "cancel_node", lambda node: None)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await choose_patient(pilot, "P-0003")
+        await compose(pilot, ("lidocaine", "20 mg"))
+        closing.append(app.screen)
+        app.screen.query(".what").first(Input).focus()
+        await pilot.press("b")
+        await pilot.pause(0.3)  # the check is due and in its thread when the app closes
+    # Leaving the block closed the app; a worker's failure there is raised by run_test.
