@@ -25,8 +25,9 @@ from mesomix.clock import Clock
 from mesomix.db.tables import PatientRow, UserRow
 from mesomix.domain.permissions import Action, Role
 from mesomix.domain.text import readable, storable
-from mesomix.services.actors import check_permission, require
+from mesomix.services.actors import check_permission
 from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.passwords import (
     hash_password,
@@ -278,12 +279,8 @@ def signature_context(
     }
 
 
-class AccountService:
+class AccountService(Service):
     _writes = True  # ReadOnlyAccounts checks passwords without writing
-
-    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
 
     # --- signing in, the idle lock, signatures ------------------------------------------
 
@@ -369,11 +366,8 @@ class AccountService:
         self, admin: str, name: str, display_name: str, role: str, password: str
     ) -> int:
         _check_new(name, display_name, role, password)
-        with (
-            denials_recorded(self._engine, self._clock, admin, "create a user"),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, admin, Action.MANAGE_USERS)
+        work = self.writing(admin, Action.MANAGE_USERS, denied_as="create a user")
+        with work as (session, actor):
             if session.exec(select(UserRow).where(UserRow.name == name)).first():
                 raise ServiceError(f"the user name '{name}' is taken")
             user = self._add(session, name, display_name, role, password)
@@ -422,29 +416,18 @@ class AccountService:
 
     def require(self, user: str, action: Action) -> None:
         """Refuse (and audit) a user whose role does not allow the action: for reads elsewhere."""
-        with (
-            denials_recorded(self._engine, self._clock, user, action.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, action)
+        with self.reading(user, action):
+            pass
 
     def users(self, admin: str) -> list[Account]:
-        with (
-            denials_recorded(self._engine, self._clock, admin, "list users"),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, admin, Action.MANAGE_USERS)
+        with self.reading(admin, Action.MANAGE_USERS, denied_as="list users") as (session, _):
             return [
                 Account(r.name, r.display_name, r.role, r.active, r.locked_until, r.failed_attempts)
                 for r in session.exec(select(UserRow).order_by(UserRow.name))
             ]
 
     def _change(self, admin: str, name: str, action: str, **values: object) -> None:
-        with (
-            denials_recorded(self._engine, self._clock, admin, action),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, admin, Action.MANAGE_USERS)
+        with self.writing(admin, Action.MANAGE_USERS, denied_as=action) as (session, actor):
             user = _user(session, name)
             if user is None:
                 raise NotFound(f"no user named '{name}'")

@@ -49,12 +49,11 @@ from mesomix.domain.formulas import (
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import data_dir
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.mixtures import STORAGES
-from mesomix.services.uow import unit_of_work
 
 __all__ = [
     "FormulaNotFound",
@@ -113,30 +112,10 @@ def _refusals() -> Iterator[None]:
         raise FormulaRefused(str(exc)) from None
 
 
-class FormulaService:
+class FormulaService(Service):
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
-
-    @contextmanager
-    def _read(self, user: str) -> Iterator[Session]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.CHECK_MIXTURE.value),
-            unit_of_work(self._engine) as session,
-            _refusals(),
-        ):
-            require(session, user, Action.CHECK_MIXTURE)
-            yield session
-
-    @contextmanager
-    def _write(self, user: str) -> Iterator[tuple[Session, UserRow]]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_FORMULAS.value),
-            unit_of_work(self._engine, write=True) as session,
-            _refusals(),
-        ):
-            yield session, require(session, user, Action.EDIT_FORMULAS)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -160,7 +139,7 @@ class FormulaService:
         )
         if not include_retired:
             query = query.where(FormulaRow.active == sa.true())
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             rows = session.exec(query).all()
         found = [
             FormulaSummary(
@@ -180,13 +159,13 @@ class FormulaService:
 
     def formula(self, user: str, code: str) -> Formula:
         """The formula with every version, oldest first."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             return self._load(session, code)[1]
 
     def name_of_version(self, user: str, version_id: int) -> str:
         """The name of the formula a stored version belongs to: a mixture started from it is
         saved again under that name (a new version), not retyped where a typo makes another."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             row = session.exec(
                 select(FormulaRow)
                 .join(FormulaVersionRow, FormulaVersionRow.formula_id == FormulaRow.id)  # type: ignore[arg-type]
@@ -229,7 +208,7 @@ class FormulaService:
     ) -> Scaling:
         """`start` with the details: the factor and each amount rounded (when its exact value has
         no short decimal) — for a screen that wants to show them."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             _, formula = self._load(session, code)
             if not formula.active:
                 raise FormulaRefused(
@@ -266,7 +245,7 @@ class FormulaService:
         invisible character, an unknown purpose, a retired formula's name. For an existing
         formula, a changed purpose and a non-empty description replace the formula's own."""
         catalog = self._catalog.catalog()
-        with self._write(user) as (session, actor):
+        with self.writing(user, Action.EDIT_FORMULAS) as (session, actor), _refusals():
             name = check_name(name)
             purpose = check_purpose(purpose)
             description = check_text(description, "description")
@@ -329,7 +308,7 @@ class FormulaService:
     def retire(self, user: str, code: str, reason: str = "") -> None:
         """Take a formula out of use: it is no longer listed or started; its versions stay, for
         the batches made from them."""
-        with self._write(user) as (session, actor):
+        with self.writing(user, Action.EDIT_FORMULAS) as (session, actor), _refusals():
             reason = check_text(reason, "reason")
             row, formula = self._load(session, code, lock=True)
             if not row.active:

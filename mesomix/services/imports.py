@@ -26,12 +26,11 @@ from mesomix.domain.imports import (
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
 from mesomix.reference import product_from_record
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append_many, denials_recorded
+from mesomix.services.audit import Entry, append_many
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import ServiceError
 from mesomix.services.stock import book_receipt
-from mesomix.services.uow import unit_of_work
 
 __all__ = ["ImportRefused", "ImportResult", "ImportService", "Progress", "read_import_file"]
 
@@ -82,21 +81,16 @@ class ImportResult:
         return f"{self.written} written, {self.unchanged} already on record unchanged"
 
 
-class ImportService:
+class ImportService(Service):
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
 
     def products(self, user: str, text: str, progress: Progress | None = None) -> ImportResult:
         """Add the file's products to the catalogue; a row equal to a product on record is
         skipped, a row that differs from one is refused."""
         catalog = self._catalog.catalog()
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_CATALOGUE.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, user, Action.EDIT_CATALOGUE)
+        with self.writing(user, Action.EDIT_CATALOGUE) as (session, actor):
             rows = read_rows(text, PRODUCT_COLUMNS, "products")
             codes = {cells.get("code", "").strip() for _, cells in rows.rows}
             on_record = {
@@ -135,11 +129,7 @@ class ImportService:
 
     def stock(self, user: str, text: str, progress: Progress | None = None) -> ImportResult:
         """Book the file's deliveries, each row a receipt of sealed containers of one lot."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.RECEIVE.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, user, Action.RECEIVE)
+        with self.writing(user, Action.RECEIVE) as (session, actor):
             digest = _digest(text)
             earlier = session.exec(
                 select(AuditRow)

@@ -8,15 +8,13 @@ corrects.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from mesomix.clock import Clock
 from mesomix.db.tables import (
     BatchRow,
     LotRow,
@@ -46,10 +44,9 @@ from mesomix.domain.ledger import listed
 from mesomix.domain.matcher import product_line
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, Refusals, ServiceError
-from mesomix.services.uow import unit_of_work
 
 _WORD = re.compile(r"[^\W_]+")
 STATUSES = (LotStatus.AVAILABLE, LotStatus.QUARANTINED, LotStatus.RECALLED)
@@ -98,19 +95,7 @@ class LowStock:
     suggested_order: int
 
 
-class InventoryService:
-    def __init__(self, engine: sa.Engine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
-
-    @contextmanager
-    def _work(self, user: str, action: Action) -> Iterator[tuple[Session, UserRow]]:
-        with (
-            denials_recorded(self._engine, self._clock, user, action.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            yield session, require(session, user, action)
-
+class InventoryService(Service):
     # --- movements ------------------------------------------------------------------------
 
     def adjust(self, user: str, lot_id: int, delta_ul: int, reason: str, note: str = "") -> int:
@@ -145,9 +130,9 @@ class InventoryService:
         if containers <= 0:
             raise ServiceError("return at least one container")
         _check_note(note)
-        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+        with self.writing(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
-            return self._write(
+            return self._book(
                 session,
                 actor,
                 lot,
@@ -176,11 +161,7 @@ class InventoryService:
     ) -> int:
         """How far a count as typed is from the books, in µL (counted less booked); writes
         nothing: for the form to ask why before the count is booked."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.ADJUST_STOCK.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.ADJUST_STOCK)
+        with self.reading(user, Action.ADJUST_STOCK) as (session, _):
             lot, product = self._lot(session, lot_id, lock=False)
             return _counted_ul(lot, product, sealed_containers, open_ml) - lot.on_hand_ul
 
@@ -196,7 +177,7 @@ class InventoryService:
         """A count, and by how much it differed from the books. An open volume left blank is
         the one booked: what the lot holds beyond its whole sealed containers. A count that
         differs needs a coded reason (COUNT_REASONS) that fits the way it differs."""
-        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+        with self.writing(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
             volume = product.container_volume_ul
             counted = _counted_ul(lot, product, sealed_containers, open_ml)
@@ -218,7 +199,7 @@ class InventoryService:
             except StockChangeError as exc:
                 raise ServiceError(str(exc)) from None
             said = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
-            moved = self._write(
+            moved = self._book(
                 session, actor, lot, volume, "count", delta, reason,
                 f"{note.strip()} ({said})" if note.strip() else said, open_after=open_ul,
             )  # fmt: skip
@@ -229,7 +210,7 @@ class InventoryService:
         if len(note.strip()) < 3:
             raise ServiceError("say why the movement is corrected")
         _check_note(note)
-        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+        with self.writing(user, Action.ADJUST_STOCK) as (session, actor):
             original = session.get(MovementRow, movement_id) if fits_bigint(movement_id) else None
             if original is None:
                 raise NotFound(f"no movement {movement_id}")
@@ -245,7 +226,7 @@ class InventoryService:
                     f"movement {movement_id} was already corrected by movement {already.id}"
                 )
             lot, product = self._lot(session, original.lot_id)
-            return self._write(
+            return self._book(
                 session,
                 actor,
                 lot,
@@ -272,7 +253,7 @@ class InventoryService:
             check_reason(reason, note)
         except StockChangeError as exc:
             raise ServiceError(str(exc)) from None
-        with self._work(user, Action.ADJUST_STOCK) as (session, actor):
+        with self.writing(user, Action.ADJUST_STOCK) as (session, actor):
             lot, product = self._lot(session, lot_id)
             volume = product.container_volume_ul
             try:
@@ -282,9 +263,9 @@ class InventoryService:
                     check_whole_containers(delta, volume, lot.lot_number)
             except StockChangeError as exc:
                 raise ServiceError(str(exc)) from None
-            return self._write(session, actor, lot, volume, kind, delta, reason, note)
+            return self._book(session, actor, lot, volume, kind, delta, reason, note)
 
-    def _write(
+    def _book(
         self,
         session: Session,
         actor: UserRow,
@@ -297,6 +278,7 @@ class InventoryService:
         corrects: int | None = None,
         open_after: int | None = None,
     ) -> int:
+        """Book one movement on a locked lot: the guarded update, the movement, its audit row."""
         try:
             after = apply_change(
                 LotBalance(lot.on_hand_ul, lot.open_ul), delta_ul, lot.lot_number, container_ul
@@ -355,7 +337,7 @@ class InventoryService:
             raise ServiceError("say why the lot's status changes")
         if not plain_text(reason, MAX_NOTE):
             raise ServiceError(f"a reason is at most {MAX_NOTE} printable characters")
-        with self._work(user, Action.SET_LOT_STATUS) as (session, actor):
+        with self.writing(user, Action.SET_LOT_STATUS) as (session, actor):
             lot, _ = self._lot(session, lot_id)
             refused = status_refusal(lot.lot_number, lot.status, status)
             if refused:
@@ -370,11 +352,7 @@ class InventoryService:
     def recall_trace(self, user: str, lot_id: int) -> list[RecallLine]:
         """Every batch and patient that received stock from the lot: a read, the recall report,
         so whoever may see reports may trace (no status is changed)."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_REPORTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_REPORTS)
+        with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             self._lot(session, lot_id)
             query = (
                 select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)
@@ -397,7 +375,7 @@ class InventoryService:
             raise ServiceError(
                 f"a reorder level is 0 to {MAX_CONTAINERS:,} containers, the quantity 1 to {MAX_CONTAINERS:,}"
             )
-        with self._work(user, Action.SET_REORDER) as (session, actor):
+        with self.writing(user, Action.SET_REORDER) as (session, actor):
             product = session.get(ProductRow, product_code) if storable(product_code) else None
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
@@ -444,11 +422,7 @@ class InventoryService:
             .where(ProductRow.reorder_level.is_not(None))  # type: ignore[union-attr]
             .order_by(ProductRow.name)
         )
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_STOCK)
+        with self.reading(user, Action.VIEW_STOCK) as (session, _):
             found = []
             for product, sealed_ul in session.exec(query):
                 containers = int(sealed_ul) // product.container_volume_ul
@@ -479,11 +453,7 @@ class InventoryService:
             raise ServiceError("type the lot number as printed on the box")
         if not plain_text(text, 200) or not plain_text(wanted, 200) or not storable(text + wanted):
             raise ServiceError("a lot number and a product are a line of printable characters")
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_STOCK)
+        with self.reading(user, Action.VIEW_STOCK) as (session, _):
             lots = _numbered(session, text)
             if not lots and not wanted and " " in text:
                 text, wanted = (part.strip() for part in text.split(" ", 1))
@@ -505,11 +475,7 @@ class InventoryService:
 
     def lot_ref(self, user: str, lot_id: int) -> LotRef:
         """A lot by its id (the screens' selected row, a script), named as find_lot names it."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_STOCK)
+        with self.reading(user, Action.VIEW_STOCK) as (session, _):
             lot, product = self._lot(session, lot_id)
             return LotRef(lot.id or 0, lot.lot_number, product.code, product.name, lot.status)
 

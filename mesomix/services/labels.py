@@ -36,10 +36,8 @@ from mesomix.db.tables import (
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
-from mesomix.services.actors import require
-from mesomix.services.audit import denials_recorded
+from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.uow import unit_of_work
 
 PRINT_TIMEOUT_S = 15
 LABEL_WIDTH = 80
@@ -242,10 +240,9 @@ class BatchLabel:
         return f"Batch {self.batch_id}\n{self.text}\n"
 
 
-class LabelService:
+class LabelService(Service):
     def __init__(self, engine: sa.Engine, clock: Clock, folder: Path, printer: str = "") -> None:
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock)
         self.folder = folder  # where labels are saved unless another folder is named
         self.printer = printer  # "" sends to the default printer
 
@@ -253,11 +250,7 @@ class LabelService:
         """The label as it was printed when the batch was dispensed (with its overrides named,
         should it be older than labels that name them), headed by each of its lots recalled
         since."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             batch = session.get(BatchRow, batch_id) if 0 < batch_id < 2**63 else None
             if batch is None:
                 raise NotFound(f"no batch {batch_id}")

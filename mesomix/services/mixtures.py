@@ -53,6 +53,7 @@ from mesomix.services.accounts import (
 )
 from mesomix.services.actors import check_permission
 from mesomix.services.audit import Entry, append_many, denials_recorded
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
 from mesomix.services.labels import Acknowledged, SignedOff, acknowledged_lines, overridden_lines
@@ -194,7 +195,7 @@ _LOCK_PATIENT = (
 _DIMENSION_OF_WORD = {unit_word(dimension): dimension for dimension in CANONICAL}
 
 
-class MixtureService:
+class MixtureService(Service):
     def __init__(
         self,
         engine: sa.Engine,
@@ -202,9 +203,8 @@ class MixtureService:
         clock: Clock,
         session_hours: int | None = None,
     ) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
         self._session_hours = session_hours  # None: a session is the clinic's calendar day
 
     def check(self, draft: DraftMixture, user: str) -> Plan:

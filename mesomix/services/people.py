@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,8 +19,8 @@ from mesomix.domain.checks import PatientFacts
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
 from mesomix.domain.units import Field, QuantityError, parse_quantity
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.labels import (
     Acknowledged,
@@ -119,18 +117,13 @@ def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFact
     return patient, facts
 
 
-class PeopleService:
+class PeopleService(Service):
     def __init__(self, engine: sa.Engine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock)
 
     def patients(self, user: str) -> list[PatientSummary]:
         """Patients with weight and allergies: only for the roles that need them."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             allergies: dict[int, list[Allergy]] = {}
             for row in session.exec(select(AllergyRow).order_by(AllergyRow.id)):
                 allergies.setdefault(row.patient_id, []).append(allergy_from_row(row))
@@ -147,11 +140,7 @@ class PeopleService:
 
     def history(self, user: str, ref: str) -> list[BatchSummary]:
         """The mixtures a patient received, newest first."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
@@ -200,7 +189,7 @@ class PeopleService:
             raise ServiceError("a patient's name is 1 to 120 printable characters")
         date_of_birth = _born(date_of_birth, self._clock.today())
         weight_g = _weight_g(weight) if weight.strip() else None
-        with self._editing(user) as (session, actor):
+        with self.writing(user, Action.EDIT_PATIENTS) as (session, actor):
             if session.exec(select(PatientRow).where(PatientRow.ref == ref)).first():
                 raise ServiceError(f"the reference '{ref}' is taken")
             patient = PatientRow(
@@ -227,7 +216,7 @@ class PeopleService:
         or more from the weight recorded is refused (WeightToConfirm, nothing written) unless
         the caller says the person confirmed it: 16.5 kg typed for 61.5 kg is a slip."""
         weight_g = _weight_g(weight)
-        with self._editing(user) as (session, actor):
+        with self.writing(user, Action.EDIT_PATIENTS) as (session, actor):
             patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
@@ -264,14 +253,6 @@ class PeopleService:
         except ServiceError as exc:
             return [str(exc)]
         return []
-
-    @contextmanager
-    def _editing(self, user: str) -> Iterator[tuple[Session, UserRow]]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_PATIENTS.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            yield session, require(session, user, Action.EDIT_PATIENTS)
 
     def _audit(
         self, session: Session, actor: UserRow, action: str, patient: PatientRow,

@@ -21,8 +21,8 @@ from mesomix.domain.ledger import listed
 from mesomix.domain.matcher import ProductChoice
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, Refusals, ServiceError
 from mesomix.services.uow import unit_of_work
@@ -118,12 +118,11 @@ def usable_by_product(
     }
 
 
-class StockService:
+class StockService(Service):
     def __init__(
         self, engine: sa.Engine, clock: Clock, catalog: CatalogService | None = None
     ) -> None:
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock)
         self._catalog = catalog  # for products typed by name; without it, codes only
 
     def lots(self, user: str, product_code: str | None = None) -> list[LotLine]:
@@ -138,11 +137,7 @@ class StockService:
             query = query.where(LotRow.product_code == product_code)
             if not storable(product_code):
                 return []  # no product has such a code
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_STOCK.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_STOCK)
+        with self.reading(user, Action.VIEW_STOCK) as (session, _):
             rows = list(session.exec(query))
             actives = self._actives({product.code for _, product in rows})
             return [
@@ -210,11 +205,7 @@ class StockService:
         now = self._clock.now()
         if expiry < self._clock.today():
             raise ServiceError(f"lot {lot_number} expired on {expiry.isoformat()}: not received")
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.RECEIVE.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, user, Action.RECEIVE)
+        with self.writing(user, Action.RECEIVE) as (session, actor):
             product = session.get(ProductRow, product_code) if storable(product_code) else None
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
