@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from mesomix.clock import Clock, SystemClock
+from mesomix.clock import Clock
 from mesomix.db.append_only import trigger_problems
 from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
@@ -29,9 +29,8 @@ from mesomix.services.catalog import CatalogService, sync_reference
 from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
-from mesomix.services.inventory import InventoryService
 from mesomix.services.labels import LabelService
-from mesomix.services.ledger import reconcile_ledger
+from mesomix.services.ledger import discrepancies, reconcile_ledger
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
 from mesomix.services.stock import StockService
@@ -51,7 +50,7 @@ class Services:
     people: PeopleService
     allergies: AllergyService
     accounts: AccountService
-    inventory: InventoryService
+    inventory: StockService  # the same service as `stock`, by the name the screens use
     reports: ReportService
     imports: ImportService
     formulas: FormulaService
@@ -149,20 +148,20 @@ def build(settings: Settings) -> Services:
     """The whole program on one database: checked, migrated, seeded with the catalogue, ready."""
     engine = open_database(settings)
     catalog = CatalogService(engine)
-    inventory = InventoryService(engine, settings.clock)
+    stock = StockService(engine, settings.clock, catalog)
     return Services(
         settings=settings,
         engine=engine,
         catalog=catalog,
         mixtures=MixtureService(engine, catalog, settings.clock, settings.session_hours),
-        stock=StockService(engine, settings.clock, catalog),
+        stock=stock,
         people=PeopleService(engine, settings.clock),
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=(ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
             engine, settings.clock
         ),
-        inventory=inventory,
-        reports=ReportService(engine, settings.clock, inventory),
+        inventory=stock,
+        reports=ReportService(engine, settings.clock, stock),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
         labels=LabelService(
@@ -255,7 +254,7 @@ def _contents(engine: sa.Engine) -> list[CheckLine]:
                 f"{words}; this mesomix brings them to {head} when it opens the database",
             )
         ]
-    wrong = StockService(engine, SystemClock()).discrepancies()
+    wrong = discrepancies(engine)
     ledger = _line(
         "ledger",
         [

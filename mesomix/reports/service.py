@@ -18,7 +18,8 @@ from mesomix.reports import queries
 from mesomix.reports.cells import inert
 from mesomix.services.base import Service
 from mesomix.services.errors import ServiceError
-from mesomix.services.inventory import InventoryService, LotRef
+from mesomix.services.stock import StockService
+from mesomix.services.stock.lots import LotRef
 
 REPORTS = (
     "stock",
@@ -47,7 +48,7 @@ def _money(cents: pd.Series) -> pd.Series:
 
 
 class ReportService(Service):
-    def __init__(self, engine: sa.Engine, clock: Clock, inventory: InventoryService) -> None:
+    def __init__(self, engine: sa.Engine, clock: Clock, inventory: StockService) -> None:
         super().__init__(engine, clock)
         self._inventory = inventory
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import (
     CLINICAL_STATUSES,
@@ -29,7 +30,6 @@ from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.people import allergy_from_row, patient_by_ref
 
 MIN_REASON = 3  # "a few words", as an override's why: more than a shrug
 MAX_REASON = 500

@@ -30,7 +30,7 @@ from mesomix.services.audit import Entry, append_many
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import ServiceError
-from mesomix.services.stock import book_receipt
+from mesomix.services.stock.receiving import book_receipt
 
 __all__ = ["ImportRefused", "ImportResult", "ImportService", "Progress", "read_import_file"]
 

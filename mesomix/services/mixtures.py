@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock, day_start
+from mesomix.db.repositories.lots import lots_of
+from mesomix.db.repositories.patients import patient_facts
 from mesomix.db.tables import (
     AcknowledgementRow,
     BatchLineRow,
@@ -22,7 +24,7 @@ from mesomix.db.tables import (
     PatientRow,
     UserRow,
 )
-from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate
+from mesomix.domain.allocation import LotState, LotStatus, NotEnoughStock, Pick, allocate, usable_ul
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
@@ -57,8 +59,6 @@ from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
 from mesomix.services.labels import Acknowledged, SignedOff, acknowledged_lines, overridden_lines
-from mesomix.services.people import patient_facts
-from mesomix.services.stock import lots_of, usable_by_product
 from mesomix.services.uow import transaction
 
 STORAGES = ("room", "refrigerated")
@@ -716,6 +716,17 @@ def _movements(
                         }
                     )
     return rows
+
+
+def usable_by_product(
+    catalog: Catalog, lots: Mapping[str, list[LotState]], now: datetime, today: date
+) -> dict[str, int]:
+    """Microlitres each product can still give: whole sealed containers and live open vials."""
+    return {
+        code: usable_ul(catalog.products[code], states, now, today)
+        for code, states in lots.items()
+        if code in catalog.products
+    }
 
 
 def _exact(value: Decimal, dimension: str) -> str:

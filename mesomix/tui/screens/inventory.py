@@ -24,14 +24,14 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from mesomix.bootstrap import Services
-from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
+from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved, status_refusal
 from mesomix.domain.matcher import product_lines, rows_of
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
-from mesomix.services.inventory import LowStock, RecallLine, status_refusal
-from mesomix.services.stock import LotLine
+from mesomix.services.stock.lots import LotLine, RecallLine
+from mesomix.services.stock.reorder import LowStock
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 

@@ -1,22 +1,18 @@
-"""Stock: what is on hand by product and lot, receiving, and the ledger's own reconciliation."""
+"""Receiving: sealed containers of a lot onto the shelf, typed into a form (the product by the
+name on its box) or booked row by row by a stock import (services/imports.py)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
-from mesomix.clock import Clock
-from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
-from mesomix.domain.allocation import LotState, usable_ul
-from mesomix.domain.catalog import Catalog, ContainerKind
+from mesomix.db.repositories import lots
+from mesomix.db.tables import LotRow, ProductRow, UserRow
 from mesomix.domain.imports import Receipt, check_receipt_form
-from mesomix.domain.inventory import booked_open_ul, price_cents
+from mesomix.domain.inventory import price_cents
 from mesomix.domain.ledger import listed
 from mesomix.domain.matcher import ProductChoice
 from mesomix.domain.permissions import Action
@@ -29,33 +25,6 @@ from mesomix.services.uow import unit_of_work
 
 
 @dataclass(frozen=True)
-class LotLine:
-    product_code: str
-    product_name: str
-    lot_id: int
-    lot_number: str
-    expiry: date
-    status: str
-    on_hand_ul: int
-    open_ul: int
-    opened_at: datetime | None
-    container_volume_ul: int
-    reorder_level: int | None = None  # the product's, in containers
-    reorder_quantity: int | None = None
-    single_dose: bool = False  # its containers move whole: none is kept open
-    actives: tuple[str, ...] = ()  # the names of what it holds, to find "lidocaine" by
-
-    @property
-    def sealed_containers(self) -> int:
-        return (self.on_hand_ul - self.open_ul) // self.container_volume_ul
-
-    @property
-    def booked_open_ul(self) -> int:
-        """What the books hold in the opened container (beyond the whole sealed ones)."""
-        return booked_open_ul(self.on_hand_ul, self.open_ul, self.container_volume_ul)
-
-
-@dataclass(frozen=True)
 class ReceivedLot:
     lot_id: int
     product_code: str
@@ -65,120 +34,8 @@ class ReceivedLot:
     expiry_read: str = ""  # "2028-05 → 2028-05-31" when the box gives a month
 
 
-def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
-    return LotState(
-        lot_id=row.id or 0,
-        lot_number=row.lot_number,
-        expiry=row.expiry,
-        status=row.status,
-        on_hand_ul=row.on_hand_ul,
-        open_ul=row.open_ul,
-        opened_at=row.opened_at,
-    )
-
-
-_LOT = LotRow.__table__
-
-
-@functools.lru_cache(maxsize=64)
-def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
-    """The query for `count` products, built once per count: an expanding IN list would be
-    rendered again on every dispense (the hot path, benchmarks/bench_dispense.py)."""
-    codes = [sa.bindparam(f"code_{at}") for at in range(count)]
-    query = (
-        sa.select(_LOT)
-        .where(_LOT.c.product_code.in_(codes), _LOT.c.on_hand_ul > 0)
-        .order_by(_LOT.c.id)
-    )
-    return query.with_for_update() if lock else query
-
-
-def lots_of(
-    connection: sa.Connection, codes: Iterable[str], *, lock: bool = False
-) -> dict[str, list[LotState]]:
-    """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
-    wanted = sorted(code for code in codes if storable(code))  # no product has another code
-    lots: dict[str, list[LotState]] = {code: [] for code in wanted}
-    if not wanted:
-        return lots
-    given = {f"code_{at}": code for at, code in enumerate(wanted)}
-    for row in connection.execute(_lots_of(len(wanted), lock), given):
-        lots[row.product_code].append(lot_state(row))
-    return lots
-
-
-def usable_by_product(
-    catalog: Catalog, lots: Mapping[str, list[LotState]], now: datetime, today: date
-) -> dict[str, int]:
-    """Microlitres each product can still give: whole sealed containers and live open vials."""
-    return {
-        code: usable_ul(catalog.products[code], states, now, today)
-        for code, states in lots.items()
-        if code in catalog.products
-    }
-
-
-class StockService(Service):
-    def __init__(
-        self, engine: sa.Engine, clock: Clock, catalog: CatalogService | None = None
-    ) -> None:
-        super().__init__(engine, clock)
-        self._catalog = catalog  # for products typed by name; without it, codes only
-
-    def lots(self, user: str, product_code: str | None = None) -> list[LotLine]:
-        """Every lot with stock, by product name then expiry."""
-        query = (
-            select(LotRow, ProductRow)
-            .join(ProductRow, ProductRow.code == LotRow.product_code)
-            .where(LotRow.on_hand_ul > 0)
-            .order_by(ProductRow.name, LotRow.expiry, LotRow.id)
-        )
-        if product_code:
-            query = query.where(LotRow.product_code == product_code)
-            if not storable(product_code):
-                return []  # no product has such a code
-        with self.reading(user, Action.VIEW_STOCK) as (session, _):
-            rows = list(session.exec(query))
-            actives = self._actives({product.code for _, product in rows})
-            return [
-                LotLine(
-                    product.code,
-                    product.name,
-                    lot.id or 0,
-                    lot.lot_number,
-                    lot.expiry,
-                    lot.status,
-                    lot.on_hand_ul,
-                    lot.open_ul,
-                    lot.opened_at,
-                    product.container_volume_ul,
-                    product.reorder_level,
-                    product.reorder_quantity,
-                    product.container == ContainerKind.SINGLE_DOSE.value,
-                    actives.get(product.code, ()),
-                )
-                for lot, product in rows
-            ]
-
-    def _actives(self, codes: set[str]) -> dict[str, tuple[str, ...]]:
-        """Each product's active substances by name and synonyms ("Xylocaine 2% with
-        epinephrine" holds lidocaine): a find for a substance lists every product of it."""
-        if self._catalog is None:
-            return {}
-        catalog = self._catalog.catalog()
-        return {
-            code: tuple(
-                name
-                for substance in product.strength_table
-                if substance in catalog.substances
-                for name in (
-                    catalog.substances[substance].name,
-                    *catalog.substances[substance].synonyms,
-                )
-            )
-            for code in codes
-            if (product := catalog.products.get(code)) is not None
-        }
+class Receiving(Service):
+    _catalog: CatalogService | None  # for products typed by name; None: codes only
 
     def receive(
         self,
@@ -299,23 +156,6 @@ class StockService(Service):
             receipt.expiry_read,
         )  # fmt: skip
 
-    def discrepancies(self) -> list[tuple[int, int, int]]:
-        """Lots whose on-hand differs from the sum of their movements: (lot id, on hand, ledger)."""
-        ledger = (
-            select(MovementRow.lot_id, func.sum(MovementRow.quantity_ul).label("total"))
-            .group_by(MovementRow.lot_id)
-            .subquery()
-        )
-        query = select(LotRow.id, LotRow.on_hand_ul, func.coalesce(ledger.c.total, 0)).outerjoin(
-            ledger, ledger.c.lot_id == LotRow.id
-        )
-        with unit_of_work(self._engine) as session:
-            return [
-                (lot_id, on_hand, int(total))
-                for lot_id, on_hand, total in session.exec(query)
-                if on_hand != int(total)
-            ]
-
 
 def _cents(typed: str) -> int:
     try:
@@ -336,42 +176,25 @@ def book_receipt(
     cost_cents: int | None,
     now: datetime,
 ) -> tuple[int, Entry]:
-    """Sealed containers onto the shelf inside the caller's transaction: the lot (new, or the one
-    on record with the same expiry), its movement, and the audit entry for the caller to append."""
-    lot = session.exec(
-        select(LotRow).where(LotRow.product_code == product.code, LotRow.lot_number == lot_number)
-    ).first()
-    if lot is not None and lot.expiry != expiry:
+    """A receipt booked in the caller's transaction (a form's, or every row of a stock import):
+    the lot and its movement (db/repositories/lots.py), and the audit entry for the caller to
+    append; a lot number on record with another expiry is refused."""
+    try:
+        booked = lots.book_receipt(
+            session, actor.id or 0, product, lot_number, expiry, containers, reason, supplier,
+            cost_cents, now,
+        )  # fmt: skip
+    except lots.OtherExpiry as other:
         raise ServiceError(
             f"lot {lot_number} of {product.name} is on record with expiry "
-            f"{lot.expiry.isoformat()}, not {expiry.isoformat()}: check the label"
-        )
-    quantity = containers * product.container_volume_ul
-    if lot is None:
-        lot = LotRow(
-            product_code=product.code,
-            lot_number=lot_number,
-            expiry=expiry,
-            received_at=now,
-            supplier=supplier.strip(),
-            unit_cost_cents=cost_cents,
-        )
-        session.add(lot)
-        session.flush()
-    session.execute(
-        sa.update(LotRow).where(LotRow.id == lot.id).values(on_hand_ul=LotRow.on_hand_ul + quantity)
-    )
-    movement = MovementRow(
-        lot_id=lot.id, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor.id,
-        at=now,
-    )  # fmt: skip
-    session.add(movement)
-    session.flush()
+            f"{other.on_record.isoformat()}, not {expiry.isoformat()}: check the label"
+        ) from None
+    lot_id, quantity = booked.lot_id, booked.quantity_ul
     entry = Entry(
         "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
-        record_id=str(lot.id), lot_id=lot.id, reason=reason,
+        record_id=str(lot_id), lot_id=lot_id, reason=reason,
         new={"product": product.code, "lot_number": lot_number, "expiry": expiry.isoformat(),
              "containers": containers, "quantity_ul": quantity,
-             "movements": [listed(movement.id or 0, lot.id or 0, "receive", quantity)]},
+             "movements": [listed(booked.movement_id, lot_id, "receive", quantity)]},
     )  # fmt: skip
-    return lot.id or 0, entry
+    return lot_id, entry
