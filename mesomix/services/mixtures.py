@@ -30,8 +30,14 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
 from mesomix.domain.dose import PriorBatch, Received, may_meet_a_limit
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.matcher import Reading
-from mesomix.domain.mixture import PURPOSES, DraftMixture, Draw, Plan, candidate_products
+from mesomix.domain.mixture import (
+    PURPOSES,
+    DraftMixture,
+    Draw,
+    Plan,
+    ResolvedDraft,
+    resolve_draft,
+)
 from mesomix.domain.overrides import (
     Override,
     OverrideError,
@@ -216,8 +222,8 @@ class MixtureService(Service):
         ):
             self._actor(connection, user, Action.CHECK_MIXTURE)
             self._prescriber(connection, draft.prescriber)
-            readings = self._readings(draft, catalog)
-            candidates = candidate_products(draft, catalog, readings)
+            named = self._resolved(draft, catalog)
+            candidates = named.candidates(catalog)
             lots = lots_of(connection, candidates)
             facts = None
             if draft.patient:
@@ -225,17 +231,17 @@ class MixtureService(Service):
                 if may_meet_a_limit(candidates, catalog):
                     received = self._received(connection, patient.patient_pk)
                     facts = replace(facts, received=received)
-        return self._assess(draft, catalog, lots, facts, readings).plan
+        return self._assess(named, catalog, lots, facts).plan
 
-    def _readings(self, draft: DraftMixture, catalog: Catalog) -> dict[str, Reading]:
-        """The ingredients typed with a strength or size, read by the one matcher; the search
-        index is only built when a name is not known whole."""
-        unknown = [
-            item.what
-            for item in draft.ingredients
-            if not item.product and item.what.strip() and not catalog.meanings(item.what)
-        ]
-        return self._catalog.matcher().readings(unknown) if unknown else {}
+    def _resolved(self, draft: DraftMixture, catalog: Catalog) -> ResolvedDraft:
+        """Every name typed, resolved once for the lots to read and the plan; those the
+        catalogue does not know whole (typed with a strength or size) read by the one matcher,
+        whose search index is only built then."""
+        named = resolve_draft(draft, catalog)
+        unknown = named.unknown()
+        if not unknown:
+            return named
+        return replace(named, readings=self._catalog.matcher().readings(unknown))
 
     def dispense(
         self,
@@ -267,13 +273,13 @@ class MixtureService(Service):
             self._formula_version(connection, draft.formula_version)
             patient, facts = self._patient(connection, draft.patient)
             now = self._clock.now()
-            readings = self._readings(draft, catalog)
-            candidates = candidate_products(draft, catalog, readings)
+            named = self._resolved(draft, catalog)
+            candidates = named.candidates(catalog)
             lots = lots_of(connection, candidates, lock=True)
             if may_meet_a_limit(candidates, catalog):
                 connection.execute(_LOCK_PATIENT, {"patient": patient.patient_pk})
                 facts = replace(facts, received=self._received(connection, patient.patient_pk))
-            assessed = self._assess(draft, catalog, lots, facts, readings)
+            assessed = self._assess(named, catalog, lots, facts)
             plan = assessed.plan
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
@@ -436,16 +442,16 @@ class MixtureService(Service):
 
     def _assess(
         self,
-        draft: DraftMixture,
+        named: ResolvedDraft,
         catalog: Catalog,
         lots: dict[str, list[LotState]],
         facts: PatientFacts | None,
-        readings: Mapping[str, Reading],
     ) -> Assessment:
         """Every check, then a dry run of the allocation for the lots and the beyond-use date."""
         now, today, zone = self._clock.now(), self._clock.today(), self._clock.zone
         usable = usable_by_product(catalog, lots, now, today)
-        plan = check_mixture(draft, catalog, usable, facts, readings)
+        plan = check_mixture(named, catalog, usable, facts)
+        draft = named.draft
         categories, _ = beyond_use_rules()
         category = categories.get(draft.category)
         problems = []
