@@ -49,11 +49,11 @@ from mesomix.domain.formulas import (
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import data_dir
+from mesomix.services.assessment import STORAGES
 from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.mixtures import STORAGES
 
 __all__ = [
     "FormulaNotFound",

@@ -16,7 +16,8 @@ import subprocess
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,10 +34,14 @@ from mesomix.db.tables import (
     ProductRow,
     UserRow,
 )
+from mesomix.domain.beyond_use import BeyondUse
+from mesomix.domain.mixture import Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
+from mesomix.domain.units import format_amount
 from mesomix.services.base import Service
+from mesomix.services.batches import DrawnLot
 from mesomix.services.errors import NotFound, ServiceError
 
 PRINT_TIMEOUT_S = 15
@@ -310,3 +315,43 @@ class LabelService(Service):
         raise ServiceError(
             "this terminal has no print command (lp or lpr): save the label and print the file"
         )
+
+
+def _ml(microlitres: int) -> str:
+    return format_amount(Decimal(microlitres) / 1000, "volume")
+
+
+def label_text(
+    patient_name: str,
+    patient_ref: str,
+    maker: str,
+    plan: Plan,
+    drawn: list[DrawnLot],
+    now: datetime,
+    bud: BeyondUse,
+    clock: Clock,
+    overridden: Sequence[SignedOff] = (),
+    acknowledged: Sequence[Acknowledged] = (),
+    prescriber: str = "",
+) -> str:
+    """The label that goes on the syringe: patient, contents, lots, any block signed off (and
+    by whom, why), any warning acknowledged, beyond-use date, who ordered it, who made it and
+    when."""
+    zone = clock.zone
+    lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
+    for item in drawn:
+        draw = item.draw
+        lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
+        contents = ", ".join(
+            f"{d.substance.short_name} {format_amount(d.value, d.dimension)}"
+            for d in draw.delivered
+        )
+        head = contents or f"{draw.product.name} q.s."
+        lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")
+    lines.extend(overridden_lines(overridden))
+    lines.extend(acknowledged_lines(acknowledged))
+    lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
+    if prescriber:
+        lines.append(f"Ordered by {prescriber}")
+    lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
+    return "\n".join(lines)
