@@ -22,7 +22,7 @@ from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
 from mesomix.domain.units import data_dir
 from mesomix.reports.service import ReportService
-from mesomix.services.accounts import AccountService, Attempt, said
+from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
 from mesomix.services.catalog import CatalogService, sync_reference
@@ -33,6 +33,7 @@ from mesomix.services.labels import LabelService
 from mesomix.services.ledger import discrepancies, reconcile_ledger
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
+from mesomix.services.signing import Attempt, said
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
 from mesomix.settings import Settings, default_labels_folder

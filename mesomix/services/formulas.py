@@ -13,13 +13,11 @@ Each save or retirement is one transaction with its audit row; a refusal writes 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,9 +44,8 @@ from mesomix.domain.formulas import (
     scaling,
     to_draft,
 )
-from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
+from mesomix.domain.mixture import DraftMixture, plan_mixture
 from mesomix.domain.permissions import Action
-from mesomix.domain.units import data_dir
 from mesomix.services.assessment import STORAGES
 from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
@@ -64,7 +61,6 @@ __all__ = [
     "ScaleRefused",
     "Scaling",
     "VersionUnchanged",
-    "demo_formulas",
 ]
 
 
@@ -386,55 +382,3 @@ def _version(row: FormulaVersionRow, created_by: str) -> FormulaVersion:
         created_at=row.created_at,
         created_by=created_by,
     )
-
-
-# --- the demo formulas --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FormulaRecord:
-    """One formula of data/formulas.toml, ready to save."""
-
-    name: str
-    purpose: str
-    description: str
-    draft: DraftMixture
-    note: str  # the recipe's source
-
-
-def demo_formulas(path: Path | None = None) -> list[FormulaRecord]:
-    """The formulas shipped in data/formulas.toml; each names where its idea comes from."""
-    raw = tomllib.loads((path or data_dir() / "formulas.toml").read_text(encoding="utf-8"))
-    found = []
-    for entry in raw["formula"]:
-        if not entry.get("source"):
-            raise ValueError(f"formulas.toml [{entry.get('name', '?')}]: no source")
-        draft = DraftMixture(
-            ingredients=tuple(
-                DraftIngredient(i["what"], i["amount"], i.get("product"))
-                for i in entry["ingredient"]
-            ),
-            final_volume=entry.get("final_volume", ""),
-            diluent=entry.get("diluent"),
-            storage=entry.get("storage", "room"),
-        )
-        found.append(
-            FormulaRecord(
-                entry["name"],
-                entry["purpose"],
-                entry.get("description", ""),
-                draft,
-                f"Source: {entry['source']}",
-            )
-        )
-    return found
-
-
-def load_demo_formulas(service: FormulaService, user: str) -> int:
-    """Save every demo formula as `user` (a practitioner); returns how many."""
-    records = demo_formulas()
-    for record in records:
-        service.save(
-            user, record.name, record.draft, record.purpose, record.description, record.note
-        )
-    return len(records)

@@ -37,16 +37,7 @@ from mesomix.domain.overrides import (
 )
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
-from mesomix.services.accounts import (
-    SIGNATURE,
-    Attempt,
-    SignatureRefused,
-    attempts_settled,
-    judge,
-    said,
-    settle,
-    signature_context,
-)
+from mesomix.services.accounts import SignatureRefused
 from mesomix.services.actors import check_permission
 from mesomix.services.assessment import assess
 from mesomix.services.audit import denials_recorded
@@ -55,6 +46,15 @@ from mesomix.services.batches import DrawnLot, prior_batches, record_batch, take
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError, StockError
 from mesomix.services.labels import Acknowledged, SignedOff, label_text
+from mesomix.services.signing import (
+    SIGNATURE,
+    Attempt,
+    attempts_settled,
+    judge,
+    said,
+    settle,
+    signature_context,
+)
 from mesomix.services.uow import transaction
 
 
