@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref
@@ -215,7 +215,7 @@ class AllergyService(Service):
             rows = session.exec(
                 select(AllergyRow)
                 .where(AllergyRow.patient_id == patient.id)
-                .order_by(AllergyRow.id)
+                .order_by(col(AllergyRow.id))
             )
             allergies = [allergy_from_row(row) for row in rows]
         return to_bundle(allergies, patient_ref, self._catalog.catalog())

@@ -157,7 +157,7 @@ def record_batch(
     prescriber_id: int | None,
     draft: DraftMixture,
     plan: Plan,
-    picks: dict[str, list[Pick]],
+    picks: Mapping[str, list[Pick]],
     drawn: Sequence[DrawnLot],
     label: str,
     bud: BeyondUse,
@@ -170,7 +170,7 @@ def record_batch(
     after the stock was taken. Returns the batch's id."""
     signers = signers or {}
     by_key = {f.key: f for f in plan.findings}
-    batch_id = connection.execute(
+    batch_id: int = connection.execute(
         _ADD_BATCH,
         {
             "patient_id": patient_pk,
@@ -318,7 +318,7 @@ def _audit_entries(
 
 
 def _movements(
-    picks: dict[str, list[Pick]], actor_id: int, batch_id: int, now: datetime
+    picks: Mapping[str, list[Pick]], actor_id: int, batch_id: int, now: datetime
 ) -> list[dict[str, object]]:
     """Ledger rows: what each lot gave, and what was wasted with the reason."""
     rows: list[dict[str, object]] = []

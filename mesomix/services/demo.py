@@ -128,13 +128,13 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                 )
     record(
         engine,
-        services.clock,
+        services.clock,  # type: ignore[attr-defined]
         Entry(
             "demo.load",
             user_name="mesomix",
             reason="demo data set loaded" + (" (replacing)" if replace else ""),
         ),
-    )  # type: ignore[attr-defined]
+    )
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
     formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)  # type: ignore[attr-defined]

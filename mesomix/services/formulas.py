@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import FormulaRow, FormulaVersionRow, PatientRow, UserRow
@@ -119,7 +119,7 @@ class FormulaService(Service):
         """Every formula in use (and the retired ones if asked), by name, with its latest version."""
         latest = (
             select(FormulaVersionRow.formula_id, sa.func.max(FormulaVersionRow.version).label("n"))
-            .group_by(FormulaVersionRow.formula_id)
+            .group_by(col(FormulaVersionRow.formula_id))
             .subquery()
         )
         query = (
@@ -128,8 +128,8 @@ class FormulaService(Service):
             .join(
                 FormulaVersionRow,
                 sa.and_(
-                    FormulaVersionRow.formula_id == FormulaRow.id,
-                    FormulaVersionRow.version == latest.c.n,
+                    col(FormulaVersionRow.formula_id) == FormulaRow.id,
+                    col(FormulaVersionRow.version) == latest.c.n,
                 ),
             )
         )
@@ -289,7 +289,7 @@ class FormulaService(Service):
             )
             session.add(stored)
             self._flush(session)
-            new = {"version": version.number, "version_id": stored.id}
+            new: dict[str, object] = {"version": version.number, "version_id": stored.id}
             if old is None:
                 new |= {"name": name, "purpose": purpose}
             else:
@@ -345,9 +345,9 @@ class FormulaService(Service):
             raise FormulaNotFound(f"no formula '{code}'")
         versions = session.exec(
             select(FormulaVersionRow, UserRow.name)
-            .join(UserRow, UserRow.id == FormulaVersionRow.created_by)
+            .join(UserRow, col(UserRow.id) == col(FormulaVersionRow.created_by))
             .where(FormulaVersionRow.formula_id == row.id)
-            .order_by(FormulaVersionRow.version)
+            .order_by(col(FormulaVersionRow.version))
         ).all()
         formula = Formula(
             code=row.code,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AuditRow, LotRow, ProductRow
@@ -97,8 +97,10 @@ class ImportService(Service):
                 code: record
                 for chunk in _chunks(sorted(codes))
                 for code, record in session.exec(
-                    select(ProductRow.code, ProductRow.record).where(ProductRow.code.in_(chunk))
-                )  # type: ignore[attr-defined]
+                    select(ProductRow.code, ProductRow.record).where(
+                        col(ProductRow.code).in_(chunk)
+                    )
+                )
             }
             found, unchanged = check_products(
                 rows, catalog, on_record, _phase(progress, "checking")
@@ -144,8 +146,8 @@ class ImportService(Service):
                 row.code: row
                 for chunk in _chunks(codes)
                 for row in session.exec(
-                    select(ProductRow).where(ProductRow.code.in_(chunk), ProductRow.active)
-                )  # type: ignore[attr-defined]
+                    select(ProductRow).where(col(ProductRow.code).in_(chunk), ProductRow.active)
+                )
             }
             lots = {
                 (lot.product_code, lot.lot_number): lot.expiry

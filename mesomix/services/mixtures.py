@@ -327,6 +327,7 @@ class MixtureService(Service):
                     + said(attempt, zone, now)
                 )
             settle(connection, now, zone, attempt)
+            assert attempt.user is not None  # a password that opened an account names its row
             signed[name] = attempt.user
         return signed
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref, weight_kg
@@ -66,7 +66,7 @@ class PeopleService(Service):
         """Patients with weight and allergies: only for the roles that need them."""
         with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             allergies: dict[int, list[Allergy]] = {}
-            for row in session.exec(select(AllergyRow).order_by(AllergyRow.id)):
+            for row in session.exec(select(AllergyRow).order_by(col(AllergyRow.id))):
                 allergies.setdefault(row.patient_id, []).append(allergy_from_row(row))
             return [
                 PatientSummary(
@@ -87,9 +87,9 @@ class PeopleService(Service):
                 raise NotFound(f"no patient with reference '{ref}'")
             rows = session.exec(
                 select(BatchRow, UserRow.display_name)
-                .join(UserRow, UserRow.id == BatchRow.actor_id)
+                .join(UserRow, col(UserRow.id) == col(BatchRow.actor_id))
                 .where(BatchRow.patient_id == patient.id)
-                .order_by(BatchRow.created_at.desc(), BatchRow.id.desc())  # type: ignore[attr-defined]
+                .order_by(col(BatchRow.created_at).desc(), col(BatchRow.id).desc())
             ).all()
             ids = [batch.id or 0 for batch, _ in rows]
             signed, read = signed_off(session, ids), acknowledged(session, ids)
@@ -164,7 +164,7 @@ class PeopleService(Service):
             far = _far_from(weight_g, weight_kg(patient.weight_g))
             if far and not confirmed:
                 raise WeightToConfirm(f"weight: {weight.strip()} is {far}")
-            old = {"weight_g": patient.weight_g}
+            old: dict[str, object] = {"weight_g": patient.weight_g}
             new: dict[str, object] = {"weight_g": weight_g}
             if far:
                 new["confirmed"] = far  # what the person was asked, and said yes to

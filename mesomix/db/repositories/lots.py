@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
 from mesomix.domain.allocation import LotState
@@ -34,7 +34,7 @@ def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
 def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
     """The query for `count` products, built once per count: an expanding IN list would be
     rendered again on every dispense (the hot path, benchmarks/bench_dispense.py)."""
-    codes = [sa.bindparam(f"code_{at}") for at in range(count)]
+    codes: list[sa.BindParameter[str]] = [sa.bindparam(f"code_{at}") for at in range(count)]
     query = (
         sa.select(_LOT)
         .where(_LOT.c.product_code.in_(codes), _LOT.c.on_hand_ul > 0)
@@ -104,10 +104,12 @@ def book_receipt(
         session.add(lot)
         session.flush()
     session.execute(
-        sa.update(LotRow).where(LotRow.id == lot.id).values(on_hand_ul=LotRow.on_hand_ul + quantity)
+        sa.update(LotRow)
+        .where(col(LotRow.id) == lot.id)
+        .values(on_hand_ul=LotRow.on_hand_ul + quantity)
     )
     movement = MovementRow(
-        lot_id=lot.id, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor_id,
+        lot_id=lot.id or 0, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor_id,
         at=now,
     )  # fmt: skip
     session.add(movement)

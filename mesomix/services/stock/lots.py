@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotStatus
@@ -81,9 +81,9 @@ class Lots(Service):
         """Every lot with stock, by product name then expiry."""
         query = (
             select(LotRow, ProductRow)
-            .join(ProductRow, ProductRow.code == LotRow.product_code)
+            .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
             .where(LotRow.on_hand_ul > 0)
-            .order_by(ProductRow.name, LotRow.expiry, LotRow.id)
+            .order_by(col(ProductRow.name), col(LotRow.expiry), col(LotRow.id))
         )
         if product_code:
             query = query.where(LotRow.product_code == product_code)
@@ -183,7 +183,7 @@ class Lots(Service):
             refused = status_refusal(lot.lot_number, lot.status, status)
             if refused:
                 raise ServiceError(refused)
-            old = {"status": lot.status, "reason": lot.status_reason}
+            old: dict[str, object] = {"status": lot.status, "reason": lot.status_reason}
             lot.status, lot.status_reason = status, reason.strip()
             session.add(lot)
             audit_lot(
@@ -217,7 +217,7 @@ def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[L
         raise NotFound(f"no lot {lot_id}")
     query = (
         select(LotRow, ProductRow)
-        .join(ProductRow, ProductRow.code == LotRow.product_code)
+        .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
         .where(LotRow.id == lot_id)
     )
     found = session.exec(query.with_for_update() if lock else query).first()  # fmt: skip
@@ -247,7 +247,7 @@ def _numbered(session: Session, typed: str) -> list[LotRef]:
     """The lots on record with this lot number: as typed if any, else ignoring case."""
     query = (
         select(LotRow.id, LotRow.lot_number, ProductRow.code, ProductRow.name, LotRow.status)
-        .join(ProductRow, ProductRow.code == LotRow.product_code)
+        .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
         .order_by(ProductRow.name, LotRow.id)
     )
     for matching in (LotRow.lot_number == typed, func.upper(LotRow.lot_number) == typed.upper()):

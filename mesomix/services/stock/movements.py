@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.db.tables import LotRow, MovementRow, ProductRow, UserRow
 from mesomix.domain.catalog import ContainerKind
@@ -250,13 +251,13 @@ class Movements(Service):
             opened_at = lot.opened_at
         # Read before the update: the ORM brings `lot` up to date with it (audit rows before
         # revision 0008 recorded the new on-hand as the old one for that reason).
-        before = {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul}
-        guarded = session.execute(
+        before: dict[str, object] = {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul}
+        guarded: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result has a rowcount
             sa.update(LotRow)
             .where(
-                LotRow.id == lot.id,
-                LotRow.on_hand_ul == lot.on_hand_ul,
-                LotRow.open_ul == lot.open_ul,
+                col(LotRow.id) == lot.id,
+                col(LotRow.on_hand_ul) == lot.on_hand_ul,
+                col(LotRow.open_ul) == lot.open_ul,
             )
             .values(
                 on_hand_ul=after.on_hand_ul,
