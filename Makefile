@@ -30,13 +30,17 @@ test: $(DEV)
 	$(BIN)/python -m pytest -q -n 4 --maxschedchunk 2
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The inner loop: everything but the tests marked slow (which `make test` and CI still run).
 quick: $(DEV)
 	$(BIN)/python -m pytest -q -n 4 --maxschedchunk 2 -m "not slow"
 
+# ruff, mypy ([tool.mypy] in pyproject.toml: the domain strict, the rest checked), and the layers
+# ([tool.importlinter]: imports point downward only).
 lint: $(DEV)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 format: $(DEV)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
@@ -50,4 +54,4 @@ lock: $(DEV)
 	$(BIN)/python tools/lock.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .hypothesis

@@ -8,28 +8,12 @@ with its traceback kept in a file for whoever fixes it.
 from __future__ import annotations
 
 import sys
-import traceback
-from pathlib import Path
 
-import platformdirs
-
-from mesomix.clock import SystemClock
+from mesomix.bugs import keep_details
 from mesomix.launch import app_arguments, open_app
 
 EXIT_INTERRUPTED = 130
 EXIT_BUG = 70  # EX_SOFTWARE
-
-
-def _keep_details(error: BaseException) -> str:
-    """The traceback in the user's log folder; where it went, or why it could not be kept."""
-    try:
-        folder = Path(platformdirs.user_log_dir("mesomix", appauthor=False))
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"error-{SystemClock().now():%Y%m%d-%H%M%S}.txt"
-        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
-        return f"details in {path}"
-    except OSError as exc:
-        return f"the details could not be kept ({exc.strerror})"
 
 
 def run(argv: list[str]) -> int:
@@ -55,7 +39,7 @@ def main() -> None:
     except Exception as error:  # a bug: one line for the person, the traceback for a developer
         print(
             f"mesomix: unexpected error ({type(error).__name__}: {error}); the command stopped "
-            f"— {_keep_details(error)}",
+            f"— {keep_details(error)}",
             file=sys.stderr,
         )
         sys.exit(EXIT_BUG)

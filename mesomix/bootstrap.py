@@ -20,7 +20,7 @@ from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
 from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
-from mesomix.domain.units import data_dir
+from mesomix.reference import data_dir
 from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService

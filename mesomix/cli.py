@@ -35,13 +35,13 @@ from mesomix.domain.conversions import (
     volume_for,
 )
 from mesomix.domain.findings import Severity
-from mesomix.domain.imports import ImportRefused
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.domain.units import Field, Q, QuantityError, format_quantity, parse_quantity
+from mesomix.errors import Refused
 from mesomix.launch import (
     EXIT_BAD_INPUT,
     BadInput,
@@ -50,14 +50,13 @@ from mesomix.launch import (
     open_app,
     settings_from,
 )
-from mesomix.reference import ReferenceDataError
 from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, refuse_existing
 from mesomix.reports.table import UnknownColumns, table
 from mesomix.services.accounts import ROLES
 from mesomix.services.audit import anchor as audit_anchor
 from mesomix.services.audit import show as audit_show
 from mesomix.services.audit import verify as audit_verify
-from mesomix.services.errors import NotFound, ServiceError
+from mesomix.services.errors import NotFound
 from mesomix.services.imports import read_import_file
 from mesomix.services.mixtures import DispenseRefused, Signature
 from mesomix.services.passwords import PASSWORD_RULE
@@ -424,21 +423,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if problem is None:
             raise
         print(f"mesomix: {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exit_status(exc)
 
 
 def explain(error: Exception) -> str | None:
     """What a person reads when a command (or the application's start) is refused; None for
-    anything unforeseen, which is a bug."""
-    if isinstance(error, BadInput):  # the command line's own words may quote what was typed
-        return readable(str(error))
-    if isinstance(error, (ServiceError, QuantityError, ReferenceDataError, ImportRefused)):
-        return str(error)  # made safe to show where they were raised
+    anything unforeseen, which is a bug (__main__ shows it in one line, its traceback kept)."""
+    if isinstance(error, Refused):
+        return str(error)  # made safe to show where it was raised
     if isinstance(error, sa.exc.DBAPIError):
         return f"the database could not be used: {error.orig}"
     if isinstance(error, sa.exc.SQLAlchemyError):
         return f"the database could not be used: {error}"
     return None
+
+
+def exit_status(error: Exception) -> int:
+    """The status a command that `explain` words exits with: the refusal's own; a database
+    error no service worded is refused as bad input."""
+    return error.exit_status if isinstance(error, Refused) else EXIT_BAD_INPUT
 
 
 def build_services(settings: Settings) -> Services:

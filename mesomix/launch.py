@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from mesomix.domain.text import readable
+from mesomix.errors import Refused
 from mesomix.settings import Settings, database_url, demo_database_path
 
 if TYPE_CHECKING:
@@ -28,8 +29,12 @@ PRINTER_ENV = "MESOMIX_PRINTER"  # the printer labels are sent to
 SESSION_ENV = "MESOMIX_SESSION_HOURS"  # the window a dose limit per session counts
 
 
-class BadInput(Exception):
-    """A command-line mistake; the message goes to stderr and the exit status is 2."""
+class BadInput(Refused):
+    """A command-line mistake; the message goes to stderr and the exit status is 2. Its words
+    may quote what was typed, so they are made safe here, as every refusal's are."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(readable(message))
 
 
 class Parser(argparse.ArgumentParser):
@@ -113,13 +118,13 @@ def open_app(args: argparse.Namespace) -> int:
     app = starting_app(settings, lambda: _program(settings, demo=args.demo))
     app.run()
     if app.start_error is not None:
-        from mesomix.cli import explain  # the command line words database faults
+        from mesomix.cli import exit_status, explain  # the command line words refusals
 
         problem = explain(app.start_error)
         if problem is None:
             raise app.start_error
         print(f"mesomix: {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exit_status(app.start_error)
     return app.return_code or 0
 
 

@@ -24,11 +24,31 @@ from mesomix.domain.catalog import (
     Substance,
     UnrelatedAllergen,
 )
-from mesomix.domain.units import Field, QuantityError, data_dir, parse_quantity, parse_reference
+from mesomix.domain.units import Field, QuantityError, parse_quantity, parse_reference
+from mesomix.errors import Refused
+
+UNIT_DEFINITIONS = "units.txt"  # pint definitions: IU, mEq and the like, each with its source
 
 
-class ReferenceDataError(ValueError):
+class ReferenceDataError(Refused, ValueError):
     """The shipped data contradicts itself; names the file and the entry."""
+
+
+def data_dir() -> Path:
+    """The shipped reference data: `data/` beside the package, or inside an installed wheel."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package.parent / "data", package / "_data"):
+        if (candidate / UNIT_DEFINITIONS).is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"mesomix reference data ({UNIT_DEFINITIONS}) is missing from the install"
+    )
+
+
+def unit_definitions() -> str:
+    """The text of the unit definitions the domain's one registry is built from (mesomix/__init__.py
+    names this reader; the domain reads no files)."""
+    return (data_dir() / UNIT_DEFINITIONS).read_text(encoding="utf-8")
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -641,7 +641,7 @@ def test_the_recall_report_takes_the_lot_number_on_the_box(demo_db, capsys):
 
 
 def test_import_from_the_command_line(demo_db, tmp_path, capsys):
-    from mesomix.domain.units import data_dir
+    from mesomix.reference import data_dir
 
     samples = data_dir() / "import"
     status, printed = run(

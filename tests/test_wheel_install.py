@@ -77,7 +77,7 @@ def installed(tmp_path_factory) -> Iterator[tuple[Path, dict[str, str]]]:
     env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
     # the program runs from the environment, not from this tree, and reads the wheel's data
     where_from = _run(
-        python, "-c", "import mesomix.domain.units as u; print(u.__file__); print(u.data_dir())",
+        python, "-c", "import mesomix.reference as r; print(r.__file__); print(r.data_dir())",
         env=env, cwd=home,
     ).split()  # fmt: skip
     assert all(Path(p).is_relative_to(where / "env") for p in where_from), where_from

@@ -147,5 +147,6 @@ def writer(engine: sa.Engine) -> sa.Engine:
     found = vars(engine).get("_mesomix_writer")
     if found is None:
         found = engine.execution_options(write=True)
+        # an attribute of ours on SQLAlchemy's Engine, which declares no such slot
         engine._mesomix_writer = found  # type: ignore[attr-defined]
     return found

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 from enum import StrEnum
 
+from mesomix.errors import Refused
+
 
 class Fault(StrEnum):
     BUSY = "busy"  # another connection holds the lock past the busy timeout
@@ -22,7 +24,7 @@ class Fault(StrEnum):
     UNREACHABLE = "unreachable"  # the server cannot be reached
 
 
-class DatabaseRefused(Exception):
+class DatabaseRefused(Refused):
     """The database cannot be used as it is; `str()` says why and names it, `detail` is what
     was found, in a few words."""
 

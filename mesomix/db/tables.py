@@ -8,7 +8,7 @@ exact text they were written in. Times are timezone-aware UTC.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -39,6 +39,14 @@ def _utc(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
 
+class Row(SQLModel):
+    """What every table's row class is: SQLAlchemy gives each its `__table__`, which the
+    services' SQL expressions use, and this says so to the type checker."""
+
+    if TYPE_CHECKING:
+        __table__: ClassVar[sa.Table]
+
+
 def _json(**kwargs: Any) -> Any:
     return Field(sa_type=sa.JSON, **kwargs)
 
@@ -47,14 +55,14 @@ def _big(**kwargs: Any) -> Any:
     return Field(sa_type=sa.BigInteger, **kwargs)
 
 
-class AllergenGroupRow(SQLModel, table=True):
+class AllergenGroupRow(Row, table=True):
     __tablename__ = "allergen_group"
     code: str = Field(primary_key=True)
     name: str
     record: dict[str, Any] = _json()
 
 
-class SubstanceRow(SQLModel, table=True):
+class SubstanceRow(Row, table=True):
     __tablename__ = "substance"
     code: str = Field(primary_key=True)
     name: str = Field(index=True)
@@ -63,7 +71,7 @@ class SubstanceRow(SQLModel, table=True):
     record: dict[str, Any] = _json()  # the reference record as shipped, for the domain object
 
 
-class ProductRow(SQLModel, table=True):
+class ProductRow(Row, table=True):
     __tablename__ = "product"
     code: str = Field(primary_key=True)
     name: str = Field(index=True)
@@ -76,7 +84,7 @@ class ProductRow(SQLModel, table=True):
     reorder_quantity: int | None = None  # containers to order
 
 
-class UserRow(SQLModel, table=True):
+class UserRow(Row, table=True):
     __tablename__ = "user_account"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
@@ -89,7 +97,7 @@ class UserRow(SQLModel, table=True):
     locked_until: datetime | None = _utc(default=None)
 
 
-class PatientRow(SQLModel, table=True):
+class PatientRow(Row, table=True):
     __tablename__ = "patient"
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, index=True)
@@ -101,7 +109,7 @@ class PatientRow(SQLModel, table=True):
     created_at: datetime = _utc()
 
 
-class AllergyRow(SQLModel, table=True):
+class AllergyRow(Row, table=True):
     """FHIR AllergyIntolerance semantics: against a substance, a group, or free text not yet coded."""
 
     __tablename__ = "allergy"
@@ -124,7 +132,7 @@ class AllergyRow(SQLModel, table=True):
     fhir_origin: dict[str, Any] | None = _json(default=None)
 
 
-class LotRow(SQLModel, table=True):
+class LotRow(Row, table=True):
     __tablename__ = "lot"
     __table_args__ = (
         sa.UniqueConstraint("product_code", "lot_number"),
@@ -145,7 +153,7 @@ class LotRow(SQLModel, table=True):
     unit_cost_cents: int | None = _big(default=None)  # per container, in the clinic's currency
 
 
-class BatchRow(SQLModel, table=True):
+class BatchRow(Row, table=True):
     """A dispensed mixture: what was asked, what was drawn, for whom, by whom."""
 
     __tablename__ = "batch"
@@ -167,7 +175,7 @@ class BatchRow(SQLModel, table=True):
     )  # the formula version the mixture was started from, if any
 
 
-class BatchLineRow(SQLModel, table=True):
+class BatchLineRow(Row, table=True):
     __tablename__ = "batch_line"
     id: int | None = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="batch.id", index=True)
@@ -178,7 +186,7 @@ class BatchLineRow(SQLModel, table=True):
     delivered: dict[str, str] = _json()  # substance code -> exact amount as text
 
 
-class MovementRow(SQLModel, table=True):
+class MovementRow(Row, table=True):
     """One append-only ledger row; a lot's on-hand is always the sum of its movements."""
 
     __tablename__ = "movement"
@@ -195,7 +203,7 @@ class MovementRow(SQLModel, table=True):
     at: datetime = _utc()
 
 
-class MetaRow(SQLModel, table=True):
+class MetaRow(Row, table=True):
     """Facts about the database itself, e.g. which reference data it was last seeded with."""
 
     __tablename__ = "meta"
@@ -203,7 +211,7 @@ class MetaRow(SQLModel, table=True):
     value: str
 
 
-class OverrideRow(SQLModel, table=True):
+class OverrideRow(Row, table=True):
     """A practitioner's signed decision to dispense despite one blocking finding."""
 
     __tablename__ = "override"
@@ -218,7 +226,7 @@ class OverrideRow(SQLModel, table=True):
     at: datetime = _utc()
 
 
-class AcknowledgementRow(SQLModel, table=True):
+class AcknowledgementRow(Row, table=True):
     """The person dispensing has read one WARNING of the batch, exactly as it was shown."""
 
     __tablename__ = "acknowledgement"
@@ -231,7 +239,7 @@ class AcknowledgementRow(SQLModel, table=True):
     at: datetime = _utc()
 
 
-class AuditRow(SQLModel, table=True):
+class AuditRow(Row, table=True):
     """One append-only audit row, chained by hash to the one before it (see services/audit.py).
 
     user_id is not a foreign key on purpose: the trail outlives the accounts it mentions."""
@@ -253,7 +261,7 @@ class AuditRow(SQLModel, table=True):
     hash: str
 
 
-class AuditHeadRow(SQLModel, table=True):
+class AuditHeadRow(Row, table=True):
     """The end of the chain as last written: rows cut from the end no longer reach it."""
 
     __tablename__ = "audit_head"
@@ -263,7 +271,7 @@ class AuditHeadRow(SQLModel, table=True):
     last_hash: str
 
 
-class FormulaRow(SQLModel, table=True):
+class FormulaRow(Row, table=True):
     """A named recipe (hair restoration, ...); what it holds lives in its versions."""
 
     __tablename__ = "formula"
@@ -277,7 +285,7 @@ class FormulaRow(SQLModel, table=True):
     active: bool = True  # False once retired; kept for the batches made from it
 
 
-class FormulaVersionRow(SQLModel, table=True):
+class FormulaVersionRow(Row, table=True):
     """One version of a formula: written once, never changed (a change is a new version)."""
 
     __tablename__ = "formula_version"

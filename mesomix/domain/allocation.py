@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from mesomix.domain.catalog import Product
 from mesomix.domain.units import Q, format_quantity
+from mesomix.errors import Refused
 
 DEFAULT_IN_USE_DAYS = 28  # opened multi-dose vial, unless the product says otherwise
 WASTE_SINGLE_DOSE = "remainder of an opened single-dose container"
@@ -64,7 +65,7 @@ class Pick:
         return self.drawn_ul + self.wasted_ul
 
 
-class NotEnoughStock(Exception):
+class NotEnoughStock(Refused):
     """The usable lots cannot cover a draw; the message says how much is missing."""
 
     def __init__(self, product: Product, needed_ul: int, usable_ul: int) -> None:

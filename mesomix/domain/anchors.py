@@ -15,12 +15,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mesomix.errors import Refused
+
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[1-9][0-9]{0,18}$")
 SHAPE = "ID HASH TIME, as `mesomix audit anchor` writes it"
 
 
-class AnchorError(ValueError):
+class AnchorError(Refused, ValueError):
     """An anchor file that cannot be read as anchors; the message names the line."""
 
 
@@ -70,7 +72,8 @@ def _anchor(line: str, number: int) -> Anchor:
         at = datetime.fromisoformat(when)
     except ValueError:
         at = None
-    if at is None or at.utcoffset() is None or at.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+    offset = at.utcoffset() if at is not None else None
+    if at is None or offset is None or offset.total_seconds() != 0:
         raise AnchorError(
             f"line {number}: '{when[:40]}' is not a time in UTC (like 2026-12-04T16:56:57.000000Z)"
         )

@@ -235,6 +235,14 @@ class Catalog:
     groups: Mapping[str, AllergenGroup] = field(default_factory=dict)
     no_known: Mapping[tuple[str, str], NoKnownAllergy] = field(default_factory=dict)
     unrelated: Mapping[tuple[str, str], UnrelatedAllergen] = field(default_factory=dict)
+    # Indexes __post_init__ builds from the fields above: neither arguments nor compared.
+    _substance_names: dict[str, set[str]] = field(init=False, repr=False, compare=False)
+    _product_names: dict[str, set[str]] = field(init=False, repr=False, compare=False)
+    _supplying: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _carrying: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _coded: dict[tuple[str, str], tuple[str | None, str | None]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # A name may mean several things ("B12", "vitamin E"): keep every meaning, guess none.
@@ -267,16 +275,16 @@ class Catalog:
 
     def by_code(self, coding: Coding) -> tuple[str | None, str | None] | None:
         """(substance, None) or (None, group) that a code of another system means, if any."""
-        return self._coded.get(coding.key)  # type: ignore[attr-defined]
+        return self._coded.get(coding.key)
 
     def meanings(self, typed: str) -> list[Substance | Product]:
         """Everything a typed name can mean: substances first (they win over a product of the
         same name), several only when the name is ambiguous."""
         key = fold(typed)
-        codes = self._substance_names.get(key)  # type: ignore[attr-defined]
+        codes = self._substance_names.get(key)
         if codes:
             return [self.substances[c] for c in sorted(codes)]
-        return [self.products[c] for c in sorted(self._product_names.get(key, ()))]  # type: ignore[attr-defined]
+        return [self.products[c] for c in sorted(self._product_names.get(key, ()))]
 
     def resolve(self, typed: str) -> Substance | Product | None:
         """The one substance or product a name, code or synonym means; None if none or several."""
@@ -296,13 +304,13 @@ class Catalog:
             raise KeyError(f"unknown product '{code}'") from None
 
     def products_supplying(self, substance: str) -> tuple[Product, ...]:
-        codes: Iterable[str] = self._supplying.get(substance, ())  # type: ignore[attr-defined]
+        codes: Iterable[str] = self._supplying.get(substance, ())
         return tuple(self.products[c] for c in codes)
 
     def products_carrying(self, element: str) -> tuple[Product, ...]:
         """Products whose strength is stated as a salt of this element (cupric chloride for
         copper): they supply the element through the salt."""
-        codes: Iterable[str] = self._carrying.get(element, ())  # type: ignore[attr-defined]
+        codes: Iterable[str] = self._carrying.get(element, ())
         return tuple(self.products[c] for c in codes)
 
     def salt_of(self, element: str, product: Product) -> Substance | None:

@@ -215,7 +215,10 @@ def _check(
     code = (
         "dose.over_per_kg" if binding == by_weight and binding != absolute else "dose.over_maximum"
     )
-    show = lambda value: format_amount(value, total.dimension)  # noqa: E731
+
+    def show(value: Decimal) -> str:
+        return format_amount(value, total.dimension)
+
     if by_weight is not None:
         how = f"{format_quantity(limit.per_kg)} × {format_decimal(weight_kg or Decimal(0), 1)} kg = {show(by_weight)}"
         if absolute is not None:

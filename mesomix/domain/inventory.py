@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from mesomix.domain.allocation import LotStatus
 from mesomix.domain.units import Field, QuantityError, parse_quantity
+from mesomix.errors import Refused
 
 ADJUSTMENT_REASONS = {
     "damaged": "damaged",
@@ -45,7 +46,7 @@ MOVEMENT_KINDS = ("receive", "dispense", "waste", "adjust", "count", "return")
 CORRECTABLE = ("receive", "waste", "adjust", "count", "return")  # a dispense is undone by a return
 
 
-class StockChangeError(ValueError):
+class StockChangeError(Refused, ValueError):
     """A change the lot cannot take; the message says why."""
 
 

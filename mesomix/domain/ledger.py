@@ -177,8 +177,10 @@ def reconcile(
         else:
             result.reconciled += 1
 
-    for claim in (c for c in claims if c.movement_id is not None):
-        movement = by_id.get(claim.movement_id)  # type: ignore[arg-type]
+    for claim in claims:
+        if claim.movement_id is None:
+            continue
+        movement = by_id.get(claim.movement_id)
         if movement is None:
             result.problems.append(
                 f"movement {claim.movement_id} is missing from the ledger: the trail (audit row "

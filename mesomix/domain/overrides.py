@@ -14,6 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from mesomix.domain.findings import Finding, Severity
+from mesomix.errors import Refused
 
 REASONS = {
     "tolerated_before": "tolerated before",
@@ -33,7 +34,7 @@ class Override:
     reason_text: str
 
 
-class OverrideError(ValueError):
+class OverrideError(Refused, ValueError):
     """An override that cannot be accepted; the message says why."""
 
 

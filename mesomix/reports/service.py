@@ -118,6 +118,7 @@ class ReportService(Service):
         arithmetic, so nothing is converted row by row in Python. The statement's few values are
         ours (dates, kinds), never typed by a person, so they are rendered into the SQL."""
         sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+        # driver_connection is None only for a connection already closed, which this is not
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql)

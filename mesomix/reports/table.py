@@ -7,11 +7,13 @@ Pure: a pandas frame in, text out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 
 import pandas as pd
+
+from mesomix.errors import Refused
 
 WIDTH = 80
 GAP = "  "
@@ -91,7 +93,7 @@ LAYOUTS = {
 }
 
 
-class UnknownColumns(ValueError):
+class UnknownColumns(Refused, ValueError):
     """--columns named a column the report does not have; the message lists those it has."""
 
 
@@ -106,6 +108,7 @@ def heading(column: str) -> str:
 def cell(column: str, value: object, zone: tzinfo) -> str:
     """A value as a person reads it: blank for none, yes/no, money with two decimals, 19 not
     19.0, times in the clinic's zone to the minute."""
+    # pandas-stubs' isna takes no bare object, though pandas reads any scalar (NaN, NaT, NA)
     if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
         return ""
     if isinstance(value, bool):
@@ -170,7 +173,7 @@ def table(
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _shown_cell(column: str, row: dict[str, object], zone: tzinfo, merged: bool) -> str:
+def _shown_cell(column: str, row: Mapping[Hashable, object], zone: tzinfo, merged: bool) -> str:
     """A lot's status says "expired" when the expired column is not shown beside it, as the
     stock list and Inventory say it."""
     text = cell(column, row[column], zone)

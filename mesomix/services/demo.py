@@ -35,7 +35,7 @@ from mesomix.db.tables import (
 from mesomix.domain.catalog import Product
 from mesomix.domain.ledger import WIPE_ACTION
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
-from mesomix.domain.units import data_dir
+from mesomix.reference import data_dir
 from mesomix.services.audit import Entry, append, record
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaService

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mesomix.domain.text import readable
+from mesomix.errors import Refused
 
 
-class ServiceError(Exception):
+class ServiceError(Refused):
     """Refused: nothing was written; `str()` is the message to show, safe on a terminal however
     hostile the text it quotes (see domain/text.py)."""
 

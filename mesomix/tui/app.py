@@ -27,6 +27,7 @@ from textual.screen import Screen
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed, may_do
 from mesomix.settings import Settings
+from mesomix.tui.failures import reported
 from mesomix.tui.keys import KeyGate
 from mesomix.tui.messages import Unfinished
 from mesomix.tui.screens.help import HelpScreen
@@ -280,13 +281,11 @@ class MesomixApp(App[None]):
 
     @work(thread=True, group="sign-out")
     def _record_sign_out(self, name: str, reason: str) -> None:
-        try:
+        def unrecorded(problem: str) -> None:  # closed all the same; the trail says why not
+            self.call_from_thread(partial(self.notify, severity="warning", markup=False), problem)
+
+        with reported(unrecorded, "The sign-out could not be recorded"):
             self.services.accounts.sign_out(name, reason)
-        except Exception as exc:  # the session is closed all the same; the trail says why not
-            self.call_from_thread(
-                partial(self.notify, severity="warning", markup=False),
-                f"The sign-out could not be recorded: {exc}",
-            )
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.user, self.screen))
@@ -329,6 +328,7 @@ class MesomixApp(App[None]):
         role = Role(self.user.role)
         for place in places_for(role):
             kind = place.screen_class()
+            # screen_class() is typed as what builds the screen (for its arguments), not as a class
             if isinstance(screen, kind):  # type: ignore[arg-type]
                 continue
             needs: dict[str, Action] = getattr(kind, "NEEDS", {})

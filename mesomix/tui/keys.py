@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.screen import Screen
@@ -55,7 +55,7 @@ class Waiting:
 class KeyGate:
     """The order keys are handled in: see the module's docstring. One per App."""
 
-    def __init__(self, app: App[object]) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.received = 0  # keys received so far: a result may move the focus only if none came
         self.handling = 0  # the App is inside a handler (an awaited action may still be running)

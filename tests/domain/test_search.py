@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.bench_search import MISSPELT, right_in_top, synthetic_catalogue
-from mesomix.domain import search
 from mesomix.domain.catalog import fold
 from mesomix.domain.search import (
     ABBREVIATIONS,
@@ -26,6 +25,7 @@ from mesomix.domain.search import (
     product_entry,
     substance_entry,
 )
+from mesomix.domain.search import index as search
 from mesomix.reference import load_catalog
 from tests.hostile import corpus
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesomix.domain.imports import ImportRefused
-from mesomix.domain.units import data_dir
+from mesomix.reference import data_dir
 from mesomix.services.errors import PermissionDenied
 from tests.factories import assert_ledger_exact, audit_rows, mixture, snapshot
 

@@ -9,7 +9,7 @@ import pytest
 
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.permissions import Action, Role, matrix
-from mesomix.domain.units import data_dir
+from mesomix.reference import data_dir
 from mesomix.services.errors import PermissionDenied
 from mesomix.services.mixtures import Signature
 from tests.factories import PASSWORD, add_allergy, audit_rows, mixture, receive, snapshot

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
 from mesomix.domain.allocation import LotState
 from mesomix.domain.text import storable
+from mesomix.errors import Refused
 
 _LOT = LotRow.__table__
 
@@ -57,8 +58,9 @@ def lots_of(
     return lots
 
 
-class OtherExpiry(Exception):
-    """The lot number is on record for the product with another expiry: nothing was written."""
+class OtherExpiry(Refused):
+    """The lot number is on record for the product with another expiry: nothing was written
+    (receiving words it for the person, naming the product)."""
 
     def __init__(self, on_record: date) -> None:
         super().__init__(on_record.isoformat())

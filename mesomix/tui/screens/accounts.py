@@ -107,12 +107,8 @@ class AccountsScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="accounts")
     def reload(self) -> None:
-        try:
-            accounts = self.services.accounts.users(self.user.name)
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not load the accounts: {exc}"))
-            return
-        self.post_message(self.Loaded(accounts))
+        with self.reporting("could not load the accounts"):
+            self.post_message(self.Loaded(self.services.accounts.users(self.user.name)))
 
     def _state(self, account: Account) -> str:
         state = account.state(self.services.clock.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +19,7 @@ from mesomix.bootstrap import Services
 from mesomix.domain.catalog import fold
 from mesomix.domain.permissions import Action, Role, may_do
 from mesomix.services.accounts import SignedIn
+from mesomix.tui.failures import reported
 from mesomix.tui.widgets.form import Form, FormScreen
 
 
@@ -64,6 +65,11 @@ class WorkScreen(Screen[None]):
 
     def on_work_screen_failed(self, message: Failed) -> None:
         self.say(message.message, error=True)
+
+    def reporting(self, doing: str = "", *, bug: str = "") -> AbstractContextManager[None]:
+        """A worker's job whose failure is said on the status line: a refusal in its own words
+        (after `doing`), anything else as a bug (see tui/failures.py)."""
+        return reported(lambda words: self.post_message(self.Failed(words)), doing, bug=bug)
 
     def ask(self, form: Form, then: Callable[[], Any] | None = None) -> None:
         """Open a form; when the service accepted it, say so and refresh."""

@@ -83,7 +83,7 @@ class FormulasScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="formulas")
     def reload(self) -> None:
-        try:
+        with self.reporting("could not load the formulas"):
             formulas = self.services.formulas.formulas(self.user.name)
             patients = (
                 [
@@ -93,10 +93,7 @@ class FormulasScreen(WorkScreen):
                 if allowed(Role(self.user.role), Action.VIEW_PATIENTS)
                 else []
             )
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not load the formulas: {exc}"))
-            return
-        self.post_message(self.Loaded(formulas, patients))
+            self.post_message(self.Loaded(formulas, patients))
 
     def on_formulas_screen_loaded(self, message: Loaded) -> None:
         self._formulas = {f.code: f for f in message.formulas}
@@ -120,12 +117,8 @@ class FormulasScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="formula")
     def _show(self, code: str) -> None:
-        try:
-            formula = self.services.formulas.formula(self.user.name, code)
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Shown(formula))
+        with self.reporting():
+            self.post_message(self.Shown(self.services.formulas.formula(self.user.name, code)))
 
     def on_formulas_screen_shown(self, message: Shown) -> None:
         formula = message.formula

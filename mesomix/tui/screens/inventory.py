@@ -32,6 +32,7 @@ from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.stock.lots import LotLine, RecallLine
 from mesomix.services.stock.reorder import LowStock
+from mesomix.tui.failures import reported
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 
@@ -156,16 +157,10 @@ class InventoryScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="inventory")
     def reload(self) -> None:
-        try:
+        with self.reporting(bug="could not load the stock"):
             lots = self.services.stock.lots(self.user.name)
             low = self.services.inventory.low_stock(self.user.name)
-        except ServiceError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not load the stock: {exc}"))
-            return
-        self.post_message(self.Loaded(lots, low))
+            self.post_message(self.Loaded(lots, low))
 
     def on_inventory_screen_loaded(self, message: Loaded) -> None:
         self._lots = {lot.lot_id: lot for lot in message.lots}
@@ -191,11 +186,10 @@ class InventoryScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="find")
     def _match(self, typed: str) -> None:
-        try:
-            codes = self.services.catalog.matcher().product_codes(typed)
-        except Exception:  # the words found stay listed
-            return
-        self.post_message(self.Matched(typed, codes))
+        with reported(lambda _words: None):  # the words found stay listed
+            self.post_message(
+                self.Matched(typed, self.services.catalog.matcher().product_codes(typed))
+            )
 
     def on_inventory_screen_matched(self, message: Matched) -> None:
         if message.typed == self.query_one("#lot-find", Input).value:
@@ -561,12 +555,10 @@ class InventoryScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="trace")
     def _trace(self, lot: LotLine) -> None:
-        try:
-            lines = self.services.inventory.recall_trace(self.user.name, lot.lot_id)
-        except Exception as exc:  # the service refused or failed
-            self.post_message(self.Failed(str(exc)))
-            return
-        self.post_message(self.Traced(lot, lines))
+        with self.reporting():
+            self.post_message(
+                self.Traced(lot, self.services.inventory.recall_trace(self.user.name, lot.lot_id))
+            )
 
     def on_inventory_screen_traced(self, message: Traced) -> None:
         self.app.push_screen(TraceScreen(message.lot, message.lines, self.services.clock.zone))

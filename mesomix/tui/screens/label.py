@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
-from mesomix.services.errors import ServiceError
+from mesomix.tui.failures import reported
 
 if TYPE_CHECKING:
     from mesomix.services.labels import LabelService
@@ -76,13 +76,11 @@ class LabelScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True, group="label")
     def _do(self, job: Callable[[], str]) -> None:
         """Files and printers can take their time: off the event loop."""
-        try:
-            said, error = job(), False
-        except ServiceError as exc:
-            said, error = str(exc), True
-        except Exception as exc:  # a worker reports; it never takes the app down
-            said, error = f"could not be done: {exc}", True
-        self.post_message(self.Done(said, error))  # dropped if the screen was closed meanwhile
+        # Either message is dropped if the screen was closed meanwhile.
+        with reported(
+            lambda problem: self.post_message(self.Done(problem, True)), bug="could not be done"
+        ):
+            self.post_message(self.Done(job(), False))
 
     def on_label_screen_done(self, message: Done) -> None:
         self._say(message.said, message.error)

@@ -20,8 +20,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from mesomix.domain.findings import Finding
 from mesomix.domain.overrides import REASONS
-from mesomix.services.errors import ServiceError
 from mesomix.services.mixtures import Signature
+from mesomix.tui.failures import reported
 from mesomix.tui.widgets.form import FormSelect
 
 
@@ -182,15 +182,13 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
     @work(thread=True, exclusive=True, group="override")
     def _check(self, signatures: list[Signature]) -> None:
         first = signatures[0]
-        ok, problem = False, ""
-        try:
+
+        def refused(problem: str) -> None:  # wrong (counted), locked until when, deactivated
+            self.app.call_from_thread(self._checked, None, problem)
+
+        with reported(refused, bug="the signature could not be checked"):  # nothing is signed
             self._verify(first.practitioner, first.password, [s.finding_key for s in signatures])
-            ok = True
-        except ServiceError as refused:  # wrong (counted), locked until when, deactivated
-            problem = str(refused)
-        except Exception as exc:  # the database could not be asked: nothing is signed
-            problem = f"the signature could not be checked: {exc}"
-        self.app.call_from_thread(self._checked, signatures if ok else None, problem)
+            self.app.call_from_thread(self._checked, signatures, "")
 
     def _checked(self, signatures: list[Signature] | None, problem: str) -> None:
         self._busy = False

@@ -155,13 +155,10 @@ class PatientsScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="patients")
     def reload(self) -> None:
-        try:
+        with self.reporting("could not load the patients"):
             patients = self.services.people.patients(self.user.name)
             catalog = self.services.catalog.catalog()
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not load the patients: {exc}"))
-            return
-        self.post_message(self.Loaded(patients, catalog))
+            self.post_message(self.Loaded(patients, catalog))
 
     def on_patients_screen_loaded(self, message: Loaded) -> None:
         self._catalog = message.catalog
@@ -286,12 +283,10 @@ class PatientsScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="history")
     def _history(self, ref: str) -> None:
-        try:
-            history = self.services.people.history(self.user.name, ref)
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"could not load the history: {exc}"))
-            return
-        self.post_message(self.HistoryLoaded(ref, history))
+        with self.reporting("could not load the history"):
+            self.post_message(
+                self.HistoryLoaded(ref, self.services.people.history(self.user.name, ref))
+            )
 
     def on_patients_screen_history_loaded(self, message: HistoryLoaded) -> None:
         if message.ref != self._chosen:

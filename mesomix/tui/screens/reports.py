@@ -226,7 +226,7 @@ class ReportsScreen(WorkScreen):
         """The report, in a worker; a recall's lot is found by its number (and product) by
         the service, which says which lot it found or why it found none."""
         reports, about = self.services.reports, ""
-        try:
+        with self.reporting(bug="the report could not be made"):
             if name == "recall":
                 ref, frame = reports.recall(self.user.name, lot)
                 # Whole, code and all: the status line wraps, and every row is of this lot.
@@ -234,13 +234,7 @@ class ReportsScreen(WorkScreen):
                 about = f"lot {ref.lot_number} ({ref.status}) of {named}"
             else:
                 frame = reports.report(self.user.name, name, period=period)
-        except ServiceError as exc:
-            self.post_message(self.Failed(str(exc)))
-            return
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Failed(f"the report could not be made: {exc}"))
-            return
-        self.post_message(self.Ready(name, frame, about))
+            self.post_message(self.Ready(name, frame, about))
 
     def on_reports_screen_ready(self, message: Ready) -> None:
         self._frame, self._name = message.frame, message.name

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from mesomix.services.errors import ServiceError
+from mesomix.tui.failures import reported
 
 if TYPE_CHECKING:  # the program is built behind this screen: nothing heavy before its frame
     from mesomix.bootstrap import Services
@@ -99,12 +99,11 @@ class SignInScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="signin")
     def _sign_in(self, name: str, password: str) -> None:
-        try:
+        def refused(problem: str) -> None:
+            self.post_message(self.Done(None, problem))
+
+        with reported(refused, bug="the database could not be asked"):
             self.post_message(self.Done(self._program().accounts.sign_in(name, password)))
-        except ServiceError as exc:
-            self.post_message(self.Done(None, str(exc)))
-        except Exception as exc:  # a worker reports; it never takes the app down
-            self.post_message(self.Done(None, f"the database could not be asked: {exc}"))
 
     def on_sign_in_screen_done(self, message: Done) -> None:
         self.query_one("#signin-go", Button).disabled = False
@@ -178,12 +177,15 @@ class FirstAdminScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="first-admin")
     def _create_admin(self, name: str, display: str, password: str) -> None:
         """Hashing the password and writing the account run off the event loop."""
-        try:
+
+        def refused(problem: str) -> None:
+            self.app.call_from_thread(self._refused, problem)
+
+        with reported(refused, bug="the account could not be created"):
             self.services.accounts.create_first_admin(name, display, password)
-        except ServiceError as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        self.app.call_from_thread(self.app.switch_screen, SignInScreen(lambda: self.services, name))
+            self.app.call_from_thread(
+                self.app.switch_screen, SignInScreen(lambda: self.services, name)
+            )
 
     def _refused(self, problem: str) -> None:
         self._creating = False
@@ -247,15 +249,12 @@ class LockScreen(Screen[bool]):
 
     @work(thread=True, exclusive=True, group="unlock")
     def _check(self, password: str) -> None:
-        ok, problem = False, ""
-        try:
+        def refused(problem: str) -> None:  # wrong, locked (until when, who unlocks), a fault
+            self.app.call_from_thread(self._checked, False, problem)
+
+        with reported(refused, bug="the database could not be asked"):  # it does not unlock
             self.services.accounts.reopen(self.user.name, password)
-            ok = True
-        except ServiceError as refused:  # wrong, locked (until when, who unlocks), or a fault
-            problem = str(refused)
-        except Exception as exc:  # a database that cannot be asked does not unlock
-            problem = f"the database could not be asked: {exc}"
-        self.app.call_from_thread(self._checked, ok, problem)
+            self.app.call_from_thread(self._checked, True, "")
 
     def _checked(self, ok: bool, problem: str) -> None:
         if ok:

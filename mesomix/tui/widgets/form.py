@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
-from mesomix.services.errors import ServiceError
+from mesomix.tui.failures import reported
 
 Values = dict[str, str]
 Progress = Callable[[str, int, int], None]  # (what is being done, done, of how many)
@@ -175,13 +175,16 @@ class FormScreen(ModalScreen[str | None]):
         worker supersedes it, so only the latest answers are shown."""
         problems: list[str] | None = None
         hint: str | None = None
-        try:
+
+        def failed(problem: str) -> None:
+            nonlocal problems
+            problems = [problem]
+
+        with reported(failed, "could not check"):
             if self.form.check is not None:
                 problems = self.form.check(values)
             if self.form.hint is not None:
                 hint = self.form.hint(values)
-        except Exception as exc:  # a worker reports; it never takes the app down
-            problems = [f"could not check: {exc}"]
         if get_current_worker().is_cancelled:
             return
         if problems is not None:
@@ -214,16 +217,16 @@ class FormScreen(ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="form-submit")
     def _send(self, values: Values) -> None:
-        try:
+        # A refusal one problem a line (an import names every row's); a bug: the service
+        # rolled back, and the form says so rather than crash.
+        with reported(
+            lambda said: self.post_message(self.Result(said.splitlines())),
+            bug="nothing was written",
+        ):
             if self.form.steps is not None:
                 done = self.form.steps(values, self._reporter())
             else:
                 done = self.form.submit(values)
-        except ServiceError as exc:  # one problem a line (an import names every row's)
-            self.post_message(self.Result(str(exc).splitlines()))
-        except Exception as exc:  # the service rolled back: say so rather than crash
-            self.post_message(self.Result([f"nothing was written: {exc}"]))
-        else:
             self.post_message(self.Result([], done))
 
     def _reporter(self) -> Progress:

@@ -1,33 +1,7 @@
-"""Catalogue search that forgives typos, fast enough to run on every keystroke.
-
-People look for a product or a substance by a few letters, a synonym, an abbreviation or a
-misspelling ("hyaluronc acid", "dexpantenol", "vit c", "b12"). The index is built once from plain
-entries and never changes afterwards, so any number of threads may search it at the same time.
-
-How a query is read:
-
-- Text is folded (lower case, accents stripped, non-ASCII digits read as digits) and split into
-  words on anything that is not a letter or a digit. A word mixing letters and digits ("b12",
-  "5ml") is indexed whole and also as its letter and digit parts, so "b12", "vitamin b12",
-  "b 12" and "5ml" against "5 mL" all meet.
-- Each query word matches index words in tiers, each with a penalty: the same word in the entry's
-  own name or code (0), the same word among its synonyms or through a common abbreviation, or
-  every part of a mixed word (1), a word it begins (2: every word may still be being typed), a
-  word one or two edits away (4, 6; 5 or 7 for the start of a word, tried only when nothing else
-  matched). Edits are allowed only in alphabetic words of four letters or more (one edit up to
-  seven letters, two from eight) and are found through a symmetric-delete dictionary (SymSpell's
-  idea): a typo costs a few look-ups, not a scan of the vocabulary.
-- An entry matches when every query word matches one of its words; its score is the sum of the
-  words' best penalties (lower is better) and ties go to the static rank: substances first, then
-  shorter names. Entry ids are assigned in that order, so the smallest ids of a set are its best.
-- Nothing is scored one by one when it need not be. A one-word query merges the sorted postings of
-  its tiers and stops after `limit` entries, however common the word. Longer queries visit tier
-  combinations in order of their total penalty and stop as soon as a finished penalty level holds
-  enough entries; within a combination the rarest tier's entries are read and the others only
-  checked against them, through each entry's own sorted word list when they are few, through the
-  posting lists when they are many. Queries of many words first narrow the candidates the same
-  way, word by word, rarest first.
-"""
+"""The index built once from the entries, and its search: postings by tier, tier combinations
+visited in order of penalty, and the set arithmetic over entry ids. Over 400 lines, kept whole:
+one structure whose search walks its own postings; the tuning constants sit beside it (the tests
+vary them here to check every way of searching ranks the same)."""
 
 from __future__ import annotations
 
@@ -36,192 +10,43 @@ import gc
 import heapq
 import itertools
 import math
-import re
-import string
-import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
 
-from mesomix.domain.catalog import Substance, fold
+from mesomix.domain.search.entries import EXACT, PREFIX, SYNONYM, TYPO, Hit, SearchEntry, match_of
+from mesomix.domain.search.words import (
+    ABBREVIATIONS,
+    WORD_PARTS,
+    allowed_edits,
+    distance,
+    query_runs,
+    symmetric_deletes,
+    word_set,
+)
 
-Kind = Literal["substance", "product"]
-Match = Literal["exact", "synonym", "prefix", "typo"]
-
-EXACT = 0  # the word itself, in the entry's name or code
-SYNONYM = 1  # the word among the entry's synonyms, or an abbreviation of one of its words
-PREFIX = 2  # the start of one of the entry's own words (3: of its synonyms)
-TYPO = 2  # plus 2 per edit: one edit costs 4, two cost 6 (plus 1 when only the start matched)
-
-MAX_QUERY_CHARS = 256  # longer than any name: the rest of a pasted text is ignored
-MAX_TOKENS = 10
 MAX_LIMIT = 1000
+
+
 FEW_COMBINATIONS = 64  # a query with as few tier combinations visits them without narrowing
+
+
 MAX_COMBINATIONS = 64  # tier combinations visited before scoring the candidates one by one
+
+
 ONE_BY_ONE = 2000  # as many candidates are scored one by one, more through tier combinations
+
+
 FORWARD = 40  # checking an entry's own word list costs about as much as probing 40 postings
 
-# Abbreviations clinicians write on labels and orders; each expands to whole indexed words.
-# "vit" for vitamin, "inj" for injection, "amp" for ampoule, "soln" for solution are the usual
-# pharmacy shorthand; "hcl" and "na" are the chemical formula's own letters.
-ABBREVIATIONS: dict[str, tuple[str, ...]] = {
-    "vit": ("vitamin",),
-    "vits": ("vitamin",),
-    "inj": ("injection",),
-    "amp": ("ampoule", "ampule"),
-    "amps": ("ampoule", "ampule"),
-    "soln": ("solution",),
-    "hcl": ("hydrochloride",),
-    "na": ("sodium",),
-}
 
-_RUN = re.compile(r"[^\W_]+")  # letters and digits of any script
-_PARTS = re.compile(r"\d+|[^\W\d_]+")
 _TOP = chr(0x10FFFF)
 
 
-class _Digits(dict[int, str]):
-    """str.translate table reading any Unicode decimal digit ("٣", "३") as its ASCII digit;
-    other characters are left alone (a LookupError tells translate so). Never written to."""
-
-    def __missing__(self, code: int) -> str:
-        value = unicodedata.decimal(chr(code), None)
-        if value is None:
-            raise LookupError(code)
-        return str(value)
-
-
-_DIGITS = _Digits()
-
-
-def _folded(text: str) -> str:
-    return text.lower() if text.isascii() else fold(text).translate(_DIGITS)
-
-
-def _ascii_table(keep: str) -> bytes:
-    """bytes.translate table: ASCII letters lower-cased, what is not in `keep` made a space."""
-    lowered = [chr(i).lower() for i in range(128)]
-    return bytes(ord(c) if c in keep else 32 for c in lowered) + b" " * 128
-
-
-_ALNUM = _ascii_table(string.ascii_lowercase + string.digits)
-_LETTERS = _ascii_table(string.ascii_lowercase)
-_NUMBERS = _ascii_table(string.digits)
-
-
-def _word_set(text: str) -> set[str]:
-    """The index words of a text: folded runs of letters and digits, and the letter and digit
-    parts of each run (the same as the run unless it mixes both). ASCII text, nearly every name,
-    takes a path without regular expressions: it is most of the time spent building."""
-    if text.isascii():
-        raw = text.encode()
-        runs = raw.translate(_ALNUM).decode().split()
-        found = set(runs)
-        for run in runs:
-            if not (run.isalpha() or run.isdigit()):  # a mixed run: add every run's parts
-                found.update(raw.translate(_LETTERS).decode().split())
-                found.update(raw.translate(_NUMBERS).decode().split())
-                break
-        return found
-    folded = fold(text).translate(_DIGITS)
-    found = set(_RUN.findall(folded))
-    found.update(_PARTS.findall(folded))
-    return found
-
-
-def _query_runs(text: str) -> list[str]:
-    """The words of a query as typed (mixed runs kept whole), at most MAX_TOKENS, no repeats."""
-    return list(dict.fromkeys(_RUN.findall(_folded(text[:MAX_QUERY_CHARS]))))[:MAX_TOKENS]
-
-
-def distance(a: str, b: str, limit: int, *, prefix: bool = False) -> int:
-    """Optimal-string-alignment distance (a swap of neighbours is one edit), or limit + 1 when it
-    is larger than `limit`. With `prefix`, the distance from `a` to the closest start of `b`."""
-    if not prefix and abs(len(a) - len(b)) > limit:
-        return limit + 1
-    before: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                value = min(value, before[j - 2] + 1)
-            current[j] = value
-        if min(current) > limit:
-            return limit + 1
-        before, previous = previous, current
-    best = min(previous) if prefix else previous[-1]
-    return best if best <= limit else limit + 1
-
-
-def _deletes(word: str, depth: int) -> set[str]:
-    """Every string made by deleting up to `depth` letters of `word` (itself included)."""
-    found = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        found |= frontier
-    return found
-
-
-def _allowed_edits(token: str) -> int:
-    if not token.isalpha() or len(token) < 4:
-        return 0
-    return 1 if len(token) <= 7 else 2
-
-
-@dataclass(frozen=True, slots=True)
-class SearchEntry:
-    """One thing to find: its own name and code, and the other words it answers to (synonyms,
-    the names of the substances a product carries)."""
-
-    code: str
-    kind: Kind
-    name: str
-    words: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A found entry. `match` is how its weakest query word matched (exact, synonym, prefix,
-    typo); `score` is the sum of the words' penalties, lower is better."""
-
-    code: str
-    kind: Kind
-    name: str
-    match: Match
-    score: int
-
-
-def substance_entry(substance: Substance) -> SearchEntry:
-    """A substance answers to its name, code and synonyms."""
-    return SearchEntry(substance.code, "substance", substance.name, substance.synonyms)
-
-
-def carried_words(carries: Iterable[Substance]) -> tuple[str, ...]:
-    """The words a product answers to through the substances it carries: their names without
-    the parenthetical detail, and their synonyms (so "vit c" finds ascorbic-acid ampoules
-    whatever their brand)."""
-    return tuple(word for s in carries for word in (s.short_name, *s.synonyms))
-
-
-def product_entry(code: str, name: str, carries: Iterable[Substance]) -> SearchEntry:
-    """A product answers to its own name and code, and to what it carries."""
-    return SearchEntry(code, "product", name, carried_words(carries))
-
-
-def _match_of(penalty: int) -> Match:
-    if penalty == EXACT:
-        return "exact"
-    if penalty == SYNONYM:
-        return "synonym"
-    return "prefix" if penalty <= PREFIX + 1 else "typo"
-
-
 DocSet = set[int] | frozenset[int]
+
+
 OWN, OTHER, BOTH = 1, 2, 3  # which of an entry's word lists a tier looks in
 
 
@@ -245,6 +70,8 @@ class _Parts:
 
 
 Source = _Postings | _Parts
+
+
 Tier = tuple[int, Source]
 
 
@@ -293,7 +120,7 @@ class CatalogueIndex:
         for doc, entry in enumerate(ordered):
             key = entry.code.casefold()
             by_code[key] = (*by_code[key], doc) if key in by_code else (doc,)
-            mine = _word_set(f"{entry.name} {entry.code}")
+            mine = word_set(f"{entry.name} {entry.code}")
             for word in mine:
                 own[word].append(doc)
             owns.append(tuple(map(canonical.setdefault, mine, mine)))
@@ -303,7 +130,7 @@ class CatalogueIndex:
         def text_words(text: str) -> frozenset[str]:
             found = memo.get(text)
             if found is None:
-                found = memo[text] = frozenset(_word_set(text))
+                found = memo[text] = frozenset(word_set(text))
             return found
 
         other: defaultdict[str, list[int]] = defaultdict(list)
@@ -335,7 +162,7 @@ class CatalogueIndex:
                 # Two edits are allowed from eight letters. Against a shorter word such a query
                 # is longer, so at least one edit is an insertion and the word needs at most one
                 # deletion of its own: two deletions are kept only for words of eight or more.
-                for variant in _deletes(word, 2 if len(word) >= 8 else 1):
+                for variant in symmetric_deletes(word, 2 if len(word) >= 8 else 1):
                     deletes[variant].append(i)
         self._deletes = {k: tuple(v) for k, v in deletes.items()}
 
@@ -356,7 +183,7 @@ class CatalogueIndex:
         limit = min(limit, MAX_LIMIT, len(self._codes))
         typed = query.strip().casefold()
         by_code = self._by_code.get(typed, ()) if typed else ()
-        tokens = [self._token(run) for run in _query_runs(query)]
+        tokens = [self._token(run) for run in query_runs(query)]
         found: list[tuple[int, int, int]] = []
         if tokens and all(tokens):
             wanted = limit + len(by_code)
@@ -369,14 +196,14 @@ class CatalogueIndex:
         return hits[:limit]
 
     def _hit(self, doc: int, score: int, worst: int) -> Hit:
-        return Hit(self._codes[doc], self._kinds[doc], self._names[doc], _match_of(worst), score)
+        return Hit(self._codes[doc], self._kinds[doc], self._names[doc], match_of(worst), score)
 
     # ------------------------------------------------------------------ one query word
 
     def _token(self, run: str) -> list[Tier]:
         """The tiers of entries a query word matches, best first; [] when it matches none."""
         tiers: list[Tier] = list(self._word_tiers(run))
-        pieces = list(dict.fromkeys(_PARTS.findall(run)))
+        pieces = list(dict.fromkeys(WORD_PARTS.findall(run)))
         if len(pieces) > 1:
             # "5ml" against "5 mL": every part must be a word of the entry; counts as a synonym
             parts = [[s for p, s in self._word_tiers(piece) if p <= SYNONYM] for piece in pieces]
@@ -427,14 +254,14 @@ class CatalogueIndex:
 
     def _edits(self, token: str) -> int:
         """Edits allowed in a query word; none when it is longer than any word it could be."""
-        edits = _allowed_edits(token)
+        edits = allowed_edits(token)
         return edits if len(token) <= self._longest + edits else 0
 
     def _typos(self, token: str, edits: int) -> list[tuple[int, int]]:
         """(word id, edits) of the vocabulary words within `edits` of `token`, itself excluded."""
         seen: set[int] = set()
         found = []
-        for variant in _deletes(token, edits):
+        for variant in symmetric_deletes(token, edits):
             for word in self._deletes.get(variant, ()):
                 if word not in seen:
                     seen.add(word)

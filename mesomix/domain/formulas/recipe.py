@@ -1,57 +1,35 @@
-"""Formulas: named, versioned recipes a mixture starts from, and scaling them to another volume.
-
-A formula's versions never change: a new recipe is a new version, and a batch records the
-version it was started from. Scaling multiplies every amount by new final volume / old final
-volume in exact fractions and keeps each amount's own unit (20 mg in 5 mL is 40 mg in 10 mL,
-1000 IU is 2000 IU); an amount whose exact value has no short decimal is rounded to four
-significant digits and said so. Pure: no database, no UI.
-"""
+"""A formula and its versions: what a version holds, the checks on what is typed into one, and a
+version to and from a draft mixture and stored records."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
-from fractions import Fraction
+from decimal import Decimal
 from typing import Any
 
 from mesomix.domain.catalog import fold
-from mesomix.domain.mixture import (
-    DEFAULT_DILUENT,
-    PURPOSES,
-    DraftIngredient,
-    DraftMixture,
-    round_draw,
-    to_ul,
-)
-from mesomix.domain.units import (
-    Field,
-    Quantity,
-    QuantityError,
-    canonical,
-    parse_quantity,
-    unit_text,
-)
+from mesomix.domain.mixture import DEFAULT_DILUENT, PURPOSES, DraftIngredient, DraftMixture
+from mesomix.domain.units import Field, QuantityError, canonical, parse_quantity
+from mesomix.errors import Refused
 
 MAX_NAME = 80
+
+
 MAX_TEXT = 500  # a description or a note
+
+
 MAX_WHAT = 120  # an ingredient's name as typed
+
+
 MAX_INGREDIENTS = 30
-MAX_FACTOR = Fraction(100)  # scaling beyond these is a typing mistake, not a recipe
-MIN_FACTOR = Fraction(1, 100)
-SIGNIFICANT = 4  # digits kept when a scaled amount has no exact decimal the parser reads
-_MAX_DECIMALS = 6  # what the quantity parser accepts after the point
 
 
-class FormulaError(ValueError):
+class FormulaError(Refused, ValueError):
     """A formula refused; the message is meant for the person who asked."""
-
-
-class ScaleError(FormulaError):
-    """The formula cannot be scaled to that volume."""
 
 
 class Unchanged(FormulaError):
@@ -116,30 +94,6 @@ class Formula:
                 "no new version was saved"
             )
         return candidate
-
-
-@dataclass(frozen=True)
-class Rounded:
-    """A scaled amount that had no exact short decimal, and what was written instead."""
-
-    ingredient: int  # position in the draft
-    what: str
-    exact: str  # the exact value, e.g. "33.33333333… mg"
-    written: str  # e.g. "33.33 mg"
-
-
-@dataclass(frozen=True)
-class Scaling:
-    draft: DraftMixture
-    factor: Fraction  # new final volume / old final volume, exactly
-    rounded: tuple[Rounded, ...] = ()
-
-    @property
-    def factor_text(self) -> str:
-        return _shown_fraction(self.factor)
-
-
-# --- checking what a person typed ---------------------------------------------------------
 
 
 def check_name(name: str) -> str:
@@ -236,9 +190,6 @@ def version_from_draft(number: int, draft: DraftMixture, note: str = "") -> Form
     )
 
 
-# --- from a formula to a draft --------------------------------------------------------------
-
-
 def to_draft(
     version: FormulaVersion, patient: str | None, purpose: str = "", prescriber: str | None = None
 ) -> DraftMixture:
@@ -255,140 +206,11 @@ def to_draft(
     )
 
 
-def scale(
-    version: FormulaVersion,
-    new_final_volume: str,
-    patient: str | None = None,
-    purpose: str = "",
-) -> DraftMixture:
-    """The version scaled to another final volume, as a draft (see `scaling` for the details)."""
-    return scaling(version, new_final_volume, patient, purpose).draft
-
-
-def scaling(
-    version: FormulaVersion,
-    new_final_volume: str,
-    patient: str | None = None,
-    purpose: str = "",
-) -> Scaling:
-    """Every amount multiplied by new/old final volume, exactly, each in its own unit.
-
-    Refused (ScaleError) when the version has no final volume, when the new one is not a volume
-    a syringe measures, or when the factor is above 100 or below 1/100 (a slip of the keyboard)."""
-    if not version.final_volume.strip():
-        raise ScaleError(
-            "this formula has no final volume (it is the sum of what is drawn): "
-            "there is nothing to scale from — start it as it is"
-        )
-    try:
-        old_ul = to_ul(parse_quantity(version.final_volume, Field.VOLUME))
-    except QuantityError as exc:
-        raise ScaleError(f"the formula's final volume cannot be read: {exc}") from None
-    new = _new_volume(new_final_volume)
-    new_ul = to_ul(new)
-    factor = Fraction(new_ul) / Fraction(old_ul)
-    old_text, new_text = version.final_volume.strip(), _exact_quantity(new)
-    if factor > MAX_FACTOR:
-        raise ScaleError(
-            f"{old_text} to {new_text} multiplies every amount by {_shown_fraction(factor)}: "
-            f"more than {MAX_FACTOR}× is refused — check the volume"
-        )
-    if factor < MIN_FACTOR:
-        raise ScaleError(
-            f"{old_text} to {new_text} divides every amount by {_shown_fraction(1 / factor)}: "
-            f"more than {MAX_FACTOR}× smaller is refused — check the volume"
-        )
-    ingredients, rounded = [], []
-    for index, item in enumerate(version.ingredients):
-        written, exact = _scaled_amount(index, item, factor)
-        if exact is not None:
-            rounded.append(Rounded(index, item.what, exact, written))
-        ingredients.append(replace(item, amount=written))
-    draft = replace(
-        to_draft(version, patient, purpose),
-        ingredients=tuple(ingredients),
-        final_volume=new_text,
-    )
-    return Scaling(draft, factor, tuple(rounded))
-
-
-def _new_volume(text: str) -> Quantity:
-    if not isinstance(text, str) or not text.strip():
-        raise ScaleError("type the new final volume, e.g. 10 mL")
-    stripped = text.strip()
-    if stripped.startswith("-"):
-        raise ScaleError(f"'{stripped}': a final volume cannot be negative")
-    try:
-        volume = parse_quantity(stripped, Field.VOLUME)
-    except QuantityError as exc:
-        raise ScaleError(f"new final volume: {exc}") from None
-    microlitres = to_ul(volume)
-    if round_draw(microlitres) != microlitres:
-        raise ScaleError(
-            f"new final volume {stripped}: a syringe measures 0.01 mL — type a volume in "
-            "hundredths of a millilitre"
-        )
-    return volume
-
-
-def _scaled_amount(index: int, item: DraftIngredient, factor: Fraction) -> tuple[str, str | None]:
-    """(the scaled amount as text the parser reads back, the exact value when it was rounded)."""
-    label = f"ingredient {index + 1} ({item.what})"
-    try:
-        amount = parse_quantity(item.amount, Field.AMOUNT)
-    except QuantityError as exc:
-        raise ScaleError(f"{label}: {exc}") from None
-    unit = unit_text(amount)
-    exact = Fraction(Decimal(amount.magnitude)) * factor
-    text, was_rounded = _decimal_text(exact)
-    if text == "0":
-        raise ScaleError(f"{label}: {item.amount.strip()} scaled becomes too small to write")
-    written = f"{text} {unit}"
-    try:
-        parse_quantity(written, Field.AMOUNT)
-    except QuantityError as exc:
-        raise ScaleError(f"{label}: scaled to {written}, which cannot be used: {exc}") from None
-    return written, (f"{_shown_fraction(exact)} {unit}" if was_rounded else None)
-
-
-def _decimal_text(value: Fraction) -> tuple[str, bool]:
-    """The exact decimal when it has at most 6 decimals; else four significant digits."""
-    with localcontext() as context:
-        context.prec = 60
-        decimal = Decimal(value.numerator) / Decimal(value.denominator)
-        if _terminates_within(value.denominator, _MAX_DECIMALS):
-            return _plain(decimal), False
-        exponent = max(decimal.adjusted() - (SIGNIFICANT - 1), -_MAX_DECIMALS)
-        rounded = decimal.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
-    return _plain(rounded), True
-
-
-def _terminates_within(denominator: int, decimals: int) -> bool:
-    """Whether 1/denominator is a decimal of at most `decimals` places (only 2s and 5s, few)."""
-    return (10**decimals) % denominator == 0
-
-
-def _plain(value: Decimal) -> str:
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal in plain digits (no exponent, no trailing zero): as a recipe writes it."""
     if value == 0:
         return "0"
     return format(value.normalize(), "f")
-
-
-def _shown_fraction(value: Fraction) -> str:
-    """A fraction as a decimal to read: exact when short, else eight significant digits and '…'."""
-    text, rounded = _decimal_text(value)
-    if not rounded:
-        return text
-    with localcontext() as context:
-        context.prec = 8
-        return _plain(Decimal(value.numerator) / Decimal(value.denominator)) + "…"
-
-
-def _exact_quantity(quantity: Quantity) -> str:
-    return f"{_plain(Decimal(quantity.magnitude))} {unit_text(quantity)}"
-
-
-# --- comparing recipes ----------------------------------------------------------------------
 
 
 def _amount_key(text: str, field: Field) -> tuple[str, str]:
@@ -396,7 +218,7 @@ def _amount_key(text: str, field: Field) -> tuple[str, str]:
         value, dimension = canonical(parse_quantity(text, field))
     except QuantityError:
         return (" ".join(text.split()), "")
-    return (_plain(value), dimension)
+    return (plain_decimal(value), dimension)
 
 
 def _recipe_key(version: FormulaVersion) -> tuple[Any, ...]:
@@ -411,9 +233,6 @@ def _recipe_key(version: FormulaVersion) -> tuple[Any, ...]:
         version.diluent or DEFAULT_DILUENT,
         version.storage,
     )
-
-
-# --- stored form ----------------------------------------------------------------------------
 
 
 def ingredients_to_records(ingredients: Iterable[DraftIngredient]) -> list[dict[str, Any]]:

@@ -1,24 +1,10 @@
-"""FHIR R4 AllergyIntolerance: allergies in and out as JSON resources.
-
-Pure mapping and validation. Codes mesomix knows travel in its own code systems; on the way in, a
-code (SNOMED CT, RxNorm...) or text that names a known substance or allergen group is coded, a
-"no known allergy" code is kept as that statement, and anything else is kept as free text ("not
-coded"). Every problem of a resource is reported with its path; a bundle with any invalid
-resource is refused whole.
-
-What another system gave is kept whole (`Allergy.origin`: the resource as received, and the
-allergy as first read from it) and exported as given: identifier, onset, recorder, asserter,
-reactions' codes, dates to the second. Which is the truth when both have something to say: for
-the elements mesomix models, mesomix's record once it changed them (a practitioner confirmed,
-refuted, coded or set aside the allergy here), merged into the resource — a coding added beside
-the original ones, a note added after the original notes; for everything else, the resource as
-received. A changed resource loses its narrative (`text`), which would say what is no longer so.
-"""
+"""Allergies in: resources read and validated, each problem with its path, codes mesomix knows
+coded, anything else kept as free text."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -29,194 +15,19 @@ from mesomix.domain.allergy import (
     VERIFICATIONS,
     Allergy,
     Reaction,
-    categories,
     code_typed,
 )
 from mesomix.domain.catalog import Catalog, Coding
-
-CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
-VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
-SUBSTANCE_SYSTEM = "urn:mesomix:substance"
-GROUP_SYSTEM = "urn:mesomix:allergen-group"
-TOLERATED_EXTENSION = "urn:mesomix:fhir:tolerated-substance"
-
-
-class FhirError(ValueError):
-    """Resources that cannot be read; `problems` lists each one with its path."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-
-@dataclass(frozen=True)
-class ImportedAllergy:
-    allergy: Allergy
-    path: str  # where it came from, for messages
-
-
-def to_resource(allergy: Allergy, patient_ref: str, catalog: Catalog) -> dict[str, Any]:
-    """One AllergyIntolerance resource: what was imported, as given, with mesomix's changes."""
-    own = _own(allergy, patient_ref, catalog)
-    if allergy.origin is None:
-        return own
-    return _merged(allergy, own, allergy.origin)
-
-
-def _own(allergy: Allergy, patient_ref: str, catalog: Catalog) -> dict[str, Any]:
-    """The resource as mesomix writes it from its own record."""
-    resource: dict[str, Any] = {
-        "resourceType": "AllergyIntolerance",
-        "id": f"mesomix-allergy-{allergy.id}",
-        "verificationStatus": _concept(VERIFICATION_SYSTEM, allergy.verification),
-        "type": "allergy",
-    }
-    kinds = categories(allergy, catalog) if allergy.no_known(catalog) is None else frozenset()
-    if kinds:
-        resource["category"] = sorted(kinds)
-    resource |= {
-        "criticality": allergy.criticality,
-        "code": _code(allergy, catalog),
-        "patient": {"reference": f"Patient/{patient_ref}"},
-    }
-    if allergy.verification != "entered-in-error":  # FHIR invariant ait-2
-        resource["clinicalStatus"] = _concept(CLINICAL_SYSTEM, allergy.clinical_status)
-    if allergy.recorded_on:
-        resource["recordedDate"] = allergy.recorded_on.isoformat()
-    if allergy.reactions:
-        resource["reaction"] = [
-            {
-                "manifestation": [{"text": r.manifestation}],
-                **({"severity": r.severity} if r.severity else {}),
-            }
-            for r in allergy.reactions
-        ]
-    if allergy.note:
-        resource["note"] = [{"text": allergy.note}]
-    if allergy.tolerated:
-        resource["extension"] = _tolerated_extensions(allergy)
-    return resource
-
-
-def _tolerated_extensions(allergy: Allergy) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": TOLERATED_EXTENSION,
-            "valueCodeableConcept": {"coding": [{"system": SUBSTANCE_SYSTEM, "code": code}]},
-        }
-        for code in allergy.tolerated
-    ]
-
-
-def read_as(allergy: Allergy) -> dict[str, Any]:
-    """The facts of an allergy that mesomix models, as JSON: kept at import, compared at export
-    to tell mesomix's changes from what was received."""
-    return {
-        "substance": allergy.substance,
-        "group": allergy.group,
-        "text": allergy.text,
-        "codings": [[c.system, c.code, c.display] for c in allergy.codings],
-        "clinical_status": allergy.clinical_status,
-        "verification": allergy.verification,
-        "criticality": allergy.criticality,
-        "reactions": [[r.manifestation, r.severity] for r in allergy.reactions],
-        "note": allergy.note,
-        "tolerated": list(allergy.tolerated),
-    }
-
-
-def _merged(allergy: Allergy, own: dict[str, Any], origin: Any) -> dict[str, Any]:
-    """The resource as received, with the elements mesomix changed since written its way."""
-    resource = copy.deepcopy(origin.get("resource")) if isinstance(origin, dict) else None
-    was = origin.get("read_as") if isinstance(origin, dict) else None
-    if not isinstance(resource, dict) or not isinstance(was, dict):
-        return own  # nothing usable was kept: mesomix's own record is all there is
-    now = read_as(allergy)
-    changed = {key for key, value in now.items() if was.get(key) != value}
-    if "verification" in changed:
-        resource["verificationStatus"] = own["verificationStatus"]
-    if "clinical_status" in changed or "verification" in changed:
-        if "clinicalStatus" in own:
-            if "clinical_status" in changed or "clinicalStatus" not in resource:
-                resource["clinicalStatus"] = own["clinicalStatus"]
-        else:
-            resource.pop("clinicalStatus", None)  # entered in error: ait-2
-    if "criticality" in changed:
-        resource["criticality"] = own["criticality"]
-    if changed & {"substance", "group", "text", "codings"}:
-        resource["code"] = _merged_code(resource.get("code"), own["code"])
-    if "reactions" in changed:
-        _put(resource, "reaction", own.get("reaction"))
-    if "note" in changed:
-        before = str(was.get("note") or "")
-        notes = resource.get("note") if isinstance(resource.get("note"), list) else []
-        if allergy.note.startswith(before) and (added := allergy.note[len(before) :].strip()):
-            _put(resource, "note", [*notes, {"text": added}])  # added here, after what was given
-        else:
-            _put(resource, "note", own.get("note"))
-    if "tolerated" in changed:
-        given = resource.get("extension") if isinstance(resource.get("extension"), list) else []
-        others = [
-            e for e in given if not (isinstance(e, dict) and e.get("url") == TOLERATED_EXTENSION)
-        ]
-        _put(resource, "extension", others + _tolerated_extensions(allergy))
-    resource["id"] = own["id"]
-    if not isinstance(resource.get("patient"), dict):
-        resource["patient"] = own["patient"]
-    if changed:
-        resource.pop("text", None)  # the narrative says what was received, no longer all true
-    return resource
-
-
-def _merged_code(given: Any, own: dict[str, Any]) -> dict[str, Any]:
-    """The code as received, mesomix's own coding (if any) beside the original codings."""
-    code = dict(given) if isinstance(given, dict) else {}
-    codings = code.get("coding") if isinstance(code.get("coding"), list) else []
-    kept = [
-        c for c in codings
-        if not (isinstance(c, dict) and c.get("system") in (SUBSTANCE_SYSTEM, GROUP_SYSTEM))
-    ]  # fmt: skip
-    mine = [c for c in own.get("coding", []) if c.get("system") in (SUBSTANCE_SYSTEM, GROUP_SYSTEM)]
-    if kept or mine:
-        code["coding"] = kept + mine
-    if not isinstance(code.get("text"), str) and "text" in own:
-        code["text"] = own["text"]
-    return code
-
-
-def _put(resource: dict[str, Any], key: str, value: Any) -> None:
-    if value:
-        resource[key] = value
-    else:
-        resource.pop(key, None)
-
-
-def to_bundle(allergies: list[Allergy], patient_ref: str, catalog: Catalog) -> dict[str, Any]:
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"resource": to_resource(a, patient_ref, catalog)} for a in allergies],
-    }
-
-
-def _concept(system: str, code: str) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code}]}
-
-
-def _code(allergy: Allergy, catalog: Catalog) -> dict[str, Any]:
-    foreign = [
-        {"system": c.system, "code": c.code, **({"display": c.display} if c.display else {})}
-        for c in allergy.codings
-    ]
-    statement = allergy.no_known(catalog)
-    if statement is not None:
-        return {"coding": foreign, "text": allergy.text or statement.name}
-    if allergy.substance or allergy.group:
-        name = allergy.label(catalog)
-        system = SUBSTANCE_SYSTEM if allergy.substance else GROUP_SYSTEM
-        mine = {"system": system, "code": allergy.substance or allergy.group, "display": name}
-        return {"coding": [*foreign, mine], "text": allergy.text or name}
-    return {**({"coding": foreign} if foreign else {}), "text": allergy.text}
+from mesomix.domain.fhir.systems import (
+    CLINICAL_SYSTEM,
+    GROUP_SYSTEM,
+    SUBSTANCE_SYSTEM,
+    TOLERATED_EXTENSION,
+    VERIFICATION_SYSTEM,
+    FhirError,
+    ImportedAllergy,
+    read_as,
+)
 
 
 def from_json(data: Any, patient_ref: str, catalog: Catalog) -> list[ImportedAllergy]:
