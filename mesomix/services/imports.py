@@ -161,11 +161,8 @@ class ImportService(Service):
             now = self._clock.now()
             entries = []
             for done, receipt in enumerate(receipts, start=1):
-                _, entry = book_receipt(
-                    session, actor, products[receipt.product_code], receipt.lot_number,
-                    receipt.expiry, receipt.containers, f"CSV import, row {receipt.row}",
-                    receipt.supplier, receipt.unit_cost_cents, now,
-                )  # fmt: skip
+                product, reason = products[receipt.product_code], f"CSV import, row {receipt.row}"
+                _, entry = book_receipt(session, actor, product, receipt, reason, now)
                 entries.append(entry)
                 if progress:
                     progress("writing", done, len(receipts))

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
 from mesomix.domain.allocation import LotState
+from mesomix.domain.imports import Receipt
 from mesomix.domain.text import storable
 from mesomix.errors import Refused
 
@@ -78,30 +79,28 @@ def book_receipt(
     session: Session,
     actor_id: int,
     product: ProductRow,
-    lot_number: str,
-    expiry: date,
-    containers: int,
+    receipt: Receipt,
     reason: str,
-    supplier: str,
-    cost_cents: int | None,
     now: datetime,
 ) -> Booked:
     """Sealed containers onto the shelf in the caller's transaction: the lot (new, or the one on
     record with the same expiry; OtherExpiry if its expiry differs) and its movement."""
     lot = session.exec(
-        select(LotRow).where(LotRow.product_code == product.code, LotRow.lot_number == lot_number)
+        select(LotRow).where(
+            LotRow.product_code == product.code, LotRow.lot_number == receipt.lot_number
+        )
     ).first()
-    if lot is not None and lot.expiry != expiry:
+    if lot is not None and lot.expiry != receipt.expiry:
         raise OtherExpiry(lot.expiry)
-    quantity = containers * product.container_volume_ul
+    quantity = receipt.containers * product.container_volume_ul
     if lot is None:
         lot = LotRow(
             product_code=product.code,
-            lot_number=lot_number,
-            expiry=expiry,
+            lot_number=receipt.lot_number,
+            expiry=receipt.expiry,
             received_at=now,
-            supplier=supplier.strip(),
-            unit_cost_cents=cost_cents,
+            supplier=receipt.supplier.strip(),
+            unit_cost_cents=receipt.unit_cost_cents,
         )
         session.add(lot)
         session.flush()

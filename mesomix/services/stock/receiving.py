@@ -66,10 +66,8 @@ class Receiving(Service):
             product = session.get(ProductRow, product_code) if storable(product_code) else None
             if product is None:
                 raise NotFound(f"unknown product '{product_code}'")
-            lot_id, entry = book_receipt(
-                session, actor, product, lot_number, expiry, containers, reason, supplier,
-                cost_cents, now,
-            )  # fmt: skip
+            receipt = Receipt(0, product.code, lot_number, expiry, containers, supplier, cost_cents)
+            lot_id, entry = book_receipt(session, actor, product, receipt, reason, now)
             append(session.connection(), now, entry)
             return lot_id
 
@@ -168,33 +166,26 @@ def book_receipt(
     session: Session,
     actor: UserRow,
     product: ProductRow,
-    lot_number: str,
-    expiry: date,
-    containers: int,
+    receipt: Receipt,
     reason: str,
-    supplier: str,
-    cost_cents: int | None,
     now: datetime,
 ) -> tuple[int, Entry]:
     """A receipt booked in the caller's transaction (a form's, or every row of a stock import):
     the lot and its movement (db/repositories/lots.py), and the audit entry for the caller to
     append; a lot number on record with another expiry is refused."""
     try:
-        booked = lots.book_receipt(
-            session, actor.id or 0, product, lot_number, expiry, containers, reason, supplier,
-            cost_cents, now,
-        )  # fmt: skip
+        booked = lots.book_receipt(session, actor.id or 0, product, receipt, reason, now)
     except lots.OtherExpiry as other:
         raise ServiceError(
-            f"lot {lot_number} of {product.name} is on record with expiry "
-            f"{other.on_record.isoformat()}, not {expiry.isoformat()}: check the label"
+            f"lot {receipt.lot_number} of {product.name} is on record with expiry "
+            f"{other.on_record.isoformat()}, not {receipt.expiry.isoformat()}: check the label"
         ) from None
     lot_id, quantity = booked.lot_id, booked.quantity_ul
     entry = Entry(
         "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
         record_id=str(lot_id), lot_id=lot_id, reason=reason,
-        new={"product": product.code, "lot_number": lot_number, "expiry": expiry.isoformat(),
-             "containers": containers, "quantity_ul": quantity,
+        new={"product": product.code, "lot_number": receipt.lot_number,
+             "expiry": receipt.expiry.isoformat(), "containers": receipt.containers, "quantity_ul": quantity,
              "movements": [listed(booked.movement_id, lot_id, "receive", quantity)]},
     )  # fmt: skip
     return lot_id, entry
