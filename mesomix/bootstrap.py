@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from mesomix.clock import Clock, SystemClock
+from mesomix.clock import Clock
 from mesomix.db.append_only import trigger_problems
 from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
@@ -23,7 +23,7 @@ from mesomix.db.tables import MetaRow
 from mesomix.options import BadInput
 from mesomix.reference import data_dir
 from mesomix.reports.service import ReportService
-from mesomix.services.accounts import AccountService, Attempt, said
+from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
 from mesomix.services.audit_trail import AuditTrailService
@@ -32,11 +32,11 @@ from mesomix.services.demo import holds_data, load_demo
 from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
 from mesomix.services.imports import ImportService
-from mesomix.services.inventory import InventoryService
 from mesomix.services.labels import LabelService
-from mesomix.services.ledger import reconcile_ledger
+from mesomix.services.ledger import discrepancies, reconcile_ledger
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
+from mesomix.services.signing import Attempt, said
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
 from mesomix.settings import Settings, default_labels_folder
@@ -54,7 +54,7 @@ class Services:
     people: PeopleService
     allergies: AllergyService
     accounts: AccountService
-    inventory: InventoryService
+    inventory: StockService  # the same service as `stock`, by the name the screens use
     reports: ReportService
     imports: ImportService
     formulas: FormulaService
@@ -153,7 +153,7 @@ def build(settings: Settings) -> Services:
     """The whole program on one database: checked, migrated, seeded with the catalogue, ready."""
     engine = open_database(settings)
     catalog = CatalogService(engine)
-    inventory = InventoryService(engine, settings.clock)
+    stock = StockService(engine, settings.clock, catalog)
     accounts = (ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
         engine, settings.clock
     )
@@ -163,12 +163,12 @@ def build(settings: Settings) -> Services:
         engine=engine,
         catalog=catalog,
         mixtures=MixtureService(engine, catalog, settings.clock, settings.session_hours),
-        stock=StockService(engine, settings.clock, catalog),
+        stock=stock,
         people=people,
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=accounts,
-        inventory=inventory,
-        reports=ReportService(engine, settings.clock, inventory),
+        inventory=stock,
+        reports=ReportService(engine, settings.clock, stock),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
         labels=LabelService(
@@ -277,7 +277,7 @@ def _contents(engine: sa.Engine) -> list[CheckLine]:
                 f"{words}; this mesomix brings them to {head} when it opens the database",
             )
         ]
-    wrong = StockService(engine, SystemClock()).discrepancies()
+    wrong = discrepancies(engine)
     ledger = _line(
         "ledger",
         [

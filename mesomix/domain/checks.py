@@ -22,7 +22,7 @@ from mesomix.domain.catalog import Catalog
 from mesomix.domain.dose import NOTHING_RECEIVED, Received, check_doses
 from mesomix.domain.findings import Finding, Severity
 from mesomix.domain.matcher import Reading
-from mesomix.domain.mixture import DraftMixture, Plan, plan_mixture
+from mesomix.domain.mixture import DraftMixture, Plan, ResolvedDraft, plan_mixture, resolve_draft
 
 
 @dataclass(frozen=True)
@@ -60,22 +60,24 @@ def substances_to_avoid(patient: PatientFacts, catalog: Catalog) -> frozenset[st
 
 
 def check_mixture(
-    draft: DraftMixture,
+    draft: DraftMixture | ResolvedDraft,
     catalog: Catalog,
     stock: Mapping[str, int] | None = None,
     patient: PatientFacts | None = None,
     readings: Mapping[str, Reading] | None = None,
 ) -> Plan:
-    """The plan with every finding: composition, stock, allergies, dose limits."""
+    """The plan with every finding: composition, stock, allergies, dose limits. A draft given
+    resolved (`resolve_draft`) carries its readings; otherwise its names are resolved here."""
+    named = draft if isinstance(draft, ResolvedDraft) else resolve_draft(draft, catalog, readings)
     if patient is None:
-        plan = plan_mixture(draft, catalog, stock, readings=readings)
+        plan = plan_mixture(named, catalog, stock)
         missing = Finding(
             Severity.BLOCK,
             "patient.missing",
             "choose the patient: allergies and dose limits are checked against them",
         )
         return replace(plan, findings=(missing, *plan.findings))
-    plan = plan_mixture(draft, catalog, stock, substances_to_avoid(patient, catalog), readings)
+    plan = plan_mixture(named, catalog, stock, substances_to_avoid(patient, catalog))
     extra = check_allergies(plan, patient.allergies, catalog)
     extra += check_doses(
         plan, catalog, patient.weight_kg, f"{patient.name} ({patient.ref})", patient.received

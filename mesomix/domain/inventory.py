@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mesomix.domain.allocation import LotStatus
 from mesomix.domain.units import Field, QuantityError, parse_quantity
 from mesomix.errors import Refused
 
@@ -274,3 +275,13 @@ def price_cents(typed: str) -> int:
     if cents > 100_000_000:
         raise ValueError(f"unit cost '{typed}' is not a real price for one container")
     return cents
+
+
+def status_refusal(lot_number: str, now: str, wanted: str) -> str:
+    """Why a lot's status may not go from `now` to `wanted`, or "" when it may."""
+    if now == wanted:
+        return f"lot {lot_number} is {now} already"
+    if now == LotStatus.RECALLED:
+        verb = "released" if wanted == LotStatus.AVAILABLE else "quarantined"
+        return f"lot {lot_number} was recalled: a recalled lot cannot be {verb} (a recall is not undone)"
+    return ""

@@ -169,12 +169,12 @@ class _Planner:
         catalog: Catalog,
         stock: Mapping[str, int] | None,
         avoid: frozenset[str],
-        readings: Mapping[str, Reading],
+        named: ResolvedDraft,
     ) -> None:
         self.catalog = catalog
         self.stock = stock
         self.avoid = avoid  # substances this patient reacts to: products without them come first
-        self.readings = readings  # names typed with a strength or size, read by the matcher
+        self.named = named  # what each typed name means, read once for the whole dispense
         self.findings: list[Finding] = []
 
     def add(
@@ -203,12 +203,12 @@ class _Planner:
                 index,
             )
             return None
-        resolved = target or self.catalog.resolve(item.what)
-        reading = self.readings.get(item.what) if resolved is None else None
+        resolved = target or self.named.meaning(item.what)
+        reading = self.named.readings.get(item.what) if resolved is None else None
         if reading is not None:
             return self._from_reading(index, item, reading)
         if resolved is None:
-            meanings = self.catalog.meanings(item.what)
+            meanings = self.named.meanings.get(item.what, ())
             if len(meanings) > 1:
                 self.add(
                     Severity.BLOCK,
@@ -472,30 +472,61 @@ class _Planner:
         return Draw(index, product, rounded, containers_for(product, rounded))
 
 
-def candidate_products(
+@dataclass(frozen=True)
+class ResolvedDraft:
+    """A draft whose typed names were read once against the catalogue: what each means (several
+    things when it is ambiguous, none when unknown) and, for a name typed with a strength or
+    size, the matcher's reading. The dispense locks the lots of its candidates and plans with
+    the same reading, so a name is never resolved twice."""
+
+    draft: DraftMixture
+    meanings: Mapping[str, tuple[Substance | Product, ...]]  # by the text typed
+    readings: Mapping[str, Reading] = field(default_factory=dict)
+
+    def meaning(self, typed: str) -> Substance | Product | None:
+        """The one thing a typed name means; None when it means none or several."""
+        found = self.meanings.get(typed, ())
+        return found[0] if len(found) == 1 else None
+
+    def unknown(self) -> list[str]:
+        """The names the catalogue does not know whole: for the matcher to read."""
+        return [typed for typed, found in self.meanings.items() if not found]
+
+    def candidates(self, catalog: Catalog) -> set[str]:
+        """Every product the plan might draw from: whose stock it needs to know."""
+        codes = {self.draft.diluent or DEFAULT_DILUENT}
+        for item in self.draft.ingredients:
+            if item.product:
+                codes.add(item.product)
+                continue
+            found = self.meaning(item.what) if item.what.strip() else None
+            reading = self.readings.get(item.what) if found is None else None
+            if reading is not None:
+                codes.update(p.code for p in reading.products)
+                continue
+            if isinstance(found, Product):
+                codes.add(found.code)
+            elif found is not None:
+                codes.update(p.code for p in catalog.products_supplying(found.code))
+                codes.update(p.code for p in catalog.products_carrying(found.code))
+        return codes
+
+
+def resolve_draft(
     draft: DraftMixture, catalog: Catalog, readings: Mapping[str, Reading] | None = None
-) -> set[str]:
-    """Every product the plan might draw from: whose stock it needs to know."""
-    codes = {draft.diluent or DEFAULT_DILUENT}
-    for item in draft.ingredients:
-        if item.product:
-            codes.add(item.product)
-            continue
-        found = catalog.resolve(item.what) if item.what.strip() else None
-        reading = (readings or {}).get(item.what) if found is None else None
-        if reading is not None:
-            codes.update(p.code for p in reading.products)
-            continue
-        if isinstance(found, Product):
-            codes.add(found.code)
-        elif found is not None:
-            codes.update(p.code for p in catalog.products_supplying(found.code))
-            codes.update(p.code for p in catalog.products_carrying(found.code))
-    return codes
+) -> ResolvedDraft:
+    """Each name typed without a chosen product, looked up once (`readings`: the matcher's, for
+    names typed with a strength or size; `ResolvedDraft.unknown` says which to read)."""
+    meanings = {
+        item.what: tuple(catalog.meanings(item.what))
+        for item in draft.ingredients
+        if not item.product and item.what.strip()
+    }
+    return ResolvedDraft(draft, meanings, readings or {})
 
 
 def plan_mixture(
-    draft: DraftMixture,
+    draft: DraftMixture | ResolvedDraft,
     catalog: Catalog,
     stock: Mapping[str, int] | None = None,
     avoid: frozenset[str] = frozenset(),
@@ -504,8 +535,10 @@ def plan_mixture(
     """Turn a draft into draws and findings; `stock` (usable µL per product) makes it stock-aware,
     `avoid` (substance codes) steers the choice of product away from what the patient reacts to,
     `readings` are the names typed with a strength or size as the matcher read them
-    (`Matcher.readings`)."""
-    planner = _Planner(catalog, stock, avoid, readings or {})
+    (`Matcher.readings`) — or the draft comes resolved already, its readings with it."""
+    named = draft if isinstance(draft, ResolvedDraft) else resolve_draft(draft, catalog, readings)
+    draft = named.draft
+    planner = _Planner(catalog, stock, avoid, named)
     rows = [
         (i, item)
         for i, item in enumerate(draft.ingredients)

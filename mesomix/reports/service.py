@@ -16,11 +16,10 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.reports import queries
 from mesomix.reports.cells import inert
-from mesomix.services.actors import require
-from mesomix.services.audit import denials_recorded
+from mesomix.services.base import Service
 from mesomix.services.errors import ServiceError
-from mesomix.services.inventory import InventoryService, LotRef
-from mesomix.services.uow import unit_of_work
+from mesomix.services.stock import StockService
+from mesomix.services.stock.lots import LotRef
 
 REPORTS = (
     "stock",
@@ -48,10 +47,9 @@ def _money(cents: pd.Series) -> pd.Series:
     return (cents.fillna(0).astype("int64") / 100).round(2)
 
 
-class ReportService:
-    def __init__(self, engine: sa.Engine, clock: Clock, inventory: InventoryService) -> None:
-        self._engine = engine
-        self._clock = clock
+class ReportService(Service):
+    def __init__(self, engine: sa.Engine, clock: Clock, inventory: StockService) -> None:
+        super().__init__(engine, clock)
         self._inventory = inventory
 
     def report(
@@ -81,11 +79,7 @@ class ReportService:
         periods = DEFAULT_PERIODS[period] if periods is None else periods
         if not isinstance(periods, int) or not 1 <= periods <= MAX_PERIODS:
             raise ServiceError(f"the usage report covers 1 to {MAX_PERIODS} periods, not {periods}")
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_REPORTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_REPORTS)
+        with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             connection = session.connection()
             frame = self._frame(connection, name, period, periods)
         return frame

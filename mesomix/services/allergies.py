@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref
 from mesomix.db.tables import AllergyRow, PatientRow, UserRow
 from mesomix.domain.allergy import (
     CLINICAL_STATUSES,
@@ -27,27 +26,24 @@ from mesomix.domain.catalog import fold
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.people import allergy_from_row, patient_by_ref
-from mesomix.services.uow import unit_of_work
 
 MIN_REASON = 3  # "a few words", as an override's why: more than a shrug
 MAX_REASON = 500
 MAX_NOTE = 2000
 
 
-class AllergyService:
+class AllergyService(Service):
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
 
     def record(self, patient_ref: str, user: str, allergy: Allergy) -> int:
         """Record one allergy for a patient; returns its id."""
-        return self._write(patient_ref, user, [allergy], "")[0]
+        return self._record_all(patient_ref, user, [allergy], "")[0]
 
     def record_typed(
         self,
@@ -135,7 +131,8 @@ class AllergyService:
             raise ServiceError(f"unknown substance '{substance}'")
         if group is not None and group not in catalog.groups:
             raise ServiceError(f"unknown allergen group '{group}'")
-        with self._work(user, "code an allergy") as (session, actor):
+        work = self.writing(user, Action.RECORD_ALLERGY, denied_as="code an allergy")
+        with work as (session, actor):
             row = self._allergy(session, allergy_id)
             if allergy_from_row(row).no_known(catalog) is not None:
                 raise ServiceError(
@@ -175,7 +172,8 @@ class AllergyService:
             )
         if not plain_text(reason, MAX_REASON):
             raise ServiceError(f"reason: at most {MAX_REASON} printable characters on one line")
-        with self._work(user, "verify an allergy") as (session, actor):
+        work = self.writing(user, Action.RECORD_ALLERGY, denied_as="verify an allergy")
+        with work as (session, actor):
             row = self._allergy(session, allergy_id)
             if row.verification == verification:
                 raise ServiceError(f"this allergy is already {verification}: nothing changed")
@@ -206,31 +204,30 @@ class AllergyService:
             imported = from_json(data, patient_ref, self._catalog.catalog())
         except FhirError as exc:
             raise ServiceError("not imported: " + "; ".join(exc.problems)) from exc
-        return self._write(patient_ref, user, [item.allergy for item in imported], "FHIR import")
+        return self._record_all(
+            patient_ref, user, [item.allergy for item in imported], "FHIR import"
+        )
 
     def export_fhir(self, patient_ref: str, user: str) -> dict[str, Any]:
         """The patient's allergies as a FHIR R4 Bundle of AllergyIntolerance resources."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             patient = self._patient(session, patient_ref)
             rows = session.exec(
                 select(AllergyRow)
                 .where(AllergyRow.patient_id == patient.id)
-                .order_by(AllergyRow.id)
+                .order_by(col(AllergyRow.id))
             )
             allergies = [allergy_from_row(row) for row in rows]
         return to_bundle(allergies, patient_ref, self._catalog.catalog())
 
-    def _write(
+    def _record_all(
         self, patient_ref: str, user: str, allergies: list[Allergy], reason: str
     ) -> list[int]:
         catalog = self._catalog.catalog()
         for allergy in allergies:
             _validate(allergy, catalog.substances, catalog.groups)
-        with self._work(user, "record allergies") as (session, actor):
+        work = self.writing(user, Action.RECORD_ALLERGY, denied_as="record allergies")
+        with work as (session, actor):
             patient = self._patient(session, patient_ref)
             rows = [
                 AllergyRow(
@@ -291,15 +288,6 @@ class AllergyService:
                 session, actor, "allergy.set_aside", row, {"clinical_status": "active"},
                 {"clinical_status": "inactive"}, why,
             )  # fmt: skip
-
-    @contextmanager
-    def _work(self, user: str, what: str) -> Iterator[tuple[Session, UserRow]]:
-        """A writing unit of work for a practitioner; a refusal is written to the trail."""
-        with (
-            denials_recorded(self._engine, self._clock, user, what),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            yield session, require(session, user, Action.RECORD_ALLERGY)
 
     def _audit(
         self,

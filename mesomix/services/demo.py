@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import random
 import tomllib
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import func, select
@@ -38,7 +40,7 @@ from mesomix.reference import data_dir
 from mesomix.services.accounts import AccountService
 from mesomix.services.audit import Entry, append, record
 from mesomix.services.errors import ServiceError
-from mesomix.services.formulas import load_demo_formulas
+from mesomix.services.formulas import FormulaService
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import hash_password
 from mesomix.services.stock import StockService
@@ -138,13 +140,13 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                 )
     record(
         engine,
-        services.clock,
+        services.clock,  # type: ignore[attr-defined]
         Entry(
             "demo.load",
             user_name="mesomix",
             reason="demo data set loaded" + (" (replacing)" if replace else ""),
         ),
-    )  # type: ignore[attr-defined]
+    )
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
     formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)  # type: ignore[attr-defined]
@@ -272,3 +274,55 @@ def _history(services: object, now: datetime, patients: list[dict[str, object]])
         mixtures.dispense(draft, DEMO_STAFF, acknowledge_all=True)  # as read at the time
         made += 1
     return made
+
+
+# --- the demo formulas --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormulaRecord:
+    """One formula of data/formulas.toml, ready to save."""
+
+    name: str
+    purpose: str
+    description: str
+    draft: DraftMixture
+    note: str  # the recipe's source
+
+
+def demo_formulas(path: Path | None = None) -> list[FormulaRecord]:
+    """The formulas shipped in data/formulas.toml; each names where its idea comes from."""
+    raw = tomllib.loads((path or data_dir() / "formulas.toml").read_text(encoding="utf-8"))
+    found = []
+    for entry in raw["formula"]:
+        if not entry.get("source"):
+            raise ValueError(f"formulas.toml [{entry.get('name', '?')}]: no source")
+        draft = DraftMixture(
+            ingredients=tuple(
+                DraftIngredient(i["what"], i["amount"], i.get("product"))
+                for i in entry["ingredient"]
+            ),
+            final_volume=entry.get("final_volume", ""),
+            diluent=entry.get("diluent"),
+            storage=entry.get("storage", "room"),
+        )
+        found.append(
+            FormulaRecord(
+                entry["name"],
+                entry["purpose"],
+                entry.get("description", ""),
+                draft,
+                f"Source: {entry['source']}",
+            )
+        )
+    return found
+
+
+def load_demo_formulas(service: FormulaService, user: str) -> int:
+    """Save every demo formula as `user` (a practitioner); returns how many."""
+    formulas = demo_formulas()
+    for formula in formulas:
+        service.save(
+            user, formula.name, formula.draft, formula.purpose, formula.description, formula.note
+        )
+    return len(formulas)

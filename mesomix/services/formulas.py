@@ -13,17 +13,15 @@ Each save or retirement is one transaction with its audit row; a refusal writes 
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import FormulaRow, FormulaVersionRow, PatientRow, UserRow
@@ -46,15 +44,13 @@ from mesomix.domain.formulas import (
     scaling,
     to_draft,
 )
-from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
+from mesomix.domain.mixture import DraftMixture, plan_mixture
 from mesomix.domain.permissions import Action
-from mesomix.reference import data_dir
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.assessment import STORAGES
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.mixtures import STORAGES
-from mesomix.services.uow import unit_of_work
 
 __all__ = [
     "FormulaNotFound",
@@ -65,7 +61,6 @@ __all__ = [
     "ScaleRefused",
     "Scaling",
     "VersionUnchanged",
-    "demo_formulas",
 ]
 
 
@@ -113,30 +108,10 @@ def _refusals() -> Iterator[None]:
         raise FormulaRefused(str(exc)) from None
 
 
-class FormulaService:
+class FormulaService(Service):
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
-
-    @contextmanager
-    def _read(self, user: str) -> Iterator[Session]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.CHECK_MIXTURE.value),
-            unit_of_work(self._engine) as session,
-            _refusals(),
-        ):
-            require(session, user, Action.CHECK_MIXTURE)
-            yield session
-
-    @contextmanager
-    def _write(self, user: str) -> Iterator[tuple[Session, UserRow]]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_FORMULAS.value),
-            unit_of_work(self._engine, write=True) as session,
-            _refusals(),
-        ):
-            yield session, require(session, user, Action.EDIT_FORMULAS)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -144,7 +119,7 @@ class FormulaService:
         """Every formula in use (and the retired ones if asked), by name, with its latest version."""
         latest = (
             select(FormulaVersionRow.formula_id, sa.func.max(FormulaVersionRow.version).label("n"))
-            .group_by(FormulaVersionRow.formula_id)
+            .group_by(col(FormulaVersionRow.formula_id))
             .subquery()
         )
         query = (
@@ -153,14 +128,14 @@ class FormulaService:
             .join(
                 FormulaVersionRow,
                 sa.and_(
-                    FormulaVersionRow.formula_id == FormulaRow.id,
-                    FormulaVersionRow.version == latest.c.n,
+                    col(FormulaVersionRow.formula_id) == FormulaRow.id,
+                    col(FormulaVersionRow.version) == latest.c.n,
                 ),
             )
         )
         if not include_retired:
             query = query.where(FormulaRow.active == sa.true())
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             rows = session.exec(query).all()
         found = [
             FormulaSummary(
@@ -180,13 +155,13 @@ class FormulaService:
 
     def formula(self, user: str, code: str) -> Formula:
         """The formula with every version, oldest first."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             return self._load(session, code)[1]
 
     def name_of_version(self, user: str, version_id: int) -> str:
         """The name of the formula a stored version belongs to: a mixture started from it is
         saved again under that name (a new version), not retyped where a typo makes another."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             row = session.exec(
                 select(FormulaRow)
                 .join(FormulaVersionRow, FormulaVersionRow.formula_id == FormulaRow.id)  # type: ignore[arg-type]
@@ -229,7 +204,7 @@ class FormulaService:
     ) -> Scaling:
         """`start` with the details: the factor and each amount rounded (when its exact value has
         no short decimal) — for a screen that wants to show them."""
-        with self._read(user) as session:
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             _, formula = self._load(session, code)
             if not formula.active:
                 raise FormulaRefused(
@@ -266,7 +241,7 @@ class FormulaService:
         invisible character, an unknown purpose, a retired formula's name. For an existing
         formula, a changed purpose and a non-empty description replace the formula's own."""
         catalog = self._catalog.catalog()
-        with self._write(user) as (session, actor):
+        with self.writing(user, Action.EDIT_FORMULAS) as (session, actor), _refusals():
             name = check_name(name)
             purpose = check_purpose(purpose)
             description = check_text(description, "description")
@@ -314,7 +289,7 @@ class FormulaService:
             )
             session.add(stored)
             self._flush(session)
-            new = {"version": version.number, "version_id": stored.id}
+            new: dict[str, object] = {"version": version.number, "version_id": stored.id}
             if old is None:
                 new |= {"name": name, "purpose": purpose}
             else:
@@ -329,7 +304,7 @@ class FormulaService:
     def retire(self, user: str, code: str, reason: str = "") -> None:
         """Take a formula out of use: it is no longer listed or started; its versions stay, for
         the batches made from them."""
-        with self._write(user) as (session, actor):
+        with self.writing(user, Action.EDIT_FORMULAS) as (session, actor), _refusals():
             reason = check_text(reason, "reason")
             row, formula = self._load(session, code, lock=True)
             if not row.active:
@@ -370,9 +345,9 @@ class FormulaService:
             raise FormulaNotFound(f"no formula '{code}'")
         versions = session.exec(
             select(FormulaVersionRow, UserRow.name)
-            .join(UserRow, UserRow.id == FormulaVersionRow.created_by)
+            .join(UserRow, col(UserRow.id) == col(FormulaVersionRow.created_by))
             .where(FormulaVersionRow.formula_id == row.id)
-            .order_by(FormulaVersionRow.version)
+            .order_by(col(FormulaVersionRow.version))
         ).all()
         formula = Formula(
             code=row.code,
@@ -407,55 +382,3 @@ def _version(row: FormulaVersionRow, created_by: str) -> FormulaVersion:
         created_at=row.created_at,
         created_by=created_by,
     )
-
-
-# --- the demo formulas --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FormulaRecord:
-    """One formula of data/formulas.toml, ready to save."""
-
-    name: str
-    purpose: str
-    description: str
-    draft: DraftMixture
-    note: str  # the recipe's source
-
-
-def demo_formulas(path: Path | None = None) -> list[FormulaRecord]:
-    """The formulas shipped in data/formulas.toml; each names where its idea comes from."""
-    raw = tomllib.loads((path or data_dir() / "formulas.toml").read_text(encoding="utf-8"))
-    found = []
-    for entry in raw["formula"]:
-        if not entry.get("source"):
-            raise ValueError(f"formulas.toml [{entry.get('name', '?')}]: no source")
-        draft = DraftMixture(
-            ingredients=tuple(
-                DraftIngredient(i["what"], i["amount"], i.get("product"))
-                for i in entry["ingredient"]
-            ),
-            final_volume=entry.get("final_volume", ""),
-            diluent=entry.get("diluent"),
-            storage=entry.get("storage", "room"),
-        )
-        found.append(
-            FormulaRecord(
-                entry["name"],
-                entry["purpose"],
-                entry.get("description", ""),
-                draft,
-                f"Source: {entry['source']}",
-            )
-        )
-    return found
-
-
-def load_demo_formulas(service: FormulaService, user: str) -> int:
-    """Save every demo formula as `user` (a practitioner); returns how many."""
-    records = demo_formulas()
-    for record in records:
-        service.save(
-            user, record.name, record.draft, record.purpose, record.description, record.note
-        )
-    return len(records)

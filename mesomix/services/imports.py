@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mesomix.clock import Clock
 from mesomix.db.tables import AuditRow, LotRow, ProductRow
@@ -26,12 +26,11 @@ from mesomix.domain.imports import (
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
 from mesomix.reference import product_from_record
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append_many, denials_recorded
+from mesomix.services.audit import Entry, append_many
+from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import ServiceError
-from mesomix.services.stock import book_receipt
-from mesomix.services.uow import unit_of_work
+from mesomix.services.stock.receiving import book_receipt
 
 __all__ = ["ImportRefused", "ImportResult", "ImportService", "Progress", "read_import_file"]
 
@@ -82,29 +81,26 @@ class ImportResult:
         return f"{self.written} written, {self.unchanged} already on record unchanged"
 
 
-class ImportService:
+class ImportService(Service):
     def __init__(self, engine: sa.Engine, catalog: CatalogService, clock: Clock) -> None:
-        self._engine = engine
+        super().__init__(engine, clock)
         self._catalog = catalog
-        self._clock = clock
 
     def products(self, user: str, text: str, progress: Progress | None = None) -> ImportResult:
         """Add the file's products to the catalogue; a row equal to a product on record is
         skipped, a row that differs from one is refused."""
         catalog = self._catalog.catalog()
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_CATALOGUE.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, user, Action.EDIT_CATALOGUE)
+        with self.writing(user, Action.EDIT_CATALOGUE) as (session, actor):
             rows = read_rows(text, PRODUCT_COLUMNS, "products")
             codes = {cells.get("code", "").strip() for _, cells in rows.rows}
             on_record = {
                 code: record
                 for chunk in _chunks(sorted(codes))
                 for code, record in session.exec(
-                    select(ProductRow.code, ProductRow.record).where(ProductRow.code.in_(chunk))
-                )  # type: ignore[attr-defined]
+                    select(ProductRow.code, ProductRow.record).where(
+                        col(ProductRow.code).in_(chunk)
+                    )
+                )
             }
             found, unchanged = check_products(
                 rows, catalog, on_record, _phase(progress, "checking")
@@ -135,11 +131,7 @@ class ImportService:
 
     def stock(self, user: str, text: str, progress: Progress | None = None) -> ImportResult:
         """Book the file's deliveries, each row a receipt of sealed containers of one lot."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.RECEIVE.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            actor = require(session, user, Action.RECEIVE)
+        with self.writing(user, Action.RECEIVE) as (session, actor):
             digest = _digest(text)
             earlier = session.exec(
                 select(AuditRow)
@@ -154,8 +146,8 @@ class ImportService:
                 row.code: row
                 for chunk in _chunks(codes)
                 for row in session.exec(
-                    select(ProductRow).where(ProductRow.code.in_(chunk), ProductRow.active)
-                )  # type: ignore[attr-defined]
+                    select(ProductRow).where(col(ProductRow.code).in_(chunk), ProductRow.active)
+                )
             }
             lots = {
                 (lot.product_code, lot.lot_number): lot.expiry
@@ -169,11 +161,8 @@ class ImportService:
             now = self._clock.now()
             entries = []
             for done, receipt in enumerate(receipts, start=1):
-                _, entry = book_receipt(
-                    session, actor, products[receipt.product_code], receipt.lot_number,
-                    receipt.expiry, receipt.containers, f"CSV import, row {receipt.row}",
-                    receipt.supplier, receipt.unit_cost_cents, now,
-                )  # fmt: skip
+                product, reason = products[receipt.product_code], f"CSV import, row {receipt.row}"
+                _, entry = book_receipt(session, actor, product, receipt, reason, now)
                 entries.append(entry)
                 if progress:
                     progress("writing", done, len(receipts))

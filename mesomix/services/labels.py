@@ -16,7 +16,8 @@ import subprocess
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,13 +34,15 @@ from mesomix.db.tables import (
     ProductRow,
     UserRow,
 )
+from mesomix.domain.beyond_use import BeyondUse
+from mesomix.domain.mixture import Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
-from mesomix.services.actors import require
-from mesomix.services.audit import denials_recorded
+from mesomix.domain.units import format_amount
+from mesomix.services.base import Service
+from mesomix.services.batches import DrawnLot
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.uow import unit_of_work
 
 PRINT_TIMEOUT_S = 15
 LABEL_WIDTH = 80
@@ -242,10 +245,9 @@ class BatchLabel:
         return f"Batch {self.batch_id}\n{self.text}\n"
 
 
-class LabelService:
+class LabelService(Service):
     def __init__(self, engine: sa.Engine, clock: Clock, folder: Path, printer: str = "") -> None:
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock)
         self.folder = folder  # where labels are saved unless another folder is named
         self.printer = printer  # "" sends to the default printer
 
@@ -253,11 +255,7 @@ class LabelService:
         """The label as it was printed when the batch was dispensed (with its overrides named,
         should it be older than labels that name them), headed by each of its lots recalled
         since."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             batch = session.get(BatchRow, batch_id) if 0 < batch_id < 2**63 else None
             if batch is None:
                 raise NotFound(f"no batch {batch_id}")
@@ -317,3 +315,43 @@ class LabelService:
         raise ServiceError(
             "this terminal has no print command (lp or lpr): save the label and print the file"
         )
+
+
+def _ml(microlitres: int) -> str:
+    return format_amount(Decimal(microlitres) / 1000, "volume")
+
+
+def label_text(
+    patient_name: str,
+    patient_ref: str,
+    maker: str,
+    plan: Plan,
+    drawn: list[DrawnLot],
+    now: datetime,
+    bud: BeyondUse,
+    clock: Clock,
+    overridden: Sequence[SignedOff] = (),
+    acknowledged: Sequence[Acknowledged] = (),
+    prescriber: str = "",
+) -> str:
+    """The label that goes on the syringe: patient, contents, lots, any block signed off (and
+    by whom, why), any warning acknowledged, beyond-use date, who ordered it, who made it and
+    when."""
+    zone = clock.zone
+    lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
+    for item in drawn:
+        draw = item.draw
+        lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
+        contents = ", ".join(
+            f"{d.substance.short_name} {format_amount(d.value, d.dimension)}"
+            for d in draw.delivered
+        )
+        head = contents or f"{draw.product.name} q.s."
+        lines.append(f"  {head}: {_ml(draw.volume_ul)} of {draw.product.name} [lot {lots}]")
+    lines.extend(overridden_lines(overridden))
+    lines.extend(acknowledged_lines(acknowledged))
+    lines.append(f"USE BY {bud.at.astimezone(zone):%Y-%m-%d %H:%M} ({bud.binding().reason})")
+    if prescriber:
+        lines.append(f"Ordered by {prescriber}")
+    lines.append(f"Made by {maker} on {now.astimezone(zone):%Y-%m-%d %H:%M}")
+    return "\n".join(lines)

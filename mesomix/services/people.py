@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref, weight_kg
 from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
-from mesomix.domain.allergy import Allergy, Reaction
-from mesomix.domain.catalog import Coding
-from mesomix.domain.checks import PatientFacts
+from mesomix.domain.allergy import Allergy
 from mesomix.domain.permissions import Action
-from mesomix.domain.text import storable
 from mesomix.domain.units import Field, QuantityError, parse_quantity
-from mesomix.services.actors import require
-from mesomix.services.audit import Entry, append, denials_recorded
+from mesomix.services.audit import Entry, append
+from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.labels import (
     Acknowledged,
@@ -35,22 +31,6 @@ from mesomix.services.labels import (
     with_recalls,
 )
 from mesomix.services.uow import unit_of_work
-
-_PATIENT = PatientRow.__table__
-_ALLERGY = AllergyRow.__table__
-# One round trip for the patient and every allergy (a patient without allergies gives one row).
-_PATIENT_WITH_ALLERGIES = (
-    sa.select(
-        _PATIENT.c.id.label("patient_pk"),
-        _PATIENT.c.ref,
-        _PATIENT.c.name,
-        _PATIENT.c.weight_g,
-        _ALLERGY,
-    )
-    .select_from(_PATIENT.outerjoin(_ALLERGY, _ALLERGY.c.patient_id == _PATIENT.c.id))
-    .where(_PATIENT.c.ref == sa.bindparam("ref"))
-    .order_by(_ALLERGY.c.id)
-)
 
 
 @dataclass(frozen=True)
@@ -78,61 +58,15 @@ class BatchSummary:
     recalled: tuple[RecalledLot, ...] = ()  # lots drawn into it that are recalled now
 
 
-def allergy_from_row(row: AllergyRow | sa.Row[Any]) -> Allergy:
-    return Allergy(
-        id=row.id,
-        substance=row.substance_code,
-        group=row.group_code,
-        text=row.text,
-        clinical_status=row.clinical_status,
-        verification=row.verification,
-        criticality=row.criticality,
-        reactions=tuple(
-            Reaction(r.get("manifestation", ""), r.get("severity", "")) for r in row.reactions or ()
-        ),
-        note=row.note,
-        tolerated=tuple(row.tolerated or ()),
-        recorded_on=row.recorded_on,
-        codings=tuple(
-            Coding(c.get("system", ""), c.get("code", ""), c.get("display", ""))
-            for c in row.codings or ()
-        ),
-        origin=row.fhir_origin,
-    )
-
-
-def weight_kg(weight_g: int | None) -> Decimal | None:
-    return Decimal(weight_g) / 1000 if weight_g is not None else None
-
-
-def patient_facts(connection: sa.Connection, ref: str) -> tuple[Any, PatientFacts] | None:
-    """The patient's row and what the checks need (weight, allergies), in the caller's transaction."""
-    ref = ref.strip()
-    if not storable(ref):
-        return None
-    rows = connection.execute(_PATIENT_WITH_ALLERGIES, {"ref": ref}).all()
-    if not rows:
-        return None
-    patient = rows[0]
-    allergies = tuple(allergy_from_row(row) for row in rows if row.id is not None)
-    facts = PatientFacts(patient.ref, patient.name, weight_kg(patient.weight_g), allergies)
-    return patient, facts
-
-
-class PeopleService:
+class PeopleService(Service):
     def __init__(self, engine: sa.Engine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
+        super().__init__(engine, clock)
 
     def patients(self, user: str) -> list[PatientSummary]:
         """Patients with weight and allergies: only for the roles that need them."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             allergies: dict[int, list[Allergy]] = {}
-            for row in session.exec(select(AllergyRow).order_by(AllergyRow.id)):
+            for row in session.exec(select(AllergyRow).order_by(col(AllergyRow.id))):
                 allergies.setdefault(row.patient_id, []).append(allergy_from_row(row))
             return [
                 PatientSummary(
@@ -147,19 +81,15 @@ class PeopleService:
 
     def history(self, user: str, ref: str) -> list[BatchSummary]:
         """The mixtures a patient received, newest first."""
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.VIEW_PATIENTS.value),
-            unit_of_work(self._engine) as session,
-        ):
-            require(session, user, Action.VIEW_PATIENTS)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
             patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
             rows = session.exec(
                 select(BatchRow, UserRow.display_name)
-                .join(UserRow, UserRow.id == BatchRow.actor_id)
+                .join(UserRow, col(UserRow.id) == col(BatchRow.actor_id))
                 .where(BatchRow.patient_id == patient.id)
-                .order_by(BatchRow.created_at.desc(), BatchRow.id.desc())  # type: ignore[attr-defined]
+                .order_by(col(BatchRow.created_at).desc(), col(BatchRow.id).desc())
             ).all()
             ids = [batch.id or 0 for batch, _ in rows]
             signed, read = signed_off(session, ids), acknowledged(session, ids)
@@ -200,7 +130,7 @@ class PeopleService:
             raise ServiceError("a patient's name is 1 to 120 printable characters")
         date_of_birth = _born(date_of_birth, self._clock.today())
         weight_g = _weight_g(weight) if weight.strip() else None
-        with self._editing(user) as (session, actor):
+        with self.writing(user, Action.EDIT_PATIENTS) as (session, actor):
             if session.exec(select(PatientRow).where(PatientRow.ref == ref)).first():
                 raise ServiceError(f"the reference '{ref}' is taken")
             patient = PatientRow(
@@ -227,14 +157,14 @@ class PeopleService:
         or more from the weight recorded is refused (WeightToConfirm, nothing written) unless
         the caller says the person confirmed it: 16.5 kg typed for 61.5 kg is a slip."""
         weight_g = _weight_g(weight)
-        with self._editing(user) as (session, actor):
+        with self.writing(user, Action.EDIT_PATIENTS) as (session, actor):
             patient = patient_by_ref(session, ref)
             if patient is None:
                 raise NotFound(f"no patient with reference '{ref}'")
             far = _far_from(weight_g, weight_kg(patient.weight_g))
             if far and not confirmed:
                 raise WeightToConfirm(f"weight: {weight.strip()} is {far}")
-            old = {"weight_g": patient.weight_g}
+            old: dict[str, object] = {"weight_g": patient.weight_g}
             new: dict[str, object] = {"weight_g": weight_g}
             if far:
                 new["confirmed"] = far  # what the person was asked, and said yes to
@@ -264,14 +194,6 @@ class PeopleService:
         except ServiceError as exc:
             return [str(exc)]
         return []
-
-    @contextmanager
-    def _editing(self, user: str) -> Iterator[tuple[Session, UserRow]]:
-        with (
-            denials_recorded(self._engine, self._clock, user, Action.EDIT_PATIENTS.value),
-            unit_of_work(self._engine, write=True) as session,
-        ):
-            yield session, require(session, user, Action.EDIT_PATIENTS)
 
     def _audit(
         self, session: Session, actor: UserRow, action: str, patient: PatientRow,
@@ -306,14 +228,6 @@ def contents(draft: dict[str, Any]) -> str:
         for item in draft.get("ingredients", [])
     )
     return " + ".join(item for item in typed if item)
-
-
-def patient_by_ref(session: Session, ref: str) -> PatientRow | None:
-    """The patient under a reference as typed (surrounding spaces aside, as it was stored)."""
-    ref = ref.strip()
-    if not storable(ref):
-        return None  # text no reference can hold (NUL, a lone surrogate)
-    return session.exec(select(PatientRow).where(PatientRow.ref == ref)).first()
 
 
 MAX_WEIGHT_KG = 350

@@ -8,7 +8,7 @@ from alembic import command
 from mesomix.bootstrap import Settings, build
 from mesomix.db.engine import make_engine, writer
 from mesomix.db.migrate import _config, current_revision, head_revision
-from mesomix.services.people import patient_facts
+from mesomix.db.repositories.patients import patient_facts
 from mesomix.services.uow import transaction
 
 

@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from sqlmodel import select
 
 from mesomix.db.tables import UserRow
-from mesomix.services.accounts import LOCKOUT, SignInRefused
+from mesomix.services.accounts import SignInRefused
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
+from mesomix.services.signing import LOCKOUT
 from mesomix.services.uow import unit_of_work
 from tests.factories import PASSWORD, audit_rows
 

@@ -13,13 +13,13 @@ from mesomix.bootstrap import Settings, build
 from mesomix.db.tables import BatchRow, FormulaVersionRow
 from mesomix.domain.findings import Severity
 from mesomix.services.audit import verify
+from mesomix.services.demo import demo_formulas
 from mesomix.services.errors import NotFound, PermissionDenied
 from mesomix.services.formulas import (
     FormulaNotFound,
     FormulaRefused,
     ScaleRefused,
     VersionUnchanged,
-    demo_formulas,
 )
 from mesomix.services.uow import unit_of_work
 from tests.factories import audit_rows, mixture, receive, seed_people, snapshot

@@ -15,9 +15,10 @@ from sqlmodel import select
 from mesomix.bootstrap import Services, Settings, build
 from mesomix.clock import FixedClock
 from mesomix.db.tables import UserRow
-from mesomix.services.accounts import LOCKOUT, SignatureRefused, SignInRefused
+from mesomix.services.accounts import SignatureRefused, SignInRefused
 from mesomix.services.errors import PermissionDenied, ServiceError
 from mesomix.services.mixtures import Signature
+from mesomix.services.signing import LOCKOUT
 from mesomix.services.uow import unit_of_work
 from tests.factories import PASSWORD, add_allergy, audit_rows, counts, mixture, receive, seed_people
 

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from mesomix.cli.arguments import acting, group
 from mesomix.cli.signin import services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
-from mesomix.services.inventory import InventoryService
+from mesomix.services.stock import StockService
 
 
 def register(commands: Any) -> None:
@@ -78,33 +78,33 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _adjust(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _adjust(inventory: StockService, args: argparse.Namespace) -> int | None:
     direction, typed = ("add", args.add) if args.add is not None else ("remove", args.remove)
     return inventory.adjust_typed(args.actor, args.lot_id, typed, direction, args.reason, args.note)
 
 
-def _waste(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _waste(inventory: StockService, args: argparse.Namespace) -> int | None:
     return inventory.waste_typed(args.actor, args.lot_id, args.volume, args.reason, args.note)
 
 
-def _return(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _return(inventory: StockService, args: argparse.Namespace) -> int | None:
     return inventory.return_to_supplier(args.actor, args.lot_id, args.containers, args.note)
 
 
-def _count(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _count(inventory: StockService, args: argparse.Namespace) -> int | None:
     return inventory.count(args.actor, args.lot_id, args.sealed, args.open, args.reason, args.note)
 
 
-def _status(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _status(inventory: StockService, args: argparse.Namespace) -> int | None:
     inventory.set_status(args.actor, args.lot_id, args.status, args.reason)
     return None
 
 
-def _correct(inventory: InventoryService, args: argparse.Namespace) -> int | None:
+def _correct(inventory: StockService, args: argparse.Namespace) -> int | None:
     return inventory.correct(args.actor, args.movement_id, args.note)
 
 
-Work = Callable[[InventoryService, argparse.Namespace], int | None]
+Work = Callable[[StockService, argparse.Namespace], int | None]
 
 
 def _done(work: Work) -> Callable[[argparse.Namespace, TextIO], int]:

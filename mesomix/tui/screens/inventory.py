@@ -22,10 +22,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
+from mesomix.domain.inventory import status_refusal
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
-from mesomix.services.inventory import LowStock, RecallLine, status_refusal
-from mesomix.services.stock import LotLine
+from mesomix.services.stock.lots import LotLine, RecallLine
+from mesomix.services.stock.reorder import LowStock
 from mesomix.tui.failures import reported
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.inventory_forms import (

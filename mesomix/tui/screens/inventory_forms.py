@@ -14,7 +14,7 @@ from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
 from mesomix.domain.matcher import product_lines, rows_of
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
-from mesomix.services.stock import LotLine
+from mesomix.services.stock.lots import LotLine
 from mesomix.tui.screens.base import short
 from mesomix.tui.widgets.form import Form, FormField, Progress, Values
 

@@ -10,8 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from mesomix.services.inventory import RecallLine
-from mesomix.services.stock import LotLine
+from mesomix.services.stock.lots import LotLine, RecallLine
 
 
 class TraceScreen(ModalScreen[None]):

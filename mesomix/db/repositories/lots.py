@@ -1,0 +1,118 @@
+"""Lots on the shelf: their rows as the allocation's LotState, and sealed containers booked in."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from mesomix.db.tables import LotRow, MovementRow, ProductRow
+from mesomix.domain.allocation import LotState
+from mesomix.domain.imports import Receipt
+from mesomix.domain.text import storable
+from mesomix.errors import Refused
+
+_LOT = LotRow.__table__
+
+
+def lot_state(row: LotRow | sa.Row[Any]) -> LotState:
+    return LotState(
+        lot_id=row.id or 0,
+        lot_number=row.lot_number,
+        expiry=row.expiry,
+        status=row.status,
+        on_hand_ul=row.on_hand_ul,
+        open_ul=row.open_ul,
+        opened_at=row.opened_at,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
+    """The query for `count` products, built once per count: an expanding IN list would be
+    rendered again on every dispense (the hot path, benchmarks/bench_dispense.py)."""
+    codes: list[sa.BindParameter[str]] = [sa.bindparam(f"code_{at}") for at in range(count)]
+    query = (
+        sa.select(_LOT)
+        .where(_LOT.c.product_code.in_(codes), _LOT.c.on_hand_ul > 0)
+        .order_by(_LOT.c.id)
+    )
+    return query.with_for_update() if lock else query
+
+
+def lots_of(
+    connection: sa.Connection, codes: Iterable[str], *, lock: bool = False
+) -> dict[str, list[LotState]]:
+    """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
+    wanted = sorted(code for code in codes if storable(code))  # no product has another code
+    lots: dict[str, list[LotState]] = {code: [] for code in wanted}
+    if not wanted:
+        return lots
+    given = {f"code_{at}": code for at, code in enumerate(wanted)}
+    for row in connection.execute(_lots_of(len(wanted), lock), given):
+        lots[row.product_code].append(lot_state(row))
+    return lots
+
+
+class OtherExpiry(Refused):
+    """The lot number is on record for the product with another expiry: nothing was written
+    (receiving words it for the person, naming the product)."""
+
+    def __init__(self, on_record: date) -> None:
+        super().__init__(on_record.isoformat())
+        self.on_record = on_record
+
+
+@dataclass(frozen=True)
+class Booked:
+    lot_id: int
+    movement_id: int
+    quantity_ul: int
+
+
+def book_receipt(
+    session: Session,
+    actor_id: int,
+    product: ProductRow,
+    receipt: Receipt,
+    reason: str,
+    now: datetime,
+) -> Booked:
+    """Sealed containers onto the shelf in the caller's transaction: the lot (new, or the one on
+    record with the same expiry; OtherExpiry if its expiry differs) and its movement."""
+    lot = session.exec(
+        select(LotRow).where(
+            LotRow.product_code == product.code, LotRow.lot_number == receipt.lot_number
+        )
+    ).first()
+    if lot is not None and lot.expiry != receipt.expiry:
+        raise OtherExpiry(lot.expiry)
+    quantity = receipt.containers * product.container_volume_ul
+    if lot is None:
+        lot = LotRow(
+            product_code=product.code,
+            lot_number=receipt.lot_number,
+            expiry=receipt.expiry,
+            received_at=now,
+            supplier=receipt.supplier.strip(),
+            unit_cost_cents=receipt.unit_cost_cents,
+        )
+        session.add(lot)
+        session.flush()
+    session.execute(
+        sa.update(LotRow)
+        .where(col(LotRow.id) == lot.id)
+        .values(on_hand_ul=LotRow.on_hand_ul + quantity)
+    )
+    movement = MovementRow(
+        lot_id=lot.id or 0, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor_id,
+        at=now,
+    )  # fmt: skip
+    session.add(movement)
+    session.flush()
+    return Booked(lot.id or 0, movement.id or 0, quantity)
