@@ -19,6 +19,7 @@ import os
 import pty
 import select
 import signal
+import statistics
 import struct
 import sys
 import tempfile
@@ -53,6 +54,7 @@ TYPED = "12 mL"  # typed into the final volume, keystroke by keystroke, then era
 ROUNDS = 6
 PACE = 0.06  # seconds between keys: a fast typist (about 170 words a minute)
 READ = 0.4  # seconds the typist pauses after a value, reading the plan
+PAIRS = 3  # Compose and the bare app typed into in turn, this many times each
 
 BARE_START = """
 from textual.app import App
@@ -236,15 +238,20 @@ def run() -> list[Figure]:
             return None
 
         user = services.accounts.sign_in("sam", "demo-staff-2026")
-        ours_key = asyncio.run(_type(make_app(services, user), fill))
         rows, findings = _shown(services)
-        bare_key = asyncio.run(_type(BareCompose(rows, findings), nothing))
+        # Pairs run in turn and the median of each side kept: one pair alone swung from 1.18x
+        # to 1.34x between two runs on a quiet machine (timers and the scheduler's luck).
+        ours_runs, bare_runs = [], []
+        for _ in range(PAIRS):
+            ours_runs.append(asyncio.run(_type(make_app(services, user), fill)))
+            bare_runs.append(asyncio.run(_type(BareCompose(rows, findings), nothing)))
+        ours_key, bare_key = statistics.median(ours_runs), statistics.median(bare_runs)
         services.close()
     return [
         Figure("TUI cold start to first frame", ours_start * 1000, bare_start * 1000, "ms", f"≤ {GOAL_START}×",
                ours_start / bare_start <= GOAL_START, "python -m mesomix in an 80×24 pseudo-terminal until the sign-in screen reaches it, best of 7; baseline: a bare Textual app with the sign-in widgets, the same way"),
         Figure("TUI CPU per keystroke (Compose, 10 ingredients)", ours_key * 1000, bare_key * 1000, "ms", f"≤ {GOAL_KEY}×",
-               ours_key / bare_key <= GOAL_KEY, f"{ROUNDS * 2 * len(TYPED)} keystrokes, {PACE * 1000:.0f} ms apart, a {READ * 1000:.0f} ms pause after each value and its check; baseline: a bare app with Compose's widget tree, stylesheet and keys, the plan shown once, typed the same way"),
+               ours_key / bare_key <= GOAL_KEY, f"median of {PAIRS} runs each, in turn, of {ROUNDS * 2 * len(TYPED)} keystrokes, {PACE * 1000:.0f} ms apart, a {READ * 1000:.0f} ms pause after each value and its check; baseline: a bare app with Compose's widget tree, stylesheet and keys, the plan shown once, typed the same way"),
     ]  # fmt: skip
 
 
