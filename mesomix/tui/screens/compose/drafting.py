@@ -2,6 +2,10 @@
 of the draft, read from the fields (never written back while typed in), checked once typing
 pauses, and the plan and findings drawn from the result. The actions on a checked mixture
 (override, dispense, save as a formula) are the screen's (screen.py).
+
+It stays one module: every field change re-times the check, the check reads every field, and
+what it shows hangs on state a change resets (the signatures, the status line), so halves would
+hand one screen's state back and forth.
 """
 
 from __future__ import annotations
