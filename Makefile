@@ -37,7 +37,7 @@ test: $(DEV)
 quick: $(DEV)
 	$(BIN)/python -m pytest -q -n 4 --maxschedchunk 2 -m "not slow"
 
-# ruff, mypy ([tool.mypy] in pyproject.toml: the domain strict, the rest checked), and the layers
+# ruff, mypy ([tool.mypy] in pyproject.toml: all of mesomix strict), and the layers
 # ([tool.importlinter]: imports point downward only).
 lint: $(DEV)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports

@@ -118,8 +118,10 @@ class ReportService(Service):
         arithmetic, so nothing is converted row by row in Python. The statement's few values are
         ours (dates, kinds), never typed by a person, so they are rendered into the SQL."""
         sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-        # driver_connection is None only for a connection already closed, which this is not
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = connection.connection.driver_connection
+        if driver is None:  # only for a connection already closed, which this is not
+            raise RuntimeError("the report's connection is closed")
+        cursor = driver.cursor()
         try:
             cursor.execute(sql)
             columns = [d[0] for d in cursor.description]

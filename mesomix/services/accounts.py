@@ -253,11 +253,17 @@ class AccountService(Service):
         return user
 
     def _audit(
-        self, session: Session, actor: UserRow, action: str, user: UserRow, **changes: object
+        self,
+        session: Session,
+        actor: UserRow,
+        action: str,
+        user: UserRow,
+        old: dict[str, Any] | None = None,
+        new: dict[str, Any] | None = None,
     ) -> None:
         append(session.connection(), self._clock.now(), Entry(
             action, user_id=actor.id, user_name=actor.name, record_type="user",
-            record_id=str(user.id), **changes,  # type: ignore[arg-type]
+            record_id=str(user.id), old=old, new=new,
         ))  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mesomix.db.tables import AllergenGroupRow, ProductRow, SubstanceRow
 from mesomix.domain.catalog import Catalog, Product, Substance
@@ -194,9 +194,11 @@ class CatalogService:
         the index reads it while the garbage collector is paused for the build."""
         strengths = ProductRow.record["strength"].as_string()
         with unit_of_work(self._engine) as session:
-            substances = session.execute(sa.select(SubstanceRow.record)).scalars().all()
-            products = session.execute(
-                sa.select(ProductRow.code, ProductRow.name, strengths).where(ProductRow.active)
+            substances = session.exec(select(col(SubstanceRow.record))).all()
+            products = session.exec(
+                select(col(ProductRow.code), col(ProductRow.name), strengths).where(
+                    ProductRow.active
+                )
             ).all()
         by_code = {
             raw["code"]: Substance(raw["code"], raw["name"], tuple(raw.get("synonyms", ())))

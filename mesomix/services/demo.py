@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import func, select
 
-from mesomix.clock import FixedClock
+from mesomix.clock import Clock, FixedClock
 from mesomix.db.append_only import ledger_guard_lifted
 from mesomix.db.tables import (
     AcknowledgementRow,
@@ -39,6 +40,7 @@ from mesomix.domain.permissions import Action
 from mesomix.reference import data_dir
 from mesomix.services.accounts import AccountService
 from mesomix.services.audit import Entry, append, record
+from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaService
 from mesomix.services.mixtures import MixtureService
@@ -61,6 +63,22 @@ SUPPLIERS = (
 )  # fictional
 
 
+class DemoServices(Protocol):
+    """What the demo loads through: bootstrap's Services, named here by what is used of it
+    (importing it would point up a layer)."""
+
+    @property
+    def engine(self) -> sa.Engine: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def catalog(self) -> CatalogService: ...
+    @property
+    def inventory(self) -> StockService: ...
+    @property
+    def formulas(self) -> FormulaService: ...
+
+
 def holds_data(engine: sa.Engine) -> bool:
     with unit_of_work(engine) as session:
         return any(
@@ -79,10 +97,10 @@ def require_replacing(engine: sa.Engine, accounts: AccountService, actor: str | 
     accounts.require(actor, Action.LOAD_DEMO)
 
 
-def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> dict[str, int]:
+def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026) -> dict[str, int]:
     """Fill the database with the demo set; refuses a database with other data unless `replace`."""
-    engine: sa.Engine = services.engine  # type: ignore[attr-defined]
-    now: datetime = services.clock.now()  # type: ignore[attr-defined]
+    engine = services.engine
+    now = services.clock.now()
     if holds_data(engine) and not replace:
         raise ServiceError(
             "this database already holds users, patients or stock: the demo would mix with them. "
@@ -140,7 +158,7 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
                 )
     record(
         engine,
-        services.clock,  # type: ignore[attr-defined]
+        services.clock,
         Entry(
             "demo.load",
             user_name="mesomix",
@@ -149,7 +167,7 @@ def load_demo(services: object, *, replace: bool = False, seed: int = 2026) -> d
     )
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
-    formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)  # type: ignore[attr-defined]
+    formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)
     reorder = _reorder_levels(services)
     return {
         "users": len(people["user"]),
@@ -186,12 +204,12 @@ def _wipe(connection: sa.Connection, now: datetime) -> None:
     )
 
 
-def _reorder_levels(services: object) -> int:
+def _reorder_levels(services: DemoServices) -> int:
     """The demo's reorder levels, set by the demo manager through the inventory service (each
     with its audit row, as a manager's would be)."""
     stock = tomllib.loads((data_dir() / "demo" / "stock.toml").read_text(encoding="utf-8"))
     for level in stock["reorder"]:
-        services.inventory.set_reorder(  # type: ignore[attr-defined]
+        services.inventory.set_reorder(
             DEMO_MANAGER, level["product"], level["level"], level["quantity"]
         )
     return len(stock["reorder"])
@@ -209,10 +227,10 @@ def _lot_number(rng: random.Random) -> str:
     )
 
 
-def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
+def _receive_lots(services: DemoServices, now: datetime, rng: random.Random) -> int:
     """Per product, one lot in date and up to two more: some expired, some expiring within 30 days."""
-    catalog = services.catalog.catalog()  # type: ignore[attr-defined]
-    today = services.clock.today()  # type: ignore[attr-defined]
+    catalog = services.catalog.catalog()
+    today = services.clock.today()
     count = 0
     for code in sorted(catalog.products):
         product = catalog.products[code]
@@ -227,7 +245,7 @@ def _receive_lots(services: object, now: datetime, rng: random.Random) -> int:
             received = min(
                 now - timedelta(days=rng.randint(70, 200)), _noon(expiry) - timedelta(days=60)
             )
-            stock = StockService(services.engine, FixedClock(received))  # type: ignore[attr-defined]
+            stock = StockService(services.engine, FixedClock(received))
             stock.receive(
                 DEMO_MANAGER,
                 code,
@@ -253,7 +271,7 @@ def _noon(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
 
-def _history(services: object, now: datetime, patients: list[dict[str, object]]) -> int:
+def _history(services: DemoServices, now: datetime, patients: list[dict[str, object]]) -> int:
     """A few mixtures from recent days, which also leaves some multi-dose vials open."""
     recipes = [
         ("lidocaine", "20 mg", "dexpanthenol", "250 mg", "4 mL", "hair loss"),
@@ -263,7 +281,7 @@ def _history(services: object, now: datetime, patients: list[dict[str, object]])
     made = 0
     for day, (a, amount_a, b, amount_b, final, purpose) in enumerate(recipes, start=1):
         clock = FixedClock(now - timedelta(days=day * 3, hours=2))
-        mixtures = MixtureService(services.engine, services.catalog, clock)  # type: ignore[attr-defined]
+        mixtures = MixtureService(services.engine, services.catalog, clock)
         draft = DraftMixture(
             ingredients=(DraftIngredient(a, amount_a), DraftIngredient(b, amount_b)),
             final_volume=final,

@@ -164,7 +164,7 @@ class FormulaService(Service):
         with self.reading(user, Action.CHECK_MIXTURE) as (session, _), _refusals():
             row = session.exec(
                 select(FormulaRow)
-                .join(FormulaVersionRow, FormulaVersionRow.formula_id == FormulaRow.id)  # type: ignore[arg-type]
+                .join(FormulaVersionRow, col(FormulaVersionRow.formula_id) == FormulaRow.id)
                 .where(FormulaVersionRow.id == version_id)
             ).first()
         if row is None:

@@ -97,7 +97,7 @@ class ImportService(Service):
                 code: record
                 for chunk in _chunks(sorted(codes))
                 for code, record in session.exec(
-                    select(ProductRow.code, ProductRow.record).where(
+                    select(col(ProductRow.code), col(ProductRow.record)).where(
                         col(ProductRow.code).in_(chunk)
                     )
                 )
@@ -136,7 +136,7 @@ class ImportService(Service):
             earlier = session.exec(
                 select(AuditRow)
                 .where(AuditRow.action == "stock.import", AuditRow.record_id == digest)
-                .order_by(AuditRow.id)  # type: ignore[arg-type]
+                .order_by(col(AuditRow.id))
             ).first()
             if earlier is not None:
                 raise ImportRefused([RowProblem(0, "", _already(earlier))])
@@ -152,7 +152,7 @@ class ImportService(Service):
             lots = {
                 (lot.product_code, lot.lot_number): lot.expiry
                 for chunk in _chunks(codes)
-                for lot in session.exec(select(LotRow).where(LotRow.product_code.in_(chunk)))  # type: ignore[attr-defined]
+                for lot in session.exec(select(LotRow).where(col(LotRow.product_code).in_(chunk)))
             }
             volumes = {code: row.container_volume_ul for code, row in products.items()}
             receipts = check_receipts(

@@ -147,7 +147,7 @@ def recalled_lots(
     if not batch_ids:
         return found
     rows = session.exec(
-        select(MovementRow.batch_id, LotRow.id, LotRow.lot_number, LotRow.status_reason, ProductRow.name)
+        select(MovementRow.batch_id, LotRow.id, LotRow.lot_number, LotRow.status_reason, ProductRow.name)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
         .join(LotRow, col(LotRow.id) == MovementRow.lot_id)
         .join(ProductRow, col(ProductRow.code) == LotRow.product_code)
         .where(col(MovementRow.batch_id).in_(batch_ids), LotRow.status == "recalled")

@@ -36,6 +36,7 @@ from mesomix.tui.screens.signin import FirstAdminScreen, LockScreen, SignedInMes
 if TYPE_CHECKING:
     from mesomix.bootstrap import Services
     from mesomix.services.accounts import SignedIn
+    from mesomix.tui.screens.base import WorkScreen
 
 IDLE_CHECK_SECONDS = 5
 CONFIRM_WITHIN = timedelta(seconds=5)  # a second Ctrl+O or Ctrl+Q drops unfinished work
@@ -53,11 +54,9 @@ class Place:
     action: Action
     screen: str
 
-    def screen_class(self) -> Callable[[Services, SignedIn], Screen[None]]:
+    def screen_class(self) -> type[WorkScreen]:
         module, _, name = self.screen.partition(":")
-        built: Callable[[Services, SignedIn], Screen[None]] = getattr(
-            importlib.import_module(module), name
-        )
+        built: type[WorkScreen] = getattr(importlib.import_module(module), name)
         return built
 
 
@@ -333,8 +332,7 @@ class MesomixApp(App[None]):
         role = Role(self.user.role)
         for place in places_for(role):
             kind = place.screen_class()
-            # screen_class() is typed as what builds the screen (for its arguments), not as a class
-            if isinstance(screen, kind):  # type: ignore[arg-type]
+            if isinstance(screen, kind):
                 continue
             needs: dict[str, Action] = getattr(kind, "NEEDS", {})
             for binding in _described(getattr(kind, "BINDINGS", [])):

@@ -197,7 +197,7 @@ class Lots(Service):
         with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             lot_and_product(session, lot_id)
             query = (
-                select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)
+                select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
                 .join(MovementRow, MovementRow.batch_id == BatchRow.id)
                 .join(PatientRow, PatientRow.id == BatchRow.patient_id)
                 .join(UserRow, UserRow.id == BatchRow.actor_id)
@@ -246,7 +246,7 @@ def audit_lot(
 def _numbered(session: Session, typed: str) -> list[LotRef]:
     """The lots on record with this lot number: as typed if any, else ignoring case."""
     query = (
-        select(LotRow.id, LotRow.lot_number, ProductRow.code, ProductRow.name, LotRow.status)
+        select(LotRow.id, LotRow.lot_number, ProductRow.code, ProductRow.name, LotRow.status)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
         .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
         .order_by(ProductRow.name, LotRow.id)
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -252,7 +251,7 @@ class Movements(Service):
         # Read before the update: the ORM brings `lot` up to date with it (audit rows before
         # revision 0008 recorded the new on-hand as the old one for that reason).
         before: dict[str, object] = {"on_hand_ul": lot.on_hand_ul, "open_ul": lot.open_ul}
-        guarded: sa.CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result has a rowcount
+        guarded = session.exec(
             sa.update(LotRow)
             .where(
                 col(LotRow.id) == lot.id,

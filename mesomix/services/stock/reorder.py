@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from mesomix.db.tables import LotRow, ProductRow
 from mesomix.domain.allocation import LotStatus
@@ -76,7 +76,7 @@ class Reorder(Service):
         query = (
             select(ProductRow, func.coalesce(usable.c.sealed_ul, 0))
             .outerjoin(usable, usable.c.product_code == ProductRow.code)
-            .where(ProductRow.reorder_level.is_not(None))  # type: ignore[union-attr]
+            .where(col(ProductRow.reorder_level).is_not(None))
             .order_by(ProductRow.name)
         )
         with self.reading(user, Action.VIEW_STOCK) as (session, _):

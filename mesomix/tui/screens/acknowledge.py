@@ -28,7 +28,7 @@ class ReadIt(Static, can_focus=True):
 
     BINDINGS = [
         Binding("enter", "read", "Read, next", id="acknowledge.read"),
-        Binding("space", "toggle", "Read / not read", id="acknowledge.toggle"),
+        Binding("space", "toggle('read')", "Read / not read", id="acknowledge.toggle"),
     ]
 
     read: reactive[bool] = reactive(False)  # each warning is read by choice, never by default
@@ -54,9 +54,6 @@ class ReadIt(Static, can_focus=True):
         self.read = True
         if isinstance(self.screen, AcknowledgeScreen):
             self.screen.go_on(self)
-
-    def action_toggle(self) -> None:
-        self.read = not self.read
 
     def on_click(self, event: events.Click) -> None:
         event.stop()

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
+from textual.worker import Worker
 
 from mesomix.domain.catalog import fold
 from mesomix.domain.permissions import Action, Role, may_do
@@ -45,8 +46,8 @@ class WorkScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return may_do(Role(self.user.role), self.NEEDS, action)
 
-    def reload(self) -> None:
-        """Read what the screen shows again, in a worker."""
+    def reload(self) -> Worker[None] | None:
+        """Read what the screen shows again, in a worker (which a `@work` method returns)."""
         raise NotImplementedError
 
     def on_screen_suspend(self) -> None:

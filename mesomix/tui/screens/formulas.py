@@ -126,7 +126,7 @@ class FormulasScreen(WorkScreen):
         formula = message.formula
         if formula.code != self._chosen:
             return
-        latest = formula.latest
+        latest = formula.version()  # the latest: a formula is saved with its first version
         self.query_one("#formula-card", Static).update(
             Text(
                 f"{formula.name} · {formula.purpose or 'purpose not said'} · final volume {latest.final_volume or 'as drawn'}\n{formula.description}".strip()

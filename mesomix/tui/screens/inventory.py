@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
@@ -254,7 +255,7 @@ class InventoryScreen(WorkScreen):
         if table.row_count == 0:
             self.say("No lot to work on.", error=True)
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return self._lots.get(int(key)) if key is not None else None
 
     def _product_or_say(self) -> tuple[str, str] | None:
@@ -262,7 +263,7 @@ class InventoryScreen(WorkScreen):
         selected lot."""
         low = self.query_one("#low-list", DataTable)
         if low.has_focus and low.row_count:
-            key = low.coordinate_to_cell_key((low.cursor_row, 0)).row_key.value
+            key = low.coordinate_to_cell_key(Coordinate(low.cursor_row, 0)).row_key.value
             line = self._low.get(key) if key is not None else None
             if line is not None:
                 return line.product_code, line.product_name

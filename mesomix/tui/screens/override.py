@@ -31,7 +31,7 @@ class SignOff(Static, can_focus=True):
     changes it; Enter goes on to the next field and changes nothing."""
 
     BINDINGS = [
-        Binding("space", "toggle", "Sign off / leave", id="override.toggle"),
+        Binding("space", "toggle('chosen')", "Sign off / leave", id="override.toggle"),
         Binding("enter", "app.focus_next", show=False),
     ]
 
@@ -51,9 +51,6 @@ class SignOff(Static, can_focus=True):
 
     def watch_chosen(self, chosen: bool) -> None:
         self.set_class(chosen, "-chosen")
-
-    def action_toggle(self) -> None:
-        self.chosen = not self.chosen
 
     def on_click(self, event: events.Click) -> None:
         event.stop()

@@ -17,6 +17,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
@@ -311,7 +312,7 @@ class PatientsScreen(WorkScreen):
         table = self.query_one("#allergy-list", DataTable)
         if not table.has_focus or table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return next((a for a in patient.allergies if str(a.id) == key), None)
 
     def _choose_in_list(self, allergy: Allergy, said: str) -> None:

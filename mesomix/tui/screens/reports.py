@@ -251,7 +251,10 @@ class ReportsScreen(WorkScreen):
         for row in cells:
             table.add_row(*[Text(value) for value in row])
         zone = self.services.clock.zone
-        self._details = [detail(row, zone) for row in frame.head(ROWS_SHOWN).to_dict("records")]
+        self._details = [
+            detail({str(name): value for name, value in row.items()}, zone)
+            for row in frame.head(ROWS_SHOWN).to_dict("records")
+        ]
         self._fit_detail()
         self._show_detail(0)
         more = f" (the first {ROWS_SHOWN}; export for all)" if len(frame) > ROWS_SHOWN else ""
@@ -285,7 +288,8 @@ class ReportsScreen(WorkScreen):
         line = self.query_one("#report-detail", Static)
         width = max(1, self.size.width - line.styles.gutter.width)
         need = max(
-            (Content(text).get_height(line.styles, width) for text in self._details), default=0
+            (Content(text).get_height(line.styles, width) for text in self._details),  # type: ignore[arg-type]  # typed RulesMap; Textual passes a widget's styles
+            default=0,
         )
         line.display = need > 0
         for lines in range(2, DETAIL_LINES + 1):

@@ -3,6 +3,8 @@ after a recall)."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +22,7 @@ class TraceScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
 
-    def __init__(self, lot: LotLine, lines: list[RecallLine], zone: object) -> None:
+    def __init__(self, lot: LotLine, lines: list[RecallLine], zone: tzinfo) -> None:
         super().__init__()
         self._lot, self._lines, self._zone = lot, lines, zone
 
@@ -42,7 +44,7 @@ class TraceScreen(ModalScreen[None]):
         for line in self._lines:
             table.add_row(
                 str(line.batch_id),
-                f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",  # type: ignore[arg-type]
+                f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",
                 f"{line.volume_ul / 1000:g} mL",
                 Text(f"{line.patient_name} ({line.patient_ref})"),
                 Text(line.made_by),

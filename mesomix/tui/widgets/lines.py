@@ -13,6 +13,7 @@ read.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
 
 from rich.console import RenderableType
 from rich.segment import Segment
@@ -23,10 +24,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+Entry = TypeVar("Entry", bound=Hashable)  # what a line view shows, drawn by its subclass
+
 KEPT = 256  # entries whose lines are kept (a plan's draws and findings, typed back and forth)
 
 
-class LineView(ScrollView, can_focus=True):
+class LineView(ScrollView, Generic[Entry], can_focus=True):
     """Entries one under the other, each shown with a component class of the view ("" for
     none: its background, colour and weight come from the stylesheet). Subclasses say what an
     entry shows (`draw`)."""
@@ -40,24 +43,24 @@ class LineView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.entries: list[tuple[Hashable, str]] = []  # what is shown: (entry, component class)
-        self._lines: list[tuple[Hashable, int, str]] = []  # (entry, its line, component) a line
-        self._strips: LRUCache[Hashable, list[Strip]] = LRUCache(KEPT)  # at self._width
-        self._shown: dict[Hashable, list[Strip]] = {}  # the lines of the entries shown
+        self.entries: list[tuple[Entry, str]] = []  # what is shown: (entry, component class)
+        self._lines: list[tuple[Entry, int, str]] = []  # (entry, its line, component) a line
+        self._strips: LRUCache[Entry, list[Strip]] = LRUCache(KEPT)  # at self._width
+        self._shown: dict[Entry, list[Strip]] = {}  # the lines of the entries shown
         self._styles: dict[str, Style] = {}  # each component's whole style, from the stylesheet
         self._width = 0
         self._laid_out: tuple[Size, Size] | None = None  # (outer size, virtual size), last layout
 
-    def draw(self, entry: Hashable) -> RenderableType:
+    def draw(self, entry: Entry) -> RenderableType:
         """What an entry shows (a subclass's)."""
         raise NotImplementedError
 
-    def show(self, entries: Iterable[tuple[Hashable, str]]) -> None:
+    def show(self, entries: Iterable[tuple[Entry, str]]) -> None:
         """Show these entries; a line already shown as it is is not drawn again."""
         entries = list(entries)
         if entries != self.entries:
             self.entries = entries
-            self._render()
+            self._redraw()
 
     @property
     def line_count(self) -> int:
@@ -68,15 +71,15 @@ class LineView(ScrollView, can_focus=True):
         """The entries' words line by line, as drawn (what a person can scroll through)."""
         return [self._shown[entry][at].text.rstrip() for entry, at, _ in self._lines]
 
-    def _render(self) -> None:
+    def _redraw(self) -> None:
         width = self.scrollable_content_region.width
         if width <= 0:
             return  # not laid out yet: drawn when it is (on_resize)
         if width != self._width:  # every line is drawn again at the new width
             self._width, self._lines = width, []
             self._strips.clear()
-        after: list[tuple[Hashable, int, str]] = []
-        shown: dict[Hashable, list[Strip]] = {}
+        after: list[tuple[Entry, int, str]] = []
+        shown: dict[Entry, list[Strip]] = {}
         for entry, component in self.entries:
             strips = self._strips.get(entry)
             if strips is None:
@@ -98,7 +101,7 @@ class LineView(ScrollView, can_focus=True):
             )
             self.refresh_lines(changed, max(len(before), len(after)) - changed)
 
-    def _strips_of(self, entry: Hashable, width: int) -> list[Strip]:
+    def _strips_of(self, entry: Entry, width: int) -> list[Strip]:
         console = self.app.console
         lines = console.render_lines(
             self.draw(entry), console.options.update_width(width), pad=True
@@ -133,7 +136,7 @@ class LineView(ScrollView, can_focus=True):
         if self._width and self.scrollable_content_region.width != self._width:
             # the scrollbar came or went (the box kept its size, so no resize event): the words
             # are wrapped again to the width left for them, never cut under the bar
-            self.call_later(self._render)
+            self.call_later(self._redraw)
         return changed
 
     def render_line(self, y: int) -> Strip:
@@ -157,7 +160,7 @@ class LineView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
-            self._render()
+            self._redraw()
 
     def notify_style_update(self) -> None:
         """A new theme or class: the lines are drawn again in its colours."""

@@ -209,7 +209,12 @@ class ComposeScreen(DraftScreen):
             submit,
             intro="The same name makes a new version of that formula; the patient is not saved.",
         )
-        self.app.push_screen(FormScreen(form), lambda done: done and self.say(done))
+
+        def saved(done: str | None) -> None:
+            if done:
+                self.say(done)
+
+        self.app.push_screen(FormScreen(form), saved)
 
     def on_compose_screen_dispensed(self, message: Dispensed) -> None:
         self._busy = False

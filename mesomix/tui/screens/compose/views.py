@@ -3,7 +3,6 @@ changes one draw redraws that line alone."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -15,7 +14,7 @@ from mesomix.tui.screens.compose.plan_view import FindingLine, PlanRow, plan_lin
 from mesomix.tui.widgets.lines import LineView
 
 
-class PlanView(LineView):
+class PlanView(LineView[tuple[PlanRow, bool]]):
     """The plan, a draw a line (the final volume in bold, every other line striped as a table
     has them)."""
 
@@ -28,16 +27,16 @@ class PlanView(LineView):
             for y, row in enumerate(rows)
         )
 
-    def draw(self, entry: Hashable) -> RenderableType:
-        row, bold = entry  # type: ignore[misc]
+    def draw(self, entry: tuple[PlanRow, bool]) -> RenderableType:
+        row, bold = entry
         return plan_line(row, bold)
 
     @property
     def rows(self) -> list[PlanRow]:
-        return [entry[0] for entry, _ in self.entries]  # type: ignore[index]
+        return [entry[0] for entry, _ in self.entries]
 
 
-class FindingsView(LineView):
+class FindingsView(LineView[str]):
     """The findings, most severe first, each wrapped whole (a warning cut to a line could not be
     read) and marked by its word and its colour."""
 
@@ -55,19 +54,19 @@ class FindingsView(LineView):
     def refit(self) -> None:
         """For the next mixture: the box shrinks to the findings it shows, once."""
         self._tall = 0
-        self._render()
+        self._redraw()
 
-    def _render(self) -> None:
+    def _redraw(self) -> None:
         """The box is as tall as its findings (up to half the column, the stylesheet's; the plan
         has the rest): it grows at once, and shrinks only for the next mixture — not back and
         forth while an amount is typed, which would lay the screen out on every check."""
-        super()._render()
+        super()._redraw()
         tall = max(self.line_count, 1)
         if self._width and tall > self._tall:
             self._tall = tall
             self.styles.height = tall
 
-    def draw(self, entry: Hashable) -> RenderableType:
+    def draw(self, entry: str) -> RenderableType:
         return Padding(Text(str(entry)), (0, 1))
 
     @property
