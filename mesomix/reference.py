@@ -193,9 +193,13 @@ def group_from_record(raw: dict[str, Any]) -> AllergenGroup:
 def no_known_from_record(raw: dict[str, Any]) -> NoKnownAllergy:
     where = f"allergy_codes.toml no_known [{raw.get('code', '?')}]"
     return NoKnownAllergy(
-        _coding(raw, where), raw["name"], raw.get("category", ""), raw.get("group", ""),
-        raw["source"], tuple(raw.get("abbreviations", ())),
-    )  # fmt: skip
+        _coding(raw, where),
+        raw["name"],
+        raw.get("category", ""),
+        raw.get("group", ""),
+        raw["source"],
+        tuple(raw.get("abbreviations", ())),
+    )
 
 
 def unrelated_from_record(raw: dict[str, Any]) -> UnrelatedAllergen:

@@ -26,7 +26,7 @@ NETWORK_FILESYSTEMS = frozenset(
         "lustre", "gpfs", "davfs", "fuse.sshfs", "fuse.glusterfs", "fuse.cephfs", "fuse.rclone",
         "fuse.s3fs",
     }
-)  # fmt: skip
+)  # fmt: skip # a list of names, several to a line, as it reads
 
 
 # --- the file system -------------------------------------------------------------------------

@@ -77,9 +77,15 @@ def stock_by_product(today: date) -> sa.Select[tuple[object, ...]]:
         .select_from(PRODUCT)
         .outerjoin(LOT, lot_in_stock)
         .where(sa.or_(LOT.c.id.is_not(None), PRODUCT.c.reorder_level.is_not(None)))
-        .group_by(PRODUCT.c.code, PRODUCT.c.name, PRODUCT.c.container_volume_ul, PRODUCT.c.reorder_level, PRODUCT.c.reorder_quantity)
+        .group_by(
+            PRODUCT.c.code,
+            PRODUCT.c.name,
+            PRODUCT.c.container_volume_ul,
+            PRODUCT.c.reorder_level,
+            PRODUCT.c.reorder_quantity,
+        )
         .order_by(PRODUCT.c.name)
-    )  # fmt: skip
+    )
 
 
 def expiring(today: date, windows: tuple[int, ...]) -> sa.Select[tuple[object, ...]]:
@@ -145,10 +151,14 @@ def usage(periods: list[Period]) -> sa.Select[tuple[object, ...]]:
         )
         .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(MOVEMENT.c.kind == "dispense", MOVEMENT.c.at >= _at(periods[0].start), MOVEMENT.c.at < _at(periods[-1].end))
+        .where(
+            MOVEMENT.c.kind == "dispense",
+            MOVEMENT.c.at >= _at(periods[0].start),
+            MOVEMENT.c.at < _at(periods[-1].end),
+        )
         .group_by(PRODUCT.c.code, PRODUCT.c.name)
         .order_by(sa.desc("total_ul"), PRODUCT.c.name)
-    )  # fmt: skip
+    )
 
 
 def _at(moment: datetime) -> sa.ColumnElement[datetime]:
@@ -164,14 +174,21 @@ def waste() -> sa.Select[tuple[object, ...]]:
             MOVEMENT.c.reason,
             sa.func.count().label("movements"),
             sa.func.sum(-MOVEMENT.c.quantity_ul).label("wasted_ul"),
-            sa.func.sum(-MOVEMENT.c.quantity_ul * LOT.c.unit_cost_cents / PRODUCT.c.container_volume_ul).label("value_cents"),
+            sa.func.sum(
+                -MOVEMENT.c.quantity_ul * LOT.c.unit_cost_cents / PRODUCT.c.container_volume_ul
+            ).label("value_cents"),
         )
         .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(sa.or_(MOVEMENT.c.kind == "waste", sa.and_(MOVEMENT.c.kind.in_(("adjust", "count")), MOVEMENT.c.quantity_ul < 0)))
+        .where(
+            sa.or_(
+                MOVEMENT.c.kind == "waste",
+                sa.and_(MOVEMENT.c.kind.in_(("adjust", "count")), MOVEMENT.c.quantity_ul < 0),
+            )
+        )
         .group_by(MOVEMENT.c.kind, MOVEMENT.c.reason)
         .order_by(sa.desc("wasted_ul"))
-    )  # fmt: skip
+    )
 
 
 def mixtures_by_practitioner_and_purpose() -> sa.Select[tuple[object, ...]]:

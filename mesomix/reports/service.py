@@ -249,10 +249,12 @@ def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool =
     replacing = _there(path)  # as told to: said in the answer, so nobody takes it for a new file
     frame = inert(frame)  # a name typed as a formula is text to whoever opens the file
     if form == "xlsx":
-        frame = frame.assign(**{
-            str(column): frame[column].dt.tz_localize(None)
-            for column in frame.select_dtypes(include=["datetimetz"]).columns
-        })  # fmt: skip
+        frame = frame.assign(
+            **{
+                str(column): frame[column].dt.tz_localize(None)
+                for column in frame.select_dtypes(include=["datetimetz"]).columns
+            }
+        )
     partial = path.with_name(path.name + ".part")
     try:
         if form == "csv":

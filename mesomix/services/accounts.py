@@ -112,10 +112,15 @@ class AccountService(Service):
             transaction(self._engine, write=self._writes) as connection,
         ):
             attempt = judge(
-                connection, now, SIGNATURE, name, password, needs=Action.SIGN_OVERRIDE,
+                connection,
+                now,
+                SIGNATURE,
+                name,
+                password,
+                needs=Action.SIGN_OVERRIDE,
                 context=signature_context("override dialog", dispensing, patient, findings),
                 patient_id=_patient_id(connection, patient),
-            )  # fmt: skip
+            )
             refused = self._settle(connection, now, attempt)
         if refused:
             raise SignatureRefused(refused)
@@ -139,10 +144,18 @@ class AccountService(Service):
             user = _user(session, name)
             if user is None:
                 raise NotFound(f"no user named '{readable(name[:80])}'")
-            append(session.connection(), self._clock.now(), Entry(
-                "sign_out", user_id=user.id, user_name=user.name, record_type="user",
-                record_id=str(user.id), reason=reason,
-            ))  # fmt: skip
+            append(
+                session.connection(),
+                self._clock.now(),
+                Entry(
+                    "sign_out",
+                    user_id=user.id,
+                    user_name=user.name,
+                    record_type="user",
+                    record_id=str(user.id),
+                    reason=reason,
+                ),
+            )
 
     # --- the first admin, and the admin's work --------------------------------------------
 
@@ -157,10 +170,19 @@ class AccountService(Service):
             if session.exec(select(func.count()).select_from(UserRow)).one():
                 raise ServiceError("this database already has users: ask its admin for an account")
             user = self._add(session, name, display_name, "admin", password)
-            append(session.connection(), self._clock.now(), Entry(
-                "user.create", user_id=user.id, user_name=user.name, record_type="user",
-                record_id=str(user.id), new={"name": user.name, "role": "admin"}, reason="first admin",
-            ))  # fmt: skip
+            append(
+                session.connection(),
+                self._clock.now(),
+                Entry(
+                    "user.create",
+                    user_id=user.id,
+                    user_name=user.name,
+                    record_type="user",
+                    record_id=str(user.id),
+                    new={"name": user.name, "role": "admin"},
+                    reason="first admin",
+                ),
+            )
             return user.id or 0
 
     def create_user(
@@ -245,9 +267,12 @@ class AccountService(Service):
         self, session: Session, name: str, display_name: str, role: str, password: str
     ) -> UserRow:
         user = UserRow(
-            name=name, display_name=display_name, role=role,
-            password_hash=hash_password(password), created_at=self._clock.now(),
-        )  # fmt: skip
+            name=name,
+            display_name=display_name,
+            role=role,
+            password_hash=hash_password(password),
+            created_at=self._clock.now(),
+        )
         session.add(user)
         session.flush()
         return user
@@ -261,10 +286,19 @@ class AccountService(Service):
         old: dict[str, Any] | None = None,
         new: dict[str, Any] | None = None,
     ) -> None:
-        append(session.connection(), self._clock.now(), Entry(
-            action, user_id=actor.id, user_name=actor.name, record_type="user",
-            record_id=str(user.id), old=old, new=new,
-        ))  # fmt: skip
+        append(
+            session.connection(),
+            self._clock.now(),
+            Entry(
+                action,
+                user_id=actor.id,
+                user_name=actor.name,
+                record_type="user",
+                record_id=str(user.id),
+                old=old,
+                new=new,
+            ),
+        )
 
 
 def _user(session: Session, name: str) -> UserRow | None:

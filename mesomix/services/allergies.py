@@ -67,16 +67,28 @@ class AllergyService(Service):
                 raise ServiceError(
                     f"'{statement.name}' says no allergy is known: it has no reaction to record"
                 )
-            return self.record(patient_ref, user, Allergy(
-                text=statement.name, codings=(statement.coding,), verification=verification,
-                criticality=criticality, note=note.strip(),
-            ))  # fmt: skip
+            return self.record(
+                patient_ref,
+                user,
+                Allergy(
+                    text=statement.name,
+                    codings=(statement.coding,),
+                    verification=verification,
+                    criticality=criticality,
+                    note=note.strip(),
+                ),
+            )
         substance, group, text = code_typed(allergen, catalog)
         reactions = (Reaction(reaction.strip(), severity),) if reaction.strip() else ()
         allergy = Allergy(
-            substance=substance, group=group, text=text, verification=verification,
-            criticality=criticality, reactions=reactions, note=note.strip(),
-        )  # fmt: skip
+            substance=substance,
+            group=group,
+            text=text,
+            verification=verification,
+            criticality=criticality,
+            reactions=reactions,
+            note=note.strip(),
+        )
         return self.record(patient_ref, user, allergy)
 
     def code_typed(self, allergy_id: int, user: str, typed: str) -> None:
@@ -272,9 +284,10 @@ class AllergyService(Service):
             if statement is None or row.clinical_status != "active":
                 continue
             real = [
-                a for key, a in allergies.items()
+                a
+                for key, a in allergies.items()
                 if key != row.id and sets_aside(statement, a, catalog)
-            ]  # fmt: skip
+            ]
             if not real:
                 continue
             why = (
@@ -285,9 +298,14 @@ class AllergyService(Service):
             row.note = "\n".join(part for part in (row.note, why) if part)
             session.add(row)
             self._audit(
-                session, actor, "allergy.set_aside", row, {"clinical_status": "active"},
-                {"clinical_status": "inactive"}, why,
-            )  # fmt: skip
+                session,
+                actor,
+                "allergy.set_aside",
+                row,
+                {"clinical_status": "active"},
+                {"clinical_status": "inactive"},
+                why,
+            )
 
     def _audit(
         self,
@@ -299,10 +317,21 @@ class AllergyService(Service):
         new: dict[str, Any],
         reason: str = "",
     ) -> None:
-        append(session.connection(), self._clock.now(), Entry(
-            action, user_id=actor.id, user_name=actor.name, record_type="allergy",
-            record_id=str(row.id), patient_id=row.patient_id, old=old, new=new, reason=reason,
-        ))  # fmt: skip
+        append(
+            session.connection(),
+            self._clock.now(),
+            Entry(
+                action,
+                user_id=actor.id,
+                user_name=actor.name,
+                record_type="allergy",
+                record_id=str(row.id),
+                patient_id=row.patient_id,
+                old=old,
+                new=new,
+                reason=reason,
+            ),
+        )
 
     @staticmethod
     def _allergy(session: Session, allergy_id: int) -> AllergyRow:

@@ -42,9 +42,20 @@ _MOVE_HEAD = (
     )
 )
 _CONTENT = (
-    "id", "at", "user_id", "user_name", "action", "record_type", "record_id",
-    "patient_id", "lot_id", "old", "new", "reason", "prev_hash",
-)  # fmt: skip
+    "id",
+    "at",
+    "user_id",
+    "user_name",
+    "action",
+    "record_type",
+    "record_id",
+    "patient_id",
+    "lot_id",
+    "old",
+    "new",
+    "reason",
+    "prev_hash",
+)
 
 
 def row_hash(row: dict[str, Any]) -> str:
@@ -222,10 +233,13 @@ def anchor(engine: sa.Engine, clock: Clock, user: str, where: str = "") -> Ancho
             connection,
             clock.now(),
             Entry(
-                "audit.anchor", user_id=actor.id, user_name=actor.name,
-                reason="the chain's head anchored outside the database" + (f": {where}" if where else ""),
+                "audit.anchor",
+                user_id=actor.id,
+                user_name=actor.name,
+                reason="the chain's head anchored outside the database"
+                + (f": {where}" if where else ""),
             ),
-        )  # fmt: skip
+        )
         row = connection.execute(
             sa.select(_AUDIT.c.hash, _AUDIT.c.at).where(_AUDIT.c.id == row_id)
         ).one()

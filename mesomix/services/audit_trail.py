@@ -62,6 +62,11 @@ class AuditTrailService:
             if patient_id is None:
                 raise NotFound(f"no patient with reference '{patient_ref}'")
         return show(
-            self._engine, user=by, patient_id=patient_id, lot_id=lot_id,
-            since=since, until=until, limit=limit,
-        )  # fmt: skip
+            self._engine,
+            user=by,
+            patient_id=patient_id,
+            lot_id=lot_id,
+            since=since,
+            until=until,
+            limit=limit,
+        )

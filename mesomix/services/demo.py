@@ -49,9 +49,18 @@ from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
 _CLEARED = (
-    MovementRow, BatchLineRow, AcknowledgementRow, OverrideRow, BatchRow, FormulaVersionRow, FormulaRow, LotRow, AllergyRow,
-    PatientRow, UserRow,
-)  # fmt: skip
+    MovementRow,
+    BatchLineRow,
+    AcknowledgementRow,
+    OverrideRow,
+    BatchRow,
+    FormulaVersionRow,
+    FormulaRow,
+    LotRow,
+    AllergyRow,
+    PatientRow,
+    UserRow,
+)
 DEMO_MANAGER = "nadia"
 DEMO_STAFF = "sam"
 DEMO_PRACTITIONER = "drchen"

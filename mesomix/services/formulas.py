@@ -294,11 +294,20 @@ class FormulaService(Service):
                 new |= {"name": name, "purpose": purpose}
             else:
                 new |= {key: getattr(row, key) for key in old if key != "version"}
-            append(session.connection(), now, Entry(
-                "formula.create" if old is None else "formula.version", record_type="formula",
-                record_id=row.code, user_id=actor.id, user_name=actor.name, old=old, new=new,
-                reason=version.note,
-            ))  # fmt: skip
+            append(
+                session.connection(),
+                now,
+                Entry(
+                    "formula.create" if old is None else "formula.version",
+                    record_type="formula",
+                    record_id=row.code,
+                    user_id=actor.id,
+                    user_name=actor.name,
+                    old=old,
+                    new=new,
+                    reason=version.note,
+                ),
+            )
             return row.code, version.number
 
     def retire(self, user: str, code: str, reason: str = "") -> None:
@@ -311,11 +320,20 @@ class FormulaService(Service):
                 raise FormulaRefused(f"formula '{row.name}' is retired already")
             row.active = False
             session.add(row)
-            append(session.connection(), self._clock.now(), Entry(
-                "formula.retire", record_type="formula", record_id=row.code, user_id=actor.id,
-                user_name=actor.name, old={"active": True, "version": formula.version().number},
-                new={"active": False}, reason=reason,
-            ))  # fmt: skip
+            append(
+                session.connection(),
+                self._clock.now(),
+                Entry(
+                    "formula.retire",
+                    record_type="formula",
+                    record_id=row.code,
+                    user_id=actor.id,
+                    user_name=actor.name,
+                    old={"active": True, "version": formula.version().number},
+                    new={"active": False},
+                    reason=reason,
+                ),
+            )
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -111,21 +111,35 @@ class ImportService(Service):
             for done, product in enumerate(found, start=1):
                 session.add(
                     ProductRow(
-                        code=product.record["code"], name=product.record["name"],
-                        container=product.record["container"], container_volume_ul=product.container_volume_ul,
-                        diluent=bool(product.record.get("diluent", False)), record=product.record,
-                        reorder_level=product.reorder_level, reorder_quantity=product.reorder_quantity,
+                        code=product.record["code"],
+                        name=product.record["name"],
+                        container=product.record["container"],
+                        container_volume_ul=product.container_volume_ul,
+                        diluent=bool(product.record.get("diluent", False)),
+                        record=product.record,
+                        reorder_level=product.reorder_level,
+                        reorder_quantity=product.reorder_quantity,
                     )
-                )  # fmt: skip
+                )
                 if progress:
                     progress("writing", done, len(found))
             session.flush()
-            append_many(session.connection(), now, [
-                Entry("catalogue.import_product", user_id=actor.id, user_name=actor.name,
-                      record_type="product", record_id=p.record["code"], new=p.record,
-                      reason=f"CSV import, row {p.row}")
-                for p in found
-            ])  # fmt: skip
+            append_many(
+                session.connection(),
+                now,
+                [
+                    Entry(
+                        "catalogue.import_product",
+                        user_id=actor.id,
+                        user_name=actor.name,
+                        record_type="product",
+                        record_id=p.record["code"],
+                        new=p.record,
+                        reason=f"CSV import, row {p.row}",
+                    )
+                    for p in found
+                ],
+            )
         self._catalog.invalidate()
         return ImportResult(len(found), unchanged)
 
@@ -167,9 +181,15 @@ class ImportService(Service):
                 if progress:
                     progress("writing", done, len(receipts))
             entries.append(
-                Entry("stock.import", user_id=actor.id, user_name=actor.name,
-                      record_type="import", record_id=digest, new={"receipts": len(receipts)})
-            )  # fmt: skip
+                Entry(
+                    "stock.import",
+                    user_id=actor.id,
+                    user_name=actor.name,
+                    record_type="import",
+                    record_id=digest,
+                    new={"receipts": len(receipts)},
+                )
+            )
             append_many(session.connection(), now, entries)
         return ImportResult(len(receipts))
 

@@ -147,13 +147,19 @@ def recalled_lots(
     if not batch_ids:
         return found
     rows = session.exec(
-        select(MovementRow.batch_id, LotRow.id, LotRow.lot_number, LotRow.status_reason, ProductRow.name)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
+        select(
+            MovementRow.batch_id,
+            LotRow.id,
+            LotRow.lot_number,
+            LotRow.status_reason,
+            ProductRow.name,
+        )  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
         .join(LotRow, col(LotRow.id) == MovementRow.lot_id)
         .join(ProductRow, col(ProductRow.code) == LotRow.product_code)
         .where(col(MovementRow.batch_id).in_(batch_ids), LotRow.status == "recalled")
         .distinct()
         .order_by(col(MovementRow.batch_id), col(LotRow.lot_number))
-    ).all()  # fmt: skip
+    ).all()
     if not rows:
         return found
     lot_ids = {row[1] for row in rows}

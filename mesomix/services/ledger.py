@@ -12,16 +12,24 @@ from mesomix.services.uow import transaction
 _AUDIT, _MOVEMENT = AuditRow.__table__, MovementRow.__table__
 _TRAIL = (
     sa.select(
-        _AUDIT.c.id, _AUDIT.c.at, _AUDIT.c.action, _AUDIT.c.lot_id, _AUDIT.c.new,
+        _AUDIT.c.id,
+        _AUDIT.c.at,
+        _AUDIT.c.action,
+        _AUDIT.c.lot_id,
+        _AUDIT.c.new,
         _AUDIT.c.reason,
     )
     .where(sa.or_(_AUDIT.c.action.like("stock.%"), _AUDIT.c.action == WIPE_ACTION))
     .order_by(_AUDIT.c.id)
-)  # fmt: skip
+)
 _MOVEMENTS = sa.select(
-    _MOVEMENT.c.id, _MOVEMENT.c.lot_id, _MOVEMENT.c.kind, _MOVEMENT.c.quantity_ul,
-    _MOVEMENT.c.batch_id, _MOVEMENT.c.at,
-)  # fmt: skip
+    _MOVEMENT.c.id,
+    _MOVEMENT.c.lot_id,
+    _MOVEMENT.c.kind,
+    _MOVEMENT.c.quantity_ul,
+    _MOVEMENT.c.batch_id,
+    _MOVEMENT.c.at,
+)
 _TRAIL_BEGAN = sa.select(_AUDIT.c.at).order_by(_AUDIT.c.id).limit(1)
 
 

@@ -254,9 +254,21 @@ class MixtureService(Service):
                 prescriber,
             )
             batch_id = record_batch(
-                connection, now, actor, patient.patient_pk, prescriber_id, draft, plan, picks,
-                drawn, label, bud, [s.override() for s in signatures], signers, read,
-            )  # fmt: skip
+                connection,
+                now,
+                actor,
+                patient.patient_pk,
+                prescriber_id,
+                draft,
+                plan,
+                picks,
+                drawn,
+                label,
+                bud,
+                [s.override() for s in signatures],
+                signers,
+                read,
+            )
             return DispenseResult(
                 batch_id,
                 plan,
@@ -316,10 +328,15 @@ class MixtureService(Service):
         now, zone, signed = self._clock.now(), self._clock.zone, {}
         for (name, password), keys in findings.items():
             attempt = judge(
-                connection, now, SIGNATURE, name, password, needs=Action.SIGN_OVERRIDE,
+                connection,
+                now,
+                SIGNATURE,
+                name,
+                password,
+                needs=Action.SIGN_OVERRIDE,
                 context=signature_context("dispense", dispensing, patient.ref, keys),
                 patient_id=patient.patient_pk,
-            )  # fmt: skip
+            )
             attempts.append(attempt)
             if not attempt.ok:
                 raise SignatureRefused(

@@ -196,13 +196,28 @@ class PeopleService(Service):
         return []
 
     def _audit(
-        self, session: Session, actor: UserRow, action: str, patient: PatientRow,
-        old: dict[str, object] | None, new: dict[str, object],
-    ) -> None:  # fmt: skip
-        append(session.connection(), self._clock.now(), Entry(
-            action, user_id=actor.id, user_name=actor.name, record_type="patient",
-            record_id=str(patient.id), patient_id=patient.id, old=old, new=new,
-        ))  # fmt: skip
+        self,
+        session: Session,
+        actor: UserRow,
+        action: str,
+        patient: PatientRow,
+        old: dict[str, object] | None,
+        new: dict[str, object],
+    ) -> None:
+        append(
+            session.connection(),
+            self._clock.now(),
+            Entry(
+                action,
+                user_id=actor.id,
+                user_name=actor.name,
+                record_type="patient",
+                record_id=str(patient.id),
+                patient_id=patient.id,
+                old=old,
+                new=new,
+            ),
+        )
 
     def patient_id(self, ref: str) -> int | None:
         with unit_of_work(self._engine) as session:

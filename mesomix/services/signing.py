@@ -140,22 +140,28 @@ def settle(
         return said(attempt, zone, now)
     if attempt.refused == _WRONG:
         failures = connection.execute(_FAILED, {"user_id": user.id}).scalar_one()
-        append(connection, now, Entry(
-            f"{action}.failed", **who, reason=f"wrong password ({failures} in a row)"
-        ))  # fmt: skip
+        append(
+            connection,
+            now,
+            Entry(f"{action}.failed", **who, reason=f"wrong password ({failures} in a row)"),
+        )
         if failures >= MAX_FAILED_ATTEMPTS:
             connection.execute(_LOCK, {"user_id": user.id, "until": now + LOCKOUT})
-            append(connection, now, Entry(
-                "account.locked", **who, reason=f"{failures} wrong passwords in a row"
-            ))  # fmt: skip
+            append(
+                connection,
+                now,
+                Entry("account.locked", **who, reason=f"{failures} wrong passwords in a row"),
+            )
         return said(attempt, zone, now, failures)
     if user.failed_attempts or user.locked_until is not None:  # else no write, no row lock
         connection.execute(_OPENED, {"user_id": user.id})
     if attempt.new_hash is not None:
         connection.execute(_REHASH, {"user_id": user.id, "new_hash": attempt.new_hash})
-        append(connection, now, Entry(
-            "account.rehashed", **who, reason="password hash parameters changed"
-        ))  # fmt: skip
+        append(
+            connection,
+            now,
+            Entry("account.rehashed", **who, reason="password hash parameters changed"),
+        )
     append(
         connection, now, Entry(action, **who, reason="at the idle lock" if kind == UNLOCK else "")
     )

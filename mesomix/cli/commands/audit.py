@@ -94,9 +94,14 @@ def run_anchor(args: argparse.Namespace, out: TextIO) -> int:
 def run_show(args: argparse.Namespace, out: TextIO) -> int:
     program = services(args)
     lines = program.audit.show(
-        args.actor, by=args.by, patient_ref=args.patient, lot_id=args.lot,
-        since=args.since, until=args.until, limit=args.limit,
-    )  # fmt: skip
+        args.actor,
+        by=args.by,
+        patient_ref=args.patient,
+        lot_id=args.lot,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+    )
     zone = program.clock.zone
     for line in lines:
         change = (

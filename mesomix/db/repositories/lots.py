@@ -110,9 +110,13 @@ def book_receipt(
         .values(on_hand_ul=LotRow.on_hand_ul + quantity)
     )
     movement = MovementRow(
-        lot_id=lot.id or 0, kind="receive", quantity_ul=quantity, reason=reason, actor_id=actor_id,
+        lot_id=lot.id or 0,
+        kind="receive",
+        quantity_ul=quantity,
+        reason=reason,
+        actor_id=actor_id,
         at=now,
-    )  # fmt: skip
+    )
     session.add(movement)
     session.flush()
     return Booked(lot.id or 0, movement.id or 0, quantity)

@@ -121,9 +121,10 @@ def _merged_code(given: Any, own: dict[str, Any]) -> dict[str, Any]:
     given_codings = code.get("coding")
     codings = given_codings if isinstance(given_codings, list) else []
     kept = [
-        c for c in codings
+        c
+        for c in codings
         if not (isinstance(c, dict) and c.get("system") in (SUBSTANCE_SYSTEM, GROUP_SYSTEM))
-    ]  # fmt: skip
+    ]
     mine = [c for c in own.get("coding", []) if c.get("system") in (SUBSTANCE_SYSTEM, GROUP_SYSTEM)]
     if kept or mine:
         code["coding"] = kept + mine

@@ -124,10 +124,15 @@ def _product(check: RowCheck, catalog: Catalog) -> ProductImport | None:
     if check.failed or volume is None:
         return None
     record: dict[str, Any] = {
-        "code": code, "name": name, "form": form, "container": container,
-        "container_volume": volume[0], "pack_size": pack_size, "latex_stopper": latex,
+        "code": code,
+        "name": name,
+        "form": form,
+        "container": container,
+        "container_volume": volume[0],
+        "pack_size": pack_size,
+        "latex_stopper": latex,
         "source": source,
-    }  # fmt: skip
+    }
     if strengths:
         record["strength"] = [{"substance": s, "per_ml": per_ml} for s, per_ml in strengths]
     if excipients:

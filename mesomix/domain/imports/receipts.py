@@ -239,7 +239,11 @@ def check_receipt_form(
         on_record = lots_on_record.get((receipt.product_code, receipt.lot_number))
         if on_record is not None and on_record != receipt.expiry:
             problems.append(
-                RowProblem(0, "expiry", f"lot {receipt.lot_number} is on record with expiry {on_record.isoformat()}, not {receipt.expiry_read}: check the label")
-            )  # fmt: skip
+                RowProblem(
+                    0,
+                    "expiry",
+                    f"lot {receipt.lot_number} is on record with expiry {on_record.isoformat()}, not {receipt.expiry_read}: check the label",
+                )
+            )
             receipt = None
     return receipt, problems

@@ -187,9 +187,15 @@ class Lots(Service):
             lot.status, lot.status_reason = status, reason.strip()
             session.add(lot)
             audit_lot(
-                session, self._clock.now(), actor, f"lot.{status}", lot, old, {"status": status},
+                session,
+                self._clock.now(),
+                actor,
+                f"lot.{status}",
+                lot,
+                old,
+                {"status": status},
                 reason.strip(),
-            )  # fmt: skip
+            )
 
     def recall_trace(self, user: str, lot_id: int) -> list[RecallLine]:
         """Every batch and patient that received stock from the lot: a read, the recall report,
@@ -197,14 +203,23 @@ class Lots(Service):
         with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             lot_and_product(session, lot_id)
             query = (
-                select(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, func.sum(-MovementRow.quantity_ul), UserRow.name)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
+                select(
+                    BatchRow.id,
+                    BatchRow.created_at,
+                    PatientRow.ref,
+                    PatientRow.name,
+                    func.sum(-MovementRow.quantity_ul),
+                    UserRow.name,
+                )  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
                 .join(MovementRow, MovementRow.batch_id == BatchRow.id)
                 .join(PatientRow, PatientRow.id == BatchRow.patient_id)
                 .join(UserRow, UserRow.id == BatchRow.actor_id)
                 .where(MovementRow.lot_id == lot_id, MovementRow.kind == "dispense")
-                .group_by(BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, UserRow.name)
+                .group_by(
+                    BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, UserRow.name
+                )
                 .order_by(BatchRow.created_at)
-            )  # fmt: skip
+            )
             return [
                 RecallLine(b, at, ref, name, int(volume), maker)
                 for b, at, ref, name, volume, maker in session.exec(query)
@@ -220,7 +235,7 @@ def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[L
         .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
         .where(LotRow.id == lot_id)
     )
-    found = session.exec(query.with_for_update() if lock else query).first()  # fmt: skip
+    found = session.exec(query.with_for_update() if lock else query).first()
     if found is None:
         raise NotFound(f"no lot {lot_id}")
     return found
@@ -237,10 +252,21 @@ def audit_lot(
     reason: str,
 ) -> None:
     """The audit row of a change to a lot, in the change's transaction."""
-    append(session.connection(), now, Entry(
-        action, user_id=actor.id, user_name=actor.name, record_type="lot",
-        record_id=str(lot.id), lot_id=lot.id, old=old, new=new, reason=reason,
-    ))  # fmt: skip
+    append(
+        session.connection(),
+        now,
+        Entry(
+            action,
+            user_id=actor.id,
+            user_name=actor.name,
+            record_type="lot",
+            record_id=str(lot.id),
+            lot_id=lot.id,
+            old=old,
+            new=new,
+            reason=reason,
+        ),
+    )
 
 
 def _numbered(session: Session, typed: str) -> list[LotRef]:

@@ -70,9 +70,13 @@ class Movements(Service):
             raise ServiceError(f"direction '{direction}' is not add or remove")
         sign = 1 if direction == "add" else -1
         return self._move(
-            user, lot_id, "adjust", lambda product: sign * stock_volume_ul(typed, product),
-            reason, note,
-        )  # fmt: skip
+            user,
+            lot_id,
+            "adjust",
+            lambda product: sign * stock_volume_ul(typed, product),
+            reason,
+            note,
+        )
 
     def waste_typed(self, user: str, lot_id: int, typed: str, reason: str, note: str = "") -> int:
         """Waste as typed, a volume or whole containers, taken off the lot."""
@@ -155,9 +159,16 @@ class Movements(Service):
                 raise ServiceError(str(exc)) from None
             said = f"counted {sealed_containers} sealed + {open_ul / 1000:g} mL open; books said {lot.on_hand_ul / 1000:g} mL"
             moved = self._book(
-                session, actor, lot, volume, "count", delta, reason,
-                f"{note.strip()} ({said})" if note.strip() else said, open_after=open_ul,
-            )  # fmt: skip
+                session,
+                actor,
+                lot,
+                volume,
+                "count",
+                delta,
+                reason,
+                f"{note.strip()} ({said})" if note.strip() else said,
+                open_after=open_ul,
+            )
             return Counted(moved, delta, reason)
 
     def correct(self, user: str, movement_id: int, note: str) -> int:
@@ -269,17 +280,33 @@ class Movements(Service):
                 f"lot {lot.lot_number} changed meanwhile: nothing was written — try again"
             )
         movement = MovementRow(
-            lot_id=lot.id or 0, kind=kind, quantity_ul=delta_ul, reason=reason, note=note.strip(),
-            actor_id=actor.id or 0, corrects_id=corrects, at=now,
-        )  # fmt: skip
+            lot_id=lot.id or 0,
+            kind=kind,
+            quantity_ul=delta_ul,
+            reason=reason,
+            note=note.strip(),
+            actor_id=actor.id or 0,
+            corrects_id=corrects,
+            at=now,
+        )
         session.add(movement)
         session.flush()
         audit_lot(
-            session, now, actor, f"stock.{kind}", lot, before,
-            {"on_hand_ul": after.on_hand_ul, "open_ul": open_ul, "movement": movement.id, "corrects": corrects,
-             "movements": [listed(movement.id or 0, lot.id or 0, kind, delta_ul)]},
+            session,
+            now,
+            actor,
+            f"stock.{kind}",
+            lot,
+            before,
+            {
+                "on_hand_ul": after.on_hand_ul,
+                "open_ul": open_ul,
+                "movement": movement.id,
+                "corrects": corrects,
+                "movements": [listed(movement.id or 0, lot.id or 0, kind, delta_ul)],
+            },
             f"{reason}: {note}".strip(": "),
-        )  # fmt: skip
+        )
         return movement.id or 0
 
 

@@ -142,17 +142,27 @@ class Receiving(Service):
                 or ["the receipt is not complete"]
             )
         lot_id = self.receive(
-            user, receipt.product_code, receipt.lot_number, receipt.expiry, receipt.containers,
+            user,
+            receipt.product_code,
+            receipt.lot_number,
+            receipt.expiry,
+            receipt.containers,
             supplier=receipt.supplier,
-            unit_cost=f"{receipt.unit_cost_cents / 100:.2f}" if receipt.unit_cost_cents is not None else "",
-        )  # fmt: skip
+            unit_cost=f"{receipt.unit_cost_cents / 100:.2f}"
+            if receipt.unit_cost_cents is not None
+            else "",
+        )
         with unit_of_work(self._engine) as session:
             product = session.get(ProductRow, receipt.product_code)
             name = product.name if product is not None else receipt.product_code
         return ReceivedLot(
-            lot_id, receipt.product_code, name, receipt.lot_number, receipt.containers,
+            lot_id,
+            receipt.product_code,
+            name,
+            receipt.lot_number,
+            receipt.containers,
             receipt.expiry_read,
-        )  # fmt: skip
+        )
 
 
 def _cents(typed: str) -> int:
@@ -182,10 +192,20 @@ def book_receipt(
         ) from None
     lot_id, quantity = booked.lot_id, booked.quantity_ul
     entry = Entry(
-        "stock.receive", user_id=actor.id, user_name=actor.name, record_type="lot",
-        record_id=str(lot_id), lot_id=lot_id, reason=reason,
-        new={"product": product.code, "lot_number": receipt.lot_number,
-             "expiry": receipt.expiry.isoformat(), "containers": receipt.containers, "quantity_ul": quantity,
-             "movements": [listed(booked.movement_id, lot_id, "receive", quantity)]},
-    )  # fmt: skip
+        "stock.receive",
+        user_id=actor.id,
+        user_name=actor.name,
+        record_type="lot",
+        record_id=str(lot_id),
+        lot_id=lot_id,
+        reason=reason,
+        new={
+            "product": product.code,
+            "lot_number": receipt.lot_number,
+            "expiry": receipt.expiry.isoformat(),
+            "containers": receipt.containers,
+            "quantity_ul": quantity,
+            "movements": [listed(booked.movement_id, lot_id, "receive", quantity)],
+        },
+    )
     return lot_id, entry

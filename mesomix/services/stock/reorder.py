@@ -42,10 +42,19 @@ class Reorder(Service):
             }
             product.reorder_level, product.reorder_quantity = level, quantity
             session.add(product)
-            append(session.connection(), self._clock.now(), Entry(
-                "product.reorder", user_id=actor.id, user_name=actor.name, record_type="product",
-                record_id=product_code, old=old, new={"reorder_level": level, "reorder_quantity": quantity},
-            ))  # fmt: skip
+            append(
+                session.connection(),
+                self._clock.now(),
+                Entry(
+                    "product.reorder",
+                    user_id=actor.id,
+                    user_name=actor.name,
+                    record_type="product",
+                    record_id=product_code,
+                    old=old,
+                    new={"reorder_level": level, "reorder_quantity": quantity},
+                ),
+            )
 
     def set_reorder_typed(self, user: str, product_code: str, level: str, quantity: str) -> None:
         """The reorder level and quantity as typed into a form: each checked with its own

@@ -249,9 +249,13 @@ class DraftScreen(WorkScreen):
         if draft.diluent:
             self.query_one("#diluent", Select).value = draft.diluent
         self.query_one("#storage", Select).value = next(
-            (key for key, (_, kept, cat) in KEEPING.items() if (kept, cat) == (draft.storage, draft.category)),
+            (
+                key
+                for key, (_, kept, cat) in KEEPING.items()
+                if (kept, cat) == (draft.storage, draft.category)
+            ),
             "room",
-        )  # fmt: skip
+        )
         self.query_one("#purpose", Select).value = draft.purpose or Select.BLANK
         if draft.prescriber:
             self.query_one("#prescriber", Select).value = draft.prescriber

@@ -44,7 +44,7 @@ class ComposeScreen(DraftScreen):
         # Terminals send Ctrl+Space as NUL, which Textual reads as ctrl+@.
         Binding("ctrl+space,ctrl+@", "take_hint", "Take suggestion", id="compose.take_hint",
                 show=False, tooltip="Take the first suggested name for the ingredient typed"),
-    ]  # fmt: skip
+    ]  # fmt: skip # a table of keys: one binding to a line or two, as it reads
 
     # Saving a formula is a practitioner's: not offered to staff (footer, palette, help).
     NEEDS: ClassVar[dict[str, Action]] = {"save_formula": Action.EDIT_FORMULAS}
