@@ -286,19 +286,7 @@ class AccountService(Service):
         old: dict[str, Any] | None = None,
         new: dict[str, Any] | None = None,
     ) -> None:
-        append(
-            session.connection(),
-            self._clock.now(),
-            Entry(
-                action,
-                user_id=actor.id,
-                user_name=actor.name,
-                record_type="user",
-                record_id=str(user.id),
-                old=old,
-                new=new,
-            ),
-        )
+        self.audit(session, actor, action, ("user", user.id), old=old, new=new)
 
 
 def _user(session: Session, name: str) -> UserRow | None:

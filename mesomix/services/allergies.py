@@ -26,7 +26,6 @@ from mesomix.domain.catalog import fold
 from mesomix.domain.fhir import FhirError, from_json, to_bundle
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text
-from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
@@ -317,20 +316,15 @@ class AllergyService(Service):
         new: dict[str, Any],
         reason: str = "",
     ) -> None:
-        append(
-            session.connection(),
-            self._clock.now(),
-            Entry(
-                action,
-                user_id=actor.id,
-                user_name=actor.name,
-                record_type="allergy",
-                record_id=str(row.id),
-                patient_id=row.patient_id,
-                old=old,
-                new=new,
-                reason=reason,
-            ),
+        self.audit(
+            session,
+            actor,
+            action,
+            ("allergy", row.id),
+            patient_id=row.patient_id,
+            old=old,
+            new=new,
+            reason=reason,
         )
 
     @staticmethod

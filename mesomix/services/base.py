@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -17,7 +19,7 @@ from mesomix.clock import Clock
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action
 from mesomix.services.actors import require
-from mesomix.services.audit import denials_recorded
+from mesomix.services.audit import Entry, append, denials_recorded
 from mesomix.services.uow import unit_of_work
 
 
@@ -58,3 +60,38 @@ class Service:
     ) -> AbstractContextManager[tuple[Session, UserRow]]:
         """A change as `user`, committed once or not at all (BEGIN IMMEDIATE on SQLite)."""
         return acting(self._engine, self._clock, user, action, write=True, denied_as=denied_as)
+
+    def audit(
+        self,
+        session: Session,
+        actor: UserRow,
+        action: str,
+        record: tuple[str, object],
+        *,
+        patient_id: int | None = None,
+        lot_id: int | None = None,
+        old: dict[str, Any] | None = None,
+        new: dict[str, Any] | None = None,
+        reason: str = "",
+        at: datetime | None = None,
+    ) -> None:
+        """One row of the trail for a change `actor` made to `record` (its type and id), in the
+        change's own transaction: the row and the change land together or not at all. `at` is the
+        change's own time where a row written beside it (a movement) carries one."""
+        record_type, record_id = record
+        append(
+            session.connection(),
+            at or self._clock.now(),
+            Entry(
+                action,
+                record_type=record_type,
+                record_id=str(record_id),
+                user_id=actor.id,
+                user_name=actor.name,
+                patient_id=patient_id,
+                lot_id=lot_id,
+                old=old,
+                new=new,
+                reason=reason,
+            ),
+        )

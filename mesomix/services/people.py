@@ -17,7 +17,6 @@ from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.permissions import Action
 from mesomix.domain.units import Field, QuantityError, parse_quantity
-from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.labels import (
@@ -204,19 +203,8 @@ class PeopleService(Service):
         old: dict[str, object] | None,
         new: dict[str, object],
     ) -> None:
-        append(
-            session.connection(),
-            self._clock.now(),
-            Entry(
-                action,
-                user_id=actor.id,
-                user_name=actor.name,
-                record_type="patient",
-                record_id=str(patient.id),
-                patient_id=patient.id,
-                old=old,
-                new=new,
-            ),
+        self.audit(
+            session, actor, action, ("patient", patient.id), patient_id=patient.id, old=old, new=new
         )
 
     def patient_id(self, ref: str) -> int | None:

@@ -16,7 +16,6 @@ from mesomix.domain.inventory import booked_open_ul, status_refusal
 from mesomix.domain.matcher import product_line
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
-from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, ServiceError
@@ -186,15 +185,15 @@ class Lots(Service):
             old: dict[str, object] = {"status": lot.status, "reason": lot.status_reason}
             lot.status, lot.status_reason = status, reason.strip()
             session.add(lot)
-            audit_lot(
+            self.audit(
                 session,
-                self._clock.now(),
                 actor,
                 f"lot.{status}",
-                lot,
-                old,
-                {"status": status},
-                reason.strip(),
+                ("lot", lot.id),
+                lot_id=lot.id,
+                old=old,
+                new={"status": status},
+                reason=reason.strip(),
             )
 
     def recall_trace(self, user: str, lot_id: int) -> list[RecallLine]:
@@ -239,34 +238,6 @@ def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[L
     if found is None:
         raise NotFound(f"no lot {lot_id}")
     return found
-
-
-def audit_lot(
-    session: Session,
-    now: datetime,
-    actor: UserRow,
-    action: str,
-    lot: LotRow,
-    old: dict[str, object],
-    new: dict[str, object],
-    reason: str,
-) -> None:
-    """The audit row of a change to a lot, in the change's transaction."""
-    append(
-        session.connection(),
-        now,
-        Entry(
-            action,
-            user_id=actor.id,
-            user_name=actor.name,
-            record_type="lot",
-            record_id=str(lot.id),
-            lot_id=lot.id,
-            old=old,
-            new=new,
-            reason=reason,
-        ),
-    )
 
 
 def _numbered(session: Session, typed: str) -> list[LotRef]:

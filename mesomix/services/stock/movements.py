@@ -35,7 +35,7 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.stock.lots import MAX_NOTE, audit_lot, lot_and_product
+from mesomix.services.stock.lots import MAX_NOTE, lot_and_product
 
 
 @dataclass(frozen=True)
@@ -142,15 +142,15 @@ class Movements(Service):
             open_ul = counted - sealed_containers * volume
             delta = counted - lot.on_hand_ul
             if delta == 0:
-                audit_lot(
+                self.audit(
                     session,
-                    self._clock.now(),
                     actor,
                     "stock.count",
-                    lot,
-                    {"on_hand_ul": lot.on_hand_ul},
-                    {"on_hand_ul": counted},
-                    "count matches the books",
+                    ("lot", lot.id),
+                    lot_id=lot.id,
+                    old={"on_hand_ul": lot.on_hand_ul},
+                    new={"on_hand_ul": counted},
+                    reason="count matches the books",
                 )
                 return Counted(None, 0)
             try:
@@ -291,21 +291,22 @@ class Movements(Service):
         )
         session.add(movement)
         session.flush()
-        audit_lot(
+        self.audit(
             session,
-            now,
             actor,
             f"stock.{kind}",
-            lot,
-            before,
-            {
+            ("lot", lot.id),
+            lot_id=lot.id,
+            at=now,
+            old=before,
+            new={
                 "on_hand_ul": after.on_hand_ul,
                 "open_ul": open_ul,
                 "movement": movement.id,
                 "corrects": corrects,
                 "movements": [listed(movement.id or 0, lot.id or 0, kind, delta_ul)],
             },
-            f"{reason}: {note}".strip(": "),
+            reason=f"{reason}: {note}".strip(": "),
         )
         return movement.id or 0
 

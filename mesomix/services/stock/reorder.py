@@ -12,7 +12,6 @@ from mesomix.domain.allocation import LotStatus
 from mesomix.domain.inventory import MAX_CONTAINERS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import storable
-from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, Refusals, ServiceError
 
@@ -42,18 +41,13 @@ class Reorder(Service):
             }
             product.reorder_level, product.reorder_quantity = level, quantity
             session.add(product)
-            append(
-                session.connection(),
-                self._clock.now(),
-                Entry(
-                    "product.reorder",
-                    user_id=actor.id,
-                    user_name=actor.name,
-                    record_type="product",
-                    record_id=product_code,
-                    old=old,
-                    new={"reorder_level": level, "reorder_quantity": quantity},
-                ),
+            self.audit(
+                session,
+                actor,
+                "product.reorder",
+                ("product", product_code),
+                old=old,
+                new={"reorder_level": level, "reorder_quantity": quantity},
             )
 
     def set_reorder_typed(self, user: str, product_code: str, level: str, quantity: str) -> None:
