@@ -3,6 +3,12 @@
 `reading` and `writing` open the transaction (services/uow.py), find the acting user's row and
 ask the permission matrix; a refusal for lack of permission rolls the work back and is then
 written to the trail in a transaction of its own (services/audit.py: `denials_recorded`).
+
+Three kinds of work open their transaction themselves, on purpose: a mixture's check and
+dispense run SQL expressions on a Core connection, the hot path (benchmarks/bench_dispense.py);
+a practitioner's signature judges the signer, not the person at the terminal, and writes the
+attempt even when it is refused; and the audit anchor walks the chain outside the read that
+checks the permission, so a long walk holds no transaction open.
 """
 
 from __future__ import annotations
