@@ -24,7 +24,8 @@ from mesomix.domain.catalog import (
     Substance,
     UnrelatedAllergen,
 )
-from mesomix.domain.units import Field, QuantityError, parse_quantity, parse_reference
+from mesomix.domain.course import CourseLimit, Gap
+from mesomix.domain.units import Field, QuantityError, canonical, parse_quantity, parse_reference
 from mesomix.errors import Refused
 
 UNIT_DEFINITIONS = "units.txt"  # pint definitions: IU, mEq and the like, each with its source
@@ -105,8 +106,56 @@ def substance_from_record(raw: dict[str, Any]) -> Substance:
         ),
         allergen_groups=tuple(raw.get("allergen_groups", ())),
         dose_limits=tuple(limits),
+        course_limits=tuple(
+            _course_limit(raw, limit, where) for limit in raw.get("course_limit", ())
+        ),
         codes=_codes(raw, where),
     )
+
+
+_GAP_WORDS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
+_CANONICAL_UNIT = {"mass": "mg", "IU": "IU", "mEq": "mEq", "mmol": "mmol"}
+
+
+def _gap(text: str, where: str) -> Gap:
+    """ "1 month", "2 weeks", "10 days": a label's interval, months kept as calendar months."""
+    number, _, word = text.strip().partition(" ")
+    if not number.isdigit():
+        raise ReferenceDataError(f"{where}: interval '{text}' is not a whole number and a unit")
+    if word in ("month", "months"):
+        return Gap(months=int(number))
+    if word not in _GAP_WORDS:
+        raise ReferenceDataError(f"{where}: interval '{text}' is not in days, weeks or months")
+    return Gap(days=int(number) * _GAP_WORDS[word])
+
+
+def _course_limit(substance: dict[str, Any], raw: dict[str, Any], where: str) -> CourseLimit:
+    """A limit across sessions; an amount in the substance's canonical unit (mg, IU...)."""
+    amount, unit = None, "mg"
+    if "max_amount" in raw:
+        try:
+            amount, dimension = canonical(_quantity(raw["max_amount"], where))
+        except QuantityError as exc:
+            raise ReferenceDataError(f"{where}: course limit: {exc}") from None
+        if dimension not in _CANONICAL_UNIT:
+            raise ReferenceDataError(
+                f"{where}: course limit '{raw['max_amount']}' is not an amount"
+            )
+        unit = _CANONICAL_UNIT[dimension]
+    window = raw.get("window")
+    try:
+        return CourseLimit(
+            substance=substance["code"],
+            name=substance["name"].split(" (", 1)[0],
+            unit=unit,
+            source=raw.get("source", ""),
+            max_sessions=raw.get("max_sessions"),
+            least_interval=_gap(raw["least_interval"], where) if "least_interval" in raw else None,
+            max_amount=amount,
+            window_days=_gap(window, where).days if window else None,
+        )
+    except ValueError as exc:
+        raise ReferenceDataError(f"{where}: {exc}") from None
 
 
 def _coding(raw: dict[str, Any], where: str) -> Coding:

@@ -180,3 +180,54 @@ def test_deoxycholic_acid_keeps_the_label_s_limit_per_treatment_not_a_safety_mar
     (limit,) = CATALOG.substance("deoxycholic_acid").dose_limits
     assert format_quantity(limit.max) == "100 mg" and limit.per_kg is None
     assert "10 mL" in limit.source and "1.7 mg/kg" in limit.note
+
+
+def test_deoxycholate_carries_the_label_s_course_six_treatments_a_calendar_month_apart():
+    from datetime import date
+
+    from mesomix.domain.course import GivenSession, check_course
+
+    for code in ("deoxycholic_acid", "sodium_deoxycholate"):
+        (limit,) = CATALOG.substance(code).course_limits
+        assert limit.max_sessions == 6 and limit.least_interval is not None
+        assert limit.least_interval.months == 1 and limit.least_interval.days == 0
+        assert "1 month apart" in limit.source or "section 2.1" in limit.source
+    (limit,) = CATALOG.substance("deoxycholic_acid").course_limits
+    held = [
+        GivenSession(n, date(2026, n, 15), {"deoxycholic_acid": Decimal(80)}) for n in range(1, 7)
+    ]
+    seventh = GivenSession(7, date(2026, 7, 15), {"deoxycholic_acid": Decimal(80)})
+    [finding] = check_course([limit], held, seventh)
+    assert finding.code == "course.max_sessions" and "Kybella" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        ({"max_sessions": 6}, "carries its source"),
+        ({"least_interval": "a month", "source": "x"}, "not a whole number and a unit"),
+        ({"least_interval": "2 fortnights", "source": "x"}, "not in days, weeks or months"),
+        ({"max_amount": "5 mL", "source": "x"}, "not an amount"),
+        ({"max_amount": "0 mg", "source": "x"}, "above zero"),
+        ({"max_amount": "500 mg", "window": "0 days", "source": "x"}, "rolling period"),
+    ],
+)
+def test_a_course_limit_that_cannot_be_meant_is_refused_naming_the_substance(limit, words):
+    records = load_records()
+    records["substance"] = [
+        raw | {"course_limit": [limit]} if raw["code"] == "biotin" else raw
+        for raw in records["substance"]
+    ]
+    with pytest.raises(ReferenceDataError, match=rf"\[biotin\].*{words}"):
+        catalog_from_records(records)
+
+
+def test_a_cumulative_amount_over_a_rolling_window_is_read_in_the_canonical_unit():
+    records = load_records()
+    limit = {"max_amount": "1 g", "window": "4 weeks", "source": "a test's own"}
+    records["substance"] = [
+        raw | {"course_limit": [limit]} if raw["code"] == "biotin" else raw
+        for raw in records["substance"]
+    ]
+    (read,) = catalog_from_records(records).substance("biotin").course_limits
+    assert (read.max_amount, read.unit, read.window_days) == (Decimal(1000), "mg", 28)

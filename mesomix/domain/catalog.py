@@ -9,6 +9,7 @@ from decimal import Decimal
 from enum import Enum
 from functools import cached_property, lru_cache
 
+from mesomix.domain.course.limits import CourseLimit
 from mesomix.domain.units import UNITS, Quantity, canonical, strength_canonical
 
 
@@ -133,6 +134,7 @@ class Substance:
     elemental: Elemental | None = None
     allergen_groups: tuple[str, ...] = ()
     dose_limits: tuple[DoseLimit, ...] = ()
+    course_limits: tuple[CourseLimit, ...] = ()  # across a course's sessions (domain/course)
     codes: tuple[Coding, ...] = ()  # the same substance in SNOMED CT, RxNorm...
 
     def names(self) -> tuple[str, ...]:
