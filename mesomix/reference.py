@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from mesomix.domain.catalog import (
     Substance,
     UnrelatedAllergen,
 )
-from mesomix.domain.course import CourseLimit, Gap
+from mesomix.domain.course import CourseLimit, Gap, Indication, Schedule, Zone
 from mesomix.domain.units import Field, QuantityError, canonical, parse_quantity, parse_reference
 from mesomix.errors import Refused
 
@@ -337,3 +338,51 @@ def validate(catalog: Catalog) -> None:
             problems.append(f"code {key[1]} of {key[0]} is also a substance's or group's code")
     if problems:
         raise ReferenceDataError("; ".join(problems))
+
+
+@dataclass(frozen=True)
+class CourseTemplates:
+    """The zones, and per indication its usual course and consent (data/courses.toml)."""
+
+    zones: dict[str, Zone]
+    indications: dict[str, Indication]
+    consent_version: int
+
+
+def course_templates(folder: Path | None = None) -> CourseTemplates:
+    """Read data/courses.toml, refusing a zone or schedule no course could use, naming where."""
+    raw = _load((folder or data_dir()) / "courses.toml")
+    zones: dict[str, Zone] = {}
+    for record in raw.get("zone", []):
+        if record["code"] in zones:
+            raise ReferenceDataError(f"courses.toml: zone {record['code']} is listed twice")
+        zones[record["code"]] = Zone(record["code"], record["name"], record["region"])
+    consent = raw.get("consent", {})
+    if not str(consent.get("text", "")).strip() or not isinstance(consent.get("version"), int):
+        raise ReferenceDataError("courses.toml: [consent] needs a text and a whole version number")
+    indications: dict[str, Indication] = {}
+    for record in raw.get("indication", []):
+        where = f"courses.toml [{record.get('code', '?')}]"
+        unknown = [zone for zone in record.get("zones", []) if zone not in zones]
+        if unknown:
+            raise ReferenceDataError(f"{where}: unknown zone {', '.join(unknown)}")
+        try:
+            blocks = [
+                (int(count), _gap(spacing, where), _gap(least, where))
+                for count, spacing, least in record["schedule"]
+            ]
+            text = consent["text"].strip().replace("{alternatives}", record["alternatives"])
+            indications[record["code"]] = Indication(
+                code=record["code"],
+                name=record["name"],
+                schedule=Schedule.blocks(*blocks),
+                schedule_said=record["schedule_said"],
+                zones=tuple(record["zones"]),
+                consent=text,
+                source=record.get("source", ""),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ReferenceDataError(f"{where}: missing or malformed {exc}") from None
+        except ValueError as exc:
+            raise ReferenceDataError(f"{where}: {exc}") from None
+    return CourseTemplates(zones, indications, consent["version"])

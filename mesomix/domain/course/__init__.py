@@ -8,6 +8,7 @@ all or in a rolling period), naming the sessions counted. No I/O: the services h
 patient's history as it is read in one transaction.
 """
 
+from mesomix.domain.course.care import Indication, Zone
 from mesomix.domain.course.limits import CourseLimit, GivenSession, check_course
 from mesomix.domain.course.schedule import Gap, Schedule, Step, add_months
 
@@ -15,8 +16,10 @@ __all__ = [
     "CourseLimit",
     "Gap",
     "GivenSession",
+    "Indication",
     "Schedule",
     "Step",
+    "Zone",
     "add_months",
     "check_course",
 ]
