@@ -16,8 +16,10 @@ from mesomix.domain.course import (
     Gap,
     GivenSession,
     Schedule,
+    Standing,
     add_months,
     check_course,
+    standing,
 )
 from mesomix.domain.findings import Severity
 
@@ -264,3 +266,59 @@ def test_every_limit_blocks_exactly_when_the_history_says_it_should(
     shuffled = list(given_sessions)
     shuffle.shuffle(shuffled)  # type: ignore[attr-defined]  # hypothesis's Random
     assert check_course([limit], shuffled, planned) == list(found.values())
+
+
+# --- where a course stands ------------------------------------------------------------------
+
+
+def test_a_late_session_is_late_and_the_course_goes_on_from_today() -> None:
+    held = [START + timedelta(days=7 * n) for n in range(3)]  # sessions 1-3 on time
+    today = START + timedelta(days=24)  # session 4 was due on day 21
+    lines = standing(HAIR, START, held, {}, today)
+    assert [line.standing.value for line in lines[:5]] == ["held"] * 3 + ["late", "due"]
+    assert lines[3].due == START + timedelta(days=21)
+    assert lines[4].due == today + timedelta(days=7)  # not every later session late too
+    assert lines[3].said(11) == "session 4 of 11, due 2026-01-26: late"
+    assert lines[0].said(11) == "session 1 of 11: held 2026-01-05"
+
+
+def test_a_session_late_by_a_whole_spacing_is_missed() -> None:
+    held = [START]
+    assert standing(HAIR, START, held, {}, START + timedelta(days=13))[1].standing is Standing.LATE
+    assert (
+        standing(HAIR, START, held, {}, START + timedelta(days=14))[1].standing is Standing.MISSED
+    )
+
+
+def test_a_booking_is_kept_and_the_sessions_after_it_follow_from_it() -> None:
+    booked_on = START + timedelta(days=9)
+    lines = standing(HAIR, START, [START], {2: booked_on}, START + timedelta(days=8))
+    assert (lines[1].standing, lines[1].day) == (Standing.BOOKED, booked_on)
+    assert lines[1].said(11) == "session 2 of 11: booked 2026-01-14 (due 2026-01-12)"
+    assert lines[2].due == booked_on + timedelta(days=7)
+    past = standing(HAIR, START, [START], {2: booked_on}, booked_on + timedelta(days=1))
+    assert (past[1].standing, past[1].day) == (Standing.LATE, booked_on)  # booked, not held
+
+
+@given(
+    blocks=st.lists(st.tuples(st.integers(1, 5), st.integers(0, 30)), min_size=1, max_size=4),
+    held_gaps=st.lists(st.integers(0, 40), max_size=6),
+    today_after=st.integers(-10, 400),
+)
+def test_without_bookings_at_most_one_session_is_overdue_and_none_after_it_is_past(
+    blocks: list[tuple[int, int]], held_gaps: list[int], today_after: int
+) -> None:
+    schedule = Schedule.blocks(*((n, Gap(days=d), Gap(days=d)) for n, d in blocks))
+    held: list[date] = []
+    for gap in held_gaps[: len(schedule.steps)]:
+        held.append((held[-1] if held else START) + timedelta(days=gap))
+    today = START + timedelta(days=today_after)
+    lines = standing(schedule, START, held, {}, today)
+    assert len(lines) == len(schedule.steps)
+    assert [line.standing for line in lines[: len(held)]] == [Standing.HELD] * len(held)
+    overdue = [line for line in lines if line.standing in (Standing.LATE, Standing.MISSED)]
+    assert len(overdue) <= 1
+    if overdue:
+        assert overdue[0].number == len(held) + 1 and overdue[0].due < today
+    for line in lines[len(held) + len(overdue) :]:
+        assert line.standing is Standing.DUE and line.due >= today

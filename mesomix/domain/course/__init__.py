@@ -11,6 +11,7 @@ patient's history as it is read in one transaction.
 from mesomix.domain.course.care import Indication, Zone
 from mesomix.domain.course.limits import CourseLimit, GivenSession, check_course
 from mesomix.domain.course.schedule import Gap, Schedule, Step, add_months
+from mesomix.domain.course.sessions import SessionLine, Standing, standing
 
 __all__ = [
     "CourseLimit",
@@ -18,8 +19,11 @@ __all__ = [
     "GivenSession",
     "Indication",
     "Schedule",
+    "SessionLine",
+    "Standing",
     "Step",
     "Zone",
     "add_months",
     "check_course",
+    "standing",
 ]
