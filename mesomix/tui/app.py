@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
+import termios
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from mesomix.tui.screens.base import WorkScreen
 
 IDLE_CHECK_SECONDS = 5
+TERMINAL_CHECK_SECONDS = 1  # how soon a closed terminal window ends the app
 CONFIRM_WITHIN = timedelta(seconds=5)  # a second Ctrl+O or Ctrl+Q drops unfinished work
 DARK, LIGHT = "textual-dark", "textual-light"
 SIGNED_OUT = "signed-out"  # the mode that holds the sign-in screen after someone signs out
@@ -138,6 +141,8 @@ class MesomixApp(App[None]):
 
     def on_mount(self) -> None:
         self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+        if not self.is_headless and sys.stdin.isatty():
+            self.set_interval(TERMINAL_CHECK_SECONDS, self._exit_if_terminal_gone)
         if self.user is not None:
             self._open_places(self.user)
             return
@@ -362,6 +367,17 @@ class MesomixApp(App[None]):
             await super().on_event(event)
         finally:
             self.typing.handling -= 1
+
+    def _exit_if_terminal_gone(self) -> None:
+        """End the app once its terminal has hung up (the window closed, the SSH link cut):
+        Textual's input thread then reads end-of-file in a busy loop, and a parent that
+        outlives the hangup (make, a shell that ignores SIGHUP) keeps the app spinning a core
+        for ever, with the session signed in. What was typed and not dispensed is lost, as it
+        is when the power goes; nothing half-written, since every change is one transaction."""
+        try:
+            termios.tcgetattr(sys.stdin.fileno())
+        except (termios.error, OSError, ValueError):
+            self.exit(return_code=1, message="the terminal was closed")
 
     def lock_if_idle(self) -> None:
         """Lock a signed-in session that has been idle too long; the password opens it again.
