@@ -21,13 +21,14 @@ from mesomix.db.health import damaged_message, foreign_key_problems, page_proble
 from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
 from mesomix.options import BadInput
-from mesomix.reference import data_dir
+from mesomix.reference import course_templates, data_dir
 from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
 from mesomix.services.audit_trail import AuditTrailService
 from mesomix.services.catalog import CatalogService, sync_reference
+from mesomix.services.courses import CourseService
 from mesomix.services.demo import holds_data, load_demo
 from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
@@ -60,6 +61,7 @@ class Services:
     formulas: FormulaService
     labels: LabelService
     audit: AuditTrailService
+    courses: CourseService
 
     @property
     def clock(self) -> Clock:
@@ -178,6 +180,7 @@ def build(settings: Settings) -> Services:
             settings.printer,
         ),
         audit=AuditTrailService(engine, settings.clock, accounts, people),
+        courses=CourseService(engine, settings.clock, course_templates()),
     )
 
 

@@ -25,7 +25,7 @@ from mesomix.domain.catalog import (
     Substance,
     UnrelatedAllergen,
 )
-from mesomix.domain.course import CourseLimit, Gap, Indication, Schedule, Zone
+from mesomix.domain.course import CourseError, CourseLimit, Gap, Indication, Schedule, Zone
 from mesomix.domain.units import Field, QuantityError, canonical, parse_quantity, parse_reference
 from mesomix.errors import Refused
 
@@ -114,20 +114,15 @@ def substance_from_record(raw: dict[str, Any]) -> Substance:
     )
 
 
-_GAP_WORDS = {"day": 1, "days": 1, "week": 7, "weeks": 7}
 _CANONICAL_UNIT = {"mass": "mg", "IU": "IU", "mEq": "mEq", "mmol": "mmol"}
 
 
 def _gap(text: str, where: str) -> Gap:
     """ "1 month", "2 weeks", "10 days": a label's interval, months kept as calendar months."""
-    number, _, word = text.strip().partition(" ")
-    if not number.isdigit():
-        raise ReferenceDataError(f"{where}: interval '{text}' is not a whole number and a unit")
-    if word in ("month", "months"):
-        return Gap(months=int(number))
-    if word not in _GAP_WORDS:
-        raise ReferenceDataError(f"{where}: interval '{text}' is not in days, weeks or months")
-    return Gap(days=int(number) * _GAP_WORDS[word])
+    try:
+        return Gap.parse(text)
+    except CourseError as exc:
+        raise ReferenceDataError(f"{where}: interval {exc}") from None
 
 
 def _course_limit(substance: dict[str, Any], raw: dict[str, Any], where: str) -> CourseLimit:
@@ -383,6 +378,8 @@ def course_templates(folder: Path | None = None) -> CourseTemplates:
             )
         except (KeyError, TypeError) as exc:
             raise ReferenceDataError(f"{where}: missing or malformed {exc}") from None
+        except ReferenceDataError:
+            raise
         except ValueError as exc:
             raise ReferenceDataError(f"{where}: {exc}") from None
     return CourseTemplates(zones, indications, consent["version"])

@@ -48,7 +48,11 @@ def test_the_localised_fat_course_keeps_the_deoxycholate_label_s_calendar_month(
     ("old", "new", "words"),
     [
         ('zones = ["scalp"]', 'zones = ["scalpp"]', r"\[hair\]: unknown zone scalpp"),
-        ('[[8, "1 week"', '[[8, "1 wek"', r"\[hair\]: interval '1 wek' is not in days"),
+        (
+            '[[8, "1 week"',
+            '[[8, "1 wek"',
+            r"\[hair\]: interval '1 wek' is not a gap between sessions",
+        ),
         ('[[8, "1 week"', '[[0, "1 week"', r"\[hair\]: a block of a schedule"),
         ("I, {patient}", "I, {name}", r"the consent names name"),
         ('schedule_said = "weekly for 8', 'said = "weekly for 8', r"\[hair\]: missing"),

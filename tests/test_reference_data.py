@@ -205,8 +205,8 @@ def test_deoxycholate_carries_the_label_s_course_six_treatments_a_calendar_month
     ("limit", "words"),
     [
         ({"max_sessions": 6}, "carries its source"),
-        ({"least_interval": "a month", "source": "x"}, "not a whole number and a unit"),
-        ({"least_interval": "2 fortnights", "source": "x"}, "not in days, weeks or months"),
+        ({"least_interval": "a month", "source": "x"}, "not a gap between sessions"),
+        ({"least_interval": "2 fortnights", "source": "x"}, "say days, weeks or months"),
         ({"max_amount": "5 mL", "source": "x"}, "not an amount"),
         ({"max_amount": "0 mg", "source": "x"}, "above zero"),
         ({"max_amount": "500 mg", "window": "0 days", "source": "x"}, "rolling period"),

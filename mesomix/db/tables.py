@@ -173,6 +173,9 @@ class BatchRow(Row, table=True):
     formula_version_id: int | None = Field(
         default=None, foreign_key="formula_version.id", index=True
     )  # the formula version the mixture was started from, if any
+    course_session_id: int | None = Field(
+        default=None, foreign_key="course_session.id", index=True
+    )  # the session of a course it was made for, if any
 
 
 class BatchLineRow(Row, table=True):
@@ -300,3 +303,85 @@ class FormulaVersionRow(Row, table=True):
     note: str = ""
     created_at: datetime = _utc()
     created_by: int = Field(foreign_key="user_account.id")
+
+
+class CourseRow(Row, table=True):
+    """A patient's planned series of sessions for one indication; what it holds is in its
+    versions, a change being a new version and the old one kept."""
+
+    __tablename__ = "course"
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    indication: str  # data/courses.toml
+    status: str = "active"  # active | paused | ended
+    status_reason: str = ""  # why it was paused or ended, in the practitioner's words
+    starts_on: date
+    created_at: datetime = _utc()
+    created_by: int = Field(foreign_key="user_account.id")
+
+
+class CourseVersionRow(Row, table=True):
+    """One version of a course's plan, from the session it applies to onward: written once."""
+
+    __tablename__ = "course_version"
+    __table_args__ = (sa.UniqueConstraint("course_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id")
+    version: int  # 1, 2, 3 ... within the course
+    from_session: int  # the first session this version plans (held ones keep theirs)
+    schedule: str  # as Schedule.said writes it, which Schedule.parse reads back
+    formula_version_id: int = Field(foreign_key="formula_version.id")
+    zones: list[dict[str, Any]] = _json()  # [{zone, volume_ul}]
+    reason: str = ""  # why it changed; empty for the first version
+    created_at: datetime = _utc()
+    created_by: int = Field(foreign_key="user_account.id")
+
+
+class CourseSessionRow(Row, table=True):
+    """One session of a course: booked for a time, held once its batch is dispensed."""
+
+    __tablename__ = "course_session"
+    __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    number: int  # 1-based within the course
+    booked_for: datetime | None = _utc(default=None, index=True)
+    booked_by: int | None = Field(default=None, foreign_key="user_account.id")
+    early_reason: str = ""  # a practitioner's reason to book it before its least gap
+    early_signed_by: int | None = Field(default=None, foreign_key="user_account.id")
+    held_at: datetime | None = _utc(default=None)  # when its batch was dispensed
+    course_version_id: int | None = Field(default=None, foreign_key="course_version.id")
+
+
+class ConsentRow(Row, table=True):
+    """The patient's consent to a course, exactly as the text was shown, until withdrawn."""
+
+    __tablename__ = "consent"
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    indication: str
+    template_version: int  # the version of data/courses.toml's consent text
+    text: str  # as the patient read it, filled in
+    statement: str  # the practitioner's signed statement of the patient's acknowledgement
+    explained_by: int = Field(foreign_key="user_account.id")
+    signed_at: datetime = _utc()
+    withdrawn_at: datetime | None = _utc(default=None)
+    withdrawn_by: int | None = Field(default=None, foreign_key="user_account.id")
+    withdrawn_reason: str = ""
+
+
+class InjectionRow(Row, table=True):
+    """What was injected at a session, zone by zone, kept by the practitioner afterwards."""
+
+    __tablename__ = "injection"
+    id: int | None = Field(default=None, primary_key=True)
+    course_session_id: int = Field(foreign_key="course_session.id", index=True)
+    zone: str
+    volume_ul: int = _big()
+    technique: str  # nappage, point by point, papule, linear retrotracing...
+    depth: str  # the depth as the practitioner writes it: "2 mm", "intradermal"
+    needle: str  # gauge and length: "30G 4 mm"
+    injected_by: int = Field(foreign_key="user_account.id")
+    note: str = ""
+    recorded_at: datetime = _utc()
+    recorded_by: int = Field(foreign_key="user_account.id")

@@ -34,6 +34,12 @@ class Action(Enum):
     VIEW_AUDIT = "view the audit trail"
     LOAD_DEMO = "load the demo data"
     EDIT_FORMULAS = "save or retire formulas"
+    VIEW_COURSES = "view courses of treatment"
+    PLAN_COURSE = "plan, change, pause or end a course"
+    BOOK_SESSION = "book or cancel a session"
+    SIGN_CONSENT = "record a patient's consent"
+    WITHDRAW_CONSENT = "record a consent withdrawn"
+    RECORD_INJECTION = "record what was injected"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -59,6 +65,15 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     # A formula is a standing order others will make for other patients: choosing its doses is
     # a prescribing decision, so practitioners save and retire them (see services/formulas.py).
     Action.EDIT_FORMULAS: frozenset({PRACTITIONER}),
+    # Courses (services/courses): staff prepare and book sessions; planning a course, taking
+    # the patient's consent and recording what was injected are the practitioner's. A consent
+    # withdrawn may be taken by whoever the patient tells, so nothing more is made for them.
+    Action.VIEW_COURSES: frozenset({STAFF, PRACTITIONER}),
+    Action.PLAN_COURSE: frozenset({PRACTITIONER}),
+    Action.BOOK_SESSION: frozenset({STAFF, PRACTITIONER}),
+    Action.SIGN_CONSENT: frozenset({PRACTITIONER}),
+    Action.WITHDRAW_CONSENT: frozenset({STAFF, PRACTITIONER}),
+    Action.RECORD_INJECTION: frozenset({PRACTITIONER}),
 }
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mesomix.domain.course import (
+    CourseError,
     CourseLimit,
     Gap,
     GivenSession,
@@ -322,3 +323,67 @@ def test_without_bookings_at_most_one_session_is_overdue_and_none_after_it_is_pa
         assert overdue[0].number == len(held) + 1 and overdue[0].due < today
     for line in lines[len(held) + len(overdue) :]:
         assert line.standing is Standing.DUE and line.due >= today
+
+
+# --- a schedule as a practitioner types it -------------------------------------------------
+
+gaps = st.builds(
+    Gap,
+    days=st.integers(min_value=0, max_value=120),
+    months=st.integers(min_value=0, max_value=6),
+).filter(lambda gap: gap != Gap())
+
+
+@st.composite
+def typed_blocks(draw: st.DrawFn) -> tuple[int, Gap, Gap]:
+    spacing = draw(gaps)
+    least = draw(st.sampled_from([spacing, Gap(days=spacing.days), Gap(months=spacing.months)]))
+    if least.after(START) > spacing.after(START):
+        least = spacing
+    return draw(st.integers(min_value=1, max_value=5)), spacing, least
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(typed_blocks(), min_size=1, max_size=4), st.lists(typed_blocks(), max_size=2))
+def test_a_schedule_said_reads_back_as_the_same_schedule(
+    blocks: list[tuple[int, Gap, Gap]], maintenance: list[tuple[int, Gap, Gap]]
+) -> None:
+    schedule = Schedule.blocks(*blocks, maintenance=maintenance)
+    assert Schedule.parse(schedule.said) == schedule
+
+
+def test_the_hair_course_typed_as_a_practitioner_says_it() -> None:
+    schedule = Schedule.parse(
+        "8 x 1 week (min 5 days), 2 x 2 weeks (min 10 days), 1 x 4 weeks (min 3 weeks); "
+        "maintenance 1 x 3 months (min 2 months)"
+    )
+    assert len(schedule.steps) == 12
+    assert [s.maintenance for s in schedule.steps].count(True) == 1
+    assert schedule.steps[1].least == Gap(days=5)
+    assert schedule.due(START)[-1] == add_months(START + timedelta(weeks=7 + 4 + 4), 3)
+
+
+def test_a_block_without_a_minimum_keeps_its_spacing_as_the_minimum() -> None:
+    assert Schedule.parse("4 x 3 weeks").steps[1].least == Gap(days=21)
+    assert Schedule.parse("4 × 2w (≥ 10d)").steps[1].least == Gap(days=10)
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("", "at least one block"),
+        ("8 weekly", "is not a block of sessions"),
+        ("8 x 1 fortnight", "is not a gap between sessions"),
+        ("8 x -1 week", "is not a gap between sessions"),
+        ("8 x 1.5 weeks", "is not a gap between sessions"),
+        ("80 x 1 week", "at most 60"),
+        ("0 x 1 week", "at least one session"),
+        ("2 x 1 week (min 2 weeks)", "longer than the spacing"),
+        ("3 x 0 days", "one session"),
+        ("2 x 14 months", "over a year"),
+        ("; 1 x 3 months", "at least one block"),
+    ],
+)
+def test_a_schedule_that_cannot_be_meant_is_refused_in_words(typed: str, words: str) -> None:
+    with pytest.raises(CourseError, match=words):
+        Schedule.parse(typed)

@@ -6,16 +6,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from mesomix.db.tables import BatchRow, CourseSessionRow
 from mesomix.domain.allergy import Allergy
+from mesomix.domain.course.plan import ZoneVolume
 from mesomix.domain.permissions import Action, Role, matrix
 from mesomix.reference import data_dir
+from mesomix.services.courses import Technique
 from mesomix.services.errors import PermissionDenied
 from mesomix.services.mixtures import Signature
+from mesomix.services.uow import unit_of_work
 from tests.factories import PASSWORD, add_allergy, audit_rows, mixture, receive, snapshot
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
 PROCAINE = "procain_steigerwald_1pct_5ml_amp"
+SCALP = (ZoneVolume("scalp", 2000),)
 PRODUCTS_CSV = (data_dir() / "import" / "products-sample.csv").read_text(encoding="utf-8")
 USER_OF = {
     Role.STAFF: "sam",
@@ -60,6 +66,20 @@ ACTIONS = {
     Action.EDIT_FORMULAS: lambda s, u: s.formulas.save(
         u, "Vitamin B12", mixture(("cyanocobalamin", "1000 mcg"), final="2 mL"), "other"
     ),
+    Action.VIEW_COURSES: lambda s, u: s.courses.courses(u, "P-1"),
+    Action.PLAN_COURSE: lambda s, u: s.courses.plan(
+        u, "P-2", "hair", "hair_b12", SCALP, s.clock.today() + timedelta(days=1)
+    ),
+    Action.BOOK_SESSION: lambda s, u: s.courses.book(
+        u, 2, 1, s.clock.now() + timedelta(days=1, hours=2)
+    ),
+    Action.SIGN_CONSENT: lambda s, u: s.courses.sign_consent(
+        u, 2, s.courses.consent_text("drchen", 2), "explained; the patient agreed"
+    ),
+    Action.WITHDRAW_CONSENT: lambda s, u: s.courses.withdraw_consent(u, 1, "patient phoned"),
+    Action.RECORD_INJECTION: lambda s, u: s.courses.record_injection(
+        u, 1, 1, SCALP, Technique("nappage", "2 mm", "30G 4 mm")
+    ),
 }
 
 
@@ -71,10 +91,34 @@ def test_every_action_is_exercised():
 def stocked(clinic):
     receive(clinic, B12, "B1", 20)
     receive(clinic, PROCAINE, "P1", 20)
+    receive(clinic, "sodium_chloride_09_10ml_vial", "NS1", 5)
     add_allergy(
         clinic, "P-2", substance_code="procaine_hcl", verification="confirmed", criticality="high"
     )
+    _courses(clinic)
     return clinic
+
+
+def _courses(clinic):
+    """Course 1 (hair) consented with session 1 held; course 2 (face) planned only."""
+    b12 = mixture(("cyanocobalamin", "1000 mcg"), final="2 mL")
+    clinic.formulas.save("drchen", "Hair B12", b12, "hair loss")
+    start = clinic.clock.today() + timedelta(days=1)
+    hair = clinic.courses.plan("drchen", "P-1", "hair", "hair_b12", SCALP, start)
+    clinic.courses.sign_consent(
+        "drchen", hair.id, clinic.courses.consent_text("drchen", hair.id), "agreed"
+    )
+    clinic.courses.plan(
+        "drchen", "P-1", "face", "hair_b12", (ZoneVolume("face_lower", 1000),), start
+    )
+    batch = clinic.mixtures.dispense(b12, "sam").batch_id
+    with unit_of_work(clinic.engine, write=True) as session:
+        held = CourseSessionRow(course_id=hair.id, number=1, held_at=clinic.clock.now())
+        session.add(held)
+        session.flush()
+        session.execute(
+            sa.update(BatchRow).where(BatchRow.id == batch).values(course_session_id=held.id)
+        )
 
 
 CELLS = [(action, role) for action in Action for role in Role]

@@ -10,10 +10,19 @@ patient's history as it is read in one transaction.
 
 from mesomix.domain.course.care import Indication, Zone
 from mesomix.domain.course.limits import CourseLimit, GivenSession, check_course
-from mesomix.domain.course.schedule import Gap, Schedule, Step, add_months
+from mesomix.domain.course.schedule import (
+    Block,
+    CourseError,
+    Gap,
+    Schedule,
+    Step,
+    add_months,
+)
 from mesomix.domain.course.sessions import SessionLine, Standing, standing
 
 __all__ = [
+    "Block",
+    "CourseError",
     "CourseLimit",
     "Gap",
     "GivenSession",

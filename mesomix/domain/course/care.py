@@ -43,12 +43,22 @@ class Indication:
         if not self.source.strip():
             raise ValueError(f"{self.code}: an indication's usual course carries its source")
 
-    def consent_for(self, patient: str, sessions: int, zones: tuple[str, ...]) -> str:
-        """The text the patient reads, filled in: what they sign is exactly what was shown."""
+    def consent_for(
+        self,
+        patient: str,
+        sessions: int,
+        zones: tuple[str, ...],
+        schedule: Schedule | None = None,
+    ) -> str:
+        """The text the patient reads, filled in: what they sign is exactly what was shown. The
+        usual course in plain words, or the course's own schedule where it differs."""
+        said = (
+            self.schedule_said if schedule is None or schedule == self.schedule else schedule.said
+        )
         return self.consent.format(
             patient=patient,
             indication=self.name,
             sessions=sessions,
-            schedule=self.schedule_said,
+            schedule=said,
             zones=", ".join(zones) or "as the practitioner marks them",
         )

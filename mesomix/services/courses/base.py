@@ -1,0 +1,47 @@
+"""What every part of the course service shares: the templates, a zone looked up, the course
+read back as it stands, and the domain's refusals given as the service's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from mesomix.clock import Clock
+from mesomix.db.tables import CourseRow
+from mesomix.domain.course import CourseError, Zone
+from mesomix.reference import CourseTemplates
+from mesomix.services.base import Service
+from mesomix.services.courses.reading import CourseRefused, CourseView, view
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    try:
+        yield
+    except CourseError as exc:
+        raise CourseRefused(str(exc)) from None
+
+
+class CourseBase(Service):
+    def __init__(self, engine: sa.Engine, clock: Clock, templates: CourseTemplates) -> None:
+        super().__init__(engine, clock)
+        self._templates = templates
+
+    @property
+    def templates(self) -> CourseTemplates:
+        return self._templates
+
+    def _zone(self, code: str) -> Zone:
+        zone = self._templates.zones.get(code)
+        if zone is None:
+            raise CourseRefused(
+                f"'{code}' is not a zone; the zones are {', '.join(sorted(self._templates.zones))}"
+            )
+        return zone
+
+    def _view(self, session: Session, course: CourseRow) -> CourseView:
+        session.flush()
+        return view(session, self._templates, course, self._clock.today(), self._clock.zone)
