@@ -88,6 +88,8 @@ def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
         "category": draft.category,
         "purpose": draft.purpose,
         "prescriber": draft.prescriber,
+        "course": draft.course,
+        "session": draft.session,
     }
 
 
@@ -105,7 +107,7 @@ def prior_batches(
     for batch_id, at, delivered in rows:
         _, sums = batches.setdefault(batch_id, (at, {}))
         for code, amount in delivered.items():
-            value, dimension = _amount(amount, batch_id)
+            value, dimension = amount_of(amount, batch_id)
             before = sums.get(code, (Decimal(0), dimension))[0]
             sums[code] = (before + value, dimension)
     return Received(
@@ -164,6 +166,7 @@ def record_batch(
     overrides: Sequence[Override] = (),
     signers: Mapping[str, int] | None = None,
     read: Sequence[Finding] = (),
+    course_session_id: int | None = None,
 ) -> int:
     """The batch, its lines, the ledger movements, the audit rows, the overrides signed (by
     the practitioners' ids in `signers`) and the warnings read: in the dispense's transaction,
@@ -184,6 +187,7 @@ def record_batch(
             "purpose": draft.purpose,
             "prescriber_id": prescriber_id,
             "formula_version_id": draft.formula_version,
+            "course_session_id": course_session_id,
             "beyond_use_at": bud.at,
             "beyond_use_rule": bud.rule,
         },
@@ -350,7 +354,7 @@ def _exact(value: Decimal, dimension: str) -> str:
     return f"{format(value.normalize(), 'f')} {unit_word(dimension)}"
 
 
-def _amount(text: str, batch_id: int) -> tuple[Decimal, str]:
+def amount_of(text: str, batch_id: int) -> tuple[Decimal, str]:
     """An amount a batch line keeps ('30 mg', as `_exact` wrote it) as (value, dimension)."""
     value, _, word = text.partition(" ")
     try:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.formulas import formula_version
 from mesomix.db.tables import FormulaRow, FormulaVersionRow, PatientRow, UserRow
 from mesomix.domain.catalog import Catalog, fold
 from mesomix.domain.findings import Severity
@@ -39,7 +40,6 @@ from mesomix.domain.formulas import (
     check_purpose,
     check_text,
     formula_code,
-    ingredients_from_records,
     ingredients_to_records,
     scaling,
     to_draft,
@@ -373,7 +373,7 @@ class FormulaService(Service):
             purpose=row.purpose,
             description=row.description,
             active=row.active,
-            versions=tuple(_version(stored, by) for stored, by in versions),
+            versions=tuple(formula_version(stored, by) for stored, by in versions),
         )
         return row, formula
 
@@ -386,17 +386,3 @@ def _can_be_made(version: FormulaVersion, catalog: Catalog) -> None:
     blocks = [f.message for f in plan.findings if f.severity is Severity.BLOCK]
     if blocks:
         raise FormulaRefused("not saved: " + "; ".join(blocks))
-
-
-def _version(row: FormulaVersionRow, created_by: str) -> FormulaVersion:
-    return FormulaVersion(
-        number=row.version,
-        ingredients=ingredients_from_records(row.ingredients),
-        final_volume=row.final_volume,
-        diluent=row.diluent,
-        storage=row.storage,
-        note=row.note,
-        id=row.id,
-        created_at=row.created_at,
-        created_by=created_by,
-    )

@@ -44,6 +44,7 @@ from mesomix.services.audit import denials_recorded
 from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot, prior_batches, record_batch, take
 from mesomix.services.catalog import CatalogService
+from mesomix.services.courses.dispensing import hold, limit_findings, session_findings
 from mesomix.services.errors import NotFound, ServiceError, StockError
 from mesomix.services.labels import Acknowledged, SignedOff, label_text
 from mesomix.services.signing import (
@@ -149,15 +150,34 @@ class MixtureService(Service):
             named = self._resolved(draft, catalog)
             candidates = named.candidates(catalog)
             lots = lots_of(connection, candidates)
-            facts = None
-            if draft.patient:
-                patient, facts = self._patient(connection, draft.patient)
-                if may_meet_a_limit(candidates, catalog):
-                    received = prior_batches(
-                        connection, self._clock, self._session_hours, patient.patient_pk
-                    )
-                    facts = replace(facts, received=received)
-        return assess(named, catalog, lots, facts, self._clock).plan
+            if not draft.patient:
+                return assess(named, catalog, lots, None, self._clock).plan
+            patient, facts = self._patient(connection, draft.patient)
+            if may_meet_a_limit(candidates, catalog):
+                received = prior_batches(
+                    connection, self._clock, self._session_hours, patient.patient_pk
+                )
+                facts = replace(facts, received=received)
+            plan = assess(named, catalog, lots, facts, self._clock).plan
+            return self._with_course(connection, catalog, draft, plan, patient.patient_pk)
+
+    def _with_course(
+        self,
+        connection: sa.Connection,
+        catalog: Catalog,
+        draft: DraftMixture,
+        plan: Plan,
+        patient_pk: int,
+    ) -> Plan:
+        """The plan with what the course says of this session and the label's limits across
+        sessions (services/courses/dispensing.py)."""
+        found = [
+            *session_findings(connection, draft, patient_pk, self._clock),
+            *limit_findings(
+                connection, catalog, draft, plan, patient_pk, self._clock.zone, self._clock.today()
+            ),
+        ]
+        return replace(plan, findings=(*plan.findings, *found)) if found else plan
 
     def _resolved(self, draft: DraftMixture, catalog: Catalog) -> ResolvedDraft:
         """Every name typed, resolved once for the lots to read and the plan; those the
@@ -211,7 +231,7 @@ class MixtureService(Service):
                     ),
                 )
             assessed = assess(named, catalog, lots, facts, self._clock)
-            plan = assessed.plan
+            plan = self._with_course(connection, catalog, draft, assessed.plan, patient.patient_pk)
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
             try:
@@ -253,6 +273,7 @@ class MixtureService(Service):
                 [Acknowledged(f.message, actor.display_name) for f in read],
                 prescriber,
             )
+            session_id = hold(connection, draft, now)
             batch_id = record_batch(
                 connection,
                 now,
@@ -268,6 +289,7 @@ class MixtureService(Service):
                 [s.override() for s in signatures],
                 signers,
                 read,
+                session_id,
             )
             return DispenseResult(
                 batch_id,

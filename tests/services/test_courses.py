@@ -22,6 +22,12 @@ SCALP = (ZoneVolume("scalp", 2000),)
 
 
 @pytest.fixture
+def clinic(clinic_on_both):
+    """Every case here runs on SQLite and on PostgreSQL."""
+    return clinic_on_both
+
+
+@pytest.fixture
 def clinic_with_formula(clinic):
     receive(clinic, B12, "B1", 20)
     clinic.formulas.save(

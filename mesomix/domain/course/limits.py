@@ -50,6 +50,11 @@ class GivenSession:
     number: int
     day: date
     amounts: Mapping[str, Decimal]
+    label: str = ""  # how a finding names it where "session N" would not do ("batch 12")
+
+    @property
+    def said(self) -> str:
+        return self.label or f"session {self.number}"
 
 
 def check_course(
@@ -88,7 +93,7 @@ def _block(limit: CourseLimit, code: str, message: str) -> Finding:
 
 
 def _sessions(given: Sequence[GivenSession]) -> str:
-    return ", ".join(f"session {s.number} ({s.day:%Y-%m-%d})" for s in given)
+    return ", ".join(f"{s.said} ({s.day:%Y-%m-%d})" for s in given)
 
 
 def _count(
@@ -102,7 +107,7 @@ def _count(
     return _block(
         limit,
         "course.max_sessions",
-        f"{limit.name}: session {planned.number} would be treatment {len(before) + 1}; "
+        f"{limit.name}: {planned.said} would be treatment {len(before) + 1}; "
         f"at most {limit.max_sessions} — counted {_sessions(before)}",
     )
 
@@ -119,7 +124,7 @@ def _interval(
     return _block(
         limit,
         "course.min_interval",
-        f"{limit.name}: session {planned.number} on {planned.day:%Y-%m-%d} is less than "
+        f"{limit.name}: {planned.said} on {planned.day:%Y-%m-%d} is less than "
         f"{gap.said} from {_sessions(near)}",
     )
 
@@ -143,8 +148,8 @@ def _amount(
     return _block(
         limit,
         "course.max_amount",
-        f"{limit.name}: {_plain(total)} {limit.unit} {period}{earlier} and session "
-        f"{planned.number} ({_plain(amount)} {limit.unit}); at most {_plain(limit.max_amount)} "
+        f"{limit.name}: {_plain(total)} {limit.unit} {period}{earlier} and {planned.said} "
+        f"({_plain(amount)} {limit.unit}); at most {_plain(limit.max_amount)} "
         f"{limit.unit}",
     )
 

@@ -31,6 +31,8 @@ class DraftMixture:
     purpose: str = ""  # what the mixture treats, one of PURPOSES; empty when not said
     prescriber: str | None = None  # user name of the practitioner who ordered it
     formula_version: int | None = None  # id of the formula version it was started from
+    course: int | None = None  # the course a session of which it is made for
+    session: int | None = None  # that session's number within the course
 
 
 # What a mesotherapy mixture is for, as the clinic's reports count it.

@@ -6,9 +6,14 @@ asks here whether the course lets it be made."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import col, select
 
-from mesomix.db.tables import CourseRow
+from mesomix.db.repositories.formulas import formula_version
+from mesomix.db.tables import CourseRow, FormulaRow, FormulaVersionRow
+from mesomix.domain.formulas import to_draft
+from mesomix.domain.mixture import DraftMixture
 from mesomix.domain.permissions import Action
 from mesomix.services.courses.base import refusals
 from mesomix.services.courses.booking import Booking
@@ -24,6 +29,28 @@ class CourseService(Planning, Booking, Consenting, Injections):
     def course(self, user: str, course_id: int) -> CourseView:
         with self.reading(user, Action.VIEW_COURSES) as (session, _), refusals():
             return self._view(session, course_row(session, course_id))
+
+    def session_draft(self, user: str, course_id: int, number: int | None = None) -> DraftMixture:
+        """The mixture of a session (the next one not held unless a number is given), from the
+        formula version its course plans, for the patient, recording course and session: it is
+        checked and dispensed like any other, and the dispense asks the course again."""
+        with self.reading(user, Action.CHECK_MIXTURE) as (session, _), refusals():
+            course = course_row(session, course_id)
+            shown = self._view(session, course)
+            chosen = shown.next_session if number is None else None
+            if number is not None:
+                if not 1 <= number <= len(shown.sessions):
+                    raise CourseRefused(
+                        f"course {course_id} has sessions 1 to {len(shown.sessions)}, not {number}"
+                    )
+                chosen = shown.sessions[number - 1]
+            if chosen is None:
+                raise CourseRefused(f"every session of course {course_id} is held")
+            row = session.get(FormulaVersionRow, shown.formula_version_id)
+            formula = session.get(FormulaRow, row.formula_id) if row else None
+            assert row is not None and formula is not None  # foreign keys
+            draft = to_draft(formula_version(row), shown.patient_ref, formula.purpose)
+            return replace(draft, course=course_id, session=chosen.number)
 
     def courses(self, user: str, patient_ref: str) -> list[CourseView]:
         """The patient's courses, newest first."""
