@@ -180,7 +180,7 @@ def build(settings: Settings) -> Services:
             settings.printer,
         ),
         audit=AuditTrailService(engine, settings.clock, accounts, people),
-        courses=CourseService(engine, settings.clock, course_templates()),
+        courses=CourseService(engine, settings.clock, course_templates(), catalog),
     )
 
 

@@ -1,7 +1,7 @@
 """Courses of treatment, one service whose work is split by job: planning.py (plan, change,
 pause, resume, end), booking.py (sessions booked and cancelled), consent.py (signed and
-withdrawn), injections.py (what was injected at a held session) and reading.py (a course as it
-stands today). A session's mixture is dispensed by services/mixtures.py like any other, which
+withdrawn), injections.py (what was injected at a held session), week.py (the worklist and the
+forecast) and reading.py (a course as it stands today). A session's mixture is dispensed by services/mixtures.py like any other, which
 asks here whether the course lets it be made."""
 
 from __future__ import annotations
@@ -21,11 +21,19 @@ from mesomix.services.courses.consent import Consenting
 from mesomix.services.courses.injections import Injections, Technique
 from mesomix.services.courses.planning import Planning, patient_row
 from mesomix.services.courses.reading import CourseRefused, CourseView, course_row
+from mesomix.services.courses.week import Forecast, Week, WorkItem
 
-__all__ = ["CourseRefused", "CourseService", "CourseView", "Technique"]
+__all__ = [
+    "CourseRefused",
+    "CourseService",
+    "CourseView",
+    "Forecast",
+    "Technique",
+    "WorkItem",
+]
 
 
-class CourseService(Planning, Booking, Consenting, Injections):
+class CourseService(Planning, Booking, Consenting, Injections, Week):
     def course(self, user: str, course_id: int) -> CourseView:
         with self.reading(user, Action.VIEW_COURSES) as (session, _), refusals():
             return self._view(session, course_row(session, course_id))
