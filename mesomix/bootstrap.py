@@ -160,6 +160,7 @@ def build(settings: Settings) -> Services:
         engine, settings.clock
     )
     people = PeopleService(engine, settings.clock)
+    courses = CourseService(engine, settings.clock, course_templates(), catalog)
     return Services(
         settings=settings,
         engine=engine,
@@ -170,7 +171,7 @@ def build(settings: Settings) -> Services:
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=accounts,
         inventory=stock,
-        reports=ReportService(engine, settings.clock, stock),
+        reports=ReportService(engine, settings.clock, stock, courses),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
         labels=LabelService(
@@ -180,7 +181,7 @@ def build(settings: Settings) -> Services:
             settings.printer,
         ),
         audit=AuditTrailService(engine, settings.clock, accounts, people),
-        courses=CourseService(engine, settings.clock, course_templates(), catalog),
+        courses=courses,
     )
 
 

@@ -16,7 +16,9 @@ from mesomix.cli.commands import (
     allergy,
     audit,
     check,
+    consent,
     convert,
+    course,
     demo,
     imports,
     lot,
@@ -25,6 +27,7 @@ from mesomix.cli.commands import (
     product,
     report,
     search,
+    session,
     stock,
     user,
 )
@@ -46,6 +49,9 @@ COMMANDS = (  # in the order `mesomix --help` lists them
     report,
     imports,
     patient,
+    course,
+    session,
+    consent,
     audit,
 )
 

@@ -28,3 +28,13 @@ def day(text: str) -> datetime:
         return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def moment(text: str) -> datetime:
+    """ "2026-12-10 14:30": a time on the clinic's clock, naive until the clock's zone is known."""
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date and time (YYYY-MM-DD HH:MM, e.g. 2026-12-10 14:30)"
+        ) from None

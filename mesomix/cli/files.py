@@ -69,3 +69,15 @@ def append_line(path: Path, line: str) -> None:
         file.write(("" if ends_a_line else "\n") + line + "\n")
         file.flush()
         os.fsync(file.fileno())
+
+
+def write_new(path: Path, text: str) -> None:
+    """A new file holding the text; refused when one is there already, so nothing is written
+    over, and in words when the folder will not take it."""
+    try:
+        with path.open("x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise BadInput(f"{path} is there already: name another file") from None
+    except OSError as exc:
+        raise BadInput(f"{path} cannot be written: {exc.strerror or exc}") from None

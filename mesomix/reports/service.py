@@ -17,6 +17,7 @@ from mesomix.domain.text import readable
 from mesomix.reports import queries
 from mesomix.reports.cells import inert
 from mesomix.services.base import Service
+from mesomix.services.courses import CourseService, Forecast
 from mesomix.services.errors import ServiceError
 from mesomix.services.stock import StockService
 from mesomix.services.stock.lots import LotRef
@@ -30,6 +31,7 @@ REPORTS = (
     "mixtures",
     "makers",
     "recall",
+    "forecast",
 )
 FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
@@ -48,9 +50,12 @@ def _money(cents: pd.Series) -> pd.Series:
 
 
 class ReportService(Service):
-    def __init__(self, engine: sa.Engine, clock: Clock, inventory: StockService) -> None:
+    def __init__(
+        self, engine: sa.Engine, clock: Clock, inventory: StockService, courses: CourseService
+    ) -> None:
         super().__init__(engine, clock)
         self._inventory = inventory
+        self._courses = courses
 
     def report(
         self,
@@ -62,6 +67,7 @@ class ReportService(Service):
         lot_id: int | None = None,
         lot: str = "",
         product: str = "",
+        days: int = 30,
     ) -> pd.DataFrame:
         """One report, by name; the query runs in the database, the frame holds its result.
 
@@ -74,6 +80,8 @@ class ReportService(Service):
             raise ServiceError(f"unknown report '{name}': use one of {', '.join(REPORTS)}")
         if name == "recall":
             return self.recall(user, lot, product, lot_id=lot_id)[1]
+        if name == "forecast":
+            return forecast_frame(self._courses.forecast(user, days))
         if period not in queries.PERIODS:
             raise ServiceError(f"period '{period}' is not one of {', '.join(queries.PERIODS)}")
         periods = DEFAULT_PERIODS[period] if periods is None else periods
@@ -204,6 +212,38 @@ class ReportService(Service):
                 "below_reorder": below,
             }
         )
+
+
+def forecast_frame(forecast: Forecast) -> pd.DataFrame:
+    """The forecast a product a row, those short first: what the booked sessions need, what is
+    usable, the first day short, and what to order."""
+    return pd.DataFrame(
+        [
+            (
+                p.product,
+                forecast.names.get(p.product, p.product),
+                p.sessions,
+                p.need_ul / 1000,
+                p.usable_ul / 1000,
+                p.short_ul / 1000,
+                p.first_short.isoformat() if p.first_short else "",
+                p.short_containers,
+                p.order_containers,
+            )
+            for p in forecast.products
+        ],
+        columns=[
+            "product",
+            "product_name",
+            "sessions",
+            "need_ml",
+            "usable_ml",
+            "short_ml",
+            "first_short",
+            "short_containers",
+            "order_containers",
+        ],
+    )
 
 
 class ExportExists(ServiceError):

@@ -61,6 +61,13 @@ HEADINGS = {
     "patient_ref": "patient",
     "patient": "name",
     "made_by": "made by",
+    "sessions": "sessions",
+    "need_ml": "need mL",
+    "usable_ml": "usable mL",
+    "short_ml": "short mL",
+    "first_short": "short from",
+    "short_containers": "short",
+    "order_containers": "order",
 }
 MONEY = {"value", "unusable_value", "value_at_risk"}
 
@@ -90,6 +97,10 @@ LAYOUTS = {
     "mixtures": Layout(("practitioner", "purpose", "mixtures", "volume_ml")),
     "makers": Layout(("user", "display_name", "role", "mixtures", "volume_ml")),
     "recall": Layout(("batch", "made_at", "patient_ref", "patient", "volume_ml", "made_by")),
+    "forecast": Layout(
+        ("product_name", "need_ml", "usable_ml", "first_short", "order_containers"),
+        ("short_containers", "sessions"),
+    ),
 }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
-from mesomix.domain.mixture_file import MixtureFileError, read_mixture
+from mesomix.domain.mixture_file import MixtureFileError, read_mixture, write_mixture
 
 WHOLE = """
 patient = "P-0001"
@@ -80,3 +82,37 @@ def test_a_file_that_is_not_a_mixture_says_where(text, said):
     with pytest.raises(MixtureFileError) as refused:
         read_mixture(text)
     assert str(refused.value).startswith(said)
+
+
+texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+numbers = st.none() | st.integers(min_value=1, max_value=2**62)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.builds(DraftIngredient, texts, texts, st.none() | texts), min_size=1, max_size=4),
+    texts,
+    st.none() | texts,
+    numbers,
+    numbers,
+    numbers,
+)
+def test_a_mixture_written_reads_back_the_same(
+    ingredients, final_volume, patient, formula_version, course, session
+) -> None:
+    draft = DraftMixture(
+        ingredients=tuple(ingredients),
+        final_volume=final_volume,
+        patient=patient,
+        formula_version=formula_version,
+        course=course,
+        session=session,
+    )
+    assert read_mixture(write_mixture(draft)) == draft
+
+
+@pytest.mark.parametrize("value", ["0", "-1", '"1"', "true", "1.5"])
+def test_a_course_that_is_not_a_whole_number_is_refused(value) -> None:
+    text = f'course = {value}\n[[ingredient]]\nwhat = "biotin"\namount = "5 mg"\n'
+    with pytest.raises(MixtureFileError, match="course must be a whole number above zero"):
+        read_mixture(text)

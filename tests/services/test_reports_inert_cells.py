@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -19,6 +20,8 @@ import pytest
 
 from mesomix.bootstrap import Services, Settings, build
 from mesomix.clock import FixedClock
+from mesomix.domain.course.plan import ZoneVolume
+from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.reports.cells import ERROR_VALUES, as_text, inert
 from mesomix.reports.service import REPORTS, export
 from tests.conftest import NOW
@@ -58,6 +61,13 @@ def hostile_clinic(services: Services) -> Services:
     services.accounts.create_user("root", MAKER, MAKER_NAME, "staff", PASSWORD)
     draft = mixture(("lidocaine", "10 mg"), patient=PATIENT_REF)
     services.mixtures.dispense(replace(draft, purpose="hair loss", prescriber="drevil"), MAKER)
+    # A course booked tomorrow, made from the hostile vial: the forecast names the product.
+    vial = DraftMixture((DraftIngredient("lidocaine", "10 mg", "hostile_vial"),))
+    services.formulas.save("drchen", "Back pain", vial, "pain")
+    course = services.courses.plan(
+        "drchen", PATIENT_REF, "pain", "back_pain", (ZoneVolume("back", 1000),), NOW.date()
+    )
+    services.courses.book("drchen", course.id, 1, NOW + timedelta(days=1))
     return services
 
 
@@ -87,6 +97,7 @@ SHOWN = {
     "mixtures": {"'" + PRESCRIBER},
     "makers": {"'" + MAKER, "'" + MAKER_NAME},
     "recall": {"'" + PATIENT_REF, "'" + PATIENT, "'" + MAKER, "'" + LOTS[0]},
+    "forecast": {"'" + PRODUCT},
 }
 
 

@@ -42,6 +42,9 @@ def register(commands: Any) -> None:
     report.add_argument(
         "--periods", type=int, metavar="N", help="for usage: how many (13 weeks, 12 months)"
     )
+    report.add_argument(
+        "--days", type=int, choices=(7, 30, 90), default=30, help="for forecast: how far ahead"
+    )
     acting(report)
     report.set_defaults(run=run)
 
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             title = f"lot {ref.lot_number} ({ref.status}) · {ref.product_code}\n{name}\n"
         else:
             frame = program.reports.report(
-                args.actor, args.name, period=args.period, periods=args.periods
+                args.actor, args.name, period=args.period, periods=args.periods, days=args.days
             )
         if args.form == "table":
             zone = program.clock.zone

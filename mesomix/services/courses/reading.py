@@ -248,3 +248,32 @@ def view(
 
 def _local(at: datetime | None, zone: tzinfo) -> datetime | None:
     return at.astimezone(zone) if at is not None else None
+
+
+def course_lines(course: CourseView, zones: dict[str, str]) -> list[str]:
+    """The course in words, a line each, as the command line prints it and a screen lists it;
+    `zones` names each zone code."""
+    consent = course.consent
+    lines = [
+        f"course {course.id}: {course.patient_name} ({course.patient_ref}), "
+        f"{course.indication.name}, {course.status}"
+        + (f" ({course.status_reason})" if course.status_reason else "")
+        + f", version {course.version}",
+        f"formula: {course.formula_name} (version {course.formula_version})",
+        "zones: " + ", ".join(f"{zones.get(z.zone, z.zone)} {z.volume_said}" for z in course.zones),
+        f"schedule: {course.schedule.said}, from {course.starts_on:%Y-%m-%d}",
+        (
+            f"consent: signed {consent.signed_at:%Y-%m-%d} by {consent.explained_by} "
+            f"(template version {consent.template_version})"
+            if consent
+            else "consent: none in force"
+        ),
+    ]
+    lines += [s.said for s in course.sessions]
+    lines += [
+        f"injected at session {i.session}: {zones.get(i.zone, i.zone)} "
+        f"{ZoneVolume('', i.volume_ul).volume_said}, {i.technique}, {i.depth}, {i.needle}, "
+        f"by {i.injected_by}"
+        for i in course.injections
+    ]
+    return lines
