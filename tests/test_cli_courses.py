@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.test_cli import db, demo_db, in_process, run  # noqa: F401 (db and demo_db are fixtures)
+import pytest
+
+from tests.factories import copy_of
+from tests.test_cli import in_process, run
 
 PLAN = (
     "course",
@@ -22,6 +25,12 @@ PLAN = (
     "--user",
     "drchen",
 )
+
+
+@pytest.fixture
+def demo_db(cli_demo, tmp_path) -> str:
+    """A copy of the demo database made once for the test process."""
+    return copy_of(cli_demo, tmp_path / "cli.sqlite")
 
 
 def _plan(db: str, start: date) -> int:
