@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any, TextIO
 
 from mesomix.cli.arguments import acting, day, group
+from mesomix.cli.files import write_new
 from mesomix.cli.signin import services
 from mesomix.domain.course.plan import read_zones
 from mesomix.services.courses import CourseService, CourseView
@@ -44,6 +47,16 @@ def register(commands: Any) -> None:
     change.add_argument("--formula", default="", metavar="CODE")
     change.add_argument("--zones", default="", metavar='"scalp 2 mL"')
     change.set_defaults(run=run_change)
+    ical = course_commands.add_parser("ical", help="the sessions as an iCalendar file")
+    ical.add_argument("course", type=int, metavar="COURSE")
+    ical.add_argument("--output", type=Path, metavar="FILE.ics", help="default: printed")
+    ical.set_defaults(run=run_ical)
+    fhir = course_commands.add_parser(
+        "fhir", help="the course, consents and injections as a FHIR R4 Bundle"
+    )
+    fhir.add_argument("course", type=int, metavar="COURSE")
+    fhir.add_argument("--output", type=Path, metavar="FILE.json", help="default: printed")
+    fhir.set_defaults(run=run_fhir)
     statuses = []
     for name in ("pause", "resume", "end"):
         status = course_commands.add_parser(name, help=f"{name} a course, with a reason")
@@ -51,13 +64,12 @@ def register(commands: Any) -> None:
         status.add_argument("--reason", required=name != "resume", default="resumed")
         status.set_defaults(run=run_status, status=name)
         statuses.append(status)
-    for command in (plan, show, listed, change, *statuses):
+    for command in (plan, show, listed, change, ical, fhir, *statuses):
         acting(command)
 
 
 def print_course(course: CourseView, courses: CourseService, out: TextIO) -> None:
-    names = {code: zone.name for code, zone in courses.templates.zones.items()}
-    for line in course_lines(course, names):
+    for line in course_lines(course, courses.zone_names()):
         print(line, file=out)
 
 
@@ -109,3 +121,23 @@ def run_status(args: argparse.Namespace, out: TextIO) -> int:
     change = {"pause": courses.pause, "resume": courses.resume, "end": courses.end}[args.status]
     print_course(change(args.actor, args.course, args.reason), courses, out)
     return 0
+
+
+def run_ical(args: argparse.Namespace, out: TextIO) -> int:
+    _written(services(args).courses.calendar(args.actor, args.course), args.output, out)
+    return 0
+
+
+def run_fhir(args: argparse.Namespace, out: TextIO) -> int:
+    bundle = services(args).courses.fhir(args.actor, args.course)
+    _written(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", args.output, out)
+    return 0
+
+
+def _written(text: str, output: Path | None, out: TextIO) -> None:
+    """Printed, or into a new file (never over one), saying where."""
+    if output is None:
+        print(text, end="", file=out)
+        return
+    write_new(output, text)
+    print(f"written to {output}", file=out)

@@ -7,6 +7,7 @@ asks here whether the course lets it be made."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -18,6 +19,7 @@ from mesomix.domain.permissions import Action
 from mesomix.services.courses.base import refusals
 from mesomix.services.courses.booking import Booking
 from mesomix.services.courses.consent import Consenting
+from mesomix.services.courses.export import fhir_bundle, icalendar
 from mesomix.services.courses.injections import Injections, Technique
 from mesomix.services.courses.planning import Planning, patient_row
 from mesomix.services.courses.reading import CourseRefused, CourseView, course_row
@@ -59,6 +61,18 @@ class CourseService(Planning, Booking, Consenting, Injections, Week):
             assert row is not None and formula is not None  # foreign keys
             draft = to_draft(formula_version(row), shown.patient_ref, formula.purpose)
             return replace(draft, course=course_id, session=chosen.number)
+
+    def calendar(self, user: str, course_id: int) -> str:
+        """The course's sessions as an iCalendar file, for the clinic's calendar."""
+        return icalendar(self.course(user, course_id), self.zone_names(), self._clock.now())
+
+    def fhir(self, user: str, course_id: int) -> dict[str, Any]:
+        """The course, its consents and injection records as a FHIR R4 Bundle."""
+        return fhir_bundle(self.course(user, course_id), self.zone_names())
+
+    def zone_names(self) -> dict[str, str]:
+        """Each zone's name by its code, for a course said in words."""
+        return {code: zone.name for code, zone in self._templates.zones.items()}
 
     def courses(self, user: str, patient_ref: str) -> list[CourseView]:
         """The patient's courses, newest first."""
