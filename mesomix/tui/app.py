@@ -67,6 +67,10 @@ PLACES = (
     Place("compose", "f2", Action.CHECK_MIXTURE, "mesomix.tui.screens.compose:ComposeScreen"),
     Place("patients", "f3", Action.VIEW_PATIENTS, "mesomix.tui.screens.patients:PatientsScreen"),
     Place("formulas", "f4", Action.CHECK_MIXTURE, "mesomix.tui.screens.formulas:FormulasScreen"),
+    # F11 and F12: Compose keeps F7–F9 for its own work; a terminal that takes F11 or F12 for
+    # itself still has the command palette (Ctrl+P), which offers every screen.
+    Place("courses", "f11", Action.VIEW_COURSES, "mesomix.tui.screens.courses:CoursesScreen"),
+    Place("sessions", "f12", Action.VIEW_COURSES, "mesomix.tui.screens.sessions:SessionsScreen"),
     # Before inventory: an admin, who has only these two, lands on the accounts.
     Place("accounts", "f7", Action.MANAGE_USERS, "mesomix.tui.screens.accounts:AccountsScreen"),
     Place("inventory", "f5", Action.VIEW_STOCK, "mesomix.tui.screens.inventory:InventoryScreen"),

@@ -10,7 +10,6 @@ from typing import Any, TextIO
 from mesomix.cli.arguments import acting, day, group
 from mesomix.cli.files import write_new
 from mesomix.cli.signin import services
-from mesomix.domain.course.plan import read_zones
 from mesomix.services.courses import CourseService, CourseView
 from mesomix.services.courses.reading import course_lines
 
@@ -75,7 +74,7 @@ def print_course(course: CourseView, courses: CourseService, out: TextIO) -> Non
 
 def run_plan(args: argparse.Namespace, out: TextIO) -> int:
     courses = services(args).courses
-    zones = read_zones(args.zones, courses.templates.zones)
+    zones = courses.read_zones(args.zones)
     course = courses.plan(
         args.actor, args.patient, args.indication, args.formula, zones, args.start, args.schedule
     )
@@ -103,7 +102,7 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_change(args: argparse.Namespace, out: TextIO) -> int:
     courses = services(args).courses
-    zones = read_zones(args.zones, courses.templates.zones) if args.zones.strip() else ()
+    zones = courses.read_zones(args.zones) if args.zones.strip() else ()
     course = courses.change(
         args.actor,
         args.course,

@@ -11,7 +11,6 @@ from mesomix.cli.arguments import acting, group, moment
 from mesomix.cli.commands.course import print_course
 from mesomix.cli.files import write_new
 from mesomix.cli.signin import services
-from mesomix.domain.course.plan import read_zones
 from mesomix.domain.mixture_file import write_mixture
 from mesomix.services.courses import Technique
 
@@ -108,7 +107,7 @@ def run_draft(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_inject(args: argparse.Namespace, out: TextIO) -> int:
     courses = services(args).courses
-    zones = read_zones(args.zones, courses.templates.zones)
+    zones = courses.read_zones(args.zones)
     how = Technique(args.technique, args.depth, args.needle, args.injected_by, args.note)
     course = courses.record_injection(args.actor, args.course, args.number, zones, how)
     print_course(course, courses, out)

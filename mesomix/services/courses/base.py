@@ -12,6 +12,7 @@ from sqlmodel import Session
 from mesomix.clock import Clock
 from mesomix.db.tables import CourseRow
 from mesomix.domain.course import CourseError, Zone
+from mesomix.domain.course.plan import ZoneVolume, read_zones
 from mesomix.reference import CourseTemplates
 from mesomix.services.base import Service
 from mesomix.services.courses.reading import CourseRefused, CourseView, view
@@ -33,6 +34,11 @@ class CourseBase(Service):
     @property
     def templates(self) -> CourseTemplates:
         return self._templates
+
+    def read_zones(self, text: str) -> tuple[ZoneVolume, ...]:
+        """Zones as typed ("scalp 4 mL, neck 1 mL"), refused in words where one cannot be meant."""
+        with refusals():
+            return read_zones(text, self._templates.zones)
 
     def _zone(self, code: str) -> Zone:
         zone = self._templates.zones.get(code)

@@ -91,7 +91,8 @@ class DraftScreen(WorkScreen):
         self._shown: tuple[object, ...] = ()  # what the plan and findings show now
         self._plan_view = PlanView(id="plan")  # kept, not queried: redrawn on every check
         self._findings_view = FindingsView(id="findings")
-        self._origin: DraftMixture | None = None  # the formula's draft this one started from
+        # the draft this one started from: a formula's, or a course session's (from Sessions)
+        self._origin: DraftMixture | None = None
         self._pending: DraftMixture | None = None  # to load once the catalogue is here
         self._offers = NameOffers()  # the names a typed ingredient may mean
         self._told = ""  # what the app was last told is unfinished here
@@ -203,6 +204,8 @@ class DraftScreen(WorkScreen):
             purpose=purpose if isinstance(purpose, str) else "",
             prescriber=prescriber if isinstance(prescriber, str) else None,
             formula_version=self._origin.formula_version if self._origin else None,
+            course=self._origin.course if self._origin else None,
+            session=self._origin.session if self._origin else None,
         )
 
     def _rows(self) -> Iterator[IngredientRow]:
@@ -259,7 +262,12 @@ class DraftScreen(WorkScreen):
         self.query_one("#purpose", Select).value = draft.purpose or Select.BLANK
         if draft.prescriber:
             self.query_one("#prescriber", Select).value = draft.prescriber
-        self.say("Started from a formula: check the amounts, then dispense (F9).")
+        self.say(
+            f"Session {draft.session} of course {draft.course}, made from its formula: check "
+            "the amounts, then dispense (F9)."
+            if draft.course is not None
+            else "Started from a formula: check the amounts, then dispense (F9)."
+        )
 
     @work(thread=True, exclusive=True, group="origin")
     def _name_origin(self, version_id: int) -> None:

@@ -1,0 +1,137 @@
+"""Courses in the application, driven by the Pilot on the demo database and checked in the
+database afterwards: a practitioner plans a course and takes the consent on the Courses screen;
+staff prepare session 1 from the worklist (Sessions) and dispense it in Compose; a session
+booked too soon is refused in the form, naming the earliest day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+from textual.widgets import DataTable, Input, Select, Static
+
+from mesomix.db.tables import BatchRow
+from mesomix.domain.course.plan import ZoneVolume
+from mesomix.services.uow import unit_of_work
+from mesomix.tui.app import make_app
+from mesomix.tui.screens.compose import ComposeScreen
+from mesomix.tui.screens.consent import ConsentScreen
+from mesomix.tui.screens.courses import CoursesScreen
+from mesomix.tui.screens.sessions import SessionsScreen
+from tests.tui.pilot import settle
+from tests.tui.test_journeys import fill, problems, submit
+
+SIZE = (80, 24)
+
+
+def consented_course(demo) -> int:
+    """A hair course for P-0003 from today, consented, session 1 booked for this afternoon."""
+    course = demo.courses.plan(
+        "drchen",
+        "P-0003",
+        "hair",
+        "hair_restoration",
+        (ZoneVolume("scalp", 4000),),
+        demo.clock.today(),
+    )
+    text = demo.courses.consent_text("drchen", course.id)
+    demo.courses.sign_consent("drchen", course.id, text, "explained; agreed")
+    demo.courses.book("sam", course.id, 1, demo.clock.now() + timedelta(hours=5))
+    return course.id
+
+
+async def test_staff_prepare_session_one_from_the_worklist(demo):
+    course = consented_course(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f12")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        table = screen.query_one("#session-list", DataTable)
+        assert f"{course}/1" in [row.value for row in table.rows]
+        table.move_cursor(row=table.get_row_index(f"{course}/1"))
+        await settle(pilot)
+        detail = str(screen.query_one("#session-detail", Static).render())
+        assert "session 1 of 11" in detail and "Ready" in detail
+        await pilot.press("enter")
+        await settle(pilot)
+        compose = app.screen
+        assert isinstance(compose, ComposeScreen)
+        await settle(pilot)
+        draft = compose.draft()
+        assert (draft.course, draft.session, draft.patient) == (course, 1, "P-0003")
+        assert f"Session 1 of course {course}" in str(compose.query_one("#status", Static).render())
+        await pilot.press("f9")
+        await settle(pilot)
+        assert "Dispensed batch" in str(compose.query_one("#status", Static).render())
+    with unit_of_work(demo.engine) as session:
+        batch = session.exec(select(BatchRow).order_by(BatchRow.id.desc())).first()
+    assert batch is not None and batch.course_session_id is not None
+    assert demo.courses.course("sam", course).held == 1
+
+
+async def test_a_practitioner_plans_a_course_and_takes_the_consent(demo):
+    app = make_app(demo, demo.accounts.sign_in("drchen", "demo-practitioner-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f11")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CoursesScreen)
+        screen.query_one("#courses-patient", Select).value = "P-0003"
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, indication="face", formula="hair_restoration", zones="scalp 40 mL")
+        await submit(pilot)
+        assert "check the decimal point" in problems(pilot)  # refused in the form, kept open
+        app.screen.query_one("#form-zones", Input).value = ""
+        await fill(pilot, zones="face_middle 2 mL")
+        await submit(pilot)
+        assert isinstance(app.screen, CoursesScreen)
+        table = screen.query_one("#course-list", DataTable)
+        assert table.row_count == 1
+        table.focus()
+        await settle(pilot)
+        card = str(screen.query_one("#course-card", Static).render())
+        assert "facial rejuvenation" in card.lower() or "face" in card
+        assert "consent: none in force" in card
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConsentScreen)
+        app.screen.query_one("#consent-statement", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CoursesScreen)
+        assert "consent: signed" in str(screen.query_one("#course-card", Static).render())
+    (course,) = demo.courses.courses("drchen", "P-0003")
+    assert course.consent is not None and course.consent.explained_by == "Dr Mei Chen"
+
+
+async def test_a_session_booked_too_soon_is_refused_in_the_form(demo):
+    course = consented_course(demo)
+    draft = demo.courses.session_draft("sam", course)
+    demo.mixtures.dispense(draft, "sam", acknowledge_all=True)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f11")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#courses-patient", Select).value = "P-0003"
+        await settle(pilot)
+        screen.query_one("#course-list", DataTable).focus()
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        tomorrow = demo.clock.today() + timedelta(days=1)
+        await fill(pilot, when=f"{tomorrow} 10:00")
+        await submit(pilot)
+        said = problems(pilot)
+        earliest = demo.clock.today() + timedelta(days=5)
+        assert f"not before {earliest}" in said
+        await fill(pilot, early="travelling")
+        await submit(pilot)
+        assert "only a practitioner may book it early" in problems(pilot)
