@@ -135,3 +135,45 @@ async def test_a_session_booked_too_soon_is_refused_in_the_form(demo):
         await fill(pilot, early="travelling")
         await submit(pilot)
         assert "only a practitioner may book it early" in problems(pilot)
+
+
+async def test_the_manager_sees_a_shortfall_three_weeks_ahead_in_reports(demo):
+    """Three booked sessions a week apart and stock in date for two: the forecast's chart and
+    table say which day is short and what to order."""
+    from mesomix.tui.screens.reports import ReportsScreen
+
+    formula = mixture_formula(demo)
+    course = demo.courses.plan(
+        "drchen", "P-0003", "hair", formula, (ZoneVolume("scalp", 2000),), demo.clock.today()
+    )
+    for number, days in ((1, 6), (2, 13), (3, 21)):
+        demo.courses.book("sam", course.id, number, demo.clock.now() + timedelta(days=days))
+    app = make_app(demo, demo.accounts.sign_in("nadia", "demo-manager-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReportsScreen)
+        screen.query_one("#report-name", Select).value = "forecast"
+        await settle(pilot)
+        chart = str(screen.query_one("#report-chart", Static).render())
+        short_day = demo.clock.today() + timedelta(days=21)
+        assert f"{short_day:%m-%d}" in chart and "SHORT 2 mL" in chart
+        table = screen.query_one("#report-table", DataTable)
+        assert table.row_count >= 1
+
+
+def mixture_formula(demo) -> str:
+    """A formula drawing one 2 mL vial a session, of which the only lot in use holds one."""
+    from mesomix.domain.mixture import DraftIngredient, DraftMixture
+
+    for lot in demo.stock.lots("nadia"):
+        if lot.product_code == "kybella_2ml_vial" and lot.status == "available":
+            demo.stock.set_status("nadia", lot.lot_id, "quarantined", "kept aside for the test")
+    demo.stock.receive(
+        "nadia", "kybella_2ml_vial", "FORECAST1", demo.clock.today() + timedelta(days=200), 2
+    )
+    draft = DraftMixture((DraftIngredient("deoxycholic acid", "20 mg", "kybella_2ml_vial"),))
+    code, _ = demo.formulas.save("drchen", "Forecast test", draft, "localised fat")
+    return code

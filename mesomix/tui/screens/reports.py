@@ -25,15 +25,17 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
-from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export
+from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, forecast_frame
 from mesomix.reports.table import cell, in_words
 from mesomix.services.accounts import SignedIn
+from mesomix.services.courses.week import FORECAST_DAYS
 from mesomix.services.errors import ServiceError
 from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
     from mesomix.bootstrap import Services
+    from mesomix.services.courses import Forecast
 
 ROWS_SHOWN = 500  # the table shows this many; an export carries every row
 COLUMN_WIDEST = 40
@@ -125,6 +127,30 @@ def bars(labels: list[str], values: list[float], unit: str) -> str:
     )
 
 
+def forecast_chart(forecast: Forecast, days_shown: int = 6) -> str:
+    """The product short soonest (else the one needed most), day by day: what the sessions
+    need against what is left in date after them, each a bar and its figure."""
+    if not forecast.products:
+        return f"No session booked in the next {forecast.days} days."
+    product = forecast.products[0]  # short first, soonest first
+    top = max([d.need_ul for d in product.days] + [product.usable_ul]) or 1
+    half = 12  # two bars and their figures in 80 columns
+    lines = [
+        f"{short(forecast.names.get(product.product, product.product), 50)}: "
+        f"need and stock in date, by day"
+    ]
+    for day in product.days[:days_shown]:
+        need = "█" * max(1, round(half * day.need_ul / top))
+        left = "█" * round(half * day.left_ul / top)
+        said = f"{day.day:%m-%d}  need {need:<{half}} {day.need_ul / 1000:>6g} mL"
+        said += f"  left {left:<{half}} {day.left_ul / 1000:>6g} mL"
+        lines.append(said + (f"  SHORT {day.short_ul / 1000:g} mL" if day.short_ul else ""))
+    more = len(product.days) - days_shown
+    if more > 0:
+        lines.append(f"… {more} more day(s): export for all")
+    return "\n".join(lines)
+
+
 class ReportsScreen(WorkScreen):
     CSS_PATH = "../styles/reports.tcss"
     BINDINGS = [
@@ -152,6 +178,7 @@ class ReportsScreen(WorkScreen):
         name: str
         frame: pd.DataFrame
         about: str = ""  # which lot a recall report found
+        chart: str = ""  # a forecast's need against stock, day by day
 
     def __init__(self, services: Services, user: SignedIn) -> None:
         super().__init__(services, user)
@@ -176,6 +203,15 @@ class ReportsScreen(WorkScreen):
                 id="report-period",
                 compact=True,
             )
+            days = Select[str](
+                [(f"next {d} days", str(d)) for d in FORECAST_DAYS],
+                value="30",
+                allow_blank=False,
+                id="report-days",
+                compact=True,
+            )
+            days.display = False  # for the forecast only
+            yield days
             yield Input(placeholder="lot number on the box (recall)", id="report-lot", compact=True)
         yield Static("", id="report-chart")
         yield Sparkline([], id="report-spark")
@@ -190,6 +226,9 @@ class ReportsScreen(WorkScreen):
 
     @on(Select.Changed)
     def _chosen(self) -> None:
+        forecast = self.query_one("#report-name", Select).value == "forecast"
+        self.query_one("#report-days", Select).display = forecast
+        self.query_one("#report-period", Select).display = not forecast
         self.action_run()
 
     def reload(self) -> None:
@@ -218,10 +257,11 @@ class ReportsScreen(WorkScreen):
             self._clear()
             return
         self.say(f"Running {name}…")
-        self._run(str(name), str(period), typed)
+        days = int(str(self.query_one("#report-days", Select).value))
+        self._run(str(name), str(period), typed, days)
 
     @work(thread=True, exclusive=True, group="report")
-    def _run(self, name: str, period: str, lot: str) -> None:
+    def _run(self, name: str, period: str, lot: str, days: int = 30) -> None:
         """The report, in a worker; a recall's lot is found by its number (and product) by
         the service, which says which lot it found or why it found none."""
         reports, about = self.services.reports, ""
@@ -231,6 +271,11 @@ class ReportsScreen(WorkScreen):
                 # Whole, code and all: the status line wraps, and every row is of this lot.
                 named = f"{ref.product_name} · {ref.product_code}"
                 about = f"lot {ref.lot_number} ({ref.status}) of {named}"
+            elif name == "forecast":
+                forecast = self.services.courses.forecast(self.user.name, days)
+                frame = forecast_frame(forecast)
+                self.post_message(self.Ready(name, frame, chart=forecast_chart(forecast)))
+                return
             else:
                 frame = reports.report(self.user.name, name, period=period)
             self.post_message(self.Ready(name, frame, about))
@@ -268,7 +313,7 @@ class ReportsScreen(WorkScreen):
                 unusable = f", {held} holding unusable stock" if held else ""
             rows = counted(len(frame), "row")
             self.say(f"{message.name}: {rows}{unusable}{more}. Ctrl+E exports.")
-        self._chart(message.name, frame)
+        self._chart(message.name, frame, message.chart)
 
     @on(DataTable.CellHighlighted, "#report-table")
     def _highlighted(self, event: DataTable.CellHighlighted) -> None:
@@ -307,7 +352,7 @@ class ReportsScreen(WorkScreen):
         self.query_one("#report-chart", Static).display = False
         self.query_one("#report-spark", Sparkline).display = False
 
-    def _chart(self, name: str, frame: pd.DataFrame) -> None:
+    def _chart(self, name: str, frame: pd.DataFrame, drawn: str = "") -> None:
         chart, spark = (
             self.query_one("#report-chart", Static),
             self.query_one("#report-spark", Sparkline),
@@ -321,6 +366,8 @@ class ReportsScreen(WorkScreen):
             chart.update(Text(bars(periods[::-1], totals[::-1], "mL")))
             spark.data = totals
             spark.display = len(periods) > 1
+        elif name == "forecast" and drawn:
+            chart.update(Text(drawn))
         elif name == "expiring" and len(frame):
             by_window = frame.groupby("within_days")["value_at_risk"].sum()
             chart.update(
