@@ -25,8 +25,13 @@ from mesomix.db.tables import (
     AllergyRow,
     BatchLineRow,
     BatchRow,
+    ConsentRow,
+    CourseRow,
+    CourseSessionRow,
+    CourseVersionRow,
     FormulaRow,
     FormulaVersionRow,
+    InjectionRow,
     LotRow,
     MovementRow,
     OverrideRow,
@@ -34,6 +39,7 @@ from mesomix.db.tables import (
     UserRow,
 )
 from mesomix.domain.catalog import Product
+from mesomix.domain.course.plan import ZoneVolume
 from mesomix.domain.ledger import WIPE_ACTION
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
 from mesomix.domain.permissions import Action
@@ -41,6 +47,7 @@ from mesomix.reference import data_dir
 from mesomix.services.accounts import AccountService
 from mesomix.services.audit import Entry, append, record
 from mesomix.services.catalog import CatalogService
+from mesomix.services.courses import CourseService
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaService
 from mesomix.services.mixtures import MixtureService
@@ -54,6 +61,11 @@ _CLEARED = (
     AcknowledgementRow,
     OverrideRow,
     BatchRow,
+    InjectionRow,
+    CourseSessionRow,
+    ConsentRow,
+    CourseVersionRow,
+    CourseRow,
     FormulaVersionRow,
     FormulaRow,
     LotRow,
@@ -86,6 +98,8 @@ class DemoServices(Protocol):
     def inventory(self) -> StockService: ...
     @property
     def formulas(self) -> FormulaService: ...
+    @property
+    def courses(self) -> CourseService: ...
 
 
 def holds_data(engine: sa.Engine) -> bool:
@@ -177,6 +191,7 @@ def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026
     lots = _receive_lots(services, now, random.Random(seed))
     batches = _history(services, now, people["patient"])
     formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)
+    courses = _courses(services, now)
     reorder = _reorder_levels(services)
     return {
         "users": len(people["user"]),
@@ -184,6 +199,7 @@ def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026
         "lots": lots,
         "batches": batches,
         "formulas": formulas,
+        "courses": courses,
         "reorder levels": reorder,
     }
 
@@ -301,6 +317,69 @@ def _history(services: DemoServices, now: datetime, patients: list[dict[str, obj
         mixtures.dispense(draft, DEMO_STAFF, acknowledge_all=True)  # as read at the time
         made += 1
     return made
+
+
+# --- the demo courses ---------------------------------------------------------------------
+
+
+def _courses(services: DemoServices, now: datetime) -> int:
+    """Three courses for the worklist and the forecast: a hair course two sessions in (its
+    third booked this afternoon, its fourth next week), a face course consented and booked
+    for later today, and a cellulite course booked for tomorrow whose consent is not taken
+    yet (the worklist shows it not ready). Planned and held on a clock set back, as they were."""
+    zone = services.clock.zone
+    today = services.clock.today()
+
+    def at(days: int, hour: int, minute: int = 0) -> datetime:
+        day = today + timedelta(days=days)
+        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+
+    def consent(courses: CourseService, course: int) -> None:
+        text = courses.consent_text(DEMO_PRACTITIONER, course)
+        statement = "Explained in person; the patient read the text, asked questions and agreed."
+        courses.sign_consent(DEMO_PRACTITIONER, course, text, statement)
+
+    back = FixedClock(at(-14, 9), zone)
+    earlier = CourseService(services.engine, back, services.courses.templates, services.catalog)
+    hair = earlier.plan(
+        DEMO_PRACTITIONER,
+        "P-0003",
+        "hair",
+        "hair_restoration",
+        (ZoneVolume("scalp", 4000),),
+        back.today(),
+    )
+    consent(earlier, hair.id)
+    for days in (-14, -7):
+        then = FixedClock(at(days, 10), zone)
+        held = CourseService(services.engine, then, services.courses.templates, services.catalog)
+        draft = held.session_draft(DEMO_STAFF, hair.id)
+        MixtureService(services.engine, services.catalog, then).dispense(
+            draft, DEMO_STAFF, acknowledge_all=True
+        )
+    courses = services.courses
+    courses.book(DEMO_STAFF, hair.id, 3, max(at(0, 14, 30), now + timedelta(minutes=5)))
+    courses.book(DEMO_STAFF, hair.id, 4, at(7, 14, 30))
+    face = courses.plan(
+        DEMO_PRACTITIONER,
+        "P-0005",
+        "face",
+        "facial_revitalisation",
+        (ZoneVolume("face_middle", 1500), ZoneVolume("face_lower", 1000)),
+        today,
+    )
+    consent(courses, face.id)
+    courses.book(DEMO_STAFF, face.id, 1, max(at(0, 16), now + timedelta(minutes=10)))
+    cellulite = courses.plan(
+        DEMO_PRACTITIONER,
+        "P-0006",
+        "cellulite",
+        "cellulite_caffeine_and_l_carnitine",
+        (ZoneVolume("thighs", 4000),),
+        today + timedelta(days=1),
+    )
+    courses.book(DEMO_STAFF, cellulite.id, 1, at(1, 10))
+    return 3
 
 
 # --- the demo formulas --------------------------------------------------------------------
