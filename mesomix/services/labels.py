@@ -339,12 +339,16 @@ def label_text(
     overridden: Sequence[SignedOff] = (),
     acknowledged: Sequence[Acknowledged] = (),
     prescriber: str = "",
+    session: str = "",
 ) -> str:
-    """The label that goes on the syringe: patient, contents, lots, any block signed off (and
-    by whom, why), any warning acknowledged, beyond-use date, who ordered it, who made it and
-    when."""
+    """The label that goes on the syringe: patient, the course session it is for, contents,
+    lots, any block signed off (and by whom, why), any warning acknowledged, beyond-use date,
+    who ordered it, who made it and when."""
     zone = clock.zone
-    lines = [f"{patient_name} ({patient_ref})", f"Final volume {_ml(plan.final_volume_ul)}"]
+    lines = [f"{patient_name} ({patient_ref})"]
+    if session:
+        lines.append(session)
+    lines.append(f"Final volume {_ml(plan.final_volume_ul)}")
     for item in drawn:
         draw = item.draw
         lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)

@@ -39,7 +39,7 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
 from mesomix.services.accounts import SignatureRefused
 from mesomix.services.actors import check_permission
-from mesomix.services.assessment import assess
+from mesomix.services.assessment import Assessment, assess
 from mesomix.services.audit import denials_recorded
 from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot, prior_batches, record_batch, take
@@ -158,21 +158,23 @@ class MixtureService(Service):
                     connection, self._clock, self._session_hours, patient.patient_pk
                 )
                 facts = replace(facts, received=received)
-            plan = assess(named, catalog, lots, facts, self._clock).plan
-            return self._with_course(connection, catalog, draft, plan, patient.patient_pk)
+            assessed = assess(named, catalog, lots, facts, self._clock)
+            return self._with_course(connection, catalog, draft, assessed, patient.patient_pk)
 
     def _with_course(
         self,
         connection: sa.Connection,
         catalog: Catalog,
         draft: DraftMixture,
-        plan: Plan,
+        assessed: Assessment,
         patient_pk: int,
     ) -> Plan:
         """The plan with what the course says of this session and the label's limits across
         sessions (services/courses/dispensing.py)."""
+        plan = assessed.plan
+        use_by = assessed.beyond_use.at if assessed.beyond_use else None
         found = [
-            *session_findings(connection, draft, patient_pk, self._clock),
+            *session_findings(connection, draft, patient_pk, self._clock, use_by),
             *limit_findings(
                 connection, catalog, draft, plan, patient_pk, self._clock.zone, self._clock.today()
             ),
@@ -231,7 +233,7 @@ class MixtureService(Service):
                     ),
                 )
             assessed = assess(named, catalog, lots, facts, self._clock)
-            plan = self._with_course(connection, catalog, draft, assessed.plan, patient.patient_pk)
+            plan = self._with_course(connection, catalog, draft, assessed, patient.patient_pk)
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
             try:
@@ -272,6 +274,7 @@ class MixtureService(Service):
                 overridden,
                 [Acknowledged(f.message, actor.display_name) for f in read],
                 prescriber,
+                f"Course {draft.course}, session {draft.session}" if draft.course else "",
             )
             session_id = hold(connection, draft, now)
             batch_id = record_batch(

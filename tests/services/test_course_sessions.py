@@ -55,6 +55,7 @@ def test_staff_prepare_session_one_from_its_course_and_the_batch_records_it(cons
     assert draft.final_volume == "2 mL" and draft.purpose == "hair loss"
     assert not services.mixtures.check(draft, "sam").blocked
     made = services.mixtures.dispense(draft, "sam", acknowledge_all=True)
+    assert f"Course {course}, session 1" in made.label.splitlines()[1]
     shown = services.courses.course("sam", course)
     assert shown.sessions[0].line.standing is Standing.HELD
     assert shown.next_session is not None and shown.next_session.number == 2
@@ -184,3 +185,16 @@ def test_a_limit_counts_mixtures_made_outside_the_course_too(submental):
     assert "less than 1 month from batch" in block.message
     with unit_of_work(services.engine) as session:
         assert session.execute(sa.select(sa.func.count()).select_from(BatchRow)).scalar() == 1
+
+
+def test_a_session_made_too_long_before_its_booking_is_a_warning_to_read(consented):
+    services, course = consented
+    tomorrow = services.clock.now() + timedelta(days=1, hours=5)
+    services.courses.book("sam", course, 1, tomorrow)
+    plan = services.mixtures.check(services.courses.session_draft("sam", course), "sam")
+    (warning,) = [f for f in plan.findings if f.code == "course.made_too_early"]
+    assert f"booked for {tomorrow:%Y-%m-%d %H:%M}" in warning.message
+    assert "make it closer to the session" in warning.message
+    services.courses.book("sam", course, 1, services.clock.now() + timedelta(hours=2))
+    plan = services.mixtures.check(services.courses.session_draft("sam", course), "sam")
+    assert "course.made_too_early" not in _codes(plan)

@@ -73,9 +73,15 @@ _RECEIVED = (
 
 
 def session_findings(
-    connection: sa.Connection, draft: DraftMixture, patient_pk: int, clock: Clock
+    connection: sa.Connection,
+    draft: DraftMixture,
+    patient_pk: int,
+    clock: Clock,
+    use_by: datetime | None = None,
 ) -> list[Finding]:
-    """What the course says of making this session today; none when the draft is no session."""
+    """What the course says of making this session today; none when the draft is no session.
+    `use_by` is the mixture's beyond-use date: a session booked after it gets a mixture
+    already past it, so that is a WARNING to read."""
     if draft.course is None:
         return []
     course = connection.execute(sa.select(_COURSE).where(_COURSE.c.id == draft.course)).first()
@@ -121,6 +127,17 @@ def session_findings(
     too_soon = schedule.too_soon(number, before, today)
     if too_soon:
         found.append(_early(connection, rows.get(number), too_soon, today, zone))
+    booked = rows[number].booked_for if number in rows else None
+    if booked is not None and use_by is not None and booked > use_by:
+        when, until = booked.astimezone(zone), use_by.astimezone(zone)
+        found.append(
+            Finding(
+                Severity.WARN,
+                "course.made_too_early",
+                f"session {number} is booked for {when:%Y-%m-%d %H:%M}, after this mixture's "
+                f"beyond-use date ({until:%Y-%m-%d %H:%M}): make it closer to the session",
+            )
+        )
     return found
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at ru
     from mesomix.bootstrap import Services
     from mesomix.services.courses import CourseService
 
-SPANS = {1: "today", 7: "the next 7 days"}
+SPANS = {1: "today", 7: "in the next 7 days"}
 
 
 class SessionsScreen(WorkScreen):
@@ -126,7 +126,7 @@ class SessionsScreen(WorkScreen):
             else f"due {item.due:%Y-%m-%d}, {item.standing.value}, not booked"
         )
         text = Text(f"{item.patient_name} ({item.patient_ref}) · course {item.course_id}, ")
-        text.append(f"session {item.number} of {item.total} · {when}\n")
+        text.append(f"session {item.number} of {item.total}\n{when}\n")
         text.append(f"{item.formula} into {item.zones}\n")
         text.append(
             f"NOT READY: {item.not_ready}" if item.not_ready else "Ready: consent and stock.",
