@@ -15,7 +15,7 @@ from tests.test_cli import in_process, run
 PLAN = (
     "course",
     "plan",
-    "P-0003",
+    "P-0010",
     "--indication",
     "hair",
     "--formula",
@@ -74,7 +74,7 @@ def test_a_course_from_plan_to_injection_on_the_command_line(demo_db, tmp_path, 
         "--technique", "nappage", "--depth", "2 mm", "--needle", "30G 4 mm", "--user", "drchen",
     )  # fmt: skip
     assert status == 0 and "injected at session 1: scalp 4 mL, nappage" in printed
-    status, printed = run("--db", demo_db, "course", "list", "P-0003", "--user", "sam")
+    status, printed = run("--db", demo_db, "course", "list", "P-0010", "--user", "sam")
     assert f"course {course}: hair loss, active, 1 of 11 sessions held" in printed
 
 
@@ -111,8 +111,8 @@ def test_bad_course_input_is_refused_in_words_and_writes_nothing(demo_db, capsys
     bad_zone[bad_zone.index("scalp 4 mL")] = "scalp 40 mL"
     status, _ = run("--db", demo_db, *bad_zone, "--start", f"{date.today()}")
     assert status == 2 and "check the decimal point" in capsys.readouterr().err
-    status, printed = run("--db", demo_db, "course", "list", "P-0003", "--user", "sam")
-    assert "0 course(s) for P-0003" in printed
+    status, printed = run("--db", demo_db, "course", "list", "P-0010", "--user", "sam")
+    assert "0 course(s) for P-0010" in printed
     status, _ = run(
         "--db", demo_db, "session", "book", "999", "1", "2030-01-01 10:00", "--user", "sam"
     )

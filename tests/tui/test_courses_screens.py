@@ -25,10 +25,10 @@ SIZE = (80, 24)
 
 
 def consented_course(demo) -> int:
-    """A hair course for P-0003 from today, consented, session 1 booked for this afternoon."""
+    """A hair course for P-0010 from today, consented, session 1 booked for this afternoon."""
     course = demo.courses.plan(
         "drchen",
-        "P-0003",
+        "P-0010",
         "hair",
         "hair_restoration",
         (ZoneVolume("scalp", 4000),),
@@ -61,7 +61,7 @@ async def test_staff_prepare_session_one_from_the_worklist(demo):
         assert isinstance(compose, ComposeScreen)
         await settle(pilot)
         draft = compose.draft()
-        assert (draft.course, draft.session, draft.patient) == (course, 1, "P-0003")
+        assert (draft.course, draft.session, draft.patient) == (course, 1, "P-0010")
         assert f"Session 1 of course {course}" in str(compose.query_one("#status", Static).render())
         await pilot.press("f9")
         await settle(pilot)
@@ -80,7 +80,7 @@ async def test_a_practitioner_plans_a_course_and_takes_the_consent(demo):
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, CoursesScreen)
-        screen.query_one("#courses-patient", Select).value = "P-0003"
+        screen.query_one("#courses-patient", Select).value = "P-0010"
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
@@ -106,7 +106,7 @@ async def test_a_practitioner_plans_a_course_and_takes_the_consent(demo):
         await settle(pilot)
         assert isinstance(app.screen, CoursesScreen)
         assert "consent: signed" in str(screen.query_one("#course-card", Static).render())
-    (course,) = demo.courses.courses("drchen", "P-0003")
+    (course,) = demo.courses.courses("drchen", "P-0010")
     assert course.consent is not None and course.consent.explained_by == "Dr Mei Chen"
 
 
@@ -120,7 +120,7 @@ async def test_a_session_booked_too_soon_is_refused_in_the_form(demo):
         await pilot.press("f11")
         await settle(pilot)
         screen = app.screen
-        screen.query_one("#courses-patient", Select).value = "P-0003"
+        screen.query_one("#courses-patient", Select).value = "P-0010"
         await settle(pilot)
         screen.query_one("#course-list", DataTable).focus()
         await settle(pilot)
@@ -144,7 +144,7 @@ async def test_the_manager_sees_a_shortfall_three_weeks_ahead_in_reports(demo):
 
     formula = mixture_formula(demo)
     course = demo.courses.plan(
-        "drchen", "P-0003", "hair", formula, (ZoneVolume("scalp", 2000),), demo.clock.today()
+        "drchen", "P-0010", "hair", formula, (ZoneVolume("scalp", 2000),), demo.clock.today()
     )
     for number, days in ((1, 6), (2, 13), (3, 21)):
         demo.courses.book("sam", course.id, number, demo.clock.now() + timedelta(days=days))
