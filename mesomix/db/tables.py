@@ -107,6 +107,7 @@ class PatientRow(Row, table=True):
     weight_g: int | None = None  # grams: exact, and enough for per-kg limits
     notes: str = ""
     created_at: datetime = _utc()
+    active: bool = True  # False once the clinic no longer treats them: no new course
 
 
 class AllergyRow(Row, table=True):

@@ -171,6 +171,25 @@ class PeopleService(Service):
             session.add(patient)
             self._audit(session, actor, "patient.weight", patient, old, new)
 
+    def set_active(self, user: str, ref: str, active: bool, reason: str) -> None:
+        """A patient the clinic no longer treats (moved away, died, asked to leave), or treats
+        again: no new course is planned for an inactive one. The record and its history stay."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise ServiceError("a patient made inactive or active again needs a reason")
+        with self.writing(user, Action.EDIT_PATIENTS) as (session, actor):
+            patient = patient_by_ref(session, ref)
+            if patient is None:
+                raise NotFound(f"no patient with reference '{ref}'")
+            if patient.active == active:
+                raise ServiceError(f"{patient.ref} is {'active' if active else 'inactive'} already")
+            old: dict[str, object] = {"active": patient.active}
+            patient.active = active
+            session.add(patient)
+            self._audit(
+                session, actor, "patient.active", patient, old, {"active": active, "reason": reason}
+            )
+
     @staticmethod
     def check_weight(typed: str, recorded_kg: Decimal | None) -> list[str]:
         """What to say of a weight as it is typed: why it cannot be read, or a warning when it

@@ -222,7 +222,7 @@ class MesomixApp(App[None]):
         self.switch_mode(name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """No screen before sign-in; after it, F2–F7 always answer (action_go says when a
+        """No screen before sign-in; after it, F2–F7, F11, F12 always answer (action_go says when a
         role has no work on a screen) but the palette offers only the role's screens. A locked
         session offers nothing but quitting: no palette, no help over the lock."""
         if self._locked:

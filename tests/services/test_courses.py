@@ -13,7 +13,7 @@ from mesomix.db.tables import CourseSessionRow
 from mesomix.domain.course import Standing
 from mesomix.domain.course.plan import ZoneVolume
 from mesomix.services.courses import CourseRefused, Technique
-from mesomix.services.errors import NotFound, PermissionDenied
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.uow import unit_of_work
 from tests.factories import audit_rows, mixture, receive, snapshot
 
@@ -256,3 +256,32 @@ def test_courses_of_a_patient_newest_first(clinic_with_formula):
         services.courses.courses("sam", "P-404")
     with unit_of_work(services.engine) as session:
         assert session.execute(sa.text("select count(*) from course_version")).scalar() == 2
+
+
+def test_no_course_for_a_patient_the_clinic_no_longer_treats(clinic_with_formula):
+    services = clinic_with_formula
+    with pytest.raises(ServiceError, match="needs a reason"):
+        services.people.set_active("drchen", "P-1", False, " ")
+    services.people.set_active("drchen", "P-1", False, "moved abroad")
+    before = snapshot(services)
+    with pytest.raises(CourseRefused, match=r"Amélie Laurent \(P-1\) is inactive"):
+        _plan(services)
+    assert snapshot(services) == before
+    with pytest.raises(ServiceError, match="inactive already"):
+        services.people.set_active("drchen", "P-1", False, "again")
+    services.people.set_active("drchen", "P-1", True, "back in town")
+    assert _plan(services).status == "active"
+    assert [r.action for r in audit_rows(services) if r.action == "patient.active"] == [
+        "patient.active",
+        "patient.active",
+    ]
+
+
+def test_a_consent_text_of_another_indication_is_not_signed(clinic_with_formula):
+    services = clinic_with_formula
+    hair = _plan(services)
+    face = _plan(services, indication="face", zones=(ZoneVolume("face_lower", 1000),))
+    hair_text = services.courses.consent_text("drchen", hair.id)
+    with pytest.raises(CourseRefused, match="not the one this course has now"):
+        services.courses.sign_consent("drchen", face.id, hair_text, "read and agreed")
+    assert services.courses.course("drchen", face.id).consent is None

@@ -1,4 +1,5 @@
-"""`mesomix patient add|weight`: a new patient, a weight recorded."""
+"""`mesomix patient add|weight|deactivate|reactivate`: a new patient, a weight recorded, a
+patient no longer treated or treated again."""
 
 from __future__ import annotations
 
@@ -31,6 +32,14 @@ def register(commands: Any) -> None:
     )
     acting(weigh)
     weigh.set_defaults(run=run_weight)
+    for name, active in (("deactivate", False), ("reactivate", True)):
+        state = patient_commands.add_parser(
+            name, help="no longer treated: no new course" if not active else "treated again"
+        )
+        state.add_argument("ref")
+        state.add_argument("--reason", required=True)
+        acting(state)
+        state.set_defaults(run=run_active, active=active)
 
 
 def run_add(args: argparse.Namespace, out: TextIO) -> int:
@@ -46,4 +55,10 @@ def run_weight(args: argparse.Namespace, out: TextIO) -> int:
     except WeightToConfirm as exc:
         raise WeightToConfirm(f"{exc}: if it is right, give --confirm") from None
     print(f"weight of {args.ref} recorded", file=out)
+    return 0
+
+
+def run_active(args: argparse.Namespace, out: TextIO) -> int:
+    services(args).people.set_active(args.actor, args.ref, args.active, args.reason)
+    print(f"{args.ref} is {'active' if args.active else 'inactive'}", file=out)
     return 0

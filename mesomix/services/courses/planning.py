@@ -55,6 +55,11 @@ class Planning(CourseBase):
         active course of the same indication (change that one instead)."""
         with self.writing(user, Action.PLAN_COURSE) as (session, actor), refusals():
             patient = patient_row(session, patient_ref)
+            if not patient.active:
+                raise CourseRefused(
+                    f"{patient.name} ({patient.ref}) is inactive: make them active again "
+                    "before planning a course"
+                )
             known = indication_of(self._templates, indication)
             planned = Schedule.parse(schedule) if schedule.strip() else known.schedule
             check_start(starts_on, self._clock.today())

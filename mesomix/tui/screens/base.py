@@ -1,5 +1,5 @@
 """What every working screen shares: the services, the signed-in person, a status line, and a
-table helper. Moving between screens is the App's job (F2–F7 and the command palette)."""
+table helper. Moving between screens is the App's job (F2–F7, F11, F12, the command palette)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""courses: a patient's planned sessions, their versions, consents and injection records
+"""courses: a patient's planned sessions, their versions, consents and injection records;
+a patient no longer treated
 
 Revision ID: 0011
 Revises: 0010
@@ -19,6 +20,10 @@ _AT = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
     op.create_table(
         "course",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -152,3 +157,5 @@ def downgrade() -> None:
     with op.batch_alter_table("course", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_course_patient_id"))
     op.drop_table("course")
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_column("active")
