@@ -39,6 +39,10 @@ PICTURED = {"compose-diluent-list", "override-reason-list", "patients", "recall-
 SHOWN = {
     "compose": ("q.s. default", "room temp.", "Blocked (F9)"),
     "recall-trace": ("Drawn", "2.5 mL"),
+    "sessions": ("Jean-Luc Moreau", "session 3 of 11"),
+    "courses": ("course 3", "consent: none in force"),
+    "consent": ("Consent to course 3", "Sign"),
+    "reports-forecast": ("need", "left"),
     "accounts": ("drchen", "nadia"),
     "account-form": ("Display name", "Again"),
 }
@@ -221,7 +225,18 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await pilot.press("escape", "f4")
     await still(pilot)
     yield "formulas"
-    await pilot.press("f5")
+    await pilot.press("f12", "w")
+    await still(pilot)
+    yield "sessions"
+    await pilot.press("f11")
+    await still(pilot)
+    app.screen.query_one("#courses-patient", Select).value = "P-0006"  # a course to consent
+    await still(pilot)
+    yield "courses"
+    await pilot.press("b")
+    await still(pilot)
+    yield "book-form"
+    await pilot.press("escape", "f5")
     await still(pilot)
     yield "inventory"
     await pilot.press("r")
@@ -257,6 +272,24 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await pilot.press("space")
     await still(pilot)
     yield "reports-list"
+    await pilot.press("escape")
+    app.screen.query_one("#report-name", Select).value = "forecast"
+    await still(pilot)
+    yield "reports-forecast"
+    await pilot.press("ctrl+o")
+    await still(pilot)
+    await pilot.press(*"drchen", "tab", *"demo-practitioner-2026", "enter")
+    await still(pilot)
+    await pilot.press("f11")
+    await still(pilot)
+    app.screen.query_one("#courses-patient", Select).value = "P-0006"
+    await still(pilot)
+    await pilot.press("n")
+    await still(pilot)
+    yield "course-form"
+    await pilot.press("escape", "s")
+    await still(pilot)
+    yield "consent"
     await pilot.press("escape", "ctrl+o")
     await still(pilot)
     await pilot.press(*"admin", "tab", *"demo-admin-2026", "enter")
