@@ -66,6 +66,7 @@ def main() -> int:
         *bench_reports.run(),
         *bench_search.run(),
         *bench_load.run(),
+        *in_a_fresh_process("bench_courses"),
         *in_a_fresh_process("bench_tui"),
     ]
     print(

@@ -31,6 +31,7 @@ from mesomix.bootstrap import Settings, build
 from mesomix.clock import FixedClock
 from mesomix.services.demo import load_demo_formulas
 from tests.factories import seed_people
+from tests.tui.pilot import settle
 
 SESSIONS = int(os.environ.get("MESOMIX_BENCH_SESSIONS", "10000"))
 MOVEMENTS = int(os.environ.get("MESOMIX_BENCH_MOVEMENTS", "1000000"))
@@ -160,9 +161,11 @@ def _forecast(path: Path) -> Figure:
     )
 
 
-async def _first_rows(path: Path) -> tuple[float, float]:
-    """Milliseconds from F12 to the worklist's first rows, and from a key to a bare screen of
-    as many rows held in memory: each the median of a few openings."""
+async def _first_rows(path: Path) -> tuple[float, float, float]:
+    """Milliseconds from the F12 key to the worklist's rows: opening the screen for the first
+    time (a fresh app each time: Textual builds the screen and loads its stylesheet then), and
+    coming back to it (its rows read again); and from a key to a bare screen of as many rows
+    held in memory. Each the median of five."""
     from textual.app import App
     from textual.screen import Screen
     from textual.widgets import DataTable
@@ -171,30 +174,45 @@ async def _first_rows(path: Path) -> tuple[float, float]:
     from mesomix.tui.screens.sessions import SessionsScreen
 
     services = build(Settings(database_url=f"sqlite:///{path}", clock=FixedClock(NOW)))
-    app = make_app(services, services.accounts.sign_in("sam", "correct horse battery"))
-    ours: list[float] = []
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
+    user = services.accounts.sign_in("sam", "correct horse battery")
+    landed: list[float] = []
+    handle = SessionsScreen.on_sessions_screen_loaded
+
+    def loaded(screen: SessionsScreen, message: SessionsScreen.Loaded) -> None:
+        handle(screen, message)
+        landed.append(time.perf_counter())
+
+    SessionsScreen.on_sessions_screen_loaded = loaded  # type: ignore[method-assign]
+    first: list[float] = []
+    back: list[float] = []
+    try:
         for _ in range(5):
-            await pilot.press("f2")
-            await pilot.pause()
-            started = time.perf_counter()
-            await pilot.press("f12")
-            while True:
-                screen = app.screen
-                if isinstance(screen, SessionsScreen):
-                    table = screen.query_one("#session-list", DataTable)
-                    if table.row_count:
-                        break
-                await asyncio.sleep(0.001)
-            ours.append((time.perf_counter() - started) * 1000)
-            screen.reload()  # the next opening reads it again, as a return to it does
+            app = make_app(services, user)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await settle(pilot)
+                started = time.perf_counter()
+                app.simulate_key("f12")  # the key arriving, not the Pilot waiting after it
+                while not landed:
+                    await asyncio.sleep(0.001)
+                first.append((landed.pop() - started) * 1000)
+                await settle(pilot)
+                for _ in range(1 if first[1:] else 5):
+                    await pilot.press("f2")
+                    await settle(pilot)  # a person reads Compose before going on
+                    started = time.perf_counter()
+                    app.simulate_key("f12")
+                    while not landed:
+                        await asyncio.sleep(0.001)
+                    back.append((landed.pop() - started) * 1000)
+                    await settle(pilot)
+    finally:
+        SessionsScreen.on_sessions_screen_loaded = handle  # type: ignore[method-assign]
     services.close()
     rows = [(f"{h:02d}:00", f"Patient {i}", "1/4", "Hair restoration", "ready") for i, h in
             enumerate(range(DUE_TODAY))]  # fmt: skip
 
     class Rows(Screen[None]):
-        def compose(self):
+        def compose(self):  # type: ignore[no-untyped-def]
             yield DataTable()
 
         def on_mount(self) -> None:
@@ -213,15 +231,16 @@ async def _first_rows(path: Path) -> tuple[float, float]:
     async with app2.run_test(size=(80, 24)) as pilot:
         for _ in range(5):
             started = time.perf_counter()
-            await pilot.press("f12")
+            app2.simulate_key("f12")
             while not (
-                isinstance(app2.screen, Rows) and app2.screen.query_one(DataTable).row_count
+                isinstance(app2.screen, Rows)
+                and any(t.row_count for t in app2.screen.query(DataTable).results(DataTable))
             ):
                 await asyncio.sleep(0.001)
             bare.append((time.perf_counter() - started) * 1000)
             app2.pop_screen()
             await pilot.pause()
-    return statistics.median(ours), statistics.median(bare)
+    return statistics.median(first), statistics.median(back), statistics.median(bare)
 
 
 def run() -> list[Figure]:
@@ -229,19 +248,23 @@ def run() -> list[Figure]:
         path = Path(folder) / "courses.sqlite"
         generate(path)
         figures = [_forecast(path)]
-        ours, bare = asyncio.run(_first_rows(path))
-        figures.append(
-            Figure(
-                f"worklist first rows ({DUE_TODAY} due today)",
-                ours,
-                bare,
-                "ms",
-                f"< {GOAL_FIRST_ROWS_MS} ms",
-                ours < GOAL_FIRST_ROWS_MS,
-                "from F12 to rows on screen, median of 5; baseline: a bare app showing as many "
-                "rows it holds",
+        first, back, bare = asyncio.run(_first_rows(path))
+        for name, ours, said in (
+            ("opened", first, "the screen's first opening (Textual builds it, loads its sheet)"),
+            ("returned to", back, "back from Compose: the rows read again"),
+        ):
+            figures.append(
+                Figure(
+                    f"worklist rows, {name} ({DUE_TODAY} due today)",
+                    ours,
+                    bare,
+                    "ms",
+                    f"< {GOAL_FIRST_ROWS_MS} ms",
+                    ours < GOAL_FIRST_ROWS_MS,
+                    f"from the F12 key to the rows read and in the table, median of 5, {said}; "
+                    "baseline: a bare app opening a screen of as many rows it holds",
+                )
             )
-        )
     return figures
 
 

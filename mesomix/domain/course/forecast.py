@@ -9,6 +9,7 @@ needs of it is rounded up to whole containers.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -120,28 +121,43 @@ def forecast(
 
 
 class Shelf:
-    """The lots in date as the days draw on them, first expiry first, as a dispense draws."""
+    """The lots in date as the days draw on them, first expiry first, as a dispense draws. The
+    days of a product are drawn in order (each no earlier than the one before), so a lot past
+    its expiry, or emptied, leaves the shelf for good."""
 
     def __init__(self, lots: Sequence[StockLot]) -> None:
-        self._lots: dict[str, list[_Left]] = {}
+        self._lots: dict[str, deque[_Left]] = {}
+        self._total: dict[str, int] = {}
         for lot in sorted(lots, key=lambda lot: lot.expiry):
             if lot.microlitres > 0:
-                self._lots.setdefault(lot.product, []).append(_Left(lot.expiry, lot.microlitres))
+                self._lots.setdefault(lot.product, deque()).append(
+                    _Left(lot.expiry, lot.microlitres)
+                )
+                self._total[lot.product] = self._total.get(lot.product, 0) + lot.microlitres
 
     def usable(self, product: str, day: date) -> int:
-        return sum(left.ul for left in self._lots.get(product, ()) if left.expiry >= day)
+        """What is left of the product in lots still in date on `day`."""
+        self._expire(product, day)
+        return self._total.get(product, 0)
 
     def draw(self, product: str, day: date, microlitres: int) -> int:
         """Take what a day needs from the lots still in date on it; what could not be taken."""
+        self._expire(product, day)
+        lots = self._lots.get(product)
         wanted = microlitres
-        for left in self._lots.get(product, ()):
-            if not wanted:
-                break
-            if left.expiry < day:
-                continue
+        while lots and wanted:
+            left = lots[0]
             taken = min(left.ul, wanted)
             left.ul, wanted = left.ul - taken, wanted - taken
+            self._total[product] -= taken
+            if not left.ul:
+                lots.popleft()
         return wanted
+
+    def _expire(self, product: str, day: date) -> None:
+        lots = self._lots.get(product)
+        while lots and lots[0].expiry < day:
+            self._total[product] -= lots.popleft().ul
 
 
 @dataclass

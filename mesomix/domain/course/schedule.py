@@ -9,6 +9,7 @@ course booked weekly stays weekly after a missed week.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,6 +126,7 @@ class Schedule:
     parts: tuple[Block, ...] = ()  # as planned, for saying and storing it
 
     @classmethod
+    @functools.lru_cache(maxsize=1024)  # a clinic's courses share a few schedules, read often
     def parse(cls, text: str) -> Schedule:
         """A schedule as a practitioner types it: blocks "N x SPACING (min LEAST)" separated by
         commas, then after ";" the maintenance sessions the same way:

@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from mesomix.clock import Clock, day_start
 from mesomix.db.repositories.formulas import formula_version
-from mesomix.db.repositories.lots import lot_state
 from mesomix.db.tables import (
     ConsentRow,
     CourseRow,
@@ -96,10 +95,37 @@ _ACTIVE = (
     .where(_COURSE.c.status == "active")
     .order_by(_COURSE.c.id)
 )
+# Sessions are held in order, so a course's next session is the one after those held. A course
+# has work in a window when that session is not booked (then it falls due by its schedule) or
+# is booked before the window ends; one whose next session is booked later has none, and is
+# left in the database, not read and reckoned in Python.
+_HELD = (
+    sa.select(_SESSION.c.course_id, sa.func.count(_SESSION.c.held_at).label("held"))
+    .group_by(_SESSION.c.course_id)
+    .subquery()
+)
+_NEXT = _SESSION.alias("next_session")
+_WITH_WORK = (
+    sa.select(_COURSE.c.id)
+    .select_from(
+        _COURSE.outerjoin(_HELD, _HELD.c.course_id == _COURSE.c.id).outerjoin(
+            _NEXT,
+            sa.and_(
+                _NEXT.c.course_id == _COURSE.c.id,
+                _NEXT.c.number == sa.func.coalesce(_HELD.c.held, 0) + 1,
+            ),
+        )
+    )
+    .where(
+        _COURSE.c.status == "active",
+        sa.or_(_NEXT.c.booked_for.is_(None), _NEXT.c.booked_for < sa.bindparam("end")),
+    )
+)
+_ACTIVE_WITH_WORK = _ACTIVE.where(_COURSE.c.id.in_(_WITH_WORK))
 # What the forecast counts: each session booked in the window, not held, of an active course,
 # with the formula version its course plans now.
 _BOOKED = (
-    sa.select(_SESSION.c.booked_for, _VERSION.c.formula_version_id)
+    sa.select(_SESSION.c.booked_for, _VERSION.c.formula_version_id, sa.func.count())
     .select_from(
         _SESSION.join(_COURSE, _COURSE.c.id == _SESSION.c.course_id)
         .join(_LATEST, _LATEST.c.course_id == _COURSE.c.id)
@@ -114,6 +140,33 @@ _BOOKED = (
         _SESSION.c.booked_for >= sa.bindparam("start"),
         _SESSION.c.booked_for < sa.bindparam("end"),
     )
+    .group_by(_SESSION.c.booked_for, _VERSION.c.formula_version_id)
+)
+# The stock a dispense could draw from on a day: available lots' sealed containers by product
+# and expiry (a lot counts up to its expiry date).
+_IN_DATE = (
+    sa.select(
+        _LOT.c.product_code,
+        _LOT.c.expiry,
+        sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul).label("sealed"),
+    )
+    .where(
+        _LOT.c.status == LotStatus.AVAILABLE,
+        _LOT.c.on_hand_ul > _LOT.c.open_ul,
+        _LOT.c.expiry >= sa.bindparam("today"),
+    )
+    .group_by(_LOT.c.product_code, _LOT.c.expiry)
+)
+_IN_DATE_OF = _IN_DATE.where(_LOT.c.product_code.in_(sa.bindparam("products", expanding=True)))
+# The same by product alone: what the planner weighs to choose products as a dispense would.
+_STOCK = (
+    sa.select(_LOT.c.product_code, sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul))
+    .where(
+        _LOT.c.status == LotStatus.AVAILABLE,
+        _LOT.c.on_hand_ul > _LOT.c.open_ul,
+        _LOT.c.expiry >= sa.bindparam("today"),
+    )
+    .group_by(_LOT.c.product_code)
 )
 
 
@@ -185,7 +238,8 @@ class Week(CourseBase):
         zone = self._clock.zone
         with self.reading(user, Action.VIEW_COURSES) as (session, _):
             connection = session.connection()
-            courses = connection.execute(_ACTIVE).all()
+            end = day_start(last + timedelta(days=1), zone)
+            courses = connection.execute(_ACTIVE_WITH_WORK, {"end": end}).all()
             ids = [c.id for c in courses]
             sessions = _sessions_of(connection, ids)
             consented = _consented(connection, ids)
@@ -193,13 +247,18 @@ class Week(CourseBase):
                 item
                 for course in courses
                 for item in self._items(course, sessions.get(course.id, {}), consented, today)
-                if item.due <= last and (item.booked_for is None or item.booked_for.date() >= first)
+                if (
+                    first <= item.booked_for.date() <= last
+                    if item.booked_for is not None
+                    else item.due <= last
+                )
             ]
-            lots = _usable_lots(connection, today)
-            needs = _needs(session, catalog, {c.formula_version_id for c in courses}, lots)
-            shelf = Shelf(lots)
+            versions = {c.id: c.formula_version_id for c in courses}
+            needs = _needs(session, catalog, set(versions.values()), _stock(connection, today))
+            lots = _in_date(connection, today, {p for need in needs.values() for p in need})
+        shelf = Shelf(lots)
         items.sort(key=lambda i: (i.booked_for or day_start(i.due, zone), i.patient_name))
-        return [_with_stock(item, courses, needs, shelf, first) for item in items]
+        return [_with_stock(item, versions[item.course_id], needs, shelf, first) for item in items]
 
     def forecast(self, user: str, days: int = 30) -> Forecast:
         """What the sessions booked from today for `days` days need of each product, against
@@ -221,17 +280,18 @@ class Week(CourseBase):
                 "end": day_start(start + timedelta(days=days), zone),
             }
             counted: dict[tuple[date, int], int] = {}
-            for booked_for, version in connection.execute(_BOOKED, window):
+            for booked_for, version, count in connection.execute(_BOOKED, window):
                 key = (booked_for.astimezone(zone).date(), version)
-                counted[key] = counted.get(key, 0) + 1
-            lots = _usable_lots(connection, start)
-            per_version = _needs(session, catalog, {version for _, version in counted}, lots)
+                counted[key] = counted.get(key, 0) + count
+            versions = {version for _, version in counted}
+            per_version = _needs(session, catalog, versions, _stock(connection, start))
             needs = [
                 Need(day, product, ul * count, count)
                 for (day, version), count in counted.items()
                 for product, ul in per_version[version].items()
             ]
             products = {n.product for n in needs}
+            lots = _in_date(connection, start, products)
             reorder = dict(
                 connection.execute(
                     sa.select(_PRODUCT.c.code, _PRODUCT.c.reorder_quantity).where(
@@ -244,9 +304,7 @@ class Week(CourseBase):
             start,
             days,
             sum(counted.values()),
-            tuple(
-                forecast(needs, [lot for lot in lots if lot.product in products], sizes, reorder)
-            ),
+            tuple(forecast(needs, lots, sizes, reorder)),
             {code: catalog.products[code].name for code in products},
         )
 
@@ -318,13 +376,10 @@ def _consented(connection: sa.Connection, ids: Sequence[int]) -> set[int]:
 
 
 def _needs(
-    session: Session, catalog: Catalog, versions: set[int], lots: Sequence[StockLot]
+    session: Session, catalog: Catalog, versions: set[int], stock: dict[str, int]
 ) -> dict[int, dict[str, int]]:
     """What one session of each formula version takes of each product, planned once each with
     the shelf as it is (the products a dispense would choose now)."""
-    stock: dict[str, int] = {}
-    for lot in lots:
-        stock[lot.product] = stock.get(lot.product, 0) + lot.microlitres
     needs: dict[int, dict[str, int]] = {}
     for version_id in versions:
         row = session.get(FormulaVersionRow, version_id)
@@ -342,28 +397,23 @@ def _needs(
     return needs
 
 
-def _usable_lots(connection: sa.Connection, today: date) -> list[StockLot]:
-    """Every lot a dispense could draw from today: available, in date, its sealed containers."""
-    query = sa.select(_LOT).where(
-        _LOT.c.status == LotStatus.AVAILABLE,
-        _LOT.c.on_hand_ul > 0,
-        _LOT.c.expiry >= today,
-    )
-    return [
-        StockLot(row.product_code, row.expiry, lot_state(row).sealed_ul)
-        for row in connection.execute(query)
-    ]
+def _stock(connection: sa.Connection, today: date) -> dict[str, int]:
+    return {code: int(ul) for code, ul in connection.execute(_STOCK, {"today": today})}
+
+
+def _in_date(connection: sa.Connection, today: date, products: set[str]) -> list[StockLot]:
+    """The lots of these products a dispense could draw from today, as sealed microlitres by
+    product and expiry."""
+    if not products:
+        return []
+    rows = connection.execute(_IN_DATE_OF, {"today": today, "products": sorted(products)})
+    return [StockLot(product, expiry, int(sealed)) for product, expiry, sealed in rows]
 
 
 def _with_stock(
-    item: WorkItem,
-    courses: Sequence[Any],
-    needs: dict[int, dict[str, int]],
-    shelf: Shelf,
-    first: date,
+    item: WorkItem, version: int, needs: dict[int, dict[str, int]], shelf: Shelf, first: date
 ) -> WorkItem:
     """The item, its stock drawn from the shelf in the worklist's order."""
-    version = next(c.formula_version_id for c in courses if c.id == item.course_id)
     day = max(item.booked_for.date() if item.booked_for else item.due, first)
     short = sum(shelf.draw(product, day, ul) for product, ul in needs.get(version, {}).items())
     if short or version not in needs:

@@ -74,6 +74,15 @@ class SessionsScreen(WorkScreen):
         self.query_one("#session-list", DataTable).focus()
         self.reload()
 
+    def on_screen_suspend(self) -> None:
+        """Left for another screen: the list is read again on return (sessions are prepared at
+        other terminals meanwhile), so none of it is shown stale, and the screen comes back
+        at once, its rows following."""
+        super().on_screen_suspend()
+        if self._away:
+            self.query_one("#session-list", DataTable).clear()
+            self._items = {}
+
     @work(thread=True, exclusive=True, group="sessions")
     def reload(self) -> None:
         days = self._days
