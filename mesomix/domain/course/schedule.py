@@ -216,7 +216,11 @@ class Schedule:
         if booked >= earliest:
             return ""
         return (
-            f"session {number} on {booked:%Y-%m-%d} is {(booked - previous).days} days after "
+            f"session {number} on {booked:%Y-%m-%d} is {_days(booked - previous)} after "
             f"session {number - 1} ({previous:%Y-%m-%d}): at least {step.least.said} apart, "
             f"so not before {earliest:%Y-%m-%d} (a practitioner may override with a reason)"
         )
+
+
+def _days(span: timedelta) -> str:
+    return f"{span.days} day{'s' if span.days != 1 else ''}"
