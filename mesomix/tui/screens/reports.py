@@ -136,8 +136,7 @@ def forecast_chart(forecast: Forecast, days_shown: int = 6) -> str:
     top = max([d.need_ul for d in product.days] + [product.usable_ul]) or 1
     half = 12  # two bars and their figures in 80 columns
     lines = [
-        f"{short(forecast.names.get(product.product, product.product), 40)}: "
-        "need and stock in date"
+        f"{short(forecast.names.get(product.product, product.product), 40)}: need and stock in date"
     ]
     for day in product.days[:days_shown]:
         need = "█" * max(1, round(half * day.need_ul / top))
