@@ -281,18 +281,20 @@ class PostgresServer:
 
     # -- database helpers --------------------------------------------------
 
-    def create_database(self, name: str) -> str:
-        """Create an empty database and return its SQLAlchemy URL.
+    def create_database(self, name: str, template: str = "template0") -> str:
+        """Create a database and return its SQLAlchemy URL: empty, or a copy of ``template``
+        (a database made once and then left unconnected: PostgreSQL copies its files).
 
-        Cloned from ``template0`` so concurrent callers never collide on
+        Empty ones are cloned from ``template0`` so concurrent callers never collide on
         "template1 is being accessed by other users".
         """
-        if not _DB_NAME_RE.fullmatch(name):
-            raise ValueError(f"database name must match {_DB_NAME_RE.pattern}: {name!r}")
+        for given in (name, template):
+            if not _DB_NAME_RE.fullmatch(given):
+                raise ValueError(f"database name must match {_DB_NAME_RE.pattern}: {given!r}")
         with psycopg.connect(self.conninfo(), autocommit=True) as conn:
             conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
-                    sql.Identifier(name)
+                sql.SQL("CREATE DATABASE {} TEMPLATE {} ENCODING 'UTF8'").format(
+                    sql.Identifier(name), sql.Identifier(template)
                 )
             )
         return self.url_for(name)
