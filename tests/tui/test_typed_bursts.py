@@ -40,11 +40,11 @@ GAPS = (0.0, 0.010)  # seconds between the keys of a burst
 # Keys that are not characters, as a terminal sends them.
 BS, LEFT, RIGHT, HOME, END = "⌫", "←", "→", "⇤", "⇥"
 ENTER, TAB, CTRL_O, CTRL_L, CTRL_F, ESC = "⏎", "↹", "^O", "^L", "^F", "⎋"
-F3, F5, F6 = "F3", "F5", "F6"
+F3, F5, F6, F11 = "F3", "F5", "F6", "F11"
 BYTES = {
     BS: b"\x7f", LEFT: b"\x1b[D", RIGHT: b"\x1b[C", HOME: b"\x1b[H", END: b"\x1b[F",
     ENTER: b"\r", TAB: b"\t", CTRL_O: b"\x0f", CTRL_L: b"\x0c", CTRL_F: b"\x06", ESC: b"\x1b",
-    F3: b"\x1bOR", F5: b"\x1b[15~", F6: b"\x1b[17~",
+    F3: b"\x1bOR", F5: b"\x1b[15~", F6: b"\x1b[17~", F11: b"\x1b[23~",
 }  # fmt: skip
 
 PRACTITIONER = ("drchen", "demo-practitioner-2026")
@@ -487,6 +487,35 @@ def test_every_field_of_every_screen_holds_exactly_what_was_typed_in_bursts(demo
         term.on("ComposeScreen", "Select")
         for row in range(3):
             into(term, tally, rng, f"{2 * row + 1}.amount", AMOUNTS, 4)
+
+        # Courses: a course planned (zones, start, schedule), a session booked, the consent's
+        # statement — each form's fields read as they are typed.
+        term.send([F11])
+        term.on("CoursesScreen")
+        term.choose("courses-patient", "P-0006")
+        time.sleep(0.3)  # the patient's courses are read in a worker
+        term.send(["n"])
+        term.on("FormScreen", "FormSelect")  # its own first focus, on the indication, first
+        plan = {
+            "form-zones": ["scalp 4 mL, neck 1 mL", "face_middle 2 mL", "thighs 40 mL"],
+            "form-start": ["2026-12-10", "2027-01-04", "10/12/2026"],
+            "form-schedule": ["4 x 3 weeks (min 2 weeks)", "8 x 1 week; 1 x 3 months", ""],
+        }
+        for name, texts in plan.items():
+            into(term, tally, rng, name, texts, 4)
+        term.send([ESC])
+        term.on("CoursesScreen")
+        term.send(["b"])
+        term.on("FormScreen", "form-when")
+        into(term, tally, rng, "form-when", ["2026-12-10 14:30", "2027-01-04 09:00"], 6)
+        into(term, tally, rng, "form-early", ["travelling next week", "flight on Monday"], 4)
+        term.send([ESC])
+        term.on("CoursesScreen")
+        term.send(["s"])
+        term.on("ConsentScreen", "VerticalScroll")  # the text to read has the cursor first
+        into(term, tally, rng, "consent-statement", ["explained in person; agreed", "read"], 4)
+        term.send([ESC])
+        term.on("CoursesScreen")
     finally:
         term.close()
         print(

@@ -188,11 +188,14 @@ class FormScreen(ModalScreen[str | None]):
             progress.display = False  # shown when the job moves, not animated before it starts
             yield progress
 
+
     def on_mount(self) -> None:
         """The cursor starts in the first field, whether typed or chosen; a form that only
-        confirms starts on its button, so Enter does it and Escape does not."""
+        confirms starts on its button, so Enter does it and Escape does not. Set at once, not
+        deferred: a deferred focus landed after the person (or a test) had already moved to
+        another field, and took the cursor back there in the middle of what they typed."""
         first = f"#form-{self.form.fields[0].key}" if self.form.fields else "#form-go"
-        self.call_after_refresh(self.query_one(first).focus)
+        self.set_focus(self.query_one(first))
 
     def values(self) -> Values:
         found: Values = {}
