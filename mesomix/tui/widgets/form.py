@@ -188,7 +188,6 @@ class FormScreen(ModalScreen[str | None]):
             progress.display = False  # shown when the job moves, not animated before it starts
             yield progress
 
-
     def on_mount(self) -> None:
         """The cursor starts in the first field, whether typed or chosen; a form that only
         confirms starts on its button, so Enter does it and Escape does not. Set at once, not
