@@ -13,9 +13,12 @@ from mesomix.clock import Clock
 from mesomix.db.tables import CourseRow
 from mesomix.domain.course import CourseError, Zone
 from mesomix.domain.course.plan import ZoneVolume, read_zones
+from mesomix.domain.text import plain_text
 from mesomix.reference import CourseTemplates
 from mesomix.services.base import Service
 from mesomix.services.courses.reading import CourseRefused, CourseView, view
+
+LONGEST_REASON = 500  # characters of a reason or a signed statement
 
 
 @contextmanager
@@ -51,3 +54,17 @@ class CourseBase(Service):
     def _view(self, session: Session, course: CourseRow) -> CourseView:
         session.flush()
         return view(session, self._templates, course, self._clock.today(), self._clock.zone)
+
+
+def given_reason(text: str, what: str) -> str:
+    """Free words a change needs (why, or the statement signed), refused when empty, too
+    long or unprintable."""
+    text = (text or "").strip()
+    if not text:
+        raise CourseRefused(f"{what} needs a reason, in words")
+    if not plain_text(text, LONGEST_REASON):
+        raise CourseError(
+            f"the reason for {what} is over {LONGEST_REASON} characters or holds characters "
+            "that cannot be shown"
+        )
+    return text

@@ -8,8 +8,7 @@ from datetime import date, datetime, timedelta
 from mesomix.db.tables import CourseSessionRow
 from mesomix.domain.course import Schedule, Standing
 from mesomix.domain.permissions import Action, Role
-from mesomix.services.courses.base import CourseBase, refusals
-from mesomix.services.courses.planning import _reason
+from mesomix.services.courses.base import CourseBase, given_reason, refusals
 from mesomix.services.courses.reading import (
     CourseRefused,
     CourseView,
@@ -69,7 +68,7 @@ class Booking(CourseBase):
             if too_soon and Role(actor.role) is not Role.PRACTITIONER:
                 raise CourseRefused(f"{too_soon}; only a practitioner may book it early")
             if early:
-                early = _reason(early, "an early session")
+                early = given_reason(early, "an early session")
             rows = session_rows(session, course_id)
             row = rows.get(number) or CourseSessionRow(course_id=course_id, number=number)
             old = {"booked_for": row.booked_for.isoformat()} if row.booked_for else None
@@ -99,7 +98,7 @@ class Booking(CourseBase):
                 raise CourseRefused(f"session {number} of course {course_id} is not booked")
             if row.held_at is not None:
                 raise CourseRefused(f"session {number} of course {course_id} is already held")
-            reason = _reason(reason, "a cancelled booking")
+            reason = given_reason(reason, "a cancelled booking")
             old = row.booked_for
             row.booked_for, row.booked_by, row.early_reason, row.early_signed_by = (
                 None,

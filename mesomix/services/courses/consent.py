@@ -9,8 +9,7 @@ from sqlmodel import Session, col, select
 from mesomix.db.tables import ConsentRow, CourseRow, PatientRow
 from mesomix.domain.course import Schedule
 from mesomix.domain.permissions import Action
-from mesomix.services.courses.base import CourseBase, refusals
-from mesomix.services.courses.planning import _reason
+from mesomix.services.courses.base import CourseBase, given_reason, refusals
 from mesomix.services.courses.reading import (
     CourseRefused,
     CourseView,
@@ -52,7 +51,7 @@ class Consenting(CourseBase):
                     "the consent text is not the one this course has now: show the patient "
                     "the current text and sign again"
                 )
-            statement = _reason(statement, "a consent")
+            statement = given_reason(statement, "a consent")
             row = ConsentRow(
                 course_id=course_id,
                 indication=course.indication,
@@ -86,7 +85,7 @@ class Consenting(CourseBase):
             row = consent_in_force(session, course_id)
             if row is None:
                 raise CourseRefused(f"course {course_id} has no consent in force to withdraw")
-            reason = _reason(reason, "a consent withdrawn")
+            reason = given_reason(reason, "a consent withdrawn")
             row.withdrawn_at, row.withdrawn_by, row.withdrawn_reason = (
                 self._clock.now(),
                 actor.id,

@@ -17,12 +17,11 @@ from mesomix.db.tables import (
     PatientRow,
     UserRow,
 )
-from mesomix.domain.course import CourseError, Schedule
+from mesomix.domain.course import Schedule
 from mesomix.domain.course.plan import ZoneVolume, check_start, check_volumes, check_zones
 from mesomix.domain.permissions import Action
-from mesomix.domain.text import plain_text
 from mesomix.domain.units import Field, QuantityError, parse_quantity
-from mesomix.services.courses.base import CourseBase, refusals
+from mesomix.services.courses.base import CourseBase, given_reason, refusals
 from mesomix.services.courses.reading import (
     CourseRefused,
     CourseView,
@@ -33,8 +32,6 @@ from mesomix.services.courses.reading import (
     zones_of,
 )
 from mesomix.services.errors import NotFound
-
-LONGEST_REASON = 500
 
 
 class Planning(CourseBase):
@@ -116,7 +113,7 @@ class Planning(CourseBase):
             course = course_row(session, course_id)
             if course.status == "ended":
                 raise CourseRefused(f"course {course_id} has ended: plan a new one")
-            reason = _reason(reason, "a change")
+            reason = given_reason(reason, "a change")
             old = latest_version(session, course_id)
             planned = Schedule.parse(schedule) if schedule.strip() else Schedule.parse(old.schedule)
             kept_zones = check_zones(list(zones)) if zones else zones_of(old)
@@ -183,7 +180,7 @@ class Planning(CourseBase):
                 raise CourseRefused(
                     f"course {course_id} is {course.status}: it cannot be {status} now"
                 )
-            reason = _reason(reason, f"a course {status}")
+            reason = given_reason(reason, f"a course {status}")
             old = course.status
             course.status, course.status_reason = status, reason
             session.add(course)
@@ -272,18 +269,6 @@ def patient_row(session: Session, ref: str) -> PatientRow:
     if row is None:
         raise NotFound(f"no patient with reference '{ref}'")
     return row
-
-
-def _reason(text: str, what: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        raise CourseRefused(f"{what} needs a reason, in words")
-    if not plain_text(text, LONGEST_REASON):
-        raise CourseError(
-            f"the reason for {what} is over {LONGEST_REASON} characters or holds characters "
-            "that cannot be shown"
-        )
-    return text
 
 
 def _said(version: CourseVersionRow, indication: str, starts_on: date) -> dict[str, Any]:
