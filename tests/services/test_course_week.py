@@ -113,3 +113,18 @@ def test_a_lot_that_expires_before_the_session_is_no_stock_for_it(clinic):
     clinic.courses.book("sam", course, 1, _at(clinic, 14, 11))
     (short,) = clinic.courses.forecast("nadia", 30).short
     assert (short.product, short.usable_ul, short.short_containers) == (B12, 0, 1)
+
+
+def test_a_weeks_worklist_counts_a_lot_only_until_it_expires(clinic):
+    """First expiry first through the week: the lot that expires on day 3 serves day 1's
+    session, and day 5's takes the lot in date beyond the week, or is short without it."""
+    receive(clinic, B12, "SOON", 2, expires_in_days=3)
+    receive(clinic, SALINE, "NS1", 10)
+    first, later = _course(clinic, "P-1"), _course(clinic, "P-2")
+    clinic.courses.book("sam", first, 1, _at(clinic, 1, 10))
+    clinic.courses.book("sam", later, 1, _at(clinic, 5, 10))
+    week = clinic.courses.worklist("sam", days=7)
+    assert [(i.course_id, i.stock_ready) for i in week] == [(first, True), (later, False)]
+    receive(clinic, B12, "LATE", 1, expires_in_days=200)
+    week = clinic.courses.worklist("sam", days=7)
+    assert [(i.course_id, i.stock_ready) for i in week] == [(first, True), (later, True)]

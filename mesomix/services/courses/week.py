@@ -158,6 +158,26 @@ _IN_DATE = (
     .group_by(_LOT.c.product_code, _LOT.c.expiry)
 )
 _IN_DATE_OF = _IN_DATE.where(_LOT.c.product_code.in_(sa.bindparam("products", expanding=True)))
+# The same for a worklist's few days: a lot in date past the window's last day counts as one
+# expiring on it (it is usable every day of the window all the same), so a product's lots are
+# a handful of rows, not one per expiry date on the shelf.
+_TILL_LAST = sa.case(
+    (_LOT.c.expiry > sa.bindparam("last"), sa.bindparam("last")), else_=_LOT.c.expiry
+)
+_IN_WINDOW_OF = (
+    sa.select(
+        _LOT.c.product_code,
+        _TILL_LAST.label("expiry"),
+        sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul).label("sealed"),
+    )
+    .where(
+        _LOT.c.status == LotStatus.AVAILABLE,
+        _LOT.c.on_hand_ul > _LOT.c.open_ul,
+        _LOT.c.expiry >= sa.bindparam("today"),
+        _LOT.c.product_code.in_(sa.bindparam("products", expanding=True)),
+    )
+    .group_by(_LOT.c.product_code, _TILL_LAST)
+)
 # The same by product alone: what the planner weighs to choose products as a dispense would.
 _STOCK = (
     sa.select(_LOT.c.product_code, sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul))
@@ -255,7 +275,7 @@ class Week(CourseBase):
             ]
             versions = {c.id: c.formula_version_id for c in courses}
             needs = _needs(session, catalog, set(versions.values()), _stock(connection, today))
-            lots = _in_date(connection, today, {p for need in needs.values() for p in need})
+            lots = _in_date(connection, today, {p for need in needs.values() for p in need}, last)
         shelf = Shelf(lots)
         items.sort(key=lambda i: (i.booked_for or day_start(i.due, zone), i.patient_name))
         return [_with_stock(item, versions[item.course_id], needs, shelf, first) for item in items]
@@ -401,12 +421,18 @@ def _stock(connection: sa.Connection, today: date) -> dict[str, int]:
     return {code: int(ul) for code, ul in connection.execute(_STOCK, {"today": today})}
 
 
-def _in_date(connection: sa.Connection, today: date, products: set[str]) -> list[StockLot]:
+def _in_date(
+    connection: sa.Connection, today: date, products: set[str], last: date | None = None
+) -> list[StockLot]:
     """The lots of these products a dispense could draw from today, as sealed microlitres by
-    product and expiry."""
+    product and expiry (up to `last`, the last day that matters, if given)."""
     if not products:
         return []
-    rows = connection.execute(_IN_DATE_OF, {"today": today, "products": sorted(products)})
+    window = {"today": today, "products": sorted(products)}
+    rows = connection.execute(
+        _IN_DATE_OF if last is None else _IN_WINDOW_OF,
+        window if last is None else {**window, "last": last},
+    )
     return [StockLot(product, expiry, int(sealed)) for product, expiry, sealed in rows]
 
 
