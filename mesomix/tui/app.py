@@ -10,6 +10,7 @@ first opened.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import sys
@@ -19,12 +20,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand, UnknownModeError
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 
 from mesomix.domain.idle import DEFAULT_IDLE, IdleLock
 from mesomix.domain.permissions import Action, Role, allowed, may_do
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 IDLE_CHECK_SECONDS = 5
 TERMINAL_CHECK_SECONDS = 1  # how soon a closed terminal window ends the app
+AHEAD = timedelta(milliseconds=250)  # the longest a screen waits to open with its rows read
 CONFIRM_WITHIN = timedelta(seconds=5)  # a second Ctrl+O or Ctrl+Q drops unfinished work
 DARK, LIGHT = "textual-dark", "textual-light"
 SIGNED_OUT = "signed-out"  # the mode that holds the sign-in screen after someone signs out
@@ -83,13 +87,16 @@ def _described(bindings: Iterable[object]) -> Iterator[Binding]:
     return (b for b in bindings if isinstance(b, Binding) and b.description)
 
 
+STYLES = Path(__file__).resolve().parent / "styles"
+
+
 def places_for(role: Role) -> list[Place]:
     """The screens a role has work on: the same matrix the services enforce."""
     return [place for place in PLACES if allowed(role, place.action)]
 
 
 class MesomixApp(App[None]):
-    CSS_PATH = "styles/base.tcss"  # what every screen shares; each screen loads its own sheet
+    CSS_PATH = "styles/base.tcss"  # what every screen shares; each screen has its own sheet
     TITLE = "mesomix"
     # Each screen carries the class of its terminal's width, for the layouts in its sheet.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-normal")]
@@ -128,6 +135,7 @@ class MesomixApp(App[None]):
         self.idle = IdleLock(idle, settings.clock.now())
         self._locked = False
         self._opened: list[str] = []  # the modes of the person signed in
+        self._screens: dict[str, WorkScreen] = {}  # their screens, once built
         self._unfinished = ""  # what Compose holds that is not dispensed or saved
         self._warned: tuple[str, datetime] | None = None  # (action, when) asked once already
         self.start_error: Exception | None = None  # why the program could not be built
@@ -205,21 +213,72 @@ class MesomixApp(App[None]):
     def _open_places(self, user: SignedIn) -> None:
         """One mode per screen the person's role has work on; they land on the first."""
         places = places_for(Role(user.role))
+        self._read_screen_sheets()
         for place in places:
-            self.add_mode(place.name, partial(place.screen_class(), self.services, user))
+            self.add_mode(place.name, partial(self._place_screen, place, user))
         self._opened = [place.name for place in places]
         if places:
             self.switch_mode(places[0].name)
         else:
             self.notify("Your role has no screen here: use the command line.", severity="warning")
 
-    def action_go(self, name: str) -> None:
-        if self.user is None or self._locked:
+    def _read_screen_sheets(self) -> None:
+        """Every screen's sheet, read as the person signs in, while the sign-in screen is all
+        there is to restyle. A sheet a screen brings when it first opens makes Textual re-parse
+        every sheet and restyle the whole app then, which was most of a screen's first opening
+        (the worklist's); read at start, they would slow the first frame."""
+        sheets = [
+            s for s in sorted(STYLES.glob("*.tcss")) if not self.stylesheet.has_source(str(s), "")
+        ]
+        if sheets:
+            for sheet in sheets:
+                self.stylesheet.read(sheet)
+            self.stylesheet.reparse()
+            self.stylesheet.update(self)
+
+    def _place_screen(self, place: Place, user: SignedIn) -> WorkScreen:
+        """A place's screen: the one built ahead of its first opening (to read what it shows
+        before it is shown), or a new one. Textual re-parses every sheet and restyles the whole
+        app for a new mode's screen, as if the theme had changed since it was styled (its
+        update count starts behind the app's) — a redundant pass, most of a first opening once
+        the sheets are read at sign-in: a screen built now is styled by the sheets as they are
+        now, as its widgets mount, so it starts level with the app."""
+        screen = self._screens.get(place.name)
+        if screen is None:
+            screen = self._screens[place.name] = place.screen_class()(self.services, user)
+            screen._css_update_count = self._css_update_count
+        return screen
+
+    async def _read_ahead(self, place: Place, user: SignedIn) -> None:
+        """Read what a place's screen shows before showing it, in a worker, for a moment at
+        most (AHEAD): the screen then opens with its rows. Read while the screen is built, the
+        read waited for the interpreter on every row (a thread that gives it up for each row
+        SQLite steps through gets it back only at the next switch interval while the screen
+        is being drawn), and the rows came long after the screen. Keys typed meanwhile wait
+        at the gate (tui/keys.py) for the screen to be shown. A read that fails or takes
+        longer is left to the screen, which reads and says so on its own."""
+        screen = self._place_screen(place, user)
+        if not screen.READS_AHEAD:
             return
-        if name not in [place.name for place in places_for(Role(self.user.role))]:
-            self.notify(f"{self.user.role} has no work on the {name} screen", severity="warning")
+        worker = self.run_worker(screen.read, thread=True, exit_on_error=False, group="ahead")
+        with contextlib.suppress(TimeoutError, WorkerCancelled, WorkerFailed):
+            screen.ahead = await asyncio.wait_for(worker.wait(), AHEAD.total_seconds())
+        if worker.state is not WorkerState.SUCCESS:
+            worker.cancel()
+
+    async def action_go(self, name: str) -> None:
+        user = self.user
+        if user is None or self._locked:
             return
-        self.switch_mode(name)
+        place = next((p for p in places_for(Role(user.role)) if p.name == name), None)
+        if place is None:
+            self.notify(f"{user.role} has no work on the {name} screen", severity="warning")
+            return
+        if name != self.current_mode:
+            await self._read_ahead(place, user)
+            if self.user is not user or self._locked:
+                return  # locked or signed out meanwhile: the screen is not shown
+            self.switch_mode(name)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No screen before sign-in; after it, F2–F7, F11, F12 always answer (action_go says when a
@@ -283,7 +342,7 @@ class MesomixApp(App[None]):
         await self.switch_mode(SIGNED_OUT)
         for name in self._opened:
             await self.remove_mode(name)
-        self._opened = []
+        self._opened, self._screens = [], {}
         self._record_sign_out(user.name, reason)
         self.notify(f"{user.display_name} signed out.", markup=False)
 

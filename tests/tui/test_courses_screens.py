@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlmodel import select
+from textual import events
 from textual.widgets import DataTable, Input, Select, Static
 
 from mesomix.db.tables import BatchRow
 from mesomix.domain.course.plan import ZoneVolume
 from mesomix.services.uow import unit_of_work
+from mesomix.tui import app as tui_app
 from mesomix.tui.app import make_app
 from mesomix.tui.screens.compose import ComposeScreen
 from mesomix.tui.screens.consent import ConsentScreen
@@ -24,11 +26,11 @@ from tests.tui.test_journeys import fill, problems, submit
 SIZE = (80, 24)
 
 
-def consented_course(demo) -> int:
-    """A hair course for P-0010 from today, consented, session 1 booked for this afternoon."""
+def consented_course(demo, patient: str = "P-0010") -> int:
+    """A hair course for a patient from today, consented, session 1 booked for this afternoon."""
     course = demo.courses.plan(
         "drchen",
-        "P-0010",
+        patient,
         "hair",
         "hair_restoration",
         (ZoneVolume("scalp", 4000),),
@@ -40,13 +42,18 @@ def consented_course(demo) -> int:
     return course.id
 
 
+async def to_worklist(pilot) -> None:
+    """Staff on Compose, as they sign in, press F12."""
+    await settle(pilot)
+    await pilot.press("f12")
+    await settle(pilot)
+
+
 async def test_staff_prepare_session_one_from_the_worklist(demo):
     course = consented_course(demo)
     app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("f12")
-        await settle(pilot)
+        await to_worklist(pilot)
         screen = app.screen
         assert isinstance(screen, SessionsScreen)
         table = screen.query_one("#session-list", DataTable)
@@ -70,6 +77,56 @@ async def test_staff_prepare_session_one_from_the_worklist(demo):
         batch = session.exec(select(BatchRow).order_by(BatchRow.id.desc())).first()
     assert batch is not None and batch.course_session_id is not None
     assert demo.courses.course("sam", course).held == 1
+
+
+def worklist_rows(app) -> list[str]:
+    screen = app.screen
+    assert isinstance(screen, SessionsScreen)
+    return [str(row.value) for row in screen.query_one("#session-list", DataTable).rows]
+
+
+async def test_keys_typed_after_f12_go_to_the_worklist_never_to_compose(demo):
+    """The worklist is read before it is shown: keys typed meanwhile wait for it at the gate,
+    and are not typed into the Compose field that had the cursor."""
+    consented_course(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        field = app.screen.query_one("#final-volume", Input)
+        field.focus()
+        await settle(pilot)
+        before = field.value
+        for key in ("f12", "w", "x", "1"):  # a burst, as a terminal sends it
+            app.post_message(events.Key(key, None if key == "f12" else key))
+        await settle(pilot)
+        assert isinstance(app.screen, SessionsScreen)
+        heading = str(app.screen.query_one("#sessions-heading", Static).render())
+        assert heading.endswith("to prepare in the next 7 days")
+        assert field.value == before
+
+
+async def test_the_worklist_read_again_on_return_shows_a_session_booked_meanwhile(demo):
+    course = consented_course(demo)
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await to_worklist(pilot)
+        assert f"{course}/1" in worklist_rows(app)
+        await pilot.press("f2")
+        await settle(pilot)
+        other = consented_course(demo, "P-0009")  # another terminal, meanwhile
+        await pilot.press("f12")
+        await settle(pilot)
+        assert {f"{course}/1", f"{other}/1"} <= set(worklist_rows(app))
+
+
+async def test_a_worklist_not_read_in_time_ahead_is_read_by_the_screen(demo, monkeypatch):
+    """The App waits a moment at most for the rows; past it, the screen opens and reads them."""
+    course = consented_course(demo)
+    monkeypatch.setattr(tui_app, "AHEAD", timedelta(0))
+    app = make_app(demo, demo.accounts.sign_in("sam", "demo-staff-2026"))
+    async with app.run_test(size=SIZE) as pilot:
+        await to_worklist(pilot)
+        assert f"{course}/1" in worklist_rows(app)
 
 
 async def test_a_practitioner_plans_a_course_and_takes_the_consent(demo):

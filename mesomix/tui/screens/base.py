@@ -38,6 +38,7 @@ class WorkScreen(Screen[None]):
         self.services = services
         self.user = user
         self._away = False  # left for another screen: what it shows may be stale on return
+        self.ahead: Message | None = None  # what it shows, read by the App before showing it
 
     # Actions only some roles may do: not offered to the others (footer, palette), so nobody
     # fills in a form to be told at the end that their role may not.
@@ -46,9 +47,25 @@ class WorkScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return may_do(Role(self.user.role), self.NEEDS, action)
 
+    # Whether the App reads what the screen shows (`read`) before showing it (`show_read`).
+    READS_AHEAD: ClassVar[bool] = False
+
     def reload(self) -> Worker[None] | None:
         """Read what the screen shows again, in a worker (which a `@work` method returns)."""
         raise NotImplementedError
+
+    def read(self) -> Message:
+        """What the screen shows, read from the services (on a worker's thread), as the message
+        that shows it: a screen that READS_AHEAD."""
+        raise NotImplementedError
+
+    def show_read(self) -> None:
+        """Show what the App read ahead of showing the screen, or read it now, in a worker."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is None:
+            self.reload()
+        else:
+            self.post_message(ahead)
 
     def on_screen_suspend(self) -> None:
         self._away = not isinstance(self.app.screen, ModalScreen)
@@ -59,7 +76,7 @@ class WorkScreen(Screen[None]):
         it changed when it closes.)"""
         if self._away:
             self._away = False
-            self.reload()
+            self.show_read()
 
     def say(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)

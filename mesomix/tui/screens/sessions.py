@@ -37,6 +37,7 @@ class SessionsScreen(WorkScreen):
         Binding("b", "book", "Book", id="sessions.book"),
     ]
     NEEDS = {"prepare": Action.CHECK_MIXTURE, "book": Action.BOOK_SESSION}
+    READS_AHEAD = True  # the worklist opens with its rows
 
     @dataclass
     class Loaded(Message):
@@ -72,7 +73,7 @@ class SessionsScreen(WorkScreen):
             ("Ready", 14),
         )
         self.query_one("#session-list", DataTable).focus()
-        self.reload()
+        self.show_read()
 
     def on_screen_suspend(self) -> None:
         """Left for another screen: the list is read again on return (sessions are prepared at
@@ -85,10 +86,12 @@ class SessionsScreen(WorkScreen):
 
     @work(thread=True, exclusive=True, group="sessions")
     def reload(self) -> None:
-        days = self._days
         with self.reporting("could not read the worklist"):
-            items = self.services.courses.worklist(self.user.name, days=days)
-            self.post_message(self.Loaded(items, days))
+            self.post_message(self.read())
+
+    def read(self) -> Loaded:
+        days = self._days
+        return self.Loaded(self.services.courses.worklist(self.user.name, days=days), days)
 
     def on_sessions_screen_loaded(self, message: Loaded) -> None:
         if message.days != self._days:
