@@ -250,7 +250,7 @@ def run() -> list[Figure]:
         figures = [_forecast(path)]
         first, back, bare = asyncio.run(_first_rows(path))
         for name, ours, said in (
-            ("opened", first, "the screen's first opening (Textual builds it, loads its sheet)"),
+            ("opened", first, "the screen's first opening (Textual builds it)"),
             ("returned to", back, "back from Compose: the rows read again"),
         ):
             figures.append(
