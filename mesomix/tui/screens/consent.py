@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mesomix.tui.failures import reported
+from mesomix.tui.widgets.field import Field
 
 if TYPE_CHECKING:
     from mesomix.services.courses import CourseService
@@ -53,7 +54,7 @@ class ConsentScreen(ModalScreen[str | None]):
             yield VerticalScroll(Static(Text(self._text)), id="consent-scroll")
             with Horizontal(id="consent-statement-row"):
                 yield Label("Statement", id="consent-label")
-                yield Input(STATEMENT, id="consent-statement", compact=True)
+                yield Field(STATEMENT, id="consent-statement", compact=True)
             yield Static("", id="consent-problem")
             with Horizontal(id="consent-buttons"):
                 yield Button("Sign", id="consent-sign", variant="primary", compact=True)

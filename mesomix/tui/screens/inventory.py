@@ -40,6 +40,7 @@ from mesomix.tui.screens.inventory_forms import (
     waste_form,
 )
 from mesomix.tui.screens.trace import TraceScreen
+from mesomix.tui.widgets.field import Field
 
 if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
     from mesomix.bootstrap import Services
@@ -117,7 +118,7 @@ class InventoryScreen(WorkScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
+        yield Field(
             placeholder="find a lot: product or lot number (Ctrl+F)", id="lot-find", compact=True
         )
         yield DataTable(id="lot-list", cursor_type="row", zebra_stripes=True)

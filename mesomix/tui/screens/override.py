@@ -22,6 +22,7 @@ from mesomix.domain.findings import Finding
 from mesomix.domain.overrides import REASONS
 from mesomix.services.mixtures import Signature
 from mesomix.tui.failures import reported
+from mesomix.tui.widgets.field import Field
 from mesomix.tui.widgets.form import FormSelect
 
 
@@ -95,7 +96,7 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
                 id="override-practitioner",
                 compact=True,
             )
-            yield Input(
+            yield Field(
                 placeholder="password (your signature)",
                 password=True,
                 id="override-password",
@@ -107,7 +108,7 @@ class OverrideScreen(ModalScreen[list[Signature] | None]):
                 id="override-reason",
                 compact=True,
             )
-            yield Input(placeholder="why, in a few words", id="override-why", compact=True)
+            yield Field(placeholder="why, in a few words", id="override-why", compact=True)
             yield Static("", id="override-problem")
             with Horizontal(id="override-buttons"):
                 yield Button("Sign", id="override-sign", variant="warning", compact=True)

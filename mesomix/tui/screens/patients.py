@@ -37,6 +37,7 @@ from mesomix.tui.screens.patient_forms import (
     weight_form,
 )
 from mesomix.tui.screens.patient_words import AllergyWords, weight_text
+from mesomix.tui.widgets.field import Field
 
 if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
     from mesomix.bootstrap import Services
@@ -114,7 +115,7 @@ class PatientsScreen(WorkScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
+        yield Field(
             placeholder="find a patient: name or reference (Ctrl+F)",
             id="patient-find",
             compact=True,

@@ -31,6 +31,7 @@ from mesomix.services.accounts import SignedIn
 from mesomix.services.courses.week import FORECAST_DAYS
 from mesomix.services.errors import ServiceError
 from mesomix.tui.screens.base import WorkScreen, columns, short, update_text
+from mesomix.tui.widgets.field import Field
 from mesomix.tui.widgets.form import Form, FormField, Values
 
 if TYPE_CHECKING:  # a type hint only: the screens never import the wiring at run time
@@ -211,7 +212,7 @@ class ReportsScreen(WorkScreen):
             )
             days.display = False  # for the forecast only
             yield days
-            yield Input(placeholder="lot number on the box (recall)", id="report-lot", compact=True)
+            yield Field(placeholder="lot number on the box (recall)", id="report-lot", compact=True)
         yield Static("", id="report-chart")
         yield Sparkline([], id="report-spark")
         yield DataTable(id="report-table", zebra_stripes=True)

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from mesomix.tui.failures import reported
+from mesomix.tui.widgets.field import Field
 
 if TYPE_CHECKING:  # the program is built behind this screen: nothing heavy before its frame
     from mesomix.bootstrap import Services
@@ -56,8 +57,8 @@ class SignInScreen(Screen[None]):
         yield Header()
         with Vertical(id="signin-box"):
             yield Label("Sign in to mesomix", classes="box-title")
-            yield Input(value=self._name, placeholder="user name", id="signin-name")
-            yield Input(placeholder="password", password=True, id="signin-password")
+            yield Field(value=self._name, placeholder="user name", id="signin-name")
+            yield Field(placeholder="password", password=True, id="signin-password")
             yield Button("Sign in", id="signin-go", variant="primary")
             yield Static("", id="signin-problem", classes="problem")
             yield Static("opening the database…" if self._opening else "", id="signin-status")
@@ -147,12 +148,12 @@ class FirstAdminScreen(Screen[None]):
         yield Header()
         with Vertical(id="signin-box"):
             yield Label("A new database: create its first admin", classes="box-title")
-            yield Input(placeholder="user name (letters, digits, dots, dashes)", id="admin-name")
-            yield Input(placeholder="display name", id="admin-display")
-            yield Input(
+            yield Field(placeholder="user name (letters, digits, dots, dashes)", id="admin-name")
+            yield Field(placeholder="display name", id="admin-display")
+            yield Field(
                 placeholder="password (at least 12 characters)", password=True, id="admin-password"
             )
-            yield Input(placeholder="password again", password=True, id="admin-again")
+            yield Field(placeholder="password again", password=True, id="admin-again")
             yield Button("Create the admin", id="admin-go", variant="primary")
             yield Static("", id="admin-problem", classes="problem")
         yield Footer(compact=True)
@@ -224,7 +225,7 @@ class LockScreen(Screen[bool]):
         yield Header()
         with Vertical(id="signin-box"):
             yield Label(Text(f"Locked — {self.user.display_name}"), classes="box-title")
-            yield Input(placeholder="password", password=True, id="lock-password")
+            yield Field(placeholder="password", password=True, id="lock-password")
             yield Static("", id="lock-problem", classes="problem")
             yield Static(
                 Text(

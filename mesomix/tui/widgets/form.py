@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from mesomix.tui.failures import reported
+from mesomix.tui.widgets.field import Field
 
 Values = dict[str, str]
 Progress = Callable[[str, int, int], None]  # (what is being done, done, of how many)
@@ -170,7 +171,7 @@ class FormScreen(ModalScreen[str | None]):
                         compact=True,
                     )
                 else:
-                    yield Input(
+                    yield Field(
                         value=item.value,
                         placeholder=item.placeholder,
                         password=item.password,

@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 from mesomix.domain.mixture import DraftIngredient
 from mesomix.domain.search import Hit
 from mesomix.tui.screens.compose.plan_view import pick_text
+from mesomix.tui.widgets.field import Field
 
 
 class NameOffers:
@@ -90,10 +91,10 @@ class IngredientRow(Vertical):
         self._suggester = suggester
         self._offers = offers
         self._chosen: tuple[str, str] | None = None  # (name shown, product code) from a formula
-        self._what = Input(
+        self._what = Field(
             placeholder="ingredient", classes="what", suggester=suggester, compact=True
         )
-        self._amount = Input(placeholder="e.g. 40 mg", classes="amount", compact=True)
+        self._amount = Field(placeholder="e.g. 40 mg", classes="amount", compact=True)
 
     def suggest(self, suggester: SuggestFromList | None) -> None:
         """The catalogue's names, once read, complete what is typed (Right takes them)."""

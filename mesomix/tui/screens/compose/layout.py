@@ -6,12 +6,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Footer, Header, Label, Select, Static
 
 from mesomix.domain.mixture import PURPOSES
 from mesomix.tui.screens.compose.ingredients import IngredientRow, NameOffers
 from mesomix.tui.screens.compose.plan_view import plan_line
 from mesomix.tui.screens.compose.views import FindingsView, PlanView
+from mesomix.tui.widgets.field import Field
 
 STARTING_ROWS = 3
 # How a mixture is kept until given: (shown, storage, compounding category).
@@ -59,7 +60,7 @@ def layout(
     with Horizontal(id="bottom"):
         yield Label("Final volume", id="final-label")
         # No number here: a grey "5 mL" was read as a volume already set.
-        yield Input(placeholder="as drawn", id="final-volume", compact=True)
+        yield Field(placeholder="as drawn", id="final-volume", compact=True)
         yield Select[str]([], prompt="q.s. default", id="diluent", compact=True)
         yield Select[str](
             # How it is kept until given sets the beyond-use date (data/beyond_use.toml).
