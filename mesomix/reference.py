@@ -26,7 +26,9 @@ from mesomix.domain.catalog import (
     UnrelatedAllergen,
 )
 from mesomix.domain.course import CourseError, CourseLimit, Gap, Indication, Schedule, Zone
+from mesomix.domain.reactions import ReactionKind
 from mesomix.domain.units import Field, QuantityError, canonical, parse_quantity, parse_reference
+from mesomix.domain.vigilance import CountRule, RateRule
 from mesomix.errors import Refused
 
 UNIT_DEFINITIONS = "units.txt"  # pint definitions: IU, mEq and the like, each with its source
@@ -383,3 +385,42 @@ def course_templates(folder: Path | None = None) -> CourseTemplates:
         except ValueError as exc:
             raise ReferenceDataError(f"{where}: {exc}") from None
     return CourseTemplates(zones, indications, consent["version"])
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    """When reactions traced to one lot are a signal (data/vigilance.toml)."""
+
+    counts: tuple[CountRule, ...]
+    rates: tuple[RateRule, ...]
+
+
+def signal_rules(folder: Path | None = None) -> SignalRules:
+    """Read data/vigilance.toml, refusing a kind no reaction has or a threshold that could
+    never be met, naming where."""
+    raw = _load((folder or data_dir()) / "vigilance.toml")
+    counts: list[CountRule] = []
+    rates: list[RateRule] = []
+    for table in ("count", "rate"):
+        for record in raw.get(table, []):
+            where = f"vigilance.toml [{table}] {record.get('name', '?')!r}"
+            try:
+                kinds = frozenset(ReactionKind(kind) for kind in record["kinds"])
+                at_least, source = int(record["at_least"]), str(record["source"]).strip()
+                if at_least < 1 or not kinds or not source:
+                    raise ValueError("needs kinds, a source and at_least of 1 or more")
+                if table == "count":
+                    days = int(record["within_days"])
+                    if days < 1:
+                        raise ValueError("within_days must be 1 or more")
+                    counts.append(CountRule(record["name"], kinds, at_least, days, source))
+                else:
+                    times = float(record["times"])
+                    if not times > 1:
+                        raise ValueError("times must be more than 1")
+                    rates.append(RateRule(record["name"], kinds, at_least, times, source))
+            except (KeyError, TypeError) as exc:
+                raise ReferenceDataError(f"{where}: missing or malformed {exc}") from None
+            except ValueError as exc:
+                raise ReferenceDataError(f"{where}: {exc}") from None
+    return SignalRules(tuple(counts), tuple(rates))
