@@ -21,7 +21,7 @@ from mesomix.db.health import damaged_message, foreign_key_problems, page_proble
 from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
 from mesomix.options import BadInput
-from mesomix.reference import course_templates, data_dir
+from mesomix.reference import course_templates, data_dir, signal_rules
 from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
@@ -37,6 +37,7 @@ from mesomix.services.labels import LabelService
 from mesomix.services.ledger import discrepancies, reconcile_ledger
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
+from mesomix.services.reactions import ReactionService
 from mesomix.services.signing import Attempt, said
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
@@ -62,6 +63,7 @@ class Services:
     labels: LabelService
     audit: AuditTrailService
     courses: CourseService
+    reactions: ReactionService
 
     @property
     def clock(self) -> Clock:
@@ -160,7 +162,8 @@ def build(settings: Settings) -> Services:
         engine, settings.clock
     )
     people = PeopleService(engine, settings.clock)
-    courses = CourseService(engine, settings.clock, course_templates(), catalog)
+    templates = course_templates()
+    courses = CourseService(engine, settings.clock, templates, catalog)
     return Services(
         settings=settings,
         engine=engine,
@@ -182,6 +185,7 @@ def build(settings: Settings) -> Services:
         ),
         audit=AuditTrailService(engine, settings.clock, accounts, people),
         courses=courses,
+        reactions=ReactionService(engine, settings.clock, set(templates.zones), signal_rules()),
     )
 
 

@@ -25,6 +25,7 @@ from mesomix.cli.commands import (
     mix,
     patient,
     product,
+    reaction,
     report,
     search,
     session,
@@ -52,6 +53,7 @@ COMMANDS = (  # in the order `mesomix --help` lists them
     course,
     session,
     consent,
+    reaction,
     audit,
 )
 

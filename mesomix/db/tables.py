@@ -386,3 +386,38 @@ class InjectionRow(Row, table=True):
     note: str = ""
     recorded_at: datetime = _utc()
     recorded_by: int = Field(foreign_key="user_account.id")
+
+
+class ReactionRow(Row, table=True):
+    """A reaction after a batch (a session's, or any mixture's): who it happened to and when it
+    was first recorded. What it is lives in its versions; nothing is deleted."""
+
+    __tablename__ = "reaction"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    recorded_at: datetime = _utc()
+    recorded_by: int = Field(foreign_key="user_account.id")
+
+
+class ReactionVersionRow(Row, table=True):
+    """One version of a reaction: the first as recorded, then each correction or confirmation
+    (a new row, the reason said); the latest is the reaction as it stands."""
+
+    __tablename__ = "reaction_version"
+    __table_args__ = (sa.UniqueConstraint("reaction_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reaction_id: int = Field(foreign_key="reaction.id", index=True)
+    version: int
+    kind: str  # domain.reactions.ReactionKind
+    what: str
+    onset_at: datetime = _utc()
+    zone: str  # a zone code, or ""
+    severity: str
+    serious: str  # "" or domain.reactions.Seriousness
+    treatment: str
+    outcome: str
+    confirmed_by: int | None = Field(default=None, foreign_key="user_account.id")
+    reason: str = ""  # why this version: "" for the first
+    recorded_at: datetime = _utc()
+    recorded_by: int = Field(foreign_key="user_account.id")

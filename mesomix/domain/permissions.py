@@ -40,6 +40,9 @@ class Action(Enum):
     SIGN_CONSENT = "record a patient's consent"
     WITHDRAW_CONSENT = "record a consent withdrawn"
     RECORD_INJECTION = "record what was injected"
+    RECORD_REACTION = "record or correct a reaction"
+    CONFIRM_REACTION = "confirm a reaction"
+    VIEW_VIGILANCE = "see reactions and lot signals"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -74,6 +77,12 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SIGN_CONSENT: frozenset({PRACTITIONER}),
     Action.WITHDRAW_CONSENT: frozenset({STAFF, PRACTITIONER}),
     Action.RECORD_INJECTION: frozenset({PRACTITIONER}),
+    # Reactions (services/reactions.py): staff record what a patient reports, for the
+    # practitioner to confirm; a practitioner's own record is confirmed as it is made. Managers
+    # and practitioners see the lots' signals, to quarantine a lot and call its patients.
+    Action.RECORD_REACTION: frozenset({STAFF, PRACTITIONER}),
+    Action.CONFIRM_REACTION: frozenset({PRACTITIONER}),
+    Action.VIEW_VIGILANCE: frozenset({PRACTITIONER, MANAGER}),
 }
 
 

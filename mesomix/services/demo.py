@@ -36,6 +36,8 @@ from mesomix.db.tables import (
     MovementRow,
     OverrideRow,
     PatientRow,
+    ReactionRow,
+    ReactionVersionRow,
     UserRow,
 )
 from mesomix.domain.catalog import Product
@@ -56,6 +58,8 @@ from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
 _CLEARED = (
+    ReactionVersionRow,
+    ReactionRow,
     MovementRow,
     BatchLineRow,
     AcknowledgementRow,

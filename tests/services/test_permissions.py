@@ -12,6 +12,7 @@ from mesomix.db.tables import BatchRow, CourseSessionRow
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.course.plan import ZoneVolume
 from mesomix.domain.permissions import Action, Role, matrix
+from mesomix.domain.reactions import ReactionWords
 from mesomix.reference import data_dir
 from mesomix.services.courses import Technique
 from mesomix.services.errors import PermissionDenied
@@ -22,6 +23,7 @@ from tests.factories import PASSWORD, add_allergy, audit_rows, mixture, receive,
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
 PROCAINE = "procain_steigerwald_1pct_5ml_amp"
 SCALP = (ZoneVolume("scalp", 2000),)
+BRUISE = ReactionWords("bruising", "", "0 h", "", "mild", "", "none", "resolved")
 PRODUCTS_CSV = (data_dir() / "import" / "products-sample.csv").read_text(encoding="utf-8")
 USER_OF = {
     Role.STAFF: "sam",
@@ -80,6 +82,9 @@ ACTIONS = {
     Action.RECORD_INJECTION: lambda s, u: s.courses.record_injection(
         u, 1, 1, SCALP, Technique("nappage", "2 mm", "30G 4 mm")
     ),
+    Action.RECORD_REACTION: lambda s, u: s.reactions.record(u, "P-1", 1, BRUISE),
+    Action.CONFIRM_REACTION: lambda s, u: s.reactions.confirm(u, 1),
+    Action.VIEW_VIGILANCE: lambda s, u: s.reactions.signals(u),
 }
 
 
@@ -130,6 +135,15 @@ def _courses(clinic):
         )
 
 
+REACTION_ACTIONS = {Action.RECORD_REACTION, Action.CONFIRM_REACTION, Action.VIEW_VIGILANCE}
+
+
+def _reaction(clinic):
+    """Batch 1 for P-1, and reaction 1 after it as staff recorded it (not confirmed)."""
+    batch = clinic.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam").batch_id
+    clinic.reactions.record("sam", "P-1", batch, BRUISE)
+
+
 CELLS = [(action, role) for action in Action for role in Role]
 
 
@@ -137,6 +151,8 @@ CELLS = [(action, role) for action in Action for role in Role]
 def test_role_action_cell(stocked, action, role):
     if action in COURSE_ACTIONS:  # set up only where a course is acted on: each takes a while
         _courses(stocked)
+    if action in REACTION_ACTIONS:
+        _reaction(stocked)
     user = USER_OF[role]
     if role in matrix()[action]:
         ACTIONS[action](stocked, user)

@@ -63,7 +63,11 @@ def register(commands: Any) -> None:
     trace = lot_commands.add_parser("trace", help="every batch and patient that received the lot")
     trace.add_argument("lot_id", type=int)
     trace.set_defaults(run=run_trace)
-    for command in (adjust, waste, back, count, status, correct, trace):
+    signals = lot_commands.add_parser(
+        "signals", help="lots whose reactions meet a vigilance rule (data/vigilance.toml)"
+    )
+    signals.set_defaults(run=run_signals)
+    for command in (adjust, waste, back, count, status, correct, trace, signals):
         acting(command)
 
 
@@ -75,6 +79,20 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
     print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
+    return 0
+
+
+def run_signals(args: argparse.Namespace, out: TextIO) -> int:
+    """Each signal with what it counted; the lots to consider quarantining and whom to call."""
+    found = services(args).reactions.signals(args.actor)
+    for signal in found:
+        print(f"SIGNAL {signal.rule}: {signal.said}", file=out)
+        print(
+            f"  consider: mesomix lot status {signal.lot_id} quarantined --reason ...; "
+            f"patients to call: mesomix lot trace {signal.lot_id}",
+            file=out,
+        )
+    print(f"{len(found)} signal(s)", file=out)
     return 0
 
 

@@ -1,0 +1,360 @@
+"""Reactions after a batch, and the lots they trace to.
+
+Staff record what a patient reports, for a practitioner to confirm; a practitioner's own record
+is confirmed as it is made. A correction is a new version with its reason, and a confirmation
+too (staff correcting a confirmed reaction leave it to be confirmed again); nothing is deleted.
+Each reaction is traced through its batch to the lots the batch drew (the ledger's dispense
+movements), and `signals` runs the clinic's rules (data/vigilance.toml) over every reaction as
+it stands against the sessions each lot went into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mesomix.clock import Clock
+from mesomix.db.repositories.patients import patient_by_ref
+from mesomix.db.tables import (
+    BatchRow,
+    LotRow,
+    MovementRow,
+    PatientRow,
+    ReactionRow,
+    ReactionVersionRow,
+    UserRow,
+)
+from mesomix.domain.permissions import Action, Role, allowed
+from mesomix.domain.reactions import (
+    Outcome,
+    Reaction,
+    ReactionKind,
+    ReactionWords,
+    Seriousness,
+    Severity,
+    read_reaction,
+)
+from mesomix.domain.text import plain_text
+from mesomix.domain.vigilance import LotReaction, Signal, count_signals, rate_signals
+from mesomix.reference import SignalRules
+from mesomix.services.base import Service
+from mesomix.services.errors import NotFound, ServiceError
+
+LONGEST_REASON = 300
+_REACTION = ReactionRow.__table__
+_VERSION = ReactionVersionRow.__table__
+_MOVEMENT = MovementRow.__table__
+_LOT = LotRow.__table__
+_PATIENT = PatientRow.__table__
+_USER = UserRow.__table__
+# Each batch and the lots it drew (a dispense movement a lot), with the lot's product.
+_DRAWN = (
+    sa.select(_MOVEMENT.c.batch_id, _MOVEMENT.c.lot_id, _LOT.c.product_code)
+    .join(_LOT, _LOT.c.id == _MOVEMENT.c.lot_id)
+    .where(_MOVEMENT.c.kind == "dispense", _MOVEMENT.c.batch_id.is_not(None))
+    .distinct()
+    .subquery()
+)
+_LATEST = (
+    sa.select(_VERSION.c.reaction_id, sa.func.max(_VERSION.c.version).label("version"))
+    .group_by(_VERSION.c.reaction_id)
+    .subquery()
+)
+
+
+class ReactionRefused(ServiceError):
+    """A reaction that cannot be recorded, corrected or confirmed as asked."""
+
+
+@dataclass(frozen=True)
+class ReactionView:
+    id: int
+    version: int
+    batch_id: int
+    patient_ref: str
+    reaction: Reaction
+    confirmed_by: str  # the practitioner's display name; "" while unconfirmed
+    recorded_by: str  # who recorded this version
+    reason: str
+    lots: tuple[str, ...]  # "product lot-number" of each lot the batch drew
+
+    @property
+    def said(self) -> str:
+        state = f"confirmed by {self.confirmed_by}" if self.confirmed_by else "NOT CONFIRMED"
+        return f"reaction {self.id} (v{self.version}): {self.reaction.said}; {state}"
+
+
+class ReactionService(Service):
+    def __init__(
+        self, engine: sa.Engine, clock: Clock, zones: set[str], rules: SignalRules
+    ) -> None:
+        super().__init__(engine, clock)
+        self._zones = zones
+        self._rules = rules
+
+    def record(self, user: str, patient: str, batch_id: int, words: ReactionWords) -> ReactionView:
+        """A reaction of `patient` after batch `batch_id`. Refused: an unknown patient or
+        batch, another patient's batch, and whatever the words cannot say (domain/reactions)."""
+        with self.writing(user, Action.RECORD_REACTION) as (session, actor):
+            batch = self._batch(session, batch_id)
+            person = patient_by_ref(session, patient)
+            if person is None:
+                raise NotFound(f"no patient with reference '{patient.strip()}'")
+            if batch.patient_id != person.id:
+                raise ReactionRefused(
+                    f"batch {batch_id} was not made for {person.ref}: a reaction is recorded "
+                    "against the patient's own batch"
+                )
+            reaction = self._read(batch, words)
+            now = self._clock.now()
+            row = ReactionRow(
+                batch_id=batch_id,
+                patient_id=person.id or 0,
+                recorded_at=now,
+                recorded_by=actor.id or 0,
+            )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            self._version(session, actor, row.id, 1, reaction, _confirmer(actor), "")
+            return self._view(session, row.id)
+
+    def correct(
+        self, user: str, reaction_id: int, words: ReactionWords, reason: str
+    ) -> ReactionView:
+        """A new version of the reaction, with why; a staff correction is to be confirmed."""
+        reason = _reason(reason)
+        with self.writing(user, Action.RECORD_REACTION) as (session, actor):
+            row, latest = self._latest(session, reaction_id)
+            reaction = self._read(self._batch(session, row.batch_id), words)
+            self._version(
+                session, actor, reaction_id, latest.version + 1, reaction, _confirmer(actor), reason
+            )
+            return self._view(session, reaction_id)
+
+    def confirm(self, user: str, reaction_id: int) -> ReactionView:
+        """The practitioner confirms the reaction as it stands (a new version, the same words)."""
+        with self.writing(user, Action.CONFIRM_REACTION) as (session, actor):
+            _, latest = self._latest(session, reaction_id)
+            if latest.confirmed_by is not None:
+                raise ReactionRefused(f"reaction {reaction_id} is confirmed already")
+            self._version(
+                session,
+                actor,
+                reaction_id,
+                latest.version + 1,
+                _reaction(latest),
+                actor.id,
+                "confirmed",
+            )
+            return self._view(session, reaction_id)
+
+    def reactions(self, user: str, patient: str) -> list[ReactionView]:
+        """A patient's reactions as they stand, the latest first."""
+        with self.reading(user, Action.RECORD_REACTION, denied_as="see reactions") as (
+            session,
+            _,
+        ):
+            person = patient_by_ref(session, patient)
+            if person is None:
+                raise NotFound(f"no patient with reference '{patient.strip()}'")
+            ids = session.connection().execute(
+                sa.select(_REACTION.c.id)
+                .where(_REACTION.c.patient_id == person.id)
+                .order_by(_REACTION.c.id.desc())
+            )
+            return [self._view(session, i) for (i,) in ids]
+
+    def signals(self, user: str) -> list[Signal]:
+        """Every lot the rules flag, from every reaction as it stands."""
+        with self.reading(user, Action.VIEW_VIGILANCE) as (session, _):
+            connection = session.connection()
+            drawn = _DRAWN
+            sessions = {
+                lot: (product, int(count))
+                for lot, product, count in connection.execute(
+                    sa.select(drawn.c.lot_id, drawn.c.product_code, sa.func.count()).group_by(
+                        drawn.c.lot_id, drawn.c.product_code
+                    )
+                )
+            }
+            rows = connection.execute(
+                sa.select(
+                    _REACTION.c.id,
+                    drawn.c.lot_id,
+                    drawn.c.product_code,
+                    _VERSION.c.kind,
+                    _VERSION.c.onset_at,
+                    _PATIENT.c.ref,
+                )
+                .join(drawn, drawn.c.batch_id == _REACTION.c.batch_id)
+                .join(_PATIENT, _PATIENT.c.id == _REACTION.c.patient_id)
+                .join(_LATEST, _LATEST.c.reaction_id == _REACTION.c.id)
+                .join(
+                    _VERSION,
+                    sa.and_(
+                        _VERSION.c.reaction_id == _REACTION.c.id,
+                        _VERSION.c.version == _LATEST.c.version,
+                    ),
+                )
+            ).all()
+        traced = [
+            LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref)
+            for rid, lot, product, kind, onset, ref in rows
+        ]
+        return count_signals(traced, self._rules.counts) + rate_signals(
+            traced, sessions, self._rules.rates
+        )
+
+    def _read(self, batch: BatchRow, words: ReactionWords) -> Reaction:
+        zone = self._clock.zone
+        return read_reaction(
+            words,
+            batch.created_at.astimezone(zone),
+            self._clock.now().astimezone(zone),
+            self._zones,
+        )
+
+    @staticmethod
+    def _batch(session: Session, batch_id: int) -> BatchRow:
+        batch = session.get(BatchRow, batch_id)
+        if batch is None or batch.patient_id is None:
+            raise NotFound(
+                f"batch {batch_id} does not exist"
+                if batch is None
+                else f"batch {batch_id} was made for no patient"
+            )
+        return batch
+
+    @staticmethod
+    def _latest(session: Session, reaction_id: int) -> tuple[ReactionRow, ReactionVersionRow]:
+        row = session.get(ReactionRow, reaction_id)
+        latest = session.exec(
+            select(ReactionVersionRow)
+            .where(_VERSION.c.reaction_id == reaction_id)
+            .order_by(_VERSION.c.version.desc())
+        ).first()
+        if row is None or latest is None:
+            raise NotFound(f"reaction {reaction_id} does not exist")
+        return row, latest
+
+    def _version(
+        self,
+        session: Session,
+        actor: UserRow,
+        reaction_id: int,
+        version: int,
+        reaction: Reaction,
+        confirmed_by: int | None,
+        reason: str,
+    ) -> None:
+        row = session.get(ReactionRow, reaction_id)
+        assert row is not None
+        fields: dict[str, str] = {
+            "kind": reaction.kind.value,
+            "what": reaction.what,
+            "zone": reaction.zone,
+            "severity": reaction.severity.value,
+            "serious": reaction.serious.value if reaction.serious else "",
+            "treatment": reaction.treatment,
+            "outcome": reaction.outcome.value,
+        }
+        session.add(
+            ReactionVersionRow(
+                reaction_id=reaction_id,
+                version=version,
+                kind=fields["kind"],
+                what=fields["what"],
+                onset_at=reaction.onset,
+                zone=fields["zone"],
+                severity=fields["severity"],
+                serious=fields["serious"],
+                treatment=fields["treatment"],
+                outcome=fields["outcome"],
+                confirmed_by=confirmed_by,
+                reason=reason,
+                recorded_at=self._clock.now(),
+                recorded_by=actor.id or 0,
+            )
+        )
+        self.audit(
+            session,
+            actor,
+            "reaction.record" if version == 1 else "reaction.version",
+            ("reaction", reaction_id),
+            patient_id=row.patient_id,
+            new={
+                **fields,
+                "onset_at": reaction.onset.isoformat(),
+                "batch": row.batch_id,
+                "version": version,
+                "confirmed": confirmed_by is not None,
+            },
+            reason=reason,
+        )
+
+    def _view(self, session: Session, reaction_id: int) -> ReactionView:
+        session.flush()
+        row, latest = self._latest(session, reaction_id)
+        patient = session.get(PatientRow, row.patient_id)
+        connection = session.connection()
+        names = dict(
+            connection.execute(
+                sa.select(_USER.c.id, _USER.c.display_name).where(
+                    _USER.c.id.in_([latest.recorded_by, latest.confirmed_by or 0])
+                )
+            ).all()
+        )
+        lots = connection.execute(
+            sa.select(_LOT.c.product_code, _LOT.c.lot_number)
+            .join(_MOVEMENT, _MOVEMENT.c.lot_id == _LOT.c.id)
+            .where(_MOVEMENT.c.batch_id == row.batch_id, _MOVEMENT.c.kind == "dispense")
+            .distinct()
+            .order_by(_LOT.c.product_code, _LOT.c.lot_number)
+        ).all()
+        return ReactionView(
+            reaction_id,
+            latest.version,
+            row.batch_id,
+            patient.ref if patient else "",
+            _reaction(latest),
+            names.get(latest.confirmed_by, "") if latest.confirmed_by else "",
+            names.get(latest.recorded_by, ""),
+            latest.reason,
+            tuple(f"{product} {lot}" for product, lot in lots),
+        )
+
+
+def _reaction(row: ReactionVersionRow) -> Reaction:
+    return Reaction(
+        ReactionKind(row.kind),
+        row.what,
+        _aware(row.onset_at),
+        row.zone,
+        Severity(row.severity),
+        Seriousness(row.serious) if row.serious else None,
+        row.treatment,
+        Outcome(row.outcome),
+    )
+
+
+def _aware(at: datetime) -> datetime:
+    """Read back as UTC, whatever the database handed over."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _confirmer(actor: UserRow) -> int | None:
+    """A practitioner's own record is confirmed as it is made."""
+    return actor.id if allowed(Role(actor.role), Action.CONFIRM_REACTION) else None
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReactionRefused("a correction needs its reason")
+    if not plain_text(reason, LONGEST_REASON):
+        raise ReactionRefused(f"the reason is over {LONGEST_REASON} characters or unprintable")
+    return reason

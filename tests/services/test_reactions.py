@@ -1,0 +1,144 @@
+"""Reactions on SQLite and PostgreSQL: recorded by staff for a practitioner to confirm, corrected
+by new versions (nothing deleted), refused with words and nothing written, traced through the
+batch to its lots; two infections from one lot raise a signal naming the lot and the patients."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from mesomix.db.tables import AuditRow, ReactionRow, ReactionVersionRow
+from mesomix.domain.reactions import ReactionError, ReactionKind, ReactionWords, Severity
+from mesomix.services.errors import NotFound, PermissionDenied
+from mesomix.services.reactions import ReactionRefused
+from mesomix.services.uow import unit_of_work
+from tests.factories import mixture, receive
+
+B12 = "cyanocobalamin_1000mcg_1ml_vial"
+NODULE = ReactionWords(
+    kind="nodule",
+    what="tender red nodule, 5 mm",
+    onset="2 days after",
+    zone="scalp",
+    severity="moderate",
+    serious="",
+    treatment="warm compresses",
+    outcome="recovering",
+)
+INFECTION = replace(NODULE, kind="infection", what="abscess at an injection point")
+
+
+@pytest.fixture
+def clinic(clinic_on_both):
+    receive(clinic_on_both, B12, "B1", 10)
+    receive(clinic_on_both, B12, "B2", 10, expires_in_days=400)
+    return clinic_on_both
+
+
+def dispensed(services, patient: str = "P-1") -> int:
+    draft = mixture(("cyanocobalamin", "1000 mcg"), patient=patient)
+    return services.mixtures.dispense(draft, "sam", acknowledge_all=True).batch_id
+
+
+def counts(services) -> tuple[int, int]:
+    with unit_of_work(services.engine) as session:
+        return tuple(  # type: ignore[return-value]
+            session.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+            for table in (ReactionRow, ReactionVersionRow)
+        )
+
+
+def test_staff_record_a_reaction_a_practitioner_confirms_it_and_nothing_is_lost(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    recorded = clinic.reactions.record("sam", "P-1", batch, NODULE)
+    assert (recorded.version, recorded.confirmed_by, recorded.recorded_by) == (1, "", "Sam Ortega")
+    assert recorded.reaction.onset == clinic.clock.now() - timedelta(days=1)
+    assert recorded.lots == (f"{B12} B1",)
+    assert "NOT CONFIRMED" in recorded.said
+    confirmed = clinic.reactions.confirm("drchen", recorded.id)
+    assert (confirmed.version, confirmed.confirmed_by) == (2, "Dr Mei Chen")
+    with pytest.raises(ReactionRefused, match="confirmed already"):
+        clinic.reactions.confirm("drchen", recorded.id)
+    corrected = clinic.reactions.correct(
+        "sam", recorded.id, replace(NODULE, outcome="resolved"), "seen again: gone"
+    )
+    assert (corrected.version, corrected.confirmed_by, corrected.reason) == (
+        3,
+        "",
+        "seen again: gone",
+    )
+    assert counts(clinic) == (1, 3)
+    (listed,) = clinic.reactions.reactions("drchen", "P-1")
+    assert listed.version == 3 and listed.reaction.outcome.value == "resolved"
+    with unit_of_work(clinic.engine) as session:
+        actions = (
+            session.execute(sa.select(AuditRow.action).where(AuditRow.record_type == "reaction"))
+            .scalars()
+            .all()
+        )
+    assert actions == ["reaction.record", "reaction.version", "reaction.version"]
+
+
+def test_a_practitioners_record_is_confirmed_and_a_correction_needs_its_reason(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    recorded = clinic.reactions.record(
+        "drchen", "P-1", batch, replace(NODULE, serious="medically important", severity="severe")
+    )
+    assert recorded.confirmed_by == "Dr Mei Chen"
+    assert recorded.reaction.severity is Severity.SEVERE
+    with pytest.raises(ReactionRefused, match="needs its reason"):
+        clinic.reactions.correct("drchen", recorded.id, NODULE, "  ")
+    assert counts(clinic) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("batch_of", "patient", "words", "refusal", "said"),
+    [
+        (None, "P-1", NODULE, NotFound, "batch 999 does not exist"),
+        ("P-2", "P-1", NODULE, ReactionRefused, "was not made for P-1"),
+        ("P-1", "P-9", NODULE, NotFound, "no patient with reference 'P-9'"),
+        ("P-1", "P-1", replace(NODULE, onset="2026-01-01"), ReactionError, "before the session"),
+        ("P-1", "P-1", replace(NODULE, severity="awful"), ReactionError, "not one of: mild"),
+        ("P-1", "P-1", replace(NODULE, onset="9 days after"), ReactionError, "in the future"),
+    ],
+)
+def test_a_reaction_that_cannot_be_recorded_is_refused_and_nothing_written(
+    clinic, batch_of, patient, words, refusal, said
+):
+    batch = dispensed(clinic, batch_of) if batch_of else 999
+    clinic.clock.advance(timedelta(days=3))
+    with pytest.raises(refusal) as refused:
+        clinic.reactions.record("sam", patient, batch, words)
+    assert said in str(refused.value)
+    assert counts(clinic) == (0, 0)
+
+
+def test_who_may_record_confirm_and_see_signals(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    with pytest.raises(PermissionDenied):
+        clinic.reactions.record("nadia", "P-1", batch, NODULE)
+    recorded = clinic.reactions.record("sam", "P-1", batch, NODULE)
+    with pytest.raises(PermissionDenied):
+        clinic.reactions.confirm("sam", recorded.id)
+    with pytest.raises(PermissionDenied):
+        clinic.reactions.signals("sam")
+    assert clinic.reactions.signals("nadia") == []
+
+
+def test_two_infections_from_one_lot_raise_a_signal_naming_the_lot_and_the_patients(clinic):
+    first, second = dispensed(clinic, "P-1"), dispensed(clinic, "P-2")
+    clinic.clock.advance(timedelta(days=3))
+    clinic.reactions.record("drchen", "P-1", first, INFECTION)
+    assert clinic.reactions.signals("nadia") == []
+    clinic.reactions.record("drchen", "P-2", second, replace(INFECTION, kind="nodule"))
+    (signal,) = clinic.reactions.signals("nadia")
+    assert signal.product == B12
+    assert {r.patient for r in signal.reactions} == {"P-1", "P-2"}
+    assert {r.kind for r in signal.reactions} == {ReactionKind.INFECTION, ReactionKind.NODULE}
+    assert f"from lot {signal.lot_id} within 30 days" in signal.said
