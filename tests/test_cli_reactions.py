@@ -105,3 +105,25 @@ def test_a_reaction_on_another_patients_batch_or_an_unknown_batch_is_refused(dem
         )  # fmt: skip
         assert done.returncode == 2 and said in done.stderr
     assert reactions_written(demo_db) == 0
+
+
+def test_an_allergic_reaction_proposes_an_allergy_a_practitioner_confirms(demo_db):
+    _, (batch, patient), _ = shared_lot(demo_db)
+    allergic = [w if w != "infection" else "allergic reaction" for w in WORDS]
+    status, printed = run(
+        "--db", demo_db, "reaction", "record", patient, "--batch", str(batch), *allergic,
+        "--user", "sam",
+    )  # fmt: skip
+    assert status == 0 and "proposes an allergy to " in printed
+    assert "mesomix reaction allergy 1 --confirm|--substance CODE|--decline" in printed
+    done = in_process(
+        "--db", demo_db, "reaction", "allergy", "1", "--confirm", "--user", "sam",
+        password="demo-staff-2026",
+    )  # fmt: skip
+    assert done.returncode == 2 and "may not" in done.stderr
+    status, printed = run(
+        "--db", demo_db, "reaction", "allergy", "1", "--confirm", "--user", "drchen"
+    )
+    assert status == 0 and "recorded, confirmed" in printed, printed
+    status, printed = run("--db", demo_db, "reaction", "list", patient, "--user", "drchen")
+    assert "  allergy confirmed: " in printed

@@ -421,3 +421,17 @@ class ReactionVersionRow(Row, table=True):
     reason: str = ""  # why this version: "" for the first
     recorded_at: datetime = _utc()
     recorded_by: int = Field(foreign_key="user_account.id")
+
+
+class ReactionAllergyRow(Row, table=True):
+    """The practitioner's decision on the allergy an allergic reaction proposes: confirmed (to
+    every substance of the batch, or narrowed to one) or declined with a reason; once."""
+
+    __tablename__ = "reaction_allergy"
+    id: int | None = Field(default=None, primary_key=True)
+    reaction_id: int = Field(foreign_key="reaction.id", unique=True)
+    decision: str  # confirmed | declined
+    substances: list[Any] = _json()  # the substance codes an allergy was recorded to
+    reason: str = ""  # why declined
+    decided_at: datetime = _utc()
+    decided_by: int = Field(foreign_key="user_account.id")

@@ -9,7 +9,8 @@ from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref
-from mesomix.db.tables import AllergyRow, PatientRow, UserRow
+from mesomix.db.repositories.reactions import reaction_proposal
+from mesomix.db.tables import AllergyRow, PatientRow, ReactionAllergyRow, UserRow
 from mesomix.domain.allergy import (
     CLINICAL_STATUSES,
     CRITICALITIES,
@@ -231,6 +232,75 @@ class AllergyService(Service):
             allergies = [allergy_from_row(row) for row in rows]
         return to_bundle(allergies, patient_ref, self._catalog.catalog())
 
+    def decide_reaction(
+        self, user: str, reaction_id: int, substance: str | None = None, decline: str = ""
+    ) -> list[int]:
+        """The practitioner's decision on the allergy an allergic reaction proposes: confirmed
+        to every substance of its batch, or narrowed to one (a code of the batch's), each a
+        confirmed allergy of high criticality with the reaction as its manifestation — so the
+        next check of any mixture holding it blocks; or declined with a reason. Once, in one
+        transaction with the decision. Returns the allergies recorded."""
+        decline = decline.strip()
+        if decline and substance:
+            raise ServiceError("confirm an allergy or decline it, not both")
+        if decline and not plain_text(decline, MAX_REASON):
+            raise ServiceError(f"the reason is over {MAX_REASON} characters or unprintable")
+        work = self.writing(user, Action.RECORD_ALLERGY, denied_as="record allergies")
+        with work as (session, actor):
+            proposal = reaction_proposal(session, reaction_id)
+            if proposal is None:
+                raise NotFound(f"reaction {reaction_id} does not exist")
+            if not proposal.substances:
+                raise ServiceError(
+                    f"reaction {reaction_id} is not an allergic reaction to a batch's substances: "
+                    "it proposes no allergy"
+                )
+            if proposal.decided:
+                raise ServiceError(f"reaction {reaction_id}'s allergy is decided already")
+            chosen = list(proposal.substances)
+            if substance is not None:
+                if substance.strip() not in proposal.substances:
+                    raise ServiceError(
+                        f"'{substance.strip()}' is not in the batch: narrow to one of "
+                        + ", ".join(proposal.substances)
+                    )
+                chosen = [substance.strip()]
+            ids: list[int] = []
+            if not decline:
+                allergies = [
+                    Allergy(
+                        substance=code,
+                        verification="confirmed",
+                        criticality="high",
+                        reactions=(Reaction(proposal.manifestation, proposal.severity),),
+                        note=f"from reaction {reaction_id} after batch {proposal.batch_id}",
+                    )
+                    for code in chosen
+                ]
+                patient = session.get(PatientRow, proposal.patient_id)
+                assert patient is not None
+                ids = self._add(session, actor, patient, allergies, f"reaction {reaction_id}")
+            session.add(
+                ReactionAllergyRow(
+                    reaction_id=reaction_id,
+                    decision="declined" if decline else "confirmed",
+                    substances=[] if decline else chosen,
+                    reason=decline,
+                    decided_at=self._clock.now(),
+                    decided_by=actor.id or 0,
+                )
+            )
+            self.audit(
+                session,
+                actor,
+                "reaction.allergy",
+                ("reaction", reaction_id),
+                patient_id=proposal.patient_id,
+                new={"decision": "declined" if decline else "confirmed", "substances": chosen},
+                reason=decline,
+            )
+            return ids
+
     def _record_all(
         self, patient_ref: str, user: str, allergies: list[Allergy], reason: str
     ) -> list[int]:
@@ -239,38 +309,46 @@ class AllergyService(Service):
             _validate(allergy, catalog.substances, catalog.groups)
         work = self.writing(user, Action.RECORD_ALLERGY, denied_as="record allergies")
         with work as (session, actor):
-            patient = self._patient(session, patient_ref)
-            rows = [
-                AllergyRow(
-                    patient_id=patient.id or 0,
-                    substance_code=a.substance,
-                    group_code=a.group,
-                    text=a.text.strip(),
-                    clinical_status=a.clinical_status,
-                    verification=a.verification,
-                    criticality=a.criticality,
-                    reactions=[
-                        {"manifestation": r.manifestation, "severity": r.severity}
-                        for r in a.reactions
-                    ],
-                    tolerated=list(a.tolerated),
-                    note=a.note,
-                    recorded_on=a.recorded_on or self._clock.today(),
-                    recorded_by=actor.id,
-                    codings=[
-                        {"system": c.system, "code": c.code, "display": c.display}
-                        for c in a.codings
-                    ],
-                    fhir_origin=dict(a.origin) if a.origin is not None else None,
-                )
-                for a in allergies
-            ]
-            session.add_all(rows)
-            session.flush()
-            for row in rows:
-                self._audit(session, actor, "allergy.record", row, None, _facts(row), reason)
-            self._set_aside(session, actor, patient.id or 0)
-            return [row.id or 0 for row in rows]
+            return self._add(session, actor, self._patient(session, patient_ref), allergies, reason)
+
+    def _add(
+        self,
+        session: Session,
+        actor: UserRow,
+        patient: PatientRow,
+        allergies: list[Allergy],
+        reason: str,
+    ) -> list[int]:
+        """The allergies written, audited, and the statements they contradict set aside."""
+        rows = [
+            AllergyRow(
+                patient_id=patient.id or 0,
+                substance_code=a.substance,
+                group_code=a.group,
+                text=a.text.strip(),
+                clinical_status=a.clinical_status,
+                verification=a.verification,
+                criticality=a.criticality,
+                reactions=[
+                    {"manifestation": r.manifestation, "severity": r.severity} for r in a.reactions
+                ],
+                tolerated=list(a.tolerated),
+                note=a.note,
+                recorded_on=a.recorded_on or self._clock.today(),
+                recorded_by=actor.id,
+                codings=[
+                    {"system": c.system, "code": c.code, "display": c.display} for c in a.codings
+                ],
+                fhir_origin=dict(a.origin) if a.origin is not None else None,
+            )
+            for a in allergies
+        ]
+        session.add_all(rows)
+        session.flush()
+        for row in rows:
+            self._audit(session, actor, "allergy.record", row, None, _facts(row), reason)
+        self._set_aside(session, actor, patient.id or 0)
+        return [row.id or 0 for row in rows]
 
     def _set_aside(self, session: Session, actor: UserRow, patient_id: int) -> None:
         """Set aside every current "no known allergy" statement of the patient that a recorded

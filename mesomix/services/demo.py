@@ -36,6 +36,7 @@ from mesomix.db.tables import (
     MovementRow,
     OverrideRow,
     PatientRow,
+    ReactionAllergyRow,
     ReactionRow,
     ReactionVersionRow,
     UserRow,
@@ -58,6 +59,7 @@ from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
 _CLEARED = (
+    ReactionAllergyRow,
     ReactionVersionRow,
     ReactionRow,
     MovementRow,

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import patient_by_ref
+from mesomix.db.repositories.reactions import reaction_proposal
 from mesomix.db.tables import (
     BatchRow,
     LotRow,
@@ -80,6 +81,8 @@ class ReactionView:
     recorded_by: str  # who recorded this version
     reason: str
     lots: tuple[str, ...]  # "product lot-number" of each lot the batch drew
+    proposed: tuple[str, ...]  # an allergic reaction's substances, while undecided
+    allergy: str  # the decision on it: "confirmed: lidocaine_hcl", "declined: why", or ""
 
     @property
     def said(self) -> str:
@@ -315,6 +318,7 @@ class ReactionService(Service):
             .distinct()
             .order_by(_LOT.c.product_code, _LOT.c.lot_number)
         ).all()
+        proposal = reaction_proposal(session, reaction_id)
         return ReactionView(
             reaction_id,
             latest.version,
@@ -325,6 +329,8 @@ class ReactionService(Service):
             names.get(latest.recorded_by, ""),
             latest.reason,
             tuple(f"{product} {lot}" for product, lot in lots),
+            () if proposal is None or proposal.decided else proposal.substances,
+            proposal.decided if proposal else "",
         )
 
 

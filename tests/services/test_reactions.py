@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from mesomix.db.tables import AuditRow, ReactionRow, ReactionVersionRow
+from mesomix.db.tables import AllergyRow, AuditRow, ReactionRow, ReactionVersionRow
 from mesomix.domain.reactions import ReactionError, ReactionKind, ReactionWords, Severity
-from mesomix.services.errors import NotFound, PermissionDenied
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.reactions import ReactionRefused
 from mesomix.services.uow import unit_of_work
 from tests.factories import mixture, receive
@@ -142,3 +142,64 @@ def test_two_infections_from_one_lot_raise_a_signal_naming_the_lot_and_the_patie
     assert {r.patient for r in signal.reactions} == {"P-1", "P-2"}
     assert {r.kind for r in signal.reactions} == {ReactionKind.INFECTION, ReactionKind.NODULE}
     assert f"from lot {signal.lot_id} within 30 days" in signal.said
+
+
+PROCAINE = "procain_steigerwald_1pct_5ml_amp"
+ALLERGIC = replace(NODULE, kind="allergic reaction", what="urticaria and itching", zone="")
+
+
+def allergy_blocks(services, *ingredients: tuple[str, str]) -> bool:
+    plan = services.mixtures.check(mixture(*ingredients, patient="P-1"), "sam")
+    return any(f.severity.value == "block" and f.code.startswith("allergy") for f in plan.findings)
+
+
+def test_an_allergic_reaction_becomes_a_confirmed_allergy_that_blocks_the_next_mixture(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    assert not allergy_blocks(clinic, ("cyanocobalamin", "1000 mcg"))
+    recorded = clinic.reactions.record("sam", "P-1", batch, ALLERGIC)
+    assert recorded.proposed == ("cyanocobalamin",)
+    with pytest.raises(PermissionDenied):
+        clinic.allergies.decide_reaction("sam", recorded.id)
+    (allergy,) = clinic.allergies.decide_reaction("drchen", recorded.id)
+    assert allergy_blocks(clinic, ("cyanocobalamin", "1000 mcg"))
+    (listed,) = clinic.reactions.reactions("drchen", "P-1")
+    assert (listed.proposed, listed.allergy) == ((), "confirmed: cyanocobalamin")
+    with unit_of_work(clinic.engine) as session:
+        kept = session.get(AllergyRow, allergy)
+        assert kept is not None and kept.substance_code == "cyanocobalamin"
+        assert (kept.verification, kept.criticality) == ("confirmed", "high")
+        assert kept.reactions[0]["manifestation"] == "urticaria and itching"
+    with pytest.raises(ServiceError, match="decided already"):
+        clinic.allergies.decide_reaction("drchen", recorded.id)
+
+
+def test_the_allergy_is_narrowed_to_one_substance_or_declined_with_a_reason(clinic):
+    receive(clinic, PROCAINE, "P1", 10)
+    two = mixture(("cyanocobalamin", "1000 mcg"), ("procaine", "20 mg"), patient="P-1")
+    batch = clinic.mixtures.dispense(two, "sam", acknowledge_all=True).batch_id
+    clinic.clock.advance(timedelta(days=3))
+    first = clinic.reactions.record("drchen", "P-1", batch, ALLERGIC)
+    assert set(first.proposed) == {"cyanocobalamin", "procaine_hcl"}
+    with pytest.raises(ServiceError, match="'lidocaine_hcl' is not in the batch"):
+        clinic.allergies.decide_reaction("drchen", first.id, "lidocaine_hcl")
+    clinic.allergies.decide_reaction("drchen", first.id, "procaine_hcl")
+    assert allergy_blocks(clinic, ("procaine", "20 mg"))
+    assert not allergy_blocks(clinic, ("cyanocobalamin", "1000 mcg"))
+    second = clinic.reactions.record("drchen", "P-1", batch, ALLERGIC)
+    assert (
+        clinic.allergies.decide_reaction("drchen", second.id, decline="vasovagal, not allergy")
+        == []
+    )
+    (latest, _) = clinic.reactions.reactions("drchen", "P-1")
+    assert latest.allergy == "declined: vasovagal, not allergy"
+    assert not allergy_blocks(clinic, ("cyanocobalamin", "1000 mcg"))
+
+
+def test_a_reaction_that_is_not_allergic_proposes_no_allergy(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    recorded = clinic.reactions.record("drchen", "P-1", batch, NODULE)
+    assert recorded.proposed == ()
+    with pytest.raises(ServiceError, match="proposes no allergy"):
+        clinic.allergies.decide_reaction("drchen", recorded.id)

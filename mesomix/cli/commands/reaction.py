@@ -36,10 +36,19 @@ def register(commands: Any) -> None:
     confirm = reaction_commands.add_parser("confirm", help="a practitioner confirms it")
     confirm.add_argument("reaction_id", type=int, metavar="REACTION_ID")
     confirm.set_defaults(run=run_confirm)
+    allergy = reaction_commands.add_parser(
+        "allergy", help="confirm the allergy an allergic reaction proposes, narrow it, or decline"
+    )
+    allergy.add_argument("reaction_id", type=int, metavar="REACTION_ID")
+    choice = allergy.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--confirm", action="store_true", help="to every substance of the batch")
+    choice.add_argument("--substance", metavar="CODE", help="to this one substance of the batch")
+    choice.add_argument("--decline", metavar='"why"', help="no allergy, and why")
+    allergy.set_defaults(run=run_allergy)
     listing = reaction_commands.add_parser("list", help="a patient's reactions as they stand")
     listing.add_argument("patient", metavar="PATIENT_REF")
     listing.set_defaults(run=run_list)
-    for command in (record, correct, confirm, listing):
+    for command in (record, correct, confirm, allergy, listing):
         acting(command)
 
 
@@ -86,6 +95,14 @@ def _print(view: ReactionView, out: TextIO) -> None:
         if words:
             print(f"  {words}", file=out)
     print(f"  lots: {', '.join(view.lots) or 'none drawn'}", file=out)
+    if view.proposed:
+        print(
+            f"  proposes an allergy to {', '.join(view.proposed)}: "
+            f'mesomix reaction allergy {view.id} --confirm|--substance CODE|--decline "why"',
+            file=out,
+        )
+    elif view.allergy:
+        print(f"  allergy {view.allergy}", file=out)
 
 
 def run_record(args: argparse.Namespace, out: TextIO) -> int:
@@ -101,6 +118,16 @@ def run_correct(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_confirm(args: argparse.Namespace, out: TextIO) -> int:
     _print(services(args).reactions.confirm(args.actor, args.reaction_id), out)
+    return 0
+
+
+def run_allergy(args: argparse.Namespace, out: TextIO) -> int:
+    programme = services(args)
+    ids = programme.allergies.decide_reaction(
+        args.actor, args.reaction_id, args.substance, args.decline or ""
+    )
+    said = f"allerg{'y' if len(ids) == 1 else 'ies'} {', '.join(map(str, ids))} recorded, confirmed"
+    print(f"reaction {args.reaction_id}: " + (said if ids else "no allergy (declined)"), file=out)
     return 0
 
 

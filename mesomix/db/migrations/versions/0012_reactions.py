@@ -1,5 +1,5 @@
 """reactions: what happened after a batch, versioned (corrections and confirmations are new
-rows; nothing is deleted)
+rows; nothing is deleted), and the decision on the allergy an allergic reaction proposes
 
 Revision ID: 0012
 Revises: 0011
@@ -63,8 +63,24 @@ def upgrade() -> None:
             batch_op.f("ix_reaction_version_reaction_id"), ["reaction_id"], unique=False
         )
 
+    op.create_table(
+        "reaction_allergy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("reaction_id", sa.Integer(), nullable=False),
+        sa.Column("decision", sa.String(), nullable=False),
+        sa.Column("substances", sa.JSON(), nullable=False),
+        sa.Column("reason", sa.String(), nullable=False),
+        sa.Column("decided_at", _AT, nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["decided_by"], ["user_account.id"]),
+        sa.ForeignKeyConstraint(["reaction_id"], ["reaction.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("reaction_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("reaction_allergy")
     with op.batch_alter_table("reaction_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reaction_version_reaction_id"))
     op.drop_table("reaction_version")

@@ -1,0 +1,59 @@
+"""What an allergic reaction proposes, read for the services that show and decide it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from mesomix.db.tables import BatchLineRow, ReactionAllergyRow, ReactionRow, ReactionVersionRow
+from mesomix.domain.reactions import ReactionKind
+
+_VERSION = ReactionVersionRow.__table__
+_LINE = BatchLineRow.__table__
+_DECISION = ReactionAllergyRow.__table__
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The allergy a reaction proposes: to the substances of its batch when it is (as it now
+    stands) an allergic reaction; none otherwise."""
+
+    batch_id: int
+    patient_id: int
+    substances: tuple[str, ...]  # substance codes, empty: no allergy proposed
+    manifestation: str
+    severity: str
+    decided: str  # "" undecided; "confirmed: lidocaine_hcl" or "declined: why"
+
+
+def reaction_proposal(session: Session, reaction_id: int) -> Proposal | None:
+    row = session.get(ReactionRow, reaction_id)
+    if row is None:
+        return None
+    connection = session.connection()
+    kind, what, severity = connection.execute(
+        sa.select(_VERSION.c.kind, _VERSION.c.what, _VERSION.c.severity)
+        .where(_VERSION.c.reaction_id == reaction_id)
+        .order_by(_VERSION.c.version.desc())
+        .limit(1)
+    ).one()
+    substances: tuple[str, ...] = ()
+    if kind == ReactionKind.ALLERGIC.value:
+        lines = connection.execute(
+            sa.select(_LINE.c.delivered).where(_LINE.c.batch_id == row.batch_id)
+        ).scalars()
+        substances = tuple(sorted({code for delivered in lines for code in delivered or {}}))
+    decision = connection.execute(
+        sa.select(_DECISION.c.decision, _DECISION.c.substances, _DECISION.c.reason).where(
+            _DECISION.c.reaction_id == reaction_id
+        )
+    ).first()
+    decided = ""
+    if decision is not None:
+        said, codes, reason = decision
+        decided = f"{said}: {reason if said == 'declined' else ', '.join(codes)}"
+    return Proposal(
+        row.batch_id, row.patient_id, substances, what or "allergic reaction", severity, decided
+    )
