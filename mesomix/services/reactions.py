@@ -21,6 +21,8 @@ from mesomix.db.repositories.patients import patient_by_ref
 from mesomix.db.repositories.reactions import reaction_proposal
 from mesomix.db.tables import (
     BatchRow,
+    CourseRow,
+    CourseSessionRow,
     LotRow,
     MovementRow,
     PatientRow,
@@ -83,6 +85,7 @@ class ReactionView:
     lots: tuple[str, ...]  # "product lot-number" of each lot the batch drew
     proposed: tuple[str, ...]  # an allergic reaction's substances, while undecided
     allergy: str  # the decision on it: "confirmed: lidocaine_hcl", "declined: why", or ""
+    course: str  # "course 3, session 2 (paused)" for a session's batch; "" otherwise
 
     @property
     def said(self) -> str:
@@ -298,6 +301,38 @@ class ReactionService(Service):
             },
             reason=reason,
         )
+        if reaction.severity is Severity.SEVERE or reaction.serious is not None:
+            self._pause_course(session, actor, row, reaction_id, reaction)
+
+    def _pause_course(
+        self,
+        session: Session,
+        actor: UserRow,
+        row: ReactionRow,
+        reaction_id: int,
+        reaction: Reaction,
+    ) -> None:
+        """A severe or serious reaction after a session pauses its course, in the same
+        transaction, until a practitioner decides to resume or end it."""
+        course = _course_of(session, row.batch_id)
+        if course is None or course.status != "active":
+            return
+        why = (
+            f"paused by reaction {reaction_id} ({reaction.said}): a practitioner decides "
+            "whether to resume or end it"
+        )
+        course.status, course.status_reason = "paused", why
+        session.add(course)
+        self.audit(
+            session,
+            actor,
+            "course.paused",
+            ("course", course.id),
+            patient_id=course.patient_id,
+            old={"status": "active"},
+            new={"status": "paused"},
+            reason=why,
+        )
 
     def _view(self, session: Session, reaction_id: int) -> ReactionView:
         session.flush()
@@ -319,6 +354,10 @@ class ReactionService(Service):
             .order_by(_LOT.c.product_code, _LOT.c.lot_number)
         ).all()
         proposal = reaction_proposal(session, reaction_id)
+        course = _course_of(session, row.batch_id)
+        batch = session.get(BatchRow, row.batch_id)
+        held = batch.course_session_id if batch else None
+        number = session.get(CourseSessionRow, held) if held is not None else None
         return ReactionView(
             reaction_id,
             latest.version,
@@ -331,7 +370,19 @@ class ReactionService(Service):
             tuple(f"{product} {lot}" for product, lot in lots),
             () if proposal is None or proposal.decided else proposal.substances,
             proposal.decided if proposal else "",
+            f"course {course.id}, session {number.number if number else '?'} ({course.status})"
+            if course
+            else "",
         )
+
+
+def _course_of(session: Session, batch_id: int) -> CourseRow | None:
+    """The course whose session a batch was made for, if any."""
+    batch = session.get(BatchRow, batch_id)
+    if batch is None or batch.course_session_id is None:
+        return None
+    held = session.get(CourseSessionRow, batch.course_session_id)
+    return session.get(CourseRow, held.course_id) if held else None
 
 
 def _reaction(row: ReactionVersionRow) -> Reaction:

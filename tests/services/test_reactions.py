@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from mesomix.db.tables import AllergyRow, AuditRow, ReactionRow, ReactionVersionRow
+from mesomix.domain.course.plan import ZoneVolume
 from mesomix.domain.reactions import ReactionError, ReactionKind, ReactionWords, Severity
 from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.reactions import ReactionRefused
@@ -203,3 +204,37 @@ def test_a_reaction_that_is_not_allergic_proposes_no_allergy(clinic):
     assert recorded.proposed == ()
     with pytest.raises(ServiceError, match="proposes no allergy"):
         clinic.allergies.decide_reaction("drchen", recorded.id)
+
+
+def _session_one(services) -> tuple[int, int]:
+    """A consented hair course for P-1 with session 1 dispensed: (course, batch)."""
+    receive(services, "sodium_chloride_09_10ml_vial", "NS1", 5)
+    services.formulas.save(
+        "drchen", "Hair B12", mixture(("cyanocobalamin", "1000 mcg"), final="2 mL"), "hair loss"
+    )
+    course = services.courses.plan(
+        "drchen", "P-1", "hair", "hair_b12", (ZoneVolume("scalp", 2000),), services.clock.today()
+    )
+    text = services.courses.consent_text("drchen", course.id)
+    services.courses.sign_consent("drchen", course.id, text, "explained; agreed")
+    draft = services.courses.session_draft("sam", course.id)
+    batch = services.mixtures.dispense(draft, "sam", acknowledge_all=True).batch_id
+    return course.id, batch
+
+
+def test_a_severe_reaction_after_a_session_pauses_its_course_until_a_practitioner_decides(clinic):
+    course, batch = _session_one(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    mild = clinic.reactions.record("sam", "P-1", batch, replace(NODULE, severity="mild"))
+    assert mild.course == f"course {course}, session 1 (active)"
+    severe = clinic.reactions.record("sam", "P-1", batch, replace(INFECTION, severity="severe"))
+    assert severe.course == f"course {course}, session 1 (paused)"
+    seen = clinic.courses.course("drchen", course)
+    assert seen.status == "paused"
+    assert f"paused by reaction {severe.id} (severe infection, recovering)" in seen.status_reason
+    assert seen.reactions == (
+        f"reaction {mild.id} after session 1: mild nodule, recovering (not confirmed)",
+        f"reaction {severe.id} after session 1: severe infection, recovering (not confirmed)",
+    )
+    clinic.courses.resume("drchen", course, "infection treated; the patient wishes to go on")
+    assert clinic.courses.course("drchen", course).status == "active"

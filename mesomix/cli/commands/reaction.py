@@ -95,6 +95,8 @@ def _print(view: ReactionView, out: TextIO) -> None:
         if words:
             print(f"  {words}", file=out)
     print(f"  lots: {', '.join(view.lots) or 'none drawn'}", file=out)
+    if view.course:
+        print(f"  {view.course}", file=out)
     if view.proposed:
         print(
             f"  proposes an allergy to {', '.join(view.proposed)}: "

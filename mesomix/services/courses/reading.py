@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mesomix.db.tables import (
+    BatchRow,
     ConsentRow,
     CourseRow,
     CourseSessionRow,
@@ -21,6 +23,8 @@ from mesomix.db.tables import (
     FormulaVersionRow,
     InjectionRow,
     PatientRow,
+    ReactionRow,
+    ReactionVersionRow,
     UserRow,
 )
 from mesomix.domain.course import Indication, Schedule, SessionLine, Standing, standing
@@ -103,6 +107,7 @@ class CourseView:
     consents: tuple[ConsentView, ...]
     sessions: tuple[SessionView, ...]
     injections: tuple[InjectionView, ...]
+    reactions: tuple[str, ...] = ()  # each reaction after a session, as it stands, in words
 
     @property
     def consent(self) -> ConsentView | None:
@@ -192,6 +197,7 @@ def view(
         .order_by(col(InjectionRow.id))
     ).all()
     return CourseView(
+        reactions=_reactions_after(session, session_ids),
         id=row.id,
         patient_ref=patient.ref,
         patient_name=patient.name,
@@ -250,6 +256,45 @@ def _local(at: datetime | None, zone: tzinfo) -> datetime | None:
     return at.astimezone(zone) if at is not None else None
 
 
+def _reactions_after(session: Session, session_ids: dict[int | None, int]) -> tuple[str, ...]:
+    """The reactions after the course's sessions, as they stand (their latest version)."""
+    if not session_ids:
+        return ()
+    reaction, version, batch = (
+        ReactionRow.__table__,
+        ReactionVersionRow.__table__,
+        BatchRow.__table__,
+    )
+    latest = (
+        sa.select(version.c.reaction_id, sa.func.max(version.c.version).label("version"))
+        .group_by(version.c.reaction_id)
+        .subquery()
+    )
+    rows = session.connection().execute(
+        sa.select(
+            reaction.c.id,
+            batch.c.course_session_id,
+            version.c.kind,
+            version.c.severity,
+            version.c.outcome,
+            version.c.confirmed_by,
+        )
+        .join(batch, batch.c.id == reaction.c.batch_id)
+        .join(latest, latest.c.reaction_id == reaction.c.id)
+        .join(
+            version,
+            sa.and_(version.c.reaction_id == reaction.c.id, version.c.version == latest.c.version),
+        )
+        .where(batch.c.course_session_id.in_([i for i in session_ids if i is not None]))
+        .order_by(reaction.c.id)
+    )
+    return tuple(
+        f"reaction {rid} after session {session_ids[held]}: {severity} {kind}, {outcome}"
+        + ("" if confirmed else " (not confirmed)")
+        for rid, held, kind, severity, outcome, confirmed in rows
+    )
+
+
 def course_lines(course: CourseView, zones: dict[str, str]) -> list[str]:
     """The course in words, a line each, as the command line prints it and a screen lists it;
     `zones` names each zone code."""
@@ -276,4 +321,4 @@ def course_lines(course: CourseView, zones: dict[str, str]) -> list[str]:
         f"by {i.injected_by}"
         for i in course.injections
     ]
-    return lines
+    return lines + list(course.reactions)
