@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import patient_by_ref
-from mesomix.db.repositories.reactions import reaction_proposal
+from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand, reaction_proposal
 from mesomix.db.tables import (
     BatchRow,
     CourseRow,
@@ -47,8 +47,6 @@ from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 
 LONGEST_REASON = 300
-_REACTION = ReactionRow.__table__
-_VERSION = ReactionVersionRow.__table__
 _MOVEMENT = MovementRow.__table__
 _LOT = LotRow.__table__
 _PATIENT = PatientRow.__table__
@@ -59,11 +57,6 @@ _DRAWN = (
     .join(_LOT, _LOT.c.id == _MOVEMENT.c.lot_id)
     .where(_MOVEMENT.c.kind == "dispense", _MOVEMENT.c.batch_id.is_not(None))
     .distinct()
-    .subquery()
-)
-_LATEST = (
-    sa.select(_VERSION.c.reaction_id, sa.func.max(_VERSION.c.version).label("version"))
-    .group_by(_VERSION.c.reaction_id)
     .subquery()
 )
 
@@ -168,9 +161,9 @@ class ReactionService(Service):
             if person is None:
                 raise NotFound(f"no patient with reference '{patient.strip()}'")
             ids = session.connection().execute(
-                sa.select(_REACTION.c.id)
-                .where(_REACTION.c.patient_id == person.id)
-                .order_by(_REACTION.c.id.desc())
+                sa.select(REACTION.c.id)
+                .where(REACTION.c.patient_id == person.id)
+                .order_by(REACTION.c.id.desc())
             )
             return [self._view(session, i) for (i,) in ids]
 
@@ -188,24 +181,16 @@ class ReactionService(Service):
                 )
             }
             rows = connection.execute(
-                sa.select(
-                    _REACTION.c.id,
+                as_they_stand(
+                    REACTION.c.id,
                     drawn.c.lot_id,
                     drawn.c.product_code,
-                    _VERSION.c.kind,
-                    _VERSION.c.onset_at,
+                    VERSION.c.kind,
+                    VERSION.c.onset_at,
                     _PATIENT.c.ref,
                 )
-                .join(drawn, drawn.c.batch_id == _REACTION.c.batch_id)
-                .join(_PATIENT, _PATIENT.c.id == _REACTION.c.patient_id)
-                .join(_LATEST, _LATEST.c.reaction_id == _REACTION.c.id)
-                .join(
-                    _VERSION,
-                    sa.and_(
-                        _VERSION.c.reaction_id == _REACTION.c.id,
-                        _VERSION.c.version == _LATEST.c.version,
-                    ),
-                )
+                .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
+                .join(_PATIENT, _PATIENT.c.id == REACTION.c.patient_id)
             ).all()
         traced = [
             LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref)
@@ -240,8 +225,8 @@ class ReactionService(Service):
         row = session.get(ReactionRow, reaction_id)
         latest = session.exec(
             select(ReactionVersionRow)
-            .where(_VERSION.c.reaction_id == reaction_id)
-            .order_by(_VERSION.c.version.desc())
+            .where(VERSION.c.reaction_id == reaction_id)
+            .order_by(VERSION.c.version.desc())
         ).first()
         if row is None or latest is None:
             raise NotFound(f"reaction {reaction_id} does not exist")

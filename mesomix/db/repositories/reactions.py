@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -10,9 +11,29 @@ from sqlmodel import Session
 from mesomix.db.tables import BatchLineRow, ReactionAllergyRow, ReactionRow, ReactionVersionRow
 from mesomix.domain.reactions import ReactionKind
 
-_VERSION = ReactionVersionRow.__table__
+REACTION = ReactionRow.__table__
+VERSION = ReactionVersionRow.__table__
+_LATEST = (
+    sa.select(VERSION.c.reaction_id, sa.func.max(VERSION.c.version).label("version"))
+    .group_by(VERSION.c.reaction_id)
+    .subquery()
+)
 _LINE = BatchLineRow.__table__
 _DECISION = ReactionAllergyRow.__table__
+
+
+def as_they_stand(*columns: Any) -> sa.Select[Any]:
+    """A select of `columns` from every reaction (REACTION) joined to its latest version
+    (VERSION): the reactions as they stand; the caller adds its joins and conditions."""
+    return (
+        sa.select(*columns)
+        .select_from(REACTION)
+        .join(_LATEST, _LATEST.c.reaction_id == REACTION.c.id)
+        .join(
+            VERSION,
+            sa.and_(VERSION.c.reaction_id == REACTION.c.id, VERSION.c.version == _LATEST.c.version),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -34,9 +55,9 @@ def reaction_proposal(session: Session, reaction_id: int) -> Proposal | None:
         return None
     connection = session.connection()
     kind, what, severity = connection.execute(
-        sa.select(_VERSION.c.kind, _VERSION.c.what, _VERSION.c.severity)
-        .where(_VERSION.c.reaction_id == reaction_id)
-        .order_by(_VERSION.c.version.desc())
+        sa.select(VERSION.c.kind, VERSION.c.what, VERSION.c.severity)
+        .where(VERSION.c.reaction_id == reaction_id)
+        .order_by(VERSION.c.version.desc())
         .limit(1)
     ).one()
     substances: tuple[str, ...] = ()

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand
 from mesomix.db.tables import (
     BatchRow,
     ConsentRow,
@@ -23,8 +23,6 @@ from mesomix.db.tables import (
     FormulaVersionRow,
     InjectionRow,
     PatientRow,
-    ReactionRow,
-    ReactionVersionRow,
     UserRow,
 )
 from mesomix.domain.course import Indication, Schedule, SessionLine, Standing, standing
@@ -260,33 +258,19 @@ def _reactions_after(session: Session, session_ids: dict[int | None, int]) -> tu
     """The reactions after the course's sessions, as they stand (their latest version)."""
     if not session_ids:
         return ()
-    reaction, version, batch = (
-        ReactionRow.__table__,
-        ReactionVersionRow.__table__,
-        BatchRow.__table__,
-    )
-    latest = (
-        sa.select(version.c.reaction_id, sa.func.max(version.c.version).label("version"))
-        .group_by(version.c.reaction_id)
-        .subquery()
-    )
+    batch = BatchRow.__table__
     rows = session.connection().execute(
-        sa.select(
-            reaction.c.id,
+        as_they_stand(
+            REACTION.c.id,
             batch.c.course_session_id,
-            version.c.kind,
-            version.c.severity,
-            version.c.outcome,
-            version.c.confirmed_by,
+            VERSION.c.kind,
+            VERSION.c.severity,
+            VERSION.c.outcome,
+            VERSION.c.confirmed_by,
         )
-        .join(batch, batch.c.id == reaction.c.batch_id)
-        .join(latest, latest.c.reaction_id == reaction.c.id)
-        .join(
-            version,
-            sa.and_(version.c.reaction_id == reaction.c.id, version.c.version == latest.c.version),
-        )
+        .join(batch, batch.c.id == REACTION.c.batch_id)
         .where(batch.c.course_session_id.in_([i for i in session_ids if i is not None]))
-        .order_by(reaction.c.id)
+        .order_by(REACTION.c.id)
     )
     return tuple(
         f"reaction {rid} after session {session_ids[held]}: {severity} {kind}, {outcome}"
