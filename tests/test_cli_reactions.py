@@ -69,7 +69,13 @@ def test_a_reaction_recorded_confirmed_and_two_on_one_lot_raise_a_signal(demo_db
     assert f"SIGNAL infections or nodules from one lot: 2 reactions (infection) from lot {lot}" in (
         printed
     )
-    assert f"mesomix lot trace {lot}" in printed
+    assert (
+        "  proposed: quarantine lot " in printed
+        and f"mesomix lot status {lot} quarantined" in printed
+    )
+    assert f"({patient})" in printed and f"({other})" in printed
+    status, printed = run("--db", demo_db, "lot", "trace", str(lot), "--user", "nadia")
+    assert status == 0 and "REACTIONS: moderate infection" in printed
     status, printed = run("--db", demo_db, "reaction", "list", patient, "--user", "drchen")
     assert status == 0 and printed.endswith(f"1 reaction(s) for {patient}\n")
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.lots import RecallLine, received
 from mesomix.db.repositories.patients import patient_by_ref
 from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand, reaction_proposal
 from mesomix.db.tables import (
@@ -84,6 +85,27 @@ class ReactionView:
     def said(self) -> str:
         state = f"confirmed by {self.confirmed_by}" if self.confirmed_by else "NOT CONFIRMED"
         return f"reaction {self.id} (v{self.version}): {self.reaction.said}; {state}"
+
+
+@dataclass(frozen=True)
+class SignalView:
+    """A signal, the lot's status, and every patient who received the lot (to call)."""
+
+    signal: Signal
+    lot_number: str
+    lot_status: str
+    received: tuple[RecallLine, ...]
+
+    @property
+    def proposal(self) -> str:
+        if self.lot_status != "available":
+            return f"lot {self.lot_number} is {self.lot_status} already"
+        return f"quarantine lot {self.lot_number} and call its {len(self.patients)} patient(s)"
+
+    @property
+    def patients(self) -> tuple[str, ...]:
+        """Each patient once, as the trace first lists them."""
+        return tuple(dict.fromkeys(f"{r.patient_name} ({r.patient_ref})" for r in self.received))
 
 
 class ReactionService(Service):
@@ -167,8 +189,8 @@ class ReactionService(Service):
             )
             return [self._view(session, i) for (i,) in ids]
 
-    def signals(self, user: str) -> list[Signal]:
-        """Every lot the rules flag, from every reaction as it stands."""
+    def signals(self, user: str) -> list[SignalView]:
+        """Every lot the rules flag, from every reaction as it stands, with whom to call."""
         with self.reading(user, Action.VIEW_VIGILANCE) as (session, _):
             connection = session.connection()
             drawn = _DRAWN
@@ -192,13 +214,23 @@ class ReactionService(Service):
                 .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
                 .join(_PATIENT, _PATIENT.c.id == REACTION.c.patient_id)
             ).all()
-        traced = [
-            LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref)
-            for rid, lot, product, kind, onset, ref in rows
-        ]
-        return count_signals(traced, self._rules.counts) + rate_signals(
-            traced, sessions, self._rules.rates
-        )
+            traced = [
+                LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref)
+                for rid, lot, product, kind, onset, ref in rows
+            ]
+            found = count_signals(traced, self._rules.counts) + rate_signals(
+                traced, sessions, self._rules.rates
+            )
+            views = []
+            for signal in found:
+                lot = session.get(LotRow, signal.lot_id)
+                assert lot is not None
+                views.append(
+                    SignalView(
+                        signal, lot.lot_number, lot.status, tuple(received(session, lot.id or 0))
+                    )
+                )
+            return views
 
     def _read(self, batch: BatchRow, words: ReactionWords) -> Reaction:
         zone = self._clock.zone

@@ -138,11 +138,21 @@ def test_two_infections_from_one_lot_raise_a_signal_naming_the_lot_and_the_patie
     clinic.reactions.record("drchen", "P-1", first, INFECTION)
     assert clinic.reactions.signals("nadia") == []
     clinic.reactions.record("drchen", "P-2", second, replace(INFECTION, kind="nodule"))
-    (signal,) = clinic.reactions.signals("nadia")
+    (view,) = clinic.reactions.signals("nadia")
+    signal = view.signal
     assert signal.product == B12
     assert {r.patient for r in signal.reactions} == {"P-1", "P-2"}
     assert {r.kind for r in signal.reactions} == {ReactionKind.INFECTION, ReactionKind.NODULE}
     assert f"from lot {signal.lot_id} within 30 days" in signal.said
+    assert view.proposal == "quarantine lot B1 and call its 2 patient(s)"
+    assert view.patients == ("Amélie Laurent (P-1)", "[bold]Test[/] Markup (P-2)")
+    assert [line.reactions for line in view.received] == [
+        ("moderate infection",),
+        ("moderate nodule",),
+    ]
+    clinic.inventory.set_status("nadia", signal.lot_id, "quarantined", "signal: two infections")
+    (view,) = clinic.reactions.signals("drchen")
+    assert view.proposal == "lot B1 is quarantined already"
 
 
 PROCAINE = "procain_steigerwald_1pct_5ml_amp"

@@ -75,7 +75,8 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
     lines = services(args).inventory.recall_trace(args.actor, args.lot_id)
     for line in lines:
         print(
-            f"batch {line.batch_id:>6}  {line.made_at:%Y-%m-%d %H:%M}  {line.patient_ref:<10} {line.patient_name:<30} {line.volume_ul / 1000:g} mL  by {line.made_by}",
+            f"batch {line.batch_id:>6}  {line.made_at:%Y-%m-%d %H:%M}  {line.patient_ref:<10} {line.patient_name:<30} {line.volume_ul / 1000:g} mL  by {line.made_by}"
+            + (f"  REACTIONS: {', '.join(line.reactions)}" if line.reactions else ""),
             file=out,
         )
     print(f"{len(lines)} batch(es) received lot {args.lot_id}", file=out)
@@ -85,13 +86,15 @@ def run_trace(args: argparse.Namespace, out: TextIO) -> int:
 def run_signals(args: argparse.Namespace, out: TextIO) -> int:
     """Each signal with what it counted; the lots to consider quarantining and whom to call."""
     found = services(args).reactions.signals(args.actor)
-    for signal in found:
+    for view in found:
+        signal = view.signal
         print(f"SIGNAL {signal.rule}: {signal.said}", file=out)
-        print(
-            f"  consider: mesomix lot status {signal.lot_id} quarantined --reason ...; "
-            f"patients to call: mesomix lot trace {signal.lot_id}",
-            file=out,
-        )
+        print(f"  proposed: {view.proposal}", file=out)
+        if view.lot_status == "available":
+            print(f'    mesomix lot status {signal.lot_id} quarantined --reason "…"', file=out)
+        print("  patients to call:", file=out)
+        for patient in view.patients:
+            print(f"    {patient}", file=out)
     print(f"{len(found)} signal(s)", file=out)
     return 0
 

@@ -11,13 +11,64 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mesomix.db.tables import LotRow, MovementRow, ProductRow
+from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand
+from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState
 from mesomix.domain.imports import Receipt
 from mesomix.domain.text import storable
 from mesomix.errors import Refused
 
 _LOT = LotRow.__table__
+_MOVEMENT = MovementRow.__table__
+_BATCH = BatchRow.__table__
+_PATIENT = PatientRow.__table__
+_USER = UserRow.__table__
+
+
+@dataclass(frozen=True)
+class RecallLine:
+    batch_id: int
+    made_at: datetime
+    patient_ref: str
+    patient_name: str
+    volume_ul: int  # drawn from the lot into that batch
+    made_by: str
+    reactions: tuple[
+        str, ...
+    ] = ()  # each reaction after the batch as it stands: "severe infection"
+
+
+def received(session: Session, lot_id: int) -> list[RecallLine]:
+    """Every batch and patient that received stock from the lot, in the order made, with the
+    reactions after each batch: the recall trace, and the patients a signal lists to call."""
+    connection = session.connection()
+    rows = connection.execute(
+        sa.select(
+            _BATCH.c.id,
+            _BATCH.c.created_at,
+            _PATIENT.c.ref,
+            _PATIENT.c.name,
+            sa.func.sum(-_MOVEMENT.c.quantity_ul),
+            _USER.c.name,
+        )
+        .join(_MOVEMENT, _MOVEMENT.c.batch_id == _BATCH.c.id)
+        .join(_PATIENT, _PATIENT.c.id == _BATCH.c.patient_id)
+        .join(_USER, _USER.c.id == _BATCH.c.actor_id)
+        .where(_MOVEMENT.c.lot_id == lot_id, _MOVEMENT.c.kind == "dispense")
+        .group_by(_BATCH.c.id, _BATCH.c.created_at, _PATIENT.c.ref, _PATIENT.c.name, _USER.c.name)
+        .order_by(_BATCH.c.created_at)
+    ).all()
+    after: dict[int, list[str]] = {}
+    for batch, severity, kind in connection.execute(
+        as_they_stand(REACTION.c.batch_id, VERSION.c.severity, VERSION.c.kind)
+        .where(REACTION.c.batch_id.in_([row[0] for row in rows]))
+        .order_by(REACTION.c.id)
+    ):
+        after.setdefault(batch, []).append(f"{severity} {kind}")
+    return [
+        RecallLine(b, at, ref, name, int(volume), maker, tuple(after.get(b, ())))
+        for b, at, ref, name, volume, maker in rows
+    ]
 
 
 def lot_state(row: LotRow | sa.Row[Any]) -> LotState:

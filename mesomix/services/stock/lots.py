@@ -9,7 +9,11 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, func, select
 
-from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, ProductRow, UserRow
+from mesomix.db.repositories.lots import (
+    RecallLine as RecallLine,  # the trace's line, for the screens
+)
+from mesomix.db.repositories.lots import received
+from mesomix.db.tables import LotRow, ProductRow
 from mesomix.domain.allocation import LotStatus
 from mesomix.domain.catalog import ContainerKind, fold
 from mesomix.domain.inventory import booked_open_ul, status_refusal
@@ -61,16 +65,6 @@ class LotRef:
     product_code: str
     product_name: str
     status: str
-
-
-@dataclass(frozen=True)
-class RecallLine:
-    batch_id: int
-    made_at: datetime
-    patient_ref: str
-    patient_name: str
-    volume_ul: int  # drawn from the lot into that batch
-    made_by: str
 
 
 class Lots(Service):
@@ -201,28 +195,7 @@ class Lots(Service):
         so whoever may see reports may trace (no status is changed)."""
         with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             lot_and_product(session, lot_id)
-            query = (
-                select(
-                    BatchRow.id,
-                    BatchRow.created_at,
-                    PatientRow.ref,
-                    PatientRow.name,
-                    func.sum(-MovementRow.quantity_ul),
-                    UserRow.name,
-                )  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
-                .join(MovementRow, MovementRow.batch_id == BatchRow.id)
-                .join(PatientRow, PatientRow.id == BatchRow.patient_id)
-                .join(UserRow, UserRow.id == BatchRow.actor_id)
-                .where(MovementRow.lot_id == lot_id, MovementRow.kind == "dispense")
-                .group_by(
-                    BatchRow.id, BatchRow.created_at, PatientRow.ref, PatientRow.name, UserRow.name
-                )
-                .order_by(BatchRow.created_at)
-            )
-            return [
-                RecallLine(b, at, ref, name, int(volume), maker)
-                for b, at, ref, name, volume, maker in session.exec(query)
-            ]
+            return received(session, lot_id)
 
 
 def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[LotRow, ProductRow]:

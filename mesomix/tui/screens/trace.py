@@ -1,5 +1,5 @@
-"""A recall's trace: every batch and patient that received a lot, opened from Inventory (T, and
-after a recall)."""
+"""A recall's trace: every batch and patient that received a lot, with the reactions after each
+batch, opened from Inventory (T, and after a recall)."""
 
 from __future__ import annotations
 
@@ -40,12 +40,13 @@ class TraceScreen(ModalScreen[None]):
         table = self.query_one("#trace-list", DataTable)
         # What was drawn before the names, whose length has no bound: a long name scrolls
         # sideways and never pushes the amount out of a narrow dialog.
-        table.add_columns("Batch", "Made", "Drawn", "Patient", "By")
+        table.add_columns("Batch", "Made", "Drawn", "Reactions", "Patient", "By")
         for line in self._lines:
             table.add_row(
                 str(line.batch_id),
                 f"{line.made_at.astimezone(self._zone):%Y-%m-%d %H:%M}",
                 f"{line.volume_ul / 1000:g} mL",
+                Text(", ".join(line.reactions), style="bold red") if line.reactions else "",
                 Text(f"{line.patient_name} ({line.patient_ref})"),
                 Text(line.made_by),
             )
