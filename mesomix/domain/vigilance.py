@@ -51,6 +51,11 @@ class LotReaction:
     kind: ReactionKind
     onset: datetime
     patient: str
+    lot_number: str = ""  # as printed on the box; the id when not given
+
+    @property
+    def lot_said(self) -> str:
+        return f"lot {self.lot_number or self.lot_id}"
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def count_signals(reactions: Iterable[LotReaction], rules: Iterable[CountRule]) 
                             lot_id,
                             start.product,
                             tuple(held),
-                            f"{len(held)} {_kinds(held)} from lot {lot_id} within "
+                            f"{len(held)} {_kinds(held)} from {start.lot_said} within "
                             f"{rule.within_days} days ({_onsets(held)}) [{rule.source}]",
                         )
                     )
@@ -123,7 +128,7 @@ def rate_signals(
                         lot_id,
                         product,
                         tuple(sorted(held, key=lambda r: r.onset)),
-                        f"lot {lot_id}: {len(held)} {_kinds(held)} in {given} sessions "
+                        f"{held[0].lot_said}: {len(held)} {_kinds(held)} in {given} sessions "
                         f"({rate:.1f} per 100), {_times(rate, usual)} the product's other lots "
                         f"({other_count} in {other_given}, {usual:.1f} per 100) [{rule.source}]",
                     )

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from mesomix.clock import Clock
 from mesomix.db.repositories.patients import allergy_from_row, patient_by_ref, weight_kg
+from mesomix.db.repositories.reactions import after_batches
 from mesomix.db.tables import AllergyRow, BatchRow, PatientRow, UserRow
 from mesomix.domain.allergy import Allergy
 from mesomix.domain.permissions import Action
@@ -55,6 +56,7 @@ class BatchSummary:
     overridden: tuple[SignedOff, ...] = ()  # blocks signed off to make it
     acknowledged: tuple[Acknowledged, ...] = ()  # warnings read by the person dispensing
     recalled: tuple[RecalledLot, ...] = ()  # lots drawn into it that are recalled now
+    reactions: tuple[str, ...] = ()  # each reaction after it, as it stands, in words
 
 
 class PeopleService(Service):
@@ -93,6 +95,7 @@ class PeopleService(Service):
             ids = [batch.id or 0 for batch, _ in rows]
             signed, read = signed_off(session, ids), acknowledged(session, ids)
             recalled = recalled_lots(session, ids, self._clock.zone)
+            after = after_batches(session.connection(), ids)
             return [
                 BatchSummary(
                     batch.id or 0,
@@ -108,6 +111,11 @@ class PeopleService(Service):
                     tuple(signed.get(batch.id or 0, ())),
                     tuple(read.get(batch.id or 0, ())),
                     tuple(recalled.get(batch.id or 0, ())),
+                    tuple(
+                        f"reaction {r.reaction_id}: {r.said}, {r.outcome}"
+                        + ("" if r.confirmed else " (not confirmed)")
+                        for r in after.get(batch.id or 0, ())
+                    ),
                 )
                 for batch, made_by in rows
             ]

@@ -210,13 +210,15 @@ class ReactionService(Service):
                     VERSION.c.kind,
                     VERSION.c.onset_at,
                     _PATIENT.c.ref,
+                    _LOT.c.lot_number,
                 )
                 .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
+                .join(_LOT, _LOT.c.id == drawn.c.lot_id)
                 .join(_PATIENT, _PATIENT.c.id == REACTION.c.patient_id)
             ).all()
             traced = [
-                LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref)
-                for rid, lot, product, kind, onset, ref in rows
+                LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref, number)
+                for rid, lot, product, kind, onset, ref, number in rows
             ]
             found = count_signals(traced, self._rules.counts) + rate_signals(
                 traced, sessions, self._rules.rates

@@ -143,7 +143,7 @@ def test_two_infections_from_one_lot_raise_a_signal_naming_the_lot_and_the_patie
     assert signal.product == B12
     assert {r.patient for r in signal.reactions} == {"P-1", "P-2"}
     assert {r.kind for r in signal.reactions} == {ReactionKind.INFECTION, ReactionKind.NODULE}
-    assert f"from lot {signal.lot_id} within 30 days" in signal.said
+    assert "from lot B1 within 30 days" in signal.said
     assert view.proposal == "quarantine lot B1 and call its 2 patient(s)"
     assert view.patients == ("Amélie Laurent (P-1)", "[bold]Test[/] Markup (P-2)")
     assert [line.reactions for line in view.received] == [

@@ -222,7 +222,19 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
         await still(pilot)
         yield f"allergy-form-{select.id}-list"
         await pilot.press("escape")
-    await pilot.press("escape", "f4")
+    await pilot.press("escape")
+    await still(pilot)
+    patients = app.screen.query_one("#patient-list", DataTable)
+    patients.move_cursor(row=patients.get_row_index("P-0004"))  # one with mixtures
+    await still(pilot)
+    await pilot.press("r")
+    await still(pilot)
+    yield "reaction-form"
+    app.screen.query_one("#form-kind", Select).focus()
+    await pilot.press("space")
+    await still(pilot)
+    yield "reaction-form-kind-list"
+    await pilot.press("escape", "escape", "f4")
     await still(pilot)
     yield "formulas"
     await pilot.press("f12", "w")
@@ -265,6 +277,9 @@ async def stops(pilot: Pilot[object], traced: str) -> AsyncIterator[str]:
     await pilot.press("t")
     await still(pilot)
     yield "recall-trace"
+    await pilot.press("escape", "g")
+    await still(pilot)
+    yield "signals"
     await pilot.press("escape", "f6")
     await still(pilot)
     yield "reports"

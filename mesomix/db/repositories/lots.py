@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand
+from mesomix.db.repositories.reactions import after_batches
 from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState
 from mesomix.domain.imports import Receipt
@@ -58,15 +58,9 @@ def received(session: Session, lot_id: int) -> list[RecallLine]:
         .group_by(_BATCH.c.id, _BATCH.c.created_at, _PATIENT.c.ref, _PATIENT.c.name, _USER.c.name)
         .order_by(_BATCH.c.created_at)
     ).all()
-    after: dict[int, list[str]] = {}
-    for batch, severity, kind in connection.execute(
-        as_they_stand(REACTION.c.batch_id, VERSION.c.severity, VERSION.c.kind)
-        .where(REACTION.c.batch_id.in_([row[0] for row in rows]))
-        .order_by(REACTION.c.id)
-    ):
-        after.setdefault(batch, []).append(f"{severity} {kind}")
+    after = after_batches(connection, [row[0] for row in rows])
     return [
-        RecallLine(b, at, ref, name, int(volume), maker, tuple(after.get(b, ())))
+        RecallLine(b, at, ref, name, int(volume), maker, tuple(r.said for r in after.get(b, ())))
         for b, at, ref, name, volume, maker in rows
     ]
 

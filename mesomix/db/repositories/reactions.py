@@ -37,6 +37,45 @@ def as_they_stand(*columns: Any) -> sa.Select[Any]:
 
 
 @dataclass(frozen=True)
+class After:
+    """A reaction after a batch, as it stands."""
+
+    reaction_id: int
+    kind: str
+    severity: str
+    outcome: str
+    confirmed: bool
+
+    @property
+    def said(self) -> str:
+        return f"{self.severity} {self.kind}"
+
+
+def after_batches(connection: sa.Connection, batch_ids: list[int]) -> dict[int, list[After]]:
+    """The reactions after each of these batches, as they stand, in the order recorded."""
+    found: dict[int, list[After]] = {}
+    if not batch_ids:
+        return found
+    rows = connection.execute(
+        as_they_stand(
+            REACTION.c.batch_id,
+            REACTION.c.id,
+            VERSION.c.kind,
+            VERSION.c.severity,
+            VERSION.c.outcome,
+            VERSION.c.confirmed_by,
+        )
+        .where(REACTION.c.batch_id.in_(batch_ids))
+        .order_by(REACTION.c.id)
+    )
+    for batch, rid, kind, severity, outcome, confirmed in rows:
+        found.setdefault(batch, []).append(
+            After(rid, kind, severity, outcome, confirmed is not None)
+        )
+    return found
+
+
+@dataclass(frozen=True)
 class Proposal:
     """The allergy a reaction proposes: to the substances of its batch when it is (as it now
     stands) an allergic reaction; none otherwise."""

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from mesomix.domain.inventory import status_refusal
 from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
+from mesomix.services.reactions import SignalView
 from mesomix.services.stock.lots import LotLine, RecallLine
 from mesomix.services.stock.reorder import LowStock
 from mesomix.tui.failures import reported
@@ -39,6 +40,7 @@ from mesomix.tui.screens.inventory_forms import (
     status_form,
     waste_form,
 )
+from mesomix.tui.screens.signals import SignalsScreen
 from mesomix.tui.screens.trace import TraceScreen
 from mesomix.tui.widgets.field import Field
 
@@ -81,6 +83,8 @@ class InventoryScreen(WorkScreen):
                 tooltip="Reorder level of the product"),
         Binding("i", "import_file", "Import", id="inventory.import", show=False,
                 tooltip="Import a CSV file"),
+        Binding("g", "signals", "Signals", id="inventory.signals", show=False,
+                tooltip="Lots whose reactions meet a vigilance rule, and whom to call"),
     ]  # fmt: skip # a table of keys: one binding to a line or two, as it reads
     NEEDS = {
         "receive": Action.RECEIVE,
@@ -91,6 +95,7 @@ class InventoryScreen(WorkScreen):
         "set_status": Action.SET_LOT_STATUS,
         "reorder": Action.SET_REORDER,
         "trace": Action.VIEW_REPORTS,  # the recall report: who received the lot
+        "signals": Action.VIEW_VIGILANCE,
     }
 
     @dataclass
@@ -104,6 +109,11 @@ class InventoryScreen(WorkScreen):
     class Loaded(Message):
         lots: list[LotLine]
         low: list[LowStock]
+
+    @dataclass
+    class Signalled(Message):
+        signals: list[SignalView]
+        asked: bool  # G pressed: show them even when there are none
 
     @dataclass
     class Traced(Message):
@@ -162,6 +172,8 @@ class InventoryScreen(WorkScreen):
         self._lots = {lot.lot_id: lot for lot in message.lots}
         self._low = {line.product_code: line for line in message.low}
         self._fill()
+        if self.check_action("signals", ()):
+            self._signals(asked=False)  # said on the status line when a lot has one
         low = self.query_one("#low-list", DataTable)
         low.clear()
         for line in message.low:
@@ -321,6 +333,38 @@ class InventoryScreen(WorkScreen):
                 self._trace(lot)
 
         self.ask(status_form(self.services, self.user.name, lot, status), then)
+
+    def action_signals(self) -> None:
+        self._signals(asked=True)
+
+    @work(thread=True, exclusive=True, group="signals")
+    def _signals(self, asked: bool) -> None:
+        with self.reporting("could not read the lot signals"):
+            self.post_message(
+                self.Signalled(self.services.reactions.signals(self.user.name), asked)
+            )
+
+    def on_inventory_screen_signalled(self, message: Signalled) -> None:
+        if not message.asked:  # on every reading of the stock: said, not opened
+            if message.signals:
+                count = len(message.signals)
+                self.say(
+                    f"{count} lot signal{'s' if count != 1 else ''}: reactions point at a lot. "
+                    "G shows what and whom to call.",
+                    error=True,
+                )
+            return
+
+        def quarantine(lot_id: int | None) -> None:
+            lot = self._lots.get(lot_id) if lot_id is not None else None
+            if lot is not None:
+                self.ask(
+                    status_form(self.services, self.user.name, lot, "quarantined"), self.reload
+                )
+            elif lot_id is not None:
+                self.say(f"Lot {lot_id} has no stock left to quarantine.", error=True)
+
+        self.app.push_screen(SignalsScreen(message.signals), quarantine)
 
     def action_trace(self) -> None:
         lot = self._lot_or_say()

@@ -1,15 +1,18 @@
 """The forms a patient's record is changed through on the Patients screen: a new patient, a
-weight, an allergy recorded, coded, confirmed or refuted. Each form only gathers text; its submit
+weight, an allergy recorded, coded, confirmed or refuted, a reaction after a batch. Each form only gathers text; its submit
 calls a service, which checks the role and writes the audit row, or refuses and writes nothing.
 The screen chooses the patient and the allergy a form is for."""
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from mesomix.domain.allergy import CRITICALITIES, VERIFICATIONS, Allergy
+from mesomix.domain.reactions import Outcome, ReactionKind, ReactionWords, Seriousness, Severity
 from mesomix.services.errors import ServiceError
 from mesomix.services.people import PatientSummary, WeightToConfirm
+from mesomix.services.reactions import ReactionView
 from mesomix.tui.screens.patient_words import AllergyWords, weight_text
 from mesomix.tui.widgets.form import Form, FormField, Values
 
@@ -185,3 +188,88 @@ def _nothing_to_say(values: Values) -> list[str]:
     """The check of a form whose fields are judged only on submit: typing clears a refusal
     (the hint already says what the typed text will be taken to mean)."""
     return []
+
+
+def reaction_form(services: Services, user: str, patient: PatientSummary, batch: int) -> Form:
+    """A reaction after one of the patient's batches, as the patient tells it; the service
+    refuses what cannot be read (an onset before the batch, say) and writes nothing."""
+    reactions = services.reactions
+
+    def submit(values: Values) -> str:
+        view = reactions.record(user, patient.ref, batch, ReactionWords(**values))
+        said = f"Reaction {view.id} recorded after batch {batch}"
+        if view.proposed:
+            said += f"; it proposes an allergy to {', '.join(view.proposed)} (E to decide)"
+        if view.course.endswith("(paused)"):
+            said += f"; {view.course.split(',')[0]} is paused until a practitioner decides"
+        return said + "."
+
+    named = sorted((name, code) for code, name in services.courses.zone_names().items())
+    zones = [("not at an injection site", ""), *named]
+    return Form(
+        f"Reaction of {patient.name} after batch {batch}",
+        [
+            FormField("kind", "What", choices=_listed(ReactionKind)),
+            FormField("what", "Seen", "in your words: red nodule, 5 mm"),
+            FormField("onset", "Onset", "2 days after, or YYYY-MM-DD HH:MM"),
+            FormField("zone", "Zone", choices=zones),
+            FormField("severity", "Severity", choices=_listed(Severity)),
+            FormField("serious", "Serious", choices=[("no", ""), *_listed(Seriousness)]),
+            FormField("treatment", "Treatment", "what was done for it"),
+            FormField("outcome", "Outcome", choices=_listed(Outcome)),
+        ],
+        submit,
+        go="Record",
+        intro="An allergic reaction proposes an allergy; a severe one pauses the course.",
+    )
+
+
+def _listed(kind: type[Enum]) -> list[tuple[str, str]]:
+    return [(str(member.value), str(member.value)) for member in kind]
+
+
+def decide_form(
+    services: Services, user: str, patient: PatientSummary, waiting: list[ReactionView]
+) -> Form:
+    """A practitioner's decision on one of the patient's reactions: confirm it as recorded, or
+    decide the allergy an allergic one proposes — to every substance of its batch, to one, or
+    none, with the reason."""
+    substances = sorted({code for view in waiting for code in view.proposed})
+
+    def submit(values: Values) -> str:
+        chosen, decision = int(values["reaction"]), values["decision"]
+        if decision == "confirm":
+            return services.reactions.confirm(user, chosen).said + "."
+        if decision == "decline":
+            if not values["reason"].strip():
+                raise ServiceError("declining the allergy needs the reason, in words")
+            services.allergies.decide_reaction(user, chosen, decline=values["reason"])
+            return f"Reaction {chosen}: no allergy recorded."
+        only = decision.removeprefix("only:") if decision.startswith("only:") else None
+        ids = services.allergies.decide_reaction(user, chosen, only)
+        return f"Reaction {chosen}: allergy recorded, confirmed ({len(ids)}): it blocks from now."
+
+    decisions = [("confirm the reaction as recorded", "confirm")]
+    if substances:
+        decisions += [("allergy to every substance of its batch", "allergy")]
+        decisions += [(f"allergy to {code} only", f"only:{code}") for code in substances]
+        decisions += [("no allergy: decline, with the reason", "decline")]
+    return Form(
+        f"Reactions of {patient.name} to decide",
+        [
+            FormField("reaction", "Reaction", choices=[(_waiting(v), str(v.id)) for v in waiting]),
+            FormField("decision", "Decision", choices=decisions),
+            FormField("reason", "Reason", "why no allergy (to decline)"),
+        ],
+        submit,
+        go="Decide",
+    )
+
+
+def _waiting(view: ReactionView) -> str:
+    said = f"{view.id}: {view.reaction.said}"
+    if not view.confirmed_by:
+        said += ", not confirmed"
+    if view.proposed:
+        said += f"; allergy to {', '.join(view.proposed)}?"
+    return said

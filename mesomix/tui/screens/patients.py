@@ -27,12 +27,15 @@ from mesomix.domain.permissions import Action
 from mesomix.services.accounts import SignedIn
 from mesomix.services.labels import ACKNOWLEDGED, OVERRIDDEN, RECALLED
 from mesomix.services.people import BatchSummary, PatientSummary
+from mesomix.services.reactions import ReactionView
 from mesomix.tui.screens.base import WorkScreen, columns, matches, same_row, short
 from mesomix.tui.screens.label import LabelScreen
 from mesomix.tui.screens.patient_forms import (
     allergy_form,
     code_form,
+    decide_form,
     new_patient_form,
+    reaction_form,
     verify_form,
     weight_form,
 )
@@ -81,6 +84,22 @@ class PatientsScreen(WorkScreen):
             tooltip="Refute an allergy, with the reason",
         ),
         Binding(
+            "r",
+            "reaction",
+            "Reaction",
+            id="patients.reaction",
+            tooltip="Record a reaction after the mixture chosen in the history",
+            show=False,  # the footer is full at 80 columns: the history's heading says it
+        ),
+        Binding(
+            "e",
+            "decide",
+            "Decide",
+            id="patients.decide",
+            tooltip="Confirm a reaction, or decide the allergy it proposes",
+            show=False,  # said when a reaction is recorded, and by the history's heading
+        ),
+        Binding(
             "l",
             "label",
             "Label",
@@ -94,12 +113,19 @@ class PatientsScreen(WorkScreen):
         "add_allergy": Action.RECORD_ALLERGY,
         "code_allergy": Action.RECORD_ALLERGY,
         "verify": Action.RECORD_ALLERGY,
+        "reaction": Action.RECORD_REACTION,
+        "decide": Action.CONFIRM_REACTION,
     }
 
     @dataclass
     class Loaded(Message):
         patients: list[PatientSummary]
         catalog: Catalog
+
+    @dataclass
+    class ReactionsLoaded(Message):
+        ref: str
+        reactions: list[ReactionView]
 
     @dataclass
     class HistoryLoaded(Message):
@@ -127,7 +153,7 @@ class PatientsScreen(WorkScreen):
                 yield Label("Allergies", classes="section")
                 yield DataTable(id="allergy-list", cursor_type="row", show_header=False)
                 yield Static("none recorded", id="allergy-none", classes="none-yet")
-                yield Label("Mixtures received", classes="section")
+                yield Label("Mixtures (R: reaction)", classes="section")
                 yield DataTable(id="history-list", cursor_type="row")
                 yield Static("no mixtures yet", id="history-none", classes="none-yet")
         yield Static("", id="status")
@@ -266,6 +292,10 @@ class PatientsScreen(WorkScreen):
                 what.append("\n")
                 what.append(ACKNOWLEDGED, style="bold")
                 what.append(f" {read.head}, {read.read}")
+            for said in batch.reactions:
+                what.append("\n")
+                what.append("REACTION", style="bold reverse")
+                what.append(f" {said}")
             for lot in batch.recalled:  # in words: the label first printed could not say it
                 what.append("\n")
                 what.append(RECALLED, style="bold reverse")
@@ -277,20 +307,58 @@ class PatientsScreen(WorkScreen):
     def action_find(self) -> None:
         self.query_one("#patient-find", Input).focus()
 
+    def _chosen_batch(self, patient: PatientSummary, what: str) -> BatchSummary | None:
+        """The mixture under the history's cursor, or None, said."""
+        if not self._batches:
+            self.say(f"{patient.name} has no mixtures yet: there is no {what}.", error=True)
+            return None
+        row = self.query_one("#history-list", DataTable).cursor_row
+        if not 0 <= row < len(self._batches):
+            self.say("Choose a mixture in the history first.", error=True)
+            return None
+        return self._batches[row]
+
+    def action_reaction(self) -> None:
+        """A reaction after the mixture chosen in the history."""
+        patient = self._patient_or_say()
+        if patient is None:
+            return
+        batch = self._chosen_batch(patient, "mixture to react to")
+        if batch is not None:
+            form = reaction_form(self.services, self.user.name, patient, batch.batch_id)
+            self.ask(form, self.reload)
+
+    def action_decide(self) -> None:
+        """The patient's reactions that wait for a practitioner, read in a worker, then the
+        form to decide one."""
+        if (patient := self._patient_or_say()) is not None:
+            self._waiting(patient.ref)
+
+    @work(thread=True, exclusive=True, group="reactions")
+    def _waiting(self, ref: str) -> None:
+        with self.reporting("could not read the reactions"):
+            found = self.services.reactions.reactions(self.user.name, ref)
+            self.post_message(self.ReactionsLoaded(ref, found))
+
+    def on_patients_screen_reactions_loaded(self, message: ReactionsLoaded) -> None:
+        patient = self._patients.get(message.ref)
+        if patient is None or message.ref != self._chosen:
+            return
+        waiting = [v for v in message.reactions if not v.confirmed_by or v.proposed]
+        if not waiting:
+            self.say(f"No reaction of {patient.name} waits for a decision.", error=True)
+            return
+        self.ask(decide_form(self.services, self.user.name, patient, waiting), self.reload)
+
     @on(DataTable.RowSelected, "#history-list")
     def action_label(self) -> None:
         """The label of the mixture chosen in the history: to read, save or print again."""
         patient = self._patient_or_say()
         if patient is None:
             return
-        if not self._batches:
-            self.say(f"{patient.name} has no mixtures yet: there is no label.", error=True)
+        batch = self._chosen_batch(patient, "label")
+        if batch is None:
             return
-        row = self.query_one("#history-list", DataTable).cursor_row
-        if not 0 <= row < len(self._batches):
-            self.say("Choose a mixture in the history first.", error=True)
-            return
-        batch = self._batches[row]
         self.app.push_screen(
             LabelScreen(
                 self.services.labels,
