@@ -7,7 +7,16 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import sqlalchemy as sa
 
-from mesomix.db.tables import BatchRow, LotRow, MovementRow, ProductRow, UserRow
+from mesomix.db.repositories.reactions import REACTION, VERSION, as_they_stand
+from mesomix.db.tables import (
+    BatchRow,
+    CourseRow,
+    CourseSessionRow,
+    LotRow,
+    MovementRow,
+    ProductRow,
+    UserRow,
+)
 from mesomix.domain.allocation import LotStatus
 
 LOT = LotRow.__table__
@@ -219,4 +228,55 @@ def mixtures_by_maker() -> sa.Select[tuple[object, ...]]:
         .join(USER, USER.c.id == BATCH.c.actor_id)
         .group_by(USER.c.name, USER.c.display_name, USER.c.role)
         .order_by(sa.desc("mixtures"))
+    )
+
+
+def reactions(since: datetime) -> sa.Select[tuple[object, ...]]:
+    """Reactions with an onset since `since`, as they stand, counted by kind, severity, the
+    product and lot each batch drew (a reaction counts once for each lot it traces to), the
+    ordering practitioner and the indication (the course's, else the mixture's purpose)."""
+    session_row, course = CourseSessionRow.__table__, CourseRow.__table__
+    drawn = (
+        sa.select(MOVEMENT.c.batch_id, MOVEMENT.c.lot_id)
+        .where(MOVEMENT.c.kind == "dispense", MOVEMENT.c.batch_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    indication = sa.func.coalesce(
+        sa.func.nullif(BATCH.c.purpose, ""), course.c.indication, ""
+    ).label("indication")
+    practitioner = sa.func.coalesce(USER.c.display_name, "").label("practitioner")
+    return (
+        as_they_stand(
+            VERSION.c.kind,
+            VERSION.c.severity,
+            PRODUCT.c.code.label("product"),
+            PRODUCT.c.name.label("product_name"),
+            LOT.c.lot_number,
+            practitioner,
+            indication,
+            sa.func.count(sa.distinct(REACTION.c.id)).label("reactions"),
+            sa.func.sum(sa.case((VERSION.c.serious != "", 1), else_=0)).label("serious"),
+            sa.func.sum(sa.case((VERSION.c.confirmed_by.is_(None), 1), else_=0)).label(
+                "not_confirmed"
+            ),
+        )
+        .join(BATCH, BATCH.c.id == REACTION.c.batch_id)
+        .join(drawn, drawn.c.batch_id == BATCH.c.id)
+        .join(LOT, LOT.c.id == drawn.c.lot_id)
+        .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
+        .outerjoin(USER, USER.c.id == BATCH.c.prescriber_id)
+        .outerjoin(session_row, session_row.c.id == BATCH.c.course_session_id)
+        .outerjoin(course, course.c.id == session_row.c.course_id)
+        .where(VERSION.c.onset_at >= _at(since))
+        .group_by(
+            VERSION.c.kind,
+            VERSION.c.severity,
+            PRODUCT.c.code,
+            PRODUCT.c.name,
+            LOT.c.lot_number,
+            practitioner,
+            indication,
+        )
+        .order_by(sa.desc("reactions"), VERSION.c.kind, PRODUCT.c.code, LOT.c.lot_number)
     )

@@ -32,6 +32,7 @@ REPORTS = (
     "makers",
     "recall",
     "forecast",
+    "reactions",
 )
 FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
@@ -177,6 +178,13 @@ class ReportService(Service):
             frame["reason_code"] = frame["reason"].where(words != frame["reason"], "")
             frame["reason"] = words
             return frame
+        if name == "reactions":
+            start = queries.last_periods(period, today, self._clock.zone, periods)[0]
+            frame = self._read(connection, queries.reactions(start.start))
+            frame["practitioner"] = frame["practitioner"].replace("", "(not named)")
+            frame["indication"] = frame["indication"].replace("", "(not said)")
+            first = ["kind", "severity", "reactions", "lot_number", "product_name"]
+            return frame[first + [c for c in frame.columns if c not in first]]
         if name == "mixtures":
             frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())
             frame["practitioner"] = frame["practitioner"].replace("", "(not named)")

@@ -68,6 +68,11 @@ HEADINGS = {
     "first_short": "short from",
     "short_containers": "short",
     "order_containers": "order",
+    "severity": "severity",
+    "indication": "indication",
+    "reactions": "reactions",
+    "serious": "serious",
+    "not_confirmed": "unconfirmed",
 }
 MONEY = {"value", "unusable_value", "value_at_risk"}
 
@@ -100,6 +105,10 @@ LAYOUTS = {
     "forecast": Layout(
         ("product_name", "need_ml", "usable_ml", "first_short", "order_containers"),
         ("short_containers", "sessions"),
+    ),
+    "reactions": Layout(
+        ("kind", "severity", "product_name", "lot_number", "reactions"),
+        ("serious", "indication", "practitioner", "not_confirmed"),
     ),
 }
 

@@ -248,3 +248,21 @@ def test_a_severe_reaction_after_a_session_pauses_its_course_until_a_practitione
     )
     clinic.courses.resume("drchen", course, "infection treated; the patient wishes to go on")
     assert clinic.courses.course("drchen", course).status == "active"
+
+
+def test_the_reactions_report_counts_them_by_kind_severity_product_lot_and_indication(clinic):
+    first, second = dispensed(clinic, "P-1"), dispensed(clinic, "P-2")
+    clinic.clock.advance(timedelta(days=3))
+    clinic.reactions.record("drchen", "P-1", first, INFECTION)
+    clinic.reactions.record("sam", "P-2", second, replace(INFECTION, severity="severe"))
+    frame = clinic.reports.report("nadia", "reactions")
+    rows = {
+        (r.kind, r.severity, r.lot_number): (r.reactions, r.not_confirmed)
+        for r in frame.itertuples()
+    }
+    assert rows == {("infection", "moderate", "B1"): (1, 0), ("infection", "severe", "B1"): (1, 1)}
+    assert set(frame["indication"]) == {"(not said)"}
+    clinic.clock.advance(timedelta(days=400))
+    assert clinic.reports.report("nadia", "reactions").empty  # onsets before the 12 months
+    with pytest.raises(PermissionDenied):
+        clinic.reports.report("drchen", "reactions")

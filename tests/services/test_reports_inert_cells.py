@@ -22,6 +22,7 @@ from mesomix.bootstrap import Services, Settings, build
 from mesomix.clock import FixedClock
 from mesomix.domain.course.plan import ZoneVolume
 from mesomix.domain.mixture import DraftIngredient, DraftMixture
+from mesomix.domain.reactions import ReactionWords
 from mesomix.reports.cells import ERROR_VALUES, as_text, inert
 from mesomix.reports.service import REPORTS, export
 from tests.conftest import NOW
@@ -60,7 +61,12 @@ def hostile_clinic(services: Services) -> Services:
     services.accounts.create_user("root", "drevil", PRESCRIBER, "practitioner", PASSWORD)
     services.accounts.create_user("root", MAKER, MAKER_NAME, "staff", PASSWORD)
     draft = mixture(("lidocaine", "10 mg"), patient=PATIENT_REF)
-    services.mixtures.dispense(replace(draft, purpose="hair loss", prescriber="drevil"), MAKER)
+    batch = services.mixtures.dispense(
+        replace(draft, purpose="hair loss", prescriber="drevil"), MAKER
+    ).batch_id
+    # A reaction after it: the reactions report names its product, lot and practitioner.
+    words = ReactionWords("nodule", "=1+1", "0 h", "", "mild", "", "@SUM(1)", "recovering")
+    services.reactions.record("drchen", PATIENT_REF, batch, words)
     # A course booked tomorrow, made from the hostile vial: the forecast names the product.
     vial = DraftMixture((DraftIngredient("lidocaine", "10 mg", "hostile_vial"),))
     services.formulas.save("drchen", "Back pain", vial, "pain")
@@ -98,6 +104,7 @@ SHOWN = {
     "makers": {"'" + MAKER, "'" + MAKER_NAME},
     "recall": {"'" + PATIENT_REF, "'" + PATIENT, "'" + MAKER, "'" + LOTS[0]},
     "forecast": {"'" + PRODUCT},
+    "reactions": {"'" + PRODUCT, "'" + LOTS[0], "'" + PRESCRIBER},
 }
 
 

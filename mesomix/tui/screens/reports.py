@@ -118,12 +118,12 @@ def detail(row: Mapping[str, object], zone: tzinfo) -> str:
     return " · ".join(part for part in said if part)
 
 
-def bars(labels: list[str], values: list[float], unit: str) -> str:
+def bars(labels: list[str], values: list[float], unit: str, places: int = 2) -> str:
     """A horizontal bar chart in text, each bar with its number (a picture, and the figure)."""
     top = max(values, default=0) or 1
     width = max((len(label) for label in labels), default=0)
     return "\n".join(
-        f"{label:>{width}} {'█' * round(BAR_WIDTH * value / top):<{BAR_WIDTH}} {value:,.2f} {unit}"
+        f"{label:>{width}} {'█' * round(BAR_WIDTH * value / top):<{BAR_WIDTH}} {value:,.{places}f} {unit}"
         for label, value in zip(labels, values, strict=True)
     )
 
@@ -379,6 +379,11 @@ class ReportsScreen(WorkScreen):
                     )
                 )
             )
+        elif name == "reactions" and len(frame):
+            # By lot, the most first: a reaction counts once for each lot it traces to.
+            by_lot = frame.groupby("lot_number")["reactions"].sum().nlargest(6)
+            labels = [f"lot {lot}" for lot in by_lot.index]
+            chart.update(Text(bars(labels, [float(n) for n in by_lot], "reaction(s)", 0)))
         else:
             chart.update("")
             chart.display = False
