@@ -18,6 +18,7 @@ from benchmarks import (
     bench_load,
     bench_reports,
     bench_search,
+    bench_vigilance,
 )
 from benchmarks.common import Figure
 
@@ -66,6 +67,7 @@ def main() -> int:
         *bench_reports.run(),
         *bench_search.run(),
         *bench_load.run(),
+        *bench_vigilance.run(),
         *in_a_fresh_process("bench_courses"),
         *in_a_fresh_process("bench_tui"),
     ]

@@ -280,3 +280,37 @@ def reactions(since: datetime) -> sa.Select[tuple[object, ...]]:
         )
         .order_by(sa.desc("reactions"), VERSION.c.kind, PRODUCT.c.code, LOT.c.lot_number)
     )
+
+
+def sessions_per_lot() -> sa.Select[tuple[object, ...]]:
+    """Each lot that went into a batch: how many batches (sessions) it went into."""
+    return (
+        sa.select(
+            MOVEMENT.c.lot_id,
+            LOT.c.lot_number,
+            LOT.c.product_code.label("product"),
+            PRODUCT.c.name.label("product_name"),
+            sa.func.count(sa.distinct(MOVEMENT.c.batch_id)).label("sessions"),
+        )
+        .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
+        .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
+        .where(MOVEMENT.c.kind == "dispense", MOVEMENT.c.batch_id.is_not(None))
+        .group_by(MOVEMENT.c.lot_id, LOT.c.lot_number, LOT.c.product_code, PRODUCT.c.name)
+    )
+
+
+def reactions_per_lot() -> sa.Select[tuple[object, ...]]:
+    """The reactions as they stand traced to each lot, by kind."""
+    drawn = (
+        sa.select(MOVEMENT.c.batch_id, MOVEMENT.c.lot_id)
+        .where(MOVEMENT.c.kind == "dispense", MOVEMENT.c.batch_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    return (
+        as_they_stand(
+            drawn.c.lot_id, VERSION.c.kind, sa.func.count(sa.distinct(REACTION.c.id)).label("n")
+        )
+        .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
+        .group_by(drawn.c.lot_id, VERSION.c.kind)
+    )

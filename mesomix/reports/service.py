@@ -33,6 +33,7 @@ REPORTS = (
     "recall",
     "forecast",
     "reactions",
+    "vigilance",
 )
 FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
@@ -91,6 +92,8 @@ class ReportService(Service):
         with self.reading(user, Action.VIEW_REPORTS) as (session, _):
             connection = session.connection()
             frame = self._frame(connection, name, period, periods)
+        if name == "vigilance" and product.strip():  # one product's lots
+            frame = frame[frame["product"] == product.strip()].reset_index(drop=True)
         return frame
 
     def recall(
@@ -178,6 +181,11 @@ class ReportService(Service):
             frame["reason_code"] = frame["reason"].where(words != frame["reason"], "")
             frame["reason"] = words
             return frame
+        if name == "vigilance":
+            return vigilance_frame(
+                self._read(connection, queries.sessions_per_lot()),
+                self._read(connection, queries.reactions_per_lot()),
+            )
         if name == "reactions":
             start = queries.last_periods(period, today, self._clock.zone, periods)[0]
             frame = self._read(connection, queries.reactions(start.start))
@@ -220,6 +228,42 @@ class ReportService(Service):
                 "below_reorder": below,
             }
         )
+
+
+def vigilance_frame(sessions: pd.DataFrame, reactions: pd.DataFrame) -> pd.DataFrame:
+    """A lot a row: the sessions it went into, its reactions by kind and in all, their rate per
+    100 sessions, and the same rate across the product's other lots; the lots most above their
+    product's other lots first."""
+    kinds = (
+        reactions.pivot_table(index="lot_id", columns="kind", values="n", aggfunc="sum")
+        .fillna(0)
+        .astype("int64")
+        if len(reactions)
+        else pd.DataFrame(index=pd.Index([], name="lot_id"))
+    )
+    frame = sessions.merge(kinds, how="left", left_on="lot_id", right_index=True)
+    frame[list(kinds.columns)] = frame[list(kinds.columns)].fillna(0).astype("int64")
+    frame["sessions"] = frame["sessions"].astype("int64")
+    frame["reactions"] = frame[list(kinds.columns)].sum(axis=1).astype("int64")
+    per_product = frame.groupby("product")[["sessions", "reactions"]].transform("sum")
+    other_sessions = per_product["sessions"] - frame["sessions"]
+    other_reactions = per_product["reactions"] - frame["reactions"]
+    frame["rate_per_100"] = (100 * frame["reactions"] / frame["sessions"]).round(2)
+    frame["other_lots_rate_per_100"] = (
+        (100 * other_reactions / other_sessions).where(other_sessions > 0).round(2)
+    )
+    frame["times_other_lots"] = (
+        (frame["rate_per_100"] / frame["other_lots_rate_per_100"])
+        .where(frame["other_lots_rate_per_100"] > 0)
+        .round(2)
+    )
+    first = ["lot_number", "product_name", "sessions", "reactions", "rate_per_100"]
+    rest = ["other_lots_rate_per_100", "times_other_lots", *sorted(kinds.columns)]
+    # Most above the product's other lots first (a lot whose product has no other lot, or
+    # whose other lots had none, by its own rate).
+    frame["_above"] = frame["rate_per_100"] - frame["other_lots_rate_per_100"].fillna(0)
+    frame = frame.sort_values(["_above", "reactions"], ascending=False)
+    return frame[first + rest + ["product", "lot_id"]].reset_index(drop=True)
 
 
 def forecast_frame(forecast: Forecast) -> pd.DataFrame:

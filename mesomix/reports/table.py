@@ -73,6 +73,9 @@ HEADINGS = {
     "reactions": "reactions",
     "serious": "serious",
     "not_confirmed": "unconfirmed",
+    "rate_per_100": "per 100",
+    "other_lots_rate_per_100": "others per 100",
+    "times_other_lots": "× others",
 }
 MONEY = {"value", "unusable_value", "value_at_risk"}
 
@@ -105,6 +108,10 @@ LAYOUTS = {
     "forecast": Layout(
         ("product_name", "need_ml", "usable_ml", "first_short", "order_containers"),
         ("short_containers", "sessions"),
+    ),
+    "vigilance": Layout(
+        ("lot_number", "product_name", "sessions", "reactions", "rate_per_100"),
+        ("times_other_lots", "other_lots_rate_per_100"),
     ),
     "reactions": Layout(
         ("kind", "severity", "product_name", "lot_number", "reactions"),

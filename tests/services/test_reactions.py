@@ -266,3 +266,26 @@ def test_the_reactions_report_counts_them_by_kind_severity_product_lot_and_indic
     assert clinic.reports.report("nadia", "reactions").empty  # onsets before the 12 months
     with pytest.raises(PermissionDenied):
         clinic.reports.report("drchen", "reactions")
+
+
+def test_the_vigilance_view_puts_each_lots_rate_beside_its_products_other_lots(clinic):
+    first, second = dispensed(clinic, "P-1"), dispensed(clinic, "P-2")
+    clinic.inventory.set_status("nadia", 1, "quarantined", "to draw from B2")
+    for _ in range(4):
+        dispensed(clinic, "P-1")
+    clinic.clock.advance(timedelta(days=3))
+    clinic.reactions.record("drchen", "P-1", first, INFECTION)
+    clinic.reactions.record("drchen", "P-2", second, replace(INFECTION, kind="nodule"))
+    frame = clinic.reports.report("nadia", "vigilance", product=B12)
+    rows = {r.lot_number: r for r in frame.itertuples()}
+    assert set(rows) == {"B1", "B2"} and frame["lot_number"].iloc[0] == "B1"
+    b1, b2 = rows["B1"], rows["B2"]
+    assert (b1.sessions, b1.reactions, b1.infection, b1.nodule) == (2, 2, 1, 1)
+    assert (b1.rate_per_100, b1.other_lots_rate_per_100) == (100.0, 0.0)
+    assert (b2.sessions, b2.reactions, b2.rate_per_100, b2.other_lots_rate_per_100) == (
+        4,
+        0,
+        0,
+        100,
+    )
+    assert clinic.reports.report("nadia", "vigilance", product="nothing_of_that_name").empty

@@ -105,6 +105,7 @@ SHOWN = {
     "recall": {"'" + PATIENT_REF, "'" + PATIENT, "'" + MAKER, "'" + LOTS[0]},
     "forecast": {"'" + PRODUCT},
     "reactions": {"'" + PRODUCT, "'" + LOTS[0], "'" + PRESCRIBER},
+    "vigilance": {"'" + PRODUCT, "'" + LOTS[0]},
 }
 
 

@@ -20,7 +20,10 @@ def register(commands: Any) -> None:
         "lot", nargs="?", default="", help="for recall: the lot number as printed on the box"
     )
     report.add_argument(
-        "--product", default="", help="for recall: the product, when several share the lot number"
+        "--product",
+        default="",
+        help="for recall: the product, when several share the lot number; for vigilance: "
+        "one product's lots",
     )
     report.add_argument("--lot-id", type=int, help="for recall: the lot by its id instead")
     report.add_argument(
@@ -65,8 +68,10 @@ def _report_format(form: str | None, output: Path | None) -> str:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.name == "recall" and args.lot_id is None and not args.lot.strip():
         raise BadInput("the recall report needs a lot: mesomix report recall LOT_NUMBER")
-    if args.name != "recall" and (args.lot or args.product or args.lot_id is not None):
-        raise BadInput(f"a lot and --product go with the recall report, not {args.name}")
+    if args.name != "recall" and (args.lot or args.lot_id is not None):
+        raise BadInput(f"a lot number and --lot-id go with the recall report, not {args.name}")
+    if args.product and args.name not in ("recall", "vigilance"):
+        raise BadInput(f"--product goes with the recall and vigilance reports, not {args.name}")
     if args.lot_id is not None and args.lot:
         raise BadInput("give the lot number or --lot-id, not both")
     args.form = _report_format(args.form, args.output)
@@ -96,7 +101,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             title = f"lot {ref.lot_number} ({ref.status}) · {ref.product_code}\n{name}\n"
         else:
             frame = program.reports.report(
-                args.actor, args.name, period=args.period, periods=args.periods, days=args.days
+                args.actor,
+                args.name,
+                period=args.period,
+                periods=args.periods,
+                days=args.days,
+                product=args.product,
             )
         if args.form == "table":
             zone = program.clock.zone
