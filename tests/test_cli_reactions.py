@@ -5,6 +5,7 @@ stderr with status 2 and nothing written."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -138,3 +139,36 @@ def test_an_allergic_reaction_proposes_an_allergy_a_practitioner_confirms(demo_d
     assert status == 0 and "recorded, confirmed" in printed, printed
     status, printed = run("--db", demo_db, "reaction", "list", patient, "--user", "drchen")
     assert "  allergy confirmed: " in printed
+
+
+def test_a_patients_reactions_export_as_fhir_adverse_events_suspecting_the_lots(demo_db, tmp_path):
+    lot, (batch, patient), _ = shared_lot(demo_db)
+    serious = [*WORDS, "--serious", "hospitalisation", "--zone", "scalp"]
+    status, printed = run(
+        "--db", demo_db, "reaction", "record", patient, "--batch", str(batch), *serious,
+        "--user", "drchen",
+    )  # fmt: skip
+    assert status == 0, printed
+    output = tmp_path / "reactions.json"
+    status, printed = run(
+        "--db", demo_db, "reaction", "export", patient, "--output", str(output), "--user", "sam"
+    )
+    assert status == 0 and "1 reaction(s) written" in printed
+    bundle = json.loads(output.read_text(encoding="utf-8"))
+    (entry,) = bundle["entry"]
+    event = entry["resource"]
+    assert (event["resourceType"], event["actuality"]) == ("AdverseEvent", "actual")
+    assert event["subject"]["reference"] == f"Patient/{patient}"
+    assert event["seriousness"]["coding"][0]["code"] == "Serious"
+    assert event["seriousness"]["text"] == "hospitalisation"
+    assert event["severity"]["coding"][0]["code"] == "moderate"
+    assert event["outcome"]["coding"][0]["code"] == "recovering"
+    contained = {m["id"]: m for m in event["contained"]}
+    assert f"lot-{lot}" in contained
+    assert contained[f"lot-{lot}"]["batch"]["lotNumber"] == lot_number(demo_db, lot)
+    assert {"instance": {"reference": f"#lot-{lot}"}} in event["suspectEntity"]
+    again = in_process(
+        "--db", demo_db, "reaction", "export", patient, "--output", str(output), "--user", "sam",
+        password="demo-staff-2026",
+    )  # fmt: skip
+    assert again.returncode == 2 and "is there already" in again.stderr

@@ -10,8 +10,10 @@ it stands against the sessions each lot went into.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -27,6 +29,7 @@ from mesomix.db.tables import (
     LotRow,
     MovementRow,
     PatientRow,
+    ProductRow,
     ReactionRow,
     ReactionVersionRow,
     UserRow,
@@ -51,6 +54,7 @@ LONGEST_REASON = 300
 _MOVEMENT = MovementRow.__table__
 _LOT = LotRow.__table__
 _PATIENT = PatientRow.__table__
+_PRODUCT = ProductRow.__table__
 _USER = UserRow.__table__
 # Each batch and the lots it drew (a dispense movement a lot), with the lot's product.
 _DRAWN = (
@@ -188,6 +192,39 @@ class ReactionService(Service):
                 .order_by(REACTION.c.id.desc())
             )
             return [self._view(session, i) for (i,) in ids]
+
+    def export_fhir(self, user: str, patient: str) -> dict[str, Any]:
+        """A patient's reactions as FHIR R4 AdverseEvent resources in a collection Bundle, each
+        suspecting the lots its batch drew (contained Medication resources with their batch's
+        lot number and expiry)."""
+        with self.reading(user, Action.RECORD_REACTION, denied_as="see reactions") as (
+            session,
+            _,
+        ):
+            person = patient_by_ref(session, patient)
+            if person is None:
+                raise NotFound(f"no patient with reference '{patient.strip()}'")
+            connection = session.connection()
+            views = [
+                self._view(session, i)
+                for (i,) in connection.execute(
+                    sa.select(REACTION.c.id)
+                    .where(REACTION.c.patient_id == person.id)
+                    .order_by(REACTION.c.id)
+                )
+            ]
+            drawn = {
+                view.id: connection.execute(
+                    sa.select(_LOT.c.id, _PRODUCT.c.name, _LOT.c.lot_number, _LOT.c.expiry)
+                    .join(_PRODUCT, _PRODUCT.c.code == _LOT.c.product_code)
+                    .join(_MOVEMENT, _MOVEMENT.c.lot_id == _LOT.c.id)
+                    .where(_MOVEMENT.c.batch_id == view.batch_id, _MOVEMENT.c.kind == "dispense")
+                    .distinct()
+                    .order_by(_LOT.c.id)
+                ).all()
+                for view in views
+            }
+            return adverse_event_bundle(person.ref, person.name, views, drawn)
 
     def signals(self, user: str) -> list[SignalView]:
         """Every lot the rules flag, from every reaction as it stands, with whom to call."""
@@ -393,6 +430,80 @@ class ReactionService(Service):
             if course
             else "",
         )
+
+
+_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+_OUTCOMES = {
+    Outcome.RECOVERING: "recovering",
+    Outcome.RESOLVED: "resolved",
+    Outcome.SEQUELAE: "resolvedWithSequelae",
+    Outcome.NOT_RESOLVED: "ongoing",
+}
+
+
+def adverse_event_bundle(
+    ref: str, name: str, views: list[ReactionView], drawn: Mapping[int, Sequence[Any]]
+) -> dict[str, Any]:
+    """FHIR R4 AdverseEvent a reaction: actual, its kind and words as the event, onset as its
+    date, seriousness (Serious or Non-serious, the ICH reason as text), severity and outcome
+    from their code systems, and suspectEntity each lot drawn, contained as a Medication with
+    its batch's lot number and expiry."""
+    patient = {"reference": f"Patient/{ref}", "display": name}
+    events = []
+    for view in views:
+        reaction = view.reaction
+        lots = drawn.get(view.id, [])
+        serious = reaction.serious
+        events.append(
+            {
+                "resourceType": "AdverseEvent",
+                "id": f"mesomix-reaction-{view.id}",
+                "actuality": "actual",
+                "event": {
+                    "text": reaction.kind.value + (f": {reaction.what}" if reaction.what else "")
+                },
+                "subject": patient,
+                "date": reaction.onset.isoformat(),
+                "seriousness": {
+                    "coding": [
+                        {"system": _SERIOUSNESS, "code": "Serious" if serious else "Non-serious"}
+                    ],
+                    **({"text": serious.value} if serious else {}),
+                },
+                "severity": {"coding": [{"system": _SEVERITY, "code": reaction.severity.value}]},
+                "outcome": {"coding": [{"system": _OUTCOME, "code": _OUTCOMES[reaction.outcome]}]},
+                **({"location": {"display": reaction.zone}} if reaction.zone else {}),
+                "contained": [
+                    {
+                        "resourceType": "Medication",
+                        "id": f"lot-{lot_id}",
+                        "code": {"text": product},
+                        "batch": {"lotNumber": number, "expirationDate": str(expiry)},
+                    }
+                    for lot_id, product, number, expiry in lots
+                ],
+                "suspectEntity": [
+                    {"instance": {"reference": f"#lot-{lot_id}"}} for lot_id, *_ in lots
+                ],
+                "note": [
+                    {
+                        "text": f"batch {view.batch_id}; treated: {reaction.treatment or 'not said'}; "
+                        + (
+                            f"confirmed by {view.confirmed_by}"
+                            if view.confirmed_by
+                            else "not confirmed"
+                        )
+                    }
+                ],
+            }
+        )
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": e} for e in events],
+    }
 
 
 def _course_of(session: Session, batch_id: int) -> CourseRow | None:

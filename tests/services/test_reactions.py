@@ -289,3 +289,19 @@ def test_the_vigilance_view_puts_each_lots_rate_beside_its_products_other_lots(c
         100,
     )
     assert clinic.reports.report("nadia", "vigilance", product="nothing_of_that_name").empty
+
+
+def test_reactions_export_as_adverse_events_each_suspecting_its_lots(clinic):
+    batch = dispensed(clinic)
+    clinic.clock.advance(timedelta(days=3))
+    clinic.reactions.record("drchen", "P-1", batch, replace(NODULE, outcome="not resolved"))
+    (entry,) = clinic.reactions.export_fhir("sam", "P-1")["entry"]
+    event = entry["resource"]
+    assert event["seriousness"]["coding"][0]["code"] == "Non-serious"
+    assert event["outcome"]["coding"][0]["code"] == "ongoing"
+    assert event["location"] == {"display": "scalp"}
+    (medication,) = event["contained"]
+    assert medication["batch"]["lotNumber"] == "B1"
+    assert event["suspectEntity"] == [{"instance": {"reference": f"#{medication['id']}"}}]
+    with pytest.raises(PermissionDenied):
+        clinic.reactions.export_fhir("nadia", "P-1")

@@ -4,10 +4,13 @@ traced to the lots it drew; staff record, a practitioner confirms."""
 from __future__ import annotations
 
 import argparse
+import json
 from enum import Enum
+from pathlib import Path
 from typing import Any, TextIO
 
 from mesomix.cli.arguments import acting, group
+from mesomix.cli.files import write_new
 from mesomix.cli.signin import services
 from mesomix.domain.reactions import (
     Outcome,
@@ -45,10 +48,16 @@ def register(commands: Any) -> None:
     choice.add_argument("--substance", metavar="CODE", help="to this one substance of the batch")
     choice.add_argument("--decline", metavar='"why"', help="no allergy, and why")
     allergy.set_defaults(run=run_allergy)
+    export = reaction_commands.add_parser(
+        "export", help="a patient's reactions as FHIR R4 AdverseEvent, suspecting the lots"
+    )
+    export.add_argument("patient", metavar="PATIENT_REF")
+    export.add_argument("--output", type=Path, metavar="FILE")
+    export.set_defaults(run=run_export)
     listing = reaction_commands.add_parser("list", help="a patient's reactions as they stand")
     listing.add_argument("patient", metavar="PATIENT_REF")
     listing.set_defaults(run=run_list)
-    for command in (record, correct, confirm, allergy, listing):
+    for command in (record, correct, confirm, allergy, export, listing):
         acting(command)
 
 
@@ -130,6 +139,17 @@ def run_allergy(args: argparse.Namespace, out: TextIO) -> int:
     )
     said = f"allerg{'y' if len(ids) == 1 else 'ies'} {', '.join(map(str, ids))} recorded, confirmed"
     print(f"reaction {args.reaction_id}: " + (said if ids else "no allergy (declined)"), file=out)
+    return 0
+
+
+def run_export(args: argparse.Namespace, out: TextIO) -> int:
+    bundle = services(args).reactions.export_fhir(args.actor, args.patient)
+    text = json.dumps(bundle, indent=2, ensure_ascii=False)
+    if args.output is None:
+        print(text, file=out)
+    else:
+        write_new(args.output, text + "\n")
+        print(f"{len(bundle['entry'])} reaction(s) written to {args.output}", file=out)
     return 0
 
 
