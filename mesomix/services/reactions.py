@@ -11,7 +11,7 @@ it stands against the sessions each lot went into.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -84,6 +84,7 @@ class ReactionView:
     proposed: tuple[str, ...]  # an allergic reaction's substances, while undecided
     allergy: str  # the decision on it: "confirmed: lidocaine_hcl", "declined: why", or ""
     course: str  # "course 3, session 2 (paused)" for a session's batch; "" otherwise
+    signals: tuple[str, ...] = ()  # the signals this reaction is counted in, once recorded
 
     @property
     def said(self) -> str:
@@ -145,7 +146,7 @@ class ReactionService(Service):
             session.flush()
             assert row.id is not None
             self._version(session, actor, row.id, 1, reaction, _confirmer(actor), "")
-            return self._view(session, row.id)
+            return self._with_signals(session, self._view(session, row.id))
 
     def correct(
         self, user: str, reaction_id: int, words: ReactionWords, reason: str
@@ -158,7 +159,7 @@ class ReactionService(Service):
             self._version(
                 session, actor, reaction_id, latest.version + 1, reaction, _confirmer(actor), reason
             )
-            return self._view(session, reaction_id)
+            return self._with_signals(session, self._view(session, reaction_id))
 
     def confirm(self, user: str, reaction_id: int) -> ReactionView:
         """The practitioner confirms the reaction as it stands (a new version, the same words)."""
@@ -229,47 +230,60 @@ class ReactionService(Service):
     def signals(self, user: str) -> list[SignalView]:
         """Every lot the rules flag, from every reaction as it stands, with whom to call."""
         with self.reading(user, Action.VIEW_VIGILANCE) as (session, _):
-            connection = session.connection()
-            drawn = _DRAWN
-            sessions = {
-                lot: (product, int(count))
-                for lot, product, count in connection.execute(
-                    sa.select(drawn.c.lot_id, drawn.c.product_code, sa.func.count()).group_by(
-                        drawn.c.lot_id, drawn.c.product_code
-                    )
+            return self._signals(session)
+
+    def _signals(self, session: Session) -> list[SignalView]:
+        connection = session.connection()
+        drawn = _DRAWN
+        sessions = {
+            lot: (product, int(count))
+            for lot, product, count in connection.execute(
+                sa.select(drawn.c.lot_id, drawn.c.product_code, sa.func.count()).group_by(
+                    drawn.c.lot_id, drawn.c.product_code
                 )
-            }
-            rows = connection.execute(
-                as_they_stand(
-                    REACTION.c.id,
-                    drawn.c.lot_id,
-                    drawn.c.product_code,
-                    VERSION.c.kind,
-                    VERSION.c.onset_at,
-                    _PATIENT.c.ref,
-                    _LOT.c.lot_number,
-                )
-                .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
-                .join(_LOT, _LOT.c.id == drawn.c.lot_id)
-                .join(_PATIENT, _PATIENT.c.id == REACTION.c.patient_id)
-            ).all()
-            traced = [
-                LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref, number)
-                for rid, lot, product, kind, onset, ref, number in rows
-            ]
-            found = count_signals(traced, self._rules.counts) + rate_signals(
-                traced, sessions, self._rules.rates
             )
-            views = []
-            for signal in found:
-                lot = session.get(LotRow, signal.lot_id)
-                assert lot is not None
-                views.append(
-                    SignalView(
-                        signal, lot.lot_number, lot.status, tuple(received(session, lot.id or 0))
-                    )
+        }
+        rows = connection.execute(
+            as_they_stand(
+                REACTION.c.id,
+                drawn.c.lot_id,
+                drawn.c.product_code,
+                VERSION.c.kind,
+                VERSION.c.onset_at,
+                _PATIENT.c.ref,
+                _LOT.c.lot_number,
+            )
+            .join(drawn, drawn.c.batch_id == REACTION.c.batch_id)
+            .join(_LOT, _LOT.c.id == drawn.c.lot_id)
+            .join(_PATIENT, _PATIENT.c.id == REACTION.c.patient_id)
+        ).all()
+        traced = [
+            LotReaction(rid, lot, product, ReactionKind(kind), _aware(onset), ref, number)
+            for rid, lot, product, kind, onset, ref, number in rows
+        ]
+        found = count_signals(traced, self._rules.counts) + rate_signals(
+            traced, sessions, self._rules.rates
+        )
+        views = []
+        for signal in found:
+            lot = session.get(LotRow, signal.lot_id)
+            assert lot is not None
+            views.append(
+                SignalView(
+                    signal, lot.lot_number, lot.status, tuple(received(session, lot.id or 0))
                 )
-            return views
+            )
+        return views
+
+    def _with_signals(self, session: Session, view: ReactionView) -> ReactionView:
+        """The view with the signals it is counted in: said to whoever records it, so a lot is
+        looked at the moment its second infection is written, not at the next stock check."""
+        counted = [
+            f"SIGNAL {s.signal.rule}: {s.signal.said} — {s.proposal}"
+            for s in self._signals(session)
+            if any(r.reaction_id == view.id for r in s.signal.reactions)
+        ]
+        return replace(view, signals=tuple(counted))
 
     def _read(self, batch: BatchRow, words: ReactionWords) -> Reaction:
         zone = self._clock.zone

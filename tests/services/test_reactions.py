@@ -135,9 +135,12 @@ def test_who_may_record_confirm_and_see_signals(clinic):
 def test_two_infections_from_one_lot_raise_a_signal_naming_the_lot_and_the_patients(clinic):
     first, second = dispensed(clinic, "P-1"), dispensed(clinic, "P-2")
     clinic.clock.advance(timedelta(days=3))
-    clinic.reactions.record("drchen", "P-1", first, INFECTION)
+    assert clinic.reactions.record("drchen", "P-1", first, INFECTION).signals == ()
     assert clinic.reactions.signals("nadia") == []
-    clinic.reactions.record("drchen", "P-2", second, replace(INFECTION, kind="nodule"))
+    completing = clinic.reactions.record("drchen", "P-2", second, replace(INFECTION, kind="nodule"))
+    (said,) = completing.signals
+    assert said.startswith("SIGNAL infections or nodules from one lot: 2 reactions")
+    assert said.endswith("quarantine lot B1 and call its 2 patient(s)")
     (view,) = clinic.reactions.signals("nadia")
     signal = view.signal
     assert signal.product == B12

@@ -106,6 +106,8 @@ def _print(view: ReactionView, out: TextIO) -> None:
     print(f"  lots: {', '.join(view.lots) or 'none drawn'}", file=out)
     if view.course:
         print(f"  {view.course}", file=out)
+    for signal in view.signals:
+        print(f"  {signal}", file=out)
     if view.proposed:
         print(
             f"  proposes an allergy to {', '.join(view.proposed)}: "

@@ -200,6 +200,9 @@ def reaction_form(services: Services, user: str, patient: PatientSummary, batch:
         said = f"Reaction {view.id} recorded after batch {batch}"
         if view.proposed:
             said += f"; it proposes an allergy to {', '.join(view.proposed)} (E to decide)"
+        if view.signals:
+            count = len(view.signals)
+            said += f"; it completes {count} lot signal{'s' if count != 1 else ''} (Inventory, G)"
         if view.course.endswith("(paused)"):
             said += f"; {view.course.split(',')[0]} is paused until a practitioner decides"
         return said + "."
