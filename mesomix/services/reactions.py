@@ -145,7 +145,7 @@ class ReactionService(Service):
             session.add(row)
             session.flush()
             assert row.id is not None
-            self._version(session, actor, row.id, 1, reaction, _confirmer(actor), "")
+            self._version(session, actor, row.id, 1, reaction, _confirmer(actor), "", None)
             return self._with_signals(session, self._view(session, row.id))
 
     def correct(
@@ -157,7 +157,14 @@ class ReactionService(Service):
             row, latest = self._latest(session, reaction_id)
             reaction = self._read(self._batch(session, row.batch_id), words)
             self._version(
-                session, actor, reaction_id, latest.version + 1, reaction, _confirmer(actor), reason
+                session,
+                actor,
+                reaction_id,
+                latest.version + 1,
+                reaction,
+                _confirmer(actor),
+                reason,
+                _reaction(latest),
             )
             return self._with_signals(session, self._view(session, reaction_id))
 
@@ -175,6 +182,7 @@ class ReactionService(Service):
                 _reaction(latest),
                 actor.id,
                 "confirmed",
+                _reaction(latest),
             )
             return self._view(session, reaction_id)
 
@@ -187,12 +195,17 @@ class ReactionService(Service):
             person = patient_by_ref(session, patient)
             if person is None:
                 raise NotFound(f"no patient with reference '{patient.strip()}'")
-            ids = session.connection().execute(
-                sa.select(REACTION.c.id)
-                .where(REACTION.c.patient_id == person.id)
-                .order_by(REACTION.c.id.desc())
+            ids = (
+                session.connection()
+                .execute(
+                    sa.select(REACTION.c.id)
+                    .where(REACTION.c.patient_id == person.id)
+                    .order_by(REACTION.c.id.desc())
+                )
+                .scalars()
+                .all()
             )
-            return [self._view(session, i) for (i,) in ids]
+            return [self._view(session, i) for i in ids]
 
     def export_fhir(self, user: str, patient: str) -> dict[str, Any]:
         """A patient's reactions as FHIR R4 AdverseEvent resources in a collection Bundle, each
@@ -206,14 +219,16 @@ class ReactionService(Service):
             if person is None:
                 raise NotFound(f"no patient with reference '{patient.strip()}'")
             connection = session.connection()
-            views = [
-                self._view(session, i)
-                for (i,) in connection.execute(
+            ids = (
+                connection.execute(
                     sa.select(REACTION.c.id)
                     .where(REACTION.c.patient_id == person.id)
                     .order_by(REACTION.c.id)
                 )
-            ]
+                .scalars()
+                .all()
+            )
+            views = [self._view(session, i) for i in ids]
             drawn = {
                 view.id: connection.execute(
                     sa.select(_LOT.c.id, _PRODUCT.c.name, _LOT.c.lot_number, _LOT.c.expiry)
@@ -326,7 +341,11 @@ class ReactionService(Service):
         reaction: Reaction,
         confirmed_by: int | None,
         reason: str,
+        before: Reaction | None,
     ) -> None:
+        """A version written and audited; the course paused when the reaction becomes severe
+        or serious with it (not again when a grave one is confirmed or reworded: the
+        practitioner may have resumed the course since)."""
         row = session.get(ReactionRow, reaction_id)
         assert row is not None
         fields: dict[str, str] = {
@@ -371,7 +390,7 @@ class ReactionService(Service):
             },
             reason=reason,
         )
-        if reaction.severity is Severity.SEVERE or reaction.serious is not None:
+        if _grave(reaction) and (before is None or not _grave(before)):
             self._pause_course(session, actor, row, reaction_id, reaction)
 
     def _pause_course(
@@ -518,6 +537,10 @@ def adverse_event_bundle(
         "type": "collection",
         "entry": [{"resource": e} for e in events],
     }
+
+
+def _grave(reaction: Reaction) -> bool:
+    return reaction.severity is Severity.SEVERE or reaction.serious is not None
 
 
 def _course_of(session: Session, batch_id: int) -> CourseRow | None:

@@ -251,6 +251,15 @@ def test_a_severe_reaction_after_a_session_pauses_its_course_until_a_practitione
     )
     clinic.courses.resume("drchen", course, "infection treated; the patient wishes to go on")
     assert clinic.courses.course("drchen", course).status == "active"
+    # Confirmed or reworded after the practitioner resumed it: the course stays as decided.
+    clinic.reactions.confirm("drchen", severe.id)
+    clinic.reactions.correct(
+        "drchen", severe.id, replace(INFECTION, severity="severe", outcome="resolved"), "seen"
+    )
+    assert clinic.courses.course("drchen", course).status == "active"
+    # A mild one that turns out severe pauses it again.
+    clinic.reactions.correct("drchen", mild.id, replace(NODULE, severity="severe"), "it grew")
+    assert clinic.courses.course("drchen", course).status == "paused"
 
 
 def test_the_reactions_report_counts_them_by_kind_severity_product_lot_and_indication(clinic):
