@@ -57,13 +57,18 @@ _PATIENT = PatientRow.__table__
 _PRODUCT = ProductRow.__table__
 _USER = UserRow.__table__
 # Each batch and the lots it drew (a dispense movement a lot), with the lot's product.
-_DRAWN = (
-    sa.select(_MOVEMENT.c.batch_id, _MOVEMENT.c.lot_id, _LOT.c.product_code)
-    .join(_LOT, _LOT.c.id == _MOVEMENT.c.lot_id)
-    .where(_MOVEMENT.c.kind == "dispense", _MOVEMENT.c.batch_id.is_not(None))
-    .distinct()
-    .subquery()
-)
+
+
+def _drawn(lots: list[int] | None = None) -> sa.Subquery:
+    """Each batch and the lots it drew, with their product: of every lot, or of these."""
+    query = (
+        sa.select(_MOVEMENT.c.batch_id, _MOVEMENT.c.lot_id, _LOT.c.product_code)
+        .join(_LOT, _LOT.c.id == _MOVEMENT.c.lot_id)
+        .where(_MOVEMENT.c.kind == "dispense", _MOVEMENT.c.batch_id.is_not(None))
+    )
+    if lots is not None:
+        query = query.where(_MOVEMENT.c.lot_id.in_(lots))
+    return query.distinct().subquery()
 
 
 class ReactionRefused(ServiceError):
@@ -247,9 +252,11 @@ class ReactionService(Service):
         with self.reading(user, Action.VIEW_VIGILANCE) as (session, _):
             return self._signals(session)
 
-    def _signals(self, session: Session) -> list[SignalView]:
+    def _signals(self, session: Session, lots: list[int] | None = None) -> list[SignalView]:
+        """The signals over every lot, or over these lots (each rule reads a lot and its
+        product's other lots, so these are a product's lots whole)."""
         connection = session.connection()
-        drawn = _DRAWN
+        drawn = _drawn(lots)
         sessions = {
             lot: (product, int(count))
             for lot, product, count in connection.execute(
@@ -293,9 +300,22 @@ class ReactionService(Service):
     def _with_signals(self, session: Session, view: ReactionView) -> ReactionView:
         """The view with the signals it is counted in: said to whoever records it, so a lot is
         looked at the moment its second infection is written, not at the next stock check."""
+        connection = session.connection()
+        products = (
+            sa.select(_LOT.c.product_code)
+            .join(_MOVEMENT, _MOVEMENT.c.lot_id == _LOT.c.id)
+            .where(_MOVEMENT.c.batch_id == view.batch_id, _MOVEMENT.c.kind == "dispense")
+        )
+        # The lots of the products the batch drew, not the whole ledger: this runs inside the
+        # reaction's write, which other terminals' dispenses wait for.
+        lots = list(
+            connection.execute(
+                sa.select(_LOT.c.id).where(_LOT.c.product_code.in_(products))
+            ).scalars()
+        )
         counted = [
             f"SIGNAL {s.signal.rule}: {s.signal.said} — {s.proposal}"
-            for s in self._signals(session)
+            for s in self._signals(session, lots)
             if any(r.reaction_id == view.id for r in s.signal.reactions)
         ]
         return replace(view, signals=tuple(counted))
