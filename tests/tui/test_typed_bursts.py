@@ -365,7 +365,9 @@ def sign_out_burst(term: Terminal, tally: Tally, person: tuple[str, str], gap: f
     try:
         term.wait_for(
             lambda s: (
-                s["screen"] == "SignInScreen" and {n: s["fields"][n]["value"] for n in want} == want
+                s["screen"] == "SignInScreen"
+                # the screen is on top a frame before its fields are mounted
+                and {n: s["fields"].get(n, {}).get("value") for n in want} == want
             ),
             "signed out with the next person's name and password typed",
             timeout=5,
