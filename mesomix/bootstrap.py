@@ -6,10 +6,12 @@ locked — is refused here with a DatabaseFault that says why and where (service
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -22,7 +24,6 @@ from mesomix.db.migrate import current_revision, head_revision, migrate
 from mesomix.db.tables import MetaRow
 from mesomix.options import BadInput
 from mesomix.reference import course_templates, data_dir, signal_rules
-from mesomix.reports.service import ReportService
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
 from mesomix.services.audit import verify
@@ -32,6 +33,7 @@ from mesomix.services.courses import CourseService
 from mesomix.services.demo import holds_data, load_demo
 from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
 from mesomix.services.formulas import FormulaService
+from mesomix.services.gtins import GtinService
 from mesomix.services.imports import ImportService
 from mesomix.services.labels import LabelService
 from mesomix.services.ledger import discrepancies, reconcile_ledger
@@ -42,6 +44,9 @@ from mesomix.services.signing import Attempt, said
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
 from mesomix.settings import Settings, default_labels_folder
+
+if TYPE_CHECKING:  # built on first use (Services.reports)
+    from mesomix.reports.service import ReportService
 
 REFERENCE_FILES = ("allergen_groups.toml", "substances.toml", "products.toml")
 
@@ -57,17 +62,25 @@ class Services:
     allergies: AllergyService
     accounts: AccountService
     inventory: StockService  # the same service as `stock`, by the name the screens use
-    reports: ReportService
     imports: ImportService
     formulas: FormulaService
     labels: LabelService
     audit: AuditTrailService
     courses: CourseService
     reactions: ReactionService
+    gtins: GtinService
 
     @property
     def clock(self) -> Clock:
         return self.settings.clock
+
+    @functools.cached_property
+    def reports(self) -> ReportService:
+        """Built when first asked for: the reports bring pandas, half a second to import, which
+        a command that makes no report (most of them) should not wait for."""
+        from mesomix.reports.service import ReportService
+
+        return ReportService(self.engine, self.clock, self.stock, self.courses)
 
     @property
     def read_only(self) -> str:
@@ -174,7 +187,6 @@ def build(settings: Settings) -> Services:
         allergies=AllergyService(engine, catalog, settings.clock),
         accounts=accounts,
         inventory=stock,
-        reports=ReportService(engine, settings.clock, stock, courses),
         imports=ImportService(engine, catalog, settings.clock),
         formulas=FormulaService(engine, catalog, settings.clock),
         labels=LabelService(
@@ -186,6 +198,7 @@ def build(settings: Settings) -> Services:
         audit=AuditTrailService(engine, settings.clock, accounts, people),
         courses=courses,
         reactions=ReactionService(engine, settings.clock, set(templates.zones), signal_rules()),
+        gtins=GtinService(engine, settings.clock),
     )
 
 

@@ -140,3 +140,11 @@ def audit_rows(services: Services) -> list[object]:
 
     with unit_of_work(services.engine) as session:
         return list(session.exec(select(AuditRow).order_by(AuditRow.id)))
+
+
+def scan_of(gtin: str, lot: str = "", expiry: date | None = None, serial: str = "") -> str:
+    """What a scanner types for a GS1 DataMatrix on a box: symbology identifier, GTIN, expiry,
+    then the variable-length lot and serial, each ended by the group separator but the last."""
+    fixed = f"]d201{gtin}" + (f"17{expiry:%y%m%d}" if expiry else "")
+    variable = [f"10{lot}"] * bool(lot) + [f"21{serial}"] * bool(serial)
+    return fixed + "\x1d".join(variable)

@@ -84,6 +84,18 @@ class ProductRow(Row, table=True):
     reorder_quantity: int | None = None  # containers to order
 
 
+class ProductGtinRow(Row, table=True):
+    """A GTIN a product's box or vial carries (several per product): how a scan names it,
+    linked by a manager (audited)."""
+
+    __tablename__ = "product_gtin"
+    gtin: str = Field(primary_key=True)  # 14 digits, the check digit verified
+    product_code: str = Field(foreign_key="product.code", index=True)
+    packaging: str = ""  # box | vial | ampoule | ... as printed where the code is
+    linked_by: int = Field(foreign_key="user_account.id")
+    linked_at: datetime = _utc()
+
+
 class UserRow(Row, table=True):
     __tablename__ = "user_account"
     id: int | None = Field(default=None, primary_key=True)
@@ -188,6 +200,9 @@ class BatchLineRow(Row, table=True):
     product_code: str = Field(foreign_key="product.code")
     volume_ul: int = _big()
     delivered: dict[str, str] = _json()  # substance code -> exact amount as text
+    # How its vials were checked at the bench: "scan" (every lot drawn was scanned) or "eye";
+    # "" for a batch made before scanning existed
+    verified: str = ""
 
 
 class MovementRow(Row, table=True):

@@ -7,7 +7,7 @@ limit. What is left in an opened single-dose container is waste, recorded as suc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -110,12 +110,18 @@ def usable_ul(product: Product, lots: Sequence[LotState], now: datetime, today: 
 
 
 def allocate(
-    product: Product, needed_ul: int, lots: Sequence[LotState], now: datetime, today: date
+    product: Product,
+    needed_ul: int,
+    lots: Sequence[LotState],
+    now: datetime,
+    today: date,
+    first: Collection[int] = (),
 ) -> tuple[list[Pick], list[LotState]]:
     """Picks covering `needed_ul`, and the lots as they are afterwards; or NotEnoughStock.
 
     `now` times the opened vials; `today` is the clinic's calendar date, which expiry dates
-    (printed as local dates) are compared with.
+    (printed as local dates) are compared with. The lots in `first` (the vials scanned at the
+    bench) are drawn from before the others, each kind (opened, sealed) in its usual order.
     """
     if needed_ul <= 0:
         raise ValueError("a draw must be more than zero")
@@ -123,9 +129,9 @@ def allocate(
     candidates = [lot for lot in lots if usable(lot, today)]
     opened = sorted(
         (lot for lot in candidates if open_container_usable(lot, product, now)),
-        key=lambda lot: (lot.expiry, lot.opened_at or now, lot.lot_id),
+        key=lambda lot: (lot.lot_id not in first, lot.expiry, lot.opened_at or now, lot.lot_id),
     )
-    sealed = sorted(candidates, key=lambda lot: (lot.expiry, lot.lot_id))
+    sealed = sorted(candidates, key=lambda lot: (lot.lot_id not in first, lot.expiry, lot.lot_id))
     picks: dict[int, Pick] = {}
     remaining = needed_ul
     for lot in opened:

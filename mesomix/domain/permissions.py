@@ -43,6 +43,7 @@ class Action(Enum):
     RECORD_REACTION = "record or correct a reaction"
     CONFIRM_REACTION = "confirm a reaction"
     VIEW_VIGILANCE = "see reactions and lot signals"
+    SET_BENCH_RULE = "require or relax scanning at the bench"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -83,6 +84,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.RECORD_REACTION: frozenset({STAFF, PRACTITIONER}),
     Action.CONFIRM_REACTION: frozenset({PRACTITIONER}),
     Action.VIEW_VIGILANCE: frozenset({PRACTITIONER, MANAGER}),
+    Action.SET_BENCH_RULE: frozenset({MANAGER}),
 }
 
 

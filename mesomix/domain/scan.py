@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from biip import ParseConfig, ParseError, parse
+from biip.gtin import Gtin
 
 from mesomix.errors import Refused
 
@@ -86,11 +87,29 @@ def read_scan(text: str) -> Scan:
     if expiry is not None and expiry.date is None:
         raise ScanError(f"the scanned expiry {expiry.value} is not a date: scan it again")
     return Scan(
-        gtin=gtin.value,
+        gtin=Gtin.parse(gtin.value).as_gtin_14(),
         lot=found["10"].value if "10" in found else "",
         expiry=expiry.date if expiry is not None else None,
         serial=found["21"].value if "21" in found else "",
     )
+
+
+def typed_gtin(text: str) -> str:
+    """A GTIN typed (or scanned from a linear barcode) on its own — 8, 12, 13 or 14 digits —
+    as the 14 digits a scan carries, or ScanError saying what is wrong with it."""
+    digits = text.strip()
+    if not digits.isdigit() or not digits.isascii() or len(digits) not in (8, 12, 13, 14):
+        raise ScanError(f"'{text.strip()}' is not a GTIN: 8, 12, 13 or 14 digits")
+    try:
+        return Gtin.parse(digits).as_gtin_14()
+    except ParseError:
+        raise ScanError(f"the GTIN {digits} fails its check digit: a digit is wrong") from None
+
+
+def gtin_in(text: str) -> str:
+    """The GTIN in what was typed or scanned: a whole scan of a box's code, or the digits
+    printed under its bar code."""
+    return read_scan(text).gtin if looks_like_scan(text) else typed_gtin(text)
 
 
 def _shown(raw: str) -> str:

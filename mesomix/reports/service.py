@@ -16,26 +16,13 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
 from mesomix.reports import queries
 from mesomix.reports.cells import inert
+from mesomix.reports.names import FORMATS, REPORTS, file_there, refuse_existing
 from mesomix.services.base import Service
 from mesomix.services.courses import CourseService, Forecast
 from mesomix.services.errors import ServiceError
 from mesomix.services.stock import StockService
 from mesomix.services.stock.lots import LotRef
 
-REPORTS = (
-    "stock",
-    "stock-products",
-    "expiring",
-    "usage",
-    "waste",
-    "mixtures",
-    "makers",
-    "recall",
-    "forecast",
-    "reactions",
-    "vigilance",
-)
-FORMATS = ("table", "csv", "xlsx")
 EXPIRY_WINDOWS = (30, 60, 90)
 DEFAULT_PERIODS = {"week": 13, "month": 12}
 MAX_PERIODS = 60
@@ -298,30 +285,6 @@ def forecast_frame(forecast: Forecast) -> pd.DataFrame:
     )
 
 
-class ExportExists(ServiceError):
-    """The file an export names is there already: kept as it is, until the person says to
-    replace it (the command line's --replace, a second Export on the screen)."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(f"{path} already exists: nothing was written, the file is as it was")
-        self.path = path
-
-
-def refuse_existing(path: Path | None, replace: bool) -> None:
-    """Refuse a file that is already there unless told to replace it."""
-    if path is not None and not replace and _there(path):
-        raise ExportExists(path)
-
-
-def _there(path: Path) -> bool:
-    """Something other than a folder is at `path`: a folder, or one that cannot be looked into,
-    is left to the write to refuse in its own words."""
-    try:
-        return path.exists() and not path.is_dir()
-    except OSError:
-        return False
-
-
 def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool = False) -> str:
     """The report as a table (text), CSV or XLSX; files are written whole or not at all, and an
     existing file is replaced only when `replace` says so (an old export is someone's record)."""
@@ -338,7 +301,9 @@ def export(frame: pd.DataFrame, form: str, path: Path | None, *, replace: bool =
             raise ServiceError("an XLSX report needs --output FILE")
         return _csv(inert(frame))
     refuse_existing(path, replace)
-    replacing = _there(path)  # as told to: said in the answer, so nobody takes it for a new file
+    replacing = file_there(
+        path
+    )  # as told to: said in the answer, so nobody takes it for a new file
     frame = inert(frame)  # a name typed as a formula is text to whoever opens the file
     if form == "xlsx":
         frame = frame.assign(

@@ -13,7 +13,7 @@ from datetime import tzinfo
 
 import pandas as pd
 
-from mesomix.errors import Refused
+from mesomix.reports.names import UnknownColumns
 
 WIDTH = 80
 GAP = "  "
@@ -118,10 +118,6 @@ LAYOUTS = {
         ("serious", "indication", "practitioner", "not_confirmed"),
     ),
 }
-
-
-class UnknownColumns(Refused, ValueError):
-    """--columns named a column the report does not have; the message lists those it has."""
 
 
 def heading(column: str) -> str:

@@ -5,11 +5,19 @@ the lots and the patient's facts are handed in by the check or the dispense."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from mesomix.clock import Clock
 from mesomix.domain.allocation import LotState, NotEnoughStock, Pick, allocate, usable_ul
+from mesomix.domain.bench import (
+    BenchScan,
+    Books,
+    bench_findings,
+    preferred,
+    read_bench,
+    verified_draws,
+)
 from mesomix.domain.beyond_use import BeyondUse, LotUse, beyond_use, expiry_findings
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts, check_mixture
@@ -27,6 +35,17 @@ class Assessment:
     plan: Plan
     picks: Mapping[str, list[Pick]] | None
     beyond_use: BeyondUse | None
+    # By product drawn: verified at the bench by scan, or by eye (bench.verified_draws)
+    verified: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """The vials scanned at the bench (the draft's scans), what the books say of them, and
+    whether the clinic requires every draw verified by scan."""
+
+    books: Books
+    required: bool
 
 
 def assess(
@@ -35,6 +54,7 @@ def assess(
     lots: dict[str, list[LotState]],
     facts: PatientFacts | None,
     clock: Clock,
+    bench: Bench | None = None,
 ) -> Assessment:
     """Every check, then a dry run of the allocation for the lots and the beyond-use date: the
     same for `check` (lots read) and the dispense (lots locked)."""
@@ -69,7 +89,20 @@ def assess(
                 f"unknown storage '{draft.storage}': use room or refrigerated",
             )
         )
-    picks = _allocate_all(plan, catalog, lots, now, today)
+    scans: list[BenchScan] = []
+    first: dict[str, list[int]] = {}
+    if bench is not None and (draft.scans or bench.required):
+        drawn = {d.product.code: d.product.name for d in plan.draws}
+        names = {
+            code: catalog.products[code].name if code in catalog.products else code
+            for code in {*drawn, *bench.books.products_by_gtin.values()}
+        }
+        scans = read_bench(draft.scans, bench.books, drawn, names, today)
+        first = preferred(scans)
+    picks = _allocate_all(plan, catalog, lots, now, today, first)
+    if bench is not None and (draft.scans or bench.required):
+        in_order = _allocate_all(plan, catalog, lots, now, today, {}) if first else picks
+        problems.extend(bench_findings(scans, picks, in_order, names, bench.required))
     if picks is None or category is None or draft.storage not in STORAGES:
         return Assessment(replace(plan, findings=(*plan.findings, *problems)), None, None)
     uses = _lot_uses(picks, catalog)
@@ -78,14 +111,25 @@ def assess(
         *expiry_findings(now, category, draft.storage, uses, zone),
         Finding(Severity.INFO, "beyond_use.date", f"beyond-use date: {bud.summary}"),
     ]
-    return Assessment(replace(plan, findings=(*plan.findings, *problems, *dated)), picks, bud)
+    return Assessment(
+        replace(plan, findings=(*plan.findings, *problems, *dated)),
+        picks,
+        bud,
+        verified_draws(scans, picks),
+    )
 
 
 def _allocate_all(
-    plan: Plan, catalog: Catalog, lots: dict[str, list[LotState]], now: datetime, today: date
+    plan: Plan,
+    catalog: Catalog,
+    lots: dict[str, list[LotState]],
+    now: datetime,
+    today: date,
+    first: Mapping[str, list[int]],
 ) -> dict[str, list[Pick]] | None:
-    """One allocation per product (two draws of one product share the containers opened);
-    None when the lots cannot cover it (the plan already says so)."""
+    """One allocation per product (two draws of one product share the containers opened),
+    the lots scanned at the bench (`first`) taken first; None when the lots cannot cover it
+    (the plan already says so)."""
     if any(f.code == "stock.insufficient" for f in plan.findings):
         return None
     state = dict(lots)
@@ -93,7 +137,7 @@ def _allocate_all(
     try:
         for code, needed in plan.needs_by_product().items():
             picks[code], state[code] = allocate(
-                catalog.products[code], needed, state[code], now, today
+                catalog.products[code], needed, state[code], now, today, first.get(code, ())
             )
     except NotEnoughStock:
         return None

@@ -24,6 +24,7 @@ from mesomix.db.tables import (
     OverrideRow,
 )
 from mesomix.domain.allocation import LotStatus, Pick
+from mesomix.domain.bench import BY_EYE
 from mesomix.domain.beyond_use import BeyondUse
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.dose import PriorBatch, Received
@@ -90,6 +91,7 @@ def draft_to_dict(draft: DraftMixture) -> dict[str, object]:
         "prescriber": draft.prescriber,
         "course": draft.course,
         "session": draft.session,
+        "scans": list(draft.scans),
     }
 
 
@@ -167,11 +169,14 @@ def record_batch(
     signers: Mapping[str, int] | None = None,
     read: Sequence[Finding] = (),
     course_session_id: int | None = None,
+    verified: Mapping[str, str] | None = None,
 ) -> int:
     """The batch, its lines, the ledger movements, the audit rows, the overrides signed (by
     the practitioners' ids in `signers`) and the warnings read: in the dispense's transaction,
-    after the stock was taken. Returns the batch's id."""
+    after the stock was taken; each line says whether its vials were verified at the bench by
+    scan or by eye (`verified`, by product). Returns the batch's id."""
     signers = signers or {}
+    verified = verified or {}
     by_key = {f.key: f for f in plan.findings}
     batch_id: int = connection.execute(
         _ADD_BATCH,
@@ -201,6 +206,7 @@ def record_batch(
                 "ingredient": item.draw.ingredient,
                 "product_code": item.draw.product.code,
                 "volume_ul": item.draw.volume_ul,
+                "verified": verified.get(item.draw.product.code, BY_EYE),
                 "delivered": {
                     d.substance.code: _exact(d.value, d.dimension) for d in item.draw.delivered
                 },

@@ -36,6 +36,7 @@ from mesomix.db.tables import (
     MovementRow,
     OverrideRow,
     PatientRow,
+    ProductGtinRow,
     ReactionAllergyRow,
     ReactionRow,
     ReactionVersionRow,
@@ -53,12 +54,14 @@ from mesomix.services.catalog import CatalogService
 from mesomix.services.courses import CourseService
 from mesomix.services.errors import ServiceError
 from mesomix.services.formulas import FormulaService
+from mesomix.services.gtins import GtinService
 from mesomix.services.mixtures import MixtureService
 from mesomix.services.passwords import hash_password
 from mesomix.services.stock import StockService
 from mesomix.services.uow import unit_of_work
 
 _CLEARED = (
+    ProductGtinRow,  # linked by people, who go
     ReactionAllergyRow,
     ReactionVersionRow,
     ReactionRow,
@@ -106,6 +109,8 @@ class DemoServices(Protocol):
     def formulas(self) -> FormulaService: ...
     @property
     def courses(self) -> CourseService: ...
+    @property
+    def gtins(self) -> GtinService: ...
 
 
 def holds_data(engine: sa.Engine) -> bool:
@@ -199,6 +204,7 @@ def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026
     formulas = load_demo_formulas(services.formulas, DEMO_PRACTITIONER)
     courses = _courses(services, now)
     reorder = _reorder_levels(services)
+    gtins = _gtins(services)
     return {
         "users": len(people["user"]),
         "patients": len(people["patient"]),
@@ -207,6 +213,7 @@ def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026
         "formulas": formulas,
         "courses": courses,
         "reorder levels": reorder,
+        "GTINs": gtins,
     }
 
 
@@ -244,6 +251,15 @@ def _reorder_levels(services: DemoServices) -> int:
             DEMO_MANAGER, level["product"], level["level"], level["quantity"]
         )
     return len(stock["reorder"])
+
+
+def _gtins(services: DemoServices) -> int:
+    """The demo shelf's box and vial codes (GS1's prefix for examples), linked by the demo
+    manager in one change, as a manager links the codes of a delivery."""
+    demo = tomllib.loads((data_dir() / "demo" / "gtins.toml").read_text(encoding="utf-8"))
+    links = [(g["code"], g["product"], g["packaging"]) for g in demo["gtin"]]
+    services.gtins.link_many(DEMO_MANAGER, links, reason="demo data set")
+    return len(links)
 
 
 def _lot_number(rng: random.Random) -> str:

@@ -10,13 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.db.repositories.bench import BENCH_SCAN_KEY, books_of, scans_required
 from mesomix.db.repositories.lots import lots_of
 from mesomix.db.repositories.patients import patient_facts
 from mesomix.db.tables import (
     FormulaVersionRow,
+    MetaRow,
     PatientRow,
     UserRow,
 )
+from mesomix.domain.bench import Books, scanned
 from mesomix.domain.beyond_use import BeyondUse
 from mesomix.domain.catalog import Catalog
 from mesomix.domain.checks import PatientFacts
@@ -39,7 +42,7 @@ from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
 from mesomix.services.accounts import SignatureRefused
 from mesomix.services.actors import check_permission
-from mesomix.services.assessment import Assessment, assess
+from mesomix.services.assessment import Assessment, Bench, assess
 from mesomix.services.audit import denials_recorded
 from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot, prior_batches, record_batch, take
@@ -150,15 +153,16 @@ class MixtureService(Service):
             named = self._resolved(draft, catalog)
             candidates = named.candidates(catalog)
             lots = lots_of(connection, candidates)
+            bench = _bench(connection, draft)
             if not draft.patient:
-                return assess(named, catalog, lots, None, self._clock).plan
+                return assess(named, catalog, lots, None, self._clock, bench).plan
             patient, facts = self._patient(connection, draft.patient)
             if may_meet_a_limit(candidates, catalog):
                 received = prior_batches(
                     connection, self._clock, self._session_hours, patient.patient_pk
                 )
                 facts = replace(facts, received=received)
-            assessed = assess(named, catalog, lots, facts, self._clock)
+            assessed = assess(named, catalog, lots, facts, self._clock, bench)
             return self._with_course(connection, catalog, draft, assessed, patient.patient_pk)
 
     def _with_course(
@@ -232,7 +236,7 @@ class MixtureService(Service):
                         connection, self._clock, self._session_hours, patient.patient_pk
                     ),
                 )
-            assessed = assess(named, catalog, lots, facts, self._clock)
+            assessed = assess(named, catalog, lots, facts, self._clock, _bench(connection, draft))
             plan = self._with_course(connection, catalog, draft, assessed, patient.patient_pk)
             signed = self._signers(connection, signatures, attempts, actor.name, patient)
             signers = {name: int(row.id) for name, row in signed.items()}
@@ -293,6 +297,7 @@ class MixtureService(Service):
                 signers,
                 read,
                 session_id,
+                assessed.verified,
             )
             return DispenseResult(
                 batch_id,
@@ -303,6 +308,31 @@ class MixtureService(Service):
                 bud,
                 tuple(s.override() for s in signatures),
                 tuple(read),
+            )
+
+    def bench_scan_required(self) -> bool:
+        """Whether the clinic requires every draw verified by scan before it is dispensed."""
+        with transaction(self._engine) as connection:
+            return scans_required(connection)
+
+    def require_bench_scan(self, user: str, required: bool, reason: str = "") -> None:
+        """A manager's rule for the whole clinic (every terminal reads it in each check and
+        dispense): every draw verified by scan before F9, or by scan or by eye. On the trail."""
+        with self.writing(user, Action.SET_BENCH_RULE) as (session, actor):
+            row = session.get(MetaRow, BENCH_SCAN_KEY)
+            before = row.value if row is not None else "optional"
+            after = "required" if required else "optional"
+            if before == after:
+                return
+            session.merge(MetaRow(key=BENCH_SCAN_KEY, value=after))
+            self.audit(
+                session,
+                actor,
+                "bench.scan_rule",
+                ("clinic", BENCH_SCAN_KEY),
+                old={"bench_scan": before},
+                new={"bench_scan": after},
+                reason=reason,
             )
 
     @staticmethod
@@ -381,6 +411,12 @@ class MixtureService(Service):
         if found is None:
             raise NotFound(f"no patient with reference '{ref}'")
         return found
+
+
+def _bench(connection: sa.Connection, draft: DraftMixture) -> Bench:
+    """The vials scanned for the draft, as the books know them, and the clinic's rule."""
+    books = books_of(connection, scanned(draft.scans)) if draft.scans else Books({}, {})
+    return Bench(books, scans_required(connection))
 
 
 def _no_such_warning(key: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mesomix.domain.scan import GS, Scan, ScanError, looks_like_scan, read_scan
+from mesomix.domain.scan import GS, Scan, ScanError, looks_like_scan, read_scan, typed_gtin
 
 GTIN = "05012345678900"  # a valid check digit
 
@@ -64,3 +64,34 @@ def test_what_a_person_types_does_not_look_like_a_scan(typed):
 def test_any_lot_and_expiry_come_back_as_encoded(lot, expiry):
     typed = f"]d201{GTIN}17{expiry:%y%m%d}10{lot}{GS}21S1"
     assert read_scan(typed) == Scan(GTIN, lot, expiry, "S1")
+
+
+@pytest.mark.parametrize(
+    ("typed", "gtin"),
+    [
+        ("09520123456788", "09520123456788"),
+        ("9520123456788", "09520123456788"),  # GTIN-13, as printed under an EAN-13 bar code
+        (" 9520123456788 ", "09520123456788"),
+        ("96385074", "00000096385074"),  # GTIN-8
+        ("036000291452", "00036000291452"),  # GTIN-12 (UPC-A)
+    ],
+)
+def test_a_gtin_typed_on_its_own_is_read_as_the_fourteen_digits_a_scan_carries(typed, gtin):
+    assert typed_gtin(typed) == gtin
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("9520123456780", "fails its check digit"),
+        ("952012345678", "fails its check digit"),
+        ("95201234567", "8, 12, 13 or 14 digits"),
+        ("0952O123456788", "8, 12, 13 or 14 digits"),  # a letter O for a zero
+        ("", "8, 12, 13 or 14 digits"),
+        ("٩٥٢٠١٢٣٤٥٦٧٨٨", "8, 12, 13 or 14 digits"),  # digits, but not ASCII
+    ],
+)
+def test_a_mistyped_gtin_is_refused_in_words(typed, said):
+    with pytest.raises(ScanError) as refused:
+        typed_gtin(typed)
+    assert said in str(refused.value)

@@ -85,6 +85,7 @@ ACTIONS = {
     Action.RECORD_REACTION: lambda s, u: s.reactions.record(u, "P-1", 1, BRUISE),
     Action.CONFIRM_REACTION: lambda s, u: s.reactions.confirm(u, 1),
     Action.VIEW_VIGILANCE: lambda s, u: s.reactions.signals(u),
+    Action.SET_BENCH_RULE: lambda s, u: s.mixtures.require_bench_scan(u, True),
 }
 
 

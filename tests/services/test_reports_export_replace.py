@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mesomix.reports.service import ExportExists, export
+from mesomix.reports.names import ExportExists
+from mesomix.reports.service import export
 from mesomix.services.errors import ServiceError
 from tests.factories import receive
 

@@ -97,6 +97,60 @@ async def test_a_delivery_is_received_by_the_name_on_the_box(demo):
     assert_ledger_exact(demo)
 
 
+async def test_a_box_is_received_by_scanning_its_code(demo):
+    """The scanner types the box's GS1 DataMatrix into the product field — its group separator
+    as Ctrl+], which a plain Input would drop — then Enter: the hint names the product, lot and
+    expiry the code carries, Enter goes straight on to how many, and the lot is booked."""
+    expiry = demo.clock.today().replace(day=1) + timedelta(days=400)
+    box = "09520001000041"  # the demo's lidocaine 2% box (data/demo/gtins.toml)
+    keys = [*f"]d201{box}17{expiry:%y%m%d}10SC-1/7", "ctrl+right_square_bracket", *"21X9"]
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await pilot.press(*keys, "enter")
+        await settle(pilot)
+        form = app.screen
+        assert form.focused is form.query_one("#form-containers", Input)
+        said = str(hint(pilot).render())
+        assert said.startswith("Scanned: Lidocaine") and LIDO in said
+        assert f"lot SC-1/7, expiry {expiry.isoformat()}" in said
+        await pilot.press("6")
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen), problems(pilot)
+        assert status(pilot).startswith("Received lot SC-1/7: 6 × Lidocaine")
+    lot = lot_named(demo, "SC-1/7")
+    assert lot is not None and (lot.product_code, lot.expiry) == (LIDO, expiry)
+    assert lot.on_hand_ul == 6 * 2_000
+    assert_ledger_exact(demo)
+
+
+async def test_a_scan_that_is_wrong_for_the_shelf_is_refused_in_words(demo):
+    """An unknown code, a lot on record with another expiry, a recalled lot: refused, said in
+    words, nothing booked."""
+    today = demo.clock.today()
+    lot_id = demo.stock.receive("nadia", LIDO, "RC-9", today + timedelta(days=300), 3)
+    demo.stock.set_status("nadia", lot_id, "recalled", "supplier recall")
+    box = "09520001000041"
+    cases = [
+        (
+            f"]d2010952000100999017{today + timedelta(days=90):%y%m%d}10X1",
+            "linked to no product",
+        ),
+        (f"]d201{box}17{today + timedelta(days=301):%y%m%d}10RC-9", "on record with expiry"),
+        (f"]d201{box}17{today + timedelta(days=300):%y%m%d}10RC-9", "is recalled"),
+    ]
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        for scan, said in cases:
+            await press(pilot, "r")
+            await pilot.press(*scan, "enter", "2")
+            await submit(pilot)
+            assert isinstance(app.screen, FormScreen)
+            assert said in problems(pilot).replace("\n", " ")
+            await press(pilot, "escape")
+    assert demo.stock.lots("nadia", LIDO) and lot_named(demo, "X1") is None
+
+
 async def test_the_product_received_into_is_named_whole_with_its_preservative(demo):
     """The hint and the status line name the product whole: the MPF vial's sulfite and its
     being methylparaben-free are at the end of its name, where a cut would lose them. A plain

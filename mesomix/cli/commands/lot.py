@@ -9,11 +9,29 @@ from typing import Any, TextIO
 from mesomix.cli.arguments import acting, group
 from mesomix.cli.signin import services
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS
+from mesomix.options import BadInput
 from mesomix.services.stock import StockService
 
 
 def register(commands: Any) -> None:
     lot_commands = group(commands, "lot", "the manager's stock work on one lot", "lot_command")
+    receive = lot_commands.add_parser(
+        "receive", help="a delivery: scan the box's code, or name the product, lot and expiry"
+    )
+    receive.add_argument(
+        "--scan",
+        default="",
+        metavar="CODE",
+        help="what the scanner reads from the box (GS1 DataMatrix or Digital Link): "
+        "the product, lot and expiry",
+    )
+    receive.add_argument("--product", default="", help="the name on the box, or our code")
+    receive.add_argument("--lot", default="", help="lot number (from the scan if not given)")
+    receive.add_argument("--expiry", default="", help="YYYY-MM-DD or YYYY-MM")
+    receive.add_argument("--containers", required=True, help="how many sealed")
+    receive.add_argument("--supplier", default="")
+    receive.add_argument("--unit-cost", default="", help="one container, e.g. 12.50")
+    receive.set_defaults(run=run_receive)
     adjust = lot_commands.add_parser("adjust", help="put stock on or take it off, with a reason")
     adjust.add_argument("lot_id", type=int)
     direction = adjust.add_mutually_exclusive_group(required=True)
@@ -67,8 +85,34 @@ def register(commands: Any) -> None:
         "signals", help="lots whose reactions meet a vigilance rule (data/vigilance.toml)"
     )
     signals.set_defaults(run=run_signals)
-    for command in (adjust, waste, back, count, status, correct, trace, signals):
+    for command in (receive, adjust, waste, back, count, status, correct, trace, signals):
         acting(command)
+
+
+def run_receive(args: argparse.Namespace, out: TextIO) -> int:
+    """The receive form's checks and booking, the scan in the product's place."""
+    if args.scan.strip() and args.product.strip():
+        raise BadInput("give --scan or --product, not both: the scan names the product")
+    if not (args.scan.strip() or args.product.strip()):
+        raise BadInput("say what was received: --scan with the box's code, or --product")
+    done = services(args).inventory.receive_typed(
+        args.actor,
+        {
+            "product": args.scan or args.product,
+            "lot_number": args.lot,
+            "expiry": args.expiry,
+            "containers": args.containers,
+            "supplier": args.supplier,
+            "unit_cost": args.unit_cost,
+        },
+    )
+    print(
+        f"received lot {done.lot_number} (lot id {done.lot_id}): {done.containers} × "
+        f"{done.product_name} ({done.product_code})"
+        + (f"; expiry {done.expiry_read}" if done.expiry_read else ""),
+        file=out,
+    )
+    return 0
 
 
 def run_trace(args: argparse.Namespace, out: TextIO) -> int:

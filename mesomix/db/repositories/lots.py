@@ -113,6 +113,15 @@ class OtherExpiry(Refused):
         self.on_record = on_record
 
 
+class RecalledLot(Refused):
+    """The lot number is on record for the product as recalled: more of it is not received
+    (receiving words it for the person)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Booked:
     lot_id: int
@@ -129,7 +138,8 @@ def book_receipt(
     now: datetime,
 ) -> Booked:
     """Sealed containers onto the shelf in the caller's transaction: the lot (new, or the one on
-    record with the same expiry; OtherExpiry if its expiry differs) and its movement."""
+    record with the same expiry; OtherExpiry if its expiry differs, RecalledLot if it is
+    recalled) and its movement."""
     lot = session.exec(
         select(LotRow).where(
             LotRow.product_code == product.code, LotRow.lot_number == receipt.lot_number
@@ -137,6 +147,8 @@ def book_receipt(
     ).first()
     if lot is not None and lot.expiry != receipt.expiry:
         raise OtherExpiry(lot.expiry)
+    if lot is not None and lot.status == "recalled":
+        raise RecalledLot(lot.status_reason)
     quantity = receipt.containers * product.container_volume_ul
     if lot is None:
         lot = LotRow(

@@ -33,6 +33,7 @@ class DraftMixture:
     formula_version: int | None = None  # id of the formula version it was started from
     course: int | None = None  # the course a session of which it is made for
     session: int | None = None  # that session's number within the course
+    scans: tuple[str, ...] = ()  # the vials scanned at the bench, as the scanner typed them
 
 
 # What a mesotherapy mixture is for, as the clinic's reports count it.

@@ -16,11 +16,13 @@ from mesomix.domain.inventory import price_cents
 from mesomix.domain.ledger import listed
 from mesomix.domain.matcher import ProductChoice
 from mesomix.domain.permissions import Action
+from mesomix.domain.scan import ScanError, looks_like_scan, read_scan
 from mesomix.domain.text import storable
 from mesomix.services.audit import Entry, append
 from mesomix.services.base import Service
 from mesomix.services.catalog import CatalogService
 from mesomix.services.errors import NotFound, Refusals, ServiceError
+from mesomix.services.gtins import linked_product, unknown_gtin
 from mesomix.services.uow import unit_of_work
 
 
@@ -112,26 +114,117 @@ class Receiving(Service):
     def check_receipt(self, cells: Mapping[str, str]) -> tuple[Receipt | None, list[str]]:
         """A receipt as typed into a form (product by name or code, lot_number, expiry,
         containers or quantity, supplier, unit_cost), checked by the CSV import's rules; the
-        problems as sentences (one about the product may run over several lines)."""
+        problems as sentences (one about the product may run over several lines).
+
+        A scan of the box's code in the product field names the product by its GTIN and gives
+        the lot and the expiry it carries; a lot or expiry also typed must agree with it."""
         typed = cells.get("product", "")
+        if looks_like_scan(typed):
+            return self._check_scanned(cells)
         choice = self.which_product(typed) if typed.strip() else None
         code = choice.code if choice is not None else ""
+        receipt, said = self._check_form(cells, code or typed)
+        if choice is not None and not choice.code:  # what the product search found says more
+            said = [f"product: {choice.problem}"] + [
+                line for line in said if not line.startswith("product:")
+            ]
+        return receipt, said
+
+    def _check_form(self, cells: Mapping[str, str], code: str) -> tuple[Receipt | None, list[str]]:
+        """The form's cells with the product `code`, by the import's rules; a recalled lot
+        is refused here too, before the receipt is sent."""
         with unit_of_work(self._engine) as session:
-            product = session.get(ProductRow, code) if code else None
+            product = session.get(ProductRow, code) if code and storable(code) else None
             volumes = {code: product.container_volume_ul} if product and product.active else {}
-            lots = {
-                (lot.product_code, lot.lot_number): lot.expiry
+            on_record = {
+                lot.lot_number: lot
                 for lot in session.exec(select(LotRow).where(LotRow.product_code == code))
             }
         receipt, problems = check_receipt_form(
-            {**cells, "product": code or typed}, volumes, lots, self._clock.today()
+            {**cells, "product": code},
+            volumes,
+            {(code, number): lot.expiry for number, lot in on_record.items()},
+            self._clock.today(),
         )
         said = [f"{p.column.replace('_', ' ')}: {p.message}" for p in problems]
-        if choice is not None and not choice.code:  # what the product search found says more
-            said = [f"product: {choice.problem}"] + [
-                line for line, p in zip(said, problems, strict=True) if p.column != "product"
-            ]
+        lot = on_record.get(receipt.lot_number) if receipt is not None else None
+        if receipt is not None and product is not None and lot and lot.status == "recalled":
+            said.append(
+                "lot number: " + recalled_lot(lot.lot_number, product.name, lot.status_reason)
+            )
+            receipt = None
         return receipt, said
+
+    def _check_scanned(self, cells: Mapping[str, str]) -> tuple[Receipt | None, list[str]]:
+        """A receipt whose product field holds a scan of the box."""
+        try:
+            scan = read_scan(cells["product"])
+        except ScanError as unread:
+            return None, [f"product: {unread}"]
+        with unit_of_work(self._engine) as session:
+            product = linked_product(session, scan.gtin)
+            if product is None:
+                return None, [f"product: {unknown_gtin(scan.gtin)}"]
+            if not product.active:
+                return None, [f"product: {product.name} ({product.code}) is withdrawn"]
+            code = product.code
+        merged = dict(cells)
+        said: list[str] = []
+        for key, carried, words in (
+            ("lot_number", scan.lot, "lot"),
+            ("expiry", scan.expiry.isoformat() if scan.expiry else "", "expiry"),
+        ):
+            if not carried and not cells.get(key, "").strip():
+                said.append(f"{key.replace('_', ' ')}: the box's code carries no {words}: type it")
+            elif not cells.get(key, "").strip():
+                merged[key] = carried
+        receipt, problems = self._check_form(merged, code)
+        # the form's "empty" for a field the code was to fill is said above in those words
+        asked = {line.split(":", 1)[0] for line in said}
+        problems = [p for p in problems if p.split(":", 1)[0] not in asked]
+        typed_lot = cells.get("lot_number", "").strip()
+        if scan.lot and typed_lot and typed_lot != scan.lot:
+            said.append(f"lot number: the box's code says lot {scan.lot}, not {typed_lot}")
+            receipt = None
+        if receipt is not None and scan.expiry and receipt.expiry != scan.expiry:
+            said.append(
+                f"expiry: the box's code says {scan.expiry.isoformat()}, "
+                f"not {receipt.expiry.isoformat()}: check the box"
+            )
+            receipt = None
+        return receipt, said + problems
+
+    def scanned(self, typed: str) -> str:
+        """What a scan in the product field will receive, as the form's hint says it: the
+        product, the lot and expiry the code carries, and the lot's status where it is not
+        available; "" for a scan that is refused (the problems say why)."""
+        try:
+            scan = read_scan(typed)
+        except ScanError:
+            return ""
+        with unit_of_work(self._engine) as session:
+            product = linked_product(session, scan.gtin)
+            if product is None or not product.active:
+                return ""
+            lot = session.exec(
+                select(LotRow).where(
+                    LotRow.product_code == product.code, LotRow.lot_number == scan.lot
+                )
+            ).first()
+        carried = ", ".join(
+            part
+            for part in (
+                f"lot {scan.lot}" if scan.lot else "",
+                f"expiry {scan.expiry.isoformat()}" if scan.expiry else "",
+            )
+            if part
+        )
+        said = f"Scanned: {product.name} · {product.code}" + (f"\n{carried}" if carried else "")
+        if lot is not None and lot.status == "quarantined":
+            said += f"\nLot {lot.lot_number} is QUARANTINED: what is received waits with it"
+        elif lot is not None and lot.status == "available":
+            said += f"\nLot {lot.lot_number} is on the shelf: the boxes join it"
+        return said
 
     def receive_typed(self, user: str, cells: Mapping[str, str]) -> ReceivedLot:
         """Receive what a form holds, or refuse with every problem, one a line."""
@@ -165,6 +258,14 @@ class Receiving(Service):
         )
 
 
+def recalled_lot(lot_number: str, product_name: str, reason: str) -> str:
+    return (
+        f"lot {lot_number} of {product_name} is recalled"
+        + (f" ({reason})" if reason else "")
+        + ": not received — set the boxes aside for the supplier"
+    )
+
+
 def _cents(typed: str) -> int:
     try:
         return price_cents(typed)
@@ -189,6 +290,10 @@ def book_receipt(
         raise ServiceError(
             f"lot {receipt.lot_number} of {product.name} is on record with expiry "
             f"{other.on_record.isoformat()}, not {receipt.expiry.isoformat()}: check the label"
+        ) from None
+    except lots.RecalledLot as recalled:
+        raise ServiceError(
+            recalled_lot(receipt.lot_number, product.name, recalled.reason)
         ) from None
     lot_id, quantity = booked.lot_id, booked.quantity_ul
     entry = Entry(

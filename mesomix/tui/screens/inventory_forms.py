@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
 from mesomix.domain.matcher import product_lines, rows_of
+from mesomix.domain.scan import looks_like_scan
 from mesomix.services.errors import Refusals, ServiceError
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.stock.lots import LotLine
@@ -62,8 +63,10 @@ def import_form(services: Services, user: str) -> Form:
 
 
 def receive_form(services: Services, user: str) -> Form:
-    """A delivery, by the name on the box or our code: the form says as it is typed which
-    product the name finds, and names the candidates when it fits several (none is picked)."""
+    """A delivery, by a scan of the box's code, the name on the box or our code: the form says
+    as it is typed which product the name finds, and names the candidates when it fits several
+    (none is picked); a scan names the product by its GTIN and gives the lot and expiry, so
+    Enter after it goes on to how many containers."""
     stock = services.stock
     fields = ("product", "lot_number", "expiry", "containers", "supplier", "unit_cost")
 
@@ -92,6 +95,8 @@ def receive_form(services: Services, user: str) -> Form:
     def hint(values: Values) -> str:
         if not values["product"].strip():
             return ""
+        if looks_like_scan(values["product"]):
+            return stock.scanned(values["product"])
         choice = stock.which_product(values["product"])
         # the whole name and code (a preservative or an active is at its end), wrapped to
         # the form's width (72 columns, 70 beside a scrollbar), four rows at most
@@ -99,10 +104,13 @@ def receive_form(services: Services, user: str) -> Form:
             return ""
         return product_lines("Receives into: ", choice.name, choice.code, 70, 4)
 
+    def after(values: Values, key: str) -> str | None:
+        return "containers" if key == "product" and looks_like_scan(values["product"]) else None
+
     return Form(
         "Receive a delivery",
         [
-            FormField("product", "Product", "name on the box, or our code"),
+            FormField("product", "Product", "scan the box, or its name, or our code"),
             FormField("lot_number", "Lot number"),
             FormField("expiry", "Expiry", "YYYY-MM-DD or YYYY-MM"),
             FormField("containers", "Containers", "how many sealed"),
@@ -114,6 +122,7 @@ def receive_form(services: Services, user: str) -> Form:
         go="Receive",
         problems_shown=6,
         hint=hint,
+        after=after,
     )
 
 

@@ -25,7 +25,8 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Input, Select, Sparkline, Static
 
-from mesomix.reports.service import FORMATS, REPORTS, ExportExists, export, forecast_frame
+from mesomix.reports.names import FORMATS, REPORTS, ExportExists
+from mesomix.reports.service import export, forecast_frame
 from mesomix.reports.table import cell, in_words
 from mesomix.services.accounts import SignedIn
 from mesomix.services.courses.week import FORECAST_DAYS

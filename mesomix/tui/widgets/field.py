@@ -6,20 +6,35 @@ every keystroke laid out some hundred widgets, none of which moves, since a fiel
 fixed by its sheet and its text scrolls inside it. A `Field` turns the layout asked for while its
 value changes into a repaint of itself; a field sized by its content (`auto`) is laid out as
 before.
+
+A barcode scanner types the GS1 group separator (ASCII 29) between a code's variable-length
+fields. A terminal passes it as Ctrl+], which Textual's Input drops as a key that is no
+character: the lot and what follows it would run together into one wrong lot. A `Field` types
+it as the symbol for it (␝), which the scan reader takes for the separator (domain/scan.py).
 """
 
 from __future__ import annotations
 
 from typing import Self
 
+from textual.binding import Binding
 from textual.geometry import Region
 from textual.widgets import Input
+
+from mesomix.domain.scan import REPLACEMENTS
 
 
 class Field(Input):
     """An Input (every text field of mesomix) that does not lay the screen out as it is typed in."""
 
+    BINDINGS = [
+        Binding("ctrl+right_square_bracket", "group_separator", "GS1 separator", show=False)
+    ]
+
     _typed = False  # inside the change of its value
+
+    def action_group_separator(self) -> None:
+        self.insert_text_at_cursor(REPLACEMENTS[0])
 
     def _watch_value(self, value: str) -> None:
         self._typed = True

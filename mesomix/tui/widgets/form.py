@@ -52,6 +52,10 @@ class Form:
     # What the typed values will be taken to mean (the product a name finds), shown as a line
     # under the fields as the person types; computed in a worker, like the check.
     hint: Callable[[Values], str] | None = None
+    # Where Enter in a field goes, when not to the next one: given the values and the field's
+    # key, the key of the field to go to, or None for the next (a scanned box's code gives
+    # the lot and expiry, so Enter after it goes on to how many).
+    after: Callable[[Values, str], str | None] | None = None
 
 
 class FormSelect(Select[str]):
@@ -254,6 +258,11 @@ class FormScreen(ModalScreen[str | None]):
         """Enter in the last field submits; in any other it goes on to the next, so a form is
         never sent with the fields after it still at their defaults."""
         fields = list(self.query(Input))
+        key = (event.input.id or "").removeprefix("form-")
+        goes = self.form.after(self.values(), key) if self.form.after is not None else None
+        if goes is not None:
+            self.set_focus(self.query_one(f"#form-{goes}"))
+            return
         if fields and event.input is not fields[-1]:
             self.focus_next()
             return
