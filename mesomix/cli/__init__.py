@@ -16,6 +16,7 @@ from mesomix.cli.commands import (
     allergy,
     audit,
     check,
+    clinic,
     consent,
     convert,
     course,
@@ -54,6 +55,7 @@ COMMANDS = (  # in the order `mesomix --help` lists them
     session,
     consent,
     reaction,
+    clinic,
     audit,
 )
 

@@ -121,84 +121,89 @@ def allocate(
 
     `now` times the opened vials; `today` is the clinic's calendar date, which expiry dates
     (printed as local dates) are compared with. The lots in `first` (the vials scanned at the
-    bench) are drawn from before the others, each kind (opened, sealed) in its usual order.
+    bench) are drawn from before every other, an opened one among them before a sealed one: the
+    vial in the person's hand is the one drawn from.
     """
     if needed_ul <= 0:
         raise ValueError("a draw must be more than zero")
     state = {lot.lot_id: lot for lot in lots}
     candidates = [lot for lot in lots if usable(lot, today)]
-    opened = sorted(
-        (lot for lot in candidates if open_container_usable(lot, product, now)),
-        key=lambda lot: (lot.lot_id not in first, lot.expiry, lot.opened_at or now, lot.lot_id),
-    )
-    sealed = sorted(candidates, key=lambda lot: (lot.lot_id not in first, lot.expiry, lot.lot_id))
     picks: dict[int, Pick] = {}
     remaining = needed_ul
-    for lot in opened:
-        if remaining == 0:
-            break
-        take = min(remaining, lot.open_ul)
-        remaining -= take
-        left = lot.open_ul - take
-        after = replace(
-            lot,
-            on_hand_ul=lot.on_hand_ul - take,
-            open_ul=left,
-            opened_at=lot.opened_at if left else None,
+    # The vials in hand first (opened, then sealed), then the rest in the usual order.
+    groups = [[lot for lot in candidates if lot.lot_id in first]] if first else []
+    groups.append([lot for lot in candidates if lot.lot_id not in first])
+    for group in groups:
+        opened = sorted(
+            (lot for lot in group if open_container_usable(lot, product, now)),
+            key=lambda lot: (lot.expiry, lot.opened_at or now, lot.lot_id),
         )
-        state[lot.lot_id] = after
-        picks[lot.lot_id] = Pick(
-            lot.lot_id,
-            lot.lot_number,
-            lot.expiry,
-            take,
-            0,
-            0,
-            "",
-            lot.open_ul,
-            left,
-            after.opened_at,
-            lot.opened_at,
-        )
-    volume = product.container_volume_ul
-    for original in sealed:
-        if remaining == 0:
-            break
-        lot = state[original.lot_id]
-        containers_left = lot.sealed_ul // volume
-        if containers_left == 0:
-            continue
-        containers = min(containers_left, -(-remaining // volume))
-        take = min(remaining, containers * volume)
-        remainder = containers * volume - take
-        remaining -= take
-        if product.is_multi_dose:
-            # An open container still here was past its in-use limit (usable ones were drained
-            # first): opening a new one from the lot discards it, as a pharmacist would.
-            wasted, reason = lot.open_ul, WASTE_IN_USE_LIMIT
-            open_after, opened_at = remainder, (now if remainder else None)
-        else:
-            wasted, reason = remainder, WASTE_SINGLE_DOSE
-            open_after, opened_at = 0, None
-        taken = take + wasted
-        after = replace(
-            lot, on_hand_ul=lot.on_hand_ul - taken, open_ul=open_after, opened_at=opened_at
-        )
-        state[lot.lot_id] = after
-        earlier = picks.get(lot.lot_id)
-        picks[lot.lot_id] = Pick(
-            lot.lot_id,
-            lot.lot_number,
-            lot.expiry,
-            take + (earlier.drawn_ul if earlier else 0),
-            wasted,
-            containers,
-            reason if wasted else "",
-            earlier.open_ul_before if earlier else lot.open_ul,
-            open_after,
-            opened_at,
-            earlier.vial_opened_at if earlier else None,
-        )
+        sealed = sorted(group, key=lambda lot: (lot.expiry, lot.lot_id))
+        for lot in opened:
+            if remaining == 0:
+                break
+            take = min(remaining, lot.open_ul)
+            remaining -= take
+            left = lot.open_ul - take
+            after = replace(
+                lot,
+                on_hand_ul=lot.on_hand_ul - take,
+                open_ul=left,
+                opened_at=lot.opened_at if left else None,
+            )
+            state[lot.lot_id] = after
+            picks[lot.lot_id] = Pick(
+                lot.lot_id,
+                lot.lot_number,
+                lot.expiry,
+                take,
+                0,
+                0,
+                "",
+                lot.open_ul,
+                left,
+                after.opened_at,
+                lot.opened_at,
+            )
+        volume = product.container_volume_ul
+        for original in sealed:
+            if remaining == 0:
+                break
+            lot = state[original.lot_id]
+            containers_left = lot.sealed_ul // volume
+            if containers_left == 0:
+                continue
+            containers = min(containers_left, -(-remaining // volume))
+            take = min(remaining, containers * volume)
+            remainder = containers * volume - take
+            remaining -= take
+            if product.is_multi_dose:
+                # An open container still here was past its in-use limit (usable ones were drained
+                # first): opening a new one from the lot discards it, as a pharmacist would.
+                wasted, reason = lot.open_ul, WASTE_IN_USE_LIMIT
+                open_after, opened_at = remainder, (now if remainder else None)
+            else:
+                wasted, reason = remainder, WASTE_SINGLE_DOSE
+                open_after, opened_at = 0, None
+            taken = take + wasted
+            after = replace(
+                lot, on_hand_ul=lot.on_hand_ul - taken, open_ul=open_after, opened_at=opened_at
+            )
+            state[lot.lot_id] = after
+            earlier = picks.get(lot.lot_id)
+            picks[lot.lot_id] = Pick(
+                lot.lot_id,
+                lot.lot_number,
+                lot.expiry,
+                take + (earlier.drawn_ul if earlier else 0),
+                wasted,
+                containers,
+                reason if wasted else "",
+                earlier.open_ul_before if earlier else lot.open_ul,
+                open_after,
+                opened_at,
+                earlier.vial_opened_at if earlier else None,
+            )
     if remaining:
         raise NotEnoughStock(product, needed_ul, usable_ul(product, lots, now, today))
     return list(picks.values()), [state[lot.lot_id] for lot in lots]

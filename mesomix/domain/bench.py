@@ -106,13 +106,27 @@ def bench_findings(
     names: Mapping[str, str],
     required: bool,
 ) -> list[Finding]:
-    """What the scans say of the plan: each scan's BLOCK; each draw verified, or followed to
-    the lot scanned (where first-expiry-first-out would have drawn another); and, where the
-    clinic requires it, a BLOCK for each draw not yet verified by scan."""
+    """What the scans say of the plan: each scan's BLOCK; a WARNING for a vial scanned that
+    is not needed; each draw verified, or followed to the lot scanned (where first-expiry-
+    first-out would have drawn another); and, where the clinic requires it, a BLOCK for each
+    draw not yet verified by scan."""
     found = [item.problem for item in scans if item.problem is not None]
     if picks is None:  # the stock cannot cover the mixture: the plan says so already
         return found
     by_draw = verified_draws(scans, picks)
+    picked = {p.lot_id for product_picks in picks.values() for p in product_picks}
+    for at, item in enumerate(scans, start=1):
+        if item.lot is not None and item.problem is None and item.lot.lot_id not in picked:
+            name = names.get(item.lot.product_code, item.lot.product_code)
+            found.append(
+                Finding(
+                    Severity.WARN,
+                    "scan.not_drawn",
+                    f"scan {at}: lot {item.lot.lot_number} of {name} is not drawn from — the "
+                    "vials scanned before it cover the draw: put this one back",
+                    subject=f"scan{at}",
+                )
+            )
     for code, product_picks in picks.items():
         name = names.get(code, code)
         lots = ", ".join(p.lot_number for p in product_picks)

@@ -86,7 +86,7 @@ def test_a_database_with_dispensed_batches_goes_down_and_up_again_keeping_every_
     assert migrate(services.engine)
     after = snapshot(services)
     # a batch line's `verified` (0014) is dropped going down: it comes back unknown ("")
-    before["batch_line"] = [row[:-1] + ("",) for row in before["batch_line"]]
+    before["batch_line"] = [(*row[:-1], "") for row in before["batch_line"]]
     assert {name: after[name] for name in before} == before
     with services.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,12 +31,14 @@ def register(commands: Any) -> None:
     check = mix_commands.add_parser("check", help="plan and findings; writes nothing")
     check.add_argument("file", type=Path)
     check.add_argument("--json", action="store_true", help="plan and findings as JSON")
+    _scanning(check)
     acting(check)
     check.set_defaults(run=run_check)
     dispense = mix_commands.add_parser(
         "dispense", help="dispense: takes the stock, records the batch"
     )
     dispense.add_argument("file", type=Path)
+    _scanning(dispense)
     acting(dispense)
     dispense.add_argument(
         "--override",
@@ -86,6 +89,35 @@ def register(commands: Any) -> None:
     label.set_defaults(run=run_label)
 
 
+def _scanning(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--scan",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a vial scanned at the bench (what the scanner reads); repeatable",
+    )
+    command.add_argument(
+        "--scans-stdin",
+        action="store_true",
+        help="the vials scanned, one a line from standard input (scan each, then Ctrl+D)",
+    )
+
+
+def scans_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """The scans given with --scan and, with --scans-stdin, one a line from standard input."""
+    scans = [*args.scan]
+    if args.scans_stdin:
+        if getattr(args, "password_stdin", False):
+            raise BadInput("--scans-stdin and --password-stdin both read standard input: give one")
+        scans += [line.strip() for line in sys.stdin if line.strip()]
+    if any(not scan.strip() for scan in scans):
+        raise BadInput("--scan needs what the scanner read, not an empty text")
+    if len(scans) > 100:
+        raise BadInput(f"{len(scans)} scans: a mixture draws far fewer vials")
+    return tuple(scan.strip() for scan in scans)
+
+
 def mixture_in(path: Path) -> DraftMixture:
     """The draft mixture a file holds, or why the file is not one, naming it."""
     try:
@@ -95,7 +127,7 @@ def mixture_in(path: Path) -> DraftMixture:
 
 
 def run_check(args: argparse.Namespace, out: TextIO) -> int:
-    draft = mixture_in(args.file)
+    draft = replace(mixture_in(args.file), scans=scans_of(args))
     plan = services(args).mixtures.check(draft, args.actor)
     if args.json:
         print(json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False), file=out)
@@ -105,7 +137,7 @@ def run_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_dispense(args: argparse.Namespace, out: TextIO) -> int:
-    draft = mixture_in(args.file)
+    draft = replace(mixture_in(args.file), scans=scans_of(args))
     program = services(args)
     try:
         result = program.mixtures.dispense(

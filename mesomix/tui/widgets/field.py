@@ -15,10 +15,12 @@ it as the symbol for it (␝), which the scan reader takes for the separator (do
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Self
 
 from textual.binding import Binding
 from textual.geometry import Region
+from textual.message import Message
 from textual.widgets import Input
 
 from mesomix.domain.scan import REPLACEMENTS
@@ -53,3 +55,21 @@ class Field(Input):
         if layout and self._typed and not self.styles.auto_dimensions:
             layout = False  # its text scrolls inside it: nothing around it moves
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+
+class ScanField(Field):
+    """A field a barcode scanner types into, one code after another, each ended by Enter.
+
+    Enter hands the code on (`Scanned`) and empties the field in the same step, in the order
+    of the keys: a scanner's next code, typed before the screen has heard of the last, goes
+    into an empty field and is never cut by an emptying that comes after it."""
+
+    @dataclass
+    class Scanned(Message):
+        field: ScanField
+        text: str
+
+    async def action_submit(self) -> None:
+        text, self.value = self.value, ""
+        if text.strip():
+            self.post_message(self.Scanned(self, text.strip()))

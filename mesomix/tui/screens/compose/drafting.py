@@ -103,6 +103,7 @@ class DraftScreen(WorkScreen):
         self._checker: Worker[None] | None = None  # waiting for a pause, or checking
         self._to_search: tuple[Input, str] | None = None  # (field, name) typed, not searched yet
         self._searcher: Worker[None] | None = None  # searching the names typed
+        self._scans: list[str] = []  # the vials scanned at the bench for this mixture
 
     def compose(self) -> ComposeResult:
         yield from layout(
@@ -206,6 +207,7 @@ class DraftScreen(WorkScreen):
             formula_version=self._origin.formula_version if self._origin else None,
             course=self._origin.course if self._origin else None,
             session=self._origin.session if self._origin else None,
+            scans=tuple(self._scans),
         )
 
     def _rows(self) -> Iterator[IngredientRow]:

@@ -1,6 +1,7 @@
-"""Compose's actions on a checked mixture: a practitioner's override (F8), each warning read
-and acknowledged, then the dispense (F9) in a worker and the label; saving the mixture as a
-formula (F7). The fields and the check are DraftScreen's (drafting.py)."""
+"""Compose's actions on a checked mixture: a practitioner's override (F8), the vials verified
+at the bench by scan (Ctrl+B), each warning read and acknowledged, then the dispense (F9) in a
+worker and the label; saving the mixture as a formula (F7). The fields and the check are
+DraftScreen's (drafting.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from textual.message import Message
 from textual.widgets import Button, Input, Select
 
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.mixture import PURPOSES, DraftMixture
+from mesomix.domain.mixture import PURPOSES, DraftMixture, Plan
 from mesomix.domain.permissions import Action
 from mesomix.services.mixtures import DispenseRefused, DispenseResult, Signature
 from mesomix.tui.failures import reported
 from mesomix.tui.screens.acknowledge import AcknowledgeScreen
+from mesomix.tui.screens.bench import BenchScanScreen, said_of_scans
 from mesomix.tui.screens.compose.drafting import DraftScreen
 from mesomix.tui.screens.compose.ingredients import IngredientRow
 from mesomix.tui.screens.label import LabelScreen
@@ -37,6 +39,8 @@ class ComposeScreen(DraftScreen):
                 tooltip="Override: a practitioner signs off an allergy or dose block"),
         Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add",
                 tooltip="Add an ingredient row"),
+        Binding("ctrl+b", "scan_vials", "Scan vials", id="compose.scan",
+                tooltip="Verify at the bench: scan each vial before it is drawn from"),
         Binding("f7", "save_formula", "Save formula", id="compose.save_formula",
                 tooltip="Save this mixture as a formula, or a new version of one"),
         Binding("ctrl+r", "remove_ingredient", "Remove ingredient", id="compose.remove",
@@ -216,10 +220,35 @@ class ComposeScreen(DraftScreen):
 
         self.app.push_screen(FormScreen(form), saved)
 
+    # --- verifying at the bench ---------------------------------------------------------------
+
+    def action_scan_vials(self) -> None:
+        """The scanner's dialog: each vial scanned joins the draft, which is checked again;
+        the dialog shows what the check says of the scans."""
+
+        # A scan changes which lots are drawn, not the doses: what was signed off still holds.
+        def scanned(text: str) -> None:
+            self._scans.append(text)
+            self._recheck()
+
+        def put_back() -> None:
+            if self._scans:
+                self._scans.pop()
+                self._recheck()
+
+        findings = said_of_scans(self._plan) if self._plan is not None else []
+        self.app.push_screen(BenchScanScreen(self._scans, findings, scanned, put_back))
+
+    def _show_plan(self, plan: Plan) -> None:
+        super()._show_plan(plan)
+        if isinstance(self.app.screen, BenchScanScreen):
+            self.app.screen.show(said_of_scans(plan))
+
     def on_compose_screen_dispensed(self, message: Dispensed) -> None:
         self._busy = False
         self._origin = None
         self._signatures = []
+        self._scans = []  # those vials are drawn: the next mixture is scanned afresh
         self._findings_view.refit()  # the next mixture: the box fits its own findings
         read = len(message.result.acknowledged)
         self.say(
