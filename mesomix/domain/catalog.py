@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -215,6 +216,7 @@ def fold(text: str) -> str:
 
 
 _REMEMBERED = 120  # characters: any name or code; a pasted page is folded, not kept
+_NAME_WORDS = re.compile(r"[^\W_]+")  # the words of a name
 
 
 @lru_cache(maxsize=4096)
@@ -278,6 +280,15 @@ class Catalog:
     def by_code(self, coding: Coding) -> tuple[str | None, str | None] | None:
         """(substance, None) or (None, group) that a code of another system means, if any."""
         return self._coded.get(coding.key)
+
+    @cached_property
+    def names_written(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Every substance name and synonym and every product name, folded, to the name as
+        written and its words: what a name typed in part or misspelt is compared with, worked
+        out once rather than at each unknown name."""
+        names = {fold(n): n for s in self.substances.values() for n in (s.name, *s.synonyms)}
+        names |= {fold(p.name): p.name for p in self.products.values()}
+        return {key: (name, tuple(_NAME_WORDS.findall(key))) for key, name in names.items()}
 
     def meanings(self, typed: str) -> list[Substance | Product]:
         """Everything a typed name can mean: substances first (they win over a product of the

@@ -355,10 +355,19 @@ class AllergyService(Service):
         allergy contradicts: kept, with a dated note saying why, no longer current."""
         catalog = self._catalog.catalog()
         rows = list(session.exec(select(AllergyRow).where(AllergyRow.patient_id == patient_id)))
+        # Most patients have no such statement: their allergies are then not read at all.
+        statements = [
+            row
+            for row in rows
+            if row.clinical_status == "active"
+            and any((c.get("system"), c.get("code")) in catalog.no_known for c in row.codings)
+        ]
+        if not statements:
+            return
         allergies = {row.id: allergy_from_row(row) for row in rows}
-        for row in rows:
+        for row in statements:
             statement = allergies[row.id].no_known(catalog)
-            if statement is None or row.clinical_status != "active":
+            if statement is None:
                 continue
             real = [
                 a

@@ -135,16 +135,13 @@ class Planner:
         return self._from_substance(index, substance, amount, reading.products, said=True)
 
     def _unknown(self, typed: str) -> str:
-        names = {
-            fold(n): n for s in self.catalog.substances.values() for n in (s.name, *s.synonyms)
-        }
-        names |= {fold(p.name): p.name for p in self.catalog.products.values()}
+        names = self.catalog.names_written
         words = _WORDS.findall(fold(typed))
         fitting = sorted(  # every word typed begins a word of the name: a name typed in part
-            names[name]
-            for name in names
+            written
+            for written, name_words in names.values()
             if any(len(t) >= 3 and t.isalpha() for t in words)  # a name, not "5 mg"
-            and all(any(w.startswith(t) for w in _WORDS.findall(name)) for t in words)
+            and all(any(w.startswith(t) for w in name_words) for t in words)
         )
         if fitting:
             shown = "; ".join(fitting[:3]) + (
@@ -155,7 +152,7 @@ class Planner:
                 f" of substances and products — type it whole, or take a suggestion (Ctrl+Space): {shown}"
             )
         close = difflib.get_close_matches(fold(typed), list(names), n=2, cutoff=0.75)
-        hint = f" — did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
+        hint = f" — did you mean {' or '.join(repr(names[c][0]) for c in close)}?" if close else ""
         return f"'{typed.strip()}' is not a substance or product in the catalogue{hint}"
 
     def _from_product(self, index: int, product: Product, amount: Quantity) -> Draw | None:
