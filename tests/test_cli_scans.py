@@ -120,3 +120,26 @@ def test_the_clinic_rule_is_set_by_a_manager_and_holds_on_the_command_line(demo_
     assert checked.stdout.count("not verified: scan the vial of") == 4
     both = as_("sam", demo_db, "mix", "check", str(mixture), "--scan", "")
     assert both.returncode == 2 and "--scan needs what the scanner read" in both.stderr
+
+
+def test_a_label_is_printed_as_pdf_or_zpl_and_found_again_by_its_scanned_code(demo_db, tmp_path):
+    mixture = tmp_path / "mixture.toml"
+    mixture.write_text(MIXTURE, encoding="utf-8")
+    done = as_("sam", demo_db, "mix", "dispense", str(mixture), "--acknowledge-all")
+    batch = int(done.stdout.split()[2])
+    code = f"MXB{batch:09d}"
+    zpl = as_("sam", demo_db, "mix", "label", code, "--format", "zpl", "--size", "4x6")
+    assert zpl.returncode == 0 and zpl.stdout.startswith("^XA") and f"^FD{code}^FS" in zpl.stdout
+    saved = as_(
+        "sam", demo_db, "mix", "label", str(batch), "--format", "pdf", "--save", str(tmp_path)
+    )
+    assert saved.returncode == 0
+    assert (tmp_path / f"batch-{batch:06d}-label-62mm.pdf").read_bytes().startswith(b"%PDF")
+    for argv, said in (
+        (("--format", "pdf"), "a PDF label is a file: add --save"),
+        (("--format", "zpl", "--print"), "--print sends the text label"),
+    ):
+        refused = as_("sam", demo_db, "mix", "label", str(batch), *argv)
+        assert refused.returncode == 2 and said in refused.stderr
+    refused = as_("sam", demo_db, "mix", "label", "MXB12")
+    assert refused.returncode == 2 and "neither a batch number nor a label's code" in refused.stderr

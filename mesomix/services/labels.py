@@ -27,6 +27,7 @@ from mesomix.clock import Clock
 from mesomix.db.tables import (
     AcknowledgementRow,
     AuditRow,
+    BatchLineRow,
     BatchRow,
     LotRow,
     MovementRow,
@@ -34,12 +35,14 @@ from mesomix.db.tables import (
     ProductRow,
     UserRow,
 )
+from mesomix.domain.bench import BY_SCAN
 from mesomix.domain.beyond_use import BeyondUse
+from mesomix.domain.label import SIZES, LabelSheet, zpl
 from mesomix.domain.mixture import Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
-from mesomix.domain.units import format_amount
+from mesomix.domain.units import format_amount, format_quantity
 from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot
 from mesomix.services.errors import NotFound, ServiceError
@@ -269,15 +272,52 @@ class LabelService(Service):
             recalled = recalled_lots(session, [batch_id], self._clock.zone).get(batch_id, [])
             return BatchLabel(batch_id, with_recalls(with_overrides(batch.label, signed), recalled))
 
-    def save(self, user: str, batch_id: int, folder: Path | None = None) -> Path:
-        """The label as a text file (written whole or not at all); its path."""
+    def sheet(self, user: str, batch_id: int) -> LabelSheet:
+        """The label as a printer prints it: the label, its storage, how its vials were
+        checked at the bench, and the batch code its 2-D code holds."""
         label = self.label(user, batch_id)
+        with self.reading(user, Action.VIEW_PATIENTS) as (session, _):
+            batch = session.get(BatchRow, batch_id)
+            checks = list(
+                session.exec(select(BatchLineRow.verified).where(BatchLineRow.batch_id == batch_id))
+            )
+        storage = STORAGE_WORDS.get(batch.storage if batch else "", "")
+        return LabelSheet(batch_id, tuple(label.text.splitlines()), storage, _checked(checks))
+
+    def printable(self, user: str, batch_id: int, form: str, size: str) -> tuple[str, bytes]:
+        """The label as a file of `form` (text, pdf, zpl) at `size`: its name and content."""
+        if form not in FORMS:
+            raise ServiceError(f"a label is printed as {', '.join(FORMS)}, not '{form}'")
+        if size not in SIZES:
+            raise ServiceError(f"label sizes are {', '.join(SIZES)}, not '{size}'")
+        if form == "text":
+            label = self.label(user, batch_id)
+            return label.file_name, label.printed.encode("utf-8")
+        sheet = self.sheet(user, batch_id)
+        name = f"batch-{batch_id:06d}-label-{size}.{form}"
+        if form == "pdf":
+            # ReportLab only for a PDF: every command would otherwise start slower
+            from mesomix.services.label_sheets import pdf
+
+            return name, pdf(sheet, SIZES[size])
+        return name, zpl(sheet, SIZES[size]).encode("utf-8")
+
+    def save(
+        self,
+        user: str,
+        batch_id: int,
+        folder: Path | None = None,
+        form: str = "text",
+        size: str = "62mm",
+    ) -> Path:
+        """The label as a file (text, PDF or ZPL), written whole or not at all; its path."""
+        name, content = self.printable(user, batch_id, form, size)
         folder = folder or self.folder
-        path = folder / label.file_name
+        path = folder / name
         partial = path.with_name(path.name + ".part")  # a full disk leaves no half label
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            partial.write_text(label.printed, encoding="utf-8")
+            partial.write_bytes(content)
             partial.replace(path)
         except OSError as exc:
             with contextlib.suppress(OSError):  # the folder itself may be the problem
@@ -323,6 +363,23 @@ class LabelService(Service):
         )
 
 
+FORMS = ("text", "pdf", "zpl")
+STORAGE_WORDS = {
+    "room": "Store at controlled room temperature, 20-25 °C",
+    "refrigerated": "Store refrigerated, 2-8 °C; do not freeze",
+}
+
+
+def _checked(verified: Sequence[str]) -> str:
+    """How the vials of a batch's draws were checked at the bench, in words."""
+    if not verified or all(v == "" for v in verified):
+        return "Vials checked: not recorded (made before scanning)"
+    scanned = sum(1 for v in verified if v == BY_SCAN)
+    return f"Vials checked: {scanned} of {len(verified)} draws verified by scan" + (
+        "" if scanned == len(verified) else ", the rest by eye"
+    )
+
+
 def _ml(microlitres: int) -> str:
     return format_amount(Decimal(microlitres) / 1000, "volume")
 
@@ -341,8 +398,8 @@ def label_text(
     prescriber: str = "",
     session: str = "",
 ) -> str:
-    """The label that goes on the syringe: patient, the course session it is for, contents,
-    lots, any block signed off (and by whom, why), any warning acknowledged, beyond-use date,
+    """The label that goes on the syringe: patient, the course session it is for, contents
+    (each amount with its concentration in the final mixture), lots, any block signed off (and by whom, why), any warning acknowledged, beyond-use date,
     who ordered it, who made it and when."""
     zone = clock.zone
     lines = [f"{patient_name} ({patient_ref})"]
@@ -354,6 +411,7 @@ def label_text(
         lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
         contents = ", ".join(
             f"{d.substance.short_name} {format_amount(d.value, d.dimension)}"
+            + (f" ({format_quantity(d.concentration, 3)})" if d.concentration is not None else "")
             for d in draw.delivered
         )
         head = contents or f"{draw.product.name} q.s."

@@ -82,9 +82,11 @@ async def test_each_vial_is_scanned_at_the_bench_and_the_batch_says_so(demo):
         await pilot.press("ctrl+r")
         await settle(pilot)
         await settle(pilot)
-        # typing is not scanning: refused, not kept
+        # typing is not scanning: refused, not kept; a syringe's label is read back as its batch
         await scan(pilot, list("lidocaine"))
         assert "is not a scan" in said(app)
+        await scan(pilot, list("MXB000000042"))
+        assert "the label of batch 42" in said(app)
         for at, code in enumerate(drawn[1:], start=1):
             await scan(pilot, keys_of(BOX[code], f"BENCH-{at}", expiry))
         assert said(app).count("verified by scan:") == 3 and "BLOCK" not in said(app), said(app)
@@ -99,6 +101,11 @@ async def test_each_vial_is_scanned_at_the_bench_and_the_batch_says_so(demo):
         assert isinstance(app.screen, LabelScreen), compose_screen.query_one(
             "#status", Static
         ).render()
+        for key, form in (("d", "pdf"), ("z", "zpl")):  # for the label printer
+            await pilot.press(key)
+            await settle(pilot)
+            saved = str(app.screen.query_one("#label-status", Static).render())
+            assert saved.startswith("saved to ") and saved.endswith(f"-label-62mm.{form}")
     with unit_of_work(demo.engine) as session:
         lines = session.exec(select(BatchLineRow).order_by(BatchLineRow.id.desc()).limit(3)).all()
     assert {line.product_code: line.verified for line in lines} == dict.fromkeys(drawn, "scan")

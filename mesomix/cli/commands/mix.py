@@ -15,12 +15,14 @@ from mesomix.cli.files import MIXTURE_FILE_LIMIT, read_text
 from mesomix.cli.output import EXIT_BLOCKED, millilitres
 from mesomix.cli.signin import services, signing_password
 from mesomix.domain.findings import Severity
+from mesomix.domain.label import SIZES, read_batch_code
 from mesomix.domain.mixture import DraftMixture, Plan
 from mesomix.domain.mixture_file import MixtureFileError, read_mixture
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.text import readable
 from mesomix.domain.units import format_quantity
 from mesomix.options import EXIT_BAD_INPUT, BadInput
+from mesomix.services.labels import FORMS
 from mesomix.services.mixtures import DispenseRefused, Signature
 
 
@@ -74,8 +76,19 @@ def register(commands: Any) -> None:
     label = mix_commands.add_parser(
         "label", help="a dispensed batch's label again: shown, saved or printed"
     )
-    label.add_argument("batch_id", type=int, metavar="BATCH_ID")
+    label.add_argument(
+        "batch", metavar="BATCH", help="the batch's number, or its label's 2-D code as scanned"
+    )
     acting(label)
+    label.add_argument(
+        "--format",
+        dest="form",
+        choices=FORMS,
+        default="text",
+        help="text (default), pdf, or zpl for a label printer (zpl is printed on stdout "
+        "unless saved)",
+    )
+    label.add_argument("--size", choices=tuple(SIZES), default="62mm", help="the label's size")
     label.add_argument(
         "--save",
         nargs="?",
@@ -153,17 +166,38 @@ def run_dispense(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def batch_named(typed: str) -> int:
+    """The batch a number or a scanned label's code names."""
+    scanned = read_batch_code(typed)
+    if scanned is not None:
+        return scanned
+    if typed.strip().isdigit() and typed.strip().isascii():
+        return int(typed)
+    raise BadInput(f"'{typed}' is neither a batch number nor a label's code (MXB and 9 digits)")
+
+
 def run_label(args: argparse.Namespace, out: TextIO) -> int:
     """The label on stdout, unless it is saved or printed (then what was done)."""
+    batch = batch_named(args.batch)
+    if args.print and args.form != "text":
+        raise BadInput("--print sends the text label; save a PDF or ZPL and print that file")
+    if args.form == "pdf" and args.save is None:
+        raise BadInput("a PDF label is a file: add --save [FOLDER]")
     labels = services(args).labels
     if args.save is None and not args.print:
-        print(labels.label(args.actor, args.batch_id).text, file=out)
+        if args.form == "zpl":
+            print(
+                labels.printable(args.actor, batch, "zpl", args.size)[1].decode(), end="", file=out
+            )
+        else:
+            print(labels.label(args.actor, batch).text, file=out)
         return 0
     if args.save is not None:
         folder = Path(args.save).expanduser() if args.save else None
-        print(f"saved to {labels.save(args.actor, args.batch_id, folder)}", file=out)
+        saved = labels.save(args.actor, batch, folder, args.form, args.size)
+        print(f"saved to {saved}", file=out)
     if args.print:
-        print(labels.send_to_printer(args.actor, args.batch_id), file=out)
+        print(labels.send_to_printer(args.actor, batch), file=out)
     return 0
 
 

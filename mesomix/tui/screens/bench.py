@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from mesomix.domain.findings import Finding, Severity
+from mesomix.domain.label import read_batch_code
 from mesomix.domain.mixture import Plan
 from mesomix.domain.scan import looks_like_scan
 from mesomix.tui.widgets.field import ScanField
@@ -96,6 +97,14 @@ class BenchScanScreen(ModalScreen[None]):
 
     @on(ScanField.Scanned)
     def _scan(self, event: ScanField.Scanned) -> None:
+        labelled = read_batch_code(event.text)
+        if labelled is not None:  # a syringe's label, scanned back: said, not kept
+            self._refused = (
+                f"That is the label of batch {labelled} (Patients, or `mesomix mix label "
+                f"{labelled}`), not a vial: scan the vials to be drawn"
+            )
+            self._redraw()
+            return
         if not looks_like_scan(event.text):
             # typed, not scanned: said, and not kept (it would be a BLOCK to take back)
             self._refused = f"'{event.text[:SHOWN]}' is not a scan: scan the vial's code"

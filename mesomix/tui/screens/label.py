@@ -33,6 +33,8 @@ class LabelScreen(ModalScreen[None]):
         # (a terminal sends shift+s as "S", or as "shift+s" under the kitty protocol).
         Binding("s,S,shift+s", "save", "Save as a file"),
         Binding("p,P,shift+p", "print", "Print"),
+        Binding("d,D,shift+d", "save_as('pdf')", "Save as PDF"),
+        Binding("z,Z,shift+z", "save_as('zpl')", "Save as ZPL"),
     ]
 
     @dataclass
@@ -58,6 +60,8 @@ class LabelScreen(ModalScreen[None]):
             with Horizontal(id="label-buttons"):
                 yield Button("Print (P)", id="label-print", compact=True)
                 yield Button("Save (S)", id="label-save", compact=True)
+                yield Button("PDF (D)", id="label-pdf", compact=True)
+                yield Button("ZPL (Z)", id="label-zpl", compact=True)
                 yield Button("Close", id="label-close", variant="primary", compact=True)
             yield Static("", id="label-status")
 
@@ -69,6 +73,20 @@ class LabelScreen(ModalScreen[None]):
     def action_save(self) -> None:
         self._say("saving…")
         self._do(lambda: f"saved to {self._labels.save(self._user, self._batch_id)}")
+
+    def action_save_as(self, form: str) -> None:
+        """The label for a label printer: a PDF page or ZPL, on the 62 mm roll, with the 2-D
+        code of its batch."""
+        self._say(f"saving as {form.upper()}…")
+        self._do(lambda: f"saved to {self._labels.save(self._user, self._batch_id, form=form)}")
+
+    @on(Button.Pressed, "#label-pdf")
+    def _pdf(self) -> None:
+        self.action_save_as("pdf")
+
+    @on(Button.Pressed, "#label-zpl")
+    def _zpl(self) -> None:
+        self.action_save_as("zpl")
 
     @on(Button.Pressed, "#label-print")
     def action_print(self) -> None:

@@ -39,7 +39,7 @@ class ComposeScreen(DraftScreen):
                 tooltip="Override: a practitioner signs off an allergy or dose block"),
         Binding("ctrl+n", "add_ingredient", "Add ingredient", id="compose.add",
                 tooltip="Add an ingredient row"),
-        Binding("ctrl+b", "scan_vials", "Scan vials", id="compose.scan",
+        Binding("ctrl+b", "scan_vials", "Scan", id="compose.scan",
                 tooltip="Verify at the bench: scan each vial before it is drawn from"),
         Binding("f7", "save_formula", "Save formula", id="compose.save_formula",
                 tooltip="Save this mixture as a formula, or a new version of one"),
