@@ -41,7 +41,7 @@ def unknown_gtin(gtin: str) -> str:
     """What is said of a scanned GTIN no product carries: who may link it, and how."""
     return (
         f"the scanned GTIN {gtin} is linked to no product: a manager links it to its product "
-        "(Inventory, g; or `mesomix product link-gtin`) — nothing is taken from the scan"
+        "(Inventory, K; or `mesomix product link-gtin`) — nothing is taken from the scan"
     )
 
 

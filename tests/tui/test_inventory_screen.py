@@ -151,6 +151,35 @@ async def test_a_scan_that_is_wrong_for_the_shelf_is_refused_in_words(demo):
     assert demo.stock.lots("nadia", LIDO) and lot_named(demo, "X1") is None
 
 
+async def test_a_box_code_the_shelf_does_not_know_is_linked_then_received_by_scan(demo):
+    """An unknown code at receiving is refused saying who links it; the manager links it (K),
+    on the trail, and the same scan then receives the box."""
+    expiry = demo.clock.today().replace(day=1) + timedelta(days=400)
+    new_box = "09520001009990"  # in no demo link
+    scan = f"]d201{new_box}17{expiry:%y%m%d}10NEW-1"
+    app = manager(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "r")
+        await pilot.press(*scan, "enter", "3")
+        await submit(pilot)
+        assert "linked to no product" in problems(pilot).replace("\n", " ")
+        await press(pilot, "escape")
+        await press(pilot, "k")
+        await fill(pilot, code=scan, product="kybella")
+        assert str(hint(pilot).render()).startswith("Links to: Kybella")
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen), problems(pilot)
+        assert status(pilot).startswith(f"GTIN {new_box} now names Kybella")
+        await press(pilot, "r")
+        await pilot.press(*scan, "enter", "3")
+        await submit(pilot)
+        assert isinstance(app.screen, InventoryScreen), problems(pilot)
+    lot = lot_named(demo, "NEW-1")
+    assert lot is not None and lot.product_code == "kybella_2ml_vial"
+    trail = [e for e in demo.audit.show("nadia") if e.action == "catalogue.link_gtin"]
+    assert trail[0].new == {"gtin": new_box, "product": "kybella_2ml_vial", "packaging": "box"}
+
+
 async def test_the_product_received_into_is_named_whole_with_its_preservative(demo):
     """The hint and the status line name the product whole: the MPF vial's sulfite and its
     being methylparaben-free are at the end of its name, where a cut would lose them. A plain

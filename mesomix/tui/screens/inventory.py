@@ -35,6 +35,7 @@ from mesomix.tui.screens.inventory_forms import (
     adjust_form,
     count_form,
     import_form,
+    link_code_form,
     receive_form,
     reorder_form,
     status_form,
@@ -83,6 +84,8 @@ class InventoryScreen(WorkScreen):
                 tooltip="Reorder level of the product"),
         Binding("i", "import_file", "Import", id="inventory.import", show=False,
                 tooltip="Import a CSV file"),
+        Binding("k", "link_code", "Link a code", id="inventory.link_code", show=False,
+                tooltip="Link a box's or vial's barcode (GTIN) to its product"),
         Binding("g", "signals", "Signals", id="inventory.signals", show=False,
                 tooltip="Lots whose reactions meet a vigilance rule, and whom to call"),
     ]  # fmt: skip # a table of keys: one binding to a line or two, as it reads
@@ -96,6 +99,7 @@ class InventoryScreen(WorkScreen):
         "reorder": Action.SET_REORDER,
         "trace": Action.VIEW_REPORTS,  # the recall report: who received the lot
         "signals": Action.VIEW_VIGILANCE,
+        "link_code": Action.EDIT_CATALOGUE,
     }
 
     @dataclass
@@ -290,6 +294,9 @@ class InventoryScreen(WorkScreen):
 
     def action_receive(self) -> None:
         self.ask(receive_form(self.services, self.user.name), self.reload)
+
+    def action_link_code(self) -> None:
+        self.ask(link_code_form(self.services, self.user.name), self.reload)
 
     def action_reorder(self) -> None:
         """The reorder level of the selected product (in the low-stock list if it has the

@@ -14,6 +14,7 @@ from mesomix.domain.inventory import ADJUSTMENT_REASONS, COUNT_REASONS, Shelved
 from mesomix.domain.matcher import product_lines, rows_of
 from mesomix.domain.scan import looks_like_scan
 from mesomix.services.errors import Refusals, ServiceError
+from mesomix.services.gtins import PACKAGING
 from mesomix.services.imports import ImportRefused, read_import_file
 from mesomix.services.stock.lots import LotLine
 from mesomix.tui.screens.base import short
@@ -123,6 +124,40 @@ def receive_form(services: Services, user: str) -> Form:
         problems_shown=6,
         hint=hint,
         after=after,
+    )
+
+
+def link_code_form(services: Services, user: str) -> Form:
+    """A box's or vial's code the shelf does not know yet, linked to its product (on the
+    audit trail): scan it, or type the digits under its bar code, and name the product."""
+    stock, gtins = services.stock, services.gtins
+
+    def product_code(values: Values) -> str:
+        choice = stock.which_product(values["product"])
+        if not choice.code:
+            raise ServiceError(f"product: {choice.problem}")
+        return choice.code
+
+    def submit(values: Values) -> str:
+        link = gtins.link(user, values["code"], product_code(values), values["packaging"])
+        return f"GTIN {link.gtin} now names {link.product_name} · {link.product_code}"
+
+    def hint(values: Values) -> str:
+        if not values["product"].strip():
+            return ""
+        choice = stock.which_product(values["product"])
+        return product_lines("Links to: ", choice.name, choice.code, 70, 4) if choice.code else ""
+
+    return Form(
+        "Link a box's code to its product",
+        [
+            FormField("code", "Code", "scan it, or the digits under the bars"),
+            FormField("product", "Product", "name on the box, or our code"),
+            FormField("packaging", "On the", choices=[(p, p) for p in PACKAGING if p]),
+        ],
+        submit,
+        go="Link",
+        hint=hint,
     )
 
 
