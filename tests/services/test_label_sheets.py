@@ -118,3 +118,18 @@ def test_a_label_form_or_size_not_offered_is_refused(clinic, form, size, said):
 )
 def test_a_scanned_label_names_its_batch(typed, batch):
     assert read_batch_code(typed) == batch
+
+
+def test_a_syringes_label_scanned_at_a_recall_names_the_lots_to_trace(clinic):
+    batch = dispensed(clinic)
+    with pytest.raises(ServiceError) as said:
+        clinic.reports.recall("nadia", batch_code(batch))
+    assert str(said.value) == (
+        f"that is the label of batch {batch}, which drew lot B1 (Cyanocobalamin Injection USP "
+        "1000 mcg/mL 1 mL vial (benzyl alcohol 1.5%)); lot LD1 (Lidocaine Hydrochloride "
+        "Injection 2% 2 mL ampoule (preservative-free)); lot NS1 (Sodium Chloride Injection USP "
+        "0.9% 10 mL single-dose vial (Fresenius Kabi NDC 63323-186-10)); lot TX1 (Cyklokapron "
+        "500 mg/5 mL (100 mg/mL) solution for injection ampoule): trace one of those lots"
+    )
+    with pytest.raises(ServiceError, match="label of batch 999, which is not on record"):
+        clinic.reports.recall("nadia", batch_code(999))

@@ -13,10 +13,11 @@ from mesomix.db.repositories.lots import (
     RecallLine as RecallLine,  # the trace's line, for the screens
 )
 from mesomix.db.repositories.lots import received
-from mesomix.db.tables import LotRow, ProductRow
+from mesomix.db.tables import LotRow, MovementRow, ProductRow
 from mesomix.domain.allocation import LotStatus
 from mesomix.domain.catalog import ContainerKind, fold
 from mesomix.domain.inventory import booked_open_ul, status_refusal
+from mesomix.domain.label import read_batch_code
 from mesomix.domain.matcher import product_line
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import fits_bigint, plain_text, storable
@@ -138,6 +139,9 @@ class Lots(Service):
         if not plain_text(text, 200) or not plain_text(wanted, 200) or not storable(text + wanted):
             raise ServiceError("a lot number and a product are a line of printable characters")
         with self.reading(user, Action.VIEW_STOCK) as (session, _):
+            labelled = read_batch_code(text)
+            if labelled is not None:  # a syringe's label scanned: the lots it drew, to choose
+                raise ServiceError(_drawn_by(session, labelled))
             lots = _numbered(session, text)
             if not lots and not wanted and " " in text:
                 text, wanted = (part.strip() for part in text.split(" ", 1))
@@ -211,6 +215,22 @@ def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[L
     if found is None:
         raise NotFound(f"no lot {lot_id}")
     return found
+
+
+def _drawn_by(session: Session, batch_id: int) -> str:
+    """What a scanned label says at a recall: the lots its batch drew, each to be traced."""
+    drawn = session.exec(
+        select(LotRow.lot_number, ProductRow.name)
+        .join(MovementRow, col(MovementRow.lot_id) == col(LotRow.id))
+        .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
+        .where(MovementRow.batch_id == batch_id, MovementRow.kind == "dispense")
+        .distinct()
+        .order_by(LotRow.lot_number)
+    ).all()
+    if not drawn:
+        return f"that is the label of batch {batch_id}, which is not on record"
+    lots = "; ".join(f"lot {number} ({name})" for number, name in drawn)
+    return f"that is the label of batch {batch_id}, which drew {lots}: trace one of those lots"
 
 
 def _numbered(session: Session, typed: str) -> list[LotRef]:
