@@ -6,7 +6,9 @@ replacement character a scanner is set to type for it), or a GS1 Digital Link UR
 The parsing is the `biip` library's (the GS1 General Specifications' application identifiers,
 check digits, dates — a day 00 is the month's last day); this module says what mesomix needs of
 a scan and refuses, in words, one that is half-read or garbled: it is never read as a partial
-lot number. Pure: no database, no clock.
+lot number. Pure: no database, no clock. biip is imported when a scan is first read, not with
+this module: every text field knows the separator's symbol from here, and the sign-in screen's
+first frame should not wait a tenth of a second for a parser it does not use.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-
-from biip import ParseConfig, ParseError, parse
-from biip.gtin import Gtin
 
 from mesomix.errors import Refused
 
@@ -66,6 +65,9 @@ def read_scan(text: str) -> Scan:
         raise ScanError("the scan holds characters no GS1 code has: scan it again")
     for mark in REPLACEMENTS:
         raw = raw.replace(mark, GS)
+    from biip import ParseConfig, ParseError, parse  # imported when a scan is read: see above
+    from biip.gtin import Gtin
+
     try:
         result = parse(raw, config=ParseConfig(separator_chars=[GS]))
     except ParseError as exc:
@@ -100,6 +102,9 @@ def typed_gtin(text: str) -> str:
     digits = text.strip()
     if not digits.isdigit() or not digits.isascii() or len(digits) not in (8, 12, 13, 14):
         raise ScanError(f"'{text.strip()}' is not a GTIN: 8, 12, 13 or 14 digits")
+    from biip import ParseError
+    from biip.gtin import Gtin
+
     try:
         return Gtin.parse(digits).as_gtin_14()
     except ParseError:
