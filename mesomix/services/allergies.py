@@ -164,7 +164,7 @@ class AllergyService(Service):
                 old,
                 {"substance": substance, "group": group, "text": ""},
             )
-            self._set_aside(session, actor, row.patient_id)
+            self._set_aside(session, actor, row.patient_id, {row.id or 0})
 
     def set_verification(
         self, allergy_id: int, user: str, verification: str, reason: str = ""
@@ -347,31 +347,47 @@ class AllergyService(Service):
         session.flush()
         for row in rows:
             self._audit(session, actor, "allergy.record", row, None, _facts(row), reason)
-        self._set_aside(session, actor, patient.id or 0)
+        self._set_aside(session, actor, patient.id or 0, {row.id or 0 for row in rows})
         return [row.id or 0 for row in rows]
 
-    def _set_aside(self, session: Session, actor: UserRow, patient_id: int) -> None:
+    def _set_aside(
+        self, session: Session, actor: UserRow, patient_id: int, changed: set[int]
+    ) -> None:
         """Set aside every current "no known allergy" statement of the patient that a recorded
-        allergy contradicts: kept, with a dated note saying why, no longer current."""
+        allergy contradicts: kept, with a dated note saying why, no longer current. Only what
+        `changed` (just recorded or coded) can newly contradict a statement, or be a statement
+        others contradict: the rest was weighed when it was recorded."""
         catalog = self._catalog.catalog()
-        rows = list(session.exec(select(AllergyRow).where(AllergyRow.patient_id == patient_id)))
-        # Most patients have no such statement: their allergies are then not read at all.
-        statements = [
-            row
-            for row in rows
-            if row.clinical_status == "active"
-            and any((c.get("system"), c.get("code")) in catalog.no_known for c in row.codings)
-        ]
-        if not statements:
+        # Only the codes and states first: most patients have no such statement, and their
+        # allergies are then not read whole at all.
+        coded = session.exec(
+            select(AllergyRow.id, AllergyRow.clinical_status, AllergyRow.codings).where(
+                AllergyRow.patient_id == patient_id
+            )
+        ).all()
+        said = {
+            key
+            for key, status, codings in coded
+            if status == "active"
+            and any((c.get("system"), c.get("code")) in catalog.no_known for c in codings)
+        }
+        if not said:
             return
-        allergies = {row.id: allergy_from_row(row) for row in rows}
+        # a statement just recorded is weighed against every allergy; one recorded before,
+        # only against those just recorded or coded
+        wanted = {key for key, _, _ in coded} if said & changed else said | changed
+        weighed = list(session.exec(select(AllergyRow).where(col(AllergyRow.id).in_(wanted))))
+        statements = [row for row in weighed if row.id in said]
+        allergies = {row.id: allergy_from_row(row) for row in weighed}
+        fresh = {key: a for key, a in allergies.items() if key in changed}
         for row in statements:
             statement = allergies[row.id].no_known(catalog)
             if statement is None:
                 continue
+            against = allergies if row.id in changed else fresh
             real = [
                 a
-                for key, a in allergies.items()
+                for key, a in against.items()
                 if key != row.id and sets_aside(statement, a, catalog)
             ]
             if not real:
