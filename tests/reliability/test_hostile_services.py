@@ -124,8 +124,13 @@ def _open_equal(typed: str, left_ml: Decimal) -> str | None:
     return _quantity_equal(typed, Field.VOLUME, left_ml, "volume")
 
 
-def _lot(services: Services, number: str) -> LotRow | None:
-    return _one(services, select(LotRow).where(LotRow.lot_number == number))
+def _lot(services: Services, number: str, product: str | None = None) -> LotRow | None:
+    """The lot so numbered (of that product: a number may be on record for several, as the
+    corpus's texts are given to the CSV import's products too)."""
+    query = select(LotRow).where(LotRow.lot_number == number)
+    if product is not None:
+        query = query.where(LotRow.product_code == product)
+    return _one(services, query)
 
 
 def _plan_outcome(plan):
@@ -209,7 +214,7 @@ def points(s: Services) -> list[Point]:
         return _quantity_equal(entry.text, Field.BODY_WEIGHT, Decimal(row.weight_g) * 1000, "mass")
 
     def lot_numbered(entry: Hostile, lot_id: int) -> str | None:
-        row = _lot(s, entry.text.strip())
+        row = _lot(s, entry.text.strip(), RECEIVED)
         return "no lot under the number as typed" if row is None or row.id != lot_id else None
 
     def lot_field(name: str, expected):
