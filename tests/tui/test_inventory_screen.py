@@ -165,7 +165,12 @@ async def test_a_box_code_the_shelf_does_not_know_is_linked_then_received_by_sca
         assert "linked to no product" in problems(pilot).replace("\n", " ")
         await press(pilot, "escape")
         await press(pilot, "k")
-        await fill(pilot, code=scan, product="kybella")
+        await fill(pilot, code=scan, product="saline 10 mL")  # two products: refused, named
+        await submit(pilot)
+        said = problems(pilot)
+        assert "fits 2 products" in said and "\\x0a" not in said
+        assert "sodium_chloride_09_10ml_vial" in said.splitlines()[-1]
+        await retype(pilot, product="kybella")
         assert str(hint(pilot).render()).startswith("Links to: Kybella")
         await submit(pilot)
         assert isinstance(app.screen, InventoryScreen), problems(pilot)

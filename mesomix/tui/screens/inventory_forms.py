@@ -134,8 +134,8 @@ def link_code_form(services: Services, user: str) -> Form:
 
     def product_code(values: Values) -> str:
         choice = stock.which_product(values["product"])
-        if not choice.code:
-            raise ServiceError(f"product: {choice.problem}")
+        if not choice.code:  # the candidates a line each, as the receive form says them
+            raise Refusals(f"product: {choice.problem}".splitlines())
         return choice.code
 
     def submit(values: Values) -> str:
