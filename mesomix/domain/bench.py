@@ -51,7 +51,6 @@ class BenchScan:
     """One scan at the bench, read against the books: the lot it names when the vial may be
     drawn from, else the BLOCK saying why it goes back."""
 
-    typed: str
     lot: ShelfLot | None
     problem: Finding | None
 
@@ -167,7 +166,7 @@ def _read_one(
 ) -> BenchScan:
     def block(code: str, said: str) -> BenchScan:
         finding = Finding(Severity.BLOCK, code, f"scan {at}: {said}", subject=f"scan{at}")
-        return BenchScan(typed, None, finding)
+        return BenchScan(None, finding)
 
     try:
         scan = read_scan(typed)
@@ -214,4 +213,4 @@ def _read_one(
             "scan.expired",
             f"lot {scan.lot} of {name} EXPIRED on {lot.expiry.isoformat()} — put it back",
         )
-    return BenchScan(typed, lot, None)
+    return BenchScan(lot, None)

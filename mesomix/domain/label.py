@@ -25,7 +25,6 @@ _BATCH_CODE = re.compile(rf"^\s*{BATCH_CODE_PREFIX}(\d{{9}})\s*$", re.IGNORECASE
 @dataclass(frozen=True)
 class LabelSize:
     key: str
-    name: str
     width_mm: float
     height_mm: float
     font_pt: float  # the body's size in the PDF
@@ -33,9 +32,10 @@ class LabelSize:
     columns: int  # characters a line holds in ZPL's font 0 (about 0.55 of its height wide)
 
 
+# the 62 mm continuous roll (a label 100 mm long, or longer) and the 4 × 6 in shipping label
 SIZES = {
-    "62mm": LabelSize("62mm", "62 mm continuous roll, 100 mm long", 62, 100, 6.5, 16, 40),
-    "4x6": LabelSize("4x6", "4 × 6 in shipping label", 101.6, 152.4, 9, 25, 48),
+    "62mm": LabelSize("62mm", 62, 100, 6.5, 16, 40),
+    "4x6": LabelSize("4x6", 101.6, 152.4, 9, 25, 48),
 }
 ZPL_DOTS_PER_MM = 8  # 203 dpi, the common label printer
 

@@ -91,7 +91,9 @@ def assess(
         )
     scans: list[BenchScan] = []
     first: dict[str, list[int]] = {}
-    if bench is not None and (draft.scans or bench.required):
+    at_bench = bench is not None and bool(draft.scans or bench.required)
+    names: dict[str, str] = {}
+    if bench is not None and at_bench:
         drawn = {d.product.code: d.product.name for d in plan.draws}
         names = {
             code: catalog.products[code].name if code in catalog.products else code
@@ -100,7 +102,7 @@ def assess(
         scans = read_bench(draft.scans, bench.books, drawn, names, today)
         first = preferred(scans)
     picks = _allocate_all(plan, catalog, lots, now, today, first)
-    if bench is not None and (draft.scans or bench.required):
+    if bench is not None and at_bench:
         in_order = _allocate_all(plan, catalog, lots, now, today, {}) if first else picks
         problems.extend(bench_findings(scans, picks, in_order, names, bench.required))
     if picks is None or category is None or draft.storage not in STORAGES:
