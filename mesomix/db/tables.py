@@ -84,6 +84,26 @@ class ProductRow(Row, table=True):
     reorder_quantity: int | None = None  # containers to order
 
 
+class CatalogueVersionRow(Row, table=True):
+    """One row counting changes to products and substances, raised by triggers (migration 0015)
+    whoever writes them, even by hand: the search index kept with a number is known current."""
+
+    __tablename__ = "catalogue_version"
+    id: int = Field(primary_key=True)
+    serial: int = _big(default=0)
+
+
+class SearchSnapshotRow(Row, table=True):
+    """The catalogue's search index as built for one catalogue version: a terminal starts by
+    loading it instead of building it. A cache: what it holds is worked out from the catalogue."""
+
+    __tablename__ = "search_snapshot"
+    id: int = Field(primary_key=True)
+    serial: int = _big()  # the catalogue version it was built from
+    format: str  # the index's snapshot format: another one is built again
+    data: bytes = Field(sa_type=sa.LargeBinary)
+
+
 class ProductGtinRow(Row, table=True):
     """A GTIN a product's box or vial carries (several per product): how a scan names it,
     linked by a manager (audited)."""

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import difflib
 import json
+import marshal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from mesomix.db.tables import AllergenGroupRow, ProductRow, SubstanceRow
+from mesomix.db.blobs import read_blob
+from mesomix.db.tables import (
+    AllergenGroupRow,
+    CatalogueVersionRow,
+    ProductRow,
+    SearchSnapshotRow,
+    SubstanceRow,
+)
 from mesomix.domain.catalog import Catalog, Product, Substance
 from mesomix.domain.matcher import Matcher
 from mesomix.domain.search import (
+    SNAPSHOT_FORMAT,
     CatalogueIndex,
     Hit,
     SearchEntry,
@@ -27,8 +36,8 @@ from mesomix.reference import (
     load_records,
     product_from_record,
 )
-from mesomix.services.errors import NotFound, ServiceError
-from mesomix.services.uow import unit_of_work
+from mesomix.services.errors import DatabaseFault, NotFound, ServiceError
+from mesomix.services.uow import transaction, unit_of_work
 
 
 def sync_reference(
@@ -173,13 +182,14 @@ class CatalogService:
         raise NotFound(f"no product has the code '{typed}': did you mean {shown}")
 
     def search_index(self) -> CatalogueIndex:
-        """The search index, built on first use from the database's active products."""
+        """The search index: the one kept in the database for the catalogue as it is, or built
+        from the database's active products (and then kept for the next terminal to start)."""
         index = self._search_index
         if index is None:
             with self._search_lock:
                 index = self._search_index
                 if index is None:
-                    index = self._search_index = CatalogueIndex(self._search_entries())
+                    index = self._search_index = self._load_or_build()
         return index
 
     def invalidate_search(self) -> None:
@@ -188,29 +198,76 @@ class CatalogService:
         with self._search_lock:
             self._search_index = None
 
-    def _search_entries(self) -> Iterator[SearchEntry]:
-        """Substances whole (a few dozen rows); of each product only its code, name and the
-        JSON text of its strengths, so 100 000 products load in one light query. A generator:
-        the index reads it while the garbage collector is paused for the build."""
-        strengths = ProductRow.record["strength"].as_string()
-        with unit_of_work(self._engine) as session:
-            substances = session.exec(select(col(SubstanceRow.record))).all()
-            products = session.exec(
-                select(col(ProductRow.code), col(ProductRow.name), strengths).where(
-                    ProductRow.active
-                )
-            ).all()
-        by_code = {
-            raw["code"]: Substance(raw["code"], raw["name"], tuple(raw.get("synonyms", ())))
-            for raw in substances
-        }
-        yield from map(substance_entry, by_code.values())
-        words: dict[str | None, tuple[str, ...]] = {}  # products of the same substances share
-        for code, name, text in products:
-            carried = words.get(text)
-            if carried is None:
-                carried = words[text] = carried_words(by_code[c] for c in _carried(text, by_code))
-            yield SearchEntry(code, "product", name, carried)
+    def _load_or_build(self) -> CatalogueIndex:
+        """The catalogue's version and what the index is built from, read in one transaction,
+        so the index kept is the one of that version."""
+        with transaction(self._engine) as connection:
+            serial = connection.execute(_CATALOGUE_VERSION).scalar_one()
+            if connection.execute(_KEPT_INDEX, {"serial": serial}).first() is not None:
+                kept = read_blob(connection, _SNAPSHOT, "data", 1)
+                index = CatalogueIndex.from_snapshot(kept)
+                if index is not None:
+                    return index
+            substances = connection.execute(_SUBSTANCE_RECORDS).scalars().all()
+            products = connection.execute(_PRODUCT_WORDS).all()
+        index = CatalogueIndex(_search_entries(substances, products))
+        self._keep(index, serial)
+        return index
+
+    def _keep(self, index: CatalogueIndex, serial: int) -> None:
+        """The index written for the next terminal, unless one of this version or later is
+        already there. A cache: a database that cannot be written now only means the next
+        terminal builds the index too."""
+        snapshot = _SNAPSHOT.c
+        try:
+            with transaction(self._engine, write=True) as connection:
+                kept = connection.execute(
+                    sa.select(snapshot.serial, snapshot.format).where(snapshot.id == 1)
+                ).one_or_none()
+                row = {"serial": serial, "format": _FORMAT, "data": index.snapshot()}
+                if kept is None:
+                    connection.execute(sa.insert(_SNAPSHOT).values(id=1, **row))
+                elif kept.serial < serial or kept.format != _FORMAT:
+                    connection.execute(sa.update(_SNAPSHOT).where(snapshot.id == 1).values(row))
+        except DatabaseFault:
+            return
+
+
+_SNAPSHOT = SearchSnapshotRow.__table__
+_FORMAT = f"marshal {marshal.version} index {SNAPSHOT_FORMAT}"
+_CATALOGUE_VERSION = sa.select(CatalogueVersionRow.__table__.c.serial).where(
+    CatalogueVersionRow.__table__.c.id == 1
+)
+_KEPT_INDEX = sa.select(_SNAPSHOT.c.id).where(
+    _SNAPSHOT.c.id == 1,
+    _SNAPSHOT.c.serial == sa.bindparam("serial"),
+    _SNAPSHOT.c.format == _FORMAT,
+)
+_SUBSTANCE_RECORDS = sa.select(SubstanceRow.__table__.c.record)
+_PRODUCT_WORDS = sa.select(
+    ProductRow.__table__.c.code,
+    ProductRow.__table__.c.name,
+    ProductRow.record["strength"].as_string(),
+).where(ProductRow.__table__.c.active)
+
+
+def _search_entries(
+    substances: Sequence[dict[str, Any]], products: Sequence[sa.Row[str, str, str | None]]
+) -> Iterator[SearchEntry]:
+    """Substances whole (a few dozen rows); of each product only its code, name and the JSON
+    text of its strengths, so 100 000 products load in one light query. A generator: the index
+    reads it while the garbage collector is paused for the build."""
+    by_code = {
+        raw["code"]: Substance(raw["code"], raw["name"], tuple(raw.get("synonyms", ())))
+        for raw in substances
+    }
+    yield from map(substance_entry, by_code.values())
+    words: dict[str | None, tuple[str, ...]] = {}  # products of the same substances share
+    for code, name, text in products:
+        carried = words.get(text)
+        if carried is None:
+            carried = words[text] = carried_words(by_code[c] for c in _carried(text, by_code))
+        yield SearchEntry(code, "product", name, carried)
 
 
 def _carried(text: str | None, known: dict[str, Substance]) -> list[str]:

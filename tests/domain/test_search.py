@@ -3,6 +3,7 @@ harmless; the fast paths rank exactly as a plain, slow reading of the rules does
 
 from __future__ import annotations
 
+import marshal
 import random
 import re
 import unicodedata
@@ -351,6 +352,28 @@ def test_every_way_of_searching_ranks_as_the_rules_say(medium, paths):
     with mock.patch.multiple(search, **paths):
         for query, ranked in expected.items():
             assert [(h.code, h.match, h.score) for h in index.search(query, 8)] == ranked, query
+
+
+def test_a_snapshot_loads_the_index_that_was_kept(medium):
+    """What a terminal loads instead of building ranks everything as the index built does."""
+    index, expected = medium
+    loaded = CatalogueIndex.from_snapshot(index.snapshot())
+    assert loaded is not None and len(loaded) == len(index)
+    for query, ranked in expected.items():
+        assert [(h.code, h.match, h.score) for h in loaded.search(query, 8)] == ranked, query
+    for query in ["lidocaine_hcl", "LIDOCAINE_HCL", "dexpante", "x" * 500, ""]:
+        assert loaded.search(query, 20) == index.search(query, 20), query
+
+
+def test_a_snapshot_damaged_or_of_another_kind_is_not_loaded(medium):
+    index, _ = medium
+    kept = index.snapshot()
+    other_format = marshal.dumps((search.SNAPSHOT_FORMAT + 1, *marshal.loads(kept)[1:]))
+    unequal = marshal.loads(kept)
+    unequal = marshal.dumps((*unequal[:2], unequal[2][:-1], *unequal[3:]))
+    for damaged in [b"", b"\x00", kept[: len(kept) // 2], other_format, unequal, marshal.dumps(1)]:
+        assert CatalogueIndex.from_snapshot(damaged) is None
+    assert CatalogueIndex.from_snapshot(CatalogueIndex([]).snapshot()).search("lido") == []
 
 
 def test_typo_look_ups_find_every_word_within_reach(medium):

@@ -210,10 +210,12 @@ def last_audit_actions(engine: sa.Engine, rows: int) -> list[str]:
 
 
 def watched_tables(engine: sa.Engine) -> list[str]:
-    """Every table but the audit trail's (which refusals may write) and Alembic's."""
+    """Every table but the audit trail's (which refusals may write), Alembic's, and the search
+    index kept as a cache (a search, even for something refused, may keep it)."""
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
-    return [name for name in names if name not in ("audit", "audit_head", "alembic_version")]
+    unwatched = ("audit", "audit_head", "alembic_version", "search_snapshot")
+    return [name for name in names if name not in unwatched]
 
 
 def fingerprint(engine: sa.Engine, tables: Iterable[str]) -> dict[str, str]:

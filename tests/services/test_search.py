@@ -11,6 +11,8 @@ from benchmarks.bench_search import MISSPELT
 from mesomix.bootstrap import Settings, build
 from mesomix.db.tables import ProductRow
 from mesomix.domain.search import Hit
+from mesomix.services import catalog as catalog_service
+from mesomix.services.catalog import CatalogService
 from mesomix.services.uow import unit_of_work
 
 # What a person types, and the substance meant: the hit may be it or a product carrying it.
@@ -137,3 +139,107 @@ def test_search_on_postgresql(postgres, clock, services):
             assert on_postgres.catalog.search(query) == services.catalog.search(query), query
     finally:
         on_postgres.close()
+
+
+def _kept(engine: sa.Engine) -> tuple[int, int] | None:
+    """The catalogue version, and that of the index kept (None: none kept)."""
+    with engine.connect() as connection:
+        serial = connection.execute(sa.text("SELECT serial FROM catalogue_version")).scalar_one()
+        kept = connection.execute(sa.text("SELECT serial FROM search_snapshot")).scalar()
+    return None if kept is None else (serial, kept)
+
+
+def _started(services) -> CatalogService:
+    """Another terminal's catalogue service on the same database, not yet searched."""
+    return CatalogService(services.engine)
+
+
+def test_the_index_built_is_kept_and_the_next_terminal_loads_it(services, monkeypatch):
+    index = services.catalog.search_index()
+    serial, kept = _kept(services.engine)
+    assert kept == serial
+    built = []
+    monkeypatch.setattr(
+        catalog_service, "CatalogueIndex", _Counting(built, catalog_service.CatalogueIndex)
+    )
+    loaded = _started(services).search_index()
+    assert built == [] and loaded is not index
+    for query in [*MEANT, *HOSTILE, "5ml", "vit c zyx"]:
+        assert loaded.search(query, 20) == index.search(query, 20), query
+
+
+class _Counting:
+    """CatalogueIndex, counting the indexes built (not those loaded from a snapshot)."""
+
+    def __init__(self, built: list[int], real: type) -> None:
+        self._built, self._real = built, real
+
+    def __call__(self, entries):
+        self._built.append(1)
+        return self._real(entries)
+
+    def from_snapshot(self, data: bytes):
+        return self._real.from_snapshot(data)
+
+
+def test_any_change_to_the_catalogue_outdates_the_kept_index(services):
+    services.catalog.search_index()
+    serial, _ = _kept(services.engine)
+    _add_product(services)  # through the ORM
+    assert _kept(services.engine) == (serial + 1, serial)
+    assert _started(services).search("zyxorbn")[0].code == NEW
+    assert _kept(services.engine) == (serial + 1, serial + 1)  # kept again, as it is now
+    with services.engine.begin() as connection:  # by hand, as a script would
+        connection.execute(
+            sa.text("UPDATE product SET name = 'Qwertzon 1 mL' WHERE code = :c"), {"c": NEW}
+        )
+        connection.execute(
+            sa.text("UPDATE substance SET record = :r WHERE code = 'biotin'"),
+            {"r": '{"code": "biotin", "name": "Biotin", "synonyms": ["hairvit"]}'},
+        )
+    fresh = _started(services)
+    assert fresh.search("qwertzon")[0].code == NEW
+    assert fresh.search("zyxorbin")[0].name == "Qwertzon 1 mL"  # by its code, newly named
+    assert fresh.search("hairvit")[0].code == "biotin"
+
+
+def test_a_damaged_or_foreign_snapshot_is_built_again(services):
+    index = services.catalog.search_index()
+    for damage in ("data = substr(data, 1, 1000)", "data = X'00'", "format = 'pickle 5'"):
+        with services.engine.begin() as connection:
+            connection.execute(sa.text(f"UPDATE search_snapshot SET {damage}"))
+        again = _started(services)
+        assert again.search("hyaluronc acid") == index.search("hyaluronc acid"), damage
+        assert again.search("b12") == index.search("b12"), damage
+
+
+def test_a_read_only_database_still_searches_without_keeping_the_index(tmp_path, clock):
+    path = tmp_path / "clinic.sqlite"
+    build(Settings(database_url=f"sqlite:///{path}", clock=clock)).close()
+    with sa.create_engine(f"sqlite:///{path}").begin() as connection:
+        connection.execute(sa.text("DELETE FROM search_snapshot"))
+    reader = build(Settings(database_url=f"sqlite:///{path}", clock=clock, read_only=True))
+    try:
+        assert reader.catalog.search("lido")[0].code == "lidocaine_hcl"
+    finally:
+        reader.close()
+    assert _kept(sa.create_engine(f"sqlite:///{path}")) is None
+
+
+def test_the_kept_index_on_postgresql(postgres, clock, services):
+    url = postgres.create_database("search_kept")
+    first = build(Settings(database_url=url, clock=clock))
+    try:
+        index = first.catalog.search_index()
+        serial, kept = _kept(first.engine)
+        assert kept == serial
+        _add_product(first)
+        assert _kept(first.engine) == (serial + 1, serial)  # one statement, one change
+        second = _started(first)
+        assert second.search("zyxorbn")[0].code == NEW
+        assert second.search("hyaluronc acid") == index.search("hyaluronc acid")
+        with first.engine.begin() as connection:
+            connection.execute(sa.text("UPDATE search_snapshot SET data = '\\x00'"))
+        assert _started(first).search("zyxorbn")[0].code == NEW
+    finally:
+        first.close()

@@ -45,7 +45,7 @@ from mesomix.domain.search.entries import (
     product_entry,
     substance_entry,
 )
-from mesomix.domain.search.index import MAX_LIMIT, CatalogueIndex, DocSet
+from mesomix.domain.search.index import MAX_LIMIT, SNAPSHOT_FORMAT, CatalogueIndex, DocSet
 from mesomix.domain.search.words import (
     ABBREVIATIONS,
     MAX_QUERY_CHARS,
@@ -61,6 +61,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_TOKENS",
     "PREFIX",
+    "SNAPSHOT_FORMAT",
     "SYNONYM",
     "TYPO",
     "CatalogueIndex",

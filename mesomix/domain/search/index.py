@@ -9,10 +9,13 @@ import contextlib
 import gc
 import heapq
 import itertools
+import marshal
 import math
+import sys
+from array import array
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mesomix.domain.search.entries import EXACT, PREFIX, SYNONYM, TYPO, Hit, SearchEntry, match_of
@@ -50,12 +53,60 @@ DocSet = set[int] | frozenset[int]
 OWN, OTHER, BOTH = 1, 2, 3  # which of an entry's word lists a tier looks in
 
 
+SNAPSHOT_FORMAT = 3  # raised whenever what the index keeps, or how, changes
+
+
+class _Lists:
+    """Many lists of ids (entries of each word, words of each typo variant) packed end to end in
+    one array, with where each starts: two objects where a tuple each would be a few hundred
+    thousand, for the garbage collector to walk and a snapshot to load. A list is read as a
+    slice of the array (a copy in one call; it iterates, sizes and slices as a tuple does)."""
+
+    __slots__ = ("starts", "values")
+
+    def __init__(self, values: array[int], starts: array[int]) -> None:
+        self.values, self.starts = values, starts  # starts[i]: where list i begins; then the end
+
+    @classmethod
+    def of(cls, lists: Iterable[Iterable[int]]) -> _Lists:
+        values, starts = array("I"), array("Q", [0])
+        for ids in lists:
+            values.extend(ids)
+            starts.append(len(values))
+        return cls(values, starts)
+
+    @classmethod
+    def unpacked(cls, values: bytes, starts: bytes) -> _Lists:
+        lists = cls(array("I"), array("Q"))
+        lists.values.frombytes(values)
+        lists.starts.frombytes(starts)
+        return lists
+
+    def packed(self) -> tuple[bytes, bytes]:
+        return self.values.tobytes(), self.starts.tobytes()
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, i: int) -> array[int]:
+        return self.values[self.starts[i] : self.starts[i + 1]]
+
+    def fits(self, count: int) -> bool:
+        """Whether these are `count` lists ending where the ids do (what marshal cannot know of
+        a snapshot; the ids themselves are trusted as the database holding them is)."""
+        return len(self) == count and self.starts[0] == 0 and self.starts[-1] == len(self.values)
+
+
+# a snapshot is read by the machine that wrote it, or one of the same byte order and int size
+_PACKING = f"{sys.byteorder} I{array('I').itemsize} Q{array('Q').itemsize}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Postings:
     """The entries holding some index words (a range of the sorted vocabulary, or a few words)
     in some of their word lists: the sorted posting lists, not yet merged."""
 
-    lists: tuple[tuple[int, ...], ...]
+    lists: tuple[Sequence[int], ...]
     size: int
     words: range | frozenset[int]
     fields: int
@@ -81,7 +132,7 @@ class CatalogueIndex:
     __slots__ = (
         "_by_code",
         "_codes",
-        "_cumulative",
+        "_codes_shared",
         "_deletes",
         "_doc_other",
         "_doc_own",
@@ -91,12 +142,74 @@ class CatalogueIndex:
         "_names",
         "_other",
         "_own",
+        "_variants",
         "_vocabulary",
     )
 
     def __init__(self, entries: Iterable[SearchEntry]) -> None:
         with _collector_paused():
             self._build(entries)
+            self._derive()
+
+    def snapshot(self) -> bytes:
+        """The index as bytes, to keep beside the catalogue it was built from: loading it takes a
+        tenth of the time building does. marshal, not pickle: plain tuples, dicts, strings, ints
+        and bytes, so loading a snapshot can build data but never run code."""
+        return marshal.dumps(
+            (
+                SNAPSHOT_FORMAT,
+                _PACKING,
+                self._codes,
+                self._names,
+                self._kinds,
+                self._doc_own,
+                self._doc_other,
+                self._vocabulary,
+                self._variants,
+                *self._own.packed(),
+                *self._other.packed(),
+                *self._deletes.packed(),
+            )
+        )
+
+    @classmethod
+    def from_snapshot(cls, data: bytes) -> CatalogueIndex | None:
+        """The index a snapshot holds; None for one of another format or machine, or damaged
+        (the caller then builds the index again)."""
+        try:
+            with _collector_paused():
+                kept = marshal.loads(data)
+                if not isinstance(kept, tuple) or kept[:2] != (SNAPSHOT_FORMAT, _PACKING):
+                    return None
+                codes, names, kinds, doc_own, doc_other, vocabulary, variants, *packed = kept[2:]
+                index = cls.__new__(cls)
+                index._codes, index._names, index._kinds = codes, names, kinds
+                index._doc_own, index._doc_other = doc_own, doc_other
+                index._vocabulary, index._variants = vocabulary, variants
+                index._own = _Lists.unpacked(*packed[0:2])
+                index._other = _Lists.unpacked(*packed[2:4])
+                index._deletes = _Lists.unpacked(*packed[4:6])
+                if not index._whole():
+                    return None
+                index._derive()
+        except (EOFError, ValueError, TypeError, AttributeError):
+            return None
+        return index
+
+    def _whole(self) -> bool:
+        """Whether what a snapshot held fits together (a damaged one is built again, not used)."""
+        entries, words = len(self._codes), len(self._vocabulary)
+        return (
+            all(isinstance(part, tuple) for part in (self._codes, self._names, self._kinds))
+            and all(isinstance(part, tuple) for part in (self._doc_own, self._doc_other))
+            and isinstance(self._vocabulary, tuple)
+            and isinstance(self._variants, dict)
+            and len(self._names) == len(self._kinds) == len(self._doc_own) == entries
+            and len(self._doc_other) == entries
+            and self._own.fits(words)
+            and self._other.fits(words)
+            and self._deletes.fits(len(self._variants))
+        )
 
     def _build(self, entries: Iterable[SearchEntry]) -> None:
         unique: dict[tuple[str, str], SearchEntry] = {}
@@ -110,20 +223,16 @@ class CatalogueIndex:
         self._codes = tuple(e.code for e in ordered)
         self._names = tuple(e.name for e in ordered)
         self._kinds = tuple(e.kind for e in ordered)
-        by_code: dict[str, tuple[int, ...]] = {}
         own: defaultdict[str, list[int]] = defaultdict(list)
-        owns: list[tuple[str, ...]] = []
-        canonical: dict[str, str] = {}  # one string object per word, not one per occurrence
+        owns: list[str] = []
         # products of the same substances carry the same words: read them once per combination,
         # and kept whole even where the entry's own name has them too (its best tier wins)
         sharing: defaultdict[tuple[str, ...], list[int]] = defaultdict(list)
         for doc, entry in enumerate(ordered):
-            key = entry.code.casefold()
-            by_code[key] = (*by_code[key], doc) if key in by_code else (doc,)
             mine = word_set(f"{entry.name} {entry.code}")
             for word in mine:
                 own[word].append(doc)
-            owns.append(tuple(map(canonical.setdefault, mine, mine)))
+            owns.append(" ".join(mine))
             sharing[entry.words].append(doc)
         memo: dict[str, frozenset[str]] = {}
 
@@ -139,23 +248,16 @@ class CatalogueIndex:
             carried[texts] = frozenset().union(*map(text_words, texts))
             for word in carried[texts]:
                 other[word] += docs  # sorted runs, merged by one sort below
-        self._by_code = by_code
         self._vocabulary = tuple(sorted(own.keys() | other.keys()))
-        self._ids = {word: i for i, word in enumerate(self._vocabulary)}
-        self._own = tuple(tuple(own.get(w, ())) for w in self._vocabulary)
-        self._other = tuple(tuple(sorted(other.get(w, ()))) for w in self._vocabulary)
-        self._cumulative = {
-            fields: tuple(itertools.accumulate(map(len, postings), initial=0))
-            for fields, postings in ((OWN, self._own), (OTHER, self._other))
-        }
-        # each entry's own words, and the words it carries (one tuple per combination): a few
-        # candidates are checked against these rather than probed against long posting lists
+        self._own = _Lists.of(own.get(w, ()) for w in self._vocabulary)
+        self._other = _Lists.of(sorted(other.get(w, ())) for w in self._vocabulary)
+        # each entry's own words, and the words it carries (one text per combination), a space
+        # between words: a few candidates are checked against these rather than probed against
+        # long posting lists. Text, not a tuple of words: a hundred thousand tuples would be as
+        # many objects for the garbage collector to walk, for as long as the index lives.
         self._doc_own = tuple(owns)
-        shared = {
-            key: tuple(map(canonical.setdefault, words, words)) for key, words in carried.items()
-        }
+        shared = {key: " ".join(words) for key, words in carried.items()}
         self._doc_other = tuple(shared[entry.words] for entry in ordered)
-        self._longest = max((len(w) for w in self._vocabulary if w.isalpha()), default=0)
         deletes: defaultdict[str, list[int]] = defaultdict(list)
         for i, word in enumerate(self._vocabulary):
             if word.isalpha() and len(word) >= 3:
@@ -164,7 +266,23 @@ class CatalogueIndex:
                 # deletion of its own: two deletions are kept only for words of eight or more.
                 for variant in symmetric_deletes(word, 2 if len(word) >= 8 else 1):
                     deletes[variant].append(i)
-        self._deletes = {k: tuple(v) for k, v in deletes.items()}
+        self._variants = {variant: i for i, variant in enumerate(deletes)}
+        self._deletes = _Lists.of(deletes.values())
+
+    def _derive(self) -> None:
+        """What is quicker to work out again than to keep in a snapshot."""
+        keys = list(map(str.casefold, self._codes))
+        self._by_code = dict(zip(keys, range(len(keys)), strict=True))  # the last of a code
+        self._codes_shared: dict[str, tuple[int, ...]] = {}  # a substance's, and a product's
+        if len(self._by_code) < len(keys):
+            for doc, key in enumerate(keys):
+                if self._by_code[key] != doc:
+                    shared = self._codes_shared.get(key, ())
+                    self._codes_shared[key] = (*shared, doc)
+            for key, docs in self._codes_shared.items():
+                self._codes_shared[key] = (*docs, self._by_code[key])
+        self._ids = {word: i for i, word in enumerate(self._vocabulary)}
+        self._longest = max((len(w) for w in self._vocabulary if w.isalpha()), default=0)
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -182,7 +300,7 @@ class CatalogueIndex:
             return []
         limit = min(limit, MAX_LIMIT, len(self._codes))
         typed = query.strip().casefold()
-        by_code = self._by_code.get(typed, ()) if typed else ()
+        by_code = self._coded(typed) if typed else ()
         tokens = [self._token(run) for run in query_runs(query)]
         found: list[tuple[int, int, int]] = []
         if tokens and all(tokens):
@@ -194,6 +312,11 @@ class CatalogueIndex:
         hits = [self._hit(doc, EXACT, EXACT) for doc in by_code]
         hits += [self._hit(doc, score, worst) for score, doc, worst in found if doc not in by_code]
         return hits[:limit]
+
+    def _coded(self, typed: str) -> tuple[int, ...]:
+        """The entries whose code is what was typed (but for case)."""
+        doc = self._by_code.get(typed)
+        return () if doc is None else self._codes_shared.get(typed) or (doc,)
 
     def _hit(self, doc: int, score: int, worst: int) -> Hit:
         return Hit(self._codes[doc], self._kinds[doc], self._names[doc], match_of(worst), score)
@@ -226,7 +349,8 @@ class CatalogueIndex:
         if not lists:
             return None
         if isinstance(words, range) and fields != BOTH:
-            size = self._cumulative[fields][words.stop] - self._cumulative[fields][words.start]
+            starts = (self._own if fields == OWN else self._other).starts
+            size = starts[words.stop] - starts[words.start]
         else:
             size = sum(map(len, lists))
         return _Postings(tuple(lists), size, words, fields)
@@ -262,7 +386,8 @@ class CatalogueIndex:
         seen: set[int] = set()
         found = []
         for variant in symmetric_deletes(token, edits):
-            for word in self._deletes.get(variant, ()):
+            at = self._variants.get(variant)
+            for word in self._deletes[at] if at is not None else ():
                 if word not in seen:
                     seen.add(word)
                     count = distance(token, self._vocabulary[word], edits)
@@ -318,9 +443,11 @@ class CatalogueIndex:
         ]
         if isinstance(source.words, range):  # words between two words of the sorted vocabulary
             low, high = self._vocabulary[source.words.start], self._vocabulary[source.words[-1]]
-            return lambda doc: any(low <= w <= high for field in fields for w in field[doc])
+            return lambda doc: any(
+                low <= w <= high for field in fields for w in field[doc].split(" ")
+            )
         words = frozenset(self._vocabulary[i] for i in source.words)
-        return lambda doc: any(not words.isdisjoint(field[doc]) for field in fields)
+        return lambda doc: any(not words.isdisjoint(field[doc].split(" ")) for field in fields)
 
     def _first(self, source: Source, count: int) -> list[int]:
         """The `count` smallest entry ids of a tier. Posting lists are merged lazily (a merged
