@@ -2,6 +2,8 @@
 
 Writing units of work ask for `write=True`: on SQLite they begin with BEGIN IMMEDIATE, so two
 terminals never both read stock and then both decrement it; readers begin deferred and never wait.
+Writers first take their turn in the file's queue (write_queue.py), so they wait in order and are
+woken at once, not by SQLite's busy handler.
 
 A SQLite file is refused before it is opened when its folder is on a network file system or its
 header is damaged, and opened read-only (`mode=ro`) when asked or when it cannot be written.
@@ -21,9 +23,11 @@ from sqlalchemy import event
 
 from mesomix.db.faults import DatabaseRefused, Fault
 from mesomix.db.health import read_only_reason, refuse_damaged_header, refuse_network_filesystem
+from mesomix.db.write_queue import WriteQueue
 from mesomix.settings import BUSY_TIMEOUT_MS
 
 _INFO = "mesomix_database"
+_TURN = "mesomix_write_turn"  # a pooled connection's hold on the writers' queue (write_queue.py)
 
 
 @dataclass(frozen=True)
@@ -112,10 +116,23 @@ def make_engine(
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
+    queue = None if reason else WriteQueue(path, timeout)
+
     @event.listens_for(engine, "begin")
     def _begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get("write", False)
+        if immediate and queue is not None:
+            held = connection.connection.info  # the pooled connection's, kept past checkin
+            if _TURN not in held:
+                held[_TURN] = queue.enter()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _done(_dbapi_connection: Any, record: Any) -> None:
+        """Back in the pool, its transaction over: the next writer's turn."""
+        turn = record.info.pop(_TURN, None) if record is not None else None
+        if turn is not None:
+            WriteQueue.leave(turn)
 
     return engine.execution_options(
         **{_INFO: DatabaseInfo(str(path), busy_timeout_ms, reason, path)}

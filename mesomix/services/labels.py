@@ -42,7 +42,7 @@ from mesomix.domain.mixture import Plan
 from mesomix.domain.overrides import REASONS
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
-from mesomix.domain.units import format_amount, format_quantity
+from mesomix.domain.units import format_amount
 from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot
 from mesomix.services.errors import NotFound, ServiceError
@@ -411,7 +411,7 @@ def label_text(
         lots = ", ".join(f"{p.lot_number} exp {p.expiry.isoformat()}" for p in item.picks)
         contents = ", ".join(
             f"{d.substance.short_name} {format_amount(d.value, d.dimension)}"
-            + (f" ({format_quantity(d.concentration, 3)})" if d.concentration is not None else "")
+            + (f" ({d.concentration_text()})" if d.final_ul else "")
             for d in draw.delivered
         )
         head = contents or f"{draw.product.name} q.s."

@@ -101,7 +101,7 @@ def database_faults(engine: sa.Engine) -> Iterator[None]:
         fault = classify(exc) if _from_the_database(exc) else None
         if fault is None:
             raise
-        if isinstance(exc, DatabaseRefused) and fault is not Fault.DAMAGED:
+        if isinstance(exc, DatabaseRefused) and fault not in (Fault.DAMAGED, Fault.BUSY):
             raise DatabaseUnusable(str(exc)) from exc
         detail = str(getattr(exc, "orig", None) or exc)
         raise explain(fault, database_info(engine), detail) from exc

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from mesomix.domain.findings import Severity
 from mesomix.domain.mixture import DraftIngredient, DraftMixture, plan_mixture
+from mesomix.domain.mixture.plan import Delivered
 from mesomix.domain.units import format_quantity
 from mesomix.reference import catalog_from_records
 from tests.domain.conftest import RECORDS
@@ -231,3 +232,18 @@ def test_a_name_typed_in_part_says_which_names_it_is_part_of():
     assert "Sodium chloride 0.9% 10 mL ampoule" in part.message
     (unknown,) = [f for f in plan_of(("zzqx", "1 mL")).findings if f.code == "ingredient.unknown"]
     assert unknown.message == "'zzqx' is not a substance or product in the catalogue"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**7), places=4),
+    final_ul=st.integers(min_value=10, max_value=500_000),
+    dimension=st.sampled_from(["mass", "IU", "mEq", "mmol"]),  # what a substance delivers
+)
+def test_a_concentration_shown_without_pint_reads_as_pint_shows_it(value, final_ul, dimension):
+    """Labels show each concentration through Decimals alone; it must read as before."""
+    substance = CATALOG.substances["biotin"]
+    delivered = Delivered(substance, value, dimension, final_ul)
+    assert delivered.concentration_text() == format_quantity(delivered.concentration, 3)
+    assert delivered.concentration_text(4) == format_quantity(delivered.concentration, 4)
+    assert Delivered(substance, value, dimension, 0).concentration_text() == ""

@@ -40,8 +40,14 @@ REFUSALS = (ServiceError, QuantityError, ImportRefused)
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
+# Not data a refusal could half-write: the search index kept as a cache (any search, even one
+# for something refused, may keep it) and the catalogue's version (raised by trigger with every
+# write to products, which are watched themselves).
+CACHES = frozenset({"search_snapshot", "catalogue_version"})
+
+
 class WriteWatch:
-    """Tables written by committed transactions, on every engine of this process."""
+    """Tables written by committed transactions, on every engine of this process (but CACHES)."""
 
     def __init__(self) -> None:
         self._pending: dict[int, list[str]] = {}
@@ -49,7 +55,7 @@ class WriteWatch:
 
     def _execute(self, conn, _cursor, statement, parameters, _context, many) -> None:
         written = _WRITE.match(statement)
-        if written:
+        if written and written.group(1).lower() not in CACHES:
             rows = len(parameters) if many else 1
             self._pending.setdefault(id(conn), []).extend([written.group(1).lower()] * rows)
 
@@ -210,11 +216,10 @@ def last_audit_actions(engine: sa.Engine, rows: int) -> list[str]:
 
 
 def watched_tables(engine: sa.Engine) -> list[str]:
-    """Every table but the audit trail's (which refusals may write), Alembic's, and the search
-    index kept as a cache (a search, even for something refused, may keep it)."""
+    """Every table but the audit trail's (which refusals may write), Alembic's, and CACHES."""
     with engine.connect() as connection:
         names = sa.inspect(connection).get_table_names()
-    unwatched = ("audit", "audit_head", "alembic_version", "search_snapshot")
+    unwatched = {"audit", "audit_head", "alembic_version", *CACHES}
     return [name for name in names if name not in unwatched]
 
 

@@ -75,6 +75,7 @@ def terminal(url: str, user: str, attempts: int, spec: dict[str, Any]) -> list[d
 def _forked_terminal(url: str, user: str, attempts: int, spec: dict[str, Any], start: Any, results: Any) -> None:  # fmt: skip
     services = build(Settings(database_url=url))  # its own engine, made after the fork
     draft = draft_of(spec)
+    services.mixtures.check(draft, user)  # its caches warm, as a terminal in use has them
     start.wait()
     outcomes = [attempt(services, draft, user) for _ in range(attempts)]
     services.close()

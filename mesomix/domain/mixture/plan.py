@@ -11,7 +11,7 @@ from functools import cached_property
 
 from mesomix.domain.catalog import Product, Substance
 from mesomix.domain.findings import Finding, Severity
-from mesomix.domain.units import CANONICAL, Q, Quantity, canonical
+from mesomix.domain.units import CANONICAL, Q, Quantity, canonical, format_decimal, unit_word
 
 MEASURABLE_UL = 10  # 0.01 mL: the finest graduation of a 1 mL syringe
 
@@ -34,6 +34,15 @@ class Delivered:
         if not self.final_ul:
             return None
         return self.amount / Q(Decimal(self.final_ul) / 1000, "milliliter")
+
+    def concentration_text(self, places: int = 3) -> str:
+        """The concentration as `format_quantity` shows it ("4 mg/mL"), worked out in Decimals
+        alone: every label of every dispense shows it, and pint's arithmetic and formatting
+        were a fifth of a dispense's time. "" without a final volume."""
+        if not self.final_ul:
+            return ""
+        per_ml = self.value / (Decimal(self.final_ul) / 1000)
+        return f"{format_decimal(per_ml, places)} {unit_word(self.dimension)}/mL"
 
 
 @dataclass(frozen=True)
