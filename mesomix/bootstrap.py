@@ -26,12 +26,17 @@ from mesomix.options import BadInput
 from mesomix.reference import course_templates, data_dir, signal_rules
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
-from mesomix.services.audit import verify
+from mesomix.services.audit import at_site, verify
 from mesomix.services.audit_trail import AuditTrailService
 from mesomix.services.catalog import CatalogService, sync_reference
 from mesomix.services.courses import CourseService
 from mesomix.services.demo import holds_data, load_demo
-from mesomix.services.errors import DatabaseDamaged, DatabaseFault, DatabaseUnusable
+from mesomix.services.errors import (
+    DatabaseDamaged,
+    DatabaseFault,
+    DatabaseUnusable,
+    ServiceError,
+)
 from mesomix.services.formulas import FormulaService
 from mesomix.services.gtins import GtinService
 from mesomix.services.imports import ImportService
@@ -41,6 +46,7 @@ from mesomix.services.mixtures import MixtureService
 from mesomix.services.people import PeopleService
 from mesomix.services.reactions import ReactionService
 from mesomix.services.signing import Attempt, said
+from mesomix.services.sites import SiteService, site_id
 from mesomix.services.stock import StockService
 from mesomix.services.uow import database_faults, unit_of_work, with_clock
 from mesomix.settings import Settings, default_labels_folder
@@ -69,6 +75,7 @@ class Services:
     courses: CourseService
     reactions: ReactionService
     gtins: GtinService
+    sites: SiteService
 
     @property
     def clock(self) -> Clock:
@@ -167,8 +174,14 @@ def open_database(settings: Settings) -> sa.Engine:
 
 
 def build(settings: Settings) -> Services:
-    """The whole program on one database: checked, migrated, seeded with the catalogue, ready."""
+    """The whole program on one database: checked, migrated, seeded with the catalogue, ready;
+    its writes at the site the terminal works at (in that site's audit chain)."""
     engine = open_database(settings)
+    try:
+        engine = at_site(engine, site_id(engine, settings.site))
+    except ServiceError:
+        engine.dispose()
+        raise
     catalog = CatalogService(engine)
     stock = StockService(engine, settings.clock, catalog)
     accounts = (ReadOnlyAccounts if database_info(engine).read_only else AccountService)(
@@ -199,6 +212,7 @@ def build(settings: Settings) -> Services:
         courses=courses,
         reactions=ReactionService(engine, settings.clock, set(templates.zones), signal_rules()),
         gtins=GtinService(engine, settings.clock),
+        sites=SiteService(engine, settings.clock),
     )
 
 

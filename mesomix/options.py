@@ -24,6 +24,7 @@ IDLE_ENV = "MESOMIX_IDLE_MINUTES"
 LABELS_ENV = "MESOMIX_LABELS"  # the folder labels are saved in
 PRINTER_ENV = "MESOMIX_PRINTER"  # the printer labels are sent to
 SESSION_ENV = "MESOMIX_SESSION_HOURS"  # the window a dose limit per session counts
+SITE_ENV = "MESOMIX_SITE"  # the site a terminal works at
 
 
 class BadInput(Refused):
@@ -58,6 +59,11 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--user", metavar="NAME", dest="app_user", help="the name to sign in with")
     parser.add_argument(
+        "--site",
+        metavar="CODE",
+        help=f"the site (clinic) this terminal works at (default {SITE_ENV} or the first, main)",
+    )
+    parser.add_argument(
         "--idle-minutes",
         type=int,
         help=f"lock the app after this many minutes without activity (default {IDLE_ENV} or 5)",
@@ -82,8 +88,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
             f"{SESSION_ENV} must be a whole number of hours from 1 to 72 (unset: the clinic's "
             f"calendar day), not {session!r}"
         )
+    site = (args.site or os.environ.get(SITE_ENV, "") or "main").strip()
+    if (
+        not site
+        or len(site) > 32
+        or not all(c.isascii() and (c.isalnum() or c == "-") for c in site)
+    ):
+        raise BadInput(
+            f"{'--site' if args.site else SITE_ENV} must be a site's code (letters, digits and "
+            f"dashes, at most 32), not {site[:40]!r}"
+        )
     return Settings(
         database_url=database_url(path),
+        site=site.lower(),
         user=args.app_user,
         idle_minutes=idle,
         read_only=args.read_only,

@@ -31,6 +31,7 @@ class Settings:
     # Dose limits per session count the batches of this many hours back; None: the clinic's
     # calendar day (MESOMIX_SESSION_HOURS).
     session_hours: int | None = None
+    site: str = "main"  # the site this terminal works at (--site, MESOMIX_SITE)
 
 
 def default_labels_folder() -> Path:

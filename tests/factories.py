@@ -150,3 +150,12 @@ def scan_of(gtin: str, lot: str = "", expiry: date | None = None, serial: str = 
     fixed = f"]d201{gtin}" + (f"17{expiry:%y%m%d}" if expiry else "")
     variable = [f"10{lot}"] * bool(lot) + [f"21{serial}"] * bool(serial)
     return fixed + "\x1d".join(variable)
+
+
+def tamper_audit(services: Services, *statements: str) -> None:
+    """What someone with the SQLite file could do: drop the trail's guard, change its rows."""
+    with services.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER audit_no_update")
+        connection.exec_driver_sql("DROP TRIGGER audit_no_delete")
+        for statement in statements:
+            connection.exec_driver_sql(statement)

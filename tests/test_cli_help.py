@@ -11,13 +11,14 @@ import csv
 import json
 import os
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from tests.factories import copy_of
 from tests.test_cli import DEMO_PASSWORDS, ROOT, run
 
 
@@ -30,11 +31,11 @@ def demo_template(tmp_path_factory) -> str:
 
 @pytest.fixture
 def demo_db(demo_template, tmp_path) -> str:
-    """A copy of the demo database (the template is closed: WAL is checkpointed on close)."""
+    """A copy of the demo database, what is still in its write-ahead log included (the command
+    that made it ran in this process, whose engine closes when the garbage collector says)."""
     copy = tmp_path / "db" / "demo.sqlite"
     copy.parent.mkdir()
-    shutil.copyfile(demo_template, copy)
-    return str(copy)
+    return copy_of(Path(demo_template), copy)
 
 
 def mesomix(db: str, *argv: str, user: str = "nadia") -> subprocess.CompletedProcess[str]:

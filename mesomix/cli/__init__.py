@@ -30,6 +30,7 @@ from mesomix.cli.commands import (
     report,
     search,
     session,
+    site,
     stock,
     user,
 )
@@ -56,6 +57,7 @@ COMMANDS = (  # in the order `mesomix --help` lists them
     consent,
     reaction,
     clinic,
+    site,
     audit,
 )
 

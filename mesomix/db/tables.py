@@ -84,6 +84,16 @@ class ProductRow(Row, table=True):
     reorder_quantity: int | None = None  # containers to order
 
 
+class SiteRow(Row, table=True):
+    """One clinic of a chain sharing the database: its own shelves and its own audit chain."""
+
+    __tablename__ = "site"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)  # what a terminal is started at: `--site main`
+    name: str
+    active: bool = True
+
+
 class CatalogueVersionRow(Row, table=True):
     """One row counting changes to products and substances, raised by triggers (migration 0015)
     whoever writes them, even by hand: the search index kept with a number is known current."""
@@ -284,7 +294,10 @@ class AuditRow(Row, table=True):
     user_id is not a foreign key on purpose: the trail outlives the accounts it mentions."""
 
     __tablename__ = "audit"
+    __table_args__ = (sa.Index("ix_audit_chain_seq", "chain", "seq", unique=True),)
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    chain: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # the site's chain
+    seq: int = _big(default=0, sa_column_kwargs={"server_default": "0"})  # its place in it
     at: datetime = _utc()
     user_id: int | None = None
     user_name: str = ""
@@ -301,7 +314,8 @@ class AuditRow(Row, table=True):
 
 
 class AuditHeadRow(Row, table=True):
-    """The end of the chain as last written: rows cut from the end no longer reach it."""
+    """The end of one chain (its id is its site's) as last written: rows cut from the end no
+    longer reach it."""
 
     __tablename__ = "audit_head"
     id: int = Field(primary_key=True)

@@ -5,7 +5,9 @@ database file can still cut rows from its end and move its recorded head back, o
 chain again. A head kept elsewhere (a file on another machine, a printout) pins what the chain
 was: that row must still be there, with the same hash and time, and the chain no shorter.
 
-A line is `ID HASH TIME`: the row's id, its SHA-256 in hex, its time in UTC (ISO 8601, `Z`).
+A line is `ID HASH TIME`: the row's place in the first site's chain (for rows written before
+there were sites, also its id), its SHA-256 in hex, its time in UTC (ISO 8601, `Z`). The row
+anchored records the other sites' chains' heads, so one line pins every chain.
 Blank lines and lines starting with `#` are the clinic's own notes.
 """
 

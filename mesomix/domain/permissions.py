@@ -44,6 +44,7 @@ class Action(Enum):
     CONFIRM_REACTION = "confirm a reaction"
     VIEW_VIGILANCE = "see reactions and lot signals"
     SET_BENCH_RULE = "require or relax scanning at the bench"
+    MANAGE_SITES = "add a site"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -64,6 +65,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.SIGN_OVERRIDE: frozenset({PRACTITIONER}),
     Action.RECORD_ALLERGY: frozenset({PRACTITIONER}),
     Action.MANAGE_USERS: frozenset({ADMIN}),
+    Action.MANAGE_SITES: frozenset({ADMIN}),  # a clinic joining the chain: its own audit chain
     Action.VIEW_AUDIT: frozenset({MANAGER, ADMIN}),
     Action.LOAD_DEMO: frozenset({ADMIN}),
     # A formula is a standing order others will make for other patients: choosing its doses is

@@ -44,8 +44,8 @@ from mesomix.services.errors import (
 CLOCK_TOLERANCE = timedelta(minutes=1)
 _CLOCK = "mesomix_clock"
 _AUDIT, _HEAD = AuditRow.__table__, AuditHeadRow.__table__
-_NEWEST_AUDIT = sa.select(_AUDIT.c.at).where(
-    _AUDIT.c.id == sa.select(_HEAD.c.last_id).where(_HEAD.c.id == 1).scalar_subquery()
+_NEWEST_AUDIT = sa.select(sa.func.max(_AUDIT.c.at)).where(  # the last row of each site's chain
+    _AUDIT.c.id.in_(sa.select(_HEAD.c.last_id))
 )
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from mesomix.bootstrap import Settings, build
 from mesomix.domain.allergy import Allergy
 from mesomix.services.audit import show, verify
-from tests.factories import audit_rows, mixture, receive, seed_people
+from tests.factories import audit_rows, mixture, receive, seed_people, tamper_audit
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
 
@@ -74,25 +74,24 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(clinic, statement):
         connection.exec_driver_sql(statement)
 
 
-def tamper(services, *statements):
-    """What someone with the database file could do: drop the guard, change rows, restore it."""
-    with services.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TRIGGER audit_no_update")
-        connection.exec_driver_sql("DROP TRIGGER audit_no_delete")
-        for statement in statements:
-            connection.exec_driver_sql(statement)
-
-
 @pytest.mark.parametrize(
     ("statements", "says"),
     [
         (["UPDATE audit SET reason = 'nothing to see' WHERE id = 3"], "row 3 was edited"),
         (["DELETE FROM audit WHERE id = 3"], "row 3 is missing"),
-        (
+        (  # two rows' ids swapped: each row's id is part of what its hash covers
             [
                 "UPDATE audit SET id = -4 WHERE id = 4",
                 "UPDATE audit SET id = 4 WHERE id = 3",
                 "UPDATE audit SET id = 3 WHERE id = -4",
+            ],
+            "row 3 was edited",
+        ),
+        (  # two rows' places in the chain swapped
+            [
+                "UPDATE audit SET seq = -4 WHERE seq = 4",
+                "UPDATE audit SET seq = 4 WHERE seq = 3",
+                "UPDATE audit SET seq = 3 WHERE seq = -4",
             ],
             "row 3 does not follow row 2",
         ),
@@ -101,12 +100,12 @@ def tamper(services, *statements):
             "rows were cut from the end",
         ),
     ],
-    ids=["edited", "deleted", "reordered", "truncated"],
+    ids=["edited", "deleted", "ids swapped", "reordered", "truncated"],
 )
 def test_tampering_is_detected(clinic, statements, says):
     busy_day(clinic)
     assert verify(clinic.engine).intact
-    tamper(clinic, *statements)
+    tamper_audit(clinic, *statements)
     verdict = verify(clinic.engine)
     assert not verdict.intact and says in verdict.problem
 
@@ -139,7 +138,7 @@ def test_a_broken_chain_is_not_anchored_and_an_anchor_past_the_break_is_not_reac
         audit_rows(clinic)
     )
     assert verify(clinic.engine, [head]).intact
-    tamper(clinic, "UPDATE audit SET reason = 'nothing to see' WHERE id = 3")
+    tamper_audit(clinic, "UPDATE audit SET reason = 'nothing to see' WHERE id = 3")
     with pytest.raises(ServiceError, match="it is not anchored"):
         anchor(clinic.engine, clinic.clock, "nadia")
     verdict = verify(clinic.engine, [head])

@@ -63,6 +63,7 @@ ACTIONS = {
         "P-1", u, Allergy(text="surgical gloves")
     ),
     Action.MANAGE_USERS: lambda s, u: s.accounts.unlock(u, "sam"),
+    Action.MANAGE_SITES: lambda s, u: s.sites.add(u, f"site-{u}", "A clinic of the chain"),
     Action.VIEW_AUDIT: lambda s, u: s.accounts.require(u, Action.VIEW_AUDIT),
     Action.LOAD_DEMO: lambda s, u: s.accounts.require(u, Action.LOAD_DEMO),
     Action.EDIT_FORMULAS: lambda s, u: s.formulas.save(

@@ -1,0 +1,73 @@
+"""`mesomix site` and the global `--site`: the sites listed, one added by an admin only, a
+terminal started at a site that is not there (or a code that cannot be one) refused with the
+sites there are, nothing written; what a terminal at a site writes goes into that site's chain."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.factories import copy_of
+from tests.test_cli import DEMO_PASSWORDS, in_process
+
+
+@pytest.fixture
+def demo_db(tmp_path, cli_demo) -> str:
+    return copy_of(cli_demo, Path(tmp_path / "sites.sqlite"))
+
+
+def sites_and_chains(db: str) -> tuple[list[str], dict[int, int]]:
+    with sqlite3.connect(db) as connection:
+        codes = [code for (code,) in connection.execute("SELECT code FROM site ORDER BY id")]
+        chains = dict(connection.execute("SELECT chain, count(*) FROM audit GROUP BY chain"))
+    return codes, chains
+
+
+def test_an_admin_adds_a_site_and_its_terminals_write_its_own_chain(demo_db, monkeypatch):
+    done = in_process("--db", demo_db, "site", "list", password="")
+    assert (done.returncode, done.stdout) == (0, "main         Main clinic  (this terminal)\n")
+    done = in_process(
+        "--db", demo_db, "site", "add", "north", "North clinic", "--user", "admin",
+        password=DEMO_PASSWORDS["admin"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "site north added: North clinic (its terminals: mesomix --site north)\n"
+    monkeypatch.setenv("MESOMIX_SITE", "north")
+    done = in_process("--db", demo_db, "site", "list", password="")
+    assert done.stdout.splitlines() == [
+        "main         Main clinic",
+        "north        North clinic  (this terminal)",
+    ]
+    done = in_process(
+        "--db", demo_db, "patient", "add", "P-9001", "--name", "Nora North", "--user", "drchen",
+        password=DEMO_PASSWORDS["drchen"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    codes, chains = sites_and_chains(demo_db)
+    assert codes == ["main", "north"] and chains[2] >= 2  # signed in, and the patient added
+    check = in_process("--db", demo_db, "check", password="")
+    assert check.returncode == 0 and "audit chain: ok" in check.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (
+            ("--site", "south", "site", "list"),
+            "there is no site 'south' in this database: its sites are main",
+        ),
+        (("--site", "No Way", "site", "list"), "--site must be a site's code"),
+        (("--site", "x" * 40, "site", "list"), "--site must be a site's code"),
+        (("site", "add", "North", "North clinic", "--user", "admin"), "'North' is not a site code"),
+        (("site", "add", "north", "North clinic", "--user", "nadia"), "add a site"),
+    ],
+    ids=["unknown site", "not a code", "too long", "capitals", "a manager"],
+)
+def test_a_site_that_cannot_be_is_refused_and_nothing_written(demo_db, argv, says):
+    before = sites_and_chains(demo_db)[0]
+    user = argv[argv.index("--user") + 1] if "--user" in argv else "sam"
+    done = in_process("--db", demo_db, *argv, password=DEMO_PASSWORDS[user])
+    assert done.returncode == 2 and says in done.stderr, done.stderr
+    assert done.stdout == "" and sites_and_chains(demo_db)[0] == before
