@@ -16,7 +16,7 @@ from sqlmodel import col, select
 
 from mesomix.db.tables import AuditHeadRow, SiteRow
 from mesomix.domain.permissions import Action
-from mesomix.services.audit import GENESIS
+from mesomix.services.audit import FIRST_CHAIN, GENESIS, SITE_OPTION
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import transaction, unit_of_work
@@ -64,6 +64,15 @@ class SiteService(Service):
         with unit_of_work(self._engine) as session:
             rows = session.exec(select(SiteRow).order_by(col(SiteRow.id))).all()
             return [Site(row.id or 0, row.code, row.name, row.active) for row in rows]
+
+    def here(self) -> Site | None:
+        """The site this terminal works at, when the database has more than one (a clinic of
+        one site need not be told where it is)."""
+        sites = self.sites()
+        at = self._engine.get_execution_options().get(SITE_OPTION, FIRST_CHAIN)
+        if len(sites) < 2:
+            return None
+        return next((site for site in sites if site.id == at), None)
 
     def add(self, user: str, code: str, name: str) -> Site:
         """A new site and its audit chain's head, on the trail (of the site the admin is at)."""

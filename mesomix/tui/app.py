@@ -175,12 +175,15 @@ class MesomixApp(App[None]):
             for place in PLACES:  # so that the first screen after sign-in opens at once
                 place.screen_class()
             has_users = services.accounts.has_users()
+            site = services.sites.here()
         except Exception as error:  # reported once the terminal is given back
             if not self._program.done():
                 self._program.set_exception(error)
             self.call_from_thread(self._could_not_start, error)
             return
         self.call_from_thread(self._program_ready)
+        if site is not None:
+            self.call_from_thread(self._at_site, f"{site.name} ({site.code})")
         if services.read_only:
             self.call_from_thread(self._read_only, services.read_only)
         if not has_users:
@@ -195,9 +198,14 @@ class MesomixApp(App[None]):
         self.start_error = error
         self.exit(return_code=2)
 
+    def _at_site(self, where: str) -> None:
+        """In a chain of clinics, the header says which one this terminal works at."""
+        self.sub_title = f"{where} · {self.sub_title}" if self.sub_title else where
+
     def _read_only(self, reason: str) -> None:
         """Said once, and kept in the header: nothing can be written."""
-        self.sub_title = f"READ-ONLY ({reason})"
+        said = f"READ-ONLY ({reason})"
+        self.sub_title = f"{self.sub_title} · {said}" if self.sub_title else said
         self.notify(
             f"The database is open read-only ({reason}): stock and reports can be seen, "
             "nothing can be written.",

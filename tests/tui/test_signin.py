@@ -154,6 +154,23 @@ async def test_a_read_only_database_says_so_in_the_header(db_url, clock):
     app.services.close()
 
 
+async def test_a_terminal_of_a_chain_says_which_site_it_works_at(db_url, clock):
+    """At one site of several the header names it (read-only said beside it); a clinic of
+    one site is not told where it is."""
+    ready = build(Settings(database_url=db_url, clock=clock))
+    load_demo(ready)
+    ready.sites.add("admin", "north", "North clinic")
+    ready.close()
+    settings = Settings(database_url=db_url, clock=clock, site="north", read_only=True)
+    app = starting_app(settings, lambda: build(settings))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.sub_title.startswith("North clinic (north) · READ-ONLY (")
+        await sign_in(pilot, "sam", "demo-staff-2026")
+        assert "North clinic (north)" in screen_text(app)
+    app.services.close()
+
+
 def test_opening_the_app_loads_nothing_heavy_before_its_first_frame():
     """What `mesomix` imports to draw the sign-in screen: no database, pint or pandas."""
     code = (
