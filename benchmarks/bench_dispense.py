@@ -65,19 +65,20 @@ def run() -> list[Figure]:
         statements = [(s, p, many) for s, p, many in captured if not s.startswith("BEGIN")]
 
         raw = _raw_connection(path)
-        next_audit_id = [0]  # set from the chain's head, read as mesomix reads it
+        fresh = {"id": 0, "seq": 0}  # the next audit id and place, read as mesomix reads them
 
-        def fresh_audit_ids(statement: str, parameters: Any) -> Any:
-            """Audit rows carry their id in the chain: each replay appends new ones, as mesomix does."""
+        def fresh_audit_rows(statement: str, parameters: Any) -> Any:
+            """Audit rows carry their id and place in the chain: each replay appends new ones,
+            as mesomix does."""
             if not statement.startswith("INSERT INTO audit "):
                 return parameters
             columns = statement[statement.index("(") + 1 : statement.index(")")].split(", ")
-            position = columns.index("id")
+            at_id, at_seq = columns.index("id"), columns.index("seq")
             rows = []
             for row in parameters:
                 row = list(row)
-                row[position] = next_audit_id[0]
-                next_audit_id[0] += 1
+                row[at_id], row[at_seq] = fresh["id"], fresh["seq"]
+                fresh["id"], fresh["seq"] = fresh["id"] + 1, fresh["seq"] + 1
                 rows.append(tuple(row))
             return rows
 
@@ -85,11 +86,14 @@ def run() -> list[Figure]:
             raw.execute("BEGIN IMMEDIATE")
             for statement, parameters, many in statements:
                 if many:
-                    raw.executemany(statement, fresh_audit_ids(statement, parameters))
+                    raw.executemany(statement, fresh_audit_rows(statement, parameters))
                 elif statement.startswith("SELECT audit_head"):
-                    next_audit_id[0] = raw.execute(statement, parameters).fetchone()[1] + 1
+                    head = raw.execute(statement, parameters).fetchone()
+                    fresh["seq"] = head[2] + 1  # (id, last_id, count, last_hash)
+                elif statement.startswith("SELECT coalesce(max(audit.id)"):
+                    fresh["id"] = raw.execute(statement, parameters).fetchone()[0] + 1
                 elif statement.startswith("UPDATE audit_head"):
-                    raw.execute(statement, (next_audit_id[0] - 1, *parameters[1:]))
+                    raw.execute(statement, (fresh["id"] - 1, *parameters[1:]))
                 else:
                     raw.execute(statement, parameters).fetchall()
             raw.execute("COMMIT")
