@@ -89,9 +89,8 @@ def run() -> list[Figure]:
                     raw.executemany(statement, fresh_audit_rows(statement, parameters))
                 elif statement.startswith("SELECT audit_head"):
                     head = raw.execute(statement, parameters).fetchone()
-                    fresh["seq"] = head[2] + 1  # (id, last_id, count, last_hash)
-                elif statement.startswith("SELECT coalesce(max(audit.id)"):
-                    fresh["id"] = raw.execute(statement, parameters).fetchone()[0] + 1
+                    # (id, last_id, count, last_hash, the largest audit id)
+                    fresh["seq"], fresh["id"] = head[2] + 1, head[4] + 1
                 elif statement.startswith("UPDATE audit_head"):
                     raw.execute(statement, (fresh["id"] - 1, *parameters[1:]))
                 else:

@@ -42,9 +42,13 @@ _SITE = SiteRow.__table__
 FIRST_CHAIN = 1  # the first site's: the one anchors are written to
 SITE_OPTION = "mesomix_site"  # the engine's execution option naming the site its writes are at
 _LOCK_HEAD = sa.select(_HEAD).where(_HEAD.c.id == sa.bindparam("chain")).with_for_update()
+# on SQLite, the largest id read in the same round trip (its ids follow it: see _new_ids)
+_LOCK_HEAD_SQLITE = sa.select(
+    _HEAD,
+    sa.select(sa.func.coalesce(sa.func.max(_AUDIT.c.id), 0)).scalar_subquery().label("largest"),
+).where(_HEAD.c.id == sa.bindparam("chain"))
 _ADD = sa.insert(_AUDIT)
 _NEXT_IDS_POSTGRESQL = sa.text("SELECT nextval('audit_id_seq') FROM generate_series(1, :count)")
-_LAST_ID = sa.select(sa.func.coalesce(sa.func.max(_AUDIT.c.id), 0))
 _MOVE_HEAD = (
     sa.update(_HEAD)
     .where(_HEAD.c.id == sa.bindparam("chain"))
@@ -124,10 +128,12 @@ def append_many(
         return []
     if chain is None:
         chain = connection.get_execution_options().get(SITE_OPTION, FIRST_CHAIN)
-    head = connection.execute(_LOCK_HEAD, {"chain": chain}).one_or_none()
+    sqlite = connection.dialect.name == "sqlite"
+    locking = _LOCK_HEAD_SQLITE if sqlite else _LOCK_HEAD
+    head = connection.execute(locking, {"chain": chain}).one_or_none()
     if head is None:
         raise ServiceError(f"the audit chain of site {chain} has no head: the site is unknown")
-    ids = _new_ids(connection, len(entries))
+    ids = _new_ids(connection, len(entries), head.largest if sqlite else None)
     rows: list[dict[str, Any]] = []
     previous, seq = head.last_hash, head._mapping["count"]
     for row_id, entry in zip(ids, entries, strict=True):
@@ -159,13 +165,13 @@ def append_many(
     return ids
 
 
-def _new_ids(connection: sa.Connection, count: int) -> list[int]:
-    """Ids no other row has: from PostgreSQL's sequence, which never waits for another chain's
-    writers; on SQLite, after the largest (its one writer at a time holds the file)."""
-    if connection.dialect.name == "postgresql":
-        return list(connection.execute(_NEXT_IDS_POSTGRESQL, {"count": count}).scalars())
-    last = connection.execute(_LAST_ID).scalar_one()
-    return list(range(last + 1, last + 1 + count))
+def _new_ids(connection: sa.Connection, count: int, largest: int | None) -> list[int]:
+    """Ids no other row has: on SQLite after the largest (read with the head), since its one
+    writer holds the file; elsewhere from PostgreSQL's sequence, which never waits for another
+    chain's writers."""
+    if largest is not None:
+        return list(range(largest + 1, largest + 1 + count))
+    return list(connection.execute(_NEXT_IDS_POSTGRESQL, {"count": count}).scalars())
 
 
 def record(engine: sa.Engine, clock: Clock, entry: Entry) -> None:
