@@ -21,12 +21,13 @@ from mesomix.db.engine import database_info, make_engine
 from mesomix.db.faults import DatabaseRefused, Fault, classify
 from mesomix.db.health import damaged_message, foreign_key_problems, page_problems
 from mesomix.db.migrate import current_revision, head_revision, migrate
+from mesomix.db.sites import at_site
 from mesomix.db.tables import MetaRow
 from mesomix.options import BadInput
 from mesomix.reference import course_templates, data_dir, signal_rules
 from mesomix.services.accounts import AccountService
 from mesomix.services.allergies import AllergyService
-from mesomix.services.audit import at_site, verify
+from mesomix.services.audit import verify
 from mesomix.services.audit_trail import AuditTrailService
 from mesomix.services.catalog import CatalogService, sync_reference
 from mesomix.services.courses import CourseService

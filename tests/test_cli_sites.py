@@ -71,3 +71,35 @@ def test_a_site_that_cannot_be_is_refused_and_nothing_written(demo_db, argv, say
     done = in_process("--db", demo_db, *argv, password=DEMO_PASSWORDS[user])
     assert done.returncode == 2 and says in done.stderr, done.stderr
     assert done.stdout == "" and sites_and_chains(demo_db)[0] == before
+
+
+def test_a_manager_sends_sealed_containers_to_another_site(demo_db, monkeypatch):
+    in_process(
+        "--db", demo_db, "site", "add", "north", "North clinic", "--user", "admin",
+        password=DEMO_PASSWORDS["admin"],
+    )  # fmt: skip
+    with sqlite3.connect(demo_db) as connection:
+        lot, sealed = connection.execute(
+            "SELECT lot.id, (on_hand_ul - open_ul) / container_volume_ul FROM lot "
+            "JOIN product ON product.code = lot.product_code WHERE status = 'available' "
+            "AND on_hand_ul - open_ul >= 2 * container_volume_ul ORDER BY lot.id LIMIT 1"
+        ).fetchone()
+    done = in_process(
+        "--db", demo_db, "lot", "transfer", str(lot), "--to", "north", "--containers", "2",
+        "--user", "nadia", password=DEMO_PASSWORDS["nadia"],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"lot {lot}: 2 containers sent to north (lot ")
+    monkeypatch.setenv("MESOMIX_SITE", "north")
+    shelf = in_process(
+        "--db", demo_db, "stock", "--user", "nadia", password=DEMO_PASSWORDS["nadia"]
+    )
+    assert shelf.returncode == 0 and len(shelf.stdout.strip().splitlines()) >= 2
+    too_many = in_process(
+        "--db", demo_db, "lot", "transfer", str(lot), "--to", "main", "--containers", "1",
+        "--user", "nadia", password=DEMO_PASSWORDS["nadia"],
+    )  # fmt: skip
+    assert too_many.returncode == 2 and "another site's shelves" in too_many.stderr
+    assert sealed >= 2
+    check = in_process("--db", demo_db, "check", password="")
+    assert check.returncode == 0, check.stdout

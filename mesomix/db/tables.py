@@ -178,13 +178,16 @@ class AllergyRow(Row, table=True):
 class LotRow(Row, table=True):
     __tablename__ = "lot"
     __table_args__ = (
-        sa.UniqueConstraint("product_code", "lot_number"),
+        sa.UniqueConstraint(
+            "site_id", "product_code", "lot_number", name="uq_lot_site_product_number"
+        ),
         sa.CheckConstraint("on_hand_ul >= 0", name="on_hand_not_negative"),
         sa.CheckConstraint("open_ul >= 0 AND open_ul <= on_hand_ul", name="open_within_on_hand"),
     )
     id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(default=1, foreign_key="site.id", index=True)  # whose shelves
     product_code: str = Field(foreign_key="product.code", index=True)
-    lot_number: str
+    lot_number: str  # the manufacturer's: one lot row per site that holds some of it
     expiry: date
     status: str = "available"  # available | quarantined | recalled
     status_reason: str = ""
@@ -201,6 +204,7 @@ class BatchRow(Row, table=True):
 
     __tablename__ = "batch"
     id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(default=1, foreign_key="site.id", index=True)  # where it was made
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
     actor_id: int = Field(foreign_key="user_account.id")
     created_at: datetime = _utc()

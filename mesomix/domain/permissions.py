@@ -45,6 +45,7 @@ class Action(Enum):
     VIEW_VIGILANCE = "see reactions and lot signals"
     SET_BENCH_RULE = "require or relax scanning at the bench"
     MANAGE_SITES = "add a site"
+    TRANSFER_STOCK = "send stock to another site"
 
 
 STAFF, PRACTITIONER, MANAGER, ADMIN = Role.STAFF, Role.PRACTITIONER, Role.MANAGER, Role.ADMIN
@@ -66,6 +67,7 @@ _ALLOWED: dict[Action, frozenset[Role]] = {
     Action.RECORD_ALLERGY: frozenset({PRACTITIONER}),
     Action.MANAGE_USERS: frozenset({ADMIN}),
     Action.MANAGE_SITES: frozenset({ADMIN}),  # a clinic joining the chain: its own audit chain
+    Action.TRANSFER_STOCK: frozenset({MANAGER}),
     Action.VIEW_AUDIT: frozenset({MANAGER, ADMIN}),
     Action.LOAD_DEMO: frozenset({ADMIN}),
     # A formula is a standing order others will make for other patients: choosing its doses is

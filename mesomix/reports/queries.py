@@ -32,8 +32,9 @@ def _value_cents(on_hand: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(on_hand * LOT.c.unit_cost_cents / PRODUCT.c.container_volume_ul, 0)
 
 
-def _lots() -> sa.Select[tuple[object, ...]]:
-    """Lots with stock, with their product and value at cost: the rows both lot reports list."""
+def _lots(site: int) -> sa.Select[tuple[object, ...]]:
+    """Lots with stock on a site's shelves, with their product and value at cost: the rows both
+    lot reports list."""
     return (
         sa.select(
             PRODUCT.c.code.label("product"),
@@ -47,15 +48,15 @@ def _lots() -> sa.Select[tuple[object, ...]]:
             _value_cents(LOT.c.on_hand_ul).label("value_cents"),
         )
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
-        .where(LOT.c.on_hand_ul > 0)
+        .where(LOT.c.site_id == site, LOT.c.on_hand_ul > 0)
     )
 
 
-def stock_by_lot() -> sa.Select[tuple[object, ...]]:
-    return _lots().add_columns(LOT.c.open_ul).order_by(PRODUCT.c.name, LOT.c.expiry, LOT.c.id)
+def stock_by_lot(site: int) -> sa.Select[tuple[object, ...]]:
+    return _lots(site).add_columns(LOT.c.open_ul).order_by(PRODUCT.c.name, LOT.c.expiry, LOT.c.id)
 
 
-def stock_by_product(today: date) -> sa.Select[tuple[object, ...]]:
+def stock_by_product(today: date, site: int) -> sa.Select[tuple[object, ...]]:
     """Stock per product counted as the low-stock list counts it: only usable lots (available,
     expiry on or after the clinic's today) give containers, mL, value and the reorder figures;
     stock in recalled, quarantined or expired lots is summed apart, to be seen but never ordered
@@ -68,7 +69,9 @@ def stock_by_product(today: date) -> sa.Select[tuple[object, ...]]:
     ) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((usable_or_not, of), else_=0)), 0)
 
-    lot_in_stock = sa.and_(LOT.c.product_code == PRODUCT.c.code, LOT.c.on_hand_ul > 0)
+    lot_in_stock = sa.and_(
+        LOT.c.product_code == PRODUCT.c.code, LOT.c.site_id == site, LOT.c.on_hand_ul > 0
+    )
     return (
         sa.select(
             PRODUCT.c.code.label("product"),
@@ -97,14 +100,14 @@ def stock_by_product(today: date) -> sa.Select[tuple[object, ...]]:
     )
 
 
-def expiring(today: date, windows: tuple[int, ...]) -> sa.Select[tuple[object, ...]]:
+def expiring(today: date, windows: tuple[int, ...], site: int) -> sa.Select[tuple[object, ...]]:
     """Lots with stock expiring from today, each in the first window (days) that holds it."""
     window = sa.case(
         *((LOT.c.expiry <= today + timedelta(days=days), days) for days in windows[:-1]),
         else_=windows[-1],
     )
     return (
-        _lots()
+        _lots(site)
         .add_columns(window.label("within_days"))
         .where(LOT.c.expiry >= today, LOT.c.expiry <= today + timedelta(days=windows[-1]))
         .order_by(LOT.c.expiry, PRODUCT.c.name)
@@ -139,8 +142,9 @@ def last_periods(period: str, today: date, zone: tzinfo, count: int) -> list[Per
     return [Period(labels[n], bounds[n], bounds[n + 1]) for n in range(count)]
 
 
-def usage(periods: list[Period]) -> sa.Select[tuple[object, ...]]:
-    """Used per product, one column per period: what a manager reads across, most used first."""
+def usage(periods: list[Period], site: int) -> sa.Select[tuple[object, ...]]:
+    """Used per product at a site, one column per period: what a manager reads across, most
+    used first."""
     used = -MOVEMENT.c.quantity_ul
     when = [
         sa.func.sum(
@@ -161,6 +165,7 @@ def usage(periods: list[Period]) -> sa.Select[tuple[object, ...]]:
         .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
         .where(
+            LOT.c.site_id == site,
             MOVEMENT.c.kind == "dispense",
             MOVEMENT.c.at >= _at(periods[0].start),
             MOVEMENT.c.at < _at(periods[-1].end),
@@ -175,8 +180,9 @@ def _at(moment: datetime) -> sa.ColumnElement[datetime]:
     return sa.literal(moment, MOVEMENT.c.at.type)
 
 
-def waste() -> sa.Select[tuple[object, ...]]:
-    """Everything that left stock other than into a patient: waste, and removing adjustments."""
+def waste(site: int) -> sa.Select[tuple[object, ...]]:
+    """Everything that left a site's stock other than into a patient: waste, and removing
+    adjustments."""
     return (
         sa.select(
             MOVEMENT.c.kind,
@@ -190,18 +196,20 @@ def waste() -> sa.Select[tuple[object, ...]]:
         .join(LOT, LOT.c.id == MOVEMENT.c.lot_id)
         .join(PRODUCT, PRODUCT.c.code == LOT.c.product_code)
         .where(
+            LOT.c.site_id == site,
             sa.or_(
                 MOVEMENT.c.kind == "waste",
                 sa.and_(MOVEMENT.c.kind.in_(("adjust", "count")), MOVEMENT.c.quantity_ul < 0),
-            )
+            ),
         )
         .group_by(MOVEMENT.c.kind, MOVEMENT.c.reason)
         .order_by(sa.desc("wasted_ul"))
     )
 
 
-def mixtures_by_practitioner_and_purpose() -> sa.Select[tuple[object, ...]]:
-    """Mixtures and volume per ordering practitioner and purpose (empty when not said)."""
+def mixtures_by_practitioner_and_purpose(site: int) -> sa.Select[tuple[object, ...]]:
+    """Mixtures made at a site and their volume per ordering practitioner and purpose (empty
+    when not said)."""
     return (
         sa.select(
             sa.func.coalesce(USER.c.display_name, "").label("practitioner"),
@@ -210,13 +218,14 @@ def mixtures_by_practitioner_and_purpose() -> sa.Select[tuple[object, ...]]:
             sa.func.sum(BATCH.c.final_volume_ul).label("volume_ul"),
         )
         .outerjoin(USER, USER.c.id == BATCH.c.prescriber_id)
+        .where(BATCH.c.site_id == site)
         .group_by(USER.c.display_name, BATCH.c.purpose)
         .order_by(sa.desc("mixtures"), "practitioner", BATCH.c.purpose)
     )
 
 
-def mixtures_by_maker() -> sa.Select[tuple[object, ...]]:
-    """Mixtures and volume per person who made them."""
+def mixtures_by_maker(site: int) -> sa.Select[tuple[object, ...]]:
+    """Mixtures made at a site and their volume per person who made them."""
     return (
         sa.select(
             USER.c.name.label("user"),
@@ -226,6 +235,7 @@ def mixtures_by_maker() -> sa.Select[tuple[object, ...]]:
             sa.func.sum(BATCH.c.final_volume_ul).label("volume_ul"),
         )
         .join(USER, USER.c.id == BATCH.c.actor_id)
+        .where(BATCH.c.site_id == site)
         .group_by(USER.c.name, USER.c.display_name, USER.c.role)
         .order_by(sa.desc("mixtures"))
     )

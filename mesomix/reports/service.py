@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.db.sites import site_of
 from mesomix.domain.inventory import reason_words
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable
@@ -138,28 +139,32 @@ class ReportService(Service):
     ) -> pd.DataFrame:
         today = self._clock.today()
         if name == "stock":
-            frame = self._read(connection, queries.stock_by_lot())
+            frame = self._read(connection, queries.stock_by_lot(site_of(connection)))
             frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
             frame["open_ml"] = _ml(frame.pop("open_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
             frame["expired"] = pd.to_datetime(frame["expiry"]) < pd.Timestamp(today)
             return frame.drop(columns=["container_volume_ul"])
         if name == "stock-products":
-            return self._stock_by_product(self._read(connection, queries.stock_by_product(today)))
+            return self._stock_by_product(
+                self._read(connection, queries.stock_by_product(today, site_of(connection)))
+            )
         if name == "expiring":
-            frame = self._read(connection, queries.expiring(today, EXPIRY_WINDOWS))
+            frame = self._read(
+                connection, queries.expiring(today, EXPIRY_WINDOWS, site_of(connection))
+            )
             frame["on_hand_ml"] = _ml(frame.pop("on_hand_ul"))
             frame["value_at_risk"] = _money(frame.pop("value_cents"))
             return frame.drop(columns=["container_volume_ul"])
         if name == "usage":
             columns = queries.last_periods(period, today, self._clock.zone, periods)
-            frame = self._read(connection, queries.usage(columns))
+            frame = self._read(connection, queries.usage(columns, site_of(connection)))
             for column in [p.label for p in columns]:
                 frame[column] = _ml(frame[column])
             frame["total_ml"] = _ml(frame.pop("total_ul"))
             return frame
         if name == "waste":
-            frame = self._read(connection, queries.waste())
+            frame = self._read(connection, queries.waste(site_of(connection)))
             frame["wasted_ml"] = _ml(frame.pop("wasted_ul"))
             frame["value"] = _money(frame.pop("value_cents"))
             # Words where a person reads the reason; a coded one keeps its code beside them for
@@ -181,11 +186,13 @@ class ReportService(Service):
             first = ["kind", "severity", "reactions", "lot_number", "product_name"]
             return frame[first + [c for c in frame.columns if c not in first]]
         if name == "mixtures":
-            frame = self._read(connection, queries.mixtures_by_practitioner_and_purpose())
+            frame = self._read(
+                connection, queries.mixtures_by_practitioner_and_purpose(site_of(connection))
+            )
             frame["practitioner"] = frame["practitioner"].replace("", "(not named)")
             frame["purpose"] = frame["purpose"].replace("", "(not said)")
         else:
-            frame = self._read(connection, queries.mixtures_by_maker())
+            frame = self._read(connection, queries.mixtures_by_maker(site_of(connection)))
         frame["volume_ml"] = _ml(frame.pop("volume_ul"))
         return frame
 

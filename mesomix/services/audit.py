@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.db.sites import FIRST_SITE_ID, site_of
 from mesomix.db.tables import AuditHeadRow, AuditRow, SiteRow
 from mesomix.domain.anchors import Anchor, utc_text
 from mesomix.domain.permissions import Action
@@ -39,8 +40,7 @@ GENESIS = "0" * 64
 _AUDIT = AuditRow.__table__
 _HEAD = AuditHeadRow.__table__
 _SITE = SiteRow.__table__
-FIRST_CHAIN = 1  # the first site's: the one anchors are written to
-SITE_OPTION = "mesomix_site"  # the engine's execution option naming the site its writes are at
+FIRST_CHAIN = FIRST_SITE_ID  # the first site's: the one anchors are written to
 _LOCK_HEAD = sa.select(_HEAD).where(_HEAD.c.id == sa.bindparam("chain")).with_for_update()
 # on SQLite, the largest id read in the same round trip (its ids follow it: see _new_ids)
 _LOCK_HEAD_SQLITE = sa.select(
@@ -73,11 +73,6 @@ _CONTENT = (
     "reason",
     "prev_hash",
 )
-
-
-def at_site(engine: sa.Engine, site: int) -> sa.Engine:
-    """The engine whose writes are at `site`: appended to that site's audit chain."""
-    return engine.execution_options(**{SITE_OPTION: site})
 
 
 def row_hash(row: dict[str, Any]) -> str:
@@ -127,7 +122,7 @@ def append_many(
     if not entries:
         return []
     if chain is None:
-        chain = connection.get_execution_options().get(SITE_OPTION, FIRST_CHAIN)
+        chain = site_of(connection)
     sqlite = connection.dialect.name == "sqlite"
     locking = _LOCK_HEAD_SQLITE if sqlite else _LOCK_HEAD
     head = connection.execute(locking, {"chain": chain}).one_or_none()

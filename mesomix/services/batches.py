@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock, day_start
+from mesomix.db.sites import site_of
 from mesomix.db.tables import (
     AcknowledgementRow,
     BatchLineRow,
@@ -181,6 +182,7 @@ def record_batch(
     batch_id: int = connection.execute(
         _ADD_BATCH,
         {
+            "site_id": site_of(connection),
             "patient_id": patient_pk,
             "actor_id": actor.id,
             "created_at": now,

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from mesomix.db.sites import FIRST_SITE_ID, SITE_OPTION
 from mesomix.db.tables import AuditHeadRow, SiteRow
 from mesomix.domain.permissions import Action
-from mesomix.services.audit import FIRST_CHAIN, GENESIS, SITE_OPTION
+from mesomix.services.audit import GENESIS
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
 from mesomix.services.uow import transaction, unit_of_work
@@ -69,7 +70,7 @@ class SiteService(Service):
         """The site this terminal works at, when the database has more than one (a clinic of
         one site need not be told where it is)."""
         sites = self.sites()
-        at = self._engine.get_execution_options().get(SITE_OPTION, FIRST_CHAIN)
+        at = self._engine.get_execution_options().get(SITE_OPTION, FIRST_SITE_ID)
         if len(sites) < 2:
             return None
         return next((site for site in sites if site.id == at), None)

@@ -64,6 +64,7 @@ ACTIONS = {
     ),
     Action.MANAGE_USERS: lambda s, u: s.accounts.unlock(u, "sam"),
     Action.MANAGE_SITES: lambda s, u: s.sites.add(u, f"site-{u}", "A clinic of the chain"),
+    Action.TRANSFER_STOCK: lambda s, u: s.inventory.transfer(u, 1, "north", 1),
     Action.VIEW_AUDIT: lambda s, u: s.accounts.require(u, Action.VIEW_AUDIT),
     Action.LOAD_DEMO: lambda s, u: s.accounts.require(u, Action.LOAD_DEMO),
     Action.EDIT_FORMULAS: lambda s, u: s.formulas.save(
@@ -155,6 +156,8 @@ def test_role_action_cell(stocked, action, role):
         _courses(stocked)
     if action in REACTION_ACTIONS:
         _reaction(stocked)
+    if action is Action.TRANSFER_STOCK:
+        stocked.sites.add("root", "north", "North clinic")
     user = USER_OF[role]
     if role in matrix()[action]:
         ACTIONS[action](stocked, user)

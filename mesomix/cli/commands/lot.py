@@ -78,6 +78,14 @@ def register(commands: Any) -> None:
     correct.add_argument("movement_id", type=int)
     correct.add_argument("--note", required=True)
     correct.set_defaults(run=_done(_correct))
+    transfer = lot_commands.add_parser(
+        "transfer", help="send sealed containers to another site's shelves"
+    )
+    transfer.add_argument("lot_id", type=int)
+    transfer.add_argument("--to", required=True, metavar="SITE", dest="to_site")
+    transfer.add_argument("--containers", type=int, required=True)
+    transfer.add_argument("--note", default="")
+    transfer.set_defaults(run=run_transfer)
     trace = lot_commands.add_parser("trace", help="every batch and patient that received the lot")
     trace.add_argument("lot_id", type=int)
     trace.set_defaults(run=run_trace)
@@ -85,7 +93,7 @@ def register(commands: Any) -> None:
         "signals", help="lots whose reactions meet a vigilance rule (data/vigilance.toml)"
     )
     signals.set_defaults(run=run_signals)
-    for command in (receive, adjust, waste, back, count, status, correct, trace, signals):
+    for command in (receive, adjust, waste, back, count, status, correct, transfer, trace, signals):
         acting(command)
 
 
@@ -110,6 +118,19 @@ def run_receive(args: argparse.Namespace, out: TextIO) -> int:
         f"received lot {done.lot_number} (lot id {done.lot_id}): {done.containers} × "
         f"{done.product_name} ({done.product_code})"
         + (f"; expiry {done.expiry_read}" if done.expiry_read else ""),
+        file=out,
+    )
+    return 0
+
+
+def run_transfer(args: argparse.Namespace, out: TextIO) -> int:
+    sent = services(args).inventory.transfer(
+        args.actor, args.lot_id, args.to_site, args.containers, args.note
+    )
+    print(
+        f"lot {args.lot_id}: {args.containers} container{'' if args.containers == 1 else 's'} "
+        f"sent to {sent.to_site} (lot {sent.to_lot_id} there; movements {sent.out_movement_id} "
+        f"and {sent.in_movement_id})",
         file=out,
     )
     return 0

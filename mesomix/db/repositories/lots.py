@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from mesomix.db.repositories.reactions import after_batches
+from mesomix.db.sites import site_of
 from mesomix.db.tables import BatchRow, LotRow, MovementRow, PatientRow, ProductRow, UserRow
 from mesomix.domain.allocation import LotState
 from mesomix.domain.imports import Receipt
@@ -84,7 +85,11 @@ def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
     codes: list[sa.BindParameter[str]] = [sa.bindparam(f"code_{at}") for at in range(count)]
     query = (
         sa.select(_LOT)
-        .where(_LOT.c.product_code.in_(codes), _LOT.c.on_hand_ul > 0)
+        .where(
+            _LOT.c.site_id == sa.bindparam("site"),
+            _LOT.c.product_code.in_(codes),
+            _LOT.c.on_hand_ul > 0,
+        )
         .order_by(_LOT.c.id)
     )
     return query.with_for_update() if lock else query
@@ -93,12 +98,14 @@ def _lots_of(count: int, lock: bool) -> sa.Select[Any]:
 def lots_of(
     connection: sa.Connection, codes: Iterable[str], *, lock: bool = False
 ) -> dict[str, list[LotState]]:
-    """The lots with stock of these products; `lock` takes row locks on PostgreSQL."""
+    """The lots with stock of these products on the connection's site's shelves; `lock` takes
+    row locks on PostgreSQL."""
     wanted = sorted(code for code in codes if storable(code))  # no product has another code
     lots: dict[str, list[LotState]] = {code: [] for code in wanted}
     if not wanted:
         return lots
-    given = {f"code_{at}": code for at, code in enumerate(wanted)}
+    given: dict[str, object] = {f"code_{at}": code for at, code in enumerate(wanted)}
+    given["site"] = site_of(connection)
     for row in connection.execute(_lots_of(len(wanted), lock), given):
         lots[row.product_code].append(lot_state(row))
     return lots
@@ -137,21 +144,28 @@ def book_receipt(
     reason: str,
     now: datetime,
 ) -> Booked:
-    """Sealed containers onto the shelf in the caller's transaction: the lot (new, or the one on
-    record with the same expiry; OtherExpiry if its expiry differs, RecalledLot if it is
-    recalled) and its movement."""
-    lot = session.exec(
+    """Sealed containers onto the session's site's shelf in the caller's transaction: the lot
+    (new, or the one on record there) and its movement. The manufacturer's lot is one wherever
+    it is shelved: OtherExpiry if any site has it with another expiry, RecalledLot if it is
+    recalled."""
+    site = site_of(session.connection())
+    shelved = session.exec(
         select(LotRow).where(
             LotRow.product_code == product.code, LotRow.lot_number == receipt.lot_number
         )
-    ).first()
-    if lot is not None and lot.expiry != receipt.expiry:
-        raise OtherExpiry(lot.expiry)
-    if lot is not None and lot.status == "recalled":
-        raise RecalledLot(lot.status_reason)
+    ).all()
+    for other in shelved:
+        if other.expiry != receipt.expiry:
+            raise OtherExpiry(other.expiry)
+        if other.status == "recalled":
+            raise RecalledLot(other.status_reason)
+    lot = next((other for other in shelved if other.site_id == site), None)
     quantity = receipt.containers * product.container_volume_ul
     if lot is None:
         lot = LotRow(
+            site_id=site,
+            status=shelved[0].status if shelved else "available",
+            status_reason=shelved[0].status_reason if shelved else "",
             product_code=product.code,
             lot_number=receipt.lot_number,
             expiry=receipt.expiry,

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from mesomix.clock import Clock, day_start
 from mesomix.db.repositories.formulas import formula_version
+from mesomix.db.sites import site_of
 from mesomix.db.tables import (
     ConsentRow,
     CourseRow,
@@ -142,8 +143,8 @@ _BOOKED = (
     )
     .group_by(_SESSION.c.booked_for, _VERSION.c.formula_version_id)
 )
-# The stock a dispense could draw from on a day: available lots' sealed containers by product
-# and expiry (a lot counts up to its expiry date).
+# The stock a dispense at this site could draw from on a day: available lots' sealed
+# containers on its shelves by product and expiry (a lot counts up to its expiry date).
 _IN_DATE = (
     sa.select(
         _LOT.c.product_code,
@@ -151,6 +152,7 @@ _IN_DATE = (
         sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul).label("sealed"),
     )
     .where(
+        _LOT.c.site_id == sa.bindparam("site"),
         _LOT.c.status == LotStatus.AVAILABLE,
         _LOT.c.on_hand_ul > _LOT.c.open_ul,
         _LOT.c.expiry >= sa.bindparam("today"),
@@ -171,6 +173,7 @@ _IN_WINDOW_OF = (
         sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul).label("sealed"),
     )
     .where(
+        _LOT.c.site_id == sa.bindparam("site"),
         _LOT.c.status == LotStatus.AVAILABLE,
         _LOT.c.on_hand_ul > _LOT.c.open_ul,
         _LOT.c.expiry >= sa.bindparam("today"),
@@ -182,6 +185,7 @@ _IN_WINDOW_OF = (
 _STOCK = (
     sa.select(_LOT.c.product_code, sa.func.sum(_LOT.c.on_hand_ul - _LOT.c.open_ul))
     .where(
+        _LOT.c.site_id == sa.bindparam("site"),
         _LOT.c.status == LotStatus.AVAILABLE,
         _LOT.c.on_hand_ul > _LOT.c.open_ul,
         _LOT.c.expiry >= sa.bindparam("today"),
@@ -418,7 +422,8 @@ def _needs(
 
 
 def _stock(connection: sa.Connection, today: date) -> dict[str, int]:
-    return {code: int(ul) for code, ul in connection.execute(_STOCK, {"today": today})}
+    given = {"today": today, "site": site_of(connection)}
+    return {code: int(ul) for code, ul in connection.execute(_STOCK, given)}
 
 
 def _in_date(
@@ -428,7 +433,7 @@ def _in_date(
     product and expiry (up to `last`, the last day that matters, if given)."""
     if not products:
         return []
-    window = {"today": today, "products": sorted(products)}
+    window = {"today": today, "products": sorted(products), "site": site_of(connection)}
     rows = connection.execute(
         _IN_DATE_OF if last is None else _IN_WINDOW_OF,
         window if last is None else {**window, "last": last},

@@ -13,6 +13,7 @@ from mesomix.db.repositories.lots import (
     RecallLine as RecallLine,  # the trace's line, for the screens
 )
 from mesomix.db.repositories.lots import received
+from mesomix.db.sites import site_of
 from mesomix.db.tables import LotRow, MovementRow, ProductRow
 from mesomix.domain.allocation import LotStatus
 from mesomix.domain.catalog import ContainerKind, fold
@@ -72,7 +73,7 @@ class Lots(Service):
     _catalog: CatalogService | None  # for the actives of each product listed; None: not listed
 
     def lots(self, user: str, product_code: str | None = None) -> list[LotLine]:
-        """Every lot with stock, by product name then expiry."""
+        """Every lot with stock on this site's shelves, by product name then expiry."""
         query = (
             select(LotRow, ProductRow)
             .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
@@ -84,7 +85,8 @@ class Lots(Service):
             if not storable(product_code):
                 return []  # no product has such a code
         with self.reading(user, Action.VIEW_STOCK) as (session, _):
-            rows = list(session.exec(query))
+            here = LotRow.site_id == site_of(session.connection())
+            rows = list(session.exec(query.where(here)))
             actives = self._actives({product.code for _, product in rows})
             return [
                 LotLine(
@@ -168,7 +170,9 @@ class Lots(Service):
             return LotRef(lot.id or 0, lot.lot_number, product.code, product.name, lot.status)
 
     def set_status(self, user: str, lot_id: int, status: str, reason: str) -> None:
-        """Quarantine, release or recall a lot: quarantined and recalled lots are never used."""
+        """Quarantine, release or recall a lot: quarantined and recalled lots are never used.
+        The status is the manufacturer's lot's: said at one site, it holds on every site's
+        shelf that has some of it (each named on the trail)."""
         if status not in STATUSES:
             raise ServiceError(f"status '{status}' is not one of {', '.join(STATUSES)}")
         if len(reason.strip()) < 3:
@@ -181,8 +185,19 @@ class Lots(Service):
             if refused:
                 raise ServiceError(refused)
             old: dict[str, object] = {"status": lot.status, "reason": lot.status_reason}
-            lot.status, lot.status_reason = status, reason.strip()
-            session.add(lot)
+            elsewhere = session.exec(
+                select(LotRow).where(
+                    LotRow.product_code == lot.product_code,
+                    LotRow.lot_number == lot.lot_number,
+                    LotRow.id != lot.id,
+                )
+            ).all()
+            for shelved in (lot, *elsewhere):
+                shelved.status, shelved.status_reason = status, reason.strip()
+                session.add(shelved)
+            new: dict[str, object] = {"status": status}
+            if elsewhere:
+                new["at_other_sites"] = sorted(other.id or 0 for other in elsewhere)
             self.audit(
                 session,
                 actor,
@@ -190,7 +205,7 @@ class Lots(Service):
                 ("lot", lot.id),
                 lot_id=lot.id,
                 old=old,
-                new={"status": status},
+                new=new,
                 reason=reason.strip(),
             )
 
@@ -203,7 +218,8 @@ class Lots(Service):
 
 
 def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[LotRow, ProductRow]:
-    """The lot and its product; locked for the change about to be written, unless only read."""
+    """The lot on this site's shelves and its product; locked for the change about to be
+    written, unless only read. Another site's lot is that site's to change."""
     if not fits_bigint(lot_id):
         raise NotFound(f"no lot {lot_id}")
     query = (
@@ -214,6 +230,10 @@ def lot_and_product(session: Session, lot_id: int, lock: bool = True) -> tuple[L
     found = session.exec(query.with_for_update() if lock else query).first()
     if found is None:
         raise NotFound(f"no lot {lot_id}")
+    if found[0].site_id != site_of(session.connection()):
+        raise NotFound(
+            f"lot {lot_id} is on another site's shelves: that site's terminals change it"
+        )
     return found
 
 
@@ -234,10 +254,12 @@ def _drawn_by(session: Session, batch_id: int) -> str:
 
 
 def _numbered(session: Session, typed: str) -> list[LotRef]:
-    """The lots on record with this lot number: as typed if any, else ignoring case."""
+    """The lots on this site's shelves with this lot number: as typed if any, else ignoring
+    case."""
     query = (
         select(LotRow.id, LotRow.lot_number, ProductRow.code, ProductRow.name, LotRow.status)  # type: ignore[call-overload]  # sqlmodel's select() is typed for up to four columns
         .join(ProductRow, col(ProductRow.code) == col(LotRow.product_code))
+        .where(LotRow.site_id == site_of(session.connection()))
         .order_by(ProductRow.name, LotRow.id)
     )
     for matching in (LotRow.lot_number == typed, func.upper(LotRow.lot_number) == typed.upper()):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, func, select
 
+from mesomix.db.sites import site_of
 from mesomix.db.tables import LotRow, ProductRow
 from mesomix.domain.allocation import LotStatus
 from mesomix.domain.inventory import MAX_CONTAINERS
@@ -66,23 +67,29 @@ class Reorder(Service):
         self.set_reorder(user, product_code, numbers[0] or 0, numbers[1] or 0)
 
     def low_stock(self, user: str) -> list[LowStock]:
-        """Products at or below their reorder level, counting sealed containers in usable lots."""
+        """Products at or below their reorder level, counting sealed containers in usable lots
+        on this site's shelves (each site orders for its own)."""
         today = self._clock.today()
-        usable = (
-            select(
-                LotRow.product_code, func.sum(LotRow.on_hand_ul - LotRow.open_ul).label("sealed_ul")
-            )
-            .where(LotRow.status == LotStatus.AVAILABLE, LotRow.expiry >= today)
-            .group_by(LotRow.product_code)
-            .subquery()
-        )
-        query = (
-            select(ProductRow, func.coalesce(usable.c.sealed_ul, 0))
-            .outerjoin(usable, usable.c.product_code == ProductRow.code)
-            .where(col(ProductRow.reorder_level).is_not(None))
-            .order_by(ProductRow.name)
-        )
         with self.reading(user, Action.VIEW_STOCK) as (session, _):
+            usable = (
+                select(
+                    LotRow.product_code,
+                    func.sum(LotRow.on_hand_ul - LotRow.open_ul).label("sealed_ul"),
+                )
+                .where(
+                    LotRow.site_id == site_of(session.connection()),
+                    LotRow.status == LotStatus.AVAILABLE,
+                    LotRow.expiry >= today,
+                )
+                .group_by(LotRow.product_code)
+                .subquery()
+            )
+            query = (
+                select(ProductRow, func.coalesce(usable.c.sealed_ul, 0))
+                .outerjoin(usable, usable.c.product_code == ProductRow.code)
+                .where(col(ProductRow.reorder_level).is_not(None))
+                .order_by(ProductRow.name)
+            )
             found = []
             for product, sealed_ul in session.exec(query):
                 containers = int(sealed_ul) // product.container_volume_ul
