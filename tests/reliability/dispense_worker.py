@@ -42,11 +42,14 @@ UL_PER_MIXTURE = {DEXPANTHENOL: 2_000, B12: 1_000, SALINE: 10_000}  # drawn and 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def draft_of(spec: dict[str, Any]) -> DraftMixture:
+def draft_of(spec: dict[str, Any], site: str = "main") -> DraftMixture:
+    """The mixture a terminal dispenses; at a site of `patients` (site → reference), for that
+    site's own patient (else P-1)."""
     return mixture(
         *(tuple(item) for item in spec["ingredients"]),
         final=spec.get("final", ""),
         diluent=spec.get("diluent"),
+        patient=spec.get("patients", {}).get(site, "P-1"),
     )
 
 
@@ -72,23 +75,27 @@ def terminal(url: str, user: str, attempts: int, spec: dict[str, Any]) -> list[d
         services.close()
 
 
-def _forked_terminal(url: str, user: str, attempts: int, spec: dict[str, Any], start: Any, results: Any) -> None:  # fmt: skip
-    services = build(Settings(database_url=url))  # its own engine, made after the fork
-    draft = draft_of(spec)
+def _forked_terminal(url: str, user: str, attempts: int, spec: dict[str, Any], start: Any, results: Any, site: str) -> None:  # fmt: skip
+    services = build(Settings(database_url=url, site=site))  # its own engine, made after the fork
+    draft = draft_of(spec, site)
     services.mixtures.check(draft, user)  # its caches warm, as a terminal in use has them
     start.wait()
-    outcomes = [attempt(services, draft, user) for _ in range(attempts)]
+    outcomes = [{**attempt(services, draft, user), "site": site} for _ in range(attempts)]
     services.close()
     results.put(outcomes)
 
 
-def terminals(url: str, user: str, attempts: int, processes: int, spec: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """P forked terminals started together; their outcomes and the time they were let go."""
+def terminals(url: str, user: str, attempts: int, processes: int, spec: dict[str, Any], sites: tuple[str, ...] = ("main",)) -> dict[str, Any]:  # fmt: skip
+    """P forked terminals started together, the i-th at the i-th site (round the list); their
+    outcomes (each with its site) and the time they were let go."""
     context = multiprocessing.get_context("fork")
     start, results = context.Barrier(processes + 1), context.Queue()
     children = [
-        context.Process(target=_forked_terminal, args=(url, user, attempts, spec, start, results))
-        for _ in range(processes)
+        context.Process(
+            target=_forked_terminal,
+            args=(url, user, attempts, spec, start, results, sites[i % len(sites)]),
+        )
+        for i in range(processes)
     ]
     for child in children:
         child.start()
@@ -128,12 +135,12 @@ class Load:
         }
 
 
-def race(url: str, processes: int, attempts: int, spec: dict[str, Any] = THREE_PRODUCTS) -> Load:
+def race(url: str, processes: int, attempts: int, spec: dict[str, Any] = THREE_PRODUCTS, sites: tuple[str, ...] = ("main",)) -> Load:  # fmt: skip
     """`processes` terminals × `attempts` dispenses as user sam, started together, in a process
-    of their own (the caller's engines and threads stay out of the fork)."""
+    of their own (the caller's engines and threads stay out of the fork), spread over `sites`."""
     done = subprocess.run(
         [sys.executable, "-m", "tests.reliability.dispense_worker", url, "sam", str(attempts),
-         "--processes", str(processes), "--mixture", json.dumps(spec)],
+         "--processes", str(processes), "--mixture", json.dumps(spec), "--sites", ",".join(sites)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -149,10 +156,14 @@ def main(argv: list[str]) -> None:
     parser.add_argument("attempts", type=int)
     parser.add_argument("--processes", type=int)
     parser.add_argument("--mixture", type=json.loads)
+    parser.add_argument("--sites", default="main", help="the sites' codes, comma-separated")
     args = parser.parse_args(argv)
     spec = args.mixture or ONE_AMPOULE
     if args.processes:
-        json.dump(terminals(args.url, args.user, args.attempts, args.processes, spec), sys.stdout)
+        sites = tuple(args.sites.split(","))
+        json.dump(
+            terminals(args.url, args.user, args.attempts, args.processes, spec, sites), sys.stdout
+        )
     else:
         json.dump(terminal(args.url, args.user, args.attempts, spec), sys.stdout)
 
