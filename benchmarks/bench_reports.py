@@ -42,10 +42,12 @@ def _usage_by_hand() -> str:
     )
     return f"""SELECT p.code, p.name, {columns}, sum(-m.quantity_ul) AS total, count(DISTINCT m.batch_id)
         FROM movement m JOIN lot l ON l.id = m.lot_id JOIN product p ON p.code = l.product_code
-        WHERE m.kind = 'dispense' AND m.at >= '{starts[0]}' AND m.at < '{starts[-1]}'
+        WHERE l.site_id = 1 AND m.kind = 'dispense' AND m.at >= '{starts[0]}' AND m.at < '{starts[-1]}'
         GROUP BY p.code, p.name ORDER BY total DESC, p.name"""
 
 
+# Each as a manager would write it for the first site's report: what mesomix's reports read is
+# the terminal's own site (every site's shelves and batches are in the same tables).
 HAND_SQL = {
     # Usable stock (available, expiry from today) as the low-stock list counts it, with sealed
     # containers; unusable stock summed apart; products with a reorder level listed without stock.
@@ -57,27 +59,27 @@ HAND_SQL = {
         coalesce(sum(CASE WHEN NOT (l.status = 'available' AND l.expiry >= :today) THEN l.on_hand_ul ELSE 0 END), 0),
         coalesce(sum(CASE WHEN NOT (l.status = 'available' AND l.expiry >= :today) THEN coalesce(l.on_hand_ul * l.unit_cost_cents / (p.container_volume_ul + 0.0), 0) ELSE 0 END), 0),
         p.reorder_level, p.reorder_quantity
-        FROM product p LEFT JOIN lot l ON l.product_code = p.code AND l.on_hand_ul > 0
+        FROM product p LEFT JOIN lot l ON l.product_code = p.code AND l.site_id = 1 AND l.on_hand_ul > 0
         WHERE l.id IS NOT NULL OR p.reorder_level IS NOT NULL
         GROUP BY p.code, p.name, p.container_volume_ul, p.reorder_level, p.reorder_quantity ORDER BY p.name""",
     "expiring": """SELECT p.code, p.name, l.id, l.lot_number, l.expiry, l.status, l.on_hand_ul, p.container_volume_ul,
         coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0),
         CASE WHEN l.expiry <= :d30 THEN 30 WHEN l.expiry <= :d60 THEN 60 ELSE 90 END
         FROM lot l JOIN product p ON p.code = l.product_code
-        WHERE l.on_hand_ul > 0 AND l.expiry >= :today AND l.expiry <= :until ORDER BY l.expiry, p.name""",
+        WHERE l.site_id = 1 AND l.on_hand_ul > 0 AND l.expiry >= :today AND l.expiry <= :until ORDER BY l.expiry, p.name""",
     "usage": _usage_by_hand(),
     "waste": """SELECT m.kind, m.reason, count(*), sum(-m.quantity_ul), sum(-m.quantity_ul * l.unit_cost_cents / p.container_volume_ul)
         FROM movement m JOIN lot l ON l.id = m.lot_id JOIN product p ON p.code = l.product_code
-        WHERE m.kind = 'waste' OR (m.kind IN ('adjust', 'count') AND m.quantity_ul < 0)
+        WHERE l.site_id = 1 AND (m.kind = 'waste' OR (m.kind IN ('adjust', 'count') AND m.quantity_ul < 0))
         GROUP BY m.kind, m.reason ORDER BY 4 DESC""",
     "stock": """SELECT p.code, p.name, l.id, l.lot_number, l.expiry, l.status, l.on_hand_ul, p.container_volume_ul,
         coalesce(l.on_hand_ul * l.unit_cost_cents / p.container_volume_ul, 0), l.open_ul
-        FROM lot l JOIN product p ON p.code = l.product_code WHERE l.on_hand_ul > 0 ORDER BY p.name, l.expiry, l.id""",
+        FROM lot l JOIN product p ON p.code = l.product_code WHERE l.site_id = 1 AND l.on_hand_ul > 0 ORDER BY p.name, l.expiry, l.id""",
     "mixtures": """SELECT coalesce(u.display_name, '') AS practitioner, b.purpose, count(b.id) AS mixtures, sum(b.final_volume_ul)
-        FROM batch b LEFT JOIN user_account u ON u.id = b.prescriber_id
+        FROM batch b LEFT JOIN user_account u ON u.id = b.prescriber_id WHERE b.site_id = 1
         GROUP BY u.display_name, b.purpose ORDER BY mixtures DESC, practitioner, b.purpose""",
     "makers": """SELECT u.name, u.display_name, u.role, count(b.id), sum(b.final_volume_ul)
-        FROM batch b JOIN user_account u ON u.id = b.actor_id GROUP BY u.name, u.display_name, u.role ORDER BY 4 DESC""",
+        FROM batch b JOIN user_account u ON u.id = b.actor_id WHERE b.site_id = 1 GROUP BY u.name, u.display_name, u.role ORDER BY 4 DESC""",
 }
 
 
