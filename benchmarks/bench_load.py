@@ -142,6 +142,8 @@ def _sites_figures(url: str) -> list[Figure]:
     for code in codes:
         if code != "main":
             main.sites.add("root", code, f"Clinic {code}")
+            main.sites.assign("root", "sam", add=[code])
+            main.sites.assign("root", "nadia", add=[code])
         main.people.add_patient("drchen", f"P-{code}", f"Patient of {code}")
         patients[code] = f"P-{code}"
         at = build(Settings(database_url=url, site=code))

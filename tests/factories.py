@@ -43,18 +43,22 @@ def copy_of(template: Path, target: Path) -> str:
 
 
 def seed_people(services: Services) -> None:
+    """The test users (each working at the first site) and two patients."""
+    from mesomix.db.tables import UserSiteRow
+
     now = services.clock.now()
     with unit_of_work(services.engine, write=True) as session:
         for name, display, role in USERS:
-            session.add(
-                UserRow(
-                    name=name,
-                    display_name=display,
-                    role=role,
-                    password_hash=_password_hash(),
-                    created_at=now,
-                )
+            user = UserRow(
+                name=name,
+                display_name=display,
+                role=role,
+                password_hash=_password_hash(),
+                created_at=now,
             )
+            session.add(user)
+            session.flush()
+            session.add(UserSiteRow(user_id=user.id or 0, site_id=1))
         session.add(PatientRow(ref="P-1", name="Amélie Laurent", weight_g=61_500, created_at=now))
         session.add(PatientRow(ref="P-2", name="[bold]Test[/] Markup", created_at=now))
 

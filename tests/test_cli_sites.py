@@ -35,6 +35,16 @@ def test_an_admin_adds_a_site_and_its_terminals_write_its_own_chain(demo_db, mon
     assert done.returncode == 0, done.stderr
     assert done.stdout == "site north added: North clinic (its terminals: mesomix --site north)\n"
     monkeypatch.setenv("MESOMIX_SITE", "north")
+    refused = in_process(
+        "--db", demo_db, "patient", "add", "P-9001", "--name", "Nora North", "--user", "drchen",
+        password=DEMO_PASSWORDS["drchen"],
+    )  # fmt: skip
+    assert refused.returncode == 2 and "drchen does not work at this site" in refused.stderr
+    done = in_process(
+        "--db", demo_db, "user", "sites", "drchen", "--add", "north", "--user", "admin",
+        password=DEMO_PASSWORDS["admin"],
+    )  # fmt: skip
+    assert done.stdout == "drchen works at main, north\n", done.stderr
     done = in_process("--db", demo_db, "site", "list", password="")
     assert done.stdout.splitlines() == [
         "main         Main clinic",
@@ -76,6 +86,10 @@ def test_a_site_that_cannot_be_is_refused_and_nothing_written(demo_db, argv, say
 def test_a_manager_sends_sealed_containers_to_another_site(demo_db, monkeypatch):
     in_process(
         "--db", demo_db, "site", "add", "north", "North clinic", "--user", "admin",
+        password=DEMO_PASSWORDS["admin"],
+    )  # fmt: skip
+    in_process(
+        "--db", demo_db, "user", "sites", "nadia", "--add", "north", "--user", "admin",
         password=DEMO_PASSWORDS["admin"],
     )  # fmt: skip
     with sqlite3.connect(demo_db) as connection:

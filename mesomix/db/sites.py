@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mesomix.db.tables import UserSiteRow
+
 SITE_OPTION = "mesomix_site"  # the engine's execution option naming the site it works at
 FIRST_SITE_ID = 1  # `main`: everything written before there were sites is its
 
@@ -17,3 +19,26 @@ def at_site(engine: sa.Engine, site: int) -> sa.Engine:
 def site_of(connection: sa.Connection) -> int:
     """The site a connection works at (the first, for an engine built without one)."""
     return int(connection.get_execution_options().get(SITE_OPTION, FIRST_SITE_ID))
+
+
+_USER_SITE = UserSiteRow.__table__
+
+
+def works_here(user: sa.Table) -> sa.ColumnElement[bool]:
+    """Whether the person of a `user_account` row works at the site bound as `:site`: an admin
+    everywhere, one marked `all_sites` everywhere, anyone else at the sites listed for them."""
+    return sa.or_(
+        user.c.role == "admin",
+        user.c.all_sites,
+        sa.exists().where(
+            _USER_SITE.c.user_id == user.c.id, _USER_SITE.c.site_id == sa.bindparam("site")
+        ),
+    )
+
+
+def elsewhere(name: str) -> str:
+    """What a person is told who signs in or acts at a site they do not work at."""
+    return (
+        f"{name} does not work at this site: an admin adds it to them "
+        f"(mesomix user sites {name} --add SITE)"
+    )

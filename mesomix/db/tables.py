@@ -137,6 +137,15 @@ class UserRow(Row, table=True):
     created_at: datetime = _utc()
     failed_attempts: int = 0  # consecutive; reset by a good sign-in or an admin's unlock
     locked_until: datetime | None = _utc(default=None)
+    all_sites: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class UserSiteRow(Row, table=True):
+    """A site a person works at (an admin, or one marked `all_sites`, works at every site)."""
+
+    __tablename__ = "user_site"
+    user_id: int = Field(foreign_key="user_account.id", primary_key=True)
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
 
 
 class PatientRow(Row, table=True):

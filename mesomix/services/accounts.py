@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from mesomix.db.tables import PatientRow, UserRow
+from mesomix.db.sites import site_of
+from mesomix.db.tables import PatientRow, UserRow, UserSiteRow
 from mesomix.domain.permissions import Action, Role
 from mesomix.domain.text import readable, storable
 from mesomix.services.audit import Entry, append, denials_recorded
@@ -275,6 +276,7 @@ class AccountService(Service):
         )
         session.add(user)
         session.flush()
+        session.add(UserSiteRow(user_id=user.id or 0, site_id=site_of(session.connection())))
         return user
 
     def _audit(

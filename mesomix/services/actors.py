@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from mesomix.db.tables import UserRow
+from mesomix.db.sites import elsewhere, site_of
+from mesomix.db.tables import UserRow, UserSiteRow
 from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.domain.text import storable
 from mesomix.services.errors import NotFound, PermissionDenied
 
 
 def require(session: Session, user_name: str, action: Action) -> UserRow:
-    """The active user of that name, if their role allows the action; otherwise a refusal."""
+    """The active user of that name, if their role allows the action and they work at this
+    site; otherwise a refusal."""
     name = user_name.strip()
     user = (
         session.exec(select(UserRow).where(UserRow.name == name)).first()
@@ -21,6 +23,10 @@ def require(session: Session, user_name: str, action: Action) -> UserRow:
     if user is None:
         raise NotFound(f"no user named '{user_name}'")
     check_permission(user.name, user.role, user.active, action)
+    if user.role != Role.ADMIN.value and not user.all_sites:
+        here = site_of(session.connection())
+        if session.get(UserSiteRow, (user.id, here)) is None:
+            raise PermissionDenied(elsewhere(user.name))
     return user
 
 

@@ -20,6 +20,7 @@ from sqlmodel import func, select
 
 from mesomix.clock import Clock, FixedClock
 from mesomix.db.append_only import ledger_guard_lifted
+from mesomix.db.sites import site_of
 from mesomix.db.tables import (
     AcknowledgementRow,
     AllergyRow,
@@ -41,6 +42,7 @@ from mesomix.db.tables import (
     ReactionRow,
     ReactionVersionRow,
     UserRow,
+    UserSiteRow,
 )
 from mesomix.domain.catalog import Product
 from mesomix.domain.course.plan import ZoneVolume
@@ -80,6 +82,7 @@ _CLEARED = (
     LotRow,
     AllergyRow,
     PatientRow,
+    UserSiteRow,
     UserRow,
 )
 DEMO_MANAGER = "nadia"
@@ -144,16 +147,18 @@ def load_demo(services: DemoServices, *, replace: bool = False, seed: int = 2026
     with unit_of_work(engine, write=True) as session:
         if replace:
             _wipe(session.connection(), now)
+        here = site_of(session.connection())
         for user in people["user"]:
-            session.add(
-                UserRow(
-                    name=user["name"],
-                    display_name=user["display_name"],
-                    role=user["role"],
-                    password_hash=hash_password(user["password"]),
-                    created_at=now,
-                )
+            row = UserRow(
+                name=user["name"],
+                display_name=user["display_name"],
+                role=user["role"],
+                password_hash=hash_password(user["password"]),
+                created_at=now,
             )
+            session.add(row)
+            session.flush()
+            session.add(UserSiteRow(user_id=row.id or 0, site_id=here))
         for raw in people["patient"]:
             patient = PatientRow(
                 ref=raw["ref"],

@@ -13,6 +13,7 @@ from mesomix.clock import Clock
 from mesomix.db.repositories.bench import BENCH_SCAN_KEY, books_of, scans_required
 from mesomix.db.repositories.lots import lots_of
 from mesomix.db.repositories.patients import patient_facts
+from mesomix.db.sites import elsewhere, site_of, works_here
 from mesomix.db.tables import (
     FormulaVersionRow,
     MetaRow,
@@ -48,7 +49,7 @@ from mesomix.services.base import Service
 from mesomix.services.batches import DrawnLot, prior_batches, record_batch, take
 from mesomix.services.catalog import CatalogService
 from mesomix.services.courses.dispensing import hold, limit_findings, session_findings
-from mesomix.services.errors import NotFound, ServiceError, StockError
+from mesomix.services.errors import NotFound, PermissionDenied, ServiceError, StockError
 from mesomix.services.labels import Acknowledged, SignedOff, label_text
 from mesomix.services.signing import (
     SIGNATURE,
@@ -114,7 +115,9 @@ class DispenseResult:
 
 
 _USER = UserRow.__table__
-_FIND_USER = sa.select(_USER).where(_USER.c.name == sa.bindparam("name"))
+_FIND_USER = sa.select(_USER, works_here(_USER).label("works_here")).where(
+    _USER.c.name == sa.bindparam("name")
+)
 _FORMULA_VERSION = FormulaVersionRow.__table__
 _FIND_FORMULA_VERSION = sa.select(_FORMULA_VERSION.c.id).where(
     _FORMULA_VERSION.c.id == sa.bindparam("id")
@@ -338,10 +341,13 @@ class MixtureService(Service):
     @staticmethod
     def _actor(connection: sa.Connection, user: str, action: Action) -> sa.Row[Any]:
         name = user.strip()
-        actor = connection.execute(_FIND_USER, {"name": name}).first() if storable(name) else None
+        found = {"name": name, "site": site_of(connection)}
+        actor = connection.execute(_FIND_USER, found).first() if storable(name) else None
         if actor is None:
             raise NotFound(f"no user named '{user}'")
         check_permission(actor.name, actor.role, actor.active, action)
+        if not actor.works_here:
+            raise PermissionDenied(elsewhere(actor.name))
         return actor
 
     @staticmethod
@@ -351,7 +357,11 @@ class MixtureService(Service):
         if name is None or not name.strip():
             return None, ""
         typed = name.strip()
-        found = connection.execute(_FIND_USER, {"name": typed}).first() if storable(typed) else None
+        found = (
+            connection.execute(_FIND_USER, {"name": typed, "site": site_of(connection)}).first()
+            if storable(typed)
+            else None
+        )
         if found is None or found.role != "practitioner" or not found.active:
             raise ServiceError(f"'{name}' is not an active practitioner: choose who ordered it")
         return int(found.id), str(found.display_name)

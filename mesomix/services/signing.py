@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
+from mesomix.db.sites import elsewhere, site_of, works_here
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
@@ -31,7 +32,9 @@ UNLOCK = "unlock"  # the same person again at the idle lock
 SIGNATURE = "signature"  # a practitioner signs an override with their password
 
 _USER = UserRow.__table__
-_FIND_USER = sa.select(_USER).where(_USER.c.name == sa.bindparam("name"))
+_FIND_USER = sa.select(_USER, works_here(_USER).label("works_here")).where(
+    _USER.c.name == sa.bindparam("name")
+)
 _FAILED = (
     sa.update(_USER)
     .where(_USER.c.id == sa.bindparam("user_id"))
@@ -53,11 +56,12 @@ _REHASH = (
     .where(_USER.c.id == sa.bindparam("user_id"))
     .values(password_hash=sa.bindparam("new_hash"))
 )
-_UNKNOWN, _DEACTIVATED, _LOCKED, _WRONG = (
+_UNKNOWN, _DEACTIVATED, _LOCKED, _WRONG, _ELSEWHERE = (
     "unknown user name",
     "account deactivated",
     "account locked",
     "wrong password",
+    "does not work at this site",
 )
 
 
@@ -94,7 +98,8 @@ def judge(
     allowed to is refused before the password is looked at (PermissionDenied, not an attempt):
     naming a staff member as signer must not tell whether a password is theirs."""
     typed = name.strip()
-    user = connection.execute(_FIND_USER, {"name": typed}).first() if storable(typed) else None
+    found = {"name": typed, "site": site_of(connection)}
+    user = connection.execute(_FIND_USER, found).first() if storable(typed) else None
     attempt = Attempt(kind, typed, user, "", context=context, patient_id=patient_id)
     if user is None:
         return replace(attempt, refused=_UNKNOWN)
@@ -106,6 +111,8 @@ def judge(
         return replace(attempt, refused=_LOCKED)
     if not verify_password(user.password_hash, password):
         return replace(attempt, refused=_WRONG)
+    if not user.works_here:  # said only to whoever knows the password
+        return replace(attempt, refused=_ELSEWHERE)
     if kind != SIGNATURE and needs_rehash(user.password_hash or ""):
         # a sign-in's work: an argon2 hash more is kept out of the dispense's transaction
         return replace(attempt, new_hash=hash_password(password))
@@ -135,7 +142,7 @@ def settle(
         "record_id": str(user.id),
         **about,
     }
-    if attempt.refused in (_DEACTIVATED, _LOCKED):
+    if attempt.refused in (_DEACTIVATED, _LOCKED, _ELSEWHERE):
         append(connection, now, Entry(f"{action}.refused", **who, reason=attempt.refused))
         return said(attempt, zone, now)
     if attempt.refused == _WRONG:
@@ -192,6 +199,8 @@ def said(attempt: Attempt, zone: tzinfo, now: datetime, failures: int | None = N
         return f"the account '{user.name}' is deactivated: ask an admin"
     if attempt.refused == _LOCKED:
         return locked_message(user.name, user.locked_until, zone)
+    if attempt.refused == _ELSEWHERE:
+        return elsewhere(user.name)
     wrong = f"wrong password for {user.name}" if named else "wrong user name or password"
     failures = user.failed_attempts + 1 if failures is None else failures
     if failures >= MAX_FAILED_ATTEMPTS:

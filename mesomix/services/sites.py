@@ -9,14 +9,16 @@ an admin, with its chain's head, in one transaction, on the trail.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from mesomix.db.sites import FIRST_SITE_ID, SITE_OPTION
-from mesomix.db.tables import AuditHeadRow, SiteRow
-from mesomix.domain.permissions import Action
+from mesomix.db.tables import AuditHeadRow, SiteRow, UserRow, UserSiteRow
+from mesomix.domain.permissions import Action, Role
+from mesomix.domain.text import storable
 from mesomix.services.audit import GENESIS
 from mesomix.services.base import Service
 from mesomix.services.errors import NotFound, ServiceError
@@ -75,6 +77,57 @@ class SiteService(Service):
             return None
         return next((site for site in sites if site.id == at), None)
 
+    def of_person(self, admin: str, name: str) -> tuple[bool, list[Site]]:
+        """Where a person works: (at every site, the sites listed for them)."""
+        with self.reading(admin, Action.MANAGE_USERS, denied_as="user.sites") as (session, _):
+            person = _person(session, name)
+            return _everywhere(person), _listed(session, person)
+
+    def assign(
+        self,
+        admin: str,
+        name: str,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        everywhere: bool | None = None,
+    ) -> tuple[bool, list[Site]]:
+        """Sites added to or taken from where a person works, or every site (a chain's
+        manager); an admin's change, on the trail. Where they then work."""
+        with self.writing(admin, Action.MANAGE_USERS, denied_as="user.sites") as (
+            session,
+            actor,
+        ):
+            person = _person(session, name)
+            before = (_everywhere(person), [site.code for site in _listed(session, person)])
+            codes = {site.code: site for site in session.exec(select(SiteRow))}
+            for code in (*add, *remove):
+                if code not in codes:
+                    raise NotFound(
+                        f"there is no site '{code}': the sites are {', '.join(sorted(codes))}"
+                    )
+            for code in add:
+                if session.get(UserSiteRow, (person.id, codes[code].id)) is None:
+                    session.add(UserSiteRow(user_id=person.id or 0, site_id=codes[code].id or 0))
+            for code in remove:
+                found = session.get(UserSiteRow, (person.id, codes[code].id))
+                if found is not None:
+                    session.delete(found)
+            if everywhere is not None:
+                person.all_sites = everywhere
+                session.add(person)
+            session.flush()
+            after = (_everywhere(person), [site.code for site in _listed(session, person)])
+            if after != before:
+                self.audit(
+                    session,
+                    actor,
+                    "user.sites",
+                    ("user", person.id),
+                    old={"everywhere": before[0], "sites": before[1]},
+                    new={"everywhere": after[0], "sites": after[1]},
+                )
+            return after[0], _listed(session, person)
+
     def add(self, user: str, code: str, name: str) -> Site:
         """A new site and its audit chain's head, on the trail (of the site the admin is at)."""
         problem = site_code_problem(code)
@@ -93,3 +146,28 @@ class SiteService(Service):
             session.add(AuditHeadRow(id=row.id or 0, last_id=0, count=0, last_hash=GENESIS))
             self.audit(session, actor, "site.add", ("site", code), new={"code": code, "name": name})
             return Site(row.id or 0, row.code, row.name, row.active)
+
+
+def _person(session: Session, name: str) -> UserRow:
+    person = (
+        session.exec(select(UserRow).where(UserRow.name == name.strip())).first()
+        if storable(name)
+        else None
+    )
+    if person is None:
+        raise NotFound(f"no user named '{name}'")
+    return person
+
+
+def _everywhere(person: UserRow) -> bool:
+    return person.all_sites or person.role == Role.ADMIN.value
+
+
+def _listed(session: Session, person: UserRow) -> list[Site]:
+    rows = session.exec(
+        select(SiteRow)
+        .join(UserSiteRow, col(UserSiteRow.site_id) == col(SiteRow.id))
+        .where(UserSiteRow.user_id == person.id)
+        .order_by(col(SiteRow.id))
+    ).all()
+    return [Site(row.id or 0, row.code, row.name, row.active) for row in rows]

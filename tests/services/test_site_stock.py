@@ -29,6 +29,8 @@ def sites(clinic_on_both):
     """The clinic at main, and a terminal at north."""
     main = clinic_on_both
     main.sites.add("root", "north", "North clinic")
+    for person in ("sam", "drchen", "nadia"):
+        main.sites.assign("root", person, add=["north"])
     north = build(Settings(database_url=main.settings.database_url, clock=main.clock, site="north"))
     yield main, north
     north.close()

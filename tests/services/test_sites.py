@@ -49,6 +49,8 @@ def two_sites(clinic):
     """The clinic at main, and a terminal at a second site, north, added by the admin."""
     north = clinic.sites.add("root", "north", "North clinic")
     assert (north.code, north.name) == ("north", "North clinic")
+    for person in ("sam", "drchen", "nadia"):
+        clinic.sites.assign("root", person, add=["north"])
     terminal = at(clinic, "north")
     yield clinic, terminal
     terminal.close()
@@ -239,6 +241,8 @@ def test_on_postgresql_a_site_writes_while_another_sites_chain_is_held(postgres,
     main = build(Settings(database_url=url, clock=clock))
     seed_people(main)
     main.sites.add("root", "north", "North clinic")
+    for person in ("sam", "nadia"):
+        main.sites.assign("root", person, add=["north"])
     north = at(main, "north")
     try:
         holding, release = threading.Event(), threading.Event()
@@ -268,3 +272,46 @@ def test_on_postgresql_a_site_writes_while_another_sites_chain_is_held(postgres,
     finally:
         north.close()
         main.close()
+
+
+def test_people_work_at_their_sites_and_an_admin_says_which(clinic):
+    """Someone not listed at a site is refused there — signing in (once the password is right,
+    so a wrong one still only counts), acting, dispensing — each refusal audited; an admin adds
+    the site, or every site (a chain's manager); an account made at a site works there."""
+    clinic.sites.add("root", "north", "North clinic")
+    north = at(clinic, "north")
+    try:
+        from mesomix.services.accounts import SignInRefused
+
+        with pytest.raises(SignInRefused, match="wrong user name or password"):
+            north.accounts.sign_in("sam", "not sam's password")
+        with pytest.raises(SignInRefused, match="sam does not work at this site"):
+            north.accounts.sign_in("sam", PASSWORD)
+        with pytest.raises(PermissionDenied, match="nadia does not work at this site"):
+            receive(north, B12, "N-1", 2)
+        with pytest.raises(PermissionDenied, match="sam does not work at this site"):
+            north.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
+        with transaction(clinic.engine) as connection:
+            trail = connection.execute(
+                sa.text("SELECT action, user_name FROM audit WHERE chain = 2 ORDER BY seq")
+            ).all()
+        assert [tuple(row) for row in trail][-3:] == [
+            ("sign_in.refused", "sam"), ("denied", "nadia"), ("denied", "sam"),
+        ]  # fmt: skip
+        assert clinic.sites.assign("root", "nadia", add=["north"])[1][-1].code == "north"
+        receive(north, B12, "N-1", 2)
+        everywhere, listed = clinic.sites.assign("root", "sam", everywhere=True)
+        assert everywhere and [site.code for site in listed] == ["main"]
+        assert north.accounts.sign_in("sam", PASSWORD).name == "sam"
+        north.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
+        clinic.sites.assign("root", "nadia", remove=["main"])
+        with pytest.raises(PermissionDenied, match="nadia does not work at this site"):
+            clinic.stock.lots("nadia")
+        north.accounts.create_user("root", "lea", "Léa", "staff", "another long password")
+        assert clinic.sites.of_person("root", "lea") == (False, clinic.sites.sites()[1:])
+        with pytest.raises(NotFound, match="no site 'south'"):
+            clinic.sites.assign("root", "lea", add=["south"])
+        with pytest.raises(PermissionDenied):
+            clinic.sites.assign("nadia", "lea", add=["main"])
+    finally:
+        north.close()

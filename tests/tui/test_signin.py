@@ -160,6 +160,7 @@ async def test_a_terminal_of_a_chain_says_which_site_it_works_at(db_url, clock):
     ready = build(Settings(database_url=db_url, clock=clock))
     load_demo(ready)
     ready.sites.add("admin", "north", "North clinic")
+    ready.sites.assign("admin", "sam", add=["north"])
     ready.close()
     settings = Settings(database_url=db_url, clock=clock, site="north", read_only=True)
     app = starting_app(settings, lambda: build(settings))

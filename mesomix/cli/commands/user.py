@@ -43,6 +43,19 @@ def register(commands: Any) -> None:
     listing = user_commands.add_parser("list", help="every account (admin only)")
     acting(listing)
     listing.set_defaults(run=run_list)
+    where = user_commands.add_parser("sites", help="the sites a person works at (admin only)")
+    where.add_argument("name")
+    where.add_argument("--add", action="append", default=[], metavar="SITE")
+    where.add_argument("--remove", action="append", default=[], metavar="SITE")
+    every = where.add_mutually_exclusive_group()
+    every.add_argument(
+        "--everywhere", action="store_true", default=None, help="every site (a chain's manager)"
+    )
+    every.add_argument(
+        "--listed", action="store_false", dest="everywhere", help="only the sites listed"
+    )
+    acting(where)
+    where.set_defaults(run=run_sites)
 
 
 def run_create_admin(args: argparse.Namespace, out: TextIO) -> int:
@@ -57,6 +70,24 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
         state = "active" if row.active else "deactivated"
         locked = " (locked)" if row.locked_until else ""
         print(f"{row.name:<16} {row.role:<13} {state}{locked}  {row.display_name}", file=out)
+    return 0
+
+
+def run_sites(args: argparse.Namespace, out: TextIO) -> int:
+    sites = services(args).sites
+    if args.add or args.remove or args.everywhere is not None:
+        everywhere, listed = sites.assign(
+            args.actor, args.name, args.add, args.remove, args.everywhere
+        )
+    else:
+        everywhere, listed = sites.of_person(args.actor, args.name)
+    codes = ", ".join(site.code for site in listed) or "none"
+    print(
+        f"{args.name} works at "
+        + ("every site" if everywhere else codes)
+        + (f" (listed: {codes})" if everywhere else ""),
+        file=out,
+    )
     return 0
 
 
