@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.repositories.bench import BENCH_SCAN_KEY, books_of, scans_required
+from mesomix.db.repositories.bench import bench_scan_key, books_of, scans_required
 from mesomix.db.repositories.lots import lots_of
 from mesomix.db.repositories.patients import patient_facts
 from mesomix.db.sites import elsewhere, site_of, works_here
@@ -314,25 +314,26 @@ class MixtureService(Service):
             )
 
     def bench_scan_required(self) -> bool:
-        """Whether the clinic requires every draw verified by scan before it is dispensed."""
+        """Whether this site requires every draw verified by scan before it is dispensed."""
         with transaction(self._engine) as connection:
             return scans_required(connection)
 
     def require_bench_scan(self, user: str, required: bool, reason: str = "") -> None:
-        """A manager's rule for the whole clinic (every terminal reads it in each check and
+        """A manager's rule for their site (every terminal there reads it in each check and
         dispense): every draw verified by scan before F9, or by scan or by eye. On the trail."""
         with self.writing(user, Action.SET_BENCH_RULE) as (session, actor):
-            row = session.get(MetaRow, BENCH_SCAN_KEY)
+            key = bench_scan_key(site_of(session.connection()))
+            row = session.get(MetaRow, key)
             before = row.value if row is not None else "optional"
             after = "required" if required else "optional"
             if before == after:
                 return
-            session.merge(MetaRow(key=BENCH_SCAN_KEY, value=after))
+            session.merge(MetaRow(key=key, value=after))
             self.audit(
                 session,
                 actor,
                 "bench.scan_rule",
-                ("clinic", BENCH_SCAN_KEY),
+                ("site", key),
                 old={"bench_scan": before},
                 new={"bench_scan": after},
                 reason=reason,

@@ -5,6 +5,7 @@ and on PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from mesomix.services.errors import NotFound, PermissionDenied, ServiceError
 from mesomix.services.ledger import reconcile_ledger
 from mesomix.services.stock.transfers import IN, OUT
 from mesomix.services.uow import transaction
-from tests.factories import counts, mixture, receive, set_lot, snapshot
+from tests.factories import counts, mixture, receive, scan_of, set_lot, snapshot
 
 B12 = "cyanocobalamin_1000mcg_1ml_vial"
 ONE_AMPOULE = mixture(("cyanocobalamin", "1000 mcg"))
@@ -166,3 +167,27 @@ def test_a_patient_treated_at_both_sites_is_one_patient(sites):
     with transaction(north.engine) as connection:
         received = prior_batches(connection, north.clock, None, 1)
     assert len(received.batches) == 1  # main's batch, seen from north
+
+
+def test_a_vial_scanned_at_the_bench_is_read_against_this_sites_shelf_and_rule(sites):
+    """The same manufacturer's lot on both shelves: a scan at north names north's lot (the one
+    drawn); requiring scans is each site's rule."""
+    main, north = sites
+    gtin = "09520000000011"  # GS1's prefix for examples, as the demo's codes are
+    main.gtins.link("nadia", gtin, B12, "vial")
+    expiry = main.clock.today() + timedelta(days=365)
+    north.stock.receive("nadia", B12, "SHARED", expiry, 2)
+    receive(main, B12, "SHARED", 2)  # main's row after north's: the books must pick north's
+    scanned = replace(ONE_AMPOULE, scans=(scan_of(gtin, "SHARED", expiry),))
+    done = north.mixtures.dispense(scanned, "sam")
+    (north_lot,) = [line.lot_id for line in north.stock.lots("nadia")]
+    assert [pick.lot_id for pick in done.drawn[0].picks] == [north_lot]
+    with transaction(north.engine) as connection:
+        verified = connection.execute(
+            sa.text("SELECT verified FROM batch_line WHERE batch_id = :b"), {"b": done.batch_id}
+        ).scalar_one()
+    assert verified == "scan"
+    north.mixtures.require_bench_scan("nadia", True, "north's rule")
+    assert north.mixtures.bench_scan_required() and not main.mixtures.bench_scan_required()
+    assert "scan.required" in {f.code for f in north.mixtures.check(ONE_AMPOULE, "sam").findings}
+    assert "scan.required" not in {f.code for f in main.mixtures.check(ONE_AMPOULE, "sam").findings}
