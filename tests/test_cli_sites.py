@@ -39,7 +39,9 @@ def test_an_admin_adds_a_site_and_its_terminals_write_its_own_chain(demo_db, mon
         "--db", demo_db, "patient", "add", "P-9001", "--name", "Nora North", "--user", "drchen",
         password=DEMO_PASSWORDS["drchen"],
     )  # fmt: skip
-    assert refused.returncode == 2 and "drchen does not work at this site" in refused.stderr
+    assert (
+        refused.returncode == 2 and "drchen does not work at North clinic (north)" in refused.stderr
+    )
     done = in_process(
         "--db", demo_db, "user", "sites", "drchen", "--add", "north", "--user", "admin",
         password=DEMO_PASSWORDS["admin"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mesomix.db.tables import UserSiteRow
+from mesomix.db.tables import SiteRow, UserSiteRow
 
 SITE_OPTION = "mesomix_site"  # the engine's execution option naming the site it works at
 FIRST_SITE_ID = 1  # `main`: everything written before there were sites is its
@@ -22,6 +22,7 @@ def site_of(connection: sa.Connection) -> int:
 
 
 _USER_SITE = UserSiteRow.__table__
+_SITE = SiteRow.__table__
 
 
 def works_here(user: sa.Table) -> sa.ColumnElement[bool]:
@@ -36,9 +37,14 @@ def works_here(user: sa.Table) -> sa.ColumnElement[bool]:
     )
 
 
-def elsewhere(name: str) -> str:
+def site_column(column: str) -> sa.ScalarSelect[str]:
+    """A column (name, code) of the site bound as `:site`, read in the same round trip."""
+    return sa.select(_SITE.c[column]).where(_SITE.c.id == sa.bindparam("site")).scalar_subquery()
+
+
+def elsewhere(name: str, site_name: str, site_code: str) -> str:
     """What a person is told who signs in or acts at a site they do not work at."""
     return (
-        f"{name} does not work at this site: an admin adds it to them "
-        f"(mesomix user sites {name} --add SITE)"
+        f"{name} does not work at {site_name} ({site_code}): an admin adds it to them "
+        f"(mesomix user sites {name} --add {site_code})"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from mesomix.db.sites import elsewhere, site_of
-from mesomix.db.tables import UserRow, UserSiteRow
+from mesomix.db.tables import SiteRow, UserRow, UserSiteRow
 from mesomix.domain.permissions import Action, Role, allowed
 from mesomix.domain.text import storable
 from mesomix.services.errors import NotFound, PermissionDenied
@@ -26,7 +26,10 @@ def require(session: Session, user_name: str, action: Action) -> UserRow:
     if user.role != Role.ADMIN.value and not user.all_sites:
         here = site_of(session.connection())
         if session.get(UserSiteRow, (user.id, here)) is None:
-            raise PermissionDenied(elsewhere(user.name))
+            site = session.get(SiteRow, here)
+            if site is None:
+                raise NotFound(f"there is no site {here}")
+            raise PermissionDenied(elsewhere(user.name, site.name, site.code))
     return user
 
 

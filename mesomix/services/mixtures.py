@@ -13,7 +13,7 @@ from mesomix.clock import Clock
 from mesomix.db.repositories.bench import bench_scan_key, books_of, scans_required
 from mesomix.db.repositories.lots import lots_of
 from mesomix.db.repositories.patients import patient_facts
-from mesomix.db.sites import elsewhere, site_of, works_here
+from mesomix.db.sites import elsewhere, site_column, site_of, works_here
 from mesomix.db.tables import (
     FormulaVersionRow,
     MetaRow,
@@ -115,9 +115,12 @@ class DispenseResult:
 
 
 _USER = UserRow.__table__
-_FIND_USER = sa.select(_USER, works_here(_USER).label("works_here")).where(
-    _USER.c.name == sa.bindparam("name")
-)
+_FIND_USER = sa.select(
+    _USER,
+    works_here(_USER).label("works_here"),
+    site_column("name").label("site_name"),
+    site_column("code").label("site_code"),
+).where(_USER.c.name == sa.bindparam("name"))
 _FORMULA_VERSION = FormulaVersionRow.__table__
 _FIND_FORMULA_VERSION = sa.select(_FORMULA_VERSION.c.id).where(
     _FORMULA_VERSION.c.id == sa.bindparam("id")
@@ -348,7 +351,7 @@ class MixtureService(Service):
             raise NotFound(f"no user named '{user}'")
         check_permission(actor.name, actor.role, actor.active, action)
         if not actor.works_here:
-            raise PermissionDenied(elsewhere(actor.name))
+            raise PermissionDenied(elsewhere(actor.name, actor.site_name, actor.site_code))
         return actor
 
     @staticmethod

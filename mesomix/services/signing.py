@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.sites import elsewhere, site_of, works_here
+from mesomix.db.sites import elsewhere, site_column, site_of, works_here
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
@@ -32,9 +32,12 @@ UNLOCK = "unlock"  # the same person again at the idle lock
 SIGNATURE = "signature"  # a practitioner signs an override with their password
 
 _USER = UserRow.__table__
-_FIND_USER = sa.select(_USER, works_here(_USER).label("works_here")).where(
-    _USER.c.name == sa.bindparam("name")
-)
+_FIND_USER = sa.select(
+    _USER,
+    works_here(_USER).label("works_here"),
+    site_column("name").label("site_name"),
+    site_column("code").label("site_code"),
+).where(_USER.c.name == sa.bindparam("name"))
 _FAILED = (
     sa.update(_USER)
     .where(_USER.c.id == sa.bindparam("user_id"))
@@ -200,7 +203,7 @@ def said(attempt: Attempt, zone: tzinfo, now: datetime, failures: int | None = N
     if attempt.refused == _LOCKED:
         return locked_message(user.name, user.locked_until, zone)
     if attempt.refused == _ELSEWHERE:
-        return elsewhere(user.name)
+        return elsewhere(user.name, user.site_name, user.site_code)
     wrong = f"wrong password for {user.name}" if named else "wrong user name or password"
     failures = user.failed_attempts + 1 if failures is None else failures
     if failures >= MAX_FAILED_ATTEMPTS:

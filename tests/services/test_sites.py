@@ -285,11 +285,14 @@ def test_people_work_at_their_sites_and_an_admin_says_which(clinic):
 
         with pytest.raises(SignInRefused, match="wrong user name or password"):
             north.accounts.sign_in("sam", "not sam's password")
-        with pytest.raises(SignInRefused, match="sam does not work at this site"):
+        told = r"sam does not work at North clinic \(north\): an admin adds it to them \(mesomix user sites sam --add north\)"
+        with pytest.raises(SignInRefused, match=told):
             north.accounts.sign_in("sam", PASSWORD)
-        with pytest.raises(PermissionDenied, match="nadia does not work at this site"):
+        with pytest.raises(
+            PermissionDenied, match=r"nadia does not work at North clinic \(north\)"
+        ):
             receive(north, B12, "N-1", 2)
-        with pytest.raises(PermissionDenied, match="sam does not work at this site"):
+        with pytest.raises(PermissionDenied, match=r"sam does not work at North clinic \(north\)"):
             north.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
         with transaction(clinic.engine) as connection:
             trail = connection.execute(
@@ -305,7 +308,7 @@ def test_people_work_at_their_sites_and_an_admin_says_which(clinic):
         assert north.accounts.sign_in("sam", PASSWORD).name == "sam"
         north.mixtures.dispense(mixture(("cyanocobalamin", "1000 mcg")), "sam")
         clinic.sites.assign("root", "nadia", remove=["main"])
-        with pytest.raises(PermissionDenied, match="nadia does not work at this site"):
+        with pytest.raises(PermissionDenied, match=r"nadia does not work at Main clinic \(main\)"):
             clinic.stock.lots("nadia")
         north.accounts.create_user("root", "lea", "Léa", "staff", "another long password")
         assert clinic.sites.of_person("root", "lea") == (False, clinic.sites.sites()[1:])
