@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mesomix.db.tables import SiteRow, UserSiteRow
+from mesomix.db.tables import SiteRow, UserRow, UserSiteRow
 
 SITE_OPTION = "mesomix_site"  # the engine's execution option naming the site it works at
 FIRST_SITE_ID = 1  # `main`: everything written before there were sites is its
@@ -48,3 +48,14 @@ def elsewhere(name: str, site_name: str, site_code: str) -> str:
         f"{name} does not work at {site_name} ({site_code}): an admin adds it to them "
         f"(mesomix user sites {name} --add {site_code})"
     )
+
+
+_USER = UserRow.__table__
+# A person by name (bound as `:name`), whether they work at the site bound as `:site`, and that
+# site's name and code for the refusal: one round trip for a sign-in and for a dispense's actor.
+FIND_PERSON = sa.select(
+    _USER,
+    works_here(_USER).label("works_here"),
+    site_column("name").label("site_name"),
+    site_column("code").label("site_code"),
+).where(_USER.c.name == sa.bindparam("name"))

@@ -13,12 +13,11 @@ from mesomix.clock import Clock
 from mesomix.db.repositories.bench import bench_scan_key, books_of, scans_required
 from mesomix.db.repositories.lots import lots_of
 from mesomix.db.repositories.patients import patient_facts
-from mesomix.db.sites import elsewhere, site_column, site_of, works_here
+from mesomix.db.sites import FIND_PERSON, elsewhere, site_of
 from mesomix.db.tables import (
     FormulaVersionRow,
     MetaRow,
     PatientRow,
-    UserRow,
 )
 from mesomix.domain.bench import Books, scanned
 from mesomix.domain.beyond_use import BeyondUse
@@ -114,13 +113,6 @@ class DispenseResult:
     acknowledged: tuple[Finding, ...] = ()  # the warnings read by the person dispensing
 
 
-_USER = UserRow.__table__
-_FIND_USER = sa.select(
-    _USER,
-    works_here(_USER).label("works_here"),
-    site_column("name").label("site_name"),
-    site_column("code").label("site_code"),
-).where(_USER.c.name == sa.bindparam("name"))
 _FORMULA_VERSION = FormulaVersionRow.__table__
 _FIND_FORMULA_VERSION = sa.select(_FORMULA_VERSION.c.id).where(
     _FORMULA_VERSION.c.id == sa.bindparam("id")
@@ -346,7 +338,7 @@ class MixtureService(Service):
     def _actor(connection: sa.Connection, user: str, action: Action) -> sa.Row[Any]:
         name = user.strip()
         found = {"name": name, "site": site_of(connection)}
-        actor = connection.execute(_FIND_USER, found).first() if storable(name) else None
+        actor = connection.execute(FIND_PERSON, found).first() if storable(name) else None
         if actor is None:
             raise NotFound(f"no user named '{user}'")
         check_permission(actor.name, actor.role, actor.active, action)
@@ -362,7 +354,7 @@ class MixtureService(Service):
             return None, ""
         typed = name.strip()
         found = (
-            connection.execute(_FIND_USER, {"name": typed, "site": site_of(connection)}).first()
+            connection.execute(FIND_PERSON, {"name": typed, "site": site_of(connection)}).first()
             if storable(typed)
             else None
         )

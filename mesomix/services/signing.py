@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mesomix.clock import Clock
-from mesomix.db.sites import elsewhere, site_column, site_of, works_here
+from mesomix.db.sites import FIND_PERSON, elsewhere, site_of
 from mesomix.db.tables import UserRow
 from mesomix.domain.permissions import Action
 from mesomix.domain.text import readable, storable
@@ -32,12 +32,6 @@ UNLOCK = "unlock"  # the same person again at the idle lock
 SIGNATURE = "signature"  # a practitioner signs an override with their password
 
 _USER = UserRow.__table__
-_FIND_USER = sa.select(
-    _USER,
-    works_here(_USER).label("works_here"),
-    site_column("name").label("site_name"),
-    site_column("code").label("site_code"),
-).where(_USER.c.name == sa.bindparam("name"))
 _FAILED = (
     sa.update(_USER)
     .where(_USER.c.id == sa.bindparam("user_id"))
@@ -102,7 +96,7 @@ def judge(
     naming a staff member as signer must not tell whether a password is theirs."""
     typed = name.strip()
     found = {"name": typed, "site": site_of(connection)}
-    user = connection.execute(_FIND_USER, found).first() if storable(typed) else None
+    user = connection.execute(FIND_PERSON, found).first() if storable(typed) else None
     attempt = Attempt(kind, typed, user, "", context=context, patient_id=patient_id)
     if user is None:
         return replace(attempt, refused=_UNKNOWN)
